@@ -1,0 +1,97 @@
+//! The command line: one module per verb; this file only parses and dispatches.
+
+mod down;
+mod exec;
+mod graph;
+mod status;
+mod up;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::lab::graph::GraphFormat;
+
+#[derive(Parser)]
+#[command(name = "labctl", version, about = "Real network labs from a YAML file", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a lab file without building anything (no root needed).
+    Validate { file: PathBuf },
+    /// Build a lab and start its daemon; roll everything back on failure.
+    Up { file: PathBuf },
+    /// Stop a lab and remove everything it made (idempotent).
+    Down {
+        /// A lab name or a lab file.
+        lab: Option<String>,
+        /// Remove every lab labctl made on this machine.
+        #[arg(long, conflicts_with = "lab")]
+        all: bool,
+    },
+    /// Running labs, or one lab's nodes, interfaces, addresses and routes.
+    Status {
+        lab: Option<String>,
+        /// Machine-readable output (documented in docs/status-json.md).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a command inside a node, with the node's own /etc/resolv.conf.
+    Exec {
+        lab: String,
+        node: String,
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// Open an interactive shell inside a node.
+    Shell { lab: String, node: String },
+    /// Print the topology as a diagram source.
+    Graph {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "mermaid")]
+        format: GraphFormat,
+    },
+    /// Print the JSON Schema of lab files (for editors).
+    Schema,
+    /// The per-lab background process (started by `up`).
+    #[command(hide = true)]
+    Daemon { lab: String },
+}
+
+/// Exit codes: 0 success, 1 failure, 2 invalid lab file or usage.
+pub const EXIT_INVALID: u8 = 2;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate { file } => validate::run(&file),
+        Command::Up { file } => up::run(&file),
+        Command::Down { lab, all } => down::run(lab.as_deref(), all),
+        Command::Status { lab, json } => status::run(lab.as_deref(), json),
+        Command::Exec { lab, node, command } => exec::run(&lab, &node, &command),
+        Command::Shell { lab, node } => exec::shell(&lab, &node),
+        Command::Graph { file, format } => graph::run(&file, format),
+        Command::Schema => {
+            let schema = crate::lab::schema::lab_schema();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).expect("schema is JSON")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Daemon { lab } => crate::daemon::run(&lab),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

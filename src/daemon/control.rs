@@ -1,0 +1,39 @@
+//! The daemon's control protocol: one JSON request per line on a Unix socket
+//! in the lab's state dir, one JSON reply per line.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "lowercase")]
+pub enum Request {
+    /// Is the daemon up and done starting?
+    Ping,
+    /// Stop the daemon (and with it the lab's services).
+    Stop,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Reply {
+    pub ok: bool,
+    pub lab: String,
+    pub pid: u32,
+    pub uptime_seconds: u64,
+    /// The services the daemon runs, as `node/service`.
+    pub services: Vec<String>,
+}
+
+/// Sends one request and waits for the reply (blocking; used by the CLI).
+pub fn call(socket: &std::path::Path, request: &Request) -> anyhow::Result<Reply> {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::net::UnixStream;
+    use std::time::Duration;
+
+    let mut stream = UnixStream::connect(socket)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut line = serde_json::to_string(request)?;
+    line.push('\n');
+    stream.write_all(line.as_bytes())?;
+    let mut reply = String::new();
+    BufReader::new(stream).read_line(&mut reply)?;
+    Ok(serde_json::from_str(&reply)?)
+}

@@ -1,0 +1,105 @@
+//! The lab daemon: one background process per running lab, started by `up`
+//! and stopped by `down`. It hosts the lab's services (each node's services
+//! run inside that node's namespace) and answers on its control socket.
+//! Its log is `daemon.log` in the lab's state dir.
+
+pub mod control;
+pub mod pidfile;
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::net::netns;
+use crate::state::LabDir;
+use control::{Reply, Request};
+use pidfile::ProcessId;
+
+pub fn run(lab: &str) -> Result<ExitCode> {
+    let dir = LabDir::of(lab);
+    let record = dir.read_record()?;
+    for node in &record.plan.nodes {
+        if !netns::exists(&node.namespace) {
+            anyhow::bail!(
+                "namespace {} of node {} is missing",
+                node.namespace,
+                node.name
+            );
+        }
+    }
+    ProcessId::current()?.write(&dir.pid_path())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(&dir))?;
+    log(&format!("lab {lab}: daemon stopped"));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn log(line: &str) {
+    eprintln!("{} {line}", humantime_now());
+}
+
+/// Seconds since the epoch, for log lines (the log is for reading, not parsing).
+fn humantime_now() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("[{}.{:03}]", now.as_secs(), now.subsec_millis())
+}
+
+async fn serve(dir: &LabDir) -> Result<()> {
+    let socket = dir.socket_path();
+    let _ = std::fs::remove_file(&socket);
+    let listener = UnixListener::bind(&socket)
+        .with_context(|| format!("cannot listen on {}", socket.display()))?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let started = Instant::now();
+    log(&format!(
+        "lab {}: daemon ready (pid {})",
+        dir.name,
+        std::process::id()
+    ));
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = accepted?;
+                if answer(stream, &dir.name, started).await {
+                    log("stop requested");
+                    break;
+                }
+            }
+            _ = terminate.recv() => { log("SIGTERM"); break; }
+            _ = interrupt.recv() => { log("SIGINT"); break; }
+        }
+    }
+    let _ = std::fs::remove_file(&socket);
+    Ok(())
+}
+
+/// Answers one request; true when it asks the daemon to stop.
+async fn answer(stream: UnixStream, lab: &str, started: Instant) -> bool {
+    let (reader, mut writer) = stream.into_split();
+    let mut line = String::new();
+    if BufReader::new(reader).read_line(&mut line).await.is_err() {
+        return false;
+    }
+    let request: Result<Request, _> = serde_json::from_str(&line);
+    let reply = Reply {
+        ok: request.is_ok(),
+        lab: lab.to_string(),
+        pid: std::process::id(),
+        uptime_seconds: started.elapsed().as_secs(),
+        services: Vec::new(),
+    };
+    let mut text = serde_json::to_string(&reply).unwrap_or_default();
+    text.push('\n');
+    let _ = writer.write_all(text.as_bytes()).await;
+    matches!(request, Ok(Request::Stop))
+}

@@ -1,0 +1,212 @@
+//! Diagnostics for lab files: what is wrong, where (file:line:col with the
+//! offending line and a caret), and a hint saying what to do.
+
+use std::fmt::{self, Write};
+
+/// A position in a lab file: 1-based line and column, and the width of the
+/// offending text in characters (at least 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Pos {
+    pub line: usize,
+    pub col: usize,
+    pub len: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub message: String,
+    pub pos: Option<Pos>,
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(message: impl Into<String>, pos: Option<Pos>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            message: message.into(),
+            pos,
+            hint: None,
+        }
+    }
+
+    pub fn warning(message: impl Into<String>, pos: Option<Pos>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(message, pos)
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// The text of a lab file and the name it is reported under.
+pub struct SourceFile {
+    pub name: String,
+    pub text: String,
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        SourceFile {
+            name: name.into(),
+            text: text.into(),
+        }
+    }
+
+    /// Renders one diagnostic the way compilers do:
+    ///
+    /// ```text
+    /// error: `192.168.1.300/24` is not an IPv4 address
+    ///   --> lab.yaml:7:13
+    ///    |
+    ///  7 |       eth0: 192.168.1.300/24
+    ///    |             ^^^^^^^^^^^^^^^^
+    ///    = hint: write ADDRESS/PREFIX, e.g. 192.168.1.3/24
+    /// ```
+    pub fn render(&self, d: &Diagnostic) -> String {
+        let mut out = String::new();
+        let label = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let _ = writeln!(out, "{label}: {}", d.message);
+        match d.pos {
+            Some(pos) => {
+                let _ = writeln!(out, "  --> {}:{}:{}", self.name, pos.line, pos.col);
+                if let Some(line) = self.text.lines().nth(pos.line.saturating_sub(1)) {
+                    let number = pos.line.to_string();
+                    let pad = " ".repeat(number.len());
+                    let caret_at = " ".repeat(pos.col.saturating_sub(1));
+                    let room = line.chars().count().saturating_sub(pos.col - 1).max(1);
+                    let carets = "^".repeat(pos.len.clamp(1, room));
+                    let _ = writeln!(out, " {pad} |");
+                    let _ = writeln!(out, " {number} | {line}");
+                    let _ = writeln!(out, " {pad} | {caret_at}{carets}");
+                }
+                if let Some(hint) = &d.hint {
+                    let _ = writeln!(
+                        out,
+                        " {} = hint: {hint}",
+                        " ".repeat(pos.line.to_string().len())
+                    );
+                }
+            }
+            None => {
+                let _ = writeln!(out, "  --> {}", self.name);
+                if let Some(hint) = &d.hint {
+                    let _ = writeln!(out, "   = hint: {hint}");
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Every diagnostic found in one file, errors first then by position.
+pub struct Report<'a> {
+    pub source: &'a SourceFile,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Report<'_> {
+    pub fn error_count(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut sorted: Vec<&Diagnostic> = self.diagnostics.iter().collect();
+        sorted.sort_by_key(|d| (d.severity, d.pos));
+        for d in sorted {
+            writeln!(f, "{}", self.source.render(d))?;
+        }
+        let errors = self.error_count();
+        let warnings = self.diagnostics.len() - errors;
+        write!(
+            f,
+            "{}: {} error{}, {} warning{}",
+            self.source.name,
+            errors,
+            if errors == 1 { "" } else { "s" },
+            warnings,
+            if warnings == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// The closest candidate to `word` by edit distance, if it is close enough to
+/// be a plausible typo ("gatway" → "gateway").
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(&word.to_lowercase(), &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, c)| (*d, *c))
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = prev + usize::from(ca != *cb);
+            prev = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(prev + 1);
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        let keys = ["kind", "interfaces", "gateway", "dns", "routes"];
+        assert_eq!(did_you_mean("gatway", keys), Some("gateway"));
+        assert_eq!(did_you_mean("interface", keys), Some("interfaces"));
+        assert_eq!(did_you_mean("colour", keys), None);
+    }
+
+    #[test]
+    fn renders_location_snippet_and_hint() {
+        let src = SourceFile::new("lab.yaml", "name: x\nnodes:\n  pc0: {kind: hots}\n");
+        let d = Diagnostic::error(
+            "unknown kind `hots`",
+            Some(Pos {
+                line: 3,
+                col: 15,
+                len: 4,
+            }),
+        )
+        .hint("did you mean `host`?");
+        let text = src.render(&d);
+        assert!(text.contains("--> lab.yaml:3:15"), "{text}");
+        assert!(text.contains(" 3 |   pc0: {kind: hots}"), "{text}");
+        assert!(text.contains("|               ^^^^"), "{text}");
+        assert!(text.contains("= hint: did you mean `host`?"), "{text}");
+    }
+}

@@ -1,0 +1,14 @@
+//! The lab file: parsing, validation and planning. Nothing here needs root.
+
+pub mod addr;
+pub mod diagnostic;
+pub mod graph;
+pub mod load;
+pub mod model;
+pub mod plan;
+pub mod raw;
+pub mod routing;
+pub mod schema;
+pub mod shape;
+pub mod topology;
+pub mod validate;

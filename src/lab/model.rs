@@ -1,0 +1,169 @@
+//! The lab file's typed model: what a student or instructor writes.
+//!
+//! Values that need checking with a good message (addresses, names, routes) stay
+//! text here and are parsed by `validate.rs`, which knows where each one came
+//! from. The JSON Schema for editors is generated from these types, and the
+//! shape check reads that schema, so the three cannot drift apart.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A lab: named nodes, the cables between them, and the checks that grade it.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lab {
+    /// The lab's name: letters, digits and `-`, at most 32 characters. Two labs
+    /// with different names can run side by side.
+    pub name: String,
+    /// Free text shown by `labctl status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The devices, by name (a name is also the node's hostname).
+    pub nodes: IndexMap<String, Node>,
+    /// Cables: `[pc0, sw0]`, or with interface names `[r1:eth1, r2:eth0]`.
+    #[serde(default)]
+    pub links: Vec<Link>,
+    /// Behaviour the lab must show (reserved for the checks feature).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeKind {
+    /// An end device (a PC).
+    Host,
+    /// An end device that runs services.
+    Server,
+    /// Forwards packets between its interfaces.
+    Router,
+    /// A layer-2 switch (a Linux bridge); it has no addresses.
+    Switch,
+}
+
+impl NodeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeKind::Host => "host",
+            NodeKind::Server => "server",
+            NodeKind::Router => "router",
+            NodeKind::Switch => "switch",
+        }
+    }
+
+    /// Hosts and servers are end devices: they have gateways, not routing.
+    pub fn is_end_device(self) -> bool {
+        matches!(self, NodeKind::Host | NodeKind::Server)
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Node {
+    pub kind: NodeKind,
+    /// Interface settings by name: `eth0: 192.168.1.2/24`, `eth0: dhcp`, or a
+    /// mapping with `address` and `gateway`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub interfaces: IndexMap<String, InterfaceSpec>,
+    /// Default gateway of a host or server (an address on one of its subnets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    /// DNS servers, written to the node's own resolv.conf.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<String>,
+    /// Search domain for short names in the node's resolv.conf.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// `auto`: labctl computes shortest-path routes to every subnet of the lab.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<Routing>,
+    /// Static routes: `{to: 192.168.2.0/24, via: 10.0.0.2}` (`to: default` for
+    /// a default route).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<StaticRoute>,
+    /// Services the node runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services: Option<Services>,
+}
+
+/// Interface settings: the short form is just the address.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum InterfaceSpec {
+    /// `192.168.1.2/24` or `dhcp`.
+    Address(String),
+    Detailed(InterfaceConfig),
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceConfig {
+    /// `ADDRESS/PREFIX` (e.g. `192.168.1.2/24`) or `dhcp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Default gateway reached through this interface (hosts and servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    /// MAC address (`02:00:00:00:00:01`); chosen by the kernel when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+}
+
+impl InterfaceSpec {
+    pub fn address(&self) -> Option<&str> {
+        match self {
+            InterfaceSpec::Address(a) => Some(a),
+            InterfaceSpec::Detailed(c) => c.address.as_deref(),
+        }
+    }
+
+    pub fn gateway(&self) -> Option<&str> {
+        match self {
+            InterfaceSpec::Address(_) => None,
+            InterfaceSpec::Detailed(c) => c.gateway.as_deref(),
+        }
+    }
+
+    pub fn mac(&self) -> Option<&str> {
+        match self {
+            InterfaceSpec::Address(_) => None,
+            InterfaceSpec::Detailed(c) => c.mac.as_deref(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Routing {
+    /// Only connected networks and the routes listed in `routes`.
+    Static,
+    /// Shortest-path routes to every subnet of the lab, plus `routes`.
+    Auto,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaticRoute {
+    /// Destination network `ADDRESS/PREFIX`, or `default`.
+    pub to: String,
+    /// Next hop: an address on one of this node's subnets.
+    pub via: String,
+}
+
+/// A cable between two nodes. Each end is `NODE` or `NODE:INTERFACE`; without
+/// an interface the next free one (`eth0`, `eth1`, …) is used.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Link(pub [String; 2]);
+
+/// The services a node runs. Each service kind is a key of this mapping.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Services {}
+
+/// One check of the lab's behaviour. The check kinds arrive with the checks
+/// feature; until then the list must stay empty.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Check {}

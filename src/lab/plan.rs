@@ -1,0 +1,202 @@
+//! The plan: pure data saying exactly what to build — namespaces, veth pairs,
+//! bridges, addresses, routes, sysctls and per-node files. It is the seam
+//! between the lab file (everything before is pure) and the kernel
+//! (everything after consumes a plan). It is saved in the lab's state dir, so
+//! `down`, `status`, `exec` and the daemon work from it.
+
+use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Serialize};
+
+use super::addr::{Ipv4Net, format_mac};
+use super::model::{NodeKind, Routing};
+use super::routing::auto_routes;
+use super::topology::{Addressing, End, Topology};
+
+/// The bridge inside every switch's namespace.
+pub const BRIDGE_NAME: &str = "br0";
+/// Interface indices are chosen by the plan, so no lookup is ever needed:
+/// `lo` is 1 in every namespace, a switch's bridge 2, interfaces from 3.
+pub const BRIDGE_INDEX: u32 = 2;
+pub const FIRST_IFINDEX: u32 = 3;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Plan {
+    pub lab: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub nodes: Vec<PlanNode>,
+    pub links: Vec<PlanLink>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PlanNode {
+    pub name: String,
+    pub kind: NodeKind,
+    /// The network namespace: `LAB.NODE` (so `ip netns exec LAB.NODE …` works).
+    pub namespace: String,
+    pub interfaces: Vec<PlanIface>,
+    pub routes: Vec<PlanRoute>,
+    /// Routers forward packets between interfaces (net.ipv4.ip_forward=1).
+    pub forwarding: bool,
+    /// Written to /etc/netns/NAMESPACE/resolv.conf.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<Ipv4Addr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PlanIface {
+    pub name: String,
+    pub index: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Ipv4Net>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dhcp: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+    /// `node/iface` at the other end of the cable.
+    pub peer: String,
+    /// A switch port, enslaved to the switch's bridge.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bridge_port: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteOrigin {
+    /// From a `gateway` setting.
+    Gateway,
+    /// From the node's `routes` list.
+    Static,
+    /// Computed by `routing: auto`.
+    Auto,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanRoute {
+    pub to: Ipv4Net,
+    pub via: Ipv4Addr,
+    pub origin: RouteOrigin,
+}
+
+/// A veth pair. When one end is a switch port it is `a`, so the port can be
+/// enslaved to the bridge in the same request that creates it.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct PlanLink {
+    pub a: PlanEnd,
+    pub b: PlanEnd,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanEnd {
+    pub node: usize,
+    pub iface: usize,
+}
+
+pub fn namespace_name(lab: &str, node: &str) -> String {
+    format!("{lab}.{node}")
+}
+
+impl Plan {
+    pub fn node(&self, name: &str) -> Option<&PlanNode> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    pub fn iface(&self, end: PlanEnd) -> &PlanIface {
+        &self.nodes[end.node].interfaces[end.iface]
+    }
+}
+
+pub fn plan(topo: &Topology) -> Plan {
+    let nodes = topo
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(index, node)| {
+            let interfaces = node
+                .interfaces
+                .iter()
+                .enumerate()
+                .map(|(i, iface)| {
+                    let end = End {
+                        node: index,
+                        iface: i,
+                    };
+                    PlanIface {
+                        name: iface.name.clone(),
+                        index: FIRST_IFINDEX + i as u32,
+                        address: topo.static_address(end),
+                        dhcp: iface.addressing == Addressing::Dhcp,
+                        mac: iface.mac.map(format_mac),
+                        peer: topo.end_name(topo.peer(end)),
+                        bridge_port: node.kind == NodeKind::Switch,
+                    }
+                })
+                .collect();
+            let mut routes: Vec<PlanRoute> = node
+                .routes
+                .iter()
+                .map(|r| PlanRoute {
+                    to: r.to,
+                    via: r.via,
+                    origin: if r.to == Ipv4Net::DEFAULT && node.kind.is_end_device() {
+                        RouteOrigin::Gateway
+                    } else {
+                        RouteOrigin::Static
+                    },
+                })
+                .collect();
+            if node.routing == Routing::Auto {
+                for route in auto_routes(topo, index) {
+                    if !routes.iter().any(|r| r.to == route.to) {
+                        routes.push(PlanRoute {
+                            to: route.to,
+                            via: route.via,
+                            origin: RouteOrigin::Auto,
+                        });
+                    }
+                }
+            }
+            PlanNode {
+                name: node.name.clone(),
+                kind: node.kind,
+                namespace: namespace_name(&topo.name, &node.name),
+                interfaces,
+                routes,
+                forwarding: node.kind == NodeKind::Router,
+                dns: node.dns.clone(),
+                domain: node.domain.clone(),
+            }
+        })
+        .collect();
+    let links = topo
+        .links
+        .iter()
+        .map(|link| {
+            let [first, second] = link.ends.map(|e| PlanEnd {
+                node: e.node,
+                iface: e.iface,
+            });
+            let second_is_switch = topo.nodes[second.node].kind == NodeKind::Switch;
+            if second_is_switch && topo.nodes[first.node].kind != NodeKind::Switch {
+                PlanLink {
+                    a: second,
+                    b: first,
+                }
+            } else {
+                PlanLink {
+                    a: first,
+                    b: second,
+                }
+            }
+        })
+        .collect();
+    Plan {
+        lab: topo.name.clone(),
+        description: topo.description.clone(),
+        nodes,
+        links,
+    }
+}

@@ -1,0 +1,103 @@
+//! The validated topology: the lab file with every name resolved, every
+//! address parsed, every link end given an interface, and the layer-2
+//! segments (what is plugged into what) worked out. The planner, the graph
+//! and the auto-router read this instead of the raw model.
+
+use std::net::Ipv4Addr;
+
+use super::addr::Ipv4Net;
+use super::model::{NodeKind, Routing};
+
+pub struct Topology {
+    pub name: String,
+    pub description: Option<String>,
+    pub nodes: Vec<TopoNode>,
+    pub links: Vec<TopoLink>,
+    pub segments: Vec<Segment>,
+}
+
+pub struct TopoNode {
+    pub name: String,
+    pub kind: NodeKind,
+    pub interfaces: Vec<TopoIface>,
+    pub dns: Vec<Ipv4Addr>,
+    pub domain: Option<String>,
+    pub routing: Routing,
+    /// Static routes, including the default route a gateway stands for.
+    pub routes: Vec<Route>,
+}
+
+pub struct TopoIface {
+    pub name: String,
+    pub addressing: Addressing,
+    pub mac: Option<[u8; 6]>,
+    /// Index into `Topology::links`.
+    pub link: usize,
+    /// Index into `Topology::segments`.
+    pub segment: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Addressing {
+    None,
+    Static(Ipv4Net),
+    Dhcp,
+}
+
+/// One end of a link: a node and one of its interfaces (indices).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct End {
+    pub node: usize,
+    pub iface: usize,
+}
+
+pub struct TopoLink {
+    pub ends: [End; 2],
+    /// Index of this link in the file's `links` list.
+    pub source: usize,
+}
+
+/// A layer-2 broadcast domain: switches joined together and everything
+/// plugged into them, or a single cable between two non-switch nodes.
+pub struct Segment {
+    pub switches: Vec<usize>,
+    /// The interfaces of hosts, servers and routers on this segment.
+    pub ends: Vec<End>,
+    /// The subnet its static addresses share, if it has any.
+    pub subnet: Option<Ipv4Net>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Route {
+    pub to: Ipv4Net,
+    pub via: Ipv4Addr,
+}
+
+impl Topology {
+    pub fn iface(&self, end: End) -> &TopoIface {
+        &self.nodes[end.node].interfaces[end.iface]
+    }
+
+    /// `node/iface`, as messages and the status output name an interface.
+    pub fn end_name(&self, end: End) -> String {
+        format!("{}/{}", self.nodes[end.node].name, self.iface(end).name)
+    }
+
+    /// The static address of `end`, if it has one.
+    pub fn static_address(&self, end: End) -> Option<Ipv4Net> {
+        match self.iface(end).addressing {
+            Addressing::Static(net) => Some(net),
+            _ => None,
+        }
+    }
+
+    /// The other end of the cable plugged into `end`.
+    pub fn peer(&self, end: End) -> End {
+        let link = &self.links[self.iface(end).link];
+        if link.ends[0] == end {
+            link.ends[1]
+        } else {
+            link.ends[0]
+        }
+    }
+}

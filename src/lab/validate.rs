@@ -1,0 +1,936 @@
+//! Semantic validation: turns the typed model into a `Topology`, reporting
+//! every problem (not just the first) at its place in the file with a hint.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::Ipv4Addr;
+
+use super::addr::{Ipv4Net, parse_ipv4, parse_mac};
+use super::diagnostic::{Diagnostic, did_you_mean};
+use super::model::{InterfaceSpec, Lab, Node, NodeKind, Routing};
+use super::raw::{RawNode, Step};
+use super::topology::{Addressing, End, Route, Segment, TopoIface, TopoLink, TopoNode, Topology};
+use crate::path;
+
+/// Longest lab or node name: namespaces are named `LAB.NODE`, and a node name
+/// is also its hostname.
+pub const MAX_NAME: usize = 32;
+/// Linux interface names are at most 15 bytes (IFNAMSIZ - 1).
+pub const MAX_IFNAME: usize = 15;
+
+pub fn validate(lab: &Lab, raw: &RawNode) -> (Option<Topology>, Vec<Diagnostic>) {
+    let mut v = Validator {
+        lab,
+        raw,
+        found: Vec::new(),
+    };
+    let topology = v.run();
+    let ok = !v.found.iter().any(Diagnostic::is_error);
+    (topology.filter(|_| ok), v.found)
+}
+
+struct Validator<'a> {
+    lab: &'a Lab,
+    raw: &'a RawNode,
+    found: Vec<Diagnostic>,
+}
+
+/// An interface as the node declares it under `interfaces`.
+struct Declared {
+    name: String,
+    addressing: Addressing,
+    mac: Option<[u8; 6]>,
+}
+
+/// A link's two ends as written: node index and interface name, if given;
+/// `None` where the end is wrong (already reported).
+type WrittenEnds = [Option<(usize, Option<String>)>; 2];
+
+/// Where an interface's settings are in the file, for messages.
+fn iface_path(node: &str, iface: &str, field: Option<&str>) -> Vec<Step> {
+    let mut p = path!["nodes", node, "interfaces", iface].to_vec();
+    if let Some(f) = field {
+        p.push(Step::from(f));
+    }
+    p
+}
+
+impl Validator<'_> {
+    fn error(&mut self, at: &[Step], message: impl Into<String>, hint: impl Into<String>) {
+        let pos = self.raw.pos(at);
+        self.found
+            .push(Diagnostic::error(message, Some(pos)).hint(hint));
+    }
+
+    fn warn(&mut self, at: &[Step], message: impl Into<String>, hint: impl Into<String>) {
+        let pos = self.raw.pos(at);
+        self.found
+            .push(Diagnostic::warning(message, Some(pos)).hint(hint));
+    }
+
+    fn warn_node(&mut self, node: &str, message: String, hint: impl Into<String>) {
+        let pos = self.raw.key_pos(&path!["nodes"], node);
+        self.found
+            .push(Diagnostic::warning(message, pos).hint(hint));
+    }
+
+    fn error_at_key(&mut self, parent: &[Step], key: &str, message: String, hint: String) {
+        let pos = self
+            .raw
+            .key_pos(parent, key)
+            .unwrap_or_else(|| self.raw.pos(parent));
+        self.found
+            .push(Diagnostic::error(message, Some(pos)).hint(hint));
+    }
+
+    fn run(&mut self) -> Option<Topology> {
+        self.check_name(&self.lab.name.clone(), &path!["name"], "lab name");
+        let mut nodes: Vec<TopoNode> = Vec::new();
+        let mut declared: Vec<Vec<Declared>> = Vec::new();
+        let mut lowercase_names: HashMap<String, String> = HashMap::new();
+        for (name, node) in &self.lab.nodes {
+            let key_path = path!["nodes"];
+            if !self.name_ok(name) {
+                self.error_at_key(
+                    &key_path,
+                    name,
+                    format!("`{name}` cannot be a node name"),
+                    name_rule("node names"),
+                );
+            }
+            if let Some(other) = lowercase_names.insert(name.to_lowercase(), name.clone()) {
+                self.error_at_key(
+                    &key_path,
+                    name,
+                    format!("node `{name}` and node `{other}` differ only in capitals"),
+                    "node names are hostnames, where case does not count: rename one".to_string(),
+                );
+            }
+            declared.push(self.interfaces_of(name, node));
+            nodes.push(TopoNode {
+                name: name.clone(),
+                kind: node.kind,
+                interfaces: Vec::new(),
+                dns: self.dns_of(name, node),
+                domain: node.domain.clone(),
+                routing: node.routing.unwrap_or(Routing::Static),
+                routes: Vec::new(),
+            });
+        }
+        let links = self.resolve_links(&mut nodes, &declared);
+        let segments = self.build_segments(&mut nodes, &links);
+        let mut topology = Topology {
+            name: self.lab.name.clone(),
+            description: self.lab.description.clone(),
+            nodes,
+            links,
+            segments,
+        };
+        self.check_addresses(&mut topology);
+        for index in 0..topology.nodes.len() {
+            let routes = self.routes_of(&topology, index);
+            topology.nodes[index].routes = routes;
+        }
+        self.check_reachability_hints(&topology);
+        if !self.lab.checks.is_empty() {
+            self.error(
+                &path!["checks", 0usize],
+                "checks are not available in this version of labctl",
+                "remove the `checks` entries for now",
+            );
+        }
+        Some(topology)
+    }
+
+    fn name_ok(&self, name: &str) -> bool {
+        let bytes = name.as_bytes();
+        !name.is_empty()
+            && name.len() <= MAX_NAME
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+            && bytes[0].is_ascii_alphanumeric()
+            && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+    }
+
+    fn check_name(&mut self, name: &str, at: &[Step], what: &str) {
+        if !self.name_ok(name) {
+            self.error(
+                at,
+                format!("`{name}` cannot be a {what}"),
+                name_rule(&format!("{what}s")),
+            );
+        }
+    }
+
+    /// The interfaces a node declares, with their parsed settings.
+    fn interfaces_of(&mut self, node_name: &str, node: &Node) -> Vec<Declared> {
+        let mut out = Vec::new();
+        for (ifname, spec) in &node.interfaces {
+            let parent = path!["nodes", node_name, "interfaces"];
+            if let Err(why) = ifname_problem(ifname, node.kind) {
+                self.error_at_key(
+                    &parent,
+                    ifname,
+                    format!("`{ifname}` cannot be an interface name: {why}"),
+                    "use at most 15 letters, digits, `-`, `_` or `.`, e.g. eth0".to_string(),
+                );
+            }
+            let field = match spec {
+                InterfaceSpec::Address(_) => None,
+                InterfaceSpec::Detailed(_) => Some("address"),
+            };
+            let at = iface_path(node_name, ifname, field);
+            let addressing = match spec.address() {
+                None => Addressing::None,
+                Some("dhcp") => {
+                    if node.kind == NodeKind::Router || node.kind == NodeKind::Switch {
+                        self.error(
+                            &at,
+                            format!(
+                                "{node_name}/{ifname}: a {} cannot get its address by DHCP",
+                                node.kind.as_str()
+                            ),
+                            "give it a static ADDRESS/PREFIX",
+                        );
+                    }
+                    Addressing::Dhcp
+                }
+                Some(text) => match text.parse::<Ipv4Net>() {
+                    Ok(net) if net.is_reserved_host() => {
+                        let which = if net.is_network_address() {
+                            "network"
+                        } else {
+                            "broadcast"
+                        };
+                        self.error(
+                            &at,
+                            format!(
+                                "{net} is the {which} address of {}, not a host address",
+                                net.network()
+                            ),
+                            "pick an address between the first and the last of the subnet",
+                        );
+                        Addressing::Static(net)
+                    }
+                    Ok(net) => Addressing::Static(net),
+                    Err(e) => {
+                        self.error(&at, e.message, e.hint);
+                        Addressing::None
+                    }
+                },
+            };
+            if node.kind == NodeKind::Switch && addressing != Addressing::None {
+                self.error(
+                    &at,
+                    format!("{node_name}/{ifname}: a switch port has no address"),
+                    "a switch only forwards frames: put the address on the host or router plugged into it",
+                );
+            }
+            let mac = spec.mac().and_then(|text| {
+                let parsed = parse_mac(text);
+                if parsed.is_none() {
+                    self.error(
+                        &iface_path(node_name, ifname, Some("mac")),
+                        format!("`{text}` is not a unicast MAC address"),
+                        "write six hex bytes with colons, e.g. 02:00:00:00:00:01",
+                    );
+                }
+                parsed
+            });
+            out.push(Declared {
+                name: ifname.clone(),
+                addressing,
+                mac,
+            });
+        }
+        out
+    }
+
+    fn dns_of(&mut self, node_name: &str, node: &Node) -> Vec<Ipv4Addr> {
+        if node.kind == NodeKind::Switch && (!node.dns.is_empty() || node.domain.is_some()) {
+            self.error(
+                &path!["nodes", node_name],
+                format!("switch `{node_name}` cannot have DNS settings"),
+                "remove `dns` and `domain` from the switch",
+            );
+        }
+        let mut out = Vec::new();
+        for (i, text) in node.dns.iter().enumerate() {
+            match parse_ipv4(text) {
+                Ok(ip) => out.push(ip),
+                Err(message) => self.error(
+                    &path!["nodes", node_name, "dns", i],
+                    message,
+                    "a DNS server is an address, e.g. 192.168.1.5",
+                ),
+            }
+        }
+        if let Some(domain) = &node.domain {
+            let valid = !domain.is_empty()
+                && domain.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.len() <= 63
+                        && label
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                });
+            if !valid {
+                self.error(
+                    &path!["nodes", node_name, "domain"],
+                    format!("`{domain}` is not a domain name"),
+                    "write labels of letters, digits and `-` joined by dots, e.g. cbrc.com",
+                );
+            }
+        }
+        out
+    }
+
+    /// Resolves every link end to a node and an interface, naming the
+    /// interfaces that links leave unnamed.
+    fn resolve_links(
+        &mut self,
+        nodes: &mut [TopoNode],
+        declared: &[Vec<Declared>],
+    ) -> Vec<TopoLink> {
+        let index_of: HashMap<&str, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.as_str(), i))
+            .collect();
+        // (link index, end index) → (node, explicit interface name)
+        let mut parsed: Vec<WrittenEnds> = Vec::new();
+        // node → interface name → link index that uses it
+        let mut used: Vec<BTreeMap<String, usize>> = vec![BTreeMap::new(); nodes.len()];
+        for (li, link) in self.lab.links.iter().enumerate() {
+            let mut ends = [None, None];
+            for (ei, text) in link.0.iter().enumerate() {
+                let at = path!["links", li, ei];
+                let (node_name, ifname) = match text.split_once(':') {
+                    Some((n, i)) => (n, Some(i.to_string())),
+                    None => (text.as_str(), None),
+                };
+                let Some(&node) = index_of.get(node_name) else {
+                    let hint = match did_you_mean(node_name, index_of.keys().copied()) {
+                        Some(close) => format!("did you mean `{close}`?"),
+                        None => format!("add a node `{node_name}` under `nodes`, or fix the name"),
+                    };
+                    self.error(
+                        &at,
+                        format!("link to `{node_name}`, but there is no such node"),
+                        hint,
+                    );
+                    continue;
+                };
+                if let Some(ifname) = &ifname {
+                    let kind = nodes[node].kind;
+                    if let Err(why) = ifname_problem(ifname, kind) {
+                        self.error(
+                            &at,
+                            format!("`{ifname}` cannot be an interface name: {why}"),
+                            "use at most 15 letters, digits, `-`, `_` or `.`, e.g. eth0",
+                        );
+                        continue;
+                    }
+                    let names: Vec<&str> = declared[node].iter().map(|d| d.name.as_str()).collect();
+                    if kind != NodeKind::Switch
+                        && !names.is_empty()
+                        && !names.contains(&ifname.as_str())
+                    {
+                        let hint = match did_you_mean(ifname, names.iter().copied()) {
+                            Some(close) => format!("did you mean `{node_name}:{close}`?"),
+                            None => format!(
+                                "{node_name} declares {}; add `{ifname}` under its `interfaces`",
+                                names.join(", ")
+                            ),
+                        };
+                        self.error(
+                            &at,
+                            format!("{node_name} has no interface `{ifname}`"),
+                            hint,
+                        );
+                        continue;
+                    }
+                    if let Some(&other) = used[node].get(ifname) {
+                        let line = self.raw.pos(&path!["links", other]).line;
+                        self.error(
+                            &at,
+                            format!("{node_name}:{ifname} is already plugged in by the link on line {line}"),
+                            "one interface takes one cable: use another interface",
+                        );
+                        continue;
+                    }
+                    used[node].insert(ifname.clone(), li);
+                }
+                ends[ei] = Some((node, ifname));
+            }
+            if let [Some((a, _)), Some((b, _))] = &ends
+                && a == b
+            {
+                self.error(
+                    &path!["links", li],
+                    format!("this link plugs `{}` into itself", nodes[*a].name),
+                    "a link joins two different nodes",
+                );
+                ends = [None, None];
+            }
+            parsed.push(ends);
+        }
+        // Name the unnamed ends: the next declared interface that no link
+        // uses yet, else the first free ethN.
+        for (li, ends) in parsed.iter_mut().enumerate() {
+            for end in ends.iter_mut().flatten() {
+                if end.1.is_some() {
+                    continue;
+                }
+                let node = end.0;
+                let name = declared[node]
+                    .iter()
+                    .map(|d| d.name.clone())
+                    .find(|n| !used[node].contains_key(n))
+                    .unwrap_or_else(|| {
+                        (0..)
+                            .map(|i| format!("eth{i}"))
+                            .find(|n| {
+                                !used[node].contains_key(n)
+                                    && !declared[node].iter().any(|d| &d.name == n)
+                            })
+                            .expect("an unused ethN always exists")
+                    });
+                used[node].insert(name.clone(), li);
+                end.1 = Some(name);
+            }
+        }
+        // Declared interfaces no link uses cannot be built.
+        for (node, list) in declared.iter().enumerate() {
+            for Declared { name: ifname, .. } in list {
+                if !used[node].contains_key(ifname) {
+                    let name = &nodes[node].name;
+                    self.error_at_key(
+                        &path!["nodes", name.as_str(), "interfaces"],
+                        ifname,
+                        format!("{name}/{ifname} is not connected to anything"),
+                        format!(
+                            "add a link such as `[{name}:{ifname}, sw0]`, or remove the interface"
+                        ),
+                    );
+                }
+            }
+        }
+        // Interfaces in natural order (eth2 before eth10), then the links.
+        for (node, names) in used.iter().enumerate() {
+            let mut list: Vec<(&String, &usize)> = names.iter().collect();
+            list.sort_by_key(|(name, _)| natural_key(name));
+            for (ifname, &link) in list {
+                let settings = declared[node].iter().find(|d| &d.name == ifname);
+                nodes[node].interfaces.push(TopoIface {
+                    name: ifname.clone(),
+                    addressing: settings.map_or(Addressing::None, |d| d.addressing),
+                    mac: settings.and_then(|d| d.mac),
+                    link,
+                    segment: usize::MAX,
+                });
+            }
+        }
+        let mut links = Vec::new();
+        for (li, ends) in parsed.into_iter().enumerate() {
+            if let [Some((a, Some(ai))), Some((b, Some(bi)))] = ends {
+                let pos = |node: usize, name: &str| {
+                    nodes[node]
+                        .interfaces
+                        .iter()
+                        .position(|i| i.name == name)
+                        .expect("interface was added")
+                };
+                let link = TopoLink {
+                    ends: [
+                        End {
+                            node: a,
+                            iface: pos(a, &ai),
+                        },
+                        End {
+                            node: b,
+                            iface: pos(b, &bi),
+                        },
+                    ],
+                    source: li,
+                };
+                for end in link.ends {
+                    nodes[end.node].interfaces[end.iface].link = links.len();
+                }
+                links.push(link);
+            }
+        }
+        links
+    }
+
+    /// Groups interfaces into layer-2 segments and reports switch loops.
+    fn build_segments(&mut self, nodes: &mut [TopoNode], links: &[TopoLink]) -> Vec<Segment> {
+        let mut parent: Vec<usize> = (0..nodes.len()).collect();
+        fn find(parent: &mut [usize], mut x: usize) -> usize {
+            while parent[x] != x {
+                parent[x] = parent[parent[x]];
+                x = parent[x];
+            }
+            x
+        }
+        let switch: Vec<bool> = nodes.iter().map(|n| n.kind == NodeKind::Switch).collect();
+        let is_switch = |n: usize| switch[n];
+        for link in links {
+            let [a, b] = link.ends;
+            if is_switch(a.node) && is_switch(b.node) {
+                let (ra, rb) = (find(&mut parent, a.node), find(&mut parent, b.node));
+                if ra == rb {
+                    let at = path!["links", link.source];
+                    self.error(
+                        &at,
+                        format!(
+                            "switch loop: {} and {} are already connected, so this link closes a loop",
+                            nodes[a.node].name, nodes[b.node].name
+                        ),
+                        "switches here do not run spanning tree: remove this link or another link of the loop",
+                    );
+                } else {
+                    parent[ra] = rb;
+                }
+            }
+        }
+        let mut segments: Vec<Segment> = Vec::new();
+        let mut segment_of_root: HashMap<usize, usize> = HashMap::new();
+        for (n, node) in nodes.iter().enumerate() {
+            if node.kind == NodeKind::Switch {
+                let root = find(&mut parent, n);
+                let id = *segment_of_root.entry(root).or_insert_with(|| {
+                    segments.push(Segment {
+                        switches: Vec::new(),
+                        ends: Vec::new(),
+                        subnet: None,
+                    });
+                    segments.len() - 1
+                });
+                segments[id].switches.push(n);
+            }
+        }
+        for link in links {
+            let [a, b] = link.ends;
+            let segment = match (is_switch(a.node), is_switch(b.node)) {
+                (true, _) => segment_of_root[&find(&mut parent, a.node)],
+                (_, true) => segment_of_root[&find(&mut parent, b.node)],
+                _ => {
+                    segments.push(Segment {
+                        switches: Vec::new(),
+                        ends: Vec::new(),
+                        subnet: None,
+                    });
+                    segments.len() - 1
+                }
+            };
+            for end in [a, b] {
+                nodes[end.node].interfaces[end.iface].segment = segment;
+                if !is_switch(end.node) {
+                    segments[segment].ends.push(end);
+                }
+            }
+        }
+        segments
+    }
+
+    /// Where the address of an interface is written.
+    fn address_path(&self, topo: &Topology, end: End) -> Vec<Step> {
+        let node = &topo.nodes[end.node].name;
+        let iface = &topo.iface(end).name;
+        let field = match self.lab.nodes[node.as_str()].interfaces.get(iface.as_str()) {
+            Some(InterfaceSpec::Detailed(_)) => Some("address"),
+            _ => None,
+        };
+        iface_path(node, iface, field)
+    }
+
+    /// Every segment's addresses share one subnet; no address is used twice;
+    /// separate segments do not overlap.
+    fn check_addresses(&mut self, topo: &mut Topology) {
+        let mut owners: HashMap<Ipv4Addr, End> = HashMap::new();
+        for s in 0..topo.segments.len() {
+            let ends = topo.segments[s].ends.clone();
+            let with_address: Vec<(End, Ipv4Net)> = ends
+                .iter()
+                .filter_map(|&e| topo.static_address(e).map(|a| (e, a)))
+                .collect();
+            let reference = with_address
+                .iter()
+                .find(|(e, _)| topo.nodes[e.node].kind == NodeKind::Router)
+                .or(with_address.first())
+                .copied();
+            let Some((ref_end, ref_net)) = reference else {
+                continue;
+            };
+            topo.segments[s].subnet = Some(ref_net.network());
+            for &(end, net) in &with_address {
+                if net.network() != ref_net.network() {
+                    let at = self.address_path(topo, end);
+                    let peer = topo.peer(end);
+                    self.error(
+                        &at,
+                        format!(
+                            "{net} on {} is outside {}, the subnet of the network it is plugged into ({} has {ref_net})",
+                            topo.end_name(end),
+                            ref_net.network(),
+                            topo.end_name(ref_end),
+                        ),
+                        format!(
+                            "use an address in {} (this interface is cabled to {}), or cable it elsewhere",
+                            ref_net.network(),
+                            topo.end_name(peer)
+                        ),
+                    );
+                }
+            }
+        }
+        for n in 0..topo.nodes.len() {
+            for i in 0..topo.nodes[n].interfaces.len() {
+                let end = End { node: n, iface: i };
+                if let Some(net) = topo.static_address(end) {
+                    if let Some(&first) = owners.get(&net.addr) {
+                        let at = self.address_path(topo, end);
+                        self.error(
+                            &at,
+                            format!(
+                                "{} is used twice: by {} and {}",
+                                net.addr,
+                                topo.end_name(first),
+                                topo.end_name(end)
+                            ),
+                            "every interface in a lab needs its own address",
+                        );
+                    } else {
+                        owners.insert(net.addr, end);
+                    }
+                }
+            }
+        }
+        let mut subnets: Vec<(Ipv4Net, usize)> = topo
+            .segments
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.subnet.map(|n| (n, i)))
+            .collect();
+        subnets.sort();
+        for pair in subnets.windows(2) {
+            let ((a, sa), (b, sb)) = (pair[0], pair[1]);
+            if a.overlaps(b) {
+                let end = topo.segments[sb]
+                    .ends
+                    .iter()
+                    .copied()
+                    .find(|&e| topo.static_address(e).is_some())
+                    .expect("a segment with a subnet has an address");
+                let at = self.address_path(topo, end);
+                self.error(
+                    &at,
+                    format!(
+                        "{b} (network of {}) overlaps {a} (network of {}), but they are separate networks",
+                        segment_name(topo, sb),
+                        segment_name(topo, sa)
+                    ),
+                    "give each switch or router-to-router cable its own subnet",
+                );
+            }
+        }
+    }
+
+    /// Static routes of a node, with its gateway as a default route.
+    fn routes_of(&mut self, topo: &Topology, index: usize) -> Vec<Route> {
+        let node_name = topo.nodes[index].name.clone();
+        let node = &self.lab.nodes[node_name.as_str()];
+        let kind = node.kind;
+        let connected: Vec<Ipv4Net> = (0..topo.nodes[index].interfaces.len())
+            .filter_map(|i| {
+                topo.static_address(End {
+                    node: index,
+                    iface: i,
+                })
+            })
+            .collect();
+        let has_dhcp = topo.nodes[index]
+            .interfaces
+            .iter()
+            .any(|i| i.addressing == Addressing::Dhcp);
+        let mut routes: Vec<Route> = Vec::new();
+        // (where it is written, what it says) for every default route.
+        let mut defaults: Vec<(Vec<Step>, String)> = Vec::new();
+
+        if node.routing == Some(Routing::Auto) && kind != NodeKind::Router {
+            self.error(
+                &path!["nodes", node_name.as_str(), "routing"],
+                format!(
+                    "`routing: auto` is for routers, and {node_name} is a {}",
+                    kind.as_str()
+                ),
+                "hosts and servers use `gateway` instead",
+            );
+        }
+        let mut gateways: Vec<(Vec<Step>, &str)> = Vec::new();
+        if let Some(gw) = &node.gateway {
+            gateways.push((path!["nodes", node_name.as_str(), "gateway"].to_vec(), gw));
+        }
+        for (ifname, spec) in &node.interfaces {
+            if let Some(gw) = spec.gateway() {
+                gateways.push((iface_path(&node_name, ifname, Some("gateway")), gw));
+            }
+        }
+        for (at, text) in gateways {
+            if !kind.is_end_device() {
+                self.error(
+                    &at,
+                    format!("a {} has no default gateway", kind.as_str()),
+                    "routers use `routes: [{to: default, via: ADDRESS}]`; switches need none",
+                );
+                continue;
+            }
+            let gw = match parse_ipv4(text) {
+                Ok(gw) => gw,
+                Err(message) => {
+                    self.error(
+                        &at,
+                        message,
+                        "the gateway is the router's address on this subnet, e.g. 192.168.1.1",
+                    );
+                    continue;
+                }
+            };
+            if !self.next_hop_ok(topo, &at, &node_name, gw, &connected, has_dhcp) {
+                continue;
+            }
+            defaults.push((at, format!("gateway {gw}")));
+            routes.push(Route {
+                to: Ipv4Net::DEFAULT,
+                via: gw,
+            });
+        }
+        for (ri, route) in node.routes.iter().enumerate() {
+            let at = path!["nodes", node_name.as_str(), "routes", ri].to_vec();
+            if kind == NodeKind::Switch {
+                self.error(
+                    &at,
+                    "a switch has no routes",
+                    "put routes on routers and hosts",
+                );
+                continue;
+            }
+            let to = if route.to == "default" {
+                Ipv4Net::DEFAULT
+            } else {
+                match route.to.parse::<Ipv4Net>() {
+                    Ok(net) if !net.is_network_address() => {
+                        let mut to_at = at.clone();
+                        to_at.push(Step::from("to"));
+                        self.error(
+                            &to_at,
+                            format!("{net} is an address, not a network"),
+                            format!("the destination is the network: write {}", net.network()),
+                        );
+                        continue;
+                    }
+                    Ok(net) => net,
+                    Err(e) => {
+                        let mut to_at = at.clone();
+                        to_at.push(Step::from("to"));
+                        self.error(
+                            &to_at,
+                            e.message,
+                            "write a network like 192.168.2.0/24, or `default`",
+                        );
+                        continue;
+                    }
+                }
+            };
+            let mut via_at = at.clone();
+            via_at.push(Step::from("via"));
+            let via = match parse_ipv4(&route.via) {
+                Ok(via) => via,
+                Err(message) => {
+                    self.error(
+                        &via_at,
+                        message,
+                        "`via` is the next router's address, e.g. 10.0.0.2",
+                    );
+                    continue;
+                }
+            };
+            if !self.next_hop_ok(topo, &via_at, &node_name, via, &connected, has_dhcp) {
+                continue;
+            }
+            if to == Ipv4Net::DEFAULT {
+                defaults.push((at, format!("route to default via {via}")));
+            }
+            routes.push(Route { to, via });
+        }
+        if defaults.len() > 1 {
+            let (at, what) = defaults[1].clone();
+            let first = defaults[0].1.clone();
+            let line = self.raw.pos(&defaults[0].0).line;
+            self.error(
+                &at,
+                format!("{node_name} has two default gateways: {first} (line {line}) and {what}"),
+                "a node sends off-subnet traffic to one gateway: keep one of them",
+            );
+        }
+        routes
+    }
+
+    /// A next hop must be on one of the node's subnets and not the node itself.
+    fn next_hop_ok(
+        &mut self,
+        topo: &Topology,
+        at: &[Step],
+        node_name: &str,
+        hop: Ipv4Addr,
+        connected: &[Ipv4Net],
+        has_dhcp: bool,
+    ) -> bool {
+        if connected.iter().any(|n| n.addr == hop) {
+            self.error(
+                at,
+                format!("{hop} is {node_name}'s own address"),
+                "the next hop is another node, usually the router",
+            );
+            return false;
+        }
+        if connected.iter().any(|n| n.contains(hop)) {
+            let known = topo.segments.iter().any(|s| {
+                s.ends
+                    .iter()
+                    .any(|&e| topo.static_address(e).is_some_and(|a| a.addr == hop))
+            });
+            if !known {
+                self.warn(
+                    at,
+                    format!("no node in this lab has the address {hop}"),
+                    "the next hop should be the address of a router on the same subnet",
+                );
+            }
+            return true;
+        }
+        let subnets: Vec<String> = connected.iter().map(|n| n.network().to_string()).collect();
+        let hint = if subnets.is_empty() && has_dhcp {
+            format!(
+                "{node_name} gets its address by DHCP, which also gives the gateway: remove this"
+            )
+        } else if subnets.is_empty() {
+            format!("{node_name} has no static address, so no next hop is reachable")
+        } else {
+            format!(
+                "{node_name} is on {}: use a router address there",
+                subnets.join(", ")
+            )
+        };
+        self.error(
+            at,
+            format!("{hop} is not on any subnet of {node_name}"),
+            hint,
+        );
+        false
+    }
+
+    /// Warnings for what builds but will probably surprise the student.
+    fn check_reachability_hints(&mut self, topo: &Topology) {
+        let subnet_count = topo.segments.iter().filter(|s| s.subnet.is_some()).count();
+        for node in &topo.nodes {
+            let declares_interfaces = !self.lab.nodes[node.name.as_str()].interfaces.is_empty();
+            if node.interfaces.is_empty() && node.kind != NodeKind::Switch && !declares_interfaces {
+                self.warn_node(
+                    &node.name,
+                    format!("{} is not connected to anything", node.name),
+                    format!("add a link such as `[{}, sw0]`", node.name),
+                );
+            }
+            if !node.kind.is_end_device() {
+                continue;
+            }
+            let has_static = node
+                .interfaces
+                .iter()
+                .any(|i| matches!(i.addressing, Addressing::Static(_)));
+            let has_default = node.routes.iter().any(|r| r.to == Ipv4Net::DEFAULT);
+            if has_static && !has_default && subnet_count > 1 {
+                self.warn_node(
+                    &node.name,
+                    format!(
+                        "{} has no default gateway: it reaches only its own subnet",
+                        node.name
+                    ),
+                    "add `gateway: ROUTER-ADDRESS` to reach the other networks",
+                );
+            }
+            for iface in &node.interfaces {
+                let iat = iface_path(&node.name, &iface.name, None);
+                match iface.addressing {
+                    Addressing::None => self.warn(
+                        &iat,
+                        format!("{}/{} has no address", node.name, iface.name),
+                        format!("add `interfaces: {{{}: ADDRESS/PREFIX}}` or `dhcp`", iface.name),
+                    ),
+                    Addressing::Dhcp => self.warn(
+                        &iat,
+                        format!("{}/{}: labctl has no DHCP client yet; the interface comes up without an address", node.name, iface.name),
+                        "run a DHCP client by hand (`labctl exec LAB NODE -- dhclient eth0`) or use a static address",
+                    ),
+                    Addressing::Static(_) => {}
+                }
+            }
+        }
+    }
+}
+
+fn name_rule(what: &str) -> String {
+    format!(
+        "{what} use letters, digits and `-` (not first or last), at most {MAX_NAME} characters, e.g. pc-ada"
+    )
+}
+
+/// Why `name` cannot be an interface of a node of `kind`, if it cannot.
+fn ifname_problem(name: &str, kind: NodeKind) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("it is empty".into());
+    }
+    if name.len() > MAX_IFNAME {
+        return Err(format!(
+            "it is {} bytes long and Linux allows {MAX_IFNAME}",
+            name.len()
+        ));
+    }
+    if name == "." || name == ".." {
+        return Err("it is reserved".into());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-_.".contains(*c)))
+    {
+        return Err(format!("`{c}` is not allowed"));
+    }
+    if name == "lo" {
+        return Err("`lo` is the loopback interface every node already has".into());
+    }
+    if kind == NodeKind::Switch && name == crate::lab::plan::BRIDGE_NAME {
+        return Err(format!("`{name}` is the switch's own bridge"));
+    }
+    Ok(())
+}
+
+/// Sort key that puts eth2 before eth10.
+fn natural_key(name: &str) -> (String, u64) {
+    let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    let (stem, number) = name.split_at(name.len() - digits);
+    (stem.to_string(), number.parse().unwrap_or(0))
+}
+
+/// A segment as a student would name it: its switch, or the cable's ends.
+pub fn segment_name(topo: &Topology, segment: usize) -> String {
+    let s = &topo.segments[segment];
+    match s.switches.first() {
+        Some(&sw) => topo.nodes[sw].name.clone(),
+        None => {
+            let names: Vec<String> = s.ends.iter().map(|&e| topo.end_name(e)).collect();
+            format!("the cable {}", names.join(" – "))
+        }
+    }
+}

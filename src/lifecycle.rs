@@ -1,0 +1,190 @@
+//! Starting and stopping a lab's processes, and tearing a lab down. Teardown
+//! is shared by `down` and by the rollback of a failed `up`: it works from the
+//! lab record alone, is idempotent, and works after a crash or `kill -9`.
+
+use std::collections::HashSet;
+use std::fs::{self, OpenOptions};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::daemon::control::{self, Request};
+use crate::daemon::pidfile::{ProcessId, start_time};
+use crate::lab::plan::Plan;
+use crate::net::{etc, netns};
+use crate::state::LabDir;
+
+/// How long a process gets to exit after SIGTERM before SIGKILL.
+const GRACE: Duration = Duration::from_secs(2);
+
+/// Starts the lab daemon in the background and waits until it answers.
+pub fn start_daemon(dir: &LabDir, timeout: Duration) -> Result<()> {
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.log_path())
+        .with_context(|| format!("cannot open {}", dir.log_path().display()))?;
+    let exe = std::env::current_exe().context("cannot find the labctl executable")?;
+    let mut command = Command::new(exe);
+    command
+        .arg("daemon")
+        .arg(&dir.name)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    // SAFETY: setsid is async-signal-safe; it detaches the daemon from the
+    // terminal so Ctrl-C on `up` or the shell's exit does not reach it.
+    unsafe {
+        command.pre_exec(|| {
+            nix::unistd::setsid().map_err(std::io::Error::from)?;
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().context("cannot start the lab daemon")?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        if control::call(&dir.socket_path(), &Request::Ping).is_ok_and(|r| r.ok) {
+            return Ok(());
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!(
+                "the lab daemon exited ({status}) while starting:\n{}",
+                log_tail(&dir.log_path())
+            );
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "the lab daemon did not answer within {timeout:?}:\n{}",
+                log_tail(&dir.log_path())
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn log_tail(path: &Path) -> String {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+/// Removes everything of a lab: its daemon, every process inside its
+/// namespaces, the namespaces (and with them every link and bridge), the
+/// files under /etc/netns, and the state dir. Missing pieces are skipped.
+pub fn teardown(dir: &LabDir, plan: Option<&Plan>) -> Result<()> {
+    stop_daemon(dir);
+    if let Some(plan) = plan {
+        let namespaces: Vec<&str> = plan.nodes.iter().map(|n| n.namespace.as_str()).collect();
+        kill_processes_inside(&namespaces);
+        for ns in &namespaces {
+            netns::delete(ns)?;
+            etc::remove_node_files(ns)?;
+        }
+    }
+    dir.remove()
+}
+
+/// Asks the daemon to stop, then makes sure it has (SIGTERM, SIGKILL).
+fn stop_daemon(dir: &LabDir) {
+    let Some(daemon) = ProcessId::read(&dir.pid_path()) else {
+        return;
+    };
+    if !daemon.is_alive() {
+        return;
+    }
+    let _ = control::call(&dir.socket_path(), &Request::Stop);
+    terminate(&[daemon]);
+}
+
+/// SIGTERM, wait up to GRACE, then SIGKILL what is left; returns when all
+/// are gone.
+fn terminate(processes: &[ProcessId]) {
+    let alive = |p: &&ProcessId| p.is_alive();
+    for p in processes.iter().filter(alive) {
+        let _ = kill(Pid::from_raw(p.pid), Signal::SIGTERM);
+    }
+    let deadline = Instant::now() + GRACE;
+    while processes.iter().any(|p| p.is_alive()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for p in processes.iter().filter(alive) {
+        let _ = kill(Pid::from_raw(p.pid), Signal::SIGKILL);
+    }
+    while processes.iter().any(|p| p.is_alive() && !is_zombie(p.pid)) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn is_zombie(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rfind(')')
+                .map(|i| s[i + 1..].trim_start().starts_with('Z'))
+        })
+        .unwrap_or(true)
+}
+
+/// Stops every process whose network namespace is one of `namespaces`
+/// (commands started with `labctl exec` or `ip netns exec` in the lab).
+fn kill_processes_inside(namespaces: &[&str]) {
+    let inodes: HashSet<String> = namespaces
+        .iter()
+        .filter_map(|ns| netns::inode(ns))
+        .map(|ino| format!("net:[{ino}]"))
+        .collect();
+    if inodes.is_empty() {
+        return;
+    }
+    let me = std::process::id() as i32;
+    let inside: Vec<ProcessId> = fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != me)
+        .filter(|pid| {
+            fs::read_link(format!("/proc/{pid}/ns/net"))
+                .is_ok_and(|link| inodes.contains(link.to_string_lossy().as_ref()))
+        })
+        .filter_map(|pid| {
+            Some(ProcessId {
+                pid,
+                start_time: start_time(pid)?,
+            })
+        })
+        .collect();
+    terminate(&inside);
+}
+
+/// Whether `file` names a lab file rather than a lab.
+pub fn looks_like_file(target: &str) -> bool {
+    target.ends_with(".yaml") || target.ends_with(".yml") || Path::new(target).is_file()
+}
+
+/// Fails with a clear message unless this process may build namespaces.
+pub fn require_admin(verb: &str) -> Result<()> {
+    const CAP_SYS_ADMIN: u32 = 21;
+    const CAP_NET_ADMIN: u32 = 12;
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let effective = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .unwrap_or(0);
+    let has = |cap: u32| effective & (1 << cap) != 0;
+    if !has(CAP_NET_ADMIN) || !has(CAP_SYS_ADMIN) {
+        bail!(
+            "`labctl {verb}` needs root (CAP_NET_ADMIN to build networks, CAP_SYS_ADMIN to mount namespaces): run it with sudo"
+        );
+    }
+    if !Path::new("/proc/thread-self/ns/net").exists() {
+        bail!("this kernel has no network namespaces (/proc/thread-self/ns/net is missing)");
+    }
+    Ok(())
+}

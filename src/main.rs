@@ -1,0 +1,18 @@
+//! labctl: real network labs from a YAML file.
+
+mod cli;
+mod daemon;
+mod lab;
+mod lifecycle;
+mod net;
+mod progress;
+mod state;
+
+fn main() -> std::process::ExitCode {
+    // Die quietly on a closed pipe (`labctl status | head`), as CLI tools do.
+    // SAFETY: called first thing, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    cli::main()
+}

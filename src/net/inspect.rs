@@ -1,0 +1,133 @@
+//! Reads a namespace's interfaces, addresses and routes back from the kernel
+//! (the kernel is the source of truth for `labctl status`).
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use anyhow::{Context, Result};
+use futures::TryStreamExt;
+use rtnetlink::packet_route::address::AddressAttribute;
+use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, State};
+use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute};
+use rtnetlink::{Handle, RouteMessageBuilder};
+
+use crate::lab::addr::{Ipv4Net, format_mac};
+
+#[derive(Debug, Clone)]
+pub struct LinkView {
+    pub index: u32,
+    pub name: String,
+    /// Administratively up (IFF_UP).
+    pub up: bool,
+    /// Operational state: "up", "down", "lowerlayerdown", "unknown", …
+    pub oper: String,
+    pub mac: Option<String>,
+    /// Index of the bridge this interface is a port of.
+    pub controller: Option<u32>,
+    pub addresses: Vec<Ipv4Net>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RouteView {
+    pub to: Ipv4Net,
+    pub via: Option<Ipv4Addr>,
+    pub dev: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NamespaceView {
+    pub links: Vec<LinkView>,
+    pub routes: Vec<RouteView>,
+}
+
+/// Main routing table number.
+const MAIN_TABLE: u32 = 254;
+
+pub async fn inspect(netlink: &Handle) -> Result<NamespaceView> {
+    let mut links: Vec<LinkView> = Vec::new();
+    let mut stream = netlink.link().get().execute();
+    while let Some(message) = stream.try_next().await.context("cannot list interfaces")? {
+        let mut view = LinkView {
+            index: message.header.index,
+            name: String::new(),
+            up: message.header.flags.contains(LinkFlags::Up),
+            oper: "unknown".into(),
+            mac: None,
+            controller: None,
+            addresses: Vec::new(),
+        };
+        for attribute in message.attributes {
+            match attribute {
+                LinkAttribute::IfName(name) => view.name = name,
+                LinkAttribute::OperState(state) => view.oper = oper_name(state),
+                LinkAttribute::Address(bytes) if bytes.len() == 6 => {
+                    let mut mac = [0u8; 6];
+                    mac.copy_from_slice(&bytes);
+                    view.mac = Some(format_mac(mac));
+                }
+                LinkAttribute::Controller(index) => view.controller = Some(index),
+                _ => {}
+            }
+        }
+        links.push(view);
+    }
+    let mut addresses = netlink.address().get().execute();
+    while let Some(message) = addresses
+        .try_next()
+        .await
+        .context("cannot list addresses")?
+    {
+        let local = message.attributes.iter().find_map(|a| match a {
+            AddressAttribute::Local(IpAddr::V4(ip)) | AddressAttribute::Address(IpAddr::V4(ip)) => {
+                Some(*ip)
+            }
+            _ => None,
+        });
+        if let (Some(ip), Some(link)) = (
+            local,
+            links.iter_mut().find(|l| l.index == message.header.index),
+        ) {
+            link.addresses.push(Ipv4Net {
+                addr: ip,
+                prefix: message.header.prefix_len,
+            });
+        }
+    }
+    let mut routes = Vec::new();
+    let mut stream = netlink
+        .route()
+        .get(RouteMessageBuilder::<Ipv4Addr>::new().build())
+        .execute();
+    while let Some(message) = stream.try_next().await.context("cannot list routes")? {
+        let mut table = u32::from(message.header.table);
+        let mut route = RouteView {
+            to: Ipv4Net {
+                addr: Ipv4Addr::UNSPECIFIED,
+                prefix: message.header.destination_prefix_length,
+            },
+            via: None,
+            dev: None,
+        };
+        for attribute in &message.attributes {
+            match attribute {
+                RouteAttribute::Table(t) => table = *t,
+                RouteAttribute::Destination(RouteAddress::Inet(ip)) => route.to.addr = *ip,
+                RouteAttribute::Gateway(RouteAddress::Inet(ip)) => route.via = Some(*ip),
+                RouteAttribute::Oif(index) => {
+                    route.dev = links
+                        .iter()
+                        .find(|l| l.index == *index)
+                        .map(|l| l.name.clone());
+                }
+                _ => {}
+            }
+        }
+        if table == MAIN_TABLE {
+            routes.push(route);
+        }
+    }
+    Ok(NamespaceView { links, routes })
+}
+
+fn oper_name(state: State) -> String {
+    format!("{state:?}").to_lowercase()
+}

@@ -1,0 +1,7 @@
+//! The only code that talks to the kernel: namespaces, links, bridges,
+//! addresses, routes, sysctls, and the per-node files under /etc/netns.
+
+pub mod build;
+pub mod etc;
+pub mod inspect;
+pub mod netns;

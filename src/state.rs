@@ -1,0 +1,119 @@
+//! Runtime state of running labs, one directory per lab under /run/labctl:
+//! the record of what was built (written before anything is built, so `down`
+//! can always find it), the daemon's pid, control socket and log.
+//! /run is emptied at boot, exactly when the kernel forgets the namespaces.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::lab::plan::Plan;
+
+pub const RUN_DIR: &str = "/run/labctl";
+
+/// What `up` built, from which file, and when.
+#[derive(Serialize, Deserialize)]
+pub struct LabRecord {
+    pub file: String,
+    /// Seconds since the Unix epoch.
+    pub started: u64,
+    pub plan: Plan,
+}
+
+pub struct LabDir {
+    pub name: String,
+    pub dir: PathBuf,
+}
+
+impl LabDir {
+    pub fn of(name: &str) -> Self {
+        LabDir {
+            name: name.to_string(),
+            dir: Path::new(RUN_DIR).join(name),
+        }
+    }
+
+    /// Creates the lab's directory; `None` if it exists (the lab is up, or a
+    /// crashed one was not cleaned). Creating it is the lock against two
+    /// `up`s of the same lab.
+    pub fn claim(name: &str) -> Result<Option<LabDir>> {
+        fs::create_dir_all(RUN_DIR).with_context(|| format!("cannot create {RUN_DIR}"))?;
+        let lab = LabDir::of(name);
+        match fs::create_dir(&lab.dir) {
+            Ok(()) => Ok(Some(lab)),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("cannot create {}", lab.dir.display())),
+        }
+    }
+
+    pub fn exists(&self) -> bool {
+        self.dir.is_dir()
+    }
+
+    pub fn record_path(&self) -> PathBuf {
+        self.dir.join("lab.json")
+    }
+
+    pub fn pid_path(&self) -> PathBuf {
+        self.dir.join("daemon.pid")
+    }
+
+    pub fn socket_path(&self) -> PathBuf {
+        self.dir.join("control.sock")
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("daemon.log")
+    }
+
+    pub fn write_record(&self, record: &LabRecord) -> Result<()> {
+        let tmp = self.dir.join("lab.json.tmp");
+        fs::write(&tmp, serde_json::to_vec_pretty(record)?)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        fs::rename(&tmp, self.record_path()).context("cannot save the lab record")?;
+        Ok(())
+    }
+
+    pub fn read_record(&self) -> Result<LabRecord> {
+        if !self.exists() {
+            bail!("lab `{}` is not up{}", self.name, running_hint());
+        }
+        let path = self.record_path();
+        let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_slice(&bytes).with_context(|| format!("{} is damaged", path.display()))
+    }
+
+    /// Removes the directory and everything in it (idempotent).
+    pub fn remove(&self) -> Result<()> {
+        match fs::remove_dir_all(&self.dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("cannot remove {}", self.dir.display())),
+        }
+    }
+}
+
+/// Names of every lab with a state directory, sorted.
+pub fn all_labs() -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(RUN_DIR)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    names
+}
+
+fn running_hint() -> String {
+    let labs = all_labs();
+    if labs.is_empty() {
+        " (no lab is up: start one with `labctl up FILE`)".to_string()
+    } else {
+        format!(" (running: {})", labs.join(", "))
+    }
+}
