@@ -1,18 +1,25 @@
-//! Runtime state of running labs, one directory per lab under /run/labctl:
+//! Runtime state of running labs, one directory per lab under /run/labctl
+//! (or `$LABCTL_RUN_DIR`):
 //! the record of what was built (written before anything is built, so `down`
 //! can always find it), the daemon's pid, control socket and log.
 //! /run is emptied at boot, exactly when the kernel forgets the namespaces.
 
 use std::fs;
 use std::io::ErrorKind;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::lab::plan::Plan;
 
-pub const RUN_DIR: &str = "/run/labctl";
+/// Where lab state lives; `LABCTL_RUN_DIR` moves it (tests use this to keep
+/// `down --all` away from labs they did not make).
+pub fn run_dir() -> PathBuf {
+    std::env::var_os("LABCTL_RUN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/run/labctl"))
+}
 
 /// What `up` built, from which file, and when.
 #[derive(Serialize, Deserialize)]
@@ -32,7 +39,7 @@ impl LabDir {
     pub fn of(name: &str) -> Self {
         LabDir {
             name: name.to_string(),
-            dir: Path::new(RUN_DIR).join(name),
+            dir: run_dir().join(name),
         }
     }
 
@@ -40,7 +47,8 @@ impl LabDir {
     /// crashed one was not cleaned). Creating it is the lock against two
     /// `up`s of the same lab.
     pub fn claim(name: &str) -> Result<Option<LabDir>> {
-        fs::create_dir_all(RUN_DIR).with_context(|| format!("cannot create {RUN_DIR}"))?;
+        let root = run_dir();
+        fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
         let lab = LabDir::of(name);
         match fs::create_dir(&lab.dir) {
             Ok(()) => Ok(Some(lab)),
@@ -98,7 +106,7 @@ impl LabDir {
 
 /// Names of every lab with a state directory, sorted.
 pub fn all_labs() -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(RUN_DIR)
+    let mut names: Vec<String> = fs::read_dir(run_dir())
         .into_iter()
         .flatten()
         .flatten()

@@ -20,9 +20,10 @@ impl ProcessId {
         Ok(ProcessId { pid, start_time })
     }
 
-    /// True while this very process (not a later one with the same pid) runs.
+    /// True while this very process (not a later one with the same pid)
+    /// runs; a zombie waiting to be reaped counts as gone.
     pub fn is_alive(&self) -> bool {
-        start_time(self.pid) == Some(self.start_time)
+        stat_fields(self.pid).is_some_and(|(state, start)| state != 'Z' && start == self.start_time)
     }
 
     pub fn write(&self, path: &Path) -> Result<()> {
@@ -41,10 +42,16 @@ impl ProcessId {
 }
 
 pub fn start_time(pid: i32) -> Option<u64> {
+    stat_fields(pid).map(|(_, start)| start)
+}
+
+/// The state letter (field 3) and start time (field 22) of /proc/PID/stat.
+fn stat_fields(pid: i32) -> Option<(char, u64)> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may hold spaces: count from the last ')'.
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(19)?.parse().ok()
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    Some((state, fields.nth(18)?.parse().ok()?))
 }
 
 #[cfg(test)]

@@ -200,3 +200,47 @@ pub fn plan(topo: &Topology) -> Plan {
         links,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::load::check_text;
+
+    #[test]
+    fn plans_namespaces_indices_and_bridge_ports() {
+        let checked = check_text(
+            "lab.yaml",
+            "
+name: small
+nodes:
+  pc0: {kind: host, interfaces: {eth0: {address: 10.0.0.2/24, mac: '02:00:00:00:00:02'}}}
+  sw0: {kind: switch}
+  pc1: {kind: host, interfaces: {eth0: dhcp}}
+links:
+  - [pc0, sw0]
+  - [sw0, pc1]
+"
+            .to_string(),
+        );
+        let plan = plan(&checked.valid.expect("valid").1);
+        let sw0 = plan.node("sw0").unwrap();
+        assert_eq!(sw0.namespace, "small.sw0");
+        assert_eq!(
+            sw0.interfaces
+                .iter()
+                .map(|i| (i.name.as_str(), i.index))
+                .collect::<Vec<_>>(),
+            [("eth0", FIRST_IFINDEX), ("eth1", FIRST_IFINDEX + 1)]
+        );
+        assert!(sw0.interfaces.iter().all(|i| i.bridge_port));
+        // The switch end is always `a`, so it joins the bridge as it is made.
+        for link in &plan.links {
+            assert_eq!(plan.nodes[link.a.node].name, "sw0");
+        }
+        let pc0 = plan.node("pc0").unwrap();
+        assert_eq!(pc0.interfaces[0].mac.as_deref(), Some("02:00:00:00:00:02"));
+        assert_eq!(pc0.interfaces[0].peer, "sw0/eth0");
+        assert!(plan.node("pc1").unwrap().interfaces[0].dhcp);
+        assert!(!pc0.forwarding);
+    }
+}

@@ -71,3 +71,174 @@ pub fn auto_routes(topo: &Topology, start: usize) -> Vec<Route> {
     routes.sort_by_key(|r| r.to);
     routes
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lab::load::check_text;
+    use crate::lab::plan::{Plan, RouteOrigin, plan};
+
+    fn plan_of(yaml: &str) -> Plan {
+        let checked = check_text("lab.yaml", yaml.to_string());
+        let (_, topo) = checked
+            .valid
+            .unwrap_or_else(|| panic!("{:#?}", checked.diagnostics));
+        plan(&topo)
+    }
+
+    /// A router's routes as "to via" strings, sorted.
+    fn routes(plan: &Plan, node: &str) -> Vec<String> {
+        let mut out: Vec<String> = plan
+            .node(node)
+            .unwrap()
+            .routes
+            .iter()
+            .map(|r| format!("{} via {}", r.to, r.via))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn three_routers_in_a_line() {
+        let plan = plan_of(
+            "
+name: line
+nodes:
+  r1: {kind: router, routing: auto, interfaces: {eth0: 10.0.12.1/30, eth1: 192.168.1.1/24}}
+  r2: {kind: router, routing: auto, interfaces: {eth0: 10.0.12.2/30, eth1: 10.0.23.1/30}}
+  r3: {kind: router, routing: auto, interfaces: {eth0: 10.0.23.2/30, eth1: 192.168.3.1/24}}
+  sw1: {kind: switch}
+  sw3: {kind: switch}
+links:
+  - [r1:eth0, r2:eth0]
+  - [r2:eth1, r3:eth0]
+  - [r1:eth1, sw1]
+  - [r3:eth1, sw3]
+",
+        );
+        assert_eq!(
+            routes(&plan, "r1"),
+            ["10.0.23.0/30 via 10.0.12.2", "192.168.3.0/24 via 10.0.12.2"]
+        );
+        assert_eq!(
+            routes(&plan, "r2"),
+            [
+                "192.168.1.0/24 via 10.0.12.1",
+                "192.168.3.0/24 via 10.0.23.2"
+            ]
+        );
+        assert_eq!(
+            routes(&plan, "r3"),
+            ["10.0.12.0/30 via 10.0.23.1", "192.168.1.0/24 via 10.0.23.1"]
+        );
+        assert!(
+            plan.nodes
+                .iter()
+                .flat_map(|n| &n.routes)
+                .all(|r| r.origin == RouteOrigin::Auto)
+        );
+    }
+
+    #[test]
+    fn a_triangle_takes_the_direct_path() {
+        let plan = plan_of(
+            "
+name: triangle
+nodes:
+  r1: {kind: router, routing: auto, interfaces: {eth0: 10.0.12.1/30, eth1: 10.0.13.1/30, eth2: 192.168.1.1/24}}
+  r2: {kind: router, routing: auto, interfaces: {eth0: 10.0.12.2/30, eth1: 10.0.23.1/30, eth2: 192.168.2.1/24}}
+  r3: {kind: router, routing: auto, interfaces: {eth0: 10.0.13.2/30, eth1: 10.0.23.2/30, eth2: 192.168.3.1/24}}
+  sw1: {kind: switch}
+  sw2: {kind: switch}
+  sw3: {kind: switch}
+links:
+  - [r1:eth0, r2:eth0]
+  - [r1:eth1, r3:eth0]
+  - [r2:eth1, r3:eth1]
+  - [r1:eth2, sw1]
+  - [r2:eth2, sw2]
+  - [r3:eth2, sw3]
+",
+        );
+        // Each LAN is one hop away; the far cable is reached through the
+        // first router met on it (r2 before r3, in file order).
+        assert_eq!(
+            routes(&plan, "r1"),
+            [
+                "10.0.23.0/30 via 10.0.12.2",
+                "192.168.2.0/24 via 10.0.12.2",
+                "192.168.3.0/24 via 10.0.13.2"
+            ]
+        );
+        assert_eq!(
+            routes(&plan, "r3"),
+            [
+                "10.0.12.0/30 via 10.0.13.1",
+                "192.168.1.0/24 via 10.0.13.1",
+                "192.168.2.0/24 via 10.0.23.1"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_stub_network_behind_a_static_router() {
+        // r2 is a stub: static default route to r1; r1 learns r2's LAN.
+        let plan = plan_of(
+            "
+name: stub
+nodes:
+  r1: {kind: router, routing: auto, interfaces: {eth0: 10.0.0.1/30, eth1: 192.168.1.1/24}}
+  r2:
+    kind: router
+    interfaces: {eth0: 10.0.0.2/30, eth1: 192.168.2.1/24}
+    routes: [{to: default, via: 10.0.0.1}]
+  sw1: {kind: switch}
+  sw2: {kind: switch}
+  pc2: {kind: host, interfaces: {eth0: 192.168.2.10/24}, gateway: 192.168.2.1}
+links:
+  - [r1:eth0, r2:eth0]
+  - [r1:eth1, sw1]
+  - [r2:eth1, sw2]
+  - [pc2, sw2]
+",
+        );
+        assert_eq!(routes(&plan, "r1"), ["192.168.2.0/24 via 10.0.0.2"]);
+        assert_eq!(routes(&plan, "r2"), ["0.0.0.0/0 via 10.0.0.1"]);
+        assert_eq!(
+            plan.node("r2").unwrap().routes[0].origin,
+            RouteOrigin::Static
+        );
+        assert_eq!(routes(&plan, "pc2"), ["0.0.0.0/0 via 192.168.2.1"]);
+        assert_eq!(
+            plan.node("pc2").unwrap().routes[0].origin,
+            RouteOrigin::Gateway
+        );
+    }
+
+    #[test]
+    fn a_static_route_wins_over_auto_for_the_same_network() {
+        let plan = plan_of(
+            "
+name: override
+nodes:
+  r1:
+    kind: router
+    routing: auto
+    interfaces: {eth0: 10.0.0.1/29, eth1: 192.168.1.1/24}
+    routes: [{to: 192.168.2.0/24, via: 10.0.0.3}]
+  r2: {kind: router, interfaces: {eth0: 10.0.0.2/29, eth1: 192.168.2.1/24}}
+  r3: {kind: router, interfaces: {eth0: 10.0.0.3/29}}
+  core: {kind: switch}
+  sw1: {kind: switch}
+  sw2: {kind: switch}
+links:
+  - [r1:eth0, core]
+  - [r2:eth0, core]
+  - [r3:eth0, core]
+  - [r1:eth1, sw1]
+  - [r2:eth1, sw2]
+",
+        );
+        assert_eq!(routes(&plan, "r1"), ["192.168.2.0/24 via 10.0.0.3"]);
+    }
+}

@@ -12,3 +12,17 @@ pub fn lab_schema() -> Value {
     }
     schema
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_committed_schema_is_current() {
+        let committed: serde_json::Value =
+            serde_json::from_str(include_str!("../../labs/schema.json"))
+                .expect("labs/schema.json is JSON");
+        assert!(
+            committed == super::lab_schema(),
+            "labs/schema.json is out of date: run `labctl schema > labs/schema.json`"
+        );
+    }
+}

@@ -764,6 +764,7 @@ impl Validator<'_> {
             }
             routes.push(Route { to, via });
         }
+        defaults.sort_by_key(|(at, _)| self.raw.pos(at));
         if defaults.len() > 1 {
             let (at, what) = defaults[1].clone();
             let first = defaults[0].1.clone();
@@ -850,7 +851,10 @@ impl Validator<'_> {
                 .interfaces
                 .iter()
                 .any(|i| matches!(i.addressing, Addressing::Static(_)));
-            let has_default = node.routes.iter().any(|r| r.to == Ipv4Net::DEFAULT);
+            let written = &self.lab.nodes[node.name.as_str()];
+            let has_default = written.gateway.is_some()
+                || written.interfaces.values().any(|i| i.gateway().is_some())
+                || written.routes.iter().any(|r| r.to == "default");
             if has_static && !has_default && subnet_count > 1 {
                 self.warn_node(
                     &node.name,
@@ -934,3 +938,7 @@ pub fn segment_name(topo: &Topology, segment: usize) -> String {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "validate_tests.rs"]
+mod tests;

@@ -1,0 +1,124 @@
+//! The verbs that need no root: validate, graph, schema — as a user runs them.
+
+mod common;
+
+use std::path::Path;
+
+use common::{labctl, text};
+
+fn lab_files() -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["labs", "examples"] {
+        for entry in std::fs::read_dir(root.join(dir))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                files.push(path.display().to_string());
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn every_shipped_lab_is_valid() {
+    let files = lab_files();
+    assert!(!files.is_empty());
+    for file in files {
+        let out = labctl(&["validate", &file]);
+        assert!(out.status.success(), "{file}:\n{}", text(&out));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("valid lab"));
+    }
+}
+
+#[test]
+fn validate_reports_file_line_column_snippet_and_hint() {
+    let dir = std::env::temp_dir().join(common::unique_name("labctl-validate"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.yaml");
+    std::fs::write(
+        &file,
+        "name: bad\nnodes:\n  pc0:\n    kind: host\n    gatway: 10.0.0.1\n    interfaces: {eth0: 10.0.0.300/24}\n",
+    )
+    .unwrap();
+    let out = labctl(&["validate", file.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("--> {}:5:5", file.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("    gatway: 10.0.0.1"), "{stderr}");
+    assert!(stderr.contains("hint: did you mean `gateway`?"), "{stderr}");
+    assert!(stderr.contains(":6:24"), "{stderr}");
+    assert!(stderr.contains("3 errors"), "{stderr}");
+}
+
+#[test]
+fn graph_renders_mermaid_and_dot() {
+    let file = format!("{}/labs/two-routers.yaml", env!("CARGO_MANIFEST_DIR"));
+    let mermaid = labctl(&["graph", &file]);
+    assert!(mermaid.status.success(), "{}", text(&mermaid));
+    let mermaid = String::from_utf8_lossy(&mermaid.stdout);
+    assert!(mermaid.starts_with("graph LR\n"), "{mermaid}");
+    assert!(
+        mermaid.contains("{{\"r1 (router)<br/>eth0 10.0.0.1/30"),
+        "{mermaid}"
+    );
+    assert_eq!(mermaid.matches(" ---|").count(), 7, "{mermaid}");
+
+    let dot = labctl(&["graph", &file, "--format", "dot"]);
+    let dot = String::from_utf8_lossy(&dot.stdout);
+    assert!(dot.starts_with("graph \"two-routers\" {"), "{dot}");
+    assert!(
+        dot.contains("\"r1\" -- \"r2\" [taillabel=\"eth0\", headlabel=\"eth0\"];"),
+        "{dot}"
+    );
+}
+
+#[test]
+fn schema_matches_the_committed_file() {
+    let out = labctl(&["schema"]);
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{}/labs/schema.json", env!("CARGO_MANIFEST_DIR")))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(printed, committed);
+    assert!(printed["$defs"]["Node"]["properties"]["gateway"].is_object());
+}
+
+#[test]
+fn building_without_root_says_what_to_do() {
+    // Only meaningful as a non-root user; as root `up` would succeed.
+    if unsafe { libc::geteuid() } == 0 {
+        let out = std::process::Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "--inh-caps=-all",
+                common::LABCTL,
+                "up",
+            ])
+            .arg(format!(
+                "{}/labs/two-routers.yaml",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .output()
+            .expect("setpriv runs");
+        let said = text(&out);
+        assert!(!out.status.success(), "{said}");
+        assert!(
+            said.contains("needs root") && said.contains("sudo"),
+            "{said}"
+        );
+    }
+}

@@ -1,0 +1,364 @@
+//! Whole labs as root: up, traffic across routers, exec, status, down, and
+//! the failure paths (kill -9, rollback, two labs at once).
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+
+/// Two routers joined by a cable, three switched LANs behind them.
+const TWO_ROUTERS: &str = "
+name: LAB
+nodes:
+  r1:
+    kind: router
+    routing: auto
+    interfaces: {eth0: 10.0.0.1/30, eth1: 192.168.10.1/24, eth2: 192.168.20.1/24}
+  r2:
+    kind: router
+    routing: auto
+    interfaces: {eth0: 10.0.0.2/30, eth1: 192.168.30.1/24}
+  sw-a: {kind: switch}
+  sw-b: {kind: switch}
+  sw-c: {kind: switch}
+  pc-a:
+    kind: host
+    interfaces: {eth0: 192.168.10.11/24}
+    gateway: 192.168.10.1
+  pc-b:
+    kind: host
+    interfaces: {eth0: 192.168.20.11/24}
+    gateway: 192.168.20.1
+  pc-c:
+    kind: host
+    interfaces: {eth0: 192.168.30.11/24}
+    gateway: 192.168.30.1
+    dns: [192.168.30.1]
+    domain: lab.test
+links:
+  - [r1:eth0, r2:eth0]
+  - [r1:eth1, sw-a]
+  - [r1:eth2, sw-b]
+  - [r2:eth1, sw-c]
+  - [pc-a, sw-a]
+  - [pc-b, sw-b]
+  - [pc-c, sw-c]
+";
+
+/// A TCP exchange from `client` to `server_ip:port` served on `server`.
+fn tcp_exchange(lab: &Lab, server: &str, server_ip: &str, port: u16) -> String {
+    let server_script = format!(
+        "import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n\
+         s.bind(('0.0.0.0',{port}))\ns.listen(1)\ns.settimeout(10)\nc,a=s.accept()\n\
+         c.sendall(('hello '+a[0]).encode())\nc.close()"
+    );
+    let mut listener = Command::new(LABCTL)
+        .args([
+            "exec",
+            &lab.name,
+            server,
+            "--",
+            "python3",
+            "-c",
+            &server_script,
+        ])
+        .spawn()
+        .expect("server starts");
+    let client_script = format!(
+        "import socket,time\nfor i in range(50):\n  try:\n    s=socket.create_connection(('{server_ip}',{port}),timeout=2);break\n  except OSError:\n    time.sleep(0.1)\nprint(s.recv(100).decode())"
+    );
+    let reply = lab.exec_ok("pc-a", &["python3", "-c", &client_script]);
+    assert!(listener.wait().unwrap().success());
+    reply
+}
+
+#[test]
+fn a_tcp_connection_crosses_two_routers_and_down_leaves_nothing() {
+    require_root();
+    let host_before = host_network();
+    let lab = Lab::new("t-routers", TWO_ROUTERS);
+    lab.up_ok();
+    assert_eq!(host_network(), host_before, "up changed the host's network");
+
+    let reply = tcp_exchange(&lab, "pc-c", "192.168.30.11", 7001);
+    assert_eq!(
+        reply.trim(),
+        "hello 192.168.10.11",
+        "the client's address is seen unchanged (no NAT)"
+    );
+
+    // r1 learned r2's LAN by auto routing.
+    let routes = lab.exec_ok("r1", &["ip", "-4", "route"]);
+    assert!(
+        routes.contains("192.168.30.0/24 via 10.0.0.2 dev eth0"),
+        "{routes}"
+    );
+    // Forwarding is on in routers only.
+    assert_eq!(
+        lab.exec_ok("r1", &["cat", "/proc/sys/net/ipv4/ip_forward"])
+            .trim(),
+        "1"
+    );
+    assert_eq!(
+        lab.exec_ok("pc-a", &["cat", "/proc/sys/net/ipv4/ip_forward"])
+            .trim(),
+        "0"
+    );
+
+    // A process left running inside the lab is stopped by down.
+    let mut sleeper = Command::new(LABCTL)
+        .args(["exec", &lab.name, "pc-b", "--", "sleep", "600"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    let out = lab.down();
+    assert!(out.status.success(), "{}", text(&out));
+    let status = sleeper.wait().unwrap();
+    assert!(!status.success(), "the sleeper inside the lab was stopped");
+    assert_eq!(leftovers(&lab.name), Vec::<String>::new());
+    assert_eq!(
+        host_network(),
+        host_before,
+        "down changed the host's network"
+    );
+
+    let again = lab.down();
+    assert!(
+        again.status.success(),
+        "down is idempotent: {}",
+        text(&again)
+    );
+}
+
+#[test]
+fn exec_runs_inside_the_node_with_its_own_files() {
+    require_root();
+    let lab = Lab::new("t-exec", TWO_ROUTERS);
+    lab.up_ok();
+    assert_eq!(lab.exec_ok("pc-c", &["hostname"]).trim(), "pc-c");
+    let addresses = lab.exec_ok("pc-c", &["ip", "-br", "-4", "addr"]);
+    assert!(addresses.contains("192.168.30.11/24"), "{addresses}");
+    assert!(!addresses.contains("192.168.10.11"), "{addresses}");
+    let resolv = lab.exec_ok("pc-c", &["cat", "/etc/resolv.conf"]);
+    assert!(
+        resolv.contains("nameserver 192.168.30.1") && resolv.contains("search lab.test"),
+        "{resolv}"
+    );
+    // /sys shows the node's interfaces, not the host's.
+    let sys = lab.exec_ok("pc-c", &["ls", "/sys/class/net"]);
+    assert_eq!(sys.split_whitespace().collect::<Vec<_>>(), ["eth0", "lo"]);
+    // The exit code passes through; a missing command is 127.
+    assert_eq!(
+        lab.exec("pc-a", &["sh", "-c", "exit 7"]).status.code(),
+        Some(7)
+    );
+    assert_eq!(
+        lab.exec("pc-a", &["no-such-command-x"]).status.code(),
+        Some(127)
+    );
+    // `ip netns exec` reaches the same namespace.
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lab.namespace("pc-a"),
+            "ip",
+            "-br",
+            "-4",
+            "addr",
+            "show",
+            "eth0",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("192.168.10.11/24"),
+        "{}",
+        text(&out)
+    );
+    // Unknown nodes get a suggestion.
+    let out = lab.exec("pc-d", &["true"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("did you mean"), "{}", text(&out));
+}
+
+#[test]
+fn status_reports_the_kernels_view_as_json() {
+    require_root();
+    let lab = Lab::new("t-status", TWO_ROUTERS);
+    lab.up_ok();
+    let out = labctl(&["status", &lab.name, "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["version"], 1);
+    assert_eq!(status["lab"]["name"], lab.name.as_str());
+    assert_eq!(status["lab"]["daemon"]["running"], true);
+    let nodes = status["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 8);
+    let r1 = nodes.iter().find(|n| n["name"] == "r1").unwrap();
+    assert_eq!(r1["namespace"], lab.namespace("r1").as_str());
+    let eth1 = r1["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "eth1")
+        .unwrap();
+    assert_eq!(eth1["state"], "up");
+    assert_eq!(eth1["addresses"][0], "192.168.10.1/24");
+    assert_eq!(eth1["peer"], "sw-a/eth0");
+    let auto = r1["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["origin"] == "auto")
+        .unwrap();
+    assert_eq!(auto["to"], "192.168.30.0/24");
+    assert_eq!(auto["via"], "10.0.0.2");
+    let sw = nodes.iter().find(|n| n["name"] == "sw-a").unwrap();
+    assert!(
+        sw["interfaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["bridge"] == "br0")
+    );
+
+    let list: serde_json::Value =
+        serde_json::from_slice(&labctl(&["status", "--json"]).stdout).unwrap();
+    assert!(
+        list["labs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["name"] == lab.name.as_str())
+    );
+}
+
+#[test]
+fn kill_9_of_the_daemon_then_down_is_clean() {
+    require_root();
+    let lab = Lab::new("t-kill", TWO_ROUTERS);
+    lab.up_ok();
+    let pid_file = std::fs::read_to_string(format!("/run/labctl/{}/daemon.pid", lab.name)).unwrap();
+    let pid: i32 = pid_file.split_whitespace().next().unwrap().parse().unwrap();
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    std::thread::sleep(Duration::from_millis(100));
+    let status = String::from_utf8_lossy(&labctl(&["status"]).stdout).into_owned();
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with(&lab.name) && l.contains("STOPPED")),
+        "{status}"
+    );
+    let out = lab.down();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(leftovers(&lab.name), Vec::<String>::new());
+}
+
+#[test]
+fn two_labs_with_the_same_addresses_run_side_by_side() {
+    require_root();
+    let first = Lab::new("t-side-a", TWO_ROUTERS);
+    let second = Lab::new("t-side-b", TWO_ROUTERS);
+    first.up_ok();
+    second.up_ok();
+    assert_eq!(
+        tcp_exchange(&first, "pc-c", "192.168.30.11", 7002).trim(),
+        "hello 192.168.10.11"
+    );
+    // A listener in the first lab is not reachable from the second.
+    let mut listener = Command::new(LABCTL)
+        .args(["exec", &first.name, "pc-b", "--", "python3", "-c",
+            "import socket,time\ns=socket.socket()\ns.bind(('0.0.0.0',7003))\ns.listen(1)\ntime.sleep(3)"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let probe = second.exec("pc-a", &["python3", "-c",
+        "import socket\ntry:\n  socket.create_connection(('192.168.20.11',7003),timeout=1)\n  print('open')\nexcept OSError:\n  print('closed')"]);
+    assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "closed");
+    let _ = listener.wait();
+    assert!(first.down().status.success());
+    assert_eq!(leftovers(&first.name), Vec::<String>::new());
+    // The second lab is untouched.
+    assert_eq!(
+        tcp_exchange(&second, "pc-c", "192.168.30.11", 7004).trim(),
+        "hello 192.168.10.11"
+    );
+}
+
+#[test]
+fn the_same_lab_cannot_come_up_twice() {
+    require_root();
+    let lab = Lab::new("t-twice", TWO_ROUTERS);
+    lab.up_ok();
+    let out = lab.up();
+    assert!(!out.status.success());
+    let said = text(&out);
+    assert!(
+        said.contains("is already up") && said.contains(&format!("labctl down {}", lab.name)),
+        "{said}"
+    );
+    // The running lab survived the refused second `up`.
+    lab.exec_ok("pc-a", &["true"]);
+}
+
+#[test]
+fn a_failed_up_rolls_everything_back() {
+    require_root();
+    let lab = Lab::new("t-rollback", TWO_ROUTERS);
+    // A namespace of the same name made by someone else makes `up` fail
+    // part-way, after other namespaces were created.
+    let squatter = lab.namespace("sw-c");
+    assert!(
+        Command::new("ip")
+            .args(["netns", "add", &squatter])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = lab.up();
+    let _ = Command::new("ip")
+        .args(["netns", "delete", &squatter])
+        .status();
+    assert!(!out.status.success());
+    let said = text(&out);
+    assert!(
+        said.contains("already exists") && said.contains("nothing was left behind"),
+        "{said}"
+    );
+    assert_eq!(leftovers(&lab.name), Vec::<String>::new());
+}
+
+#[test]
+fn down_all_removes_every_lab_in_its_state_dir() {
+    require_root();
+    let state = std::env::temp_dir().join(unique_name("labctl-state"));
+    let labs = [
+        Lab::new("t-all-a", TWO_ROUTERS),
+        Lab::new("t-all-b", TWO_ROUTERS),
+    ];
+    let env = [("LABCTL_RUN_DIR", state.as_path())];
+    for lab in &labs {
+        let out = labctl_env(&["up", lab.file.to_str().unwrap()], &env);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let out = labctl_env(&["down", "--all"], &env);
+    assert!(out.status.success(), "{}", text(&out));
+    for lab in &labs {
+        assert_eq!(leftovers(&lab.name), Vec::<String>::new());
+    }
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+#[test]
+fn down_accepts_the_lab_file() {
+    require_root();
+    let lab = Lab::new("t-file", TWO_ROUTERS);
+    lab.up_ok();
+    let out = labctl(&["down", lab.file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(leftovers(&lab.name), Vec::<String>::new());
+}
