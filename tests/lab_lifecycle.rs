@@ -362,3 +362,58 @@ fn down_accepts_the_lab_file() {
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(leftovers(&lab.name), Vec::<String>::new());
 }
+
+/// A lab of `hosts` PCs on one switch (big enough to interrupt mid-build).
+fn flat_lab(hosts: usize) -> String {
+    let mut yaml = String::from("name: LAB\nnodes:\n  sw0: {kind: switch}\n");
+    let mut links = String::from("links:\n");
+    for i in 0..hosts {
+        yaml.push_str(&format!(
+            "  pc{i}: {{kind: host, interfaces: {{eth0: 10.{}.{}.{}/16}}}}\n",
+            1,
+            i / 250,
+            i % 250 + 1
+        ));
+        links.push_str(&format!("  - [pc{i}, sw0]\n"));
+    }
+    yaml + &links
+}
+
+#[test]
+fn ctrl_c_during_up_rolls_back() {
+    require_root();
+    let lab = Lab::new("t-ctrlc", &flat_lab(400));
+    let mut up = Command::new(LABCTL)
+        .args(["up", lab.file.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt once the build is under way.
+    let prefix = format!("{}.", lab.name);
+    let started = std::time::Instant::now();
+    while std::fs::read_dir("/run/netns")
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                .count()
+        })
+        .unwrap_or(0)
+        < 20
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the build never started"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(unsafe { libc::kill(up.id() as i32, libc::SIGINT) }, 0);
+    let out = up.wait_with_output().unwrap();
+    let said = text(&out);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("interrupted") && said.contains("nothing was left behind"),
+        "{said}"
+    );
+    assert_eq!(leftovers(&lab.name), Vec::<String>::new());
+}

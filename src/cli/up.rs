@@ -5,7 +5,9 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
+use futures::FutureExt;
+use tokio::signal::unix::{SignalKind, signal};
 
 use super::validate::print_report;
 use crate::lab::load::check_file;
@@ -88,16 +90,31 @@ fn bring_up(plan: &Plan, dir: &LabDir, progress: &Progress) -> Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
+        // Catch Ctrl-C, SIGTERM and a closed terminal before building, so
+        // they roll back instead of killing `up` half-way.
+        let mut stops = [
+            SignalKind::interrupt(),
+            SignalKind::terminate(),
+            SignalKind::hangup(),
+        ]
+        .map(|kind| signal(kind).expect("signal handlers can be installed"));
+        let [interrupt, terminate, hangup] = &mut stops;
         tokio::select! {
-            built = build(plan, progress) => built,
-            _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
+            biased;
+            _ = interrupt.recv() => bail!("interrupted"),
+            _ = terminate.recv() => bail!("terminated"),
+            _ = hangup.recv() => bail!("the terminal went away"),
+            built = build(plan, progress) => built?,
         }
-    })?;
-    let daemon = progress.phase("daemon", 1);
-    start_daemon(dir, DAEMON_READY)?;
-    daemon.inc();
-    daemon.finish();
-    Ok(())
+        let daemon = progress.phase("daemon", 1);
+        start_daemon(dir, DAEMON_READY)?;
+        daemon.inc();
+        daemon.finish();
+        if stops.iter_mut().any(|s| s.recv().now_or_never().is_some()) {
+            bail!("interrupted");
+        }
+        Ok(())
+    })
 }
 
 /// The most nodes the summary lists before pointing at `labctl status`.
