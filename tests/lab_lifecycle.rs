@@ -383,7 +383,7 @@ fn flat_lab(hosts: usize) -> String {
 fn ctrl_c_during_up_rolls_back() {
     require_root();
     let lab = Lab::new("t-ctrlc", &flat_lab(400));
-    let mut up = Command::new(LABCTL)
+    let up = Command::new(LABCTL)
         .args(["up", lab.file.to_str().unwrap()])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
