@@ -6,6 +6,7 @@ mod lab;
 mod lifecycle;
 mod net;
 mod progress;
+mod services;
 mod state;
 
 fn main() -> std::process::ExitCode {

@@ -9,12 +9,14 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::daemon::control::{self, Request};
+use crate::daemon::control::{self, Reply, Request};
 use crate::daemon::pidfile::ProcessId;
+use crate::daemon::state::ClientReport;
 use crate::lab::addr::Ipv4Net;
 use crate::lab::plan::{PlanNode, RouteOrigin};
 use crate::net::inspect::{NamespaceView, inspect};
 use crate::net::netns;
+use crate::services::dhcp::server::{LeaseInfo, Stats};
 use crate::state::{LabDir, LabRecord, all_labs};
 
 const VERSION: u32 = 1;
@@ -28,6 +30,8 @@ struct LabList {
 #[derive(Serialize)]
 struct LabSummary {
     name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
     file: String,
     started: u64,
     nodes: usize,
@@ -58,7 +62,26 @@ struct NodeStatus {
     present: bool,
     interfaces: Vec<InterfaceStatus>,
     routes: Vec<RouteStatus>,
-    services: Vec<String>,
+    services: Vec<ServiceStatus>,
+}
+
+/// One service of a node, as the daemon reports it.
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+enum ServiceStatus {
+    DhcpServer {
+        leases: Vec<LeaseInfo>,
+        stats: Stats,
+    },
+    DhcpRelay {
+        interface: String,
+        server: Ipv4Addr,
+    },
+    DhcpClient {
+        interface: String,
+        #[serde(flatten)]
+        client: ClientReport,
+    },
 }
 
 #[derive(Serialize)]
@@ -76,6 +99,9 @@ struct InterfaceStatus {
     peer: String,
     /// The bridge a switch port belongs to.
     bridge: Option<String>,
+    /// For `dhcp` interfaces: the client's state and lease.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lease: Option<ClientReport>,
 }
 
 #[derive(Serialize)]
@@ -84,7 +110,7 @@ struct RouteStatus {
     to: String,
     via: Option<Ipv4Addr>,
     dev: Option<String>,
-    /// connected, gateway, static, auto, or other (not from the lab file).
+    /// connected, gateway, static, auto, dhcp, or other (not from labctl).
     origin: &'static str,
 }
 
@@ -95,15 +121,13 @@ pub fn run(lab: Option<&str>, json: bool) -> Result<ExitCode> {
     }
 }
 
-fn summary(dir: &LabDir, record: &LabRecord) -> LabSummary {
+fn summary(dir: &LabDir, record: &LabRecord, reply: Option<&Reply>) -> LabSummary {
     let daemon = ProcessId::read(&dir.pid_path());
     let running = daemon.is_some_and(|d| d.is_alive());
-    let uptime = running
-        .then(|| control::call(&dir.socket_path(), &Request::Ping).ok())
-        .flatten()
-        .map(|r| r.uptime_seconds);
+    let uptime = reply.map(|r| r.uptime_seconds);
     LabSummary {
         name: dir.name.clone(),
+        description: record.plan.description.clone(),
         file: record.file.clone(),
         started: record.started,
         nodes: record.plan.nodes.len(),
@@ -120,7 +144,11 @@ fn list(json: bool) -> Result<ExitCode> {
     let labs: Vec<LabSummary> = all_labs()
         .iter()
         .map(|name| LabDir::of(name))
-        .filter_map(|dir| dir.read_record().ok().map(|r| summary(&dir, &r)))
+        .filter_map(|dir| {
+            let record = dir.read_record().ok()?;
+            let reply = ask_daemon(&dir);
+            Some(summary(&dir, &record, reply.as_ref()))
+        })
         .collect();
     if json {
         println!(
@@ -162,6 +190,7 @@ fn one(lab: &str, json: bool) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let reply = ask_daemon(&dir);
     let mut nodes = Vec::new();
     for node in &record.plan.nodes {
         let view = if netns::exists(&node.namespace) {
@@ -180,11 +209,11 @@ fn one(lab: &str, json: bool) -> Result<ExitCode> {
         } else {
             None
         };
-        nodes.push(node_status(node, view));
+        nodes.push(node_status(node, view, reply.as_ref()));
     }
     let status = LabStatus {
         version: VERSION,
-        lab: summary(&dir, &record),
+        lab: summary(&dir, &record, reply.as_ref()),
         nodes,
     };
     if json {
@@ -195,9 +224,22 @@ fn one(lab: &str, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn node_status(node: &PlanNode, view: Option<NamespaceView>) -> NodeStatus {
+/// The daemon's report, if it is running and answers.
+fn ask_daemon(dir: &LabDir) -> Option<Reply> {
+    let alive = ProcessId::read(&dir.pid_path()).is_some_and(|d| d.is_alive());
+    alive
+        .then(|| control::call(&dir.socket_path(), &Request::Ping).ok())
+        .flatten()
+}
+
+fn node_status(node: &PlanNode, view: Option<NamespaceView>, reply: Option<&Reply>) -> NodeStatus {
     let present = view.is_some();
     let view = view.unwrap_or_default();
+    let client = |iface: &str| {
+        reply
+            .and_then(|r| r.dhcp_clients.get(&format!("{}/{iface}", node.name)))
+            .cloned()
+    };
     let interfaces = node
         .interfaces
         .iter()
@@ -225,15 +267,49 @@ fn node_status(node: &PlanNode, view: Option<NamespaceView>) -> NodeStatus {
                     .and_then(|l| l.controller)
                     .and_then(|c| view.links.iter().find(|b| b.index == c))
                     .map(|b| b.name.clone()),
+                lease: if planned.dhcp {
+                    client(&planned.name)
+                } else {
+                    None
+                },
             }
         })
         .collect();
+    let mut services = Vec::new();
+    if let Some(server) = reply.and_then(|r| r.dhcp_servers.get(&node.name)) {
+        services.push(ServiceStatus::DhcpServer {
+            leases: server.leases.clone(),
+            stats: server.stats.clone(),
+        });
+    }
+    for iface in &node.interfaces {
+        if let Some(server) = iface.dhcp_relay {
+            services.push(ServiceStatus::DhcpRelay {
+                interface: iface.name.clone(),
+                server,
+            });
+        }
+        if let Some(report) = iface.dhcp.then(|| client(&iface.name)).flatten() {
+            services.push(ServiceStatus::DhcpClient {
+                interface: iface.name.clone(),
+                client: report,
+            });
+        }
+    }
     let routes = view
         .routes
         .iter()
         .map(|r| {
+            let from_dhcp = |via: Ipv4Addr| {
+                r.to == Ipv4Net::DEFAULT
+                    && node.interfaces.iter().any(|i| {
+                        i.dhcp
+                            && client(&i.name).is_some_and(|c| c.gateway == Some(via.to_string()))
+                    })
+            };
             let origin = match r.via {
                 None => "connected",
+                Some(via) if from_dhcp(via) => "dhcp",
                 Some(via) => node
                     .routes
                     .iter()
@@ -263,7 +339,7 @@ fn node_status(node: &PlanNode, view: Option<NamespaceView>) -> NodeStatus {
         present,
         interfaces,
         routes,
-        services: Vec::new(),
+        services,
     }
 }
 
@@ -277,6 +353,9 @@ fn print_human(status: &LabStatus) {
         "lab {} — {} nodes, {} links, {daemon}",
         lab.name, lab.nodes, lab.links
     );
+    if let Some(description) = &lab.description {
+        println!("{description}");
+    }
     println!("file {}", lab.file);
     for node in &status.nodes {
         let missing = if node.present {
@@ -307,6 +386,40 @@ fn print_human(status: &LabStatus) {
                 },
                 i.peer
             );
+        }
+        for service in &node.services {
+            match service {
+                ServiceStatus::DhcpServer { leases, stats } => {
+                    println!(
+                        "  dhcp server: {} leases, {} requests, {} malformed",
+                        leases.len(),
+                        stats.received,
+                        stats.malformed
+                    );
+                    for lease in leases {
+                        let name = lease.hostname.as_deref().unwrap_or("-");
+                        println!(
+                            "    lease {} → {} ({name}, {})",
+                            lease.address, lease.mac, lease.state
+                        );
+                    }
+                }
+                ServiceStatus::DhcpRelay { interface, server } => {
+                    println!("  dhcp relay: {interface} → {server}")
+                }
+                ServiceStatus::DhcpClient { interface, client } => {
+                    match (&client.address, &client.reason) {
+                        (Some(address), _) => println!(
+                            "  dhcp client {interface}: {address} from {}",
+                            client.server.as_deref().unwrap_or("?")
+                        ),
+                        (None, Some(reason)) => {
+                            println!("  dhcp client {interface}: FAILED — {reason}")
+                        }
+                        (None, None) => println!("  dhcp client {interface}: {}", client.state),
+                    }
+                }
+            }
         }
         for r in &node.routes {
             let via = r.via.map(|v| format!(" via {v}")).unwrap_or_default();

@@ -9,9 +9,13 @@ use anyhow::{Context, Result, bail};
 use futures::FutureExt;
 use tokio::signal::unix::{SignalKind, signal};
 
-use super::validate::print_report;
+use super::validate::{count, print_report};
 use crate::lab::load::check_file;
 use crate::lab::plan::{Plan, plan};
+use std::collections::BTreeMap;
+
+use crate::daemon::control::{self, Request};
+use crate::daemon::state::ClientReport;
 use crate::lifecycle::{require_admin, start_daemon, teardown};
 use crate::net::build::build;
 use crate::progress::Progress;
@@ -69,8 +73,8 @@ pub fn run(file: &Path) -> Result<ExitCode> {
         record.plan.links.len()
     ));
     match bring_up(&record.plan, &dir, &progress) {
-        Ok(()) => {
-            print_summary(&record.plan, started.elapsed());
+        Ok(leases) => {
+            print_summary(&record.plan, &leases, started.elapsed());
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
@@ -84,7 +88,12 @@ pub fn run(file: &Path) -> Result<ExitCode> {
     }
 }
 
-fn bring_up(plan: &Plan, dir: &LabDir, progress: &Progress) -> Result<()> {
+/// Builds the lab and starts its daemon; returns the DHCP clients' leases.
+fn bring_up(
+    plan: &Plan,
+    dir: &LabDir,
+    progress: &Progress,
+) -> Result<BTreeMap<String, ClientReport>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -110,24 +119,98 @@ fn bring_up(plan: &Plan, dir: &LabDir, progress: &Progress) -> Result<()> {
         start_daemon(dir, DAEMON_READY)?;
         daemon.inc();
         daemon.finish();
+        let leases = wait_for_leases(plan, dir, progress)?;
         if stops.iter_mut().any(|s| s.recv().now_or_never().is_some()) {
             bail!("interrupted");
         }
-        Ok(())
+        Ok(leases)
     })
+}
+
+/// How long `up` waits for every DHCP interface to get a lease; a client
+/// reports failure after 4 DISCOVERs (7.5 s) well before this.
+const LEASES_READY: Duration = Duration::from_secs(30);
+
+/// Waits until every `dhcp` interface has a lease; fails with the client's
+/// own diagnosis when one cannot get one.
+fn wait_for_leases(
+    plan: &Plan,
+    dir: &LabDir,
+    progress: &Progress,
+) -> Result<BTreeMap<String, ClientReport>> {
+    let wanted: Vec<String> = plan
+        .nodes
+        .iter()
+        .flat_map(|n| {
+            n.interfaces
+                .iter()
+                .filter(|i| i.dhcp)
+                .map(move |i| format!("{}/{}", n.name, i.name))
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let phase = progress.phase("dhcp leases", wanted.len());
+    let deadline = Instant::now() + LEASES_READY;
+    let mut counted = 0;
+    loop {
+        let reply = control::call(&dir.socket_path(), &Request::Ping)?;
+        let failed: Vec<String> = reply
+            .dhcp_clients
+            .iter()
+            .filter_map(|(key, c)| c.reason.as_ref().map(|r| format!("{key}: {r}")))
+            .collect();
+        if !failed.is_empty() {
+            bail!("{}", failed.join("\n"));
+        }
+        let bound = wanted
+            .iter()
+            .filter(|k| {
+                reply
+                    .dhcp_clients
+                    .get(*k)
+                    .is_some_and(|c| c.state == "bound")
+            })
+            .count();
+        for _ in counted..bound {
+            phase.inc();
+        }
+        counted = bound;
+        if bound == wanted.len() {
+            phase.finish();
+            return Ok(reply.dhcp_clients);
+        }
+        if Instant::now() > deadline {
+            let missing: Vec<&String> = wanted
+                .iter()
+                .filter(|k| {
+                    reply
+                        .dhcp_clients
+                        .get(*k)
+                        .is_none_or(|c| c.state != "bound")
+                })
+                .collect();
+            bail!("no DHCP lease after {LEASES_READY:?} for {missing:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// The most nodes the summary lists before pointing at `labctl status`.
 const SUMMARY_NODES: usize = 40;
 
-fn print_summary(plan: &Plan, took: Duration) {
+fn print_summary(plan: &Plan, leases: &BTreeMap<String, ClientReport>, took: Duration) {
     println!(
-        "lab {} is up: {} nodes, {} links in {:.2} s",
+        "lab {} is up: {}, {} in {:.2} s",
         plan.lab,
-        plan.nodes.len(),
-        plan.links.len(),
+        count(plan.nodes.len(), "node"),
+        count(plan.links.len(), "link"),
         took.as_secs_f64()
     );
+    if let Some(description) = &plan.description {
+        println!("  {description}");
+    }
     let width = plan
         .nodes
         .iter()
@@ -142,12 +225,17 @@ fn print_summary(plan: &Plan, took: Duration) {
             .iter()
             .filter_map(|i| match (&i.address, i.dhcp) {
                 (Some(net), _) => Some(format!("{} {net}", i.name)),
-                (None, true) => Some(format!("{} dhcp (no client yet)", i.name)),
+                (None, true) => {
+                    let lease = leases.get(&format!("{}/{}", node.name, i.name));
+                    let address = lease.and_then(|l| l.address.as_deref()).unwrap_or("?");
+                    let server = lease.and_then(|l| l.server.as_deref()).unwrap_or("?");
+                    Some(format!("{} {address} (dhcp from {server})", i.name))
+                }
                 _ => None,
             })
             .collect();
         let detail = if node.interfaces.iter().all(|i| i.bridge_port) {
-            format!("{} ports", node.interfaces.len())
+            count(node.interfaces.len(), "port")
         } else {
             addresses.join(", ")
         };

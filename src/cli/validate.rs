@@ -26,11 +26,11 @@ pub fn print_report(checked: &Checked) -> ExitCode {
                 eprintln!("{report}");
             }
             println!(
-                "{}: valid lab `{}` ({} nodes, {} links)",
+                "{}: valid lab `{}` ({}, {})",
                 checked.source.name,
                 topology.name,
-                topology.nodes.len(),
-                topology.links.len()
+                count(topology.nodes.len(), "node"),
+                count(topology.links.len(), "link")
             );
             ExitCode::SUCCESS
         }
@@ -39,4 +39,9 @@ pub fn print_report(checked: &Checked) -> ExitCode {
             ExitCode::from(EXIT_INVALID)
         }
     }
+}
+
+/// `1 node`, `2 nodes`.
+pub fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }

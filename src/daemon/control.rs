@@ -1,7 +1,12 @@
 //! The daemon's control protocol: one JSON request per line on a Unix socket
 //! in the lab's state dir, one JSON reply per line.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+use super::state::ClientReport;
+use crate::services::dhcp::server::{LeaseInfo, Stats};
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "lowercase")]
@@ -18,8 +23,18 @@ pub struct Reply {
     pub lab: String,
     pub pid: u32,
     pub uptime_seconds: u64,
-    /// The services the daemon runs, as `node/service`.
-    pub services: Vec<String>,
+    /// DHCP clients by `node/iface`.
+    #[serde(default)]
+    pub dhcp_clients: BTreeMap<String, ClientReport>,
+    /// DHCP servers by node: their leases and counters.
+    #[serde(default)]
+    pub dhcp_servers: BTreeMap<String, ServerReport>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ServerReport {
+    pub leases: Vec<LeaseInfo>,
+    pub stats: Stats,
 }
 
 /// Sends one request and waits for the reply (blocking; used by the CLI).

@@ -4,10 +4,13 @@
 //! Its log is `daemon.log` in the lab's state dir.
 
 pub mod control;
+mod node;
 pub mod pidfile;
+pub mod state;
 
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -15,9 +18,11 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::net::netns;
-use crate::state::LabDir;
-use control::{Reply, Request};
+use crate::state::{LabDir, LabRecord};
+use control::{Reply, Request, ServerReport};
+use node::{NodeContext, Phase};
 use pidfile::ProcessId;
+use state::Shared;
 
 pub fn run(lab: &str) -> Result<ExitCode> {
     let dir = LabDir::of(lab);
@@ -36,9 +41,48 @@ pub fn run(lab: &str) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(&dir))?;
+    let shared = Arc::new(Shared::default());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let threads = start_services(&dir, &record, &shared, &stopped)?;
+    let served = runtime.block_on(serve(&dir, &shared));
+    let _ = stop.send(true);
+    for thread in threads {
+        let _ = thread.join();
+    }
+    served?;
     log(&format!("lab {lab}: daemon stopped"));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Starts every node's services: servers and relays first, then clients.
+fn start_services(
+    dir: &LabDir,
+    record: &LabRecord,
+    shared: &Arc<Shared>,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Result<Vec<std::thread::JoinHandle<Result<()>>>> {
+    let mut threads = Vec::new();
+    for phase in [Phase::Infrastructure, Phase::Clients] {
+        for node in &record.plan.nodes {
+            let wanted = match phase {
+                Phase::Infrastructure => {
+                    node.dhcp_server.is_some()
+                        || node.interfaces.iter().any(|i| i.dhcp_relay.is_some())
+                }
+                Phase::Clients => node.interfaces.iter().any(|i| i.dhcp),
+            };
+            if wanted {
+                let context = NodeContext {
+                    node: node.clone(),
+                    state_dir: dir.dir.clone(),
+                    shared: shared.clone(),
+                    stop: stop.clone(),
+                };
+                threads.push(node::start(context, phase)?);
+            }
+        }
+    }
+    Ok(threads)
 }
 
 fn log(line: &str) {
@@ -53,7 +97,7 @@ fn humantime_now() -> String {
     format!("[{}.{:03}]", now.as_secs(), now.subsec_millis())
 }
 
-async fn serve(dir: &LabDir) -> Result<()> {
+async fn serve(dir: &LabDir, shared: &Shared) -> Result<()> {
     let socket = dir.socket_path();
     let _ = std::fs::remove_file(&socket);
     let listener = UnixListener::bind(&socket)
@@ -70,7 +114,7 @@ async fn serve(dir: &LabDir) -> Result<()> {
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, _) = accepted?;
-                if answer(stream, &dir.name, started).await {
+                if answer(stream, &dir.name, started, shared).await {
                     log("stop requested");
                     break;
                 }
@@ -84,7 +128,7 @@ async fn serve(dir: &LabDir) -> Result<()> {
 }
 
 /// Answers one request; true when it asks the daemon to stop.
-async fn answer(stream: UnixStream, lab: &str, started: Instant) -> bool {
+async fn answer(stream: UnixStream, lab: &str, started: Instant, shared: &Shared) -> bool {
     let (reader, mut writer) = stream.into_split();
     let mut line = String::new();
     if BufReader::new(reader).read_line(&mut line).await.is_err() {
@@ -96,7 +140,21 @@ async fn answer(stream: UnixStream, lab: &str, started: Instant) -> bool {
         lab: lab.to_string(),
         pid: std::process::id(),
         uptime_seconds: started.elapsed().as_secs(),
-        services: Vec::new(),
+        dhcp_clients: shared.client_reports(),
+        dhcp_servers: shared
+            .dhcp_servers
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(node, server)| {
+                let server = server.lock().expect("lock");
+                let report = ServerReport {
+                    leases: server.leases(SystemTime::now()),
+                    stats: server.stats(),
+                };
+                (node.clone(), report)
+            })
+            .collect(),
     };
     let mut text = serde_json::to_string(&reply).unwrap_or_default();
     text.push('\n');

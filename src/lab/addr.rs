@@ -139,27 +139,48 @@ fn mask_hint(prefix: &str) -> String {
     }
 }
 
-/// A unicast MAC address written `02:00:00:00:00:01`.
-pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
-    let parts: Vec<&str> = text.split(':').collect();
-    if parts.len() != 6 {
-        return None;
-    }
-    let mut mac = [0u8; 6];
-    for (byte, part) in mac.iter_mut().zip(parts) {
-        if part.len() != 2 {
+/// A unicast Ethernet address, written `02:00:00:00:00:01`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Mac(pub [u8; 6]);
+
+impl Mac {
+    /// Parses six hex bytes joined by colons; None unless it is a usable
+    /// unicast address.
+    pub fn parse(text: &str) -> Option<Mac> {
+        let parts: Vec<&str> = text.split(':').collect();
+        if parts.len() != 6 {
             return None;
         }
-        *byte = u8::from_str_radix(part, 16).ok()?;
+        let mut mac = [0u8; 6];
+        for (byte, part) in mac.iter_mut().zip(parts) {
+            if part.len() != 2 {
+                return None;
+            }
+            *byte = u8::from_str_radix(part, 16).ok()?;
+        }
+        (mac[0] & 1 == 0 && mac != [0; 6]).then_some(Mac(mac))
     }
-    (mac[0] & 1 == 0 && mac != [0; 6]).then_some(mac)
 }
 
-pub fn format_mac(mac: [u8; 6]) -> String {
-    mac.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
+impl fmt::Display for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [a, b, c, d, e, g] = self.0;
+        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
+    }
+}
+
+impl Serialize for Mac {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Mac {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Mac::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not a MAC address")))
+    }
 }
 
 impl Serialize for Ipv4Net {

@@ -105,9 +105,14 @@ pub struct InterfaceConfig {
     /// Default gateway reached through this interface (hosts and servers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway: Option<String>,
-    /// MAC address (`02:00:00:00:00:01`); chosen by the kernel when absent.
+    /// MAC address (`02:00:00:00:00:01`); labctl derives a stable one from
+    /// the lab, node and interface names when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac: Option<String>,
+    /// Routers: forward DHCP broadcasts from this interface's network to
+    /// this server address (Cisco's `ip helper-address`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dhcp_relay: Option<String>,
 }
 
 impl InterfaceSpec {
@@ -129,6 +134,13 @@ impl InterfaceSpec {
         match self {
             InterfaceSpec::Address(_) => None,
             InterfaceSpec::Detailed(c) => c.mac.as_deref(),
+        }
+    }
+
+    pub fn dhcp_relay(&self) -> Option<&str> {
+        match self {
+            InterfaceSpec::Address(_) => None,
+            InterfaceSpec::Detailed(c) => c.dhcp_relay.as_deref(),
         }
     }
 }
@@ -160,7 +172,58 @@ pub struct Link(pub [String; 2]);
 /// The services a node runs. Each service kind is a key of this mapping.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Services {}
+pub struct Services {
+    /// A DHCP server: address pools for the networks it serves, directly or
+    /// through routers' `dhcp_relay`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dhcp: Option<DhcpService>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DhcpService {
+    /// One pool per network served.
+    pub pools: Vec<DhcpPool>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DhcpPool {
+    /// The addresses handed out: `FIRST-LAST`, e.g. `192.168.1.100-192.168.1.199`.
+    pub range: String,
+    /// The pool's network (`192.168.1.0/24`); by default the lab network
+    /// that contains the range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<String>,
+    /// Default gateway given to clients (option 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    /// DNS servers given to clients (option 6).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<String>,
+    /// Domain name given to clients (option 15).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// Lease time: seconds, or a number with `s`, `m`, `h` or `d` (default `1h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<String>,
+    /// Fixed addresses: `{node: pc0, address: …}` or `{mac: …, address: …}`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reservations: Vec<DhcpReservation>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DhcpReservation {
+    /// The address this client always gets.
+    pub address: String,
+    /// The client's MAC address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+    /// The client node (`pc0`, or `pc0:eth1` for another interface).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+}
 
 /// One check of the lab's behaviour. The check kinds arrive with the checks
 /// feature; until then the list must stay empty.

@@ -8,10 +8,10 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use super::addr::{Ipv4Net, format_mac};
+use super::addr::{Ipv4Net, Mac};
 use super::model::{NodeKind, Routing};
 use super::routing::auto_routes;
-use super::topology::{Addressing, End, Topology};
+use super::topology::{Addressing, DhcpPool, End, Topology};
 
 /// The bridge inside every switch's namespace.
 pub const BRIDGE_NAME: &str = "br0";
@@ -44,6 +44,9 @@ pub struct PlanNode {
     pub dns: Vec<Ipv4Addr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
+    /// The node runs a DHCP server with these pools.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dhcp_server: Option<Vec<DhcpPool>>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -54,8 +57,10 @@ pub struct PlanIface {
     pub address: Option<Ipv4Net>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dhcp: bool,
+    pub mac: Mac,
+    /// Routers: relay DHCP from this interface's network to this server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mac: Option<String>,
+    pub dhcp_relay: Option<Ipv4Addr>,
     /// `node/iface` at the other end of the cable.
     pub peer: String,
     /// A switch port, enslaved to the switch's bridge.
@@ -129,7 +134,8 @@ pub fn plan(topo: &Topology) -> Plan {
                         index: FIRST_IFINDEX + i as u32,
                         address: topo.static_address(end),
                         dhcp: iface.addressing == Addressing::Dhcp,
-                        mac: iface.mac.map(format_mac),
+                        mac: iface.mac,
+                        dhcp_relay: iface.dhcp_relay,
                         peer: topo.end_name(topo.peer(end)),
                         bridge_port: node.kind == NodeKind::Switch,
                     }
@@ -168,6 +174,7 @@ pub fn plan(topo: &Topology) -> Plan {
                 forwarding: node.kind == NodeKind::Router,
                 dns: node.dns.clone(),
                 domain: node.domain.clone(),
+                dhcp_server: node.dhcp_pools.clone(),
             }
         })
         .collect();
@@ -238,7 +245,7 @@ links:
             assert_eq!(plan.nodes[link.a.node].name, "sw0");
         }
         let pc0 = plan.node("pc0").unwrap();
-        assert_eq!(pc0.interfaces[0].mac.as_deref(), Some("02:00:00:00:00:02"));
+        assert_eq!(pc0.interfaces[0].mac.to_string(), "02:00:00:00:00:02");
         assert_eq!(pc0.interfaces[0].peer, "sw0/eth0");
         assert!(plan.node("pc1").unwrap().interfaces[0].dhcp);
         assert!(!pc0.forwarding);

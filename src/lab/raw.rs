@@ -151,6 +151,7 @@ pub fn yaml_error(e: &serde_saphyr::Error) -> Diagnostic {
         .split(" at line ")
         .next()
         .unwrap_or(&first_line)
+        .trim_start_matches("error: ")
         .to_string();
     Diagnostic::error(first_line, pos)
         .hint("check the indentation and that every `key: value` has a space after the colon")
@@ -159,9 +160,14 @@ pub fn yaml_error(e: &serde_saphyr::Error) -> Diagnostic {
 impl From<Spanned<RawValue>> for RawNode {
     fn from(spanned: Spanned<RawValue>) -> Self {
         let loc = spanned.referenced;
+        // A scalar's span covers its quotes, if any; a collection is marked
+        // by its first character only.
         let len = match &spanned.value {
-            RawValue::Str(s) => s.chars().count(),
-            other => other.scalar_text().map_or(1, |t| t.chars().count()),
+            RawValue::Seq(_) | RawValue::Map(_) => 1,
+            other => match loc.span().len() as usize {
+                0 => other.scalar_text().map_or(1, |t| t.chars().count()),
+                span => span,
+            },
         };
         RawNode {
             pos: Pos {

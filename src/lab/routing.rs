@@ -8,7 +8,9 @@ use super::model::NodeKind;
 use super::topology::{Route, Topology};
 
 /// The routes router `start` needs to reach every subnet of the lab. Ties
-/// between equally short paths go to the router met first in file order.
+/// between equally short paths go to the path found first: the search goes
+/// through a router's interfaces in name order, and through the routers on
+/// a network in the order their links are written.
 pub fn auto_routes(topo: &Topology, start: usize) -> Vec<Route> {
     // For every segment: the routers on it and their address there.
     let routers_on: Vec<Vec<(usize, Ipv4Addr)>> = topo

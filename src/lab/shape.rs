@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::diagnostic::{Diagnostic, did_you_mean};
+use super::diagnostic::{Diagnostic, Pos, did_you_mean};
 use super::raw::{RawNode, RawValue};
 
 pub struct Shape {
@@ -28,6 +28,7 @@ pub fn check_shape(raw: &RawNode, schema: &Value) -> Shape {
     let mut walker = Walker {
         root: schema,
         found: Vec::new(),
+        owner_key: None,
     };
     let pruned = walker.walk(raw, schema, "the lab file");
     Shape {
@@ -39,6 +40,9 @@ pub fn check_shape(raw: &RawNode, schema: &Value) -> Shape {
 struct Walker<'a> {
     root: &'a Value,
     found: Vec<Diagnostic>,
+    /// Where the key that owns the value being walked is (a missing key is
+    /// reported at its owner's name).
+    owner_key: Option<Pos>,
 }
 
 impl<'a> Walker<'a> {
@@ -163,8 +167,11 @@ impl<'a> Walker<'a> {
             let field = properties
                 .and_then(|p| p.get(&name))
                 .or_else(|| additional.filter(|a| a.is_object()));
-            match field {
-                Some(field) => match self.walk(value, field, &format!("`{name}`")) {
+            let owner = self.owner_key.replace(key.pos);
+            let walked = field.map(|field| self.walk(value, field, &format!("`{name}`")));
+            self.owner_key = owner;
+            match walked {
+                Some(walked) => match walked {
                     Some(json) => {
                         out.insert(name, json);
                     }
@@ -182,8 +189,11 @@ impl<'a> Walker<'a> {
         {
             if !seen.contains_key(required) {
                 self.found.push(
-                    Diagnostic::error(format!("{what} is missing `{required}`"), Some(node.pos))
-                        .hint(format!("add `{required}: …` here")),
+                    Diagnostic::error(
+                        format!("{what} is missing `{required}`"),
+                        Some(self.owner_key.unwrap_or(node.pos)),
+                    )
+                    .hint(format!("add `{required}: …` to it")),
                 );
                 usable = false;
             }
@@ -208,17 +218,21 @@ impl<'a> Walker<'a> {
                 (_, Some(b)) => format!("at most {b}"),
                 _ => String::new(),
             };
-            self.found.push(Diagnostic::error(
+            let mut d = Diagnostic::error(
                 format!("{what} has {count} items but needs {wanted}"),
                 Some(node.pos),
-            ));
+            );
+            if let Some(description) = schema.get("description").and_then(Value::as_str) {
+                d = d.hint(description.replace('\n', " "));
+            }
+            self.found.push(d);
             return None;
         }
         let item_schema = schema.get("items").unwrap_or(&Value::Bool(true));
         let mut out = Vec::with_capacity(items.len());
         let mut usable = true;
-        for item in items {
-            match self.walk(item, item_schema, what) {
+        for (i, item) in items.iter().enumerate() {
+            match self.walk(item, item_schema, &format!("item {} of {what}", i + 1)) {
                 Some(json) => out.push(json),
                 None => usable = false,
             }

@@ -5,7 +5,9 @@
 
 use std::net::Ipv4Addr;
 
-use super::addr::Ipv4Net;
+use serde::{Deserialize, Serialize};
+
+use super::addr::{Ipv4Net, Mac};
 use super::model::{NodeKind, Routing};
 
 pub struct Topology {
@@ -25,12 +27,37 @@ pub struct TopoNode {
     pub routing: Routing,
     /// Static routes, including the default route a gateway stands for.
     pub routes: Vec<Route>,
+    /// The DHCP server's pools, when the node runs one.
+    pub dhcp_pools: Option<Vec<DhcpPool>>,
+}
+
+/// A DHCP pool with everything resolved (addresses parsed, subnet found,
+/// reservations by node turned into MACs). The plan carries it as is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DhcpPool {
+    pub subnet: Ipv4Net,
+    pub first: Ipv4Addr,
+    pub last: Ipv4Addr,
+    pub gateway: Option<Ipv4Addr>,
+    pub dns: Vec<Ipv4Addr>,
+    pub domain: Option<String>,
+    pub lease_seconds: u64,
+    pub reservations: Vec<Reservation>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reservation {
+    pub mac: Mac,
+    pub address: Ipv4Addr,
 }
 
 pub struct TopoIface {
     pub name: String,
     pub addressing: Addressing,
-    pub mac: Option<[u8; 6]>,
+    /// As written, or derived from the lab, node and interface names.
+    pub mac: Mac,
+    /// Routers: the DHCP server this interface relays to.
+    pub dhcp_relay: Option<Ipv4Addr>,
     /// Index into `Topology::links`.
     pub link: usize,
     /// Index into `Topology::segments`.
@@ -89,6 +116,10 @@ impl Topology {
             Addressing::Static(net) => Some(net),
             _ => None,
         }
+    }
+
+    pub fn node_index(&self, name: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.name == name)
     }
 
     /// The other end of the cable plugged into `end`.

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
 
-use super::addr::{Ipv4Net, parse_ipv4, parse_mac};
+use super::addr::{Ipv4Net, Mac, parse_ipv4};
 use super::diagnostic::{Diagnostic, did_you_mean};
 use super::model::{InterfaceSpec, Lab, Node, NodeKind, Routing};
 use super::raw::{RawNode, Step};
@@ -38,7 +38,8 @@ struct Validator<'a> {
 struct Declared {
     name: String,
     addressing: Addressing,
-    mac: Option<[u8; 6]>,
+    mac: Option<Mac>,
+    dhcp_relay: Option<Ipv4Addr>,
 }
 
 /// A link's two ends as written: node index and interface name, if given;
@@ -89,11 +90,11 @@ impl Validator<'_> {
         let mut lowercase_names: HashMap<String, String> = HashMap::new();
         for (name, node) in &self.lab.nodes {
             let key_path = path!["nodes"];
-            if !self.name_ok(name) {
+            if let Some(why) = name_problem(name) {
                 self.error_at_key(
                     &key_path,
                     name,
-                    format!("`{name}` cannot be a node name"),
+                    format!("`{name}` cannot be a node name: {why}"),
                     name_rule("node names"),
                 );
             }
@@ -114,6 +115,7 @@ impl Validator<'_> {
                 domain: node.domain.clone(),
                 routing: node.routing.unwrap_or(Routing::Static),
                 routes: Vec::new(),
+                dhcp_pools: None,
             });
         }
         let links = self.resolve_links(&mut nodes, &declared);
@@ -130,6 +132,7 @@ impl Validator<'_> {
             let routes = self.routes_of(&topology, index);
             topology.nodes[index].routes = routes;
         }
+        self.check_dhcp(&mut topology);
         self.check_reachability_hints(&topology);
         if !self.lab.checks.is_empty() {
             self.error(
@@ -141,22 +144,11 @@ impl Validator<'_> {
         Some(topology)
     }
 
-    fn name_ok(&self, name: &str) -> bool {
-        let bytes = name.as_bytes();
-        !name.is_empty()
-            && name.len() <= MAX_NAME
-            && bytes
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
-            && bytes[0].is_ascii_alphanumeric()
-            && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-    }
-
     fn check_name(&mut self, name: &str, at: &[Step], what: &str) {
-        if !self.name_ok(name) {
+        if let Some(why) = name_problem(name) {
             self.error(
                 at,
-                format!("`{name}` cannot be a {what}"),
+                format!("`{name}` cannot be a {what}: {why}"),
                 name_rule(&format!("{what}s")),
             );
         }
@@ -212,7 +204,33 @@ impl Validator<'_> {
                         );
                         Addressing::Static(net)
                     }
-                    Ok(net) => Addressing::Static(net),
+                    Ok(net) => match unusable(net.addr) {
+                        Some(why) => {
+                            self.error(
+                                &at,
+                                format!("{} is {why}, not an interface address", net.addr),
+                                "use a private address, e.g. 192.168.1.10/24 or 10.0.0.1/30",
+                            );
+                            Addressing::Static(net)
+                        }
+                        None => Addressing::Static(net),
+                    },
+                    Err(_) if text.eq_ignore_ascii_case("dhcp") => {
+                        self.error(
+                            &at,
+                            format!("`{text}` is not an address"),
+                            "write `dhcp` in lower case",
+                        );
+                        Addressing::Dhcp
+                    }
+                    Err(_) if !text.starts_with(|c: char| c.is_ascii_digit()) => {
+                        self.error(
+                            &at,
+                            format!("`{text}` is not an address"),
+                            "write ADDRESS/PREFIX (e.g. 192.168.1.2/24), or `dhcp`",
+                        );
+                        Addressing::None
+                    }
                     Err(e) => {
                         self.error(&at, e.message, e.hint);
                         Addressing::None
@@ -227,20 +245,40 @@ impl Validator<'_> {
                 );
             }
             let mac = spec.mac().and_then(|text| {
-                let parsed = parse_mac(text);
+                let parsed = Mac::parse(text);
                 if parsed.is_none() {
                     self.error(
                         &iface_path(node_name, ifname, Some("mac")),
-                        format!("`{text}` is not a unicast MAC address"),
-                        "write six hex bytes with colons, e.g. 02:00:00:00:00:01",
+                        format!("`{text}` is not a usable MAC address"),
+                        "write six hex bytes with colons, e.g. 02:00:00:00:00:01 (the first byte even: a unicast address)",
                     );
                 }
                 parsed
+            });
+            let dhcp_relay = spec.dhcp_relay().and_then(|text| {
+                let at = iface_path(node_name, ifname, Some("dhcp_relay"));
+                if node.kind != NodeKind::Router {
+                    self.error(
+                        &at,
+                        format!(
+                            "{node_name} is a {}: only routers relay DHCP",
+                            node.kind.as_str()
+                        ),
+                        "put `dhcp_relay` on the router interface of the clients' network",
+                    );
+                    return None;
+                }
+                parse_ipv4(text)
+                    .map_err(|message| {
+                        self.error(&at, message, "`dhcp_relay` is the DHCP server's address")
+                    })
+                    .ok()
             });
             out.push(Declared {
                 name: ifname.clone(),
                 addressing,
                 mac,
+                dhcp_relay,
             });
         }
         out
@@ -248,8 +286,9 @@ impl Validator<'_> {
 
     fn dns_of(&mut self, node_name: &str, node: &Node) -> Vec<Ipv4Addr> {
         if node.kind == NodeKind::Switch && (!node.dns.is_empty() || node.domain.is_some()) {
+            let field = if node.dns.is_empty() { "domain" } else { "dns" };
             self.error(
-                &path!["nodes", node_name],
+                &path!["nodes", node_name, field],
                 format!("switch `{node_name}` cannot have DNS settings"),
                 "remove `dns` and `domain` from the switch",
             );
@@ -265,22 +304,14 @@ impl Validator<'_> {
                 ),
             }
         }
-        if let Some(domain) = &node.domain {
-            let valid = !domain.is_empty()
-                && domain.split('.').all(|label| {
-                    !label.is_empty()
-                        && label.len() <= 63
-                        && label
-                            .bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                });
-            if !valid {
-                self.error(
-                    &path!["nodes", node_name, "domain"],
-                    format!("`{domain}` is not a domain name"),
-                    "write labels of letters, digits and `-` joined by dots, e.g. cbrc.com",
-                );
-            }
+        if let Some(domain) = &node.domain
+            && !valid_domain(domain)
+        {
+            self.error(
+                &path!["nodes", node_name, "domain"],
+                format!("`{domain}` is not a domain name"),
+                "write labels of letters, digits and `-` joined by dots, e.g. cbrc.com",
+            );
         }
         out
     }
@@ -306,6 +337,14 @@ impl Validator<'_> {
             for (ei, text) in link.0.iter().enumerate() {
                 let at = path!["links", li, ei];
                 let (node_name, ifname) = match text.split_once(':') {
+                    Some((n, "")) => {
+                        self.error(
+                            &at,
+                            format!("`{text}` names no interface after the colon"),
+                            format!("write `{n}` or `{n}:eth0`"),
+                        );
+                        continue;
+                    }
                     Some((n, i)) => (n, Some(i.to_string())),
                     None => (text.as_str(), None),
                 };
@@ -336,7 +375,16 @@ impl Validator<'_> {
                         && !names.is_empty()
                         && !names.contains(&ifname.as_str())
                     {
-                        let hint = match did_you_mean(ifname, names.iter().copied()) {
+                        // Suggest only interfaces no link names.
+                        let free = names.iter().copied().filter(|n| {
+                            !self
+                                .lab
+                                .links
+                                .iter()
+                                .flat_map(|l| l.0.iter())
+                                .any(|end| end == &format!("{node_name}:{n}"))
+                        });
+                        let hint = match did_you_mean(ifname, free) {
                             Some(close) => format!("did you mean `{node_name}:{close}`?"),
                             None => format!(
                                 "{node_name} declares {}; add `{ifname}` under its `interfaces`",
@@ -401,6 +449,10 @@ impl Validator<'_> {
             }
         }
         // Declared interfaces no link uses cannot be built.
+        let switch = nodes
+            .iter()
+            .find(|n| n.kind == NodeKind::Switch)
+            .map_or("OTHER-NODE".to_string(), |n| n.name.clone());
         for (node, list) in declared.iter().enumerate() {
             for Declared { name: ifname, .. } in list {
                 if !used[node].contains_key(ifname) {
@@ -409,9 +461,7 @@ impl Validator<'_> {
                         &path!["nodes", name.as_str(), "interfaces"],
                         ifname,
                         format!("{name}/{ifname} is not connected to anything"),
-                        format!(
-                            "add a link such as `[{name}:{ifname}, sw0]`, or remove the interface"
-                        ),
+                        format!("add a link such as `[{name}:{ifname}, {switch}]`, or remove the interface"),
                     );
                 }
             }
@@ -422,10 +472,14 @@ impl Validator<'_> {
             list.sort_by_key(|(name, _)| natural_key(name));
             for (ifname, &link) in list {
                 let settings = declared[node].iter().find(|d| &d.name == ifname);
+                let mac = settings
+                    .and_then(|d| d.mac)
+                    .unwrap_or_else(|| derived_mac(&self.lab.name, &nodes[node].name, ifname));
                 nodes[node].interfaces.push(TopoIface {
                     name: ifname.clone(),
                     addressing: settings.map_or(Addressing::None, |d| d.addressing),
-                    mac: settings.and_then(|d| d.mac),
+                    mac,
+                    dhcp_relay: settings.and_then(|d| d.dhcp_relay),
                     link,
                     segment: usize::MAX,
                 });
@@ -682,7 +736,19 @@ impl Validator<'_> {
                 self.error(
                     &at,
                     format!("a {} has no default gateway", kind.as_str()),
-                    "routers use `routes: [{to: default, via: ADDRESS}]`; switches need none",
+                    if kind == NodeKind::Router {
+                        "a router's default route is a route: `routes: [{to: default, via: ADDRESS}]`"
+                    } else {
+                        "a switch needs no gateway: remove it"
+                    },
+                );
+                continue;
+            }
+            if let Some((address, _)) = text.split_once('/') {
+                self.error(
+                    &at,
+                    format!("a gateway is an address without a prefix: `{text}`"),
+                    format!("write `{address}`"),
                 );
                 continue;
             }
@@ -743,6 +809,25 @@ impl Validator<'_> {
                     }
                 }
             };
+            if let Some(net) = connected.iter().find(|n| n.network() == to) {
+                self.error(
+                    &at,
+                    format!(
+                        "{node_name} is directly on {to} ({}): it needs no route there",
+                        net.addr
+                    ),
+                    "remove this route",
+                );
+                continue;
+            }
+            if to != Ipv4Net::DEFAULT && routes.iter().any(|r| r.to == to) {
+                self.error(
+                    &at,
+                    format!("{node_name} has two routes to {to}"),
+                    "keep one route per destination",
+                );
+                continue;
+            }
             let mut via_at = at.clone();
             via_at.push(Step::from("via"));
             let via = match parse_ipv4(&route.via) {
@@ -769,9 +854,16 @@ impl Validator<'_> {
             let (at, what) = defaults[1].clone();
             let first = defaults[0].1.clone();
             let line = self.raw.pos(&defaults[0].0).line;
+            let message = if first == what {
+                format!(
+                    "{node_name}'s default gateway is written twice: {what} (line {line} and here)"
+                )
+            } else {
+                format!("{node_name} has two default gateways: {first} (line {line}) and {what}")
+            };
             self.error(
                 &at,
-                format!("{node_name} has two default gateways: {first} (line {line}) and {what}"),
+                message,
                 "a node sends off-subnet traffic to one gateway: keep one of them",
             );
         }
@@ -835,14 +927,46 @@ impl Validator<'_> {
     /// Warnings for what builds but will probably surprise the student.
     fn check_reachability_hints(&mut self, topo: &Topology) {
         let subnet_count = topo.segments.iter().filter(|s| s.subnet.is_some()).count();
-        for node in &topo.nodes {
-            let declares_interfaces = !self.lab.nodes[node.name.as_str()].interfaces.is_empty();
-            if node.interfaces.is_empty() && node.kind != NodeKind::Switch && !declares_interfaces {
+        for (index, node) in topo.nodes.iter().enumerate() {
+            let written = &self.lab.nodes[node.name.as_str()];
+            if node.interfaces.is_empty()
+                && node.kind != NodeKind::Switch
+                && written.interfaces.is_empty()
+            {
                 self.warn_node(
                     &node.name,
                     format!("{} is not connected to anything", node.name),
-                    format!("add a link such as `[{}, sw0]`", node.name),
+                    format!(
+                        "add a link such as `[{}, {}]`",
+                        node.name,
+                        self.some_switch(topo)
+                    ),
                 );
+            }
+            if node.kind == NodeKind::Switch {
+                continue;
+            }
+            self.warn_about_repeated_segments(topo, index);
+            for iface in &node.interfaces {
+                let written_address = written
+                    .interfaces
+                    .get(&iface.name)
+                    .and_then(|i| i.address());
+                if iface.addressing == Addressing::None && written_address.is_none() {
+                    self.warn(
+                        &iface_path(&node.name, &iface.name, None),
+                        format!("{}/{} has no address", node.name, iface.name),
+                        format!(
+                            "add `interfaces: {{{}: ADDRESS/PREFIX}}`{}",
+                            iface.name,
+                            if node.kind.is_end_device() {
+                                " or `dhcp`"
+                            } else {
+                                ""
+                            }
+                        ),
+                    );
+                }
             }
             if !node.kind.is_end_device() {
                 continue;
@@ -851,10 +975,9 @@ impl Validator<'_> {
                 .interfaces
                 .iter()
                 .any(|i| matches!(i.addressing, Addressing::Static(_)));
-            let written = &self.lab.nodes[node.name.as_str()];
             let has_default = written.gateway.is_some()
                 || written.interfaces.values().any(|i| i.gateway().is_some())
-                || written.routes.iter().any(|r| r.to == "default");
+                || node.routes.iter().any(|r| r.to == Ipv4Net::DEFAULT);
             if has_static && !has_default && subnet_count > 1 {
                 self.warn_node(
                     &node.name,
@@ -865,23 +988,58 @@ impl Validator<'_> {
                     "add `gateway: ROUTER-ADDRESS` to reach the other networks",
                 );
             }
-            for iface in &node.interfaces {
-                let iat = iface_path(&node.name, &iface.name, None);
-                match iface.addressing {
-                    Addressing::None => self.warn(
-                        &iat,
-                        format!("{}/{} has no address", node.name, iface.name),
-                        format!("add `interfaces: {{{}: ADDRESS/PREFIX}}` or `dhcp`", iface.name),
+        }
+    }
+
+    /// A node with two cables into one network is almost always a mistake.
+    fn warn_about_repeated_segments(&mut self, topo: &Topology, index: usize) {
+        let node = &topo.nodes[index];
+        for (i, iface) in node.interfaces.iter().enumerate() {
+            if let Some(first) = node.interfaces[..i]
+                .iter()
+                .find(|o| o.segment == iface.segment)
+            {
+                self.warn(
+                    &iface_path(&node.name, &iface.name, None),
+                    format!(
+                        "{} has two cables into the same network ({} and {}, both on {})",
+                        node.name,
+                        first.name,
+                        iface.name,
+                        segment_name(topo, iface.segment)
                     ),
-                    Addressing::Dhcp => self.warn(
-                        &iat,
-                        format!("{}/{}: labctl has no DHCP client yet; the interface comes up without an address", node.name, iface.name),
-                        "run a DHCP client by hand (`labctl exec LAB NODE -- dhclient eth0`) or use a static address",
-                    ),
-                    Addressing::Static(_) => {}
-                }
+                    "cable each interface to a different switch or router",
+                );
             }
         }
+    }
+
+    /// A switch of this lab to name in hints, or a placeholder.
+    fn some_switch(&self, topo: &Topology) -> String {
+        topo.nodes
+            .iter()
+            .find(|n| n.kind == NodeKind::Switch)
+            .map_or("OTHER-NODE".to_string(), |n| n.name.clone())
+    }
+}
+
+/// Why `name` cannot name a lab or a node (it becomes part of namespace
+/// names and a hostname), if it cannot.
+fn name_problem(name: &str) -> Option<String> {
+    let bytes = name.as_bytes();
+    if name.is_empty() {
+        Some("it is empty".into())
+    } else if name.len() > MAX_NAME {
+        Some(format!("it is {} characters long", name.len()))
+    } else if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+    {
+        Some(format!("`{c}` is not allowed"))
+    } else if !bytes[0].is_ascii_alphanumeric() || !bytes[bytes.len() - 1].is_ascii_alphanumeric() {
+        Some("it starts or ends with `-`".into())
+    } else {
+        None
     }
 }
 
@@ -889,6 +1047,46 @@ fn name_rule(what: &str) -> String {
     format!(
         "{what} use letters, digits and `-` (not first or last), at most {MAX_NAME} characters, e.g. pc-ada"
     )
+}
+
+/// What kind of special address `ip` is, if it cannot be an interface's.
+fn unusable(ip: Ipv4Addr) -> Option<&'static str> {
+    if ip.is_loopback() {
+        Some("a loopback address")
+    } else if ip.is_multicast() {
+        Some("a multicast address")
+    } else if ip.is_broadcast() {
+        Some("the broadcast address")
+    } else if ip.octets()[0] == 0 {
+        Some("in 0.0.0.0/8 (\"this network\")")
+    } else if ip.octets()[0] >= 240 {
+        Some("a reserved (class E) address")
+    } else {
+        None
+    }
+}
+
+/// Labels of letters, digits and `-`, at most 63 each, joined by dots.
+pub fn valid_domain(domain: &str) -> bool {
+    !domain.is_empty()
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+/// A stable, locally administered MAC for an interface without one, so a
+/// lab's MACs (and DHCP reservations by node) are the same on every `up`.
+fn derived_mac(lab: &str, node: &str, iface: &str) -> Mac {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in format!("{lab}/{node}/{iface}").bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let b = hash.to_be_bytes();
+    Mac([0x02, b[1], b[2], b[3], b[4], b[5]])
 }
 
 /// Why `name` cannot be an interface of a node of `kind`, if it cannot.
@@ -938,6 +1136,9 @@ pub fn segment_name(topo: &Topology, segment: usize) -> String {
         }
     }
 }
+
+#[path = "validate_dhcp.rs"]
+mod dhcp;
 
 #[cfg(test)]
 #[path = "validate_tests.rs"]

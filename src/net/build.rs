@@ -18,7 +18,6 @@ use rtnetlink::{
 
 use super::etc;
 use super::netns::{self, NewNamespace};
-use crate::lab::addr::parse_mac;
 use crate::lab::model::NodeKind;
 use crate::lab::plan::{BRIDGE_INDEX, BRIDGE_NAME, Plan, PlanIface, PlanNode};
 use crate::progress::Progress;
@@ -166,21 +165,17 @@ fn create_namespaces(plan: &Plan, progress: &Progress) -> Result<Vec<Made>> {
 fn veth_message(a: &PlanIface, a_ns: &OwnedFd, b: &PlanIface, b_ns: &OwnedFd) -> LinkMessage {
     // The peer cannot be created up (the kernel refuses to open a veth end
     // before its peer is attached): `configure` brings it up.
-    let mut peer = LinkUnspec::new_with_name(&b.name)
+    let peer = LinkUnspec::new_with_name(&b.name)
         .index(b.index)
-        .setns_by_fd(b_ns.as_raw_fd());
-    if let Some(mac) = b.mac.as_deref().and_then(parse_mac) {
-        peer = peer.address(mac.to_vec());
-    }
+        .setns_by_fd(b_ns.as_raw_fd())
+        .address(b.mac.0.to_vec());
     let mut link = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth)
         .name(a.name.clone())
         .index(a.index)
         .setns_by_fd(a_ns.as_raw_fd())
+        .address(a.mac.0.to_vec())
         .up()
         .set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build())));
-    if let Some(mac) = a.mac.as_deref().and_then(parse_mac) {
-        link = link.address(mac.to_vec());
-    }
     if a.bridge_port {
         link = link.controller(BRIDGE_INDEX);
     }

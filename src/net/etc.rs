@@ -4,6 +4,7 @@
 
 use std::fs;
 use std::io::ErrorKind;
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -31,21 +32,31 @@ pub fn write_node_files(node: &PlanNode) -> Result<()> {
         ),
     )?;
     write("hostname", format!("{}\n", node.name))?;
-    write("resolv.conf", resolv_conf(node))?;
-    Ok(())
+    write_resolv_conf(node, &node.dns, node.domain.as_deref(), "the lab file")
 }
 
-/// The node's resolver settings. A node without DNS servers gets a file with
-/// none, so nothing inside the lab falls back to the host's resolver.
-pub fn resolv_conf(node: &PlanNode) -> String {
-    let mut text = format!("# labctl: DNS settings of node {}\n", node.name);
-    if let Some(domain) = &node.domain {
+/// Writes the node's resolver settings. A node without DNS servers gets a
+/// file with none, so nothing inside the lab falls back to the host's.
+pub fn write_resolv_conf(
+    node: &PlanNode,
+    dns: &[Ipv4Addr],
+    domain: Option<&str>,
+    source: &str,
+) -> Result<()> {
+    let mut text = format!(
+        "# labctl: DNS settings of node {}, from {source}\n",
+        node.name
+    );
+    if let Some(domain) = domain {
         text.push_str(&format!("search {domain}\n"));
     }
-    for server in &node.dns {
+    for server in dns {
         text.push_str(&format!("nameserver {server}\n"));
     }
-    text
+    let path = node_etc_dir(&node.namespace).join("resolv.conf");
+    let tmp = path.with_extension("tmp");
+    fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    fs::rename(&tmp, &path).with_context(|| format!("cannot replace {}", path.display()))
 }
 
 pub fn remove_node_files(namespace: &str) -> Result<()> {

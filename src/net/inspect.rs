@@ -10,7 +10,7 @@ use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, State};
 use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute};
 use rtnetlink::{Handle, RouteMessageBuilder};
 
-use crate::lab::addr::{Ipv4Net, format_mac};
+use crate::lab::addr::{Ipv4Net, Mac};
 
 #[derive(Debug, Clone)]
 pub struct LinkView {
@@ -62,7 +62,7 @@ pub async fn inspect(netlink: &Handle) -> Result<NamespaceView> {
                 LinkAttribute::Address(bytes) if bytes.len() == 6 => {
                     let mut mac = [0u8; 6];
                     mac.copy_from_slice(&bytes);
-                    view.mac = Some(format_mac(mac));
+                    view.mac = Some(Mac(mac).to_string());
                 }
                 LinkAttribute::Controller(index) => view.controller = Some(index),
                 _ => {}
@@ -128,6 +128,16 @@ pub async fn inspect(netlink: &Handle) -> Result<NamespaceView> {
     Ok(NamespaceView { links, routes })
 }
 
+/// RFC 2863 operational states, named as `ip link` names them.
 fn oper_name(state: State) -> String {
-    format!("{state:?}").to_lowercase()
+    match state {
+        State::Up => "up",
+        State::Down => "down",
+        State::LowerLayerDown => "lowerlayerdown",
+        State::Testing => "testing",
+        State::Dormant => "dormant",
+        State::NotPresent => "notpresent",
+        _ => "unknown",
+    }
+    .to_string()
 }

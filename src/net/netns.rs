@@ -135,6 +135,17 @@ pub fn run_in<T: Send + 'static>(
     name: &str,
     f: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
+    spawn_in(name, f)?
+        .join()
+        .map_err(|_| anyhow::anyhow!("a thread in namespace {name} panicked"))?
+}
+
+/// Starts a long-lived thread inside namespace `name` running `f` (a node's
+/// services live on such a thread for the life of the daemon).
+pub fn spawn_in<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<std::thread::JoinHandle<Result<T>>> {
     let fd = open(name)?;
     std::thread::Builder::new()
         .name(format!("in-{name}"))
@@ -142,9 +153,7 @@ pub fn run_in<T: Send + 'static>(
             setns(fd.as_fd(), CloneFlags::CLONE_NEWNET).context("setns failed")?;
             f()
         })
-        .context("cannot start a thread")?
-        .join()
-        .map_err(|_| anyhow::anyhow!("a thread in namespace {name} panicked"))?
+        .context("cannot start a thread")
 }
 
 /// Moves the calling thread into namespace `name` for good (for `exec`, just

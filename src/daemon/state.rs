@@ -1,0 +1,103 @@
+//! What the daemon knows about its running services, shared between node
+//! threads and the control socket: each DHCP client's state, each DHCP
+//! server's leases.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::services::dhcp::client::Lease;
+use crate::services::dhcp::server::Server;
+
+#[derive(Default)]
+pub struct Shared {
+    /// By `node/iface`.
+    clients: Mutex<BTreeMap<String, ClientState>>,
+    /// By node.
+    pub dhcp_servers: Mutex<BTreeMap<String, Arc<Mutex<Server>>>>,
+}
+
+#[derive(Clone, Debug)]
+pub enum ClientState {
+    Waiting,
+    Bound { lease: Lease, since: SystemTime },
+    Failed { reason: String },
+}
+
+/// A DHCP client as the control socket reports it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ClientReport {
+    /// `waiting`, `bound` or `failed`.
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<String>,
+    /// Unix seconds when the lease runs out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<u64>,
+    /// Why it has no lease, in words a student can act on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Shared {
+    pub fn set_client(&self, key: &str, state: ClientState) {
+        self.clients
+            .lock()
+            .expect("lock")
+            .insert(key.to_string(), state);
+    }
+
+    pub fn client_reports(&self) -> BTreeMap<String, ClientReport> {
+        let clients = self.clients.lock().expect("lock");
+        clients
+            .iter()
+            .map(|(key, state)| (key.clone(), report(state)))
+            .collect()
+    }
+}
+
+fn report(state: &ClientState) -> ClientReport {
+    let empty = ClientReport {
+        state: String::new(),
+        address: None,
+        server: None,
+        gateway: None,
+        dns: Vec::new(),
+        expires: None,
+        reason: None,
+    };
+    match state {
+        ClientState::Waiting => ClientReport {
+            state: "waiting".into(),
+            ..empty
+        },
+        ClientState::Failed { reason } => ClientReport {
+            state: "failed".into(),
+            reason: Some(reason.clone()),
+            ..empty
+        },
+        ClientState::Bound { lease, since } => {
+            let since = since
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs();
+            ClientReport {
+                state: "bound".into(),
+                address: Some(lease.address.to_string()),
+                server: Some(lease.server.to_string()),
+                gateway: lease.gateway.map(|g| g.to_string()),
+                dns: lease.dns.iter().map(|d| d.to_string()).collect(),
+                expires: Some(since + u64::from(lease.lease_seconds)),
+                ..empty
+            }
+        }
+    }
+}

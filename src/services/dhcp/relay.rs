@@ -1,0 +1,146 @@
+//! The DHCP relay agent of a router interface (RFC 2131 §4.1 and RFC 1542),
+//! what Cisco calls `ip helper-address`: client broadcasts heard on the
+//! interface go to the server with `giaddr` set to the interface's address;
+//! the server's answers, sent to `giaddr`, go back out on the interface.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use dhcproto::v4::{Message, Opcode};
+use dhcproto::{Decodable, Decoder, Encodable};
+use tokio::net::UdpSocket;
+use tokio::sync::watch;
+
+/// Requests that have crossed this many relays are dropped (RFC 1542 §4.1.1).
+const MAX_HOPS: u8 = 16;
+
+/// One relaying interface.
+#[derive(Clone, Copy, Debug)]
+pub struct Relay {
+    /// The interface's address, stamped into requests as `giaddr`.
+    pub giaddr: Ipv4Addr,
+    /// Where requests go: the DHCP server's address and port.
+    pub server: SocketAddrV4,
+    /// Where answers go on the client network: 255.255.255.255 and the
+    /// client port (68).
+    pub clients: SocketAddrV4,
+}
+
+impl Relay {
+    /// A client's request, ready for the server; None to drop it.
+    pub fn forward_request(&self, datagram: &[u8]) -> Option<Vec<u8>> {
+        let mut message = Message::decode(&mut Decoder::new(datagram)).ok()?;
+        if message.opcode() != Opcode::BootRequest || message.hops() >= MAX_HOPS {
+            return None;
+        }
+        message.set_hops(message.hops() + 1);
+        if message.giaddr().is_unspecified() {
+            message.set_giaddr(self.giaddr);
+        }
+        message.to_vec().ok()
+    }
+
+    /// A server's answer for a client on this interface; None to drop it.
+    pub fn forward_reply(&self, datagram: &[u8]) -> Option<Vec<u8>> {
+        let message = Message::decode(&mut Decoder::new(datagram)).ok()?;
+        (message.opcode() == Opcode::BootReply && message.giaddr() == self.giaddr)
+            .then(|| datagram.to_vec())
+    }
+}
+
+/// Relays until `stop` fires. `client_side` is bound to the client port's
+/// server side (67) on the interface (SO_BINDTODEVICE, SO_BROADCAST);
+/// `server_side` is bound to `giaddr`:67, where the server answers.
+pub async fn serve(
+    relay: Relay,
+    client_side: UdpSocket,
+    server_side: UdpSocket,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let mut from_client = vec![0u8; 1500];
+    let mut from_server = vec![0u8; 1500];
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return Ok(()),
+            received = client_side.recv_from(&mut from_client) => {
+                let (len, _) = received?;
+                if let Some(request) = relay.forward_request(&from_client[..len]) {
+                    if let Err(e) = server_side.send_to(&request, relay.server).await {
+                        eprintln!("dhcp-relay {}: cannot reach server {}: {e}", relay.giaddr, relay.server);
+                    }
+                }
+            }
+            received = server_side.recv_from(&mut from_server) => {
+                let (len, _) = received?;
+                if let Some(reply) = relay.forward_reply(&from_server[..len]) {
+                    client_side.send_to(&reply, relay.clients).await?;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dhcproto::v4::{DhcpOption, MessageType};
+
+    fn relay() -> Relay {
+        Relay {
+            giaddr: Ipv4Addr::new(192, 168, 10, 1),
+            server: SocketAddrV4::new(Ipv4Addr::new(192, 168, 1, 2), 67),
+            clients: SocketAddrV4::new(Ipv4Addr::BROADCAST, 68),
+        }
+    }
+
+    fn discover() -> Message {
+        let mut m = Message::default();
+        m.set_chaddr(&[2, 0, 0, 0, 0, 1]);
+        m.opts_mut()
+            .insert(DhcpOption::MessageType(MessageType::Discover));
+        m
+    }
+
+    #[test]
+    fn requests_get_giaddr_and_a_hop() {
+        let out = relay()
+            .forward_request(&discover().to_vec().unwrap())
+            .unwrap();
+        let m = Message::decode(&mut Decoder::new(&out)).unwrap();
+        assert_eq!(m.giaddr(), Ipv4Addr::new(192, 168, 10, 1));
+        assert_eq!(m.hops(), 1);
+    }
+
+    #[test]
+    fn a_giaddr_set_by_an_earlier_relay_is_kept() {
+        let mut m = discover();
+        m.set_giaddr(Ipv4Addr::new(10, 9, 9, 1)).set_hops(2);
+        let out = relay().forward_request(&m.to_vec().unwrap()).unwrap();
+        let m = Message::decode(&mut Decoder::new(&out)).unwrap();
+        assert_eq!((m.giaddr(), m.hops()), (Ipv4Addr::new(10, 9, 9, 1), 3));
+    }
+
+    #[test]
+    fn loops_replies_to_others_and_garbage_are_dropped() {
+        let mut looping = discover();
+        looping.set_hops(MAX_HOPS);
+        assert!(
+            relay()
+                .forward_request(&looping.to_vec().unwrap())
+                .is_none()
+        );
+        assert!(relay().forward_request(b"\x01\x02garbage").is_none());
+        let mut reply = discover();
+        reply
+            .set_opcode(Opcode::BootReply)
+            .set_giaddr(Ipv4Addr::new(10, 0, 0, 1));
+        assert!(relay().forward_reply(&reply.to_vec().unwrap()).is_none());
+        reply.set_giaddr(Ipv4Addr::new(192, 168, 10, 1));
+        assert!(relay().forward_reply(&reply.to_vec().unwrap()).is_some());
+        // A request is never relayed back to clients.
+        assert!(
+            relay()
+                .forward_reply(&discover().to_vec().unwrap())
+                .is_none()
+        );
+    }
+}

@@ -1,0 +1,5 @@
+//! The services a lab daemon runs inside nodes. A service takes sockets that
+//! are already bound (the daemon binds them inside the node's namespace) and
+//! never deals with namespaces itself, so each is tested on 127.0.0.1.
+
+pub mod dhcp;
