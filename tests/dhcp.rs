@@ -323,3 +323,59 @@ fn busybox_udhcpc_and_isc_dhclient_get_leases_from_labctls_server() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn labctls_client_gets_a_lease_from_dnsmasq() {
+    require_root();
+    // pc0's interface has no address and is not `dhcp`: nothing of labctl
+    // runs there until the test starts the client by hand.
+    let lab = Lab::new(
+        "t-dnsmasq",
+        "name: LAB\nnodes:\n  server0: {kind: server, interfaces: {eth0: 192.168.5.2/24}}\n  sw0: {kind: switch}\n  pc0: {kind: host}\nlinks:\n  - [server0, sw0]\n  - [pc0, sw0]\n",
+    );
+    lab.up_ok();
+    let mut dnsmasq = Command::new(LABCTL)
+        .args([
+            "exec",
+            &lab.name,
+            "server0",
+            "--",
+            "dnsmasq",
+            "-k",
+            "--port=0",
+            "--interface=eth0",
+            "--bind-interfaces",
+            "--no-ping",
+            "--dhcp-range=192.168.5.100,192.168.5.150,255.255.255.0,10m",
+            "--dhcp-option=3,192.168.5.1",
+            "--dhcp-option=6,192.168.5.2",
+            "--dhcp-leasefile=/dev/null",
+            "--conf-file=/dev/null",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let out = lab.exec("pc0", &[LABCTL, "dhcp-client", "eth0"]);
+    unsafe { libc::kill(dnsmasq.id() as i32, libc::SIGTERM) };
+    let _ = dnsmasq.wait();
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    let lease: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let address = lease["address"].as_str().unwrap();
+    assert!(
+        address.starts_with("192.168.5.1") && address.ends_with("/24"),
+        "{said}"
+    );
+    assert_eq!(lease["gateway"], "192.168.5.1");
+    assert_eq!(lease["dns"][0], "192.168.5.2");
+    assert_eq!(lease["server"], "192.168.5.2");
+    // The lease is on the interface, with its default route.
+    let addr = lab.exec_ok("pc0", &["ip", "-br", "-4", "addr", "show", "eth0"]);
+    assert!(addr.contains(address), "{addr}");
+    assert!(
+        lab.exec_ok("pc0", &["ip", "-4", "route"])
+            .contains("default via 192.168.5.1")
+    );
+}

@@ -1,5 +1,6 @@
 //! The command line: one module per verb; this file only parses and dispatches.
 
+mod dhcp_client;
 mod down;
 mod exec;
 mod graph;
@@ -59,6 +60,9 @@ enum Command {
     },
     /// Print the JSON Schema of lab files (for editors).
     Schema,
+    /// Run labctl's DHCP client once on an interface of the current network
+    /// namespace (inside a node: `labctl exec LAB NODE -- labctl dhcp-client eth0`).
+    DhcpClient { interface: String },
     /// The per-lab background process (started by `up`).
     #[command(hide = true)]
     Daemon { lab: String },
@@ -85,6 +89,7 @@ pub fn main() -> ExitCode {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::DhcpClient { interface } => dhcp_client::run(&interface),
         Command::Daemon { lab } => crate::daemon::run(&lab),
     };
     match result {

@@ -4,7 +4,7 @@
 //! Its log is `daemon.log` in the lab's state dir.
 
 pub mod control;
-mod node;
+pub mod node;
 pub mod pidfile;
 pub mod state;
 

@@ -3,20 +3,18 @@
 //! there and runs a current-thread tokio runtime until the daemon stops.
 //! The services themselves only see bound sockets.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
-use futures::TryStreamExt;
-use rtnetlink::packet_route::address::AddressAttribute;
-use socket2::{Domain, Protocol, Socket, Type};
-use tokio::net::UdpSocket;
 use tokio::sync::watch;
 
 use super::state::{ClientState, Shared};
 use crate::lab::plan::{PlanIface, PlanNode};
+use crate::net::lease as net_lease;
+use crate::net::udp::udp_socket;
 use crate::net::{etc, netns};
 use crate::services::dhcp::client::{Client, Lease};
 use crate::services::dhcp::relay::{self, Relay};
@@ -196,27 +194,6 @@ fn start_clients(
     Ok(())
 }
 
-/// A UDP socket bound to `addr` (on `device` when given), able to
-/// broadcast, sharing its port with other sockets of this daemon.
-fn udp_socket(device: Option<&str>, addr: SocketAddrV4) -> Result<UdpSocket> {
-    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
-    socket.set_reuse_address(true)?;
-    socket.set_broadcast(true)?;
-    if let Some(device) = device {
-        socket
-            .bind_device(Some(device.as_bytes()))
-            .with_context(|| format!("cannot bind a socket to {device}"))?;
-    }
-    socket.set_nonblocking(true)?;
-    socket.bind(&SocketAddr::V4(addr).into()).with_context(|| {
-        format!(
-            "cannot bind {addr}{}",
-            device.map(|d| format!(" on {d}")).unwrap_or_default()
-        )
-    })?;
-    Ok(UdpSocket::from_std(socket.into())?)
-}
-
 /// One DHCP interface of a host for the life of the daemon: get a lease,
 /// apply it, renew at T1, rebind at T2, start over when it expires. The
 /// client port is held only during an exchange, so a student can run
@@ -317,30 +294,10 @@ impl ClientJob {
 
     /// Puts the lease on the interface: address, default route, resolver.
     async fn apply(&self, lease: &Lease, old: Option<&Lease>) -> Result<()> {
-        let index = self.iface.index;
         if let Some(old) = old.filter(|o| o.address != lease.address) {
             self.remove(old).await;
         }
-        self.netlink
-            .address()
-            .add(index, lease.address.addr.into(), lease.address.prefix)
-            .replace()
-            .execute()
-            .await
-            .with_context(|| format!("cannot add {} to {}", lease.address, self.iface.name))?;
-        if let Some(gateway) = lease.gateway {
-            let route = rtnetlink::RouteMessageBuilder::<Ipv4Addr>::new()
-                .destination_prefix(Ipv4Addr::UNSPECIFIED, 0)
-                .gateway(gateway)
-                .build();
-            self.netlink
-                .route()
-                .add(route)
-                .replace()
-                .execute()
-                .await
-                .with_context(|| format!("cannot add the default route via {gateway}"))?;
-        }
+        net_lease::put(&self.netlink, self.iface.index, lease).await?;
         let source = format!("DHCP server {}", lease.server);
         etc::write_resolv_conf(&self.node, &lease.dns, lease.domain.as_deref(), &source)?;
         eprintln!(
@@ -359,20 +316,7 @@ impl ClientJob {
 
     /// Takes an expired lease's address off the interface.
     async fn remove(&self, lease: &Lease) {
-        let mut addresses = self
-            .netlink
-            .address()
-            .get()
-            .set_link_index_filter(self.iface.index)
-            .execute();
-        while let Ok(Some(message)) = addresses.try_next().await {
-            let ours = message.attributes.iter().any(|a| {
-                matches!(a, AddressAttribute::Local(IpAddr::V4(ip)) if *ip == lease.address.addr)
-            });
-            if ours {
-                let _ = self.netlink.address().del(message).execute().await;
-            }
-        }
+        net_lease::take_back(&self.netlink, self.iface.index, lease).await;
         self.shared.set_client(&self.key, ClientState::Waiting);
     }
 }

@@ -450,3 +450,79 @@ fn unserved_dhcp_clients_and_unrelayed_pools_are_warned_about() {
         "{warnings:?}"
     );
 }
+
+#[test]
+fn special_addresses_and_words_are_not_interface_addresses() {
+    for (address, why) in [
+        ("224.0.0.5/24", "a multicast address"),
+        ("127.0.0.2/8", "a loopback address"),
+        ("0.0.0.1/8", "in 0.0.0.0/8"),
+        ("250.1.1.1/8", "a reserved (class E) address"),
+    ] {
+        let found = errors(&LAN.replace("192.168.1.10/24", address));
+        find(&found, why);
+    }
+    let found = errors(&LAN.replace("192.168.1.10/24", "DHCP"));
+    let (d, _, _) = find(&found, "`DHCP` is not an address");
+    assert_eq!(d.hint.as_deref(), Some("write `dhcp` in lower case"));
+    let checked = check(&LAN.replace("192.168.1.10/24", "static"));
+    assert!(
+        !checked
+            .diagnostics
+            .iter()
+            .any(|d| d.message.contains("has no address")),
+        "a wrong address is not also reported as missing: {:#?}",
+        checked.diagnostics
+    );
+}
+
+#[test]
+fn a_gateway_has_no_prefix() {
+    let found = errors(&LAN.replace("gateway: 192.168.1.1", "gateway: 192.168.1.1/24"));
+    let (d, _, _) = find(&found, "a gateway is an address without a prefix");
+    assert_eq!(d.hint.as_deref(), Some("write `192.168.1.1`"));
+}
+
+#[test]
+fn routes_to_connected_or_repeated_destinations_are_refused() {
+    let yaml = LAN.replace(
+        "    interfaces: {eth0: 192.168.1.1/24}\n",
+        "    interfaces: {eth0: 192.168.1.1/24}\n    routes:\n      - {to: 192.168.1.0/24, via: 192.168.1.10}\n      - {to: 10.2.0.0/16, via: 192.168.1.10}\n      - {to: 10.2.0.0/16, via: 192.168.1.11}\n",
+    );
+    let found = errors(&yaml);
+    find(&found, "r1 is directly on 192.168.1.0/24");
+    let (_, line, _) = find(&found, "r1 has two routes to 10.2.0.0/16");
+    assert_eq!(line, 11);
+}
+
+#[test]
+fn two_cables_into_one_network_are_warned_about() {
+    let yaml = LAN
+        .replace(
+            "{eth0: 192.168.1.1/24}",
+            "{eth0: 192.168.1.1/24, eth1: 192.168.1.2/24}",
+        )
+        .replace("  - [r1, sw0]\n", "  - [r1, sw0]\n  - [r1, sw0]\n");
+    let checked = check(&yaml);
+    assert!(checked.valid.is_some(), "{:#?}", checked.diagnostics);
+    assert!(checked.diagnostics.iter().any(|d| {
+        d.message
+            .contains("r1 has two cables into the same network")
+    }));
+}
+
+#[test]
+fn names_say_why_they_are_refused() {
+    let found = errors(&LAN.replace("[pc0, sw0]", "[\"pc0:\", sw0]"));
+    find(&found, "`pc0:` names no interface after the colon");
+    let long = "a-very-long-lab-name-for-the-course-2026";
+    let found = errors(&LAN.replace("name: lan", &format!("name: {long}")));
+    find(&found, "it is 40 characters long");
+}
+
+#[test]
+fn a_missing_kind_is_reported_at_the_node() {
+    let found = errors(&LAN.replace("  sw0: {kind: switch}", "  sw0: {interfaces: {}}"));
+    let (_, line, col) = find(&found, "`sw0` is missing `kind`");
+    assert_eq!((line, col), (4, 3));
+}

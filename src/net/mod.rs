@@ -4,4 +4,6 @@
 pub mod build;
 pub mod etc;
 pub mod inspect;
+pub mod lease;
 pub mod netns;
+pub mod udp;

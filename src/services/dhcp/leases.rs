@@ -13,7 +13,7 @@ use super::server::Pool;
 use crate::lab::addr::Mac;
 
 /// How long an offered address is kept for the client that was offered it.
-const OFFER_HOLD_SECONDS: u64 = 60;
+pub const OFFER_HOLD_SECONDS: u64 = 60;
 
 /// Where a lease stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,7 +211,9 @@ impl Leases {
     /// RELEASE: the client's lease on `addr` ends now (it keeps the address
     /// if it comes back before someone else needs it).
     pub fn release(&mut self, mac: Mac, addr: Ipv4Addr, now: u64) -> Option<LeaseInfo> {
-        self.previous(mac).filter(|&held| held == addr)?;
+        self.by_addr
+            .get(&addr)
+            .filter(|l| l.mac == mac && l.state != LeaseState::Declined)?;
         self.expire(addr, now)
     }
 

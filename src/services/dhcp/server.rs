@@ -19,8 +19,8 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::journal::Journal;
+pub use super::leases::LeaseInfo;
 use super::leases::Leases;
-pub use super::leases::{LeaseInfo, LeaseState};
 use crate::lab::addr::{Ipv4Net, Mac};
 
 /// The magic cookie that starts the options of a DHCP message (RFC 2131 §3).
@@ -521,18 +521,22 @@ async fn serve_socket(
 ) -> anyhow::Result<()> {
     let mut buffer = vec![0u8; 2048];
     while !*stop.borrow() {
-        tokio::select! {
-            changed = stop.changed() => if changed.is_err() { break },
-            received = socket.recv_from(&mut buffer) => {
-                let (len, _) = received.with_context(|| format!("DHCP server on {}", arrival.local))?;
-                let now = SystemTime::now();
-                let reply = server.lock().unwrap_or_else(PoisonError::into_inner).handle(&buffer[..len], &arrival, now);
-                if let Some(reply) = reply
-                    && let Err(e) = socket.send_to(&reply.bytes, reply.to).await
-                {
-                    eprintln!("dhcp: cannot send to {}: {e}", reply.to);
-                }
-            }
+        let received = tokio::select! {
+            changed = stop.changed() => match changed {
+                Ok(()) => continue,
+                Err(_) => break,
+            },
+            received = socket.recv_from(&mut buffer) => received,
+        };
+        let (len, _) = received.with_context(|| format!("DHCP server on {}", arrival.local))?;
+        let reply = server
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .handle(&buffer[..len], &arrival, SystemTime::now());
+        if let Some(reply) = reply
+            && let Err(e) = socket.send_to(&reply.bytes, reply.to).await
+        {
+            eprintln!("dhcp: cannot send to {}: {e}", reply.to);
         }
     }
     Ok(())
@@ -543,6 +547,10 @@ mod tests {
     use super::*;
     use MessageType::{Ack, Decline, Discover, Inform, Nak, Offer, Release};
     use dhcproto::v4::Flags;
+    use std::fs::OpenOptions;
+    use std::io::Write;
+
+    use crate::services::dhcp::leases::{LeaseState, OFFER_HOLD_SECONDS};
 
     const CLIENT_PORT: u16 = 1068;
     const SERVER_PORT: u16 = 1067;
@@ -892,11 +900,9 @@ mod tests {
         assert!(offer(&mut s, 1).is_some() && offer(&mut s, 2).is_some());
         assert_eq!(offer(&mut s, 3), None);
         assert_eq!(s.stats().exhausted, 1);
-        let (reply, _) = send(&mut s, &message(Discover, 3), OFFER_HOLD).unwrap();
+        let (reply, _) = send(&mut s, &message(Discover, 3), OFFER_HOLD_SECONDS).unwrap();
         assert_eq!(reply.yiaddr(), ip("192.168.10.100"));
     }
-
-    const OFFER_HOLD: u64 = 60;
 
     #[test]
     fn expired_leases_are_reused_after_never_used_addresses() {
@@ -1001,9 +1007,6 @@ mod tests {
         assert_eq!(kind(&nak), Nak);
         std::fs::remove_file(&path).unwrap();
     }
-
-    use std::fs::OpenOptions;
-    use std::io::Write;
 
     /// A small deterministic generator (xorshift), for the fuzz test.
     fn noise(seed: &mut u64) -> u8 {

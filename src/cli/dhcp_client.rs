@@ -1,0 +1,64 @@
+//! `labctl dhcp-client IFACE`: labctl's own DHCP client, once, in the
+//! current network namespace — to try it by hand or against another server
+//! (`labctl exec LAB NODE -- labctl dhcp-client eth0`). It puts the lease on
+//! the interface and prints it as JSON.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use futures::TryStreamExt;
+use rtnetlink::packet_route::link::LinkAttribute;
+
+use crate::daemon::node::{DHCP_CLIENT_PORT, DHCP_SERVER_PORT};
+use crate::lab::addr::Mac;
+use crate::net::{lease, udp::udp_socket};
+use crate::services::dhcp::client::Client;
+
+pub fn run(iface: &str) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let (connection, netlink, _) =
+            rtnetlink::new_connection().context("cannot open a netlink socket")?;
+        tokio::spawn(connection);
+        let link = netlink
+            .link()
+            .get()
+            .match_name(iface.to_string())
+            .execute()
+            .try_next()
+            .await
+            .with_context(|| format!("no interface {iface} here"))?
+            .with_context(|| format!("no interface {iface} here"))?;
+        let mac = link.attributes.iter().find_map(|a| match a {
+            LinkAttribute::Address(bytes) if bytes.len() == 6 => Some(Mac([
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5],
+            ])),
+            _ => None,
+        });
+        let Some(mac) = mac else {
+            bail!("{iface} has no Ethernet address")
+        };
+        let client = Client {
+            mac,
+            hostname: nix::unistd::gethostname()?.to_string_lossy().into_owned(),
+            servers: SocketAddrV4::new(Ipv4Addr::BROADCAST, DHCP_SERVER_PORT),
+            attempts: 4,
+            first_wait: Duration::from_millis(500),
+        };
+        let socket = udp_socket(
+            Some(iface),
+            SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, DHCP_CLIENT_PORT),
+        )?;
+        let granted = client
+            .acquire(&socket)
+            .await
+            .map_err(|e| anyhow::anyhow!("{iface}: {e}"))?;
+        lease::put(&netlink, link.header.index, &granted).await?;
+        println!("{}", serde_json::to_string_pretty(&granted)?);
+        Ok(ExitCode::SUCCESS)
+    })
+}
