@@ -203,13 +203,15 @@ fn leases_survive_a_daemon_restart() {
         .append(true)
         .open(format!("/run/labctl/{}/daemon.log", lab.name))
         .unwrap();
-    Command::new(LABCTL)
+    // `down` (in Lab's Drop) stops the new daemon; a thread reaps it.
+    let mut daemon = Command::new(LABCTL)
         .args(["daemon", &lab.name])
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
         .unwrap();
+    std::thread::spawn(move || daemon.wait());
     let mut after = None;
     for _ in 0..100 {
         std::thread::sleep(Duration::from_millis(100));

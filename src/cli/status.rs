@@ -67,6 +67,7 @@ struct NodeStatus {
 
 /// One service of a node, as the daemon reports it.
 #[derive(Serialize)]
+#[allow(clippy::enum_variant_names)] // the names are the JSON `kind`s
 #[serde(tag = "kind", rename_all = "kebab-case")]
 enum ServiceStatus {
     DhcpServer {

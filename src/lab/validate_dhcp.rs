@@ -140,9 +140,7 @@ impl Validator<'_> {
             p.push(Step::from(name));
             p
         };
-        let Some((first, last)) = self.range(&field("range"), &written.range) else {
-            return None;
-        };
+        let (first, last) = self.range(&field("range"), &written.range)?;
         let subnet = match &written.subnet {
             Some(text) => match text.parse::<Ipv4Net>() {
                 Ok(net) if net.is_network_address() => net,

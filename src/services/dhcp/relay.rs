@@ -63,10 +63,10 @@ pub async fn serve(
             _ = stop.changed() => return Ok(()),
             received = client_side.recv_from(&mut from_client) => {
                 let (len, _) = received?;
-                if let Some(request) = relay.forward_request(&from_client[..len]) {
-                    if let Err(e) = server_side.send_to(&request, relay.server).await {
-                        eprintln!("dhcp-relay {}: cannot reach server {}: {e}", relay.giaddr, relay.server);
-                    }
+                if let Some(request) = relay.forward_request(&from_client[..len])
+                    && let Err(e) = server_side.send_to(&request, relay.server).await
+                {
+                    eprintln!("dhcp-relay {}: cannot reach server {}: {e}", relay.giaddr, relay.server);
                 }
             }
             received = server_side.recv_from(&mut from_server) => {
