@@ -379,17 +379,14 @@ fn flat_lab(hosts: usize) -> String {
     yaml + &links
 }
 
-#[test]
-fn ctrl_c_during_up_rolls_back() {
-    require_root();
-    let lab = Lab::new("t-ctrlc", &flat_lab(400));
+/// Starts `up` of a big lab and returns it once the build is under way.
+fn up_under_way(lab: &Lab) -> std::process::Child {
     let up = Command::new(LABCTL)
         .args(["up", lab.file.to_str().unwrap()])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Interrupt once the build is under way.
     let prefix = format!("{}.", lab.name);
     let started = std::time::Instant::now();
     while std::fs::read_dir("/run/netns")
@@ -407,6 +404,14 @@ fn ctrl_c_during_up_rolls_back() {
         );
         std::thread::sleep(Duration::from_millis(2));
     }
+    up
+}
+
+#[test]
+fn ctrl_c_during_up_rolls_back() {
+    require_root();
+    let lab = Lab::new("t-ctrlc", &flat_lab(400));
+    let up = up_under_way(&lab);
     assert_eq!(unsafe { libc::kill(up.id() as i32, libc::SIGINT) }, 0);
     let out = up.wait_with_output().unwrap();
     let said = text(&out);
@@ -415,5 +420,17 @@ fn ctrl_c_during_up_rolls_back() {
         said.contains("interrupted") && said.contains("nothing was left behind"),
         "{said}"
     );
+    assert_eq!(leftovers(&lab.name), Vec::<String>::new());
+}
+
+#[test]
+fn kill_9_of_up_mid_build_then_down_is_clean() {
+    require_root();
+    let lab = Lab::new("t-kill-up", &flat_lab(400));
+    let mut up = up_under_way(&lab);
+    up.kill().unwrap();
+    let _ = up.wait();
+    let out = lab.down();
+    assert!(out.status.success(), "{}", text(&out));
     assert_eq!(leftovers(&lab.name), Vec::<String>::new());
 }

@@ -180,8 +180,8 @@ impl Leases {
         if let Some(old) = self.previous(mac).filter(|&old| old != addr) {
             records.extend(self.expire(old, now));
         }
-        let hostname =
-            hostname.or_else(|| self.by_addr.get(&addr).and_then(|l| l.hostname.clone()));
+        let known = self.by_addr.get(&addr).filter(|l| l.mac == mac);
+        let hostname = hostname.or_else(|| known.and_then(|l| l.hostname.clone()));
         let expires = now + self.lease_seconds();
         self.set(
             addr,
