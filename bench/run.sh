@@ -98,6 +98,7 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 # Of a space-separated list of numbers:
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 maximum() { tr ' ' '\n' <<<"$1" | grep . | sort -g | tail -n1; }
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }          # kB -> MB
 
 # Network namespaces the kernel holds, live or still being freed (slab
 # objects; per-CPU caches keep it a little above the truth). Empty if hidden.
@@ -240,11 +241,14 @@ floor_write() {     # SIZE DIR: writes DIR/create.batch, DIR/ns/NS.batch, DIR/na
 floor_up() {        # DIR: builds the floor; its phase times go to stderr
     local dir=$1 t0 t1 t2 t3 r
     t0=$(now)
-    ip -batch "$dir/create.batch" >/dev/null
+    # (Called after ||, where set -e does not apply: every step checks itself.)
+    ip -batch "$dir/create.batch" >/dev/null || return 1
     t1=$(now)
-    for r in r1 r2; do nsenter --net="/run/netns/$(grep -m1 "\.$r\$" "$dir/namespaces")" sysctl -qw net.ipv4.ip_forward=1; done
+    for r in r1 r2; do
+        nsenter --net="/run/netns/$(grep -m1 "\.$r\$" "$dir/namespaces")" sysctl -qw net.ipv4.ip_forward=1 || return 1
+    done
     t2=$(now)
-    xargs -P "$(nproc)" -I NS nsenter --net=/run/netns/NS ip -batch "$dir/ns/NS.batch" <"$dir/namespaces"
+    xargs -P "$(nproc)" -I NS nsenter --net=/run/netns/NS ip -batch "$dir/ns/NS.batch" <"$dir/namespaces" || return 1
     t3=$(now)
     say "    create (one ip -batch) $(elapsed "$t0" "$t1") s, forwarding $(elapsed "$t1" "$t2") s, configure (ip -batch per namespace) $(elapsed "$t2" "$t3") s"
 }
@@ -297,10 +301,11 @@ measure() {         # SIZE RUN: one labctl up/down and one floor up/down
     t1=$(now)
     DOWN[$size]+=" $(elapsed "$t0" "$t1")"
     [[ ! -e $RUN_DIR/$lab ]] || die "labctl down left $RUN_DIR/$lab behind"
-    UPMB[$size]+=" $(awk -v k="$up_kb" 'BEGIN { printf "%.1f", k / 1024 }')"
-    DAEMONMB[$size]+=" $(awk -v k="$daemon_kb" 'BEGIN { printf "%.1f", k / 1024 }')"
-    MB[$size]+=" $(awk -v a="$up_kb" -v b="$daemon_kb" 'BEGIN { printf "%.1f", (a + b) / 1024 }')"
-    say "  labctl: up ${UP[$size]##* } s, down ${DOWN[$size]##* } s; max RSS up $(awk '{ printf "%.1f", $1 / 1024 }' <<<"$up_kb") MB + daemon $(awk '{ printf "%.1f", $1 / 1024 }' <<<"$daemon_kb") MB; down $(awk '{ printf "%.1f", $1 / 1024 }' <<<"$(tail -n1 "$log.down.rss")") MB"
+    UPMB[$size]+=" $(mb "$up_kb")"
+    DAEMONMB[$size]+=" $(mb "$daemon_kb")"
+    MB[$size]+=" $(mb $(( up_kb + daemon_kb )))"
+    say "  labctl: up ${UP[$size]##* } s, down ${DOWN[$size]##* } s;" \
+        "max RSS: up $(mb "$up_kb") MB + daemon $(mb "$daemon_kb") MB (down: $(mb "$(tail -n1 "$log.down.rss")") MB)"
     say "  (the kernel went on freeing namespaces for ~$(settle) s after down)"
 
     say "== $size hosts, run $run/$RUNS: kernel floor"

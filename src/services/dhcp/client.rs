@@ -6,8 +6,8 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
+use dhcproto::Encodable;
 use dhcproto::v4::{DhcpOption, Flags, Message, MessageType, Opcode, OptionCode};
-use dhcproto::{Decodable, Decoder, Encodable};
 use serde::Serialize;
 use tokio::net::UdpSocket;
 use tokio::time::{Instant, timeout_at};
@@ -151,7 +151,7 @@ impl Client {
             let deadline = Instant::now() + wait;
             while let Ok(received) = timeout_at(deadline, socket.recv_from(&mut buffer)).await {
                 let (len, _) = received.map_err(|e| ClientError::Io(e.to_string()))?;
-                let Ok(answer) = Message::decode(&mut Decoder::new(&buffer[..len])) else {
+                let Some(answer) = super::decode(&buffer[..len]) else {
                     continue;
                 };
                 let ours = answer.opcode() == Opcode::BootReply
@@ -265,6 +265,7 @@ fn rand_xid(mac: Mac) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dhcproto::{Decodable, Decoder};
 
     fn client(servers: SocketAddrV4) -> Client {
         Client {

@@ -43,17 +43,18 @@ impl Journal {
     }
 
     /// Writes `records` as a fresh lease file (through a temporary file and a
-    /// rename) and opens it for appending.
+    /// rename) and opens it for appending. They are written by expiry, so
+    /// that a client's latest address comes last, as in the journal.
     pub fn create(
         path: &Path,
         records: impl Iterator<Item = LeaseInfo>,
     ) -> anyhow::Result<Journal> {
+        let mut records: Vec<LeaseInfo> = records.collect();
+        records.sort_by_key(|r| r.expires);
         let temporary = path.with_extension("tmp");
         let mut text = String::new();
-        let mut lines = 0;
-        for record in records {
-            text.push_str(&line(&record)?);
-            lines += 1;
+        for record in &records {
+            text.push_str(&line(record)?);
         }
         fs::write(&temporary, text)
             .with_context(|| format!("cannot write {}", temporary.display()))?;
@@ -63,7 +64,7 @@ impl Journal {
         Ok(Journal {
             path: path.to_path_buf(),
             file,
-            lines,
+            lines: records.len(),
         })
     }
 

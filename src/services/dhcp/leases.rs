@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 
 use super::server::Pool;
-use crate::lab::addr::Mac;
+use crate::lab::addr::{Ipv4Net, Mac};
 
 /// How long an offered address is kept for the client that was offered it.
 pub const OFFER_HOLD_SECONDS: u64 = 60;
@@ -272,7 +272,7 @@ impl Leases {
     /// network or broadcast address).
     fn is_dynamic(&self, addr: Ipv4Addr) -> bool {
         let subnet = self.pool.subnet;
-        let host = crate::lab::addr::Ipv4Net {
+        let host = Ipv4Net {
             addr,
             prefix: subnet.prefix,
         };

@@ -6,3 +6,16 @@ mod journal;
 mod leases;
 pub mod relay;
 pub mod server;
+
+use dhcproto::v4::{HType, Message};
+use dhcproto::{Decodable, Decoder};
+
+/// Decodes a received datagram; None unless it is a well-formed message
+/// with an Ethernet address. dhcproto panics on some hostile inputs (debug
+/// assertions on option lengths), and `chaddr()` slices by `hlen`: both are
+/// guarded here, for every role that reads from the network.
+pub fn decode(datagram: &[u8]) -> Option<Message> {
+    let decoded = std::panic::catch_unwind(|| Message::decode(&mut Decoder::new(datagram)));
+    let message = decoded.ok()?.ok()?;
+    (message.htype() == HType::Eth && message.hlen() == 6).then_some(message)
+}

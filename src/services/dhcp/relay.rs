@@ -5,8 +5,8 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use dhcproto::v4::{Message, Opcode};
-use dhcproto::{Decodable, Decoder, Encodable};
+use dhcproto::Encodable;
+use dhcproto::v4::Opcode;
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
 
@@ -28,7 +28,7 @@ pub struct Relay {
 impl Relay {
     /// A client's request, ready for the server; None to drop it.
     pub fn forward_request(&self, datagram: &[u8]) -> Option<Vec<u8>> {
-        let mut message = Message::decode(&mut Decoder::new(datagram)).ok()?;
+        let mut message = super::decode(datagram)?;
         if message.opcode() != Opcode::BootRequest || message.hops() >= MAX_HOPS {
             return None;
         }
@@ -41,7 +41,7 @@ impl Relay {
 
     /// A server's answer for a client on this interface; None to drop it.
     pub fn forward_reply(&self, datagram: &[u8]) -> Option<Vec<u8>> {
-        let message = Message::decode(&mut Decoder::new(datagram)).ok()?;
+        let message = super::decode(datagram)?;
         (message.opcode() == Opcode::BootReply && message.giaddr() == self.giaddr)
             .then(|| datagram.to_vec())
     }
@@ -82,7 +82,9 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dhcproto::v4::Message;
     use dhcproto::v4::{DhcpOption, MessageType};
+    use dhcproto::{Decodable, Decoder};
 
     fn relay() -> Relay {
         Relay {
