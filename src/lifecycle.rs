@@ -22,8 +22,9 @@ use crate::state::LabDir;
 /// How long a process gets to exit after SIGTERM before SIGKILL.
 const GRACE: Duration = Duration::from_secs(2);
 
-/// Starts the lab daemon in the background and waits until it answers.
-pub fn start_daemon(dir: &LabDir, timeout: Duration) -> Result<()> {
+/// Starts the lab daemon in the background and waits until it answers. If
+/// it does not, or this future is dropped (Ctrl-C), the daemon is killed.
+pub async fn start_daemon(dir: &LabDir, timeout: Duration) -> Result<()> {
     let log = OpenOptions::new()
         .create(true)
         .append(true)
@@ -45,13 +46,20 @@ pub fn start_daemon(dir: &LabDir, timeout: Duration) -> Result<()> {
             Ok(())
         });
     }
-    let mut child = command.spawn().context("cannot start the lab daemon")?;
+    let mut starting = Starting(Some(
+        command.spawn().context("cannot start the lab daemon")?,
+    ));
     let deadline = Instant::now() + timeout;
     loop {
         if control::call(&dir.socket_path(), &Request::Ping).is_ok_and(|r| r.ok) {
+            starting.0 = None;
             return Ok(());
         }
-        if let Some(status) = child.try_wait()? {
+        if let Some(status) = starting
+            .0
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+        {
             bail!(
                 "the lab daemon exited ({status}) while starting:\n{}",
                 log_tail(&dir.log_path())
@@ -63,7 +71,19 @@ pub fn start_daemon(dir: &LabDir, timeout: Duration) -> Result<()> {
                 log_tail(&dir.log_path())
             );
         }
-        std::thread::sleep(Duration::from_millis(10));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A daemon that has not answered yet: killed if given up on.
+struct Starting(Option<std::process::Child>);
+
+impl Drop for Starting {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -78,15 +98,29 @@ fn log_tail(path: &Path) -> String {
 /// files under /etc/netns, and the state dir. Missing pieces are skipped.
 pub fn teardown(dir: &LabDir, plan: Option<&Plan>) -> Result<()> {
     stop_daemon(dir);
+    // Keep going past a failure: remove all that can be removed, then say
+    // what could not.
+    let mut failures: Vec<String> = Vec::new();
     if let Some(plan) = plan {
         let namespaces: Vec<&str> = plan.nodes.iter().map(|n| n.namespace.as_str()).collect();
         kill_processes_inside(&namespaces);
         for ns in &namespaces {
-            netns::delete(ns)?;
-            etc::remove_node_files(ns)?;
+            for removed in [netns::delete(ns), etc::remove_node_files(ns)] {
+                if let Err(e) = removed {
+                    failures.push(format!("{e:#}"));
+                }
+            }
         }
     }
-    dir.remove()
+    if failures.is_empty() {
+        dir.remove()
+    } else {
+        bail!(
+            "could not remove everything (the lab's state is kept, so `labctl down {}` can try again):\n  {}",
+            dir.name,
+            failures.join("\n  ")
+        )
+    }
 }
 
 /// Asks the daemon to stop, then makes sure it has (SIGTERM, SIGKILL).

@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::lab::plan::Plan;
+use crate::lab::validate::name_problem;
 
 /// Where lab state lives; `LABCTL_RUN_DIR` moves it (tests use this to keep
 /// `down --all` away from labs they did not make).
@@ -36,11 +37,16 @@ pub struct LabDir {
 }
 
 impl LabDir {
-    pub fn of(name: &str) -> Self {
-        LabDir {
+    /// The state dir of lab `name`; refuses anything that is not a lab name
+    /// (so no argument can point it elsewhere, like `..` or `/`).
+    pub fn of(name: &str) -> Result<Self> {
+        if let Some(why) = name_problem(name) {
+            bail!("`{name}` is not a lab name: {why} (lab names are letters, digits and `-`)");
+        }
+        Ok(LabDir {
             name: name.to_string(),
             dir: run_dir().join(name),
-        }
+        })
     }
 
     /// Creates the lab's directory; `None` if it exists (the lab is up, or a
@@ -49,7 +55,7 @@ impl LabDir {
     pub fn claim(name: &str) -> Result<Option<LabDir>> {
         let root = run_dir();
         fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
-        let lab = LabDir::of(name);
+        let lab = LabDir::of(name)?;
         match fs::create_dir(&lab.dir) {
             Ok(()) => Ok(Some(lab)),
             Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(None),
@@ -112,6 +118,7 @@ pub fn all_labs() -> Vec<String> {
         .flatten()
         .filter(|e| e.path().is_dir())
         .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| name_problem(name).is_none())
         .collect();
     names.sort();
     names

@@ -306,11 +306,9 @@ fn the_same_lab_cannot_come_up_twice() {
 }
 
 #[test]
-fn a_failed_up_rolls_everything_back() {
+fn up_refuses_to_build_over_a_namespace_it_did_not_make() {
     require_root();
-    let lab = Lab::new("t-rollback", TWO_ROUTERS);
-    // A namespace of the same name made by someone else makes `up` fail
-    // part-way, after other namespaces were created.
+    let lab = Lab::new("t-squat", TWO_ROUTERS);
     let squatter = lab.namespace("sw-c");
     assert!(
         Command::new("ip")
@@ -320,15 +318,17 @@ fn a_failed_up_rolls_everything_back() {
             .success()
     );
     let out = lab.up();
+    let survived = std::path::Path::new("/run/netns").join(&squatter).exists();
     let _ = Command::new("ip")
         .args(["netns", "delete", &squatter])
         .status();
-    assert!(!out.status.success());
     let said = text(&out);
+    assert!(!out.status.success(), "{said}");
     assert!(
-        said.contains("already exists") && said.contains("nothing was left behind"),
+        said.contains("already exists") && said.contains("rename the lab"),
         "{said}"
     );
+    assert!(survived, "the namespace labctl did not make is left alone");
     assert_eq!(leftovers(&lab.name), Vec::<String>::new());
 }
 

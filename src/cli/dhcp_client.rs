@@ -13,10 +13,17 @@ use rtnetlink::packet_route::link::LinkAttribute;
 
 use crate::daemon::node::{DHCP_CLIENT_PORT, DHCP_SERVER_PORT};
 use crate::lab::addr::Mac;
-use crate::net::{lease, udp::udp_socket};
+use crate::net::{lease, netns, udp::udp_socket};
 use crate::services::dhcp::client::Client;
+use crate::state::{LabDir, all_labs};
 
 pub fn run(iface: &str) -> Result<ExitCode> {
+    if !inside_a_lab_node() {
+        bail!(
+            "labctl dhcp-client runs only inside a lab node, never on the host's network: \
+             labctl exec LAB NODE -- labctl dhcp-client {iface}"
+        );
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -61,4 +68,17 @@ pub fn run(iface: &str) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&granted)?);
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Whether this thread's network namespace is a node of a running lab.
+fn inside_a_lab_node() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(here) = std::fs::metadata("/proc/thread-self/ns/net").map(|m| m.ino()) else {
+        return false;
+    };
+    all_labs()
+        .iter()
+        .filter_map(|name| LabDir::of(name).ok()?.read_record().ok())
+        .flat_map(|record| record.plan.nodes)
+        .any(|node| netns::inode(&node.namespace) == Some(here))
 }

@@ -19,7 +19,7 @@ pub fn run(target: Option<&str>, all: bool) -> Result<ExitCode> {
     };
     require_admin("down")?;
     for name in names {
-        let dir = LabDir::of(&name);
+        let dir = LabDir::of(&name)?;
         if !dir.exists() {
             println!("lab {name} is not up: nothing to do");
             continue;

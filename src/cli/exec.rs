@@ -51,7 +51,7 @@ pub fn shell(lab: &str, node: &str) -> Result<ExitCode> {
 }
 
 fn find_node(lab: &str, name: &str) -> Result<PlanNode> {
-    let record = LabDir::of(lab).read_record()?;
+    let record = LabDir::of(lab)?.read_record()?;
     if let Some(node) = record.plan.node(name) {
         return Ok(node.clone());
     }

@@ -144,7 +144,7 @@ fn summary(dir: &LabDir, record: &LabRecord, reply: Option<&Reply>) -> LabSummar
 fn list(json: bool) -> Result<ExitCode> {
     let labs: Vec<LabSummary> = all_labs()
         .iter()
-        .map(|name| LabDir::of(name))
+        .filter_map(|name| LabDir::of(name).ok())
         .filter_map(|dir| {
             let record = dir.read_record().ok()?;
             let reply = ask_daemon(&dir);
@@ -185,7 +185,7 @@ fn list(json: bool) -> Result<ExitCode> {
 
 fn one(lab: &str, json: bool) -> Result<ExitCode> {
     crate::lifecycle::require_admin("status LAB")?;
-    let dir = LabDir::of(lab);
+    let dir = LabDir::of(lab)?;
     let record = dir.read_record()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

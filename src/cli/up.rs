@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
-use futures::FutureExt;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::validate::{count, print_report};
@@ -18,6 +17,7 @@ use crate::daemon::control::{self, Request};
 use crate::daemon::state::ClientReport;
 use crate::lifecycle::{require_admin, start_daemon, teardown};
 use crate::net::build::build;
+use crate::net::{etc, netns};
 use crate::progress::Progress;
 use crate::state::{LabDir, LabRecord};
 
@@ -40,7 +40,7 @@ pub fn run(file: &Path) -> Result<ExitCode> {
     let plan = plan(topology);
     let started = Instant::now();
     let Some(dir) = LabDir::claim(&plan.lab)? else {
-        let from = LabDir::of(&plan.lab)
+        let from = LabDir::of(&plan.lab)?
             .read_record()
             .map(|r| format!(" (from {})", r.file))
             .unwrap_or_default();
@@ -65,6 +65,21 @@ pub fn run(file: &Path) -> Result<ExitCode> {
         let _ = dir.remove();
         return Err(e);
     }
+    // Never build over (and so never roll back) something this lab did not make.
+    let taken = record
+        .plan
+        .nodes
+        .iter()
+        .find(|n| netns::exists(&n.namespace) || etc::node_etc_dir(&n.namespace).exists());
+    if let Some(node) = taken {
+        dir.remove()?;
+        bail!(
+            "namespace {ns} (or /etc/netns/{ns}) already exists, but lab `{lab}` is not up: something else made it \
+             (`ip netns add`, or this lab under another LABCTL_RUN_DIR)\n  fix: remove it, or rename the lab",
+            ns = node.namespace,
+            lab = record.plan.lab
+        );
+    }
     let progress = Progress::new();
     progress.println(&format!(
         "building lab {} ({} nodes, {} links)",
@@ -79,7 +94,12 @@ pub fn run(file: &Path) -> Result<ExitCode> {
         }
         Err(e) => {
             progress.println("failed: removing everything this `up` made");
-            teardown(&dir, Some(&record.plan)).context("rollback failed too")?;
+            if let Err(rollback) = teardown(&dir, Some(&record.plan)) {
+                return Err(e.context(format!(
+                    "lab `{}` could not be built, and the rollback failed: {rollback:#}",
+                    record.plan.lab
+                )));
+            }
             Err(e.context(format!(
                 "lab `{}` could not be built; nothing was left behind",
                 record.plan.lab
@@ -113,18 +133,23 @@ fn bring_up(
             _ = interrupt.recv() => bail!("interrupted"),
             _ = terminate.recv() => bail!("terminated"),
             _ = hangup.recv() => bail!("the terminal went away"),
-            built = build(plan, progress) => built?,
+            ready = steps(plan, dir, progress) => ready,
         }
-        let daemon = progress.phase("daemon", 1);
-        start_daemon(dir, DAEMON_READY)?;
-        daemon.inc();
-        daemon.finish();
-        let leases = wait_for_leases(plan, dir, progress)?;
-        if stops.iter_mut().any(|s| s.recv().now_or_never().is_some()) {
-            bail!("interrupted");
-        }
-        Ok(leases)
     })
+}
+
+/// Every step of `up` after the plan, in order.
+async fn steps(
+    plan: &Plan,
+    dir: &LabDir,
+    progress: &Progress,
+) -> Result<BTreeMap<String, ClientReport>> {
+    build(plan, progress).await?;
+    let daemon = progress.phase("daemon", 1);
+    start_daemon(dir, DAEMON_READY).await?;
+    daemon.inc();
+    daemon.finish();
+    wait_for_leases(plan, dir, progress).await
 }
 
 /// How long `up` waits for every DHCP interface to get a lease; a client
@@ -133,7 +158,7 @@ const LEASES_READY: Duration = Duration::from_secs(30);
 
 /// Waits until every `dhcp` interface has a lease; fails with the client's
 /// own diagnosis when one cannot get one.
-fn wait_for_leases(
+async fn wait_for_leases(
     plan: &Plan,
     dir: &LabDir,
     progress: &Progress,
@@ -193,7 +218,7 @@ fn wait_for_leases(
                 .collect();
             bail!("no DHCP lease after {LEASES_READY:?} for {missing:?}");
         }
-        std::thread::sleep(Duration::from_millis(20));
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -25,7 +25,7 @@ use pidfile::ProcessId;
 use state::Shared;
 
 pub fn run(lab: &str) -> Result<ExitCode> {
-    let dir = LabDir::of(lab);
+    let dir = LabDir::of(lab)?;
     let record = dir.read_record()?;
     for node in &record.plan.nodes {
         if !netns::exists(&node.namespace) {
@@ -97,6 +97,9 @@ fn humantime_now() -> String {
     format!("[{}.{:03}]", now.as_secs(), now.subsec_millis())
 }
 
+/// How long one control request may take, reading included.
+const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 async fn serve(dir: &LabDir, shared: &Shared) -> Result<()> {
     let socket = dir.socket_path();
     let _ = std::fs::remove_file(&socket);
@@ -114,7 +117,10 @@ async fn serve(dir: &LabDir, shared: &Shared) -> Result<()> {
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, _) = accepted?;
-                if answer(stream, &dir.name, started, shared).await {
+                // A client that connects and says nothing must not hold the
+                // daemon: it gets ANSWER_TIMEOUT, then is dropped.
+                let answered = tokio::time::timeout(ANSWER_TIMEOUT, answer(stream, &dir.name, started, shared)).await;
+                if answered == Ok(true) {
                     log("stop requested");
                     break;
                 }

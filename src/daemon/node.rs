@@ -16,7 +16,7 @@ use crate::lab::plan::{PlanIface, PlanNode};
 use crate::net::lease as net_lease;
 use crate::net::udp::udp_socket;
 use crate::net::{etc, netns};
-use crate::services::dhcp::client::{Client, Lease};
+use crate::services::dhcp::client::{Client, ClientError, Lease};
 use crate::services::dhcp::relay::{self, Relay};
 use crate::services::dhcp::server::{self, Arrival, Pool, Server, ServerConfig};
 
@@ -234,15 +234,29 @@ impl ClientJob {
                 let granted = tokio::time::Instant::now();
                 let at = |seconds: u32| granted + Duration::from_secs(u64::from(seconds));
                 let mut renewed = None;
+                let mut refused = false;
                 for (when, rebind) in [(lease.renew_seconds, false), (lease.rebind_seconds, true)] {
                     tokio::select! {
                         _ = stop.changed() => return Ok(()),
                         _ = tokio::time::sleep_until(at(when)) => {}
                     }
-                    if let Ok(new) = self.renew(&lease, rebind).await {
-                        renewed = Some(new);
-                        break;
+                    match self.renew(&lease, rebind).await {
+                        Ok(new) => {
+                            renewed = Some(new);
+                            break;
+                        }
+                        // A NAK means stop using the address now (RFC 2131 §4.4.5).
+                        Err(e) if matches!(e.downcast_ref(), Some(ClientError::Refused { .. })) => {
+                            eprintln!("dhcp-client {}: {e}", self.key);
+                            refused = true;
+                            break;
+                        }
+                        Err(_) => {}
                     }
+                }
+                if refused {
+                    self.remove(&lease).await;
+                    break;
                 }
                 match renewed {
                     Some(new) => {

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 
 use super::model::NodeKind;
-use super::topology::{Route, Topology};
+use super::topology::{Addressing, Route, Topology};
 
 /// The routes router `start` needs to reach every subnet of the lab. Ties
 /// between equally short paths go to the path found first: the search goes
@@ -24,10 +24,12 @@ pub fn auto_routes(topo: &Topology, start: usize) -> Vec<Route> {
                 .collect()
         })
         .collect();
+    // A router reaches a network only through an interface with an address.
     let segments_of = |node: usize| -> Vec<usize> {
         topo.nodes[node]
             .interfaces
             .iter()
+            .filter(|i| matches!(i.addressing, Addressing::Static(_)))
             .map(|i| i.segment)
             .collect()
     };

@@ -128,6 +128,7 @@ impl Validator<'_> {
             segments,
         };
         self.check_addresses(&mut topology);
+        self.check_macs(&topology);
         for index in 0..topology.nodes.len() {
             let routes = self.routes_of(&topology, index);
             topology.nodes[index].routes = routes;
@@ -291,6 +292,20 @@ impl Validator<'_> {
                 &path!["nodes", node_name, field],
                 format!("switch `{node_name}` cannot have DNS settings"),
                 "remove `dns` and `domain` from the switch",
+            );
+        }
+        if !node.dns.is_empty()
+            && node
+                .interfaces
+                .values()
+                .any(|i| i.address() == Some("dhcp"))
+        {
+            self.error(
+                &path!["nodes", node_name, "dns"],
+                format!(
+                    "{node_name} gets its DNS servers by DHCP, so it cannot also have `dns` here"
+                ),
+                "remove `dns` (the DHCP server's pool gives it), or make the interface static",
             );
         }
         let mut out = Vec::new();
@@ -601,6 +616,25 @@ impl Validator<'_> {
 
     /// Every segment's addresses share one subnet; no address is used twice;
     /// separate segments do not overlap.
+    /// Two interfaces with one MAC confuse switches and DHCP servers alike.
+    fn check_macs(&mut self, topo: &Topology) {
+        let mut owners: HashMap<Mac, End> = HashMap::new();
+        for (n, node) in topo.nodes.iter().enumerate() {
+            for (i, iface) in node.interfaces.iter().enumerate() {
+                let end = End { node: n, iface: i };
+                if let Some(&first) = owners.get(&iface.mac) {
+                    self.error(
+                        &iface_path(&node.name, &iface.name, Some("mac")),
+                        format!("MAC {} is used twice: by {} and {}", iface.mac, topo.end_name(first), topo.end_name(end)),
+                        "every interface needs its own MAC: change one, or leave `mac` out to get a stable unique one",
+                    );
+                } else {
+                    owners.insert(iface.mac, end);
+                }
+            }
+        }
+    }
+
     fn check_addresses(&mut self, topo: &mut Topology) {
         let mut owners: HashMap<Ipv4Addr, End> = HashMap::new();
         for s in 0..topo.segments.len() {
@@ -722,16 +756,33 @@ impl Validator<'_> {
                 "hosts and servers use `gateway` instead",
             );
         }
-        let mut gateways: Vec<(Vec<Step>, &str)> = Vec::new();
+        // (where, text, the interface it is written on)
+        let mut gateways: Vec<(Vec<Step>, &str, Option<&str>)> = Vec::new();
         if let Some(gw) = &node.gateway {
-            gateways.push((path!["nodes", node_name.as_str(), "gateway"].to_vec(), gw));
+            gateways.push((
+                path!["nodes", node_name.as_str(), "gateway"].to_vec(),
+                gw,
+                None,
+            ));
         }
         for (ifname, spec) in &node.interfaces {
             if let Some(gw) = spec.gateway() {
-                gateways.push((iface_path(&node_name, ifname, Some("gateway")), gw));
+                gateways.push((
+                    iface_path(&node_name, ifname, Some("gateway")),
+                    gw,
+                    Some(ifname.as_str()),
+                ));
             }
         }
-        for (at, text) in gateways {
+        for (at, text, on) in gateways {
+            if has_dhcp && kind.is_end_device() {
+                self.error(
+                    &at,
+                    format!("{node_name} gets its default gateway by DHCP, so it cannot also have one here"),
+                    "remove this gateway (the DHCP server's pool gives it), or make the interface static",
+                );
+                continue;
+            }
             if !kind.is_end_device() {
                 self.error(
                     &at,
@@ -764,6 +815,29 @@ impl Validator<'_> {
                 }
             };
             if !self.next_hop_ok(topo, &at, &node_name, gw, &connected, has_dhcp) {
+                continue;
+            }
+            let own_net = on.and_then(|ifname| {
+                let i = topo.nodes[index]
+                    .interfaces
+                    .iter()
+                    .position(|i| i.name == ifname)?;
+                topo.static_address(End {
+                    node: index,
+                    iface: i,
+                })
+            });
+            if let (Some(ifname), Some(net)) = (on, own_net)
+                && !net.contains(gw)
+            {
+                self.error(
+                    &at,
+                    format!("gateway {gw} is not on {ifname}'s subnet {}", net.network()),
+                    format!(
+                        "a gateway written on {ifname} must be a router address in {}",
+                        net.network()
+                    ),
+                );
                 continue;
             }
             defaults.push((at, format!("gateway {gw}")));
@@ -885,6 +959,23 @@ impl Validator<'_> {
                 at,
                 format!("{hop} is {node_name}'s own address"),
                 "the next hop is another node, usually the router",
+            );
+            return false;
+        }
+        if let Some(net) = connected.iter().find(|n| n.contains(hop))
+            && (Ipv4Net {
+                addr: hop,
+                prefix: net.prefix,
+            })
+            .is_reserved_host()
+        {
+            self.error(
+                at,
+                format!(
+                    "{hop} is the network or broadcast address of {}, not a router",
+                    net.network()
+                ),
+                "the next hop is a router's own address on this subnet",
             );
             return false;
         }
@@ -1025,7 +1116,7 @@ impl Validator<'_> {
 
 /// Why `name` cannot name a lab or a node (it becomes part of namespace
 /// names and a hostname), if it cannot.
-fn name_problem(name: &str) -> Option<String> {
+pub fn name_problem(name: &str) -> Option<String> {
     let bytes = name.as_bytes();
     if name.is_empty() {
         Some("it is empty".into())

@@ -293,6 +293,21 @@ impl Validator<'_> {
             let mut rat = at.to_vec();
             rat.push(Step::from(i));
             let address = match parse_ipv4(&r.address) {
+                Ok(a)
+                    if subnet.contains(a)
+                        && (Ipv4Net {
+                            addr: a,
+                            prefix: subnet.prefix,
+                        })
+                        .is_reserved_host() =>
+                {
+                    self.error(
+                        &rat,
+                        format!("{a} is the network or broadcast address of {subnet}"),
+                        "reserve a host address",
+                    );
+                    continue;
+                }
                 Ok(a) if subnet.contains(a) => a,
                 Ok(a) => {
                     self.error(
@@ -431,27 +446,83 @@ impl Validator<'_> {
         }
     }
 
-    /// Every `dhcp` interface needs a DHCP server or a relay on its network.
+    /// Every `dhcp` interface needs, on its network, a DHCP server with a pool
+    /// for that network or a relay to one; and the pool needs room for all.
     fn check_clients_have_a_server(&mut self, topo: &Topology) {
-        for (n, node) in topo.nodes.iter().enumerate() {
-            for (i, iface) in node.interfaces.iter().enumerate() {
-                if iface.addressing != Addressing::Dhcp {
-                    continue;
-                }
-                let segment = &topo.segments[topo.iface(End { node: n, iface: i }).segment];
-                let served = segment.ends.iter().any(|&e| {
-                    topo.nodes[e.node].dhcp_pools.is_some() || topo.iface(e).dhcp_relay.is_some()
-                });
-                if !served {
-                    self.warn(
-                        &iface_path(&node.name, &iface.name, None),
-                        format!("{}/{} asks for DHCP, but no DHCP server or relay is on its network", node.name, iface.name),
-                        "add a DHCP service on this network, or `dhcp_relay` on its router interface",
-                    );
-                }
+        for (s, segment) in topo.segments.iter().enumerate() {
+            let clients: Vec<End> = segment
+                .ends
+                .iter()
+                .copied()
+                .filter(|&e| topo.iface(e).addressing == Addressing::Dhcp)
+                .collect();
+            let Some(&first) = clients.first() else {
+                continue;
+            };
+            let pool = segment
+                .subnet
+                .and_then(|subnet| serving_pool(topo, s, subnet));
+            let at = iface_path(&topo.nodes[first.node].name, &topo.iface(first).name, None);
+            let Some(pool) = pool else {
+                let hint = match segment.subnet {
+                    Some(subnet) => format!(
+                        "add a DHCP pool for {subnet} on a server here, or `dhcp_relay` on its router interface to a server with one"
+                    ),
+                    None => "give the router on this network a static address, and a DHCP server or relay".to_string(),
+                };
+                self.warn(
+                    &at,
+                    format!(
+                        "{} asks for DHCP, but no DHCP server or relay serves its network",
+                        topo.end_name(first)
+                    ),
+                    hint,
+                );
+                continue;
+            };
+            let room = u32::from(pool.last) - u32::from(pool.first) + 1;
+            let fixed = pool.reservations.len() as u32;
+            if clients.len() as u32 > room + fixed {
+                self.warn(
+                    &at,
+                    format!(
+                        "{} DHCP clients on {} but the pool {}-{} holds {}",
+                        clients.len(),
+                        pool.subnet,
+                        pool.first,
+                        pool.last,
+                        room + fixed
+                    ),
+                    "widen the range: the last clients would get no address",
+                );
             }
         }
     }
+}
+
+/// The pool that answers DHCP clients on segment `s` (network `subnet`):
+/// a server's own pool on the segment, or one reached through a relay there.
+fn serving_pool(topo: &Topology, s: usize, subnet: Ipv4Net) -> Option<&DhcpPool> {
+    let pool_of = |node: usize| -> Option<&DhcpPool> {
+        topo.nodes[node]
+            .dhcp_pools
+            .as_ref()?
+            .iter()
+            .find(|p| p.subnet == subnet)
+    };
+    let segment = &topo.segments[s];
+    segment.ends.iter().find_map(|&e| {
+        if let Some(pool) = pool_of(e.node) {
+            return Some(pool);
+        }
+        let relay = topo.iface(e).dhcp_relay?;
+        let (server, _) = topo.nodes.iter().enumerate().find(|(_, n)| {
+            n.interfaces
+                .iter()
+                .any(|i| matches!(i.addressing, Addressing::Static(a) if a.addr == relay))
+        })?;
+        pool_of(server)
+    })
 }
 
 /// Every static address of the lab with its node and interface names.

@@ -443,10 +443,8 @@ fn unserved_dhcp_clients_and_unrelayed_pools_are_warned_about() {
         "{warnings:?}"
     );
     assert!(
-        warnings
-            .iter()
-            .any(|m| m
-                .contains("pc1/eth0 asks for DHCP, but no DHCP server or relay is on its network")),
+        warnings.iter().any(|m| m
+            .contains("pc1/eth0 asks for DHCP, but no DHCP server or relay serves its network")),
         "{warnings:?}"
     );
 }
@@ -525,4 +523,60 @@ fn a_missing_kind_is_reported_at_the_node() {
     let found = errors(&LAN.replace("  sw0: {kind: switch}", "  sw0: {interfaces: {}}"));
     let (_, line, col) = find(&found, "`sw0` is missing `kind`");
     assert_eq!((line, col), (4, 3));
+}
+
+#[test]
+fn a_relay_to_a_server_without_a_pool_for_its_network_is_warned_about() {
+    // The server has no pool for 192.168.10.0/24, so relayed requests go nowhere.
+    let yaml = DHCP.replace(
+        "          - range: 192.168.10.100-192.168.10.150\n            gateway: 192.168.10.1\n            lease: 30m\n",
+        "",
+    );
+    let checked = check(&yaml);
+    assert!(checked.valid.is_some(), "{:#?}", checked.diagnostics);
+    assert!(
+        checked.diagnostics.iter().any(|d| d
+            .message
+            .contains("pc1/eth0 asks for DHCP, but no DHCP server or relay serves its network")),
+        "{:#?}",
+        checked.diagnostics
+    );
+}
+
+#[test]
+fn duplicate_macs_broadcast_next_hops_and_dhcp_with_static_gateways_are_refused() {
+    let yaml = LAN
+        .replace(
+            "interfaces: {eth0: 192.168.1.10/24}",
+            "interfaces: {eth0: {address: 192.168.1.10/24, mac: '02:00:00:00:00:01'}}",
+        )
+        .replace(
+            "interfaces: {eth0: 192.168.1.1/24}",
+            "interfaces: {eth0: {address: 192.168.1.1/24, mac: '02:00:00:00:00:01'}}",
+        );
+    find(&errors(&yaml), "MAC 02:00:00:00:00:01 is used twice");
+
+    let found = errors(&LAN.replace("gateway: 192.168.1.1", "gateway: 192.168.1.255"));
+    find(
+        &found,
+        "192.168.1.255 is the network or broadcast address of 192.168.1.0/24",
+    );
+
+    let found = errors(&DHCP.replace(
+        "  pc1: {kind: host, interfaces: {eth0: dhcp}}",
+        "  pc1: {kind: host, interfaces: {eth0: dhcp}, gateway: 192.168.10.1, dns: [192.168.1.2]}",
+    ));
+    find(&found, "pc1 gets its default gateway by DHCP");
+    find(&found, "pc1 gets its DNS servers by DHCP");
+
+    let yaml = LAN.replace(
+        "interfaces: {eth0: 192.168.1.10/24}\n    gateway: 192.168.1.1",
+        "interfaces: {eth0: 192.168.1.10/24, eth1: {address: 10.9.0.2/24, gateway: 192.168.1.1}}",
+    )
+    .replace("  - [pc0, sw0]\n", "  - [pc0, sw0]\n  - [pc0:eth1, r1]\n")
+    .replace("{eth0: 192.168.1.1/24}", "{eth0: 192.168.1.1/24, eth1: 10.9.0.1/24}");
+    find(
+        &errors(&yaml),
+        "gateway 192.168.1.1 is not on eth1's subnet 10.9.0.0/24",
+    );
 }

@@ -251,6 +251,12 @@ impl Leases {
         self.pool.lease_time.as_secs()
     }
 
+    /// The address the pool has on record for `mac`: its reservation, or
+    /// its lease (current or expired).
+    pub fn on_record(&self, mac: Mac) -> Option<Ipv4Addr> {
+        self.reservation(mac).or_else(|| self.previous(mac))
+    }
+
     fn reservation(&self, mac: Mac) -> Option<Ipv4Addr> {
         self.reserved
             .iter()

@@ -250,6 +250,20 @@ impl Server {
         if !leases.pool.subnet.contains(addr) {
             return Answer::Nak(addr, "wrong subnet");
         }
+        // INIT-REBOOT (RFC 2131 §4.3.2): a client we know nothing of may
+        // hold another server's lease, so stay silent; one we know gets its
+        // own address confirmed and any other refused.
+        if request.server_id().is_none() && ciaddr.is_none() {
+            match leases.on_record(request.mac) {
+                None => {
+                    return Answer::Silent(
+                        "ignored: INIT-REBOOT from a client without a record here".into(),
+                    );
+                }
+                Some(own) if own != addr => return Answer::Nak(addr, "not the client's address"),
+                Some(_) => {}
+            }
+        }
         if !leases.may_bind(request.mac, addr, now) {
             return Answer::Nak(addr, "address not available");
         }
@@ -787,19 +801,23 @@ mod tests {
         };
         assert_eq!(answer(&mut s, 1, "192.168.10.100"), (Ack, addr));
         assert_eq!(
-            answer(&mut s, 2, "192.168.10.100"),
-            (Nak, Ipv4Addr::UNSPECIFIED)
-        );
-        assert_eq!(answer(&mut s, 2, "10.99.0.5"), (Nak, Ipv4Addr::UNSPECIFIED));
-        assert_eq!(
-            answer(&mut s, 2, "192.168.10.20"),
+            answer(&mut s, 1, "192.168.10.101"),
             (Nak, Ipv4Addr::UNSPECIFIED),
-            "outside the range"
+            "not its address"
         );
         assert_eq!(
-            answer(&mut s, 2, "192.168.10.150"),
-            (Ack, ip("192.168.10.150"))
+            answer(&mut s, 2, "10.99.0.5"),
+            (Nak, Ipv4Addr::UNSPECIFIED),
+            "wrong subnet"
         );
+        // A client without a record here may hold another server's lease:
+        // the server stays silent, whatever it asks for (RFC 2131 §4.3.2).
+        for requested in ["192.168.10.100", "192.168.10.20", "192.168.10.150"] {
+            assert!(
+                send(&mut s, &request(2, None, Some(ip(requested))), 5).is_none(),
+                "{requested}"
+            );
+        }
     }
 
     #[test]
@@ -865,8 +883,13 @@ mod tests {
             ip("192.168.10.50"),
             "outside the range, inside the subnet"
         );
-        let (nak, _) = send(&mut s, &request(2, None, Some(ip("192.168.10.50"))), 0).unwrap();
-        assert_eq!(kind(&nak), Nak);
+        let (nak, _) = send(
+            &mut s,
+            &request(2, Some(LAN.local.addr), Some(ip("192.168.10.50"))),
+            0,
+        )
+        .unwrap();
+        assert_eq!(kind(&nak), Nak, "another client's reservation");
         // A reserved address inside the range is never handed to others.
         let pool = Pool {
             reservations: vec![(mac(60), ip("192.168.10.100"))],
@@ -986,7 +1009,7 @@ mod tests {
         let (old, second) = (dora(&mut s, 1), dora(&mut s, 2));
         dora(&mut s, 2); // a renewal: one more line for the same lease
         let moved = ip("192.168.10.150");
-        let (ack, _) = send(&mut s, &request(1, None, Some(moved)), 0).unwrap();
+        let (ack, _) = send(&mut s, &request(1, Some(LAN.local.addr), Some(moved)), 0).unwrap();
         assert_eq!((kind(&ack), ack.yiaddr()), (Ack, moved));
         drop(s);
         let mut file = OpenOptions::new().append(true).open(&path).unwrap();
