@@ -1,7 +1,7 @@
 # labctl — build, demo, test and benchmark.
 #   make demo    build, bring up the demo lab and show traffic crossing it
 #   make test    install what the tests need, then lint and run every test (root)
-#   make bench   performance benchmark against the kernel floor (root)
+#   make bench   benchmarks: lab build against the kernel floor, DHCP against dnsmasq (root)
 
 CARGO ?= cargo
 LABCTL := target/release/labctl
@@ -42,7 +42,8 @@ test: deps lint
 	$(CARGO) test --locked --all-targets
 
 bench: build deps
-	bash bench/run.sh
+	LABCTL=$(LABCTL) bash bench/run.sh
+	LABCTL=$(LABCTL) bash bench/dhcp.sh
 
 clean:
 	$(CARGO) clean
