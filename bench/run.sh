@@ -44,6 +44,7 @@ TARGET_RATIO=2
 TARGET_MB=100
 
 STARTED_LABS=()        # labs this run brought up: taken down on exit
+OTHERS_SEEN=""         # other labs seen running during a measurement (noise)
 FLOOR_NAMESPACES=()    # floor namespaces this run is creating: deleted on exit
 TMP=""
 
@@ -272,12 +273,25 @@ sample_nodes() { echo r1 r2 "$(sw 1)" "$(sw $SWITCHES)" "${HOST[1]}" "${HOST[$1]
 
 # ---------------------------------------------------------------- one size
 
+# Other labs running at the same time compete for the CPU and the kernel's
+# locks: remember them, so the results say they may be perturbed.
+note_other_labs() {
+    local dir name
+    for dir in "$RUN_DIR"/*/; do
+        [[ -d $dir ]] || continue
+        name=$(basename "$dir")
+        [[ $name =~ ^bench-[0-9]+$ ]] && continue
+        [[ " $OTHERS_SEEN " == *" $name "* ]] || OTHERS_SEEN+=" $name"
+    done
+}
+
 declare -A UP DOWN FUP FDOWN UPMB DAEMONMB MB
 measure() {         # SIZE RUN: one labctl up/down and one floor up/down
     local size=$1 run=$2 lab=bench-$1 dir=$TMP/$1 t0 t1 up_kb daemon_kb pid node
     local log=$dir/run$run
 
     say "== $size hosts, run $run/$RUNS: labctl"
+    note_other_labs
     STARTED_LABS+=("$lab")
     t0=$(now)
     /usr/bin/time -f %M -o "$log.up.rss" "$LABCTL" up "$dir/$lab.yaml" >"$log.up.out" 2>"$log.up.err" \
@@ -309,6 +323,7 @@ measure() {         # SIZE RUN: one labctl up/down and one floor up/down
     say "  (the kernel went on freeing namespaces for ~$(settle) s after down)"
 
     say "== $size hosts, run $run/$RUNS: kernel floor"
+    note_other_labs
     mapfile -t FLOOR_NAMESPACES <"$dir/floor/namespaces"
     t0=$(now)
     floor_up "$dir/floor" || die "the kernel floor of $size hosts could not be built"
@@ -347,7 +362,8 @@ run_size() {        # SIZE
 # ---------------------------------------------------------------- main
 
 say "labctl benchmark: $LABCTL ($("$LABCTL" --version 2>/dev/null || echo "version unknown"))"
-say "machine: $(nproc) cores, kernel $(uname -r), $(ip -V), open files limit $(ulimit -Sn), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+say "machine: $(nproc) cores, kernel $(uname -r), $(ip -V), open files limit $(ulimit -Sn), load average $LOAD_START"
 settle >/dev/null
 for size in $SIZES; do run_size "$size"; done
 
@@ -357,6 +373,7 @@ under() { awk -v v="$1" -v t="$2" 'BEGIN { print (v < t) ? "PASS" : "MISS" }'; }
 
 echo
 echo "labctl vs kernel floor — $(date +%Y-%m-%d), $(nproc) cores, kernel $(uname -r), median of $RUNS runs"
+echo "load average (1, 5, 15 min): $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 echo "targets: up <= ${TARGET_UP_S} s, down <= ${TARGET_DOWN_S} s, ratio to the floor <= ${TARGET_RATIO}x, peak memory < ${TARGET_MB} MB"
 echo
 row() { printf '| %5s | %-11s | %10s | %-10s | %-13s | %12s | %-10s | %-10s |\n' "$@"; }
@@ -371,6 +388,10 @@ for size in $SIZES; do
         "$down $(mark "$down" $TARGET_DOWN_S)" "$fdown" "${downr}x $(mark "$downr" $TARGET_RATIO)" \
         "$mb $(under "$mb" $TARGET_MB)"
 done
+if [[ -n $OTHERS_SEEN ]]; then
+    echo
+    echo "WARNING: other labs were running during the measurements (${OTHERS_SEEN# }): the figures may be perturbed"
+fi
 echo
 echo "every run (seconds; MB = max RSS of \`labctl up\` + VmHWM of the lab daemon):"
 for size in $SIZES; do
