@@ -10,5 +10,7 @@ mod maildir;
 pub mod pop3;
 pub mod sasl;
 pub mod smtp;
+// Folders, flags, append and copy are for IMAP (branch imap).
+#[allow(dead_code)]
 pub mod store;
 pub mod transcript;
