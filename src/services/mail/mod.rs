@@ -13,4 +13,6 @@ pub mod smtp;
 // Folders, flags, append and copy are for IMAP (branch imap).
 #[allow(dead_code)]
 pub mod store;
+#[cfg(test)]
+mod test_support;
 pub mod transcript;
