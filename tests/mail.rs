@@ -130,9 +130,19 @@ fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
     false
 }
 
-fn start_dns(lab: &Lab) {
+/// The lab's DNS server process; stopped on drop.
+struct Dns(std::process::Child);
+
+impl Drop for Dns {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_dns(lab: &Lab) -> Dns {
     let pid_file = format!("--pid-file=/tmp/labctl-dnsmasq-{}.pid", lab.name);
-    let mut dnsmasq = exec_spawned(
+    let dnsmasq = Dns(exec_spawned(
         lab,
         "dns0",
         &[
@@ -149,7 +159,7 @@ fn start_dns(lab: &Lab) {
             "--host-record=mx1.mt.com,10.1.0.10",
             "--host-record=mx2.cbrc.com,10.2.0.10",
         ],
-    );
+    ));
     let answered = eventually(Duration::from_secs(5), || {
         let out = lab.exec(
             "mx1",
@@ -165,10 +175,8 @@ fn start_dns(lab: &Lab) {
         );
         String::from_utf8_lossy(&out.stdout).contains("mx2.cbrc.com")
     });
-    if !answered {
-        let _ = dnsmasq.kill();
-        panic!("dnsmasq does not answer in the lab");
-    }
+    assert!(answered, "dnsmasq does not answer in the lab");
+    dnsmasq
 }
 
 fn daemon_pid(lab: &Lab) -> i32 {
@@ -198,7 +206,7 @@ fn two_domains_relay_by_mx_and_real_clients_send_and_read() {
     require_root();
     let lab = Lab::new("t-mail", LAB);
     lab.up_ok();
-    start_dns(&lab);
+    let _dns = start_dns(&lab);
 
     // Ada sends with smtplib over submission with AUTH; MX relay to mx2.
     let sent = lab.exec_ok("pc-ada", &["python3", "-c", SEND_WITH_SMTPLIB]);
@@ -302,7 +310,7 @@ fn kill_9_after_250_loses_nothing_and_the_queue_survives() {
     require_root();
     let lab = Lab::new("t-mailkill", LAB);
     lab.up_ok();
-    start_dns(&lab);
+    let _dns = start_dns(&lab);
     // mx2 is unreachable for now: mail for cbrc.com waits in mx1's queue.
     lab.exec_ok("r2", &["ip", "link", "set", "eth1", "down"]);
     for to in ["ada@mt.com", "bob@cbrc.com"] {
