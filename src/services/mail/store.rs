@@ -301,6 +301,11 @@ impl Store {
     }
 
     fn folder(&self, user: &str, folder: &str) -> io::Result<Arc<FolderHandle>> {
+        // A folder already indexed exists (deleting one forgets its index).
+        let dir = self.folder_dir(user, folder)?;
+        if let Some(handle) = self.inner.folders.lock().expect("store lock").get(&dir) {
+            return Ok(handle.clone());
+        }
         let dir = self.existing_folder_dir(user, folder)?;
         let mut folders = self.inner.folders.lock().expect("store lock");
         if let Some(handle) = folders.get(&dir) {
