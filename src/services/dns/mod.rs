@@ -4,3 +4,5 @@
 
 #[allow(dead_code)] // an API for the mail relay and the checks (other branches)
 pub mod client;
+pub mod server;
+mod zone;
