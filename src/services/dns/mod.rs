@@ -4,5 +4,7 @@
 
 #[allow(dead_code)] // an API for the mail relay and the checks (other branches)
 pub mod client;
+mod authority;
 pub mod server;
+pub mod upstream;
 mod zone;
