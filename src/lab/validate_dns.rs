@@ -684,3 +684,7 @@ fn lab_networks(topo: &Topology) -> Vec<Ipv4Net> {
     networks.dedup();
     networks
 }
+
+#[cfg(test)]
+#[path = "validate_dns_tests.rs"]
+mod tests;
