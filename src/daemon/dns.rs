@@ -44,7 +44,11 @@ pub async fn start(
     });
     let handler = Arc::new(Handler::new(&dns.zones, role.as_ref())?);
     let mut addresses: Vec<Ipv4Addr> = vec![Ipv4Addr::LOCALHOST];
-    addresses.extend(node.interfaces.iter().filter_map(|i| i.address.map(|a| a.addr)));
+    addresses.extend(
+        node.interfaces
+            .iter()
+            .filter_map(|i| i.address.map(|a| a.addr)),
+    );
     if node.interfaces.iter().any(|i| i.dhcp) {
         addresses.push(Ipv4Addr::UNSPECIFIED);
     }

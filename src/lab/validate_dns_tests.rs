@@ -55,12 +55,18 @@ fn a_correct_zone_is_valid() {
     );
     assert!(valid, "{found:#?}");
     // Only the base lab's own warning (pc0 has no DHCP server here).
-    assert!(found.iter().all(|d| d.message.contains("DHCP")), "{found:#?}");
+    assert!(
+        found.iter().all(|d| d.message.contains("DHCP")),
+        "{found:#?}"
+    );
 }
 
 #[test]
 fn bad_zone_and_record_names() {
-    let (line, col, hint) = error("        zones:\n          cbrc..com: {}", "not a valid zone name");
+    let (line, col, hint) = error(
+        "        zones:\n          cbrc..com: {}",
+        "not a valid zone name",
+    );
     assert_eq!((line, col), (10, 11));
     assert!(hint.contains("cbrc.com"), "{hint}");
     let (line, col, _) = error(
@@ -133,10 +139,16 @@ fn node_references_must_exist_and_have_an_address() {
 
 #[test]
 fn reverse_zones_are_in_addr_arpa() {
-    let (line, _, hint) = error("        zones:\n          cbrc.com: reverse", "not an IPv4 reverse zone");
+    let (line, _, hint) = error(
+        "        zones:\n          cbrc.com: reverse",
+        "not an IPv4 reverse zone",
+    );
     assert_eq!(line, 10);
     assert!(hint.contains("in-addr.arpa"), "{hint}");
-    error("        zones:\n          cbrc.com: forward", "cannot be `forward`");
+    error(
+        "        zones:\n          cbrc.com: forward",
+        "cannot be `forward`",
+    );
 }
 
 #[test]

@@ -48,11 +48,8 @@ impl Authority {
         let mut indexed = Vec::new();
         for zone in zones {
             let origin = LowerName::from(name(&zone.origin)?);
-            let soa_record = Record::from_rdata(
-                Name::from(&origin),
-                zone.ttl,
-                RData::SOA(soa(zone)?),
-            );
+            let soa_record =
+                Record::from_rdata(Name::from(&origin), zone.ttl, RData::SOA(soa(zone)?));
             let mut records: HashMap<LowerName, Vec<Record>> = HashMap::new();
             records.insert(origin.clone(), vec![soa_record.clone()]);
             let mut cuts: HashMap<LowerName, Vec<Record>> = HashMap::new();

@@ -41,7 +41,14 @@ links: [[server0, sw], [pc-fixed, sw]]
 fn authority() -> Authority {
     let checked = check_text("lab.yaml", LAB.to_string());
     let (_, topology) = checked.valid.unwrap_or_else(|| {
-        panic!("invalid: {:?}", checked.diagnostics.iter().map(|d| d.message.clone()).collect::<Vec<_>>())
+        panic!(
+            "invalid: {:?}",
+            checked
+                .diagnostics
+                .iter()
+                .map(|d| d.message.clone())
+                .collect::<Vec<_>>()
+        )
     });
     let plan = plan(&topology);
     let dns = plan.node("server0").unwrap().dns_server.clone().unwrap();
@@ -80,7 +87,9 @@ fn node_references_become_addresses_including_dhcp_reservations() {
 fn mx_answers_carry_the_exchange_address() {
     let mx = ask(&authority(), "cbrc.com.", RecordType::MX);
     assert_eq!(mx.rcode, ResponseCode::NoError);
-    assert!(matches!(&mx.answers[0].data, RData::MX(m) if m.exchange.to_ascii() == "mail.cbrc.com." && m.preference == 10));
+    assert!(
+        matches!(&mx.answers[0].data, RData::MX(m) if m.exchange.to_ascii() == "mail.cbrc.com." && m.preference == 10)
+    );
     assert_eq!(a_of(&mx.additionals), [Ipv4Addr::new(192, 168, 1, 2)]);
 }
 
@@ -122,7 +131,10 @@ fn delegations_are_referrals_with_glue_and_no_aa() {
     assert_eq!(referral.rcode, ResponseCode::NoError);
     assert!(referral.answers.is_empty());
     assert_eq!(referral.authorities[0].record_type(), RecordType::NS);
-    assert_eq!(a_of(&referral.additionals), [Ipv4Addr::new(192, 168, 1, 60)]);
+    assert_eq!(
+        a_of(&referral.additionals),
+        [Ipv4Addr::new(192, 168, 1, 60)]
+    );
 }
 
 #[test]
@@ -144,7 +156,10 @@ fn reverse_zone_is_generated_from_the_forward_records() {
             _ => None,
         })
         .collect();
-    assert!(targets.contains(&"mail.cbrc.com.".to_string()), "{targets:?}");
+    assert!(
+        targets.contains(&"mail.cbrc.com.".to_string()),
+        "{targets:?}"
+    );
     assert!(targets.contains(&"cbrc.com.".to_string()), "{targets:?}");
     let unknown = ask(&zones, "99.1.168.192.in-addr.arpa.", RecordType::PTR);
     assert_eq!(unknown.rcode, ResponseCode::NXDomain);

@@ -40,7 +40,7 @@ pub enum Prepared {
     /// The reply, encoded.
     Reply(Vec<u8>),
     /// The reply waits for the resolver.
-    Resolve(Pending),
+    Resolve(Box<Pending>),
 }
 
 pub struct Pending {
@@ -107,23 +107,26 @@ impl Handler {
         if self.upstream.is_none() {
             return finish(reply, ResponseCode::Refused, limit);
         }
-        Prepared::Resolve(Pending {
+        Prepared::Resolve(Box::new(Pending {
             reply,
             name: question.name().clone(),
             rtype: qtype,
             limit,
-        })
+        }))
     }
 
     /// Completes a reply that needed the resolver.
-    pub async fn resolve(&self, pending: Pending) -> Vec<u8> {
+    pub async fn resolve(&self, pending: Box<Pending>) -> Vec<u8> {
         let Pending {
             mut reply,
             name,
             rtype,
             limit,
-        } = pending;
-        let upstream = self.upstream.as_ref().expect("only prepared with a resolver");
+        } = *pending;
+        let upstream = self
+            .upstream
+            .as_ref()
+            .expect("only prepared with a resolver");
         fill(&mut reply, upstream.resolve(name, rtype).await);
         encode(reply, limit)
     }
@@ -186,7 +189,11 @@ pub async fn serve(
     let mut tasks = tokio::task::JoinSet::new();
     let resolving = Arc::new(Semaphore::new(MAX_PENDING_RESOLUTIONS));
     for socket in udp {
-        tasks.spawn(serve_udp(handler.clone(), Arc::new(socket), resolving.clone()));
+        tasks.spawn(serve_udp(
+            handler.clone(),
+            Arc::new(socket),
+            resolving.clone(),
+        ));
     }
     let clients = Arc::new(Semaphore::new(MAX_TCP_CLIENTS));
     for listener in tcp {

@@ -13,7 +13,10 @@ fn cbrc() -> Zone {
         data,
     };
     let mut records = vec![
-        record("mail.cbrc.com.", RecordValue::A(Ipv4Addr::new(192, 168, 1, 2))),
+        record(
+            "mail.cbrc.com.",
+            RecordValue::A(Ipv4Addr::new(192, 168, 1, 2)),
+        ),
         record(
             "cbrc.com.",
             RecordValue::Mx {
@@ -23,7 +26,10 @@ fn cbrc() -> Zone {
         ),
     ];
     for i in 0..120u8 {
-        records.push(record("big.cbrc.com.", RecordValue::A(Ipv4Addr::new(10, 9, 0, i))));
+        records.push(record(
+            "big.cbrc.com.",
+            RecordValue::A(Ipv4Addr::new(10, 9, 0, i)),
+        ));
     }
     Zone::new("cbrc.com.".into(), 300, false, records)
 }
@@ -47,14 +53,20 @@ const WAIT: Duration = Duration::from_secs(3);
 #[tokio::test]
 async fn authoritative_answers_and_refusals() {
     let (server, _stop) = start(&[cbrc()], None).await;
-    let mail = query(server, "mail.cbrc.com", RecordType::A, WAIT).await.unwrap();
+    let mail = query(server, "mail.cbrc.com", RecordType::A, WAIT)
+        .await
+        .unwrap();
     assert!(mail.authoritative);
     assert!(!mail.recursion_available);
     assert_eq!(mail.ipv4(), [Ipv4Addr::new(192, 168, 1, 2)]);
-    let missing = query(server, "nope.cbrc.com", RecordType::A, WAIT).await.unwrap();
+    let missing = query(server, "nope.cbrc.com", RecordType::A, WAIT)
+        .await
+        .unwrap();
     assert_eq!(missing.rcode, ResponseCode::NXDomain);
     assert!(missing.authoritative);
-    let elsewhere = query(server, "www.mastertech.com", RecordType::A, WAIT).await.unwrap();
+    let elsewhere = query(server, "www.mastertech.com", RecordType::A, WAIT)
+        .await
+        .unwrap();
     assert_eq!(elsewhere.rcode, ResponseCode::Refused);
     assert!(!elsewhere.authoritative);
 }
@@ -63,7 +75,9 @@ async fn authoritative_answers_and_refusals() {
 async fn large_answers_are_truncated_over_udp_and_complete_over_tcp() {
     let (server, _stop) = start(&[cbrc()], None).await;
     // The client retries over TCP when TC is set: all 120 records arrive.
-    let big = query(server, "big.cbrc.com", RecordType::A, WAIT).await.unwrap();
+    let big = query(server, "big.cbrc.com", RecordType::A, WAIT)
+        .await
+        .unwrap();
     assert_eq!(big.ipv4().len(), 120);
     // Over UDP alone the reply is cut to the advertised size, with TC.
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -72,7 +86,10 @@ async fn large_answers_are_truncated_over_udp_and_complete_over_tcp() {
         Name::from_ascii("big.cbrc.com.").unwrap(),
         RecordType::A,
     ));
-    socket.send_to(&request.to_vec().unwrap(), server).await.unwrap();
+    socket
+        .send_to(&request.to_vec().unwrap(), server)
+        .await
+        .unwrap();
     let mut buffer = [0u8; 4096];
     let (len, _) = tokio::time::timeout(WAIT, socket.recv_from(&mut buffer))
         .await
@@ -101,7 +118,9 @@ async fn hostile_datagrams_do_not_stop_the_server() {
     for junk in [&b""[..], b"\x01", &[0xff; 11], &[0x80; 300]] {
         socket.send_to(junk, server).await.unwrap();
     }
-    let mail = query(server, "mail.cbrc.com", RecordType::A, WAIT).await.unwrap();
+    let mail = query(server, "mail.cbrc.com", RecordType::A, WAIT)
+        .await
+        .unwrap();
     assert_eq!(mail.ipv4(), [Ipv4Addr::new(192, 168, 1, 2)]);
 }
 
@@ -109,26 +128,53 @@ async fn hostile_datagrams_do_not_stop_the_server() {
 async fn forwarder_caches_and_counts_the_ttl_down() {
     let (authoritative, _stop_a) = start(&[cbrc()], None).await;
     let (forwarder, _stop_f) = start(&[], Some(Role::Forward(vec![authoritative]))).await;
-    let first = query(forwarder, "mail.cbrc.com", RecordType::A, WAIT).await.unwrap();
+    let first = query(forwarder, "mail.cbrc.com", RecordType::A, WAIT)
+        .await
+        .unwrap();
     assert!(!first.authoritative);
     assert!(first.recursion_available);
     assert_eq!(first.ipv4(), [Ipv4Addr::new(192, 168, 1, 2)]);
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let second = query(forwarder, "mail.cbrc.com", RecordType::A, WAIT).await.unwrap();
-    assert!(second.answers[0].ttl <= first.answers[0].ttl - 2, "{} then {}", first.answers[0].ttl, second.answers[0].ttl);
-    let missing = query(forwarder, "nope.cbrc.com", RecordType::A, WAIT).await.unwrap();
+    let second = query(forwarder, "mail.cbrc.com", RecordType::A, WAIT)
+        .await
+        .unwrap();
+    assert!(
+        second.answers[0].ttl <= first.answers[0].ttl - 2,
+        "{} then {}",
+        first.answers[0].ttl,
+        second.answers[0].ttl
+    );
+    let missing = query(forwarder, "nope.cbrc.com", RecordType::A, WAIT)
+        .await
+        .unwrap();
     assert_eq!(missing.rcode, ResponseCode::NXDomain);
     let mx = crate::services::dns::client::mail_exchangers_at(&[forwarder], "cbrc.com")
         .await
         .unwrap();
-    assert_eq!(mx, [("mail.cbrc.com".to_string(), vec![Ipv4Addr::new(192, 168, 1, 2)])]);
+    assert_eq!(
+        mx,
+        [(
+            "mail.cbrc.com".to_string(),
+            vec![Ipv4Addr::new(192, 168, 1, 2)]
+        )]
+    );
 }
 
 #[tokio::test]
 async fn forwarder_with_a_dead_upstream_says_servfail() {
-    let dead = UdpSocket::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let dead = UdpSocket::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let (forwarder, _stop) = start(&[], Some(Role::Forward(vec![dead]))).await;
-    let reply = query(forwarder, "mail.cbrc.com", RecordType::A, Duration::from_secs(8)).await;
+    let reply = query(
+        forwarder,
+        "mail.cbrc.com",
+        RecordType::A,
+        Duration::from_secs(8),
+    )
+    .await;
     match reply {
         Ok(reply) => assert_eq!(reply.rcode, ResponseCode::ServFail),
         Err(e) => assert!(matches!(e, QueryError::Timeout { .. }), "{e}"),

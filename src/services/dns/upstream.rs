@@ -12,9 +12,7 @@ use hickory_server::net::{DnsError, NetError};
 use hickory_server::proto::op::{Query, ResponseCode};
 use hickory_server::proto::rr::{Name, RecordType};
 use hickory_server::resolver::Resolver;
-use hickory_server::resolver::config::{
-    ConnectionConfig, NameServerConfig, ResolverConfig,
-};
+use hickory_server::resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
 use hickory_server::resolver::recursor::{Recursor, RecursorOptions};
 use ipnet::IpNet;
 
@@ -30,12 +28,15 @@ pub enum Role {
     Forward(Vec<SocketAddr>),
     /// Iterate from these root servers (port 53); only servers in `allow`
     /// are ever asked.
-    Recursive { roots: Vec<IpAddr>, allow: Vec<IpNet> },
+    Recursive {
+        roots: Vec<IpAddr>,
+        allow: Vec<IpNet>,
+    },
 }
 
 pub enum Upstream {
-    Forward(Resolver<TokioRuntimeProvider>),
-    Recursive(Recursor<TokioRuntimeProvider>),
+    Forward(Box<Resolver<TokioRuntimeProvider>>),
+    Recursive(Box<Recursor<TokioRuntimeProvider>>),
 }
 
 impl Upstream {
@@ -71,17 +72,19 @@ impl Upstream {
                 let resolver = builder
                     .build()
                     .map_err(|e| anyhow!("cannot set up the forwarder: {e}"))?;
-                Ok(Upstream::Forward(resolver))
+                Ok(Upstream::Forward(Box::new(resolver)))
             }
             Role::Recursive { roots, allow } => {
-                let mut options = RecursorOptions::default();
                 // Lab servers sit on private networks, which the recursor
                 // refuses to ask by default.
-                options.allow_server = allow.clone();
+                let options = RecursorOptions {
+                    allow_server: allow.clone(),
+                    ..RecursorOptions::default()
+                };
                 let recursor =
                     Recursor::with_options(roots, options, TokioRuntimeProvider::default())
                         .map_err(|e| anyhow!("cannot set up the recursive resolver: {e}"))?;
-                Ok(Upstream::Recursive(recursor))
+                Ok(Upstream::Recursive(Box::new(recursor)))
             }
         }
     }
