@@ -116,6 +116,7 @@ impl Validator<'_> {
                 routing: node.routing.unwrap_or(Routing::Static),
                 routes: Vec::new(),
                 dhcp_pools: None,
+                dns_server: None,
             });
         }
         let links = self.resolve_links(&mut nodes, &declared);
@@ -134,6 +135,7 @@ impl Validator<'_> {
             topology.nodes[index].routes = routes;
         }
         self.check_dhcp(&mut topology);
+        self.check_dns(&mut topology);
         self.check_reachability_hints(&topology);
         if !self.lab.checks.is_empty() {
             self.error(
@@ -1230,6 +1232,9 @@ pub fn segment_name(topo: &Topology, segment: usize) -> String {
 
 #[path = "validate_dhcp.rs"]
 mod dhcp;
+
+#[path = "validate_dns.rs"]
+mod dns;
 
 #[cfg(test)]
 #[path = "validate_tests.rs"]
