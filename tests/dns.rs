@@ -64,7 +64,10 @@ fn a_pc_resolves_through_the_server_it_learned_by_dhcp() {
     assert_eq!(mx.trim(), "10 mail.cbrc.com.");
     let full = lab.exec_ok("pc0", &["dig", "mail.cbrc.com"]);
     assert!(full.contains("status: NOERROR"), "{full}");
-    assert!(full.contains("flags: qr aa rd;"), "authoritative, no recursion:\n{full}");
+    assert!(
+        full.contains("flags: qr aa rd;"),
+        "authoritative, no recursion:\n{full}"
+    );
     // A node reference to a host addressed by a DHCP reservation.
     let web = lab.exec_ok("pc0", &["dig", "+short", "www.cbrc.com"]);
     assert_eq!(web.trim(), "web.cbrc.com.\n192.168.1.80");
@@ -79,7 +82,10 @@ fn a_pc_resolves_through_the_server_it_learned_by_dhcp() {
     let missing = lab.exec_ok("pc0", &["dig", "nope.cbrc.com"]);
     assert!(missing.contains("status: NXDOMAIN"), "{missing}");
     let nodata = lab.exec_ok("pc0", &["dig", "AAAA", "mail.cbrc.com"]);
-    assert!(nodata.contains("status: NOERROR") && nodata.contains("ANSWER: 0"), "{nodata}");
+    assert!(
+        nodata.contains("status: NOERROR") && nodata.contains("ANSWER: 0"),
+        "{nodata}"
+    );
     let refused = lab.exec_ok("pc0", &["dig", "www.mastertech.com"]);
     assert!(refused.contains("status: REFUSED"), "{refused}");
 
@@ -89,13 +95,23 @@ fn a_pc_resolves_through_the_server_it_learned_by_dhcp() {
     let kdig_flags = lab.exec_ok("pc0", &["kdig", "mail.cbrc.com"]);
     assert!(kdig_flags.contains("Flags: qr aa rd;"), "{kdig_flags}");
     let drill = lab.exec_ok("pc0", &["drill", "mail.cbrc.com"]);
-    assert!(drill.contains("rcode: NOERROR") && drill.contains("flags: qr aa rd"), "{drill}");
-    assert!(drill.contains("mail.cbrc.com.\t300\tIN\tA\t192.168.1.2"), "{drill}");
+    assert!(
+        drill.contains("rcode: NOERROR") && drill.contains("flags: qr aa rd"),
+        "{drill}"
+    );
+    assert!(
+        drill.contains("mail.cbrc.com.\t300\tIN\tA\t192.168.1.2"),
+        "{drill}"
+    );
 
     // A program using the system resolver (glibc, through resolv.conf).
     let python = lab.exec_ok(
         "pc0",
-        &["python3", "-c", "import socket; print(socket.gethostbyname('mail.cbrc.com'))"],
+        &[
+            "python3",
+            "-c",
+            "import socket; print(socket.gethostbyname('mail.cbrc.com'))",
+        ],
     );
     assert_eq!(python.trim(), "192.168.1.2");
 }
@@ -107,8 +123,14 @@ fn the_hierarchy_lab_walks_root_tld_and_authoritative() {
     lab.up_ok();
     let first = lab.exec_ok("pc0", &["dig", "www.example.com"]);
     assert!(first.contains("status: NOERROR"), "{first}");
-    assert!(first.contains("flags: qr rd ra;"), "a resolver's answer, not authoritative:\n{first}");
-    assert!(first.contains("www.example.com.\t3600\tIN\tA\t10.0.0.4"), "{first}");
+    assert!(
+        first.contains("flags: qr rd ra;"),
+        "a resolver's answer, not authoritative:\n{first}"
+    );
+    assert!(
+        first.contains("www.example.com.\t3600\tIN\tA\t10.0.0.4"),
+        "{first}"
+    );
 
     let trace = lab.exec_ok("pc0", &["dig", "+trace", "www.example.com"]);
     let hops: Vec<&str> = ["10.0.0.2#53", "10.0.0.3#53", "10.0.0.4#53"]
@@ -116,8 +138,14 @@ fn the_hierarchy_lab_walks_root_tld_and_authoritative() {
         .filter(|hop| !trace.contains(hop))
         .collect();
     assert!(hops.is_empty(), "the walk misses {hops:?}:\n{trace}");
-    assert!(trace.contains("com.\t\t\t300\tIN\tNS\ta.gtld-servers.net."), "{trace}");
-    assert!(trace.contains("example.com.\t\t300\tIN\tNS\tns.example.com."), "{trace}");
+    assert!(
+        trace.contains("com.\t\t\t300\tIN\tNS\ta.gtld-servers.net."),
+        "{trace}"
+    );
+    assert!(
+        trace.contains("example.com.\t\t300\tIN\tNS\tns.example.com."),
+        "{trace}"
+    );
 
     // The second answer comes from the cache: its TTL has counted down.
     sleep(Duration::from_millis(2100));
@@ -131,6 +159,12 @@ fn the_hierarchy_lab_walks_root_tld_and_authoritative() {
     assert!(drill.contains("rcode: NXDOMAIN"), "{drill}");
     // The root server itself is authoritative and does not recurse.
     let root = lab.exec_ok("pc0", &["dig", "@10.0.0.2", "www.example.com"]);
-    assert!(root.contains("flags: qr rd;") && root.contains("AUTHORITY: 1"), "a referral:\n{root}");
-    assert!(root.contains("a.gtld-servers.net.\t300\tIN\tA\t10.0.0.3"), "glue:\n{root}");
+    assert!(
+        root.contains("flags: qr rd;") && root.contains("AUTHORITY: 1"),
+        "a referral:\n{root}"
+    );
+    assert!(
+        root.contains("a.gtld-servers.net.\t300\tIN\tA\t10.0.0.3"),
+        "glue:\n{root}"
+    );
 }
