@@ -5,6 +5,7 @@
 mod authority;
 #[allow(dead_code)] // an API for the mail relay and the checks (other branches)
 pub mod client;
+mod reply_cache;
 pub mod server;
 pub mod upstream;
 mod zone;

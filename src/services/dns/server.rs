@@ -15,6 +15,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{Semaphore, watch};
 
 use super::authority::{Authority, fill};
+use super::reply_cache::{ReplyCache, reply_limit};
 use super::upstream::{Role, Upstream};
 use crate::lab::zones::Zone;
 
@@ -31,6 +32,7 @@ const EDNS_UDP: u16 = 1232;
 pub struct Handler {
     authority: Authority,
     upstream: Option<Upstream>,
+    replies: ReplyCache,
 }
 
 /// What to do with one received message.
@@ -55,25 +57,23 @@ impl Handler {
         Ok(Handler {
             authority: Authority::new(zones)?,
             upstream: role.map(Upstream::new).transpose()?,
+            replies: ReplyCache::default(),
         })
     }
 
     /// Answers what can be answered at once. `udp` limits the reply to the
     /// client's advertised size.
     pub fn prepare(&self, bytes: &[u8], udp: bool) -> Prepared {
+        if let Some(reply) = self.replies.get(bytes, udp) {
+            return Prepared::Reply(reply);
+        }
         let Some(request) = decode(bytes) else {
             return formerr(bytes);
         };
         if request.metadata.message_type != MessageType::Query {
             return Prepared::Ignore;
         }
-        let limit = if !udp {
-            usize::from(u16::MAX)
-        } else {
-            request.edns.as_ref().map_or(CLASSIC_UDP, |e| {
-                usize::from(e.max_payload()).clamp(CLASSIC_UDP, 4096)
-            })
-        };
+        let limit = reply_limit(udp, request.edns.as_ref().map(Edns::max_payload));
         let mut reply = Message::response(request.metadata.id, request.metadata.op_code);
         reply.metadata.recursion_desired = request.metadata.recursion_desired;
         reply.metadata.checking_disabled = request.metadata.checking_disabled;
@@ -102,7 +102,9 @@ impl Handler {
         let qname = LowerName::from(question.name());
         if let Some(answer) = self.authority.answer(&qname, qtype) {
             fill(&mut reply, answer);
-            return Prepared::Reply(encode(reply, limit));
+            let encoded = encode(reply, limit);
+            self.replies.put(bytes, udp, &encoded);
+            return Prepared::Reply(encoded);
         }
         if self.upstream.is_none() {
             return finish(reply, ResponseCode::Refused, limit);
