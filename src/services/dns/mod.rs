@@ -7,5 +7,6 @@ mod authority;
 pub mod client;
 mod reply_cache;
 pub mod server;
+mod udp_batch;
 pub mod upstream;
 mod zone;
