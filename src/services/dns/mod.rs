@@ -5,6 +5,8 @@
 mod authority;
 #[allow(dead_code)] // an API for the mail relay and the checks (other branches)
 pub mod client;
+mod reply_cache;
 pub mod server;
+mod udp_batch;
 pub mod upstream;
 mod zone;

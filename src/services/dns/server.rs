@@ -7,14 +7,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::{DNSClass, LowerName, Name, RecordType};
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 
 use super::authority::{Authority, fill};
+use super::reply_cache::{ReplyCache, reply_limit};
+use super::udp_batch::{self, ToResolve};
 use super::upstream::{Role, Upstream};
 use crate::lab::zones::Zone;
 
@@ -31,6 +34,7 @@ const EDNS_UDP: u16 = 1232;
 pub struct Handler {
     authority: Authority,
     upstream: Option<Upstream>,
+    replies: ReplyCache,
 }
 
 /// What to do with one received message.
@@ -55,25 +59,23 @@ impl Handler {
         Ok(Handler {
             authority: Authority::new(zones)?,
             upstream: role.map(Upstream::new).transpose()?,
+            replies: ReplyCache::default(),
         })
     }
 
     /// Answers what can be answered at once. `udp` limits the reply to the
     /// client's advertised size.
     pub fn prepare(&self, bytes: &[u8], udp: bool) -> Prepared {
+        if let Some(reply) = self.replies.get(bytes, udp) {
+            return Prepared::Reply(reply);
+        }
         let Some(request) = decode(bytes) else {
             return formerr(bytes);
         };
         if request.metadata.message_type != MessageType::Query {
             return Prepared::Ignore;
         }
-        let limit = if !udp {
-            usize::from(u16::MAX)
-        } else {
-            request.edns.as_ref().map_or(CLASSIC_UDP, |e| {
-                usize::from(e.max_payload()).clamp(CLASSIC_UDP, 4096)
-            })
-        };
+        let limit = reply_limit(udp, request.edns.as_ref().map(Edns::max_payload));
         let mut reply = Message::response(request.metadata.id, request.metadata.op_code);
         reply.metadata.recursion_desired = request.metadata.recursion_desired;
         reply.metadata.checking_disabled = request.metadata.checking_disabled;
@@ -102,7 +104,9 @@ impl Handler {
         let qname = LowerName::from(question.name());
         if let Some(answer) = self.authority.answer(&qname, qtype) {
             fill(&mut reply, answer);
-            return Prepared::Reply(encode(reply, limit));
+            let encoded = encode(reply, limit);
+            self.replies.put(bytes, udp, &encoded);
+            return Prepared::Reply(encoded);
         }
         if self.upstream.is_none() {
             return finish(reply, ResponseCode::Refused, limit);
@@ -179,7 +183,8 @@ fn encode(mut reply: Message, limit: usize) -> Vec<u8> {
     reply.to_vec().unwrap_or_default()
 }
 
-/// Serves on the bound sockets until `stop` turns true.
+/// Serves on the bound sockets until `stop` turns true: each UDP socket on
+/// its own batching thread (`udp_batch`), TCP on the runtime.
 pub async fn serve(
     handler: Arc<Handler>,
     udp: Vec<UdpSocket>,
@@ -187,13 +192,17 @@ pub async fn serve(
     mut stop: watch::Receiver<bool>,
 ) -> Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
-    let resolving = Arc::new(Semaphore::new(MAX_PENDING_RESOLUTIONS));
+    let stopping = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
     for socket in udp {
-        tasks.spawn(serve_udp(
-            handler.clone(),
-            Arc::new(socket),
-            resolving.clone(),
-        ));
+        let socket = Arc::new(socket.into_std()?);
+        let (to_resolve, questions) = mpsc::channel(MAX_PENDING_RESOLUTIONS);
+        let (batch_handler, batch_stopping) = (handler.clone(), stopping.clone());
+        let batch_socket = socket.clone();
+        threads.push(std::thread::spawn(move || {
+            udp_batch::run(batch_socket, batch_handler, to_resolve, batch_stopping)
+        }));
+        tasks.spawn(resolve_for_udp(handler.clone(), socket, questions));
     }
     let clients = Arc::new(Semaphore::new(MAX_TCP_CLIENTS));
     for listener in tcp {
@@ -204,34 +213,40 @@ pub async fn serve(
             break;
         }
     }
+    stopping.store(true, Ordering::Relaxed);
     tasks.shutdown().await;
-    Ok(())
+    let joined = tokio::task::spawn_blocking(move || {
+        threads
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|_| Err(std::io::Error::other("panicked")))
+            })
+            .collect::<std::io::Result<Vec<()>>>()
+    })
+    .await?;
+    joined.map(|_| ()).context("a DNS UDP thread failed")
 }
 
-async fn serve_udp(handler: Arc<Handler>, socket: Arc<UdpSocket>, resolving: Arc<Semaphore>) {
-    let mut buffer = vec![0u8; 65_535];
-    loop {
-        let Ok((len, peer)) = socket.recv_from(&mut buffer).await else {
-            // ICMP errors from earlier replies surface here; keep serving.
-            continue;
+/// Questions the batching thread passed on: resolved concurrently (at most
+/// `MAX_PENDING_RESOLUTIONS`), each reply sent on the socket it came in on.
+async fn resolve_for_udp(
+    handler: Arc<Handler>,
+    socket: Arc<std::net::UdpSocket>,
+    mut questions: mpsc::Receiver<ToResolve>,
+) {
+    let resolving = Arc::new(Semaphore::new(MAX_PENDING_RESOLUTIONS));
+    while let Some((pending, peer)) = questions.recv().await {
+        let Ok(permit) = resolving.clone().acquire_owned().await else {
+            return;
         };
-        match handler.prepare(&buffer[..len], true) {
-            Prepared::Ignore => {}
-            Prepared::Reply(reply) => {
-                let _ = socket.send_to(&reply, peer).await;
-            }
-            Prepared::Resolve(pending) => {
-                let Ok(permit) = resolving.clone().try_acquire_owned() else {
-                    continue; // overloaded: the client will ask again
-                };
-                let (handler, socket) = (handler.clone(), socket.clone());
-                tokio::spawn(async move {
-                    let reply = handler.resolve(pending).await;
-                    let _ = socket.send_to(&reply, peer).await;
-                    drop(permit);
-                });
-            }
-        }
+        let (handler, socket) = (handler.clone(), socket.clone());
+        tokio::spawn(async move {
+            let reply = handler.resolve(pending).await;
+            // UDP sends do not wait: a full buffer drops the datagram.
+            let _ = socket.send_to(&reply, peer);
+            drop(permit);
+        });
     }
 }
 
