@@ -5,6 +5,7 @@
 
 pub mod control;
 mod dns;
+pub mod mail;
 pub mod node;
 pub mod pidfile;
 pub mod state;
@@ -69,6 +70,7 @@ fn start_services(
                 Phase::Infrastructure => {
                     node.dhcp_server.is_some()
                         || node.dns_server.is_some()
+                        || node.mail.is_some()
                         || node.interfaces.iter().any(|i| i.dhcp_relay.is_some())
                 }
                 Phase::Clients => node.interfaces.iter().any(|i| i.dhcp),

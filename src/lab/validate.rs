@@ -117,6 +117,7 @@ impl Validator<'_> {
                 routes: Vec::new(),
                 dhcp_pools: None,
                 dns_server: None,
+                mail: None,
             });
         }
         let links = self.resolve_links(&mut nodes, &declared);
@@ -136,6 +137,7 @@ impl Validator<'_> {
         }
         self.check_dhcp(&mut topology);
         self.check_dns(&mut topology);
+        self.check_mail(&mut topology);
         self.check_reachability_hints(&topology);
         if !self.lab.checks.is_empty() {
             self.error(
@@ -1232,6 +1234,8 @@ pub fn segment_name(topo: &Topology, segment: usize) -> String {
 
 #[path = "validate_dhcp.rs"]
 mod dhcp;
+#[path = "validate_mail.rs"]
+mod mail;
 
 #[path = "validate_dns.rs"]
 mod dns;
