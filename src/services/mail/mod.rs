@@ -2,5 +2,6 @@
 //! and POP3 and IMAP read, and the node's accounts.
 
 pub mod accounts;
+pub mod imap;
 mod maildir;
 pub mod store;

@@ -30,8 +30,7 @@ pub fn parse_list(value: &str) -> Vec<Address> {
     let mut angle: Option<Vec<Token>> = None;
     let mut angle_done: Option<Vec<Token>> = None;
     let mut in_group = false;
-    let mut tokens = tokens.into_iter();
-    while let Some(token) = tokens.next() {
+    for token in tokens {
         if addresses.len() >= MAX_ADDRESSES {
             break;
         }

@@ -144,7 +144,7 @@ fn parse_number(text: &str, min_len: usize, max_len: usize) -> Option<u32> {
 }
 
 fn valid_day(year: u32, month: u32, day: u32) -> bool {
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
     let length = match month {
         2 if leap => 29,
         2 => 28,

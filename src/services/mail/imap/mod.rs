@@ -6,11 +6,19 @@
 
 mod address;
 mod command;
+mod connection;
 mod date;
 mod fetch;
+mod mailbox;
 mod mime;
 pub mod parser;
 mod response;
 mod search;
 mod sequence;
+pub mod server;
+mod session;
 mod structure;
+
+#[cfg(test)]
+#[path = "server_tests.rs"]
+mod server_tests;
