@@ -3,6 +3,7 @@
 //! never deals with namespaces itself, so each is tested on 127.0.0.1.
 
 pub mod dhcp;
+pub mod dns;
 // Until the SMTP and POP3 servers use all of the store's API.
 #[allow(dead_code)]
 pub mod mail;

@@ -1,7 +1,15 @@
 //! Mail: one durable Maildir++ store per mail node that SMTP delivers into
-//! and POP3 and IMAP read, and the node's accounts.
+//! and POP3 and IMAP read, the node's accounts, SMTP with relay between
+//! domains, POP3, and the per-node dialogue log.
 
 pub mod accounts;
+mod date;
 pub mod imap;
+pub mod lines;
+mod listener;
 mod maildir;
+pub mod pop3;
+pub mod sasl;
+pub mod smtp;
 pub mod store;
+pub mod transcript;
