@@ -1,11 +1,14 @@
 //! Reading IMAP commands off a connection with every size capped before
 //! anything is allocated: a line is at most `max_line` octets (the rest of
-//! an over-long line is read and dropped, so the session goes on), and a
+//! an over-long line is read and dropped by `lines::read_line`, so the
+//! session goes on), and a
 //! literal's announced size is checked against the command's budget before
 //! a byte of it is read. Synchronizing literals (`{n}`) get their `+`
 //! continuation here; non-synchronizing ones (`{n+}`, LITERAL+) do not.
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::services::mail::lines::{Line, read_line};
 
 /// Size limits for one command.
 #[derive(Clone, Copy, Debug)]
@@ -37,53 +40,6 @@ pub enum Incoming {
     Closed,
 }
 
-/// How a line read ended.
-#[derive(Debug, PartialEq)]
-pub enum Line {
-    Complete,
-    TooLong,
-    Closed,
-}
-
-/// Appends one line (without its CRLF or LF) to `buffer`, keeping at most
-/// `cap` octets of it.
-pub async fn read_line<R: AsyncBufRead + Unpin>(
-    reader: &mut R,
-    buffer: &mut Vec<u8>,
-    cap: usize,
-) -> std::io::Result<Line> {
-    let start = buffer.len();
-    let mut too_long = false;
-    loop {
-        let available = reader.fill_buf().await?;
-        if available.is_empty() {
-            return Ok(Line::Closed);
-        }
-        let (chunk, consumed, done) = match available.iter().position(|&b| b == b'\n') {
-            Some(i) => (&available[..i], i + 1, true),
-            None => (available, available.len(), false),
-        };
-        if !too_long {
-            // One octet more than `cap` for the CR before the LF; the start
-            // of an over-long line is kept (it holds the tag).
-            let room = (cap + 1).saturating_sub(buffer.len() - start);
-            buffer.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            too_long = chunk.len() > room;
-        }
-        reader.consume(consumed);
-        if done {
-            break;
-        }
-    }
-    if buffer.len() > start && buffer.last() == Some(&b'\r') {
-        buffer.pop();
-    }
-    if too_long || buffer.len() - start > cap {
-        return Ok(Line::TooLong);
-    }
-    Ok(Line::Complete)
-}
-
 /// Reads one command, answering synchronizing literals with `+`.
 pub async fn read_command<R, W>(
     reader: &mut R,
@@ -94,15 +50,19 @@ where
     R: AsyncBufRead + Unpin,
     W: AsyncWrite + Unpin,
 {
+    // The tag is read from what is buffered, so that even a line too long
+    // to keep gets a tagged reply.
+    let buffered = reader.fill_buf().await?;
+    let tag = tag_of(buffered);
     let mut command = Vec::new();
     let mut text_left = limits.max_line;
     let mut literals_left = None;
     loop {
         let line_start = command.len();
-        match read_line(reader, &mut command, text_left).await? {
+        match read_line(reader, text_left).await? {
             Line::Closed => return Ok(Incoming::Closed),
-            Line::TooLong => return Ok(Incoming::TooLong(tag_of(&command))),
-            Line::Complete => {}
+            Line::TooLong => return Ok(Incoming::TooLong(tag)),
+            Line::Complete(line) => command.extend_from_slice(&line),
         }
         text_left -= command.len() - line_start;
         let Some((size, synchronizing)) = literal_announced(&command[line_start..]) else {
@@ -162,7 +122,7 @@ fn is_append(command: &[u8]) -> bool {
 }
 
 /// The tag at the start of a command, if it looks like one.
-pub fn tag_of(command: &[u8]) -> Option<String> {
+fn tag_of(command: &[u8]) -> Option<String> {
     let end = command.iter().position(|&b| b == b' ')?;
     let tag = &command[..end];
     let valid = !tag.is_empty()

@@ -14,6 +14,7 @@ use super::connection::Limits;
 use super::server::{ImapConfig, serve};
 use crate::services::mail::accounts::Accounts;
 use crate::services::mail::store::Store;
+use crate::services::mail::transcript::Transcript;
 
 /// A message with a text part and a binary attachment (every octet value).
 pub fn attachment_message() -> Vec<u8> {
@@ -54,21 +55,24 @@ impl Drop for TestServer {
     }
 }
 
-/// A server for users ada/secret and bob/pw (domain mt.com).
-pub fn start(config: ImapConfig) -> TestServer {
+/// A server for users ada/secret and bob/pw (domain mt.com); `tune` adjusts
+/// the defaults.
+pub fn start(tune: fn(&mut ImapConfig)) -> TestServer {
     static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("labctl-imap-test-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let store = Store::open(&dir).unwrap();
+    let store = Store::open(&dir.join("mail")).unwrap();
     store.create_user("ada").unwrap();
     let accounts = Arc::new(Accounts::new(
         ["mt.com"],
         [("ada", "secret"), ("bob", "pw")],
     ));
+    let mut config = ImapConfig::new(accounts, store.clone());
+    tune(&mut config);
+    let transcript = Transcript::open(&dir.join("dialogue.log")).unwrap();
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let (bound_tx, bound_rx) = std::sync::mpsc::channel();
-    let server_store = store.clone();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -77,7 +81,7 @@ pub fn start(config: ImapConfig) -> TestServer {
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             bound_tx.send(listener.local_addr().unwrap()).unwrap();
-            serve(listener, server_store, accounts, config, stop_rx)
+            serve(listener, Arc::new(config), transcript, stop_rx)
                 .await
                 .unwrap();
         });
@@ -146,20 +150,19 @@ impl Client {
     }
 }
 
-fn small_limits() -> ImapConfig {
-    ImapConfig {
-        limits: Limits {
-            max_line: 1024,
-            max_message: 100_000,
-            max_literals: 256,
-        },
-        ..ImapConfig::default()
-    }
+fn small_limits(config: &mut ImapConfig) {
+    config.limits = Limits {
+        max_line: 1024,
+        max_message: 100_000,
+        max_literals: 256,
+    };
 }
+
+fn defaults(_: &mut ImapConfig) {}
 
 #[test]
 fn state_machine_and_bad_input() {
-    let server = start(small_limits());
+    let server = start(small_limits);
     server.store.deliver("ada", &attachment_message()).unwrap();
     let (mut c, greeting) = Client::connect(&server);
     assert!(
@@ -231,7 +234,7 @@ fn state_machine_and_bad_input() {
 
 #[test]
 fn repeated_failed_logins_close_the_connection() {
-    let server = start(small_limits());
+    let server = start(small_limits);
     let (mut c, _) = Client::connect(&server);
     assert!(
         c.run("a", "LOGIN ada wrong")
@@ -249,7 +252,7 @@ fn repeated_failed_logins_close_the_connection() {
 
 #[test]
 fn authenticate_plain_continuations() {
-    let server = start(small_limits());
+    let server = start(small_limits);
     let (mut c, _) = Client::connect(&server);
     c.send(b"a AUTHENTICATE PLAIN\r\n");
     assert_eq!(c.line(), "+ \r\n");
@@ -271,10 +274,9 @@ fn authenticate_plain_continuations() {
 
 #[test]
 fn idle_sees_new_mail_and_silence_times_out() {
-    let server = start(ImapConfig {
-        idle_timeout: Duration::from_millis(1500),
-        idle_poll: Duration::from_millis(100),
-        ..small_limits()
+    let server = start(|config| {
+        config.idle_timeout = Duration::from_millis(1500);
+        config.idle_poll = Duration::from_millis(100);
     });
     let (mut c, _) = Client::connect(&server);
     c.run("a", "LOGIN ada secret");
@@ -298,7 +300,7 @@ fn idle_sees_new_mail_and_silence_times_out() {
 
 #[test]
 fn concurrent_sessions_see_each_others_changes() {
-    let server = start(small_limits());
+    let server = start(small_limits);
     for subject in ["one", "two", "three"] {
         server
             .store
@@ -367,7 +369,7 @@ fn python(server: &TestServer, script: &str) {
 
 #[test]
 fn python_imaplib_everyday_use() {
-    let server = start(ImapConfig::default());
+    let server = start(defaults);
     let message = attachment_message();
     std::fs::write(server.dir.join("expected.eml"), &message).unwrap();
     server.store.deliver("ada", &message).unwrap();
@@ -384,7 +386,7 @@ fn python_imaplib_everyday_use() {
 
 #[test]
 fn curl_reads_byte_exact() {
-    let server = start(ImapConfig::default());
+    let server = start(defaults);
     let message = attachment_message();
     server.store.deliver("ada", &message).unwrap();
     let port = server.address.port();
@@ -424,7 +426,7 @@ fn curl_reads_byte_exact() {
 
 #[test]
 fn s_nail_lists_and_reads() {
-    let server = start(ImapConfig::default());
+    let server = start(defaults);
     server.store.deliver("ada", &attachment_message()).unwrap();
     let home = server.dir.join("home");
     std::fs::create_dir_all(&home).unwrap();

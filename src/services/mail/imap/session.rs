@@ -8,7 +8,6 @@ use std::io;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use base64::Engine;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::command::{Command, CommandBody, FetchItem, StatusItem, StoreMode};
@@ -18,6 +17,8 @@ use super::response::{ALL_FLAGS, push_flags, push_string};
 use super::search::{self, Candidate, Largest};
 use super::sequence::SequenceSet;
 use crate::services::mail::accounts::Accounts;
+use crate::services::mail::sasl::{self, SaslError};
+use crate::services::mail::smtp::data::with_crlf_line_ends;
 use crate::services::mail::store::{Flag, Store};
 
 /// What we claim to support; the same before and after login.
@@ -53,6 +54,8 @@ pub struct Session {
     auth_failures: u32,
     max_auth_failures: u32,
     out: Vec<u8>,
+    /// The last tagged response, for the dialogue log.
+    last_status: String,
 }
 
 impl Session {
@@ -65,6 +68,7 @@ impl Session {
             auth_failures: 0,
             max_auth_failures,
             out: Vec::new(),
+            last_status: String::new(),
         }
     }
 
@@ -87,7 +91,13 @@ impl Session {
     }
 
     fn tagged(&mut self, tag: &str, text: &str) {
+        self.last_status = format!("{tag} {text}");
         self.line(&format!("{tag} {text}"));
+    }
+
+    /// The last tagged response (and BYE, when the session ends).
+    pub fn last_status(&self) -> &str {
+        &self.last_status
     }
 
     /// Runs one parsed command; its responses go to `writer`.
@@ -131,7 +141,7 @@ impl Session {
                 if mechanism != "PLAIN" {
                     self.tagged(tag, "NO [CANNOT] only AUTHENTICATE PLAIN is supported");
                 } else if let Some(initial) = initial {
-                    return Ok(self.authenticate_plain(tag, &initial));
+                    return Ok(self.authenticate_plain(tag, initial.as_bytes()));
                 } else {
                     return Ok(Flow::AuthenticatePlain {
                         tag: tag.to_string(),
@@ -252,6 +262,8 @@ impl Session {
                 self.tagged(tag, "NO [AUTHENTICATIONFAILED] wrong user name or password");
                 if self.auth_failures >= self.max_auth_failures {
                     self.line("* BYE too many failed logins");
+                    self.last_status
+                        .push_str("\r\n* BYE too many failed logins");
                     return Flow::Close;
                 }
                 Flow::Continue
@@ -259,35 +271,23 @@ impl Session {
         }
     }
 
-    /// The SASL PLAIN response (RFC 4616): `authzid NUL authcid NUL passwd`
-    /// in base64; `*` cancels.
-    pub fn authenticate_plain(&mut self, tag: &str, response: &str) -> Flow {
-        if response == "*" {
-            self.tagged(tag, "BAD AUTHENTICATE cancelled");
-            return Flow::Continue;
+    /// The SASL PLAIN response (RFC 4616, base64 of `authzid NUL user NUL
+    /// password`); `*` cancels.
+    pub fn authenticate_plain(&mut self, tag: &str, response: &[u8]) -> Flow {
+        match sasl::plain(response.trim_ascii()) {
+            Ok((user, password)) => self.login(tag, &user, &password),
+            Err(SaslError::Cancelled) => {
+                self.tagged(tag, "BAD AUTHENTICATE cancelled");
+                Flow::Continue
+            }
+            Err(SaslError::Malformed) => {
+                self.tagged(
+                    tag,
+                    "BAD the PLAIN response must be base64 of authzid NUL user NUL password",
+                );
+                Flow::Continue
+            }
         }
-        let decoded = base64::engine::general_purpose::STANDARD.decode(response.trim());
-        let Ok(decoded) = decoded else {
-            self.tagged(tag, "BAD the PLAIN response is not valid base64");
-            return Flow::Continue;
-        };
-        let fields: Vec<&[u8]> = decoded.split(|&b| b == 0).collect();
-        let [authzid, user, password] = fields.as_slice() else {
-            self.tagged(
-                tag,
-                "BAD the PLAIN response must be authzid NUL user NUL password",
-            );
-            return Flow::Continue;
-        };
-        let user = String::from_utf8_lossy(user).into_owned();
-        if !authzid.is_empty() && *authzid != user.as_bytes() {
-            self.tagged(
-                tag,
-                "NO [AUTHORIZATIONFAILED] acting as another user is not allowed",
-            );
-            return Flow::Continue;
-        }
-        self.login(tag, &user, &String::from_utf8_lossy(password))
     }
 
     /// The untagged updates of the selected mailbox (for NOOP and IDLE too).
@@ -416,7 +416,7 @@ impl Session {
         date: Option<SystemTime>,
         message: &[u8],
     ) {
-        let message = with_crlf(message);
+        let message = with_crlf_line_ends(message.to_vec());
         let date = date.unwrap_or_else(SystemTime::now);
         let appended = self
             .store
@@ -483,7 +483,7 @@ impl Session {
                 self.store
                     .read(user, &mailbox.folder, meta.uid)
                     .ok()
-                    .map(|c| with_crlf(&c))
+                    .map(with_crlf_line_ends)
             } else {
                 None
             };
@@ -552,7 +552,7 @@ impl Session {
             }
             let content = if read_content {
                 match self.store.read(&user, &mailbox.folder, meta.uid) {
-                    Ok(content) => Some(with_crlf(&content)),
+                    Ok(content) => Some(with_crlf_line_ends(content)),
                     Err(_) => {
                         failures += 1;
                         continue;
@@ -734,26 +734,6 @@ fn store_failure(error: &io::Error) -> String {
     format!("NO [{code}] {error}")
 }
 
-/// The message with every bare LF made CRLF (IMAP sends lines with CRLF);
-/// a message that already has only CRLF is returned as is.
-fn with_crlf(message: &[u8]) -> Vec<u8> {
-    let bare = message
-        .iter()
-        .enumerate()
-        .any(|(i, &b)| b == b'\n' && (i == 0 || message[i - 1] != b'\r'));
-    if !bare {
-        return message.to_vec();
-    }
-    let mut out = Vec::with_capacity(message.len() + message.len() / 32);
-    for (i, &byte) in message.iter().enumerate() {
-        if byte == b'\n' && (i == 0 || message[i - 1] != b'\r') {
-            out.push(b'\r');
-        }
-        out.push(byte);
-    }
-    out
-}
-
 /// LIST patterns: `*` matches anything, `%` anything but the delimiter
 /// (dynamic programming: linear in pattern × name, whatever the pattern).
 fn wildcard_match(pattern: &[u8], name: &[u8]) -> bool {
@@ -797,11 +777,5 @@ mod tests {
         assert!(!wildcard_match(b"", b"INBOX"));
         let hostile = "*%".repeat(500);
         assert!(wildcard_match(hostile.as_bytes(), b"a.b"));
-    }
-
-    #[test]
-    fn bare_line_feeds_become_crlf() {
-        assert_eq!(with_crlf(b"a\nb\r\nc\n"), b"a\r\nb\r\nc\r\n");
-        assert_eq!(with_crlf(b"\r\n"), b"\r\n");
     }
 }
