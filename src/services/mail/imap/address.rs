@@ -141,6 +141,10 @@ fn tokenize(value: &str) -> Vec<Token> {
                 chars.next();
                 tokens.push(Token::Special(c));
             }
+            ')' => {
+                // A comment that never opened: skip it.
+                chars.next();
+            }
             _ => {
                 let mut word = String::new();
                 while let Some(&w) = chars.peek() {
@@ -198,5 +202,7 @@ mod tests {
         );
         assert_eq!(parse_list("<<<>>>,,,;;"), vec![]);
         assert_eq!(parse_list("ada"), vec![mailbox(None, "ada", "")]);
+        // Found by the fuzzer: an unopened comment used to loop forever.
+        assert_eq!(parse_list("g) x@d"), vec![mailbox(None, "gx", "d")]);
     }
 }

@@ -89,12 +89,12 @@ fn compare(day: i64, wanted: i64, test: DateTest) -> bool {
     }
 }
 
-/// Case-insensitive (ASCII) substring test; the empty needle always matches.
+/// Case-insensitive (ASCII) substring test in linear time (two-way search
+/// over lowercased copies); the empty needle always matches.
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     needle.is_empty()
-        || haystack
-            .windows(needle.len())
-            .any(|window| window.eq_ignore_ascii_case(needle))
+        || memchr::memmem::find(&haystack.to_ascii_lowercase(), &needle.to_ascii_lowercase())
+            .is_some()
 }
 
 #[cfg(test)]
