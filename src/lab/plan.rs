@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::addr::{Ipv4Net, Mac};
 use super::model::{NodeKind, Routing};
 use super::routing::auto_routes;
-use super::topology::{Addressing, DhcpPool, End, Topology};
+use super::topology::{Addressing, DhcpPool, End, MailPlan, Topology};
 
 /// The bridge inside every switch's namespace.
 pub const BRIDGE_NAME: &str = "br0";
@@ -47,6 +47,9 @@ pub struct PlanNode {
     /// The node runs a DHCP server with these pools.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dhcp_server: Option<Vec<DhcpPool>>,
+    /// The node runs a mail server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<MailPlan>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -175,6 +178,7 @@ pub fn plan(topo: &Topology) -> Plan {
                 dns: node.dns.clone(),
                 domain: node.domain.clone(),
                 dhcp_server: node.dhcp_pools.clone(),
+                mail: node.mail.clone(),
             }
         })
         .collect();

@@ -29,6 +29,21 @@ pub struct TopoNode {
     pub routes: Vec<Route>,
     /// The DHCP server's pools, when the node runs one.
     pub dhcp_pools: Option<Vec<DhcpPool>>,
+    /// The mail service, when the node runs one.
+    pub mail: Option<MailPlan>,
+}
+
+/// A mail server's domains and accounts (user names in lower case).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailPlan {
+    pub domains: Vec<String>,
+    pub users: Vec<MailUser>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailUser {
+    pub name: String,
+    pub password: String,
 }
 
 /// A DHCP pool with everything resolved (addresses parsed, subnet found,

@@ -116,6 +116,7 @@ impl Validator<'_> {
                 routing: node.routing.unwrap_or(Routing::Static),
                 routes: Vec::new(),
                 dhcp_pools: None,
+                mail: None,
             });
         }
         let links = self.resolve_links(&mut nodes, &declared);
@@ -134,6 +135,7 @@ impl Validator<'_> {
             topology.nodes[index].routes = routes;
         }
         self.check_dhcp(&mut topology);
+        self.check_mail(&mut topology);
         self.check_reachability_hints(&topology);
         if !self.lab.checks.is_empty() {
             self.error(
@@ -1230,6 +1232,8 @@ pub fn segment_name(topo: &Topology, segment: usize) -> String {
 
 #[path = "validate_dhcp.rs"]
 mod dhcp;
+#[path = "validate_mail.rs"]
+mod mail;
 
 #[cfg(test)]
 #[path = "validate_tests.rs"]

@@ -4,6 +4,4 @@
 
 pub mod dhcp;
 pub mod dns;
-// Until the SMTP and POP3 servers use all of the store's API.
-#[allow(dead_code)]
 pub mod mail;

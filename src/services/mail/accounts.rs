@@ -45,13 +45,6 @@ impl Accounts {
             .map(|(name, _)| name.as_str())
     }
 
-    /// The password of an account (APOP digests need it).
-    pub fn password(&self, user: &str) -> Option<&str> {
-        self.user(user)
-            .and_then(|name| self.passwords.get(name))
-            .map(String::as_str)
-    }
-
     pub fn is_local_domain(&self, domain: &str) -> bool {
         self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
     }
@@ -93,7 +86,6 @@ mod tests {
         assert!(!accounts.check("ada@other.org", "secret"));
         assert!(!accounts.check("carol", ""));
         assert_eq!(accounts.user("Bob"), Some("bob"));
-        assert_eq!(accounts.password("ada"), Some("secret"));
     }
 
     #[test]

@@ -31,6 +31,7 @@ impl Transcript {
     }
 
     /// A transcript that writes nothing.
+    #[cfg(test)]
     pub fn discard() -> Transcript {
         Transcript {
             file: None,
