@@ -16,29 +16,10 @@ use crate::services::mail::accounts::Accounts;
 use crate::services::mail::store::Store;
 use crate::services::mail::transcript::Transcript;
 
-/// A message with a text part and a binary attachment (every octet value).
+/// A message with a text part and a binary attachment (octets 0-255
+/// repeated, base64), with CRLF line ends.
 pub fn attachment_message() -> Vec<u8> {
-    let binary: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
-    let mut encoded = String::new();
-    use base64::Engine;
-    for chunk in base64::engine::general_purpose::STANDARD
-        .encode(&binary)
-        .as_bytes()
-        .chunks(76)
-    {
-        encoded.push_str(std::str::from_utf8(chunk).unwrap());
-        encoded.push_str("\r\n");
-    }
-    format!(
-        "From: Bob <bob@mt.com>\r\nTo: Ada <ada@mt.com>\r\nSubject: Lab 3 results\r\n\
-Date: Tue, 1 Dec 2026 08:00:00 +0000\r\nMessage-ID: <lab3@mt.com>\r\nMIME-Version: 1.0\r\n\
-Content-Type: multipart/mixed; boundary=\"=-sep-=\"\r\n\r\nThis is a MIME message.\r\n\
---=-sep-=\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello Ada,\r\nthe routers forward.\r\n\
---=-sep-=\r\nContent-Type: application/octet-stream; name=\"capture.bin\"\r\n\
-Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"capture.bin\"\r\n\r\n\
-{encoded}--=-sep-=--\r\n"
-    )
-    .into_bytes()
+    include_bytes!("../../../../tests/imap/lab3.eml").to_vec()
 }
 
 pub struct TestServer {
