@@ -4,6 +4,7 @@
 
 pub mod accounts;
 mod date;
+pub mod imap;
 pub mod lines;
 mod listener;
 mod maildir;
