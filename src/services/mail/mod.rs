@@ -5,14 +5,13 @@
 pub mod accounts;
 mod date;
 mod group_sync;
+pub mod imap;
 pub mod lines;
 mod listener;
 mod maildir;
 pub mod pop3;
 pub mod sasl;
 pub mod smtp;
-// Folders, flags, append and copy are for IMAP (branch imap).
-#[allow(dead_code)]
 pub mod store;
 #[cfg(test)]
 mod test_support;

@@ -74,11 +74,10 @@ impl Store {
 
     /// Creates the user's maildir if it does not exist yet.
     pub fn create_user(&self, user: &str) -> io::Result<()> {
-        let dir = self.user_dir(user)?;
-        if !is_maildir(&dir) {
-            create_maildir(&dir)?;
+        if self.has_user(user) {
+            return Ok(());
         }
-        Ok(())
+        create_maildir(&self.user_dir(user)?)
     }
 
     pub fn has_user(&self, user: &str) -> bool {
