@@ -110,14 +110,18 @@ fn after_content(byte: u8) -> At {
     if byte == b'\r' { At::Cr } else { At::Middle }
 }
 
-/// Turns bare CR and bare LF into CRLF.
-pub fn with_crlf_line_ends(message: Vec<u8>) -> Vec<u8> {
-    let bare = message.iter().enumerate().any(|(i, &b)| match b {
+/// Whether a message has a CR or LF that is not part of a CRLF.
+fn has_bare_line_ends(message: &[u8]) -> bool {
+    message.iter().enumerate().any(|(i, &b)| match b {
         b'\r' => message.get(i + 1) != Some(&b'\n'),
         b'\n' => i == 0 || message[i - 1] != b'\r',
         _ => false,
-    });
-    if !bare {
+    })
+}
+
+/// Turns bare CR and bare LF into CRLF.
+pub fn with_crlf_line_ends(message: Vec<u8>) -> Vec<u8> {
+    if !has_bare_line_ends(&message) {
         return message;
     }
     let mut fixed = Vec::with_capacity(message.len() + 16);
@@ -140,17 +144,25 @@ pub fn with_crlf_line_ends(message: Vec<u8>) -> Vec<u8> {
 /// become CRLF, lines starting with "." get another, and the terminating
 /// CRLF "." CRLF is appended.
 pub fn dot_stuffed(message: &[u8]) -> Vec<u8> {
-    let message = with_crlf_line_ends(message.to_vec());
-    let mut out = Vec::with_capacity(message.len() + 64);
-    let mut line_start = true;
-    for &byte in &message {
+    let normalized;
+    let message = if has_bare_line_ends(message) {
+        normalized = with_crlf_line_ends(message.to_vec());
+        normalized.as_slice()
+    } else {
+        message
+    };
+    let mut out = Vec::with_capacity(message.len() + message.len() / 64 + 8);
+    let mut copied = 0;
+    for (i, &byte) in message.iter().enumerate() {
+        let line_start = i == 0 || message[i - 1] == b'\n';
         if line_start && byte == b'.' {
+            out.extend_from_slice(&message[copied..i]);
             out.push(b'.');
+            copied = i;
         }
-        out.push(byte);
-        line_start = byte == b'\n';
     }
-    if !line_start {
+    out.extend_from_slice(&message[copied..]);
+    if !message.is_empty() && !message.ends_with(b"\n") {
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b".\r\n");
