@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 
 use super::node::NodeContext;
 use crate::lab::plan::PlanNode;
+use crate::net::etc;
 use crate::services::mail::accounts::Accounts;
 use crate::services::mail::imap::server::{self as imap, ImapConfig};
 use crate::services::mail::pop3::server::{self as pop3, Pop3Config};
@@ -118,6 +119,7 @@ pub fn start(context: &NodeContext, tasks: &mut tokio::task::JoinSet<Result<()>>
                 .iter()
                 .map(|ip| SocketAddr::V4(SocketAddrV4::new(*ip, DNS_PORT)))
                 .collect(),
+            resolv_conf: Some(etc::node_etc_dir(&node.namespace).join("resolv.conf")),
             port: SMTP_PORT,
         },
         retry: Retry {

@@ -5,10 +5,12 @@
 //! up, get a bounce to the sender (never for a bounce: null sender).
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use futures::StreamExt;
 use tokio::sync::watch;
 
 use super::client::{self, Outcome};
@@ -19,11 +21,20 @@ use crate::services::dns::client::{QueryError, mail_exchangers_at};
 use crate::services::mail::date::rfc5322;
 use crate::services::mail::transcript::Transcript;
 
+/// Queue entries tried at once.
+const PARALLEL_ATTEMPTS: usize = 16;
+
 /// How the next server for a domain is found.
 #[derive(Debug, Clone)]
 pub enum NextHop {
-    /// MX (else A) through these DNS servers; mail goes to `port` there.
-    Dns { servers: Vec<SocketAddr>, port: u16 },
+    /// MX (else A) through these DNS servers — or, when there are none,
+    /// the `nameserver`s of `resolv_conf` at the time (a node configured by
+    /// DHCP); mail goes to `port` there.
+    Dns {
+        servers: Vec<SocketAddr>,
+        resolv_conf: Option<PathBuf>,
+        port: u16,
+    },
     /// Every domain goes to these servers (tests on 127.0.0.1).
     #[cfg(test)]
     Fixed(Vec<SocketAddr>),
@@ -59,15 +70,21 @@ impl Relay {
     pub async fn run(self, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
         let queue = self.delivery.queue.clone();
         loop {
-            let mut next_due = None::<u64>;
-            for envelope in queue.pending()? {
-                if envelope.next_attempt <= now_seconds() {
-                    if let Some(again) = self.attempt(&queue, envelope).await? {
-                        next_due = Some(next_due.map_or(again, |d| d.min(again)));
-                    }
-                } else {
-                    let due = envelope.next_attempt;
-                    next_due = Some(next_due.map_or(due, |d| d.min(due)));
+            let (due, waiting): (Vec<Envelope>, Vec<Envelope>) = queue
+                .pending()?
+                .into_iter()
+                .partition(|e| e.next_attempt <= now_seconds());
+            let mut next_due = waiting.iter().map(|e| e.next_attempt).min();
+            // Entries are tried side by side, so one slow server holds up
+            // only its own mail.
+            let attempts: Vec<anyhow::Result<Option<u64>>> = futures::stream::iter(due)
+                .map(|envelope| self.attempt(&queue, envelope))
+                .buffer_unordered(PARALLEL_ATTEMPTS)
+                .collect()
+                .await;
+            for again in attempts {
+                if let Some(again) = again? {
+                    next_due = Some(next_due.map_or(again, |d| d.min(again)));
                 }
             }
             let wait = next_due.map_or(Duration::from_secs(3600), |due| {
@@ -173,20 +190,27 @@ impl Relay {
         match &self.next_hop {
             #[cfg(test)]
             NextHop::Fixed(servers) => Ok(servers.clone()),
-            NextHop::Dns { servers, port } => match mail_exchangers_at(servers, domain).await {
-                Ok(exchangers) => Ok(exchangers
-                    .into_iter()
-                    .flat_map(|(_, addresses)| addresses)
-                    .map(|ip| SocketAddr::new(ip.into(), *port))
-                    .collect()),
-                Err(
-                    e @ (QueryError::NxDomain { .. }
-                    | QueryError::NullMx { .. }
-                    | QueryError::NoData { .. }
-                    | QueryError::BadName { .. }),
-                ) => Err(Outcome::Refused(format!("550 5.1.2 {e}"))),
-                Err(e) => Err(Outcome::Later(format!("451 4.4.3 {e}"))),
-            },
+            NextHop::Dns {
+                servers,
+                resolv_conf,
+                port,
+            } => {
+                match mail_exchangers_at(&resolvers(servers, resolv_conf.as_deref()), domain).await
+                {
+                    Ok(exchangers) => Ok(exchangers
+                        .into_iter()
+                        .flat_map(|(_, addresses)| addresses)
+                        .map(|ip| SocketAddr::new(ip.into(), *port))
+                        .collect()),
+                    Err(
+                        e @ (QueryError::NxDomain { .. }
+                        | QueryError::NullMx { .. }
+                        | QueryError::NoData { .. }
+                        | QueryError::BadName { .. }),
+                    ) => Err(Outcome::Refused(format!("550 5.1.2 {e}"))),
+                    Err(e) => Err(Outcome::Later(format!("451 4.4.3 {e}"))),
+                }
+            }
         }
     }
 
@@ -232,6 +256,21 @@ impl Relay {
     }
 }
 
+/// The DNS servers to ask: the configured ones, else those of resolv.conf.
+fn resolvers(servers: &[SocketAddr], resolv_conf: Option<&Path>) -> Vec<SocketAddr> {
+    if !servers.is_empty() {
+        return servers.to_vec();
+    }
+    let text = resolv_conf
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .unwrap_or_default();
+    text.lines()
+        .filter_map(|line| line.trim().strip_prefix("nameserver"))
+        .filter_map(|address| address.trim().parse::<IpAddr>().ok())
+        .map(|ip| SocketAddr::new(ip, 53))
+        .collect()
+}
+
 /// A queued address back into a mailbox.
 fn parse_mailbox(address: &str) -> Option<Mailbox> {
     match command::parse(format!("RCPT TO:<{address}>").as_bytes()) {
@@ -243,6 +282,22 @@ fn parse_mailbox(address: &str) -> Option<Mailbox> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resolvers_come_from_resolv_conf_when_none_are_given() {
+        let path = std::env::temp_dir().join(format!("labctl-resolv-{}", new_id()));
+        std::fs::write(
+            &path,
+            "# from DHCP\nnameserver 10.0.0.53\nsearch lab\nnameserver bad\n",
+        )
+        .unwrap();
+        let found = resolvers(&[], Some(&path));
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(found, ["10.0.0.53:53".parse::<SocketAddr>().unwrap()]);
+        let given: SocketAddr = "10.9.9.9:53".parse().unwrap();
+        assert_eq!(resolvers(&[given], Some(&path)), [given]);
+        assert!(resolvers(&[], None).is_empty());
+    }
 
     #[test]
     fn waits_double_up_to_the_longest() {
