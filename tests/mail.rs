@@ -269,8 +269,44 @@ fn two_domains_relay_by_mx_and_real_clients_send_and_read() {
     });
     assert!(arrived, "the relayed reply did not reach Ada's mailbox");
 
-    // fetchmail collects it too.
-    let rc = "/tmp/labctl-fetchmailrc";
+    // curl submits over SMTP with AUTH too; the message is relayed to Ada.
+    let upload = format!("/tmp/labctl-curl-mail-{}.eml", lab.name);
+    std::fs::write(
+        &upload,
+        "From: bob@cbrc.com\r\nTo: ada@mt.com\r\nSubject: sent by curl\r\n\r\nhello\r\n",
+    )
+    .unwrap();
+    let out = lab.exec(
+        "pc-bob",
+        &[
+            "curl",
+            "-s",
+            "--url",
+            "smtp://10.2.0.10:587",
+            "--mail-from",
+            "bob@cbrc.com",
+            "--mail-rcpt",
+            "ada@mt.com",
+            "-u",
+            "bob:secret",
+            "-T",
+            &upload,
+        ],
+    );
+    let _ = std::fs::remove_file(&upload);
+    assert!(out.status.success(), "{}", text(&out));
+    let relayed = eventually(Duration::from_secs(15), || {
+        let out = lab.exec(
+            "pc-ada",
+            &["curl", "-s", "-u", "ada:secret", "pop3://10.1.0.10/"],
+        );
+        String::from_utf8_lossy(&out.stdout).lines().count() == 2
+    });
+    assert!(relayed, "curl's message did not reach Ada's mailbox");
+
+    // fetchmail collects both.
+    let rc = format!("/tmp/labctl-fetchmailrc-{}", lab.name);
+    let rc = rc.as_str();
     std::fs::write(
         rc,
         "poll 10.1.0.10 protocol pop3 user \"ada\" password \"secret\" sslproto \"\" keep mda \"/bin/cat\"\n",
@@ -283,11 +319,13 @@ fn two_domains_relay_by_mx_and_real_clients_send_and_read() {
         &["fetchmail", "-f", rc, "--nodetach", "--nosyslog"],
     );
     let _ = std::fs::remove_file(rc);
+    let fetched = String::from_utf8_lossy(&out.stdout);
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("Subject: reply by swaks"),
+        fetched.contains("Subject: reply by swaks"),
         "{}",
         text(&out)
     );
+    assert!(fetched.contains("Subject: sent by curl"), "{}", text(&out));
 
     // The dialogue logs read like the lecture's sample sessions.
     let mx1 = logs(&lab, "mx1");

@@ -28,6 +28,7 @@ pub struct Options {
     pub domain: &'static str,
     pub next_hop: Option<SocketAddr>,
     pub tweak: fn(&mut SmtpConfig),
+    pub pop3_idle_timeout: Option<Duration>,
 }
 
 impl Default for Options {
@@ -36,6 +37,7 @@ impl Default for Options {
             domain: "mt.com",
             next_hop: None,
             tweak: |_| {},
+            pop3_idle_timeout: None,
         }
     }
 }
@@ -91,7 +93,10 @@ impl MailServer {
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let pop3_address = listener.local_addr().unwrap();
-        let config = Pop3Config::new("mx.test".into(), accounts.clone(), store.clone());
+        let mut config = Pop3Config::new("mx.test".into(), accounts.clone(), store.clone());
+        if let Some(timeout) = options.pop3_idle_timeout {
+            config.idle_timeout = timeout;
+        }
         tokio::spawn(pop3::serve(
             listener,
             Arc::new(config),

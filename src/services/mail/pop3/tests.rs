@@ -141,3 +141,23 @@ async fn repeated_bad_logins_close_the_session() {
     );
     assert!(client.closed().await);
 }
+
+#[tokio::test]
+async fn idle_sessions_time_out_without_deleting() {
+    let server = MailServer::start(Options {
+        pop3_idle_timeout: Some(std::time::Duration::from_millis(300)),
+        ..Options::default()
+    })
+    .await;
+    server.store.deliver("ada", b"x\r\n").unwrap();
+    let mut client = logged_in(&server).await;
+    client.pop3("DELE 1").await;
+    client.send(b"NOO").await;
+    assert!(client.line().await.unwrap().starts_with("-ERR timeout"));
+    assert!(client.closed().await);
+    assert_eq!(
+        server.inbox("ada").len(),
+        1,
+        "no UPDATE state after a timeout"
+    );
+}
