@@ -116,6 +116,7 @@ impl Validator<'_> {
                 routing: node.routing.unwrap_or(Routing::Static),
                 routes: Vec::new(),
                 dhcp_pools: None,
+                agents: Default::default(),
             });
         }
         let links = self.resolve_links(&mut nodes, &declared);
@@ -134,14 +135,8 @@ impl Validator<'_> {
             topology.nodes[index].routes = routes;
         }
         self.check_dhcp(&mut topology);
+        self.check_agents(&mut topology);
         self.check_reachability_hints(&topology);
-        if !self.lab.checks.is_empty() {
-            self.error(
-                &path!["checks", 0usize],
-                "checks are not available in this version of labctl",
-                "remove the `checks` entries for now",
-            );
-        }
         Some(topology)
     }
 
@@ -1230,6 +1225,10 @@ pub fn segment_name(topo: &Topology, segment: usize) -> String {
 
 #[path = "validate_dhcp.rs"]
 mod dhcp;
+
+#[path = "validate_agents.rs"]
+mod agents;
+pub use agents::valid_address;
 
 #[cfg(test)]
 #[path = "validate_tests.rs"]
