@@ -1,1 +1,7 @@
-//! User agents a lab host runs for its user: ICMP, TCP, web and mail clients and the stub resolver.
+//! User agents a lab host runs for its user, always from inside the host's
+//! namespace and with its own settings: ping, TCP, a web client, the stub
+//! resolver that reads the host's resolv.conf, and the mail client.
+
+pub mod http;
+pub mod icmp;
+pub mod tcp;

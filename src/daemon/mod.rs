@@ -7,6 +7,7 @@ pub mod control;
 pub mod node;
 pub mod pidfile;
 pub mod state;
+pub mod web;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -68,6 +69,7 @@ fn start_services(
                 Phase::Infrastructure => {
                     node.dhcp_server.is_some()
                         || node.interfaces.iter().any(|i| i.dhcp_relay.is_some())
+                        || node.agents.web.is_some()
                 }
                 Phase::Clients => node.interfaces.iter().any(|i| i.dhcp),
             };

@@ -155,6 +155,7 @@ fn start_infrastructure(
             context.stop.clone(),
         ));
     }
+    super::web::start(context, tasks)?;
     Ok(())
 }
 

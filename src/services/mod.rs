@@ -3,3 +3,4 @@
 //! never deals with namespaces itself, so each is tested on 127.0.0.1.
 
 pub mod dhcp;
+pub mod http;
