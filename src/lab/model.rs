@@ -183,6 +183,10 @@ pub struct Services {
     /// A static web server on port 80: inline `pages` or a `root` directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web: Option<super::model_agents::WebService>,
+    /// A DNS server: authoritative zones, and optionally a resolver for
+    /// names outside them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<super::model_dns::DnsService>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]

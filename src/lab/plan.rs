@@ -50,6 +50,9 @@ pub struct PlanNode {
     /// The node's mail client accounts and web site.
     #[serde(default, skip_serializing_if = "super::model_agents::Agents::is_empty")]
     pub agents: super::model_agents::Agents,
+    /// The node runs a DNS server with these zones and resolver role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_server: Option<super::zones::DnsServer>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -179,6 +182,7 @@ pub fn plan(topo: &Topology) -> Plan {
                 domain: node.domain.clone(),
                 dhcp_server: node.dhcp_pools.clone(),
                 agents: node.agents.clone(),
+                dns_server: node.dns_server.clone(),
             }
         })
         .collect();

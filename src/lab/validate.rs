@@ -117,6 +117,7 @@ impl Validator<'_> {
                 routes: Vec::new(),
                 dhcp_pools: None,
                 agents: Default::default(),
+                dns_server: None,
             });
         }
         let links = self.resolve_links(&mut nodes, &declared);
@@ -136,6 +137,7 @@ impl Validator<'_> {
         }
         self.check_dhcp(&mut topology);
         self.check_agents(&mut topology);
+        self.check_dns(&mut topology);
         self.check_reachability_hints(&topology);
         Some(topology)
     }
@@ -1229,6 +1231,8 @@ mod dhcp;
 #[path = "validate_agents.rs"]
 mod agents;
 pub use agents::valid_address;
+#[path = "validate_dns.rs"]
+mod dns;
 
 #[cfg(test)]
 #[path = "validate_tests.rs"]

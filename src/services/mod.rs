@@ -4,3 +4,4 @@
 
 pub mod dhcp;
 pub mod http;
+pub mod dns;
