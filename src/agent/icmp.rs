@@ -41,7 +41,9 @@ pub async fn ping(
 ) -> std::io::Result<PingOutcome> {
     let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4))?;
     socket.set_nonblocking(true)?;
-    let socket = AsyncFd::new(socket)?;
+    // SAFETY: the socket owns its descriptor, which stays open and the same
+    // for as long as the AsyncFd holds it.
+    let socket = unsafe { AsyncFd::register(socket) }?;
     let identifier = (std::process::id() as u16) ^ (rand_u16());
     let start = Instant::now();
     let mut sent_at = Vec::new();

@@ -4,4 +4,5 @@
 
 pub mod http;
 pub mod icmp;
+pub mod resolver;
 pub mod tcp;

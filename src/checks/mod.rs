@@ -1,7 +1,12 @@
 //! Grading by behaviour: the checks a lab declares, resolved against its
 //! plan (`validate`, `load`), run from inside the lab's nodes (`runner`,
-//! `probes`), and reported for people, scripts and CI (`report`).
+//! `probes`, `context`), and reported for people, scripts and CI (`report`).
 
+pub mod context;
 pub mod load;
+pub mod outcome;
+pub mod report;
+mod probes;
+pub mod runner;
 pub mod spec;
 pub mod validate;
