@@ -55,7 +55,7 @@ impl LabContext {
             let key = format!("{name}/{}", iface.name);
             match self.leases.get(&key) {
                 Some(lease) if lease.state == "bound" => {
-                    if let Some(ip) = lease.address.as_deref().and_then(|a| a.parse().ok()) {
+                    if let Some(ip) = leased_address(lease) {
                         return Ok(ip);
                     }
                 }
@@ -85,8 +85,7 @@ impl LabContext {
         self.plan.nodes.iter().find(|n| {
             n.interfaces.iter().any(|i| i.address.is_some_and(|a| a.addr == ip))
                 || self.leases.iter().any(|(key, lease)| {
-                    key.split('/').next() == Some(n.name.as_str())
-                        && lease.address.as_deref() == Some(&ip.to_string())
+                    key.split('/').next() == Some(n.name.as_str()) && leased_address(lease) == Some(ip)
                 })
         })
     }
@@ -139,6 +138,11 @@ impl LabContext {
         })
         .map_err(|e| Diagnosis::new("lab", format!("cannot run inside {node}: {e:#}"), "is the lab up? (`labctl status`)"))
     }
+}
+
+/// The address of a bound lease (the daemon reports it as ADDRESS/PREFIX).
+pub fn leased_address(lease: &ClientReport) -> Option<Ipv4Addr> {
+    lease.address.as_deref()?.split('/').next()?.parse().ok()
 }
 
 fn dns_failure(from: &str, name: &str, why: &str) -> Diagnosis {

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::validate::{count, print_report};
-use crate::lab::load::check_file;
+use crate::lab::load::{Checked, check_file};
 use crate::lab::plan::{Plan, plan};
 use std::collections::BTreeMap;
 
@@ -26,8 +26,29 @@ const DAEMON_READY: Duration = Duration::from_secs(15);
 
 pub fn run(file: &Path) -> Result<ExitCode> {
     let checked = check_file(file)?;
-    let Some((_, topology)) = &checked.valid else {
+    if checked.valid.is_none() {
         return Ok(print_report(&checked));
+    }
+    let up = up_checked(&checked, file)?;
+    print_summary(&up.plan, &up.leases, up.took);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A lab that `up_checked` built: its plan, its DHCP leases, and how long
+/// building and getting its services ready took.
+pub struct Up {
+    pub plan: Plan,
+    pub leases: BTreeMap<String, ClientReport>,
+    pub took: Duration,
+    pub build: Duration,
+    pub ready: Duration,
+}
+
+/// Builds a valid, checked lab file (shared by `up` and `test`); rolls
+/// everything back on failure or Ctrl-C.
+pub fn up_checked(checked: &Checked, file: &Path) -> Result<Up> {
+    let Some((_, topology)) = &checked.valid else {
+        bail!("{} is not a valid lab file", file.display());
     };
     if !checked.diagnostics.is_empty() {
         let report = crate::lab::diagnostic::Report {
@@ -88,9 +109,15 @@ pub fn run(file: &Path) -> Result<ExitCode> {
         record.plan.links.len()
     ));
     match bring_up(&record.plan, &dir, &progress) {
-        Ok(leases) => {
-            print_summary(&record.plan, &leases, started.elapsed());
-            Ok(ExitCode::SUCCESS)
+        Ok((leases, build)) => {
+            let took = started.elapsed();
+            Ok(Up {
+                plan: record.plan,
+                leases,
+                took,
+                build,
+                ready: took.saturating_sub(build),
+            })
         }
         Err(e) => {
             progress.println("failed: removing everything this `up` made");
@@ -108,12 +135,13 @@ pub fn run(file: &Path) -> Result<ExitCode> {
     }
 }
 
-/// Builds the lab and starts its daemon; returns the DHCP clients' leases.
+/// Builds the lab and starts its daemon; returns the DHCP clients' leases
+/// and how long building the network took.
 fn bring_up(
     plan: &Plan,
     dir: &LabDir,
     progress: &Progress,
-) -> Result<BTreeMap<String, ClientReport>> {
+) -> Result<(BTreeMap<String, ClientReport>, Duration)> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -143,13 +171,15 @@ async fn steps(
     plan: &Plan,
     dir: &LabDir,
     progress: &Progress,
-) -> Result<BTreeMap<String, ClientReport>> {
+) -> Result<(BTreeMap<String, ClientReport>, Duration)> {
+    let building = Instant::now();
     build(plan, progress).await?;
+    let built = building.elapsed();
     let daemon = progress.phase("daemon", 1);
     start_daemon(dir, DAEMON_READY).await?;
     daemon.inc();
     daemon.finish();
-    wait_for_leases(plan, dir, progress).await
+    Ok((wait_for_leases(plan, dir, progress).await?, built))
 }
 
 /// How long `up` waits for every DHCP interface to get a lease; a client

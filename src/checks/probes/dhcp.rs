@@ -3,7 +3,7 @@
 
 use std::net::Ipv4Addr;
 
-use crate::checks::context::LabContext;
+use crate::checks::context::{LabContext, leased_address};
 use crate::checks::outcome::{Diagnosis, Outcome, Step};
 use crate::checks::spec::Target;
 use crate::lab::addr::Ipv4Net;
@@ -25,7 +25,7 @@ pub fn lease(ctx: &LabContext, node: &str, interface: &str, subnet: Option<Ipv4N
             "is a DHCP server on this network (or a router relaying to one) with a pool for it?",
         ));
     }
-    let address: Ipv4Addr = report.address.as_deref().and_then(|a| a.parse().ok()).ok_or_else(|| {
+    let address: Ipv4Addr = leased_address(report).ok_or_else(|| {
         Diagnosis::new("lease", format!("{key} reports a lease without an address"), "")
     })?;
     let given_by: Option<Ipv4Addr> = report.server.as_deref().and_then(|s| s.parse().ok());
