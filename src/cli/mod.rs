@@ -5,6 +5,7 @@ mod dhcp_client;
 mod down;
 mod exec;
 mod graph;
+mod logs;
 mod status;
 mod test;
 mod up;
@@ -52,6 +53,9 @@ enum Command {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
+    /// Print the dialogue log of a node's mail server (every SMTP and POP3
+    /// session, commands and replies).
+    Logs { lab: String, node: String },
     /// Open an interactive shell inside a node.
     Shell { lab: String, node: String },
     /// Print the topology as a diagram source.
@@ -110,6 +114,7 @@ pub fn main() -> ExitCode {
         Command::Down { lab, all } => down::run(lab.as_deref(), all),
         Command::Status { lab, json } => status::run(lab.as_deref(), json),
         Command::Exec { lab, node, command } => exec::run(&lab, &node, &command),
+        Command::Logs { lab, node } => logs::run(&lab, &node),
         Command::Shell { lab, node } => exec::shell(&lab, &node),
         Command::Graph { file, format } => graph::run(&file, format),
         Command::Schema => {

@@ -5,6 +5,7 @@
 
 pub mod control;
 mod dns;
+pub mod mail;
 pub mod node;
 pub mod pidfile;
 pub mod state;
@@ -70,6 +71,7 @@ fn start_services(
                 Phase::Infrastructure => {
                     node.dhcp_server.is_some()
                         || node.dns_server.is_some()
+                        || node.mail.is_some()
                         || node.interfaces.iter().any(|i| i.dhcp_relay.is_some())
                         || node.agents.web.is_some()
                 }

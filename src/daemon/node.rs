@@ -136,6 +136,7 @@ fn start_infrastructure(
             .insert(node.name.clone(), server.clone());
         tasks.spawn(server::serve(server, sockets, context.stop.clone()));
     }
+    super::mail::start(context, tasks)?;
     for iface in &node.interfaces {
         let (Some(server), Some(local)) = (iface.dhcp_relay, iface.address) else {
             continue;

@@ -187,6 +187,21 @@ pub struct Services {
     /// names outside them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<super::model_dns::DnsService>,
+    /// A mail server: SMTP on 25 and 587, POP3 on 110, IMAP on 143, for
+    /// its domains and users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<MailService>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MailService {
+    /// The domains this server delivers locally (`[mt.com]`); mail for
+    /// other domains is relayed, for authenticated users only.
+    pub domains: Vec<String>,
+    /// Accounts: user name (the address's local part) to password.
+    #[serde(default)]
+    pub users: IndexMap<String, String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::addr::{Ipv4Net, Mac};
 use super::model::{NodeKind, Routing};
 use super::routing::auto_routes;
-use super::topology::{Addressing, DhcpPool, End, Topology};
+use super::topology::{Addressing, DhcpPool, End, MailPlan, Topology};
 
 /// The bridge inside every switch's namespace.
 pub const BRIDGE_NAME: &str = "br0";
@@ -53,6 +53,9 @@ pub struct PlanNode {
     /// The node runs a DNS server with these zones and resolver role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns_server: Option<super::zones::DnsServer>,
+    /// The node runs a mail server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<MailPlan>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -183,6 +186,7 @@ pub fn plan(topo: &Topology) -> Plan {
                 dhcp_server: node.dhcp_pools.clone(),
                 agents: node.agents.clone(),
                 dns_server: node.dns_server.clone(),
+                mail: node.mail.clone(),
             }
         })
         .collect();

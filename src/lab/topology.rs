@@ -33,6 +33,21 @@ pub struct TopoNode {
     pub agents: super::model_agents::Agents,
     /// The DNS server's zones and resolver role, when the node runs one.
     pub dns_server: Option<super::zones::DnsServer>,
+    /// The mail service, when the node runs one.
+    pub mail: Option<MailPlan>,
+}
+
+/// A mail server's domains and accounts (user names in lower case).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailPlan {
+    pub domains: Vec<String>,
+    pub users: Vec<MailUser>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailUser {
+    pub name: String,
+    pub password: String,
 }
 
 /// A DHCP pool with everything resolved (addresses parsed, subnet found,

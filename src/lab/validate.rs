@@ -118,6 +118,7 @@ impl Validator<'_> {
                 dhcp_pools: None,
                 agents: Default::default(),
                 dns_server: None,
+                mail: None,
             });
         }
         let links = self.resolve_links(&mut nodes, &declared);
@@ -138,6 +139,7 @@ impl Validator<'_> {
         self.check_dhcp(&mut topology);
         self.check_agents(&mut topology);
         self.check_dns(&mut topology);
+        self.check_mail(&mut topology);
         self.check_reachability_hints(&topology);
         Some(topology)
     }
@@ -1227,6 +1229,8 @@ pub fn segment_name(topo: &Topology, segment: usize) -> String {
 
 #[path = "validate_dhcp.rs"]
 mod dhcp;
+#[path = "validate_mail.rs"]
+mod mail;
 
 #[path = "validate_agents.rs"]
 mod agents;

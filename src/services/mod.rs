@@ -5,3 +5,4 @@
 pub mod dhcp;
 pub mod http;
 pub mod dns;
+pub mod mail;

@@ -1,0 +1,149 @@
+//! A mail node in the daemon: opens its store (Maildir++ under the lab's
+//! state dir), relay queue and dialogue log, and starts SMTP on 25 and 587,
+//! POP3 on 110 and the relay worker, which finds other domains' servers
+//! through the node's own DNS servers. IMAP adds its listener in `start`
+//! from the same `MailNode`.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tokio::net::TcpListener;
+
+use super::node::NodeContext;
+use crate::lab::plan::PlanNode;
+use crate::services::mail::accounts::Accounts;
+use crate::services::mail::pop3::server::{self as pop3, Pop3Config};
+use crate::services::mail::smtp::delivery::Delivery;
+use crate::services::mail::smtp::queue::Queue;
+use crate::services::mail::smtp::relay::{NextHop, Relay, Retry};
+use crate::services::mail::smtp::server::{self as smtp, SmtpConfig};
+use crate::services::mail::store::Store;
+use crate::services::mail::transcript::Transcript;
+
+pub const SMTP_PORT: u16 = 25;
+pub const SUBMISSION_PORT: u16 = 587;
+pub const POP3_PORT: u16 = 110;
+const DNS_PORT: u16 = 53;
+
+/// The node's mail dir: `STATE/mail/NODE/` with `maildirs/` and `queue/`.
+pub fn mail_dir(state_dir: &Path, node: &str) -> PathBuf {
+    state_dir.join("mail").join(node)
+}
+
+/// The node's dialogue log, printed by `labctl logs LAB NODE`.
+pub fn log_path(state_dir: &Path, node: &str) -> PathBuf {
+    state_dir.join(format!("mail-{node}.log"))
+}
+
+/// What every mail protocol of a node shares.
+pub struct MailNode {
+    pub hostname: String,
+    pub accounts: Arc<Accounts>,
+    pub store: Store,
+    pub transcript: Transcript,
+}
+
+/// Starts the node's mail services, if it has any.
+pub fn start(context: &NodeContext, tasks: &mut tokio::task::JoinSet<Result<()>>) -> Result<()> {
+    let node = &context.node;
+    let Some(plan) = &node.mail else {
+        return Ok(());
+    };
+    let dir = mail_dir(&context.state_dir, &node.name);
+    let accounts = Arc::new(Accounts::new(
+        plan.domains.iter().map(String::as_str),
+        plan.users
+            .iter()
+            .map(|u| (u.name.as_str(), u.password.as_str())),
+    ));
+    let store = Store::open(&dir.join("maildirs"))
+        .with_context(|| format!("cannot open the mail store in {}", dir.display()))?;
+    for user in accounts.users() {
+        store
+            .create_user(user)
+            .with_context(|| format!("cannot create the mailbox of {user}"))?;
+    }
+    let queue = Queue::open(&dir.join("queue"))
+        .with_context(|| format!("cannot open the mail queue in {}", dir.display()))?;
+    let mail = MailNode {
+        hostname: hostname(node),
+        accounts: accounts.clone(),
+        store: store.clone(),
+        transcript: Transcript::open(&log_path(&context.state_dir, &node.name))
+            .context("cannot open the mail log")?,
+    };
+    let delivery = Arc::new(Delivery {
+        accounts,
+        store,
+        queue,
+    });
+    let stop = &context.stop;
+    for (port, submission) in [(SMTP_PORT, false), (SUBMISSION_PORT, true)] {
+        let config = SmtpConfig::new(mail.hostname.clone(), delivery.clone(), submission);
+        let listener = listen(port)?;
+        tasks.spawn(smtp::serve(
+            listener,
+            Arc::new(config),
+            mail.transcript.clone(),
+            stop.clone(),
+        ));
+    }
+    let pop3_config = Pop3Config::new(
+        mail.hostname.clone(),
+        mail.accounts.clone(),
+        mail.store.clone(),
+    );
+    tasks.spawn(pop3::serve(
+        listen(POP3_PORT)?,
+        Arc::new(pop3_config),
+        mail.transcript.clone(),
+        stop.clone(),
+    ));
+    let relay = Relay {
+        hostname: mail.hostname.clone(),
+        next_hop: NextHop::Dns {
+            servers: node
+                .dns
+                .iter()
+                .map(|ip| SocketAddr::V4(SocketAddrV4::new(*ip, DNS_PORT)))
+                .collect(),
+            port: SMTP_PORT,
+        },
+        retry: Retry {
+            first: Duration::from_secs(2),
+            longest: Duration::from_secs(60),
+            give_up_after: Duration::from_secs(3600),
+        },
+        reply_timeout: Duration::from_secs(30),
+        delivery,
+        transcript: mail.transcript.clone(),
+    };
+    tasks.spawn(relay.run(stop.clone()));
+    eprintln!(
+        "{}: mail for {} (SMTP 25, 587; POP3 110)",
+        node.name,
+        plan.domains.join(", ")
+    );
+    Ok(())
+}
+
+/// The server's name in banners and `Received:` headers: the node's name
+/// in its first domain.
+fn hostname(node: &PlanNode) -> String {
+    match node.mail.as_ref().and_then(|m| m.domains.first()) {
+        Some(domain) => format!("{}.{domain}", node.name),
+        None => node.name.clone(),
+    }
+}
+
+/// A listening socket on every address of the node.
+fn listen(port: u16) -> Result<TcpListener> {
+    let address = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
+    let listener = std::net::TcpListener::bind(address)
+        .with_context(|| format!("cannot listen on TCP port {port}"))?;
+    listener.set_nonblocking(true)?;
+    Ok(TcpListener::from_std(listener)?)
+}

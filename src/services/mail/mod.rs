@@ -1,0 +1,16 @@
+//! Mail: one durable Maildir++ store per mail node that SMTP delivers into
+//! and POP3 and IMAP read, the node's accounts, SMTP with relay between
+//! domains, POP3, and the per-node dialogue log.
+
+pub mod accounts;
+mod date;
+pub mod lines;
+mod listener;
+mod maildir;
+pub mod pop3;
+pub mod sasl;
+pub mod smtp;
+// Folders, flags, append and copy are for IMAP (branch imap).
+#[allow(dead_code)]
+pub mod store;
+pub mod transcript;

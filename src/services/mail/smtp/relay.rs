@@ -1,0 +1,257 @@
+//! The relay worker: takes messages from the queue when they are due, finds
+//! each domain's mail exchangers through the node's own resolver (MX, else
+//! A: RFC 5321 §5.1), hands the message on, and retries with growing waits.
+//! Recipients refused for good, or still undelivered when the queue gives
+//! up, get a bounce to the sender (never for a bounce: null sender).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::watch;
+
+use super::client::{self, Outcome};
+use super::command::{self, Command, Mailbox};
+use super::delivery::Delivery;
+use super::queue::{Envelope, Queue, new_id, now_seconds};
+use crate::services::dns::client::{QueryError, mail_exchangers_at};
+use crate::services::mail::date::rfc5322;
+use crate::services::mail::transcript::Transcript;
+
+/// How the next server for a domain is found.
+#[derive(Debug, Clone)]
+pub enum NextHop {
+    /// MX (else A) through these DNS servers; mail goes to `port` there.
+    Dns { servers: Vec<SocketAddr>, port: u16 },
+    /// Every domain goes to these servers (tests on 127.0.0.1).
+    #[cfg(test)]
+    Fixed(Vec<SocketAddr>),
+}
+
+/// Waits between attempts, and when to give up.
+#[derive(Debug, Clone)]
+pub struct Retry {
+    pub first: Duration,
+    pub longest: Duration,
+    pub give_up_after: Duration,
+}
+
+impl Retry {
+    /// The wait after `attempts` failed attempts: doubling from `first`.
+    fn wait(&self, attempts: u32) -> Duration {
+        let factor = 1u32 << attempts.saturating_sub(1).min(16);
+        self.first.saturating_mul(factor).min(self.longest)
+    }
+}
+
+pub struct Relay {
+    pub hostname: String,
+    pub next_hop: NextHop,
+    pub retry: Retry,
+    pub reply_timeout: Duration,
+    pub delivery: Arc<Delivery>,
+    pub transcript: Transcript,
+}
+
+impl Relay {
+    /// Works the queue until `stop`.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+        let queue = self.delivery.queue.clone();
+        loop {
+            let mut next_due = None::<u64>;
+            for envelope in queue.pending()? {
+                if envelope.next_attempt <= now_seconds() {
+                    if let Some(again) = self.attempt(&queue, envelope).await? {
+                        next_due = Some(next_due.map_or(again, |d| d.min(again)));
+                    }
+                } else {
+                    let due = envelope.next_attempt;
+                    next_due = Some(next_due.map_or(due, |d| d.min(due)));
+                }
+            }
+            let wait = next_due.map_or(Duration::from_secs(3600), |due| {
+                Duration::from_secs(due.saturating_sub(now_seconds()))
+            });
+            tokio::select! {
+                _ = stop.changed() => return Ok(()),
+                _ = queue.woken() => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    /// One attempt for every recipient of an entry; returns when to try
+    /// again, or None when the entry is done.
+    async fn attempt(&self, queue: &Queue, mut envelope: Envelope) -> anyhow::Result<Option<u64>> {
+        let message = match queue.message(&envelope.id) {
+            Ok(message) => message,
+            Err(_) => {
+                queue.finish(&envelope.id)?;
+                return Ok(None);
+            }
+        };
+        let mut by_domain: BTreeMap<String, Vec<Mailbox>> = BTreeMap::new();
+        for recipient in &envelope.recipients {
+            if let Some(mailbox) = parse_mailbox(recipient) {
+                by_domain
+                    .entry(mailbox.domain.to_ascii_lowercase())
+                    .or_default()
+                    .push(mailbox);
+            }
+        }
+        let mut later = Vec::new();
+        let mut refused = Vec::new();
+        for (domain, recipients) in by_domain {
+            let outcomes = self
+                .hand_on(&domain, envelope.sender.as_deref(), &recipients, &message)
+                .await;
+            for (recipient, outcome) in recipients.into_iter().zip(outcomes) {
+                match outcome {
+                    Outcome::Delivered => {}
+                    Outcome::Later(why) => later.push((recipient, why)),
+                    Outcome::Refused(why) => refused.push((recipient, why)),
+                }
+            }
+        }
+        envelope.attempts += 1;
+        let age = Duration::from_secs(now_seconds().saturating_sub(envelope.queued_at));
+        if age >= self.retry.give_up_after {
+            refused.extend(later.drain(..).map(|(recipient, why)| {
+                let why = format!("gave up after {} attempts; last: {why}", envelope.attempts);
+                (recipient, why)
+            }));
+        }
+        if !refused.is_empty() {
+            self.bounce(&envelope, &refused, &message);
+        }
+        if later.is_empty() {
+            queue.finish(&envelope.id)?;
+            return Ok(None);
+        }
+        envelope.recipients = later.iter().map(|(r, _)| r.to_string()).collect();
+        envelope.last_error = later.first().map(|(_, why)| why.clone());
+        envelope.next_attempt = now_seconds() + self.retry.wait(envelope.attempts).as_secs().max(1);
+        queue.save(&envelope)?;
+        Ok(Some(envelope.next_attempt))
+    }
+
+    /// Tries the domain's servers in order until one takes a decision.
+    async fn hand_on(
+        &self,
+        domain: &str,
+        sender: Option<&str>,
+        recipients: &[Mailbox],
+        message: &[u8],
+    ) -> Vec<Outcome> {
+        let servers = match self.servers_for(domain).await {
+            Ok(servers) => servers,
+            Err(outcome) => return vec![outcome; recipients.len()],
+        };
+        let mut last = format!("no mail server found for {domain}");
+        for server in servers {
+            let log = self.transcript.session("smtp-out", server);
+            match client::send(
+                server,
+                &self.hostname,
+                sender,
+                recipients,
+                message,
+                self.reply_timeout,
+                log,
+            )
+            .await
+            {
+                Ok(outcomes) => return outcomes,
+                Err(client::Unreachable(why)) => last = why,
+            }
+        }
+        vec![Outcome::Later(last); recipients.len()]
+    }
+
+    async fn servers_for(&self, domain: &str) -> Result<Vec<SocketAddr>, Outcome> {
+        match &self.next_hop {
+            #[cfg(test)]
+            NextHop::Fixed(servers) => Ok(servers.clone()),
+            NextHop::Dns { servers, port } => match mail_exchangers_at(servers, domain).await {
+                Ok(exchangers) => Ok(exchangers
+                    .into_iter()
+                    .flat_map(|(_, addresses)| addresses)
+                    .map(|ip| SocketAddr::new(ip.into(), *port))
+                    .collect()),
+                Err(
+                    e @ (QueryError::NxDomain { .. }
+                    | QueryError::NullMx { .. }
+                    | QueryError::NoData { .. }
+                    | QueryError::BadName { .. }),
+                ) => Err(Outcome::Refused(format!("550 5.1.2 {e}"))),
+                Err(e) => Err(Outcome::Later(format!("451 4.4.3 {e}"))),
+            },
+        }
+    }
+
+    /// A delivery status notification to the sender of a failed message.
+    fn bounce(&self, envelope: &Envelope, refused: &[(Mailbox, String)], message: &[u8]) {
+        let Some(sender) = envelope.sender.as_deref().and_then(parse_mailbox) else {
+            return;
+        };
+        let postmaster = format!(
+            "MAILER-DAEMON@{}",
+            self.delivery
+                .accounts
+                .primary_domain()
+                .unwrap_or(&self.hostname)
+        );
+        let mut report = String::new();
+        for (recipient, why) in refused {
+            report.push_str(&format!("<{recipient}>: {why}\r\n"));
+        }
+        let headers_end = message
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(message.len(), |at| at + 2);
+        let bounce = format!(
+            "From: Mail Delivery System <{postmaster}>\r\nTo: <{sender}>\r\n\
+             Subject: Undelivered Mail Returned to Sender\r\nDate: {}\r\n\
+             Message-ID: <{}@{}>\r\nAuto-Submitted: auto-replied\r\n\r\n\
+             This is the mail system at host {}.\r\n\r\n\
+             Your message could not be delivered to one or more recipients:\r\n\r\n{report}\r\n\
+             --- The headers of your message follow ---\r\n\r\n{}",
+            rfc5322(SystemTime::now()),
+            new_id(),
+            self.hostname,
+            self.hostname,
+            String::from_utf8_lossy(&message[..headers_end]),
+        );
+        if let Err(e) = self
+            .delivery
+            .deliver(&new_id(), None, &[sender], bounce.as_bytes())
+        {
+            eprintln!("mail: cannot deliver a bounce for {}: {e}", envelope.id);
+        }
+    }
+}
+
+/// A queued address back into a mailbox.
+fn parse_mailbox(address: &str) -> Option<Mailbox> {
+    match command::parse(format!("RCPT TO:<{address}>").as_bytes()) {
+        Ok(Command::Rcpt(mailbox)) => Some(mailbox),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_double_up_to_the_longest() {
+        let retry = Retry {
+            first: Duration::from_secs(5),
+            longest: Duration::from_secs(60),
+            give_up_after: Duration::from_secs(3600),
+        };
+        let waits: Vec<u64> = (1..=6).map(|n| retry.wait(n).as_secs()).collect();
+        assert_eq!(waits, [5, 10, 20, 40, 60, 60]);
+    }
+}

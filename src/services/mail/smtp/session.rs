@@ -1,0 +1,448 @@
+//! One SMTP session (RFC 5321) from greeting to QUIT: the state machine,
+//! ESMTP (PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES, AUTH PLAIN and
+//! LOGIN), local delivery into the store and relay through the queue for
+//! authenticated senders only. Replies are flushed when the client has
+//! nothing more in flight, which is what PIPELINING needs.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::time::timeout;
+
+use super::command::{self, Command, Mailbox, ParseError};
+use super::data::{Data, read_data};
+use super::server::SmtpConfig;
+use crate::services::mail::date::rfc5322;
+use crate::services::mail::lines::{Line, read_line};
+use crate::services::mail::sasl::{self, SaslError};
+use crate::services::mail::transcript::SessionLog;
+
+/// The longest command line we read (RFC 5321 asks for 512; the cap leaves
+/// room for long parameters and AUTH responses).
+const MAX_LINE: usize = 2000;
+/// Bad commands before the server closes the session.
+const MAX_ERRORS: u32 = 10;
+/// Failed AUTH attempts before the server closes the session.
+const MAX_AUTH_FAILURES: u32 = 3;
+
+enum Flow {
+    Continue,
+    Close,
+}
+
+pub struct Session<'a, R, W> {
+    config: &'a SmtpConfig,
+    log: SessionLog,
+    peer: SocketAddr,
+    reader: BufReader<R>,
+    writer: W,
+    /// The HELO/EHLO name, and whether it was EHLO.
+    greeting: Option<(String, bool)>,
+    user: Option<String>,
+    /// `Some(None)` is MAIL FROM:<>.
+    sender: Option<Option<Mailbox>>,
+    recipients: Vec<Mailbox>,
+    errors: u32,
+    auth_failures: u32,
+}
+
+impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
+    pub fn new(
+        config: &'a SmtpConfig,
+        log: SessionLog,
+        peer: SocketAddr,
+        reader: BufReader<R>,
+        writer: W,
+    ) -> Self {
+        Session {
+            config,
+            log,
+            peer,
+            reader,
+            writer,
+            greeting: None,
+            user: None,
+            sender: None,
+            recipients: Vec::new(),
+            errors: 0,
+            auth_failures: 0,
+        }
+    }
+
+    pub async fn run(mut self) -> io::Result<()> {
+        let banner = format!("220 {} ESMTP labctl", self.config.hostname);
+        self.reply(&banner).await?;
+        loop {
+            let line = match self.next_line().await? {
+                Some(line) => line,
+                None => break,
+            };
+            let flow = match line {
+                Line::Closed => break,
+                Line::TooLong => {
+                    self.log.client(b"<line too long>");
+                    self.error("500 5.5.2 Line too long").await?
+                }
+                Line::Complete(line) => {
+                    self.log.client(&line);
+                    self.command(&line).await?
+                }
+            };
+            if let Flow::Close = flow {
+                break;
+            }
+        }
+        self.writer.flush().await?;
+        self.log.note("connection closed");
+        Ok(())
+    }
+
+    /// The next line, flushing replies first when the client has nothing
+    /// more in flight; None after an idle timeout (the client was told).
+    async fn next_line(&mut self) -> io::Result<Option<Line>> {
+        if self.reader.buffer().is_empty() {
+            self.writer.flush().await?;
+        }
+        match timeout(
+            self.config.idle_timeout,
+            read_line(&mut self.reader, MAX_LINE),
+        )
+        .await
+        {
+            Ok(line) => line.map(Some),
+            Err(_) => {
+                self.reply("421 4.4.2 Timeout: closing the connection")
+                    .await?;
+                Ok(None)
+            }
+        }
+    }
+
+    async fn command(&mut self, line: &[u8]) -> io::Result<Flow> {
+        let command = match command::parse(line) {
+            Ok(command) => command,
+            Err(ParseError::Unknown) => {
+                return self.error("500 5.5.1 Command unrecognized").await;
+            }
+            Err(ParseError::Syntax(why)) => {
+                return self.error(&format!("501 5.5.4 Syntax error: {why}")).await;
+            }
+            Err(ParseError::BadAddress(why)) => {
+                return self
+                    .error(&format!("501 5.1.3 Bad address syntax: {why}"))
+                    .await;
+            }
+            Err(ParseError::UnknownParameter(param)) => {
+                return self
+                    .error(&format!("555 5.5.4 Unsupported parameter {param}"))
+                    .await;
+            }
+        };
+        match command {
+            Command::Ehlo(name) => self.hello(name, true).await,
+            Command::Helo(name) => self.hello(name, false).await,
+            Command::Mail(sender, params) => {
+                if self.greeting.is_none() {
+                    return self.error("503 5.5.1 Send HELO or EHLO first").await;
+                }
+                if self.sender.is_some() {
+                    return self.error("503 5.5.1 Nested MAIL command").await;
+                }
+                if self.config.submission && self.user.is_none() {
+                    return self.error("530 5.7.0 Authentication required").await;
+                }
+                if params
+                    .size
+                    .is_some_and(|s| s > self.config.max_message_size as u64)
+                {
+                    return self
+                        .reply_continue("552 5.3.4 Message size exceeds fixed maximum message size")
+                        .await;
+                }
+                self.sender = Some(sender);
+                self.reply_continue("250 2.1.0 Ok").await
+            }
+            Command::Rcpt(recipient) => self.recipient(recipient).await,
+            Command::Data => self.data().await,
+            Command::Rset => {
+                self.reset();
+                self.reply_continue("250 2.0.0 Ok").await
+            }
+            Command::Noop => self.reply_continue("250 2.0.0 Ok").await,
+            Command::Vrfy => {
+                self.reply_continue(
+                    "252 2.0.0 Cannot VRFY user, but will accept message and attempt delivery",
+                )
+                .await
+            }
+            Command::Help => {
+                self.reply_continue(
+                    "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP VRFY HELP AUTH QUIT",
+                )
+                .await
+            }
+            Command::Quit => {
+                self.reply("221 2.0.0 Bye").await?;
+                Ok(Flow::Close)
+            }
+            Command::StartTls => self.error("502 5.5.1 STARTTLS not offered").await,
+            Command::Auth { mechanism, initial } => self.auth(&mechanism, initial).await,
+        }
+    }
+
+    async fn hello(&mut self, name: String, extended: bool) -> io::Result<Flow> {
+        self.reset();
+        let host = &self.config.hostname;
+        let reply = if extended {
+            format!(
+                "250-{host} greets {name}\r\n250-PIPELINING\r\n250-SIZE {}\r\n250-8BITMIME\r\n\
+                 250-ENHANCEDSTATUSCODES\r\n250-AUTH PLAIN LOGIN\r\n250 HELP",
+                self.config.max_message_size
+            )
+        } else {
+            format!("250 {host} greets {name}")
+        };
+        self.greeting = Some((name, extended));
+        self.reply_continue(&reply).await
+    }
+
+    async fn recipient(&mut self, recipient: Mailbox) -> io::Result<Flow> {
+        if self.sender.is_none() {
+            return self.error("503 5.5.1 Need MAIL command").await;
+        }
+        if self.recipients.len() >= self.config.max_recipients {
+            return self.reply_continue("452 4.5.3 Too many recipients").await;
+        }
+        let accounts = &self.config.accounts;
+        if accounts.is_local_domain(&recipient.domain) {
+            if accounts.user(&recipient.local).is_none() {
+                let reply =
+                    format!("550 5.1.1 <{recipient}>: Recipient address rejected: User unknown");
+                return self.reply_continue(&reply).await;
+            }
+        } else if self.user.is_none() {
+            let reply = format!("554 5.7.1 <{recipient}>: Relay access denied");
+            return self.reply_continue(&reply).await;
+        }
+        if !self.recipients.contains(&recipient) {
+            self.recipients.push(recipient);
+        }
+        self.reply_continue("250 2.1.5 Ok").await
+    }
+
+    async fn data(&mut self) -> io::Result<Flow> {
+        if self.sender.is_none() {
+            return self.error("503 5.5.1 Need MAIL command").await;
+        }
+        if self.recipients.is_empty() {
+            return self.error("503 5.5.1 Need RCPT command").await;
+        }
+        self.reply("354 End data with <CR><LF>.<CR><LF>").await?;
+        self.writer.flush().await?;
+        let read = timeout(
+            self.config.idle_timeout,
+            read_data(&mut self.reader, self.config.max_message_size),
+        )
+        .await;
+        let message = match read {
+            Err(_) => {
+                self.reply("421 4.4.2 Timeout: closing the connection")
+                    .await?;
+                return Ok(Flow::Close);
+            }
+            Ok(Err(e)) => return Err(e),
+            Ok(Ok(Data::Closed)) => return Ok(Flow::Close),
+            Ok(Ok(Data::TooBig)) => {
+                self.log.note("<message over the size limit, dropped>");
+                self.reset();
+                return self
+                    .reply_continue("552 5.3.4 Message size exceeds fixed maximum message size")
+                    .await;
+            }
+            Ok(Ok(Data::Message(message))) => message,
+        };
+        self.log
+            .note(&format!("<message of {} bytes>", message.len()));
+        let id = super::queue::new_id();
+        let stamped = [self.received_header(&id).as_bytes(), &message].concat();
+        let sender = self.sender.take().expect("checked above");
+        let recipients = std::mem::take(&mut self.recipients);
+        let delivery = self.config.delivery.clone();
+        let delivered = tokio::task::spawn_blocking(move || {
+            delivery
+                .deliver(&id, sender.as_ref(), &recipients, &stamped)
+                .map(|()| id)
+        })
+        .await
+        .map_err(io::Error::other)?;
+        match delivered {
+            Ok(id) => {
+                self.reply_continue(&format!("250 2.0.0 Ok: queued as {id}"))
+                    .await
+            }
+            Err(e) => {
+                self.log.note(&format!("delivery failed: {e}"));
+                self.reply_continue("451 4.3.0 Local error in processing; try again later")
+                    .await
+            }
+        }
+    }
+
+    fn received_header(&self, id: &str) -> String {
+        let (helo, extended) = self.greeting.clone().unwrap_or_default();
+        let with = match (extended, self.user.is_some()) {
+            (false, _) => "SMTP",
+            (true, false) => "ESMTP",
+            (true, true) => "ESMTPA",
+        };
+        let recipient = match self.recipients.as_slice() {
+            [only] => format!("\r\n\tfor <{only}>"),
+            _ => String::new(),
+        };
+        format!(
+            "Received: from {helo} ([{}])\r\n\tby {} (labctl) with {with} id {id}{recipient};\r\n\t{}\r\n",
+            self.peer.ip(),
+            self.config.hostname,
+            rfc5322(SystemTime::now())
+        )
+    }
+
+    async fn auth(&mut self, mechanism: &str, initial: Option<String>) -> io::Result<Flow> {
+        if !matches!(self.greeting, Some((_, true))) {
+            return self.error("503 5.5.1 Send EHLO first").await;
+        }
+        if self.user.is_some() {
+            return self.error("503 5.5.1 Already authenticated").await;
+        }
+        if self.sender.is_some() {
+            return self
+                .error("503 5.5.1 AUTH not allowed during a mail transaction")
+                .await;
+        }
+        let credentials = match mechanism {
+            "PLAIN" => {
+                let response = match initial {
+                    Some(initial) => Some(initial.into_bytes()),
+                    None => self.challenge("334 ").await?,
+                };
+                response.map(|r| sasl::plain(&r))
+            }
+            "LOGIN" => self.login(initial).await?,
+            _ => {
+                return self
+                    .error("504 5.5.4 Unrecognized authentication type")
+                    .await;
+            }
+        };
+        let Some(credentials) = credentials else {
+            return Ok(Flow::Close);
+        };
+        let (user, password) = match credentials {
+            Ok(pair) => pair,
+            Err(SaslError::Cancelled) => {
+                return self
+                    .reply_continue("501 5.0.0 Authentication cancelled")
+                    .await;
+            }
+            Err(SaslError::Malformed) => {
+                return self
+                    .auth_failed("501 5.5.2 Cannot decode the response")
+                    .await;
+            }
+        };
+        if !self.config.accounts.check(&user, &password) {
+            return self
+                .auth_failed("535 5.7.8 Authentication credentials invalid")
+                .await;
+        }
+        let name = self
+            .config
+            .accounts
+            .user(&user)
+            .unwrap_or(&user)
+            .to_string();
+        self.log.note(&format!("authenticated as {name}"));
+        self.user = Some(name);
+        self.reply_continue("235 2.7.0 Authentication successful")
+            .await
+    }
+
+    /// LOGIN: user name (maybe already given), then password.
+    async fn login(
+        &mut self,
+        initial: Option<String>,
+    ) -> io::Result<Option<Result<(String, String), SaslError>>> {
+        let user = match initial {
+            Some(initial) => initial.into_bytes(),
+            None => match self
+                .challenge(&format!("334 {}", sasl::encode("Username:")))
+                .await?
+            {
+                Some(response) => response,
+                None => return Ok(None),
+            },
+        };
+        let user = match sasl::login_step(&user) {
+            Ok(user) => user,
+            Err(e) => return Ok(Some(Err(e))),
+        };
+        let Some(password) = self
+            .challenge(&format!("334 {}", sasl::encode("Password:")))
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(sasl::login_step(&password).map(|p| (user, p))))
+    }
+
+    /// Sends a challenge and reads the response; None when the client left.
+    async fn challenge(&mut self, challenge: &str) -> io::Result<Option<Vec<u8>>> {
+        self.reply(challenge).await?;
+        match self.next_line().await? {
+            Some(Line::Complete(line)) => {
+                self.log.client(&line);
+                Ok(Some(line))
+            }
+            Some(Line::TooLong) => Ok(Some(b"!".to_vec())),
+            Some(Line::Closed) | None => Ok(None),
+        }
+    }
+
+    async fn auth_failed(&mut self, reply: &str) -> io::Result<Flow> {
+        self.auth_failures += 1;
+        if self.auth_failures >= MAX_AUTH_FAILURES {
+            self.reply("421 4.7.0 Too many failed authentications; closing")
+                .await?;
+            return Ok(Flow::Close);
+        }
+        self.reply_continue(reply).await
+    }
+
+    fn reset(&mut self) {
+        self.sender = None;
+        self.recipients.clear();
+    }
+
+    /// A reply to a bad command; the session closes after too many.
+    async fn error(&mut self, reply: &str) -> io::Result<Flow> {
+        self.errors += 1;
+        if self.errors > MAX_ERRORS {
+            self.reply("421 4.7.0 Too many errors; closing").await?;
+            return Ok(Flow::Close);
+        }
+        self.reply_continue(reply).await
+    }
+
+    async fn reply_continue(&mut self, reply: &str) -> io::Result<Flow> {
+        self.reply(reply).await?;
+        Ok(Flow::Continue)
+    }
+
+    async fn reply(&mut self, reply: &str) -> io::Result<()> {
+        self.log.server(reply);
+        self.writer.write_all(reply.as_bytes()).await?;
+        self.writer.write_all(b"\r\n").await
+    }
+}

@@ -1,0 +1,633 @@
+//! The mail store that SMTP delivers into and POP3 and IMAP read: Maildir++
+//! per user under one root (`ROOT/USER/{cur,new,tmp}` is the INBOX,
+//! `ROOT/USER/.NAME/` the folder NAME). Delivery is durable before it
+//! returns (write into `tmp/`, fsync, rename into `new/`, fsync the
+//! directory). Each folder keeps its UIDVALIDITY and the UIDs it may have
+//! handed out in `labctl-uids`; a message's UID is part of its file name, so
+//! it keeps it for life, across flag changes and restarts. Flags are the
+//! maildir info letters. Messages are stored byte for byte as given.
+//!
+//! Each folder's index is cached in memory and rescanned when the mtime of
+//! its `new/` or `cur/` changes, so files dropped in by hand are picked up
+//! (and given UIDs). One lock per folder; fsyncs happen outside it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use super::maildir::Flag;
+use super::maildir::{FileName, unique_part};
+
+/// The file in each folder directory that holds `UIDVALIDITY RESERVED`.
+const UID_FILE: &str = "labctl-uids";
+/// UIDs are reserved on disk this many at a time, so a delivery does not
+/// rewrite the UID file; a restart skips the unused rest (UIDs only need to
+/// grow, not to be dense).
+const UID_BLOCK: u32 = 64;
+
+/// One message of a folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageMeta {
+    pub uid: u32,
+    pub size: u64,
+    pub flags: Vec<Flag>,
+    pub internal_date: SystemTime,
+}
+
+/// A folder at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderSnapshot {
+    pub uid_validity: u32,
+    pub uid_next: u32,
+    /// Sorted by UID.
+    pub messages: Vec<MessageMeta>,
+}
+
+/// The store of one mail node.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    root: PathBuf,
+    /// Folder indexes by folder directory.
+    folders: Mutex<HashMap<PathBuf, Arc<Mutex<Folder>>>>,
+}
+
+impl Store {
+    /// Opens (creating if needed) a store rooted at `root`.
+    pub fn open(root: &Path) -> io::Result<Store> {
+        fs::create_dir_all(root)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                root: root.to_path_buf(),
+                folders: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// Creates the user's maildir if it does not exist yet.
+    pub fn create_user(&self, user: &str) -> io::Result<()> {
+        let dir = self.user_dir(user)?;
+        if !is_maildir(&dir) {
+            create_maildir(&dir)?;
+        }
+        Ok(())
+    }
+
+    pub fn has_user(&self, user: &str) -> bool {
+        self.user_dir(user).is_ok_and(|dir| is_maildir(&dir))
+    }
+
+    /// Durable before it returns: write tmp/, fsync, rename into new/, fsync the dir.
+    pub fn deliver(&self, user: &str, message: &[u8]) -> io::Result<u32> {
+        self.add(user, "INBOX", message, &[], None)
+    }
+
+    /// The user's folders, "INBOX" first, the others sorted.
+    pub fn folders(&self, user: &str) -> io::Result<Vec<String>> {
+        let dir = self.existing_user_dir(user)?;
+        let mut names = Vec::new();
+        for entry in fs::read_dir(&dir)? {
+            let entry = entry?;
+            let file_name = entry.file_name();
+            let Some(name) = file_name.to_str().and_then(|n| n.strip_prefix('.')) else {
+                continue;
+            };
+            if check_folder_name(name).is_ok() && is_maildir(&entry.path()) {
+                names.push(name.to_string());
+            }
+        }
+        names.sort();
+        names.insert(0, "INBOX".to_string());
+        Ok(names)
+    }
+
+    pub fn create_folder(&self, user: &str, name: &str) -> io::Result<()> {
+        self.existing_user_dir(user)?;
+        if is_inbox(name) {
+            return Err(already_exists("INBOX"));
+        }
+        let dir = self.folder_dir(user, name)?;
+        fs::create_dir(&dir).map_err(|e| match e.kind() {
+            io::ErrorKind::AlreadyExists => already_exists(name),
+            _ => e,
+        })?;
+        create_maildir(&dir)?;
+        File::create(dir.join("maildirfolder"))?;
+        Ok(())
+    }
+
+    /// Deletes one folder and its messages (not the folders below it).
+    pub fn delete_folder(&self, user: &str, name: &str) -> io::Result<()> {
+        if is_inbox(name) {
+            return Err(invalid("INBOX cannot be deleted"));
+        }
+        let dir = self.existing_folder_dir(user, name)?;
+        self.forget(&dir);
+        fs::remove_dir_all(&dir)
+    }
+
+    /// Renames a folder and the folders below it. Renaming INBOX moves its
+    /// messages into a new folder and leaves INBOX empty (RFC 3501 §6.3.5).
+    pub fn rename_folder(&self, user: &str, from: &str, to: &str) -> io::Result<()> {
+        let source = self.existing_folder_dir(user, from)?;
+        if is_inbox(to) {
+            return Err(already_exists("INBOX"));
+        }
+        let target = self.folder_dir(user, to)?;
+        if target.exists() {
+            return Err(already_exists(to));
+        }
+        if is_inbox(from) {
+            self.create_folder(user, to)?;
+            for message in self.snapshot(user, "INBOX")?.messages {
+                self.copy(user, "INBOX", message.uid, to)?;
+                self.remove(user, "INBOX", message.uid)?;
+            }
+            return Ok(());
+        }
+        let user_dir = self.existing_user_dir(user)?;
+        let children = format!(".{from}.");
+        let mut moves = vec![(source, target)];
+        for entry in fs::read_dir(&user_dir)? {
+            let file_name = entry?.file_name();
+            if let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&children)) {
+                moves.push((
+                    user_dir.join(&file_name),
+                    user_dir.join(format!(".{to}.{rest}")),
+                ));
+            }
+        }
+        for (old, new) in moves {
+            self.forget(&old);
+            fs::rename(&old, &new)?;
+        }
+        Ok(())
+    }
+
+    pub fn snapshot(&self, user: &str, folder: &str) -> io::Result<FolderSnapshot> {
+        let handle = self.folder(user, folder)?;
+        let mut index = handle.lock().expect("folder lock");
+        index.refresh()?;
+        Ok(FolderSnapshot {
+            uid_validity: index.uid_validity,
+            uid_next: index.uid_next,
+            messages: index
+                .entries
+                .iter()
+                .map(|(&uid, entry)| MessageMeta {
+                    uid,
+                    size: entry.size,
+                    flags: entry.name.flags(),
+                    internal_date: entry.internal_date,
+                })
+                .collect(),
+        })
+    }
+
+    pub fn read(&self, user: &str, folder: &str, uid: u32) -> io::Result<Vec<u8>> {
+        let handle = self.folder(user, folder)?;
+        let path = handle.lock().expect("folder lock").path_of(uid)?;
+        match fs::read(&path) {
+            // Renamed or removed behind our back: look again once.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let mut index = handle.lock().expect("folder lock");
+                index.rescan()?;
+                fs::read(index.path_of(uid)?)
+            }
+            other => other,
+        }
+    }
+
+    /// Replaces the message's flags (other info letters are kept).
+    pub fn set_flags(&self, user: &str, folder: &str, uid: u32, flags: &[Flag]) -> io::Result<()> {
+        let handle = self.folder(user, folder)?;
+        let mut index = handle.lock().expect("folder lock");
+        let old = index.path_of(uid)?;
+        let entry = index.entries.get_mut(&uid).expect("path_of found it");
+        let name = entry.name.with_flags(flags);
+        let new = index.dir.join("cur").join(name.in_cur());
+        if old != new {
+            fs::rename(&old, &new)?;
+        }
+        let entry = index.entries.get_mut(&uid).expect("still there");
+        entry.name = name;
+        entry.in_new = false;
+        index.touch()
+    }
+
+    /// Adds a message to a folder with flags and an internal date (IMAP
+    /// APPEND); durable like `deliver`.
+    pub fn append(
+        &self,
+        user: &str,
+        folder: &str,
+        message: &[u8],
+        flags: &[Flag],
+        internal_date: SystemTime,
+    ) -> io::Result<u32> {
+        self.add(user, folder, message, flags, Some(internal_date))
+    }
+
+    /// Copies a message (flags and internal date too) into another folder
+    /// under a new UID there; returns that UID.
+    pub fn copy(&self, user: &str, from: &str, uid: u32, to: &str) -> io::Result<u32> {
+        let source = self.folder(user, from)?;
+        let (path, name, date) = {
+            let mut index = source.lock().expect("folder lock");
+            let path = index.path_of(uid)?;
+            let entry = &index.entries[&uid];
+            (path, entry.name.clone(), entry.internal_date)
+        };
+        let target = self.folder(user, to)?;
+        let target_dir = target.lock().expect("folder lock").dir.clone();
+        let temporary = target_dir.join("tmp").join(unique_part());
+        // A hard link shares the (already durable) data; copy across devices.
+        if fs::hard_link(&path, &temporary).is_err() {
+            let data = fs::read(&path)?;
+            write_durably(&temporary, &data, Some(date))?;
+        }
+        let name = FileName {
+            unique: unique_part(),
+            ..name
+        };
+        let committed = {
+            let mut index = target.lock().expect("folder lock");
+            index
+                .refresh()
+                .and_then(|()| index.commit(&temporary, name, false, date))
+        };
+        let uid = committed.inspect_err(|_| {
+            let _ = fs::remove_file(&temporary);
+        })?;
+        sync_dir(&target_dir.join("cur"))?;
+        Ok(uid)
+    }
+
+    pub fn remove(&self, user: &str, folder: &str, uid: u32) -> io::Result<()> {
+        let handle = self.folder(user, folder)?;
+        let mut index = handle.lock().expect("folder lock");
+        let path = index.path_of(uid)?;
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        index.entries.remove(&uid);
+        index.touch()
+    }
+
+    /// Writes a new message into `tmp/`, syncs it and commits it into
+    /// `new/` (no flags, no date given: a delivery) or `cur/`.
+    fn add(
+        &self,
+        user: &str,
+        folder: &str,
+        message: &[u8],
+        flags: &[Flag],
+        internal_date: Option<SystemTime>,
+    ) -> io::Result<u32> {
+        let handle = self.folder(user, folder)?;
+        let dir = handle.lock().expect("folder lock").dir.clone();
+        let unique = unique_part();
+        let temporary = dir.join("tmp").join(&unique);
+        let date = write_durably(&temporary, message, internal_date)?;
+        let delivery = flags.is_empty() && internal_date.is_none();
+        let name = FileName {
+            unique,
+            uid: None,
+            size: Some(message.len() as u64),
+            info: String::new(),
+        }
+        .with_flags(flags);
+        let committed = {
+            let mut index = handle.lock().expect("folder lock");
+            index
+                .refresh()
+                .and_then(|()| index.commit(&temporary, name, delivery, date))
+        };
+        let uid = committed.inspect_err(|_| {
+            let _ = fs::remove_file(&temporary);
+        })?;
+        sync_dir(&dir.join(if delivery { "new" } else { "cur" }))?;
+        Ok(uid)
+    }
+
+    fn folder(&self, user: &str, folder: &str) -> io::Result<Arc<Mutex<Folder>>> {
+        let dir = self.existing_folder_dir(user, folder)?;
+        let mut folders = self.inner.folders.lock().expect("store lock");
+        if let Some(handle) = folders.get(&dir) {
+            return Ok(handle.clone());
+        }
+        let handle = Arc::new(Mutex::new(Folder::load(dir.clone())?));
+        folders.insert(dir, handle.clone());
+        Ok(handle)
+    }
+
+    fn forget(&self, dir: &Path) {
+        self.inner
+            .folders
+            .lock()
+            .expect("store lock")
+            .retain(|cached, _| !cached.starts_with(dir));
+    }
+
+    fn user_dir(&self, user: &str) -> io::Result<PathBuf> {
+        check_user_name(user)?;
+        Ok(self.inner.root.join(user))
+    }
+
+    fn existing_user_dir(&self, user: &str) -> io::Result<PathBuf> {
+        let dir = self.user_dir(user)?;
+        if !is_maildir(&dir) {
+            return Err(not_found(&format!("no mailbox for user {user}")));
+        }
+        Ok(dir)
+    }
+
+    fn folder_dir(&self, user: &str, folder: &str) -> io::Result<PathBuf> {
+        let user_dir = self.user_dir(user)?;
+        if is_inbox(folder) {
+            return Ok(user_dir);
+        }
+        check_folder_name(folder)?;
+        Ok(user_dir.join(format!(".{folder}")))
+    }
+
+    fn existing_folder_dir(&self, user: &str, folder: &str) -> io::Result<PathBuf> {
+        self.existing_user_dir(user)?;
+        let dir = self.folder_dir(user, folder)?;
+        if !is_maildir(&dir) {
+            return Err(not_found(&format!("no folder {folder}")));
+        }
+        Ok(dir)
+    }
+}
+
+/// The in-memory index of one folder.
+struct Folder {
+    dir: PathBuf,
+    uid_validity: u32,
+    uid_next: u32,
+    /// UIDs below this may have been handed out (what the UID file says).
+    reserved: u32,
+    entries: BTreeMap<u32, Entry>,
+    /// The mtimes of `new/` and `cur/` when the index was last in step.
+    stamp: (SystemTime, SystemTime),
+}
+
+struct Entry {
+    name: FileName,
+    in_new: bool,
+    size: u64,
+    internal_date: SystemTime,
+}
+
+impl Folder {
+    fn load(dir: PathBuf) -> io::Result<Folder> {
+        let recorded = fs::read_to_string(dir.join(UID_FILE))
+            .ok()
+            .and_then(|text| {
+                let mut fields = text.split_whitespace().map(|f| f.parse::<u32>().ok());
+                Some((fields.next()??, fields.next()??))
+            });
+        let fresh = recorded.is_none();
+        let (uid_validity, reserved) = recorded.unwrap_or_else(|| (new_uid_validity(), 1));
+        let mut folder = Folder {
+            dir,
+            uid_validity,
+            uid_next: reserved.max(1),
+            reserved,
+            entries: BTreeMap::new(),
+            stamp: (UNIX_EPOCH, UNIX_EPOCH),
+        };
+        if fresh {
+            folder.save_uids()?;
+        }
+        folder.rescan()?;
+        Ok(folder)
+    }
+
+    /// Rescans when `new/` or `cur/` changed since the index was made.
+    fn refresh(&mut self) -> io::Result<()> {
+        if self.mtimes()? != self.stamp {
+            self.rescan()?;
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the index from the directories; files without a UID (put
+    /// there by hand) get one.
+    fn rescan(&mut self) -> io::Result<()> {
+        self.stamp = self.mtimes()?;
+        let mut entries = BTreeMap::new();
+        let mut unnumbered = Vec::new();
+        for in_new in [true, false] {
+            let sub = self.dir.join(if in_new { "new" } else { "cur" });
+            for dirent in fs::read_dir(&sub)? {
+                let dirent = dirent?;
+                let Some(name) = dirent.file_name().to_str().and_then(FileName::parse) else {
+                    continue;
+                };
+                let metadata = match dirent.metadata() {
+                    Ok(m) if m.is_file() => m,
+                    _ => continue,
+                };
+                let entry = Entry {
+                    size: name.size.unwrap_or(metadata.len()),
+                    internal_date: metadata.modified().unwrap_or(UNIX_EPOCH),
+                    name,
+                    in_new,
+                };
+                match entry.name.uid {
+                    Some(uid) if !entries.contains_key(&uid) => {
+                        entries.insert(uid, entry);
+                    }
+                    _ => unnumbered.push((dirent.path(), entry)),
+                }
+            }
+        }
+        if let Some(&highest) = entries.keys().next_back() {
+            self.uid_next = self.uid_next.max(highest.saturating_add(1));
+        }
+        self.entries = entries;
+        unnumbered.sort_by_key(|(_, entry)| entry.internal_date);
+        for (path, entry) in unnumbered {
+            let name = FileName {
+                unique: entry.name.unique.clone(),
+                size: Some(entry.size),
+                ..entry.name
+            };
+            self.commit(&path, name, entry.in_new, entry.internal_date)?;
+        }
+        Ok(())
+    }
+
+    /// Gives `name` the next UID and renames `from` into `new/` or `cur/`
+    /// under it. The UID is reserved on disk before it is used. Callers
+    /// refresh the index first.
+    fn commit(
+        &mut self,
+        from: &Path,
+        mut name: FileName,
+        into_new: bool,
+        internal_date: SystemTime,
+    ) -> io::Result<u32> {
+        if self.uid_next >= self.reserved {
+            self.reserved = self.uid_next.saturating_add(UID_BLOCK);
+            self.save_uids()?;
+        }
+        let uid = self.uid_next;
+        self.uid_next += 1;
+        name.uid = Some(uid);
+        let target = if into_new {
+            self.dir.join("new").join(name.in_new())
+        } else {
+            self.dir.join("cur").join(name.in_cur())
+        };
+        fs::rename(from, &target)?;
+        let size = name.size.unwrap_or(0);
+        self.entries.insert(
+            uid,
+            Entry {
+                name,
+                in_new: into_new,
+                size,
+                internal_date,
+            },
+        );
+        self.touch()?;
+        Ok(uid)
+    }
+
+    /// Marks the index as in step with the directories after our own change.
+    fn touch(&mut self) -> io::Result<()> {
+        self.stamp = self.mtimes()?;
+        Ok(())
+    }
+
+    fn path_of(&mut self, uid: u32) -> io::Result<PathBuf> {
+        self.refresh()?;
+        let entry = self
+            .entries
+            .get(&uid)
+            .ok_or_else(|| not_found(&format!("no message with UID {uid}")))?;
+        Ok(if entry.in_new {
+            self.dir.join("new").join(entry.name.in_new())
+        } else {
+            self.dir.join("cur").join(entry.name.in_cur())
+        })
+    }
+
+    fn mtimes(&self) -> io::Result<(SystemTime, SystemTime)> {
+        let mtime = |sub: &str| fs::metadata(self.dir.join(sub))?.modified();
+        Ok((mtime("new")?, mtime("cur")?))
+    }
+
+    /// Writes `UIDVALIDITY RESERVED` durably (tmp file, fsync, rename).
+    fn save_uids(&self) -> io::Result<()> {
+        let temporary = self
+            .dir
+            .join("tmp")
+            .join(format!("{UID_FILE}.{}", unique_part()));
+        let text = format!("{} {}\n", self.uid_validity, self.reserved);
+        write_durably(&temporary, text.as_bytes(), None)?;
+        fs::rename(&temporary, self.dir.join(UID_FILE))?;
+        sync_dir(&self.dir)
+    }
+}
+
+/// A UIDVALIDITY for a new folder: the time in seconds, and always larger
+/// than the last one this process gave.
+fn new_uid_validity() -> u32 {
+    static LAST: AtomicU32 = AtomicU32::new(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(1, |d| d.as_secs() as u32)
+        .max(1);
+    let previous = LAST
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+            Some(now.max(last.saturating_add(1)))
+        })
+        .unwrap_or(0);
+    now.max(previous.saturating_add(1))
+}
+
+/// Writes and syncs a file; returns its mtime (the message's internal date).
+fn write_durably(path: &Path, data: &[u8], modified: Option<SystemTime>) -> io::Result<SystemTime> {
+    let mut file = File::create(path)?;
+    file.write_all(data)?;
+    if let Some(time) = modified {
+        file.set_modified(time)?;
+    }
+    file.sync_all()?;
+    file.metadata()?.modified()
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+fn create_maildir(dir: &Path) -> io::Result<()> {
+    for sub in ["cur", "new", "tmp"] {
+        fs::create_dir_all(dir.join(sub))?;
+    }
+    Ok(())
+}
+
+fn is_maildir(dir: &Path) -> bool {
+    ["cur", "new", "tmp"]
+        .iter()
+        .all(|sub| dir.join(sub).is_dir())
+}
+
+fn is_inbox(name: &str) -> bool {
+    name.eq_ignore_ascii_case("INBOX")
+}
+
+/// User names become directory names: letters, digits and `._+-`, not
+/// starting with a dot, at most 64 bytes (an RFC 5321 local part).
+fn check_user_name(user: &str) -> io::Result<()> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "._+-".contains(c);
+    if user.is_empty() || user.len() > 64 || user.starts_with('.') || !user.chars().all(allowed) {
+        return Err(invalid(&format!("bad user name {user:?}")));
+    }
+    Ok(())
+}
+
+/// Folder names become `.NAME` directories: `.` separates levels, so no
+/// empty level; no `/`, no control characters, at most 200 bytes.
+fn check_folder_name(name: &str) -> io::Result<()> {
+    let bad = name.is_empty()
+        || name.len() > 200
+        || name.split('.').any(str::is_empty)
+        || name.chars().any(|c| c == '/' || c.is_control());
+    if bad {
+        return Err(invalid(&format!("bad folder name {name:?}")));
+    }
+    Ok(())
+}
+
+fn invalid(message: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, message.to_string())
+}
+
+fn not_found(message: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::NotFound, message.to_string())
+}
+
+fn already_exists(name: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!("folder {name} already exists"),
+    )
+}
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;
