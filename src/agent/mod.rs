@@ -4,5 +4,6 @@
 
 pub mod http;
 pub mod icmp;
+pub mod mail;
 pub mod resolver;
 pub mod tcp;

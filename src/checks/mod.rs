@@ -6,7 +6,7 @@ pub mod context;
 pub mod load;
 pub mod outcome;
 pub mod report;
-mod probes;
+pub mod probes;
 pub mod runner;
 pub mod spec;
 pub mod validate;

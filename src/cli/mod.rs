@@ -5,6 +5,7 @@ mod dhcp_client;
 mod down;
 mod exec;
 mod graph;
+mod mail;
 mod logs;
 mod status;
 mod test;
@@ -95,6 +96,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
     },
+    /// A PC's mail client: send, list the inbox, read a message.
+    #[command(subcommand)]
+    Mail(mail::MailCommand),
     /// Run labctl's DHCP client once on an interface of the current network
     /// namespace (inside a node: `labctl exec LAB NODE -- labctl dhcp-client eth0`).
     DhcpClient { interface: String },
@@ -131,6 +135,7 @@ pub fn main() -> ExitCode {
         Command::Test { file, checks, json, junit } => {
             test::run(&file, checks.as_deref(), &check::Output { json, junit })
         }
+        Command::Mail(command) => mail::run(command),
         Command::DhcpClient { interface } => dhcp_client::run(&interface),
         Command::Daemon { lab } => crate::daemon::run(&lab),
     };

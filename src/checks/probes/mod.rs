@@ -6,6 +6,7 @@ mod dhcp;
 mod dns;
 mod exec;
 mod http;
+pub mod mail;
 mod path;
 mod reach;
 
@@ -24,11 +25,8 @@ pub fn run(ctx: &LabContext, probe: &Probe) -> Outcome {
         Probe::Exec { node, command, exit, output, timeout } => {
             exec::run(ctx, node, command, *exit, output.as_deref(), *timeout)
         }
-        Probe::Mail(_) | Probe::MailRefused { .. } => Err(super::outcome::Diagnosis::new(
-            "lab",
-            "mail checks need the mail service, which this build of labctl does not have",
-            "",
-        )),
+        Probe::Mail(probe) => mail::mail(ctx, probe),
+        Probe::MailRefused { from, server, to, sender } => mail::refused(ctx, from, server, to, sender),
     };
     match result {
         Ok(outcome) => outcome,
