@@ -12,7 +12,7 @@ use anyhow::Result;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::check::{Output, checks_from_file, emit, grade, invalid};
-use super::up::up_checked;
+use super::up::{Leases, up_checked};
 use super::validate::print_report;
 use crate::checks::context::LabContext;
 use crate::checks::report::Timings;
@@ -46,7 +46,7 @@ pub fn run(file: &Path, checks_file: Option<&Path>, output: &Output) -> Result<E
         }
         None => checked.checks.clone(),
     };
-    let up = match up_checked(&checked, file) {
+    let up = match up_checked(&checked, file, Leases::Reported) {
         Ok(up) => up,
         Err(e) => return Ok(invalid(&e)),
     };

@@ -29,9 +29,18 @@ pub fn run(file: &Path) -> Result<ExitCode> {
     if checked.valid.is_none() {
         return Ok(print_report(&checked));
     }
-    let up = up_checked(&checked, file)?;
+    let up = up_checked(&checked, file, Leases::Required)?;
     print_summary(&up.plan, &up.leases, up.took);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `up` fails when a DHCP client gets no lease (`up`), or goes on
+/// so the checks can report it (`test`: a missing relay is a lab's fault
+/// to grade, not a reason to stop).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Leases {
+    Required,
+    Reported,
 }
 
 /// A lab that `up_checked` built: its plan, its DHCP leases, and how long
@@ -46,7 +55,7 @@ pub struct Up {
 
 /// Builds a valid, checked lab file (shared by `up` and `test`); rolls
 /// everything back on failure or Ctrl-C.
-pub fn up_checked(checked: &Checked, file: &Path) -> Result<Up> {
+pub fn up_checked(checked: &Checked, file: &Path, leases: Leases) -> Result<Up> {
     let Some((_, topology)) = &checked.valid else {
         bail!("{} is not a valid lab file", file.display());
     };
@@ -108,7 +117,7 @@ pub fn up_checked(checked: &Checked, file: &Path) -> Result<Up> {
         record.plan.nodes.len(),
         record.plan.links.len()
     ));
-    match bring_up(&record.plan, &dir, &progress) {
+    match bring_up(&record.plan, &dir, &progress, leases) {
         Ok((leases, build)) => {
             let took = started.elapsed();
             Ok(Up {
@@ -141,6 +150,7 @@ fn bring_up(
     plan: &Plan,
     dir: &LabDir,
     progress: &Progress,
+    leases: Leases,
 ) -> Result<(BTreeMap<String, ClientReport>, Duration)> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -161,7 +171,7 @@ fn bring_up(
             _ = interrupt.recv() => bail!("interrupted"),
             _ = terminate.recv() => bail!("terminated"),
             _ = hangup.recv() => bail!("the terminal went away"),
-            ready = steps(plan, dir, progress) => ready,
+            ready = steps(plan, dir, progress, leases) => ready,
         }
     })
 }
@@ -171,6 +181,7 @@ async fn steps(
     plan: &Plan,
     dir: &LabDir,
     progress: &Progress,
+    leases: Leases,
 ) -> Result<(BTreeMap<String, ClientReport>, Duration)> {
     let building = Instant::now();
     build(plan, progress).await?;
@@ -179,7 +190,7 @@ async fn steps(
     start_daemon(dir, DAEMON_READY).await?;
     daemon.inc();
     daemon.finish();
-    Ok((wait_for_leases(plan, dir, progress).await?, built))
+    Ok((wait_for_leases(plan, dir, progress, leases).await?, built))
 }
 
 /// How long `up` waits for every DHCP interface to get a lease; a client
@@ -192,6 +203,7 @@ async fn wait_for_leases(
     plan: &Plan,
     dir: &LabDir,
     progress: &Progress,
+    leases: Leases,
 ) -> Result<BTreeMap<String, ClientReport>> {
     let wanted: Vec<String> = plan
         .nodes
@@ -216,7 +228,7 @@ async fn wait_for_leases(
             .iter()
             .filter_map(|(key, c)| c.reason.as_ref().map(|r| format!("{key}: {r}")))
             .collect();
-        if !failed.is_empty() {
+        if !failed.is_empty() && leases == Leases::Required {
             bail!("{}", failed.join("\n"));
         }
         let bound = wanted
@@ -234,6 +246,19 @@ async fn wait_for_leases(
         counted = bound;
         if bound == wanted.len() {
             phase.finish();
+            return Ok(reply.dhcp_clients);
+        }
+        let settled = wanted
+            .iter()
+            .filter(|k| {
+                reply
+                    .dhcp_clients
+                    .get(*k)
+                    .is_some_and(|c| c.state == "bound" || c.reason.is_some())
+            })
+            .count();
+        if leases == Leases::Reported && settled == wanted.len() {
+            progress.println(&format!("no DHCP lease for: {}", failed.join("; ")));
             return Ok(reply.dhcp_clients);
         }
         if Instant::now() > deadline {

@@ -203,46 +203,20 @@ fn explain_undelivered(ctx: &LabContext, probe: &MailProbe, token: &str, reply: 
         );
     };
     if let Some(error) = queued_error(ctx, &server, token) {
-        // It waits in the relay queue: find out why.
-        let servers = ctx.node(&server).dns.clone();
-        if servers.is_empty() {
-            return Diagnosis::new(
-                "relay",
-                format!("the message waits in {server}'s relay queue: {server} has no DNS server to find the mail server of {domain}"),
-                format!("give {server} `dns: [SERVER]` so it can look up the MX record of {domain}"),
-            );
-        }
-        let domain_owned = domain.clone();
-        let exchangers = ctx.in_node(&server, move || async move {
-            let servers: Vec<std::net::IpAddr> = servers.into_iter().map(std::net::IpAddr::V4).collect();
-            mail_exchangers(&servers, &domain_owned).await
+        let waiting = format!("the message waits in {server}'s relay queue");
+        return next_hop_diagnosis(ctx, &server, &domain, &waiting).unwrap_or_else(|| {
+            Diagnosis::new(
+                "delivery",
+                format!("{waiting} for {domain}: {error}"),
+                format!("see `labctl logs {} {server}` for its dialogue with the next server", ctx.lab),
+            )
         });
-        return match exchangers {
-            Ok(Err(e)) => Diagnosis::new(
-                "mx",
-                format!("the message waits in {server}'s relay queue: {server} cannot find the mail server of {domain}: {e}"),
-                format!("is there an MX record for {domain} (and an A record for its target) on the DNS server {server} uses?"),
-            ),
-            Ok(Ok(list)) => match list.iter().flat_map(|(_, ips)| ips.iter().copied()).next() {
-                None => Diagnosis::new("mx", format!("the message waits in {server}'s relay queue: the MX of {domain} has no address"), format!("add an A record for the MX target of {domain}")),
-                Some(next) => {
-                    let connected = ctx.in_node(&server, move || async move { connect(SocketAddrV4::new(next, SMTP_PORT), SILENCE).await.map(|_| ()) });
-                    match connected {
-                        Ok(Ok(())) => Diagnosis::new(
-                            "delivery",
-                            format!("the message waits in {server}'s relay queue for {domain} (MX {next}): {error}"),
-                            format!("see `labctl logs {} {server}` for the dialogue with {next}", ctx.lab),
-                        ),
-                        Ok(Err(e)) => {
-                            let mut d = explain_silence(ctx, &server, next, &format!("connect to {next} port {SMTP_PORT}"));
-                            d.message = format!("the message waits in {server}'s relay queue: {server} cannot reach {domain}'s mail server {next} ({e}); {}", d.message);
-                            d
-                        }
-                        Err(d) => d,
-                    }
-                }
-            },
-            Err(d) => d,
+    }
+    if let Some(reason) = bounce_reason(ctx, probe, token) {
+        let returned = format!("{server} could not deliver the message and returned it to {}: {reason}", probe.account.address);
+        return match next_hop_diagnosis(ctx, &server, &domain, &returned) {
+            Some(d) => d,
+            None => Diagnosis::new("delivery", returned, format!("see `labctl logs {} {server}`", ctx.lab)),
         };
     }
     Diagnosis::new(
@@ -253,6 +227,71 @@ fn explain_undelivered(ctx: &LabContext, probe: &MailProbe, token: &str, reply: 
         ),
         format!("does {} read the mailbox of {} ({} on {})? see `labctl logs {} {server}`", probe.reader, probe.to, probe.reader_account.user, probe.reader_account.incoming, ctx.lab),
     )
+}
+
+/// What keeps `server` from handing mail for `domain` on: no resolver, no
+/// MX (nor A) record, or no way to the next server. None when all of that works.
+fn next_hop_diagnosis(ctx: &LabContext, server: &str, domain: &str, situation: &str) -> Option<Diagnosis> {
+    let servers = ctx.node(server).dns.clone();
+    if servers.is_empty() {
+        return Some(Diagnosis::new(
+            "mx",
+            format!("{situation}: {server} has no DNS server to find the mail server of {domain}"),
+            format!("give {server} `dns: [SERVER]` so it can look up the MX record of {domain}"),
+        ));
+    }
+    let domain_owned = domain.to_string();
+    let exchangers = ctx.in_node(server, move || async move {
+        let servers: Vec<std::net::IpAddr> = servers.into_iter().map(std::net::IpAddr::V4).collect();
+        mail_exchangers(&servers, &domain_owned).await
+    });
+    let list = match exchangers {
+        Err(d) => return Some(d),
+        Ok(Err(e)) => {
+            return Some(Diagnosis::new(
+                "mx",
+                format!("{situation}: {server} cannot find the mail server of {domain}: {e}"),
+                format!("is there an MX record for {domain} (and an A record for its target) on the DNS server {server} uses?"),
+            ));
+        }
+        Ok(Ok(list)) => list,
+    };
+    let Some(next) = list.iter().flat_map(|(_, ips)| ips.iter().copied()).next() else {
+        return Some(Diagnosis::new("mx", format!("{situation}: the mail server of {domain} has no address"), format!("add an A record for the MX target of {domain}")));
+    };
+    let connected = ctx.in_node(server, move || async move { connect(SocketAddrV4::new(next, SMTP_PORT), SILENCE).await.map(|_| ()) });
+    match connected {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => {
+            let mut d = explain_silence(ctx, server, next, &format!("connect to {next} port {SMTP_PORT}"));
+            d.message = format!("{situation}: {server} cannot reach {domain}'s mail server {next} ({e}); {}", d.message);
+            Some(d)
+        }
+        Err(d) => Some(d),
+    }
+}
+
+/// The reason given in a bounce of this check's message, if one came back
+/// to the sender's mailbox.
+fn bounce_reason(ctx: &LabContext, probe: &MailProbe, token: &str) -> Option<String> {
+    let (server, port) = mailbox_of(ctx, &probe.from, &probe.account).ok()?;
+    let protocol = probe.account.protocol.unwrap_or_default();
+    let (user, password, token) = (probe.account.user.clone(), probe.account.password.clone(), token.to_string());
+    ctx.in_node(&probe.from, move || async move {
+        let mailbox = Mailbox { protocol, server: SocketAddrV4::new(server, port), user: &user, password: &password };
+        let list = mailbox::inbox(mailbox).await.ok()?;
+        for summary in list.iter().rev().take(20).filter(|s| !s.subject.contains(&token)) {
+            let raw = mailbox::read(mailbox, summary.number).await.ok()?;
+            if raw.windows(token.len()).any(|w| w == token.as_bytes()) {
+                let text = mime::parse(&raw).text;
+                let reasons: Vec<&str> = text.lines().filter(|l| l.starts_with('<')).collect();
+                return Some(if reasons.is_empty() { summary.subject.clone() } else { reasons.join("; ") });
+            }
+        }
+        None
+    })
+    .ok()
+    .flatten()
 }
 
 /// If the message with `token` waits in `node`'s relay queue: the last
