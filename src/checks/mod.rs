@@ -10,3 +10,6 @@ pub mod probes;
 pub mod runner;
 pub mod spec;
 pub mod validate;
+
+#[cfg(test)]
+mod validate_tests;

@@ -47,8 +47,10 @@ pub struct MailAccount {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MailProtocol {
+    /// POP3 on port 110 (the default).
     #[default]
     Pop3,
+    /// IMAP on port 143.
     Imap,
 }
 

@@ -66,8 +66,10 @@ pub struct Check {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Expect {
+    /// It must work (the default).
     #[default]
     Ok,
+    /// It must not work.
     Fail,
 }
 
