@@ -12,7 +12,7 @@ use crate::lab::addr::{Ipv4Net, parse_ipv4};
 use crate::lab::diagnostic::{Diagnostic, did_you_mean};
 use crate::lab::model::NodeKind;
 use crate::lab::model_agents::MailAccount;
-use crate::lab::model_checks::{Check, Expect, OneOrMany};
+use crate::lab::model_checks::{CHECK_KINDS, Check, Expect, OneOrMany};
 use crate::lab::plan::{Plan, PlanNode};
 use crate::lab::raw::{RawNode, Step};
 use crate::lab::validate::{valid_address, valid_domain};
@@ -102,7 +102,7 @@ impl<'a> Resolver<'a> {
                 self.error(
                     &item,
                     format!("check {} says what to check with none of its keys", index + 1),
-                    "give it one of: ping, tcp, dhcp, dns, http, mail, mail-refused, exec",
+                    format!("give it one of: {}", CHECK_KINDS.join(", ")),
                 );
                 return None;
             }

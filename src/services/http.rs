@@ -323,6 +323,99 @@ mod tests {
         assert_eq!(parse_head(b"GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n"), Err(HeadError::Malformed("escape")));
     }
 
+    /// Serves `site` on 127.0.0.1 (an ephemeral port) on its own thread.
+    fn serve_site(site: Site) -> (u16, watch::Sender<bool>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (stop, stopped) = watch::channel(false);
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async move {
+                let listener = TcpListener::from_std(listener).unwrap();
+                serve(listener, site, stopped).await.unwrap();
+            });
+        });
+        (port, stop)
+    }
+
+    fn curl(args: &[&str]) -> String {
+        let out = std::process::Command::new("curl")
+            .args(["-s", "-S", "--max-time", "5"])
+            .args(args)
+            .output()
+            .expect("curl runs (apt-get install curl)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// curl (a real HTTP client) against inline pages: GET, HEAD, 404,
+    /// 405, several requests on one kept-alive connection.
+    #[test]
+    fn curl_fetches_inline_pages() {
+        let pages = BTreeMap::from([
+            ("/".to_string(), "<h1>MasterTech</h1>".to_string()),
+            ("/about.txt".to_string(), "about us".to_string()),
+        ]);
+        let (port, _stop) = serve_site(Site::Pages(pages));
+        let base = format!("http://127.0.0.1:{port}");
+        let out = curl(&["-i", &format!("{base}/")]);
+        assert!(out.starts_with("HTTP/1.1 200 OK"), "{out}");
+        assert!(out.contains("Content-Type: text/html; charset=utf-8"), "{out}");
+        assert!(out.ends_with("<h1>MasterTech</h1>"), "{out}");
+        let out = curl(&["-w", "%{http_code} %{num_connects}\\n", &format!("{base}/about.txt"), &format!("{base}/index.html"), &format!("{base}/nope")]);
+        assert!(out.contains("about us200 1"), "{out}");
+        assert!(out.contains("<h1>MasterTech</h1>200 0"), "one connection for all: {out}");
+        assert!(out.contains("404 0"), "{out}");
+        let out = curl(&["-I", &format!("{base}/")]);
+        assert!(out.contains("Content-Length: 19"), "{out}");
+        let out = curl(&["-i", "-X", "DELETE", &format!("{base}/")]);
+        assert!(out.starts_with("HTTP/1.1 405"), "{out}");
+        assert!(out.contains("Allow: GET, HEAD"), "{out}");
+    }
+
+    /// A directory site: index.html, files, and no way out of the root
+    /// (`..`, encoded `..`, a symbolic link pointing outside).
+    #[test]
+    fn a_directory_site_keeps_to_its_root() {
+        let dir = std::env::temp_dir().join(format!("labctl-web-{}", std::process::id()));
+        let site = dir.join("site");
+        std::fs::create_dir_all(site.join("docs")).unwrap();
+        std::fs::write(site.join("index.html"), "home").unwrap();
+        std::fs::write(site.join("docs/index.html"), "docs home").unwrap();
+        std::fs::write(dir.join("secret.txt"), "secret").unwrap();
+        std::os::unix::fs::symlink(dir.join("secret.txt"), site.join("link.txt")).unwrap();
+        let (port, _stop) = serve_site(Site::Directory(site.clone()));
+        let base = format!("http://127.0.0.1:{port}");
+        assert_eq!(curl(&[&format!("{base}/")]), "home");
+        assert_eq!(curl(&[&format!("{base}/docs/")]), "docs home");
+        for path in ["/../secret.txt", "/%2e%2e/secret.txt", "/link.txt", "/docs/../../secret.txt"] {
+            let out = curl(&["--path-as-is", "-w", " %{http_code}", &format!("{base}{path}")]);
+            assert!(!out.contains("secret"), "{path}: {out}");
+            assert!(out.ends_with(" 404") || out.ends_with(" 400"), "{path}: {out}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Hostile input: a head that never ends gets 431 and the connection
+    /// closes; garbage gets 400.
+    #[test]
+    fn hostile_requests_are_answered_and_closed() {
+        use std::io::{Read, Write};
+        let (port, _stop) = serve_site(Site::Pages(BTreeMap::from([("/".to_string(), "x".to_string())])));
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let _ = stream.write_all(&vec![b'a'; MAX_HEAD * 2]);
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        stream.write_all(b"\x00\xff garbage\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    }
+
     #[test]
     fn never_leaves_the_root() {
         let root = Path::new("/srv/site");
