@@ -18,18 +18,36 @@ pub struct Response {
 }
 
 /// GETs `path` from `host` over an open connection.
-pub async fn get(mut stream: TcpStream, host: &str, path: &str, timeout: Duration) -> Result<Response, String> {
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: labctl-check\r\nAccept: */*\r\nConnection: close\r\n\r\n");
+pub async fn get(
+    mut stream: TcpStream,
+    host: &str,
+    path: &str,
+    timeout: Duration,
+) -> Result<Response, String> {
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: labctl-check\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+    );
     let exchange = async {
-        stream.write_all(request.as_bytes()).await.map_err(|e| format!("sending the request failed: {e}"))?;
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|e| format!("sending the request failed: {e}"))?;
         let mut raw = Vec::new();
         let mut limited = (&mut stream).take(MAX_RESPONSE as u64 + 1);
-        limited.read_to_end(&mut raw).await.map_err(|e| format!("reading the answer failed: {e}"))?;
+        limited
+            .read_to_end(&mut raw)
+            .await
+            .map_err(|e| format!("reading the answer failed: {e}"))?;
         Ok::<_, String>(raw)
     };
     let raw = tokio::time::timeout(timeout, exchange)
         .await
-        .map_err(|_| format!("the server sent no complete answer within {:.0} s", timeout.as_secs_f64()))??;
+        .map_err(|_| {
+            format!(
+                "the server sent no complete answer within {:.0} s",
+                timeout.as_secs_f64()
+            )
+        })??;
     parse_response(&raw)
 }
 
@@ -48,7 +66,10 @@ pub fn parse_response(raw: &[u8]) -> Result<Response, String> {
     let mut parts = status_line.splitn(3, ' ');
     let version = parts.next().unwrap_or_default();
     if !version.starts_with("HTTP/1.") {
-        return Err(format!("the answer is not HTTP: `{}`", status_line.chars().take(40).collect::<String>()));
+        return Err(format!(
+            "the answer is not HTTP: `{}`",
+            status_line.chars().take(40).collect::<String>()
+        ));
     }
     let status: u16 = parts
         .next()
@@ -72,19 +93,29 @@ pub fn parse_response(raw: &[u8]) -> Result<Response, String> {
         dechunk(rest)?
     } else if let Some(length) = length {
         if rest.len() < length {
-            return Err(format!("the body ended after {} of {length} bytes", rest.len()));
+            return Err(format!(
+                "the body ended after {} of {length} bytes",
+                rest.len()
+            ));
         }
         rest[..length].to_vec()
     } else {
         rest.to_vec()
     };
-    Ok(Response { status, reason, body })
+    Ok(Response {
+        status,
+        reason,
+        body,
+    })
 }
 
 fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n").ok_or("a chunk size line is missing")?;
+        let line_end = data
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or("a chunk size line is missing")?;
         let size_text = String::from_utf8_lossy(&data[..line_end]);
         let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
             .map_err(|_| format!("bad chunk size `{size_text}`"))?;
@@ -106,10 +137,14 @@ mod tests {
 
     #[test]
     fn parses_lengths_chunks_and_garbage() {
-        let r = parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello, extra").unwrap();
+        let r =
+            parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello, extra").unwrap();
         assert_eq!((r.status, r.body.as_slice()), (200, &b"hello"[..]));
         let r = parse_response(b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n").unwrap();
-        assert_eq!((r.status, r.body.as_slice(), r.reason.as_str()), (404, &b"abcde"[..], "Not Found"));
+        assert_eq!(
+            (r.status, r.body.as_slice(), r.reason.as_str()),
+            (404, &b"abcde"[..], "Not Found")
+        );
         assert!(parse_response(b"").is_err());
         assert!(parse_response(b"SSH-2.0-OpenSSH\r\n\r\n").is_err());
         assert!(parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc").is_err());

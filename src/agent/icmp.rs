@@ -58,7 +58,12 @@ pub async fn ping(
             let destination = SocketAddr::V4(SocketAddrV4::new(to, 0)).into();
             match socket.get_ref().send_to(&packet, &destination) {
                 Ok(_) => {}
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ENETUNREACH | libc::EHOSTUNREACH)) => {
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::ENETUNREACH | libc::EHOSTUNREACH)
+                    ) =>
+                {
                     return Ok(PingOutcome::NoRoute(e.to_string()));
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {}
@@ -86,7 +91,12 @@ pub async fn ping(
         };
         let (length, _) = match result {
             Ok(x) => x,
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EHOSTUNREACH | libc::ENETUNREACH)) => {
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EHOSTUNREACH | libc::ENETUNREACH)
+                ) =>
+            {
                 return Ok(PingOutcome::NoRoute(e.to_string()));
             }
             Err(e) => return Err(e),
@@ -229,7 +239,10 @@ mod tests {
         let router = Ipv4Addr::new(10, 0, 0, 1);
         let mut reply = echo_request(42, 3);
         reply[0] = ECHO_REPLY;
-        assert_eq!(classify(&ipv4(target, me, &reply), target, 42), Some(Heard::Reply(3)));
+        assert_eq!(
+            classify(&ipv4(target, me, &reply), target, 42),
+            Some(Heard::Reply(3))
+        );
         assert_eq!(classify(&ipv4(target, me, &reply), target, 43), None);
         assert_eq!(classify(&ipv4(router, me, &reply), target, 42), None);
         let ours = ipv4(me, target, &echo_request(42, 0));

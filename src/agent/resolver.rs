@@ -28,7 +28,11 @@ pub fn parse_resolv_conf(text: &str) -> Vec<Ipv4Addr> {
 }
 
 /// Looks `name` up through `servers` (the node's resolver).
-pub async fn lookup(servers: &[Ipv4Addr], name: &str, rtype: RecordType) -> Result<Response, QueryError> {
+pub async fn lookup(
+    servers: &[Ipv4Addr],
+    name: &str,
+    rtype: RecordType,
+) -> Result<Response, QueryError> {
     let servers: Vec<IpAddr> = servers.iter().copied().map(IpAddr::V4).collect();
     client::lookup(&servers, name, rtype).await
 }
@@ -47,7 +51,10 @@ mod tests {
         let text = "# labctl\nsearch cbrc.com\nnameserver 192.168.1.2\nnameserver  10.0.0.53 \nnameserver fe80::1\nnameserver\n";
         assert_eq!(
             super::parse_resolv_conf(text),
-            ["192.168.1.2".parse::<std::net::Ipv4Addr>().unwrap(), "10.0.0.53".parse().unwrap()]
+            [
+                "192.168.1.2".parse::<std::net::Ipv4Addr>().unwrap(),
+                "10.0.0.53".parse().unwrap()
+            ]
         );
     }
 }

@@ -21,9 +21,13 @@ pub enum ConnectError {
 impl std::fmt::Display for ConnectError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ConnectError::Refused => f.write_str("the connection was refused (nothing listens on that port)"),
+            ConnectError::Refused => {
+                f.write_str("the connection was refused (nothing listens on that port)")
+            }
             ConnectError::NoRoute(why) => write!(f, "no route to it ({why})"),
-            ConnectError::Timeout(after) => write!(f, "no answer within {:.1} s", after.as_secs_f64()),
+            ConnectError::Timeout(after) => {
+                write!(f, "no answer within {:.1} s", after.as_secs_f64())
+            }
             ConnectError::Other(why) => f.write_str(why),
         }
     }

@@ -42,7 +42,9 @@ impl LabContext {
     }
 
     pub fn node(&self, name: &str) -> &PlanNode {
-        self.plan.node(name).expect("checks are resolved against this plan")
+        self.plan
+            .node(name)
+            .expect("checks are resolved against this plan")
     }
 
     /// The node's address: its first static one, or its DHCP lease.
@@ -65,7 +67,11 @@ impl LabContext {
                         format!(
                             "{key} has no DHCP lease ({}{})",
                             lease.state,
-                            lease.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+                            lease
+                                .reason
+                                .as_deref()
+                                .map(|r| format!(": {r}"))
+                                .unwrap_or_default()
                         ),
                         "is the DHCP server up, with a pool for this network (and a relay on the router if it is elsewhere)?",
                     ));
@@ -83,9 +89,12 @@ impl LabContext {
     /// The node that has `ip` (static or leased), if any.
     pub fn owner_of(&self, ip: Ipv4Addr) -> Option<&PlanNode> {
         self.plan.nodes.iter().find(|n| {
-            n.interfaces.iter().any(|i| i.address.is_some_and(|a| a.addr == ip))
+            n.interfaces
+                .iter()
+                .any(|i| i.address.is_some_and(|a| a.addr == ip))
                 || self.leases.iter().any(|(key, lease)| {
-                    key.split('/').next() == Some(n.name.as_str()) && leased_address(lease) == Some(ip)
+                    key.split('/').next() == Some(n.name.as_str())
+                        && leased_address(lease) == Some(ip)
                 })
         })
     }
@@ -133,10 +142,18 @@ impl LabContext {
     {
         let namespace = self.node(node).namespace.clone();
         netns::run_in(&namespace, move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             Ok(runtime.block_on(step()))
         })
-        .map_err(|e| Diagnosis::new("lab", format!("cannot run inside {node}: {e:#}"), "is the lab up? (`labctl status`)"))
+        .map_err(|e| {
+            Diagnosis::new(
+                "lab",
+                format!("cannot run inside {node}: {e:#}"),
+                "is the lab up? (`labctl status`)",
+            )
+        })
     }
 }
 
@@ -157,30 +174,54 @@ fn dns_failure(from: &str, name: &str, why: &str) -> Diagnosis {
 pub fn dns_diagnosis(from: &str, name: &str, error: &QueryError) -> Diagnosis {
     let (message, hint) = match error {
         QueryError::NxDomain { server, .. } => (
-            format!("{from} could not resolve {name}: DNS server {} answered NXDOMAIN", server.ip()),
-            format!("is there a record for {name} in the zone on {}?", server.ip()),
+            format!(
+                "{from} could not resolve {name}: DNS server {} answered NXDOMAIN",
+                server.ip()
+            ),
+            format!(
+                "is there a record for {name} in the zone on {}?",
+                server.ip()
+            ),
         ),
         QueryError::NoData { rtype, server, .. } => (
-            format!("{from} could not resolve {name}: DNS server {} has no {rtype} record for it", server.ip()),
+            format!(
+                "{from} could not resolve {name}: DNS server {} has no {rtype} record for it",
+                server.ip()
+            ),
             format!("add a {rtype} record for {name}"),
         ),
         QueryError::Timeout { server, .. } => (
-            format!("{from} could not resolve {name}: no answer from DNS server {}", server.ip()),
-            format!("is {} the right DNS server, reachable from {from}, and running DNS?", server.ip()),
+            format!(
+                "{from} could not resolve {name}: no answer from DNS server {}",
+                server.ip()
+            ),
+            format!(
+                "is {} the right DNS server, reachable from {from}, and running DNS?",
+                server.ip()
+            ),
         ),
         QueryError::Io { server, .. } => (
             format!("{from} could not resolve {name}: {error}"),
-            format!("can {from} reach {}? check its gateway and the routes", server.ip()),
+            format!(
+                "can {from} reach {}? check its gateway and the routes",
+                server.ip()
+            ),
         ),
         QueryError::NoServers => (
             format!("{from} could not resolve {name}: it has no DNS server"),
             format!("give {from} `dns: [SERVER]`, or a DHCP pool with `dns:`"),
         ),
         QueryError::Failed { rcode, server, .. } => (
-            format!("{from} could not resolve {name}: DNS server {} answered {rcode}", server.ip()),
+            format!(
+                "{from} could not resolve {name}: DNS server {} answered {rcode}",
+                server.ip()
+            ),
             "does that server hold the zone, or forward names it does not hold?".to_string(),
         ),
-        other => (format!("{from} could not resolve {name}: {other}"), String::new()),
+        other => (
+            format!("{from} could not resolve {name}: {other}"),
+            String::new(),
+        ),
     };
     Diagnosis::new("dns", message, hint)
 }

@@ -50,7 +50,10 @@ pub fn load_checks_file(path: &Path, plan: &Plan) -> anyhow::Result<LoadedChecks
 
 pub fn load_checks_text(name: &str, text: String, plan: &Plan) -> LoadedChecks {
     let source = SourceFile::new(name, text);
-    let base_dir = Path::new(name).parent().unwrap_or(Path::new(".")).to_path_buf();
+    let base_dir = Path::new(name)
+        .parent()
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
     let (checks, diagnostics) = match RawNode::parse(&source.text) {
         Err(d) => (None, vec![d]),
         Ok(raw) => {

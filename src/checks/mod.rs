@@ -5,8 +5,8 @@
 pub mod context;
 pub mod load;
 pub mod outcome;
-pub mod report;
 pub mod probes;
+pub mod report;
 pub mod runner;
 pub mod spec;
 pub mod validate;

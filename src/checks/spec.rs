@@ -121,15 +121,38 @@ impl Probe {
     /// The sentence a report shows when the check has no `name`.
     pub fn describe(&self) -> String {
         match self {
-            Probe::Ping { from, to, reachable: true } => format!("{from} can ping {to}"),
-            Probe::Ping { from, to, reachable: false } => format!("{from} cannot reach {to}"),
-            Probe::Tcp { from, to, port, open: true } => {
+            Probe::Ping {
+                from,
+                to,
+                reachable: true,
+            } => format!("{from} can ping {to}"),
+            Probe::Ping {
+                from,
+                to,
+                reachable: false,
+            } => format!("{from} cannot reach {to}"),
+            Probe::Tcp {
+                from,
+                to,
+                port,
+                open: true,
+            } => {
                 format!("{from} can connect to {to} port {port}")
             }
-            Probe::Tcp { from, to, port, open: false } => {
+            Probe::Tcp {
+                from,
+                to,
+                port,
+                open: false,
+            } => {
                 format!("{from} cannot connect to {to} port {port}")
             }
-            Probe::Dhcp { node, interface, subnet, server } => {
+            Probe::Dhcp {
+                node,
+                interface,
+                subnet,
+                server,
+            } => {
                 let mut s = format!("{node}/{interface} gets a DHCP lease");
                 if let Some(subnet) = subnet {
                     s.push_str(&format!(" in {subnet}"));
@@ -139,16 +162,35 @@ impl Probe {
                 }
                 s
             }
-            Probe::Dns { from, name, record_type, expect } if expect.is_empty() => {
+            Probe::Dns {
+                from,
+                name,
+                record_type,
+                expect,
+            } if expect.is_empty() => {
                 format!("{from} resolves {name} ({record_type})")
             }
-            Probe::Dns { from, name, record_type, expect } => {
-                format!("{from} resolves {name} ({record_type}) to {}", expect.join(", "))
+            Probe::Dns {
+                from,
+                name,
+                record_type,
+                expect,
+            } => {
+                format!(
+                    "{from} resolves {name} ({record_type}) to {}",
+                    expect.join(", ")
+                )
             }
-            Probe::Http { from, url, status, .. } => format!(
+            Probe::Http {
+                from, url, status, ..
+            } => format!(
                 "{from} fetches http://{}{}{} (status {status})",
                 url.host_text,
-                if url.port == 80 { String::new() } else { format!(":{}", url.port) },
+                if url.port == 80 {
+                    String::new()
+                } else {
+                    format!(":{}", url.port)
+                },
                 url.path
             ),
             Probe::Mail(mail) => format!(
@@ -157,12 +199,20 @@ impl Probe {
                 mail.account.address,
                 mail.to,
                 mail.reader,
-                if mail.attachment.is_some() { " with its attachment" } else { "" }
+                if mail.attachment.is_some() {
+                    " with its attachment"
+                } else {
+                    ""
+                }
             ),
-            Probe::MailRefused { from, server, to, .. } => {
+            Probe::MailRefused {
+                from, server, to, ..
+            } => {
                 format!("{server} refuses to relay mail for {to} from {from} without login")
             }
-            Probe::Exec { node, command, .. } => format!("{node}: `{}` succeeds", command.join(" ")),
+            Probe::Exec { node, command, .. } => {
+                format!("{node}: `{}` succeeds", command.join(" "))
+            }
         }
     }
 

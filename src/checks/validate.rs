@@ -67,7 +67,11 @@ struct At {
 
 impl At {
     fn path(&self, field: Option<&str>) -> Vec<Step> {
-        let mut p = vec![Step::from("checks"), Step::from(self.index), Step::from(self.kind)];
+        let mut p = vec![
+            Step::from("checks"),
+            Step::from(self.index),
+            Step::from(self.kind),
+        ];
         if let Some(f) = field {
             p.push(Step::from(f));
         }
@@ -78,7 +82,8 @@ impl At {
 impl<'a> Resolver<'a> {
     fn error(&mut self, at: &[Step], message: impl Into<String>, hint: impl Into<String>) {
         let pos = self.raw.pos(at);
-        self.found.push(Diagnostic::error(message, Some(pos)).hint(hint));
+        self.found
+            .push(Diagnostic::error(message, Some(pos)).hint(hint));
     }
 
     fn check(&mut self, index: usize, check: &Check) -> Option<CheckSpec> {
@@ -101,7 +106,10 @@ impl<'a> Resolver<'a> {
             [] => {
                 self.error(
                     &item,
-                    format!("check {} says what to check with none of its keys", index + 1),
+                    format!(
+                        "check {} says what to check with none of its keys",
+                        index + 1
+                    ),
                     format!("give it one of: {}", CHECK_KINDS.join(", ")),
                 );
                 return None;
@@ -135,7 +143,11 @@ impl<'a> Resolver<'a> {
             "tcp" => {
                 let c = check.tcp.as_ref()?;
                 if c.port == 0 {
-                    self.error(&at.path(Some("port")), "port 0 is not a port", "e.g. 25, 80, 110");
+                    self.error(
+                        &at.path(Some("port")),
+                        "port 0 is not a port",
+                        "e.g. 25, 80, 110",
+                    );
                 }
                 Probe::Tcp {
                     from: self.source(&at, "from", &c.from)?,
@@ -184,7 +196,11 @@ impl<'a> Resolver<'a> {
                 let from = self.source(&at, "from", &c.from)?;
                 let name = c.name.trim_end_matches('.').to_string();
                 if !valid_domain(&name) {
-                    self.error(&at.path(Some("name")), format!("`{}` is not a DNS name", c.name), "e.g. mail.cbrc.com");
+                    self.error(
+                        &at.path(Some("name")),
+                        format!("`{}` is not a DNS name", c.name),
+                        "e.g. mail.cbrc.com",
+                    );
                     return None;
                 }
                 let record_type = c.record_type.as_deref().unwrap_or("A").to_ascii_uppercase();
@@ -197,39 +213,70 @@ impl<'a> Resolver<'a> {
                     return None;
                 }
                 let expect = self.dns_expect(&at, &record_type, c.expect.as_ref())?;
-                Probe::Dns { from, name, record_type, expect }
+                Probe::Dns {
+                    from,
+                    name,
+                    record_type,
+                    expect,
+                }
             }
             "http" => {
                 let c = check.http.as_ref()?;
                 let from = self.source(&at, "from", &c.from)?;
                 let url = match parse_url(&c.url) {
                     Ok(mut url) => {
-                        if let Some(node) = self.plan.nodes.iter().find(|n| n.name.eq_ignore_ascii_case(&url.host_text)) {
+                        if let Some(node) = self
+                            .plan
+                            .nodes
+                            .iter()
+                            .find(|n| n.name.eq_ignore_ascii_case(&url.host_text))
+                        {
                             url.host = Target::Node(node.name.clone());
                         }
                         url
                     }
                     Err(why) => {
-                        self.error(&at.path(Some("url")), format!("`{}` is not a web address labctl can fetch: {why}", c.url), "write http://HOST/PATH, e.g. http://www.mastertech.com/");
+                        self.error(
+                            &at.path(Some("url")),
+                            format!("`{}` is not a web address labctl can fetch: {why}", c.url),
+                            "write http://HOST/PATH, e.g. http://www.mastertech.com/",
+                        );
                         return None;
                     }
                 };
                 let status = c.status.unwrap_or(200);
                 if !(100..=599).contains(&status) {
-                    self.error(&at.path(Some("status")), format!("{status} is not an HTTP status"), "e.g. 200 or 404");
+                    self.error(
+                        &at.path(Some("status")),
+                        format!("{status} is not an HTTP status"),
+                        "e.g. 200 or 404",
+                    );
                 }
-                Probe::Http { from, url, status, contains: c.contains.clone() }
+                Probe::Http {
+                    from,
+                    url,
+                    status,
+                    contains: c.contains.clone(),
+                }
             }
             "mail" => {
                 let c = check.mail.as_ref()?;
                 let from = self.source(&at, "from", &c.from)?;
                 let account = self.account(&at, "from", &from, c.account.as_deref())?;
                 if !valid_address(&c.to) {
-                    self.error(&at.path(Some("to")), format!("`{}` is not an email address", c.to), "e.g. bob@cbrc.com");
+                    self.error(
+                        &at.path(Some("to")),
+                        format!("`{}` is not an email address", c.to),
+                        "e.g. bob@cbrc.com",
+                    );
                     return None;
                 }
                 let reader = self.source(&at, "reader", &c.reader)?;
-                let reader_account = match self.plan.node(&reader).and_then(|n| n.agents.account(Some(&c.to))) {
+                let reader_account = match self
+                    .plan
+                    .node(&reader)
+                    .and_then(|n| n.agents.account(Some(&c.to)))
+                {
                     Some(account) => account.clone(),
                     None => self.account(&at, "reader", &reader, None)?,
                 };
@@ -250,10 +297,17 @@ impl<'a> Resolver<'a> {
             }
             "mail-refused" => {
                 let c = check.mail_refused.as_ref()?;
-                let sender = c.sender.clone().unwrap_or_else(|| "nobody@example.net".to_string());
+                let sender = c
+                    .sender
+                    .clone()
+                    .unwrap_or_else(|| "nobody@example.net".to_string());
                 for (field, address) in [("to", &c.to), ("sender", &sender)] {
                     if !valid_address(address) {
-                        self.error(&at.path(Some(field)), format!("`{address}` is not an email address"), "e.g. someone@elsewhere.org");
+                        self.error(
+                            &at.path(Some(field)),
+                            format!("`{address}` is not an email address"),
+                            "e.g. someone@elsewhere.org",
+                        );
                         return None;
                     }
                 }
@@ -272,21 +326,40 @@ impl<'a> Resolver<'a> {
                     OneOrMany::Many(words) => words.clone(),
                 };
                 if command.is_empty() || command[0].is_empty() {
-                    self.error(&at.path(Some("command")), "the command is empty", "e.g. [ip, route] or \"ip route | grep default\"");
+                    self.error(
+                        &at.path(Some("command")),
+                        "the command is empty",
+                        "e.g. [ip, route] or \"ip route | grep default\"",
+                    );
                     return None;
                 }
-                let timeout = self.duration(&at, "timeout", c.timeout.as_deref(), DEFAULT_EXEC_TIMEOUT)?;
-                Probe::Exec { node, command, exit: c.exit.unwrap_or(0), output: c.output.clone(), timeout }
+                let timeout =
+                    self.duration(&at, "timeout", c.timeout.as_deref(), DEFAULT_EXEC_TIMEOUT)?;
+                Probe::Exec {
+                    node,
+                    command,
+                    exit: c.exit.unwrap_or(0),
+                    output: c.output.clone(),
+                    timeout,
+                }
             }
         };
         let title = check.name.clone().unwrap_or_else(|| probe.describe());
-        Some(CheckSpec { title, points: check.points.unwrap_or(1), probe })
+        Some(CheckSpec {
+            title,
+            points: check.points.unwrap_or(1),
+            probe,
+        })
     }
 
     /// A node of the lab, or an error with the closest name.
     fn node(&mut self, at: &At, field: &str, name: &str) -> Option<&'a PlanNode> {
         let plan = self.plan;
-        if let Some(node) = plan.nodes.iter().find(|n| n.name.eq_ignore_ascii_case(name)) {
+        if let Some(node) = plan
+            .nodes
+            .iter()
+            .find(|n| n.name.eq_ignore_ascii_case(name))
+        {
             return Some(node);
         }
         let names: Vec<&str> = plan.nodes.iter().map(|n| n.name.as_str()).collect();
@@ -294,7 +367,11 @@ impl<'a> Resolver<'a> {
             Some(close) => format!("did you mean `{close}`?"),
             None => format!("the nodes are {}", names.join(", ")),
         };
-        self.error(&at.path(Some(field)), format!("lab {} has no node `{name}`", plan.lab), hint);
+        self.error(
+            &at.path(Some(field)),
+            format!("lab {} has no node `{name}`", plan.lab),
+            hint,
+        );
         None
     }
 
@@ -318,9 +395,18 @@ impl<'a> Resolver<'a> {
         if let Ok(ip) = parse_ipv4(text) {
             return Some(Target::Ip(ip));
         }
-        if let Some(node) = self.plan.nodes.iter().find(|n| n.name.eq_ignore_ascii_case(text)) {
+        if let Some(node) = self
+            .plan
+            .nodes
+            .iter()
+            .find(|n| n.name.eq_ignore_ascii_case(text))
+        {
             if node.kind == NodeKind::Switch {
-                self.error(&at.path(Some(field)), format!("{} is a switch: it has no address", node.name), "name a host, server or router");
+                self.error(
+                    &at.path(Some(field)),
+                    format!("{} is a switch: it has no address", node.name),
+                    "name a host, server or router",
+                );
                 return None;
             }
             return Some(Target::Node(node.name.clone()));
@@ -332,14 +418,24 @@ impl<'a> Resolver<'a> {
         let names: Vec<&str> = self.plan.nodes.iter().map(|n| n.name.as_str()).collect();
         let hint = match did_you_mean(text, names.iter().copied()) {
             Some(close) => format!("did you mean `{close}`?"),
-            None => "write a node name, an address (192.168.1.2) or a DNS name (mail.cbrc.com)".to_string(),
+            None => "write a node name, an address (192.168.1.2) or a DNS name (mail.cbrc.com)"
+                .to_string(),
         };
-        self.error(&at.path(Some(field)), format!("`{text}` is not a node, an address or a DNS name"), hint);
+        self.error(
+            &at.path(Some(field)),
+            format!("`{text}` is not a node, an address or a DNS name"),
+            hint,
+        );
         None
     }
 
     fn dhcp_interface(&mut self, at: &At, node: &PlanNode, wanted: Option<&str>) -> Option<String> {
-        let dhcp: Vec<&str> = node.interfaces.iter().filter(|i| i.dhcp).map(|i| i.name.as_str()).collect();
+        let dhcp: Vec<&str> = node
+            .interfaces
+            .iter()
+            .filter(|i| i.dhcp)
+            .map(|i| i.name.as_str())
+            .collect();
         let name = node.name.clone();
         match wanted {
             Some(iface) if dhcp.contains(&iface) => Some(iface.to_string()),
@@ -347,7 +443,11 @@ impl<'a> Resolver<'a> {
                 self.error(
                     &at.path(Some("interface")),
                     format!("{name}/{iface} is not a `dhcp` interface"),
-                    if dhcp.is_empty() { format!("{name} has none: set `eth0: dhcp` on it") } else { format!("its DHCP interfaces: {}", dhcp.join(", ")) },
+                    if dhcp.is_empty() {
+                        format!("{name} has none: set `eth0: dhcp` on it")
+                    } else {
+                        format!("its DHCP interfaces: {}", dhcp.join(", "))
+                    },
                 );
                 None
             }
@@ -365,7 +465,12 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn dns_expect(&mut self, at: &At, record_type: &str, expect: Option<&OneOrMany>) -> Option<Vec<String>> {
+    fn dns_expect(
+        &mut self,
+        at: &At,
+        record_type: &str,
+        expect: Option<&OneOrMany>,
+    ) -> Option<Vec<String>> {
         let Some(expect) = expect else {
             return Some(Vec::new());
         };
@@ -377,25 +482,48 @@ impl<'a> Resolver<'a> {
             }
             if let Ok(ip) = parse_ipv4(&value) {
                 out.push(ip.to_string());
-            } else if let Some(node) = self.plan.nodes.iter().find(|n| n.name.eq_ignore_ascii_case(&value)) {
-                let addresses: Vec<Ipv4Addr> = node.interfaces.iter().filter_map(|i| i.address.map(|a| a.addr)).collect();
+            } else if let Some(node) = self
+                .plan
+                .nodes
+                .iter()
+                .find(|n| n.name.eq_ignore_ascii_case(&value))
+            {
+                let addresses: Vec<Ipv4Addr> = node
+                    .interfaces
+                    .iter()
+                    .filter_map(|i| i.address.map(|a| a.addr))
+                    .collect();
                 match addresses.first() {
                     Some(ip) => out.push(ip.to_string()),
                     None => {
                         let name = node.name.clone();
-                        self.error(&at.path(Some("expect")), format!("{name} has no fixed address to expect"), "write the address the record must give");
+                        self.error(
+                            &at.path(Some("expect")),
+                            format!("{name} has no fixed address to expect"),
+                            "write the address the record must give",
+                        );
                         return None;
                     }
                 }
             } else {
-                self.error(&at.path(Some("expect")), format!("`{value}` is not an address nor a node"), "an A record answers an address, e.g. 192.168.1.2");
+                self.error(
+                    &at.path(Some("expect")),
+                    format!("`{value}` is not an address nor a node"),
+                    "an A record answers an address, e.g. 192.168.1.2",
+                );
                 return None;
             }
         }
         Some(out)
     }
 
-    fn account(&mut self, at: &At, field: &str, node: &str, which: Option<&str>) -> Option<MailAccount> {
+    fn account(
+        &mut self,
+        at: &At,
+        field: &str,
+        node: &str,
+        which: Option<&str>,
+    ) -> Option<MailAccount> {
         let agents = &self.plan.node(node)?.agents;
         if let Some(account) = agents.account(which) {
             return Some(account.clone());
@@ -403,25 +531,45 @@ impl<'a> Resolver<'a> {
         let (message, hint) = match which {
             Some(key) => (
                 format!("{node} has no mail account `{key}`"),
-                format!("its accounts: {}", agents.mail.iter().map(|a| a.address.as_str()).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "its accounts: {}",
+                    agents
+                        .mail
+                        .iter()
+                        .map(|a| a.address.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             ),
             None => (
                 format!("{node} has no mail settings"),
-                format!("give {node} `mail: {{address: …, incoming: …, outgoing: …, user: …, password: …}}`"),
+                format!(
+                    "give {node} `mail: {{address: …, incoming: …, outgoing: …, user: …, password: …}}`"
+                ),
             ),
         };
         self.error(&at.path(Some(field)), message, hint);
         None
     }
 
-    fn duration(&mut self, at: &At, field: &str, text: Option<&str>, default: Duration) -> Option<Duration> {
+    fn duration(
+        &mut self,
+        at: &At,
+        field: &str,
+        text: Option<&str>,
+        default: Duration,
+    ) -> Option<Duration> {
         let Some(text) = text else {
             return Some(default);
         };
         match parse_duration(text) {
             Some(d) => Some(d),
             None => {
-                self.error(&at.path(Some(field)), format!("`{text}` is not a duration"), "write e.g. 10s, 500ms or 2m");
+                self.error(
+                    &at.path(Some(field)),
+                    format!("`{text}` is not a duration"),
+                    "write e.g. 10s, 500ms or 2m",
+                );
                 None
             }
         }
@@ -429,10 +577,16 @@ impl<'a> Resolver<'a> {
 
     fn attachment(&mut self, at: &At, file: &str) -> Option<(String, Vec<u8>)> {
         let path = self.base_dir.join(file);
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let read = std::fs::metadata(&path).and_then(|m| {
             if m.len() > MAX_ATTACHMENT {
-                Err(std::io::Error::other(format!("it is {} bytes, more than {MAX_ATTACHMENT}", m.len())))
+                Err(std::io::Error::other(format!(
+                    "it is {} bytes, more than {MAX_ATTACHMENT}",
+                    m.len()
+                )))
             } else {
                 std::fs::read(&path)
             }
@@ -440,11 +594,19 @@ impl<'a> Resolver<'a> {
         match read {
             Ok(bytes) if !name.is_empty() => Some((name, bytes)),
             Ok(_) => {
-                self.error(&at.path(Some("attach")), format!("`{file}` is not a file"), "name a file next to this file");
+                self.error(
+                    &at.path(Some("attach")),
+                    format!("`{file}` is not a file"),
+                    "name a file next to this file",
+                );
                 None
             }
             Err(e) => {
-                self.error(&at.path(Some("attach")), format!("cannot read {}: {e}", path.display()), "attachments are relative to the file the check is in");
+                self.error(
+                    &at.path(Some("attach")),
+                    format!("cannot read {}: {e}", path.display()),
+                    "attachments are relative to the file the check is in",
+                );
                 None
             }
         }
@@ -453,15 +615,23 @@ impl<'a> Resolver<'a> {
 
 /// Parses `http://HOST[:PORT][/PATH]`.
 pub fn parse_url(url: &str) -> Result<HttpUrl, String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| if url.starts_with("https://") { "labctl's web checks speak plain HTTP".to_string() } else { "it does not start with http://".to_string() })?;
+    let rest = url.strip_prefix("http://").ok_or_else(|| {
+        if url.starts_with("https://") {
+            "labctl's web checks speak plain HTTP".to_string()
+        } else {
+            "it does not start with http://".to_string()
+        }
+    })?;
     let (authority, path) = match rest.find('/') {
         Some(i) => rest.split_at(i),
         None => (rest, "/"),
     };
     let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) => (host, port.parse::<u16>().map_err(|_| format!("`{port}` is not a port"))?),
+        Some((host, port)) => (
+            host,
+            port.parse::<u16>()
+                .map_err(|_| format!("`{port}` is not a port"))?,
+        ),
         None => (authority, 80),
     };
     if host.is_empty() || port == 0 {
@@ -475,5 +645,10 @@ pub fn parse_url(url: &str) -> Result<HttpUrl, String> {
         Err(_) if valid_domain(host) => Target::Name(host.to_string()),
         Err(_) => return Err(format!("`{host}` is not a host name")),
     };
-    Ok(HttpUrl { host: target, host_text: host.to_string(), port, path: path.to_string() })
+    Ok(HttpUrl {
+        host: target,
+        host_text: host.to_string(),
+        port,
+        path: path.to_string(),
+    })
 }

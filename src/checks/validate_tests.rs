@@ -40,7 +40,11 @@ fn located(found: &[Diagnostic]) -> Vec<(usize, usize, String)> {
         .filter(|d| d.is_error())
         .map(|d| {
             let pos = d.pos.expect("every check error has a position");
-            (pos.line, pos.col, format!("{} | {}", d.message, d.hint.clone().unwrap_or_default()))
+            (
+                pos.line,
+                pos.col,
+                format!("{} | {}", d.message, d.hint.clone().unwrap_or_default()),
+            )
         })
         .collect()
 }
@@ -67,19 +71,40 @@ fn every_kind_resolves() {
     );
     assert!(checked.valid.is_some(), "{:?}", checked.diagnostics);
     let kinds: Vec<&str> = checked.checks.iter().map(|c| c.probe.kind()).collect();
-    assert_eq!(kinds, ["ping", "ping", "tcp", "dhcp", "dns", "http", "mail", "mail-refused", "exec"]);
+    assert_eq!(
+        kinds,
+        [
+            "ping",
+            "ping",
+            "tcp",
+            "dhcp",
+            "dns",
+            "http",
+            "mail",
+            "mail-refused",
+            "exec"
+        ]
+    );
     assert_eq!(checked.checks[1].title, "no way out");
     assert_eq!(checked.checks[1].points, 3);
     assert_eq!(checked.checks[0].points, 1);
     assert_eq!(checked.checks[0].title, "pc0 can ping server0");
     match &checked.checks[4].probe {
-        Probe::Dns { name, record_type, .. } => assert_eq!((name.as_str(), record_type.as_str()), ("mail.cbrc.com", "MX")),
+        Probe::Dns {
+            name, record_type, ..
+        } => assert_eq!(
+            (name.as_str(), record_type.as_str()),
+            ("mail.cbrc.com", "MX")
+        ),
         other => panic!("{other:?}"),
     }
     match &checked.checks[5].probe {
         Probe::Http { url, status, .. } => {
             assert_eq!((url.port, url.path.as_str(), *status), (8080, "/a?b", 404));
-            assert_eq!(url.host, crate::checks::spec::Target::Node("server0".into()));
+            assert_eq!(
+                url.host,
+                crate::checks::spec::Target::Node("server0".into())
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -134,7 +159,10 @@ fn mistakes_in_checks_are_located() {
     ];
     for (line, col, message, hint) in expect {
         assert!(
-            errors.iter().any(|(l, c, m)| *l == line && *c == col && m.contains(message) && m.contains(hint)),
+            errors.iter().any(|(l, c, m)| *l == line
+                && *c == col
+                && m.contains(message)
+                && m.contains(hint)),
             "no error `{message}` at {line}:{col}; found {errors:#?}"
         );
     }
@@ -145,22 +173,44 @@ fn mistakes_in_checks_are_located() {
 fn mail_settings_and_web_service_are_checked() {
     let bad = LAB
         .replace("address: ada@cbrc.com", "address: ada.cbrc.com")
-        .replace("incoming: mail.cbrc.com, outgoing: 192.168.1.2", "incoming: 'mail server', outgoing: 192.168.1.2")
-        .replace("web: {pages: {/: hello}}", "web: {pages: {index.html: hello}, root: ./site}");
+        .replace(
+            "incoming: mail.cbrc.com, outgoing: 192.168.1.2",
+            "incoming: 'mail server', outgoing: 192.168.1.2",
+        )
+        .replace(
+            "web: {pages: {/: hello}}",
+            "web: {pages: {index.html: hello}, root: ./site}",
+        );
     let errors = located(&check_text("lab.yaml", bad).diagnostics);
-    for needle in ["`ada.cbrc.com` is not an email address", "`mail server` is neither", "either `pages` or a `root`"] {
-        assert!(errors.iter().any(|(_, _, m)| m.contains(needle)), "{needle}: {errors:#?}");
+    for needle in [
+        "`ada.cbrc.com` is not an email address",
+        "`mail server` is neither",
+        "either `pages` or a `root`",
+    ] {
+        assert!(
+            errors.iter().any(|(_, _, m)| m.contains(needle)),
+            "{needle}: {errors:#?}"
+        );
     }
     let switch_mail = LAB.replace("  sw0: {kind: switch}", "  sw0: {kind: switch, mail: {address: a@b.com, incoming: b.com, outgoing: b.com, user: a, password: p}}");
     let errors = located(&check_text("lab.yaml", switch_mail).diagnostics);
-    assert!(errors.iter().any(|(l, c, m)| (*l, *c) == (9, 29) && m.contains("only hosts and servers")), "{errors:#?}");
+    assert!(
+        errors
+            .iter()
+            .any(|(l, c, m)| (*l, *c) == (9, 29) && m.contains("only hosts and servers")),
+        "{errors:#?}"
+    );
 }
 
 #[test]
 fn a_checks_file_is_checked_against_the_lab() {
     let checked = check_text("lab.yaml", LAB.to_string());
     let plan = plan(&checked.valid.expect("valid").1);
-    let good = load_checks_text("grading.yaml", "checks:\n  - ping: {from: pc1, to: server0}\n    points: 2\n".into(), &plan);
+    let good = load_checks_text(
+        "grading.yaml",
+        "checks:\n  - ping: {from: pc1, to: server0}\n    points: 2\n".into(),
+        &plan,
+    );
     assert!(good.diagnostics.is_empty(), "{:?}", good.diagnostics);
     assert_eq!(good.checks.as_ref().map(|c| c[0].points), Some(2));
     let bad = load_checks_text(

@@ -78,7 +78,10 @@ fn lab_file_checks(lab: &str) -> Result<Vec<CheckSpec>> {
                 diagnostics: checked.diagnostics.clone()
             }
         );
-        bail!("{} (the file lab {lab} was started from) is not valid now", record.file);
+        bail!(
+            "{} (the file lab {lab} was started from) is not valid now",
+            record.file
+        );
     }
     if checked.checks.is_empty() {
         bail!(
@@ -115,5 +118,9 @@ pub fn emit(report: &Report, output: &Output) -> Result<ExitCode> {
         std::fs::write(path, to_junit(report))
             .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
     }
-    Ok(if report.all_passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.all_passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

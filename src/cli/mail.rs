@@ -13,7 +13,7 @@ use crate::agent::mail::mailbox::{self, Mailbox, Summary};
 use crate::agent::mail::mime;
 use crate::checks::context::LabContext;
 use crate::checks::outcome::Diagnosis;
-use crate::checks::probes::mail::{new_token, read_attachment, send, server_target};
+use crate::checks::probes::mail::{Letter, new_token, read_attachment, send, server_target};
 use crate::lab::model_agents::MailAccount;
 use crate::lifecycle::require_admin;
 
@@ -58,16 +58,37 @@ pub enum MailCommand {
 pub fn run(command: MailCommand) -> Result<ExitCode> {
     require_admin("mail")?;
     match command {
-        MailCommand::Send { lab, node, to, subject, body, attach, account } => {
+        MailCommand::Send {
+            lab,
+            node,
+            to,
+            subject,
+            body,
+            attach,
+            account,
+        } => {
             let ctx = LabContext::load(&lab)?;
             let account = account_of(&ctx, &node, account.as_deref())?;
             let attachments = attach
                 .iter()
-                .map(|path| read_attachment(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display())))
+                .map(|path| {
+                    read_attachment(path)
+                        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
+                })
                 .collect::<Result<Vec<_>>>()?;
-            match send(&ctx, &node, &account, &to, &subject, &body, &attachments, &new_token()) {
+            let letter = Letter {
+                to: &to,
+                subject: &subject,
+                body: &body,
+                attachments: &attachments,
+                token: &new_token(),
+            };
+            match send(&ctx, &node, &account, &letter) {
                 Ok(reply) => {
-                    println!("sent from {} to {to} through {}: {reply}", account.address, account.outgoing);
+                    println!(
+                        "sent from {} to {to} through {}: {reply}",
+                        account.address, account.outgoing
+                    );
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(d) => Ok(failed(&d)),
@@ -85,7 +106,12 @@ pub fn run(command: MailCommand) -> Result<ExitCode> {
                 Err(d) => Ok(failed(&d)),
             }
         }
-        MailCommand::Read { lab, node, number, account } => {
+        MailCommand::Read {
+            lab,
+            node,
+            number,
+            account,
+        } => {
             let ctx = LabContext::load(&lab)?;
             let account = account_of(&ctx, &node, account.as_deref())?;
             if number == 0 {
@@ -109,11 +135,19 @@ fn account_of(ctx: &LabContext, node: &str, which: Option<&str>) -> Result<MailA
     };
     match plan_node.agents.account(which) {
         Some(account) => Ok(account.clone()),
-        None if plan_node.agents.mail.is_empty() => bail!("{node} has no mail settings: give it `mail: {{address: …, incoming: …, outgoing: …, user: …, password: …}}` in the lab file"),
+        None if plan_node.agents.mail.is_empty() => bail!(
+            "{node} has no mail settings: give it `mail: {{address: …, incoming: …, outgoing: …, user: …, password: …}}` in the lab file"
+        ),
         None => bail!(
             "{node} has no account `{}`; its accounts: {}",
             which.unwrap_or_default(),
-            plan_node.agents.mail.iter().map(|a| a.address.as_str()).collect::<Vec<_>>().join(", ")
+            plan_node
+                .agents
+                .mail
+                .iter()
+                .map(|a| a.address.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -124,13 +158,23 @@ enum Fetched {
 }
 
 /// Lists the mailbox, or reads message `number`, from inside `node`.
-fn with_mailbox(ctx: &LabContext, node: &str, account: &MailAccount, number: Option<u32>) -> Result<Fetched, Diagnosis> {
+fn with_mailbox(
+    ctx: &LabContext,
+    node: &str,
+    account: &MailAccount,
+    number: Option<u32>,
+) -> Result<Fetched, Diagnosis> {
     ctx.address_of(node)?;
     let server = ctx.resolve(node, &server_target(&account.incoming))?;
     let protocol = account.protocol.unwrap_or_default();
     let (user, password) = (account.user.clone(), account.password.clone());
     let fetched = ctx.in_node(node, move || async move {
-        let mailbox = Mailbox { protocol, server: SocketAddrV4::new(server, mailbox::port(protocol)), user: &user, password: &password };
+        let mailbox = Mailbox {
+            protocol,
+            server: SocketAddrV4::new(server, mailbox::port(protocol)),
+            user: &user,
+            password: &password,
+        };
         match number {
             None => mailbox::inbox(mailbox).await.map(Fetched::List),
             Some(n) => mailbox::read(mailbox, n).await.map(Fetched::Message),
@@ -139,8 +183,16 @@ fn with_mailbox(ctx: &LabContext, node: &str, account: &MailAccount, number: Opt
     fetched.map_err(|e| {
         Diagnosis::new(
             "mailbox",
-            format!("{node} could not read its mailbox on {} over {}: {e}", account.incoming, mailbox::protocol_name(protocol)),
-            if e.stage == "login" { format!("is the password for {} right?", account.user) } else { String::new() },
+            format!(
+                "{node} could not read its mailbox on {} over {}: {e}",
+                account.incoming,
+                mailbox::protocol_name(protocol)
+            ),
+            if e.stage == "login" {
+                format!("is the password for {} right?", account.user)
+            } else {
+                String::new()
+            },
         )
     })
 }
@@ -154,15 +206,32 @@ fn failed(d: &Diagnosis) -> ExitCode {
 }
 
 fn print_inbox(account: &MailAccount, list: &[Summary]) {
-    println!("{} on {} ({} message{})", account.address, account.incoming, list.len(), if list.len() == 1 { "" } else { "s" });
+    println!(
+        "{} on {} ({} message{})",
+        account.address,
+        account.incoming,
+        list.len(),
+        if list.len() == 1 { "" } else { "s" }
+    );
     if list.is_empty() {
         return;
     }
-    let from_width = list.iter().map(|s| s.from.chars().count()).max().unwrap_or(4).clamp(4, 40);
-    println!("  {:>3}  {:<from_width$}  {:>7}  SUBJECT", "N", "FROM", "SIZE");
+    let from_width = list
+        .iter()
+        .map(|s| s.from.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 40);
+    println!(
+        "  {:>3}  {:<from_width$}  {:>7}  SUBJECT",
+        "N", "FROM", "SIZE"
+    );
     for s in list {
         let from: String = s.from.chars().take(from_width).collect();
-        println!("  {:>3}  {:<from_width$}  {:>7}  {}", s.number, from, s.size, s.subject);
+        println!(
+            "  {:>3}  {:<from_width$}  {:>7}  {}",
+            s.number, from, s.size, s.subject
+        );
     }
 }
 
@@ -179,6 +248,11 @@ fn print_message(raw: &[u8]) {
         println!();
     }
     for a in &parsed.attachments {
-        println!("[attachment] {} ({}, {} bytes)", a.name, a.content_type, a.bytes.len());
+        println!(
+            "[attachment] {} ({}, {} bytes)",
+            a.name,
+            a.content_type,
+            a.bytes.len()
+        );
     }
 }

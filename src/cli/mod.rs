@@ -5,8 +5,8 @@ mod dhcp_client;
 mod down;
 mod exec;
 mod graph;
-mod mail;
 mod logs;
+mod mail;
 mod status;
 mod test;
 mod up;
@@ -129,12 +129,18 @@ pub fn main() -> ExitCode {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { lab, checks, json, junit } => {
-            check::run(&lab, checks.as_deref(), &check::Output { json, junit })
-        }
-        Command::Test { file, checks, json, junit } => {
-            test::run(&file, checks.as_deref(), &check::Output { json, junit })
-        }
+        Command::Check {
+            lab,
+            checks,
+            json,
+            junit,
+        } => check::run(&lab, checks.as_deref(), &check::Output { json, junit }),
+        Command::Test {
+            file,
+            checks,
+            json,
+            junit,
+        } => test::run(&file, checks.as_deref(), &check::Output { json, junit }),
         Command::Mail(command) => mail::run(command),
         Command::DhcpClient { interface } => dhcp_client::run(&interface),
         Command::Daemon { lab } => crate::daemon::run(&lab),

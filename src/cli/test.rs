@@ -51,7 +51,15 @@ pub fn run(file: &Path, checks_file: Option<&Path>, output: &Output) -> Result<E
         Err(e) => return Ok(invalid(&e)),
     };
     let lab = up.plan.lab.clone();
-    let graded = run_checks_until_interrupted(&lab, checks, Timings { build: up.build, ready: up.ready, ..Timings::default() });
+    let graded = run_checks_until_interrupted(
+        &lab,
+        checks,
+        Timings {
+            build: up.build,
+            ready: up.ready,
+            ..Timings::default()
+        },
+    );
     let tearing = Instant::now();
     let dir = LabDir::of(&lab)?;
     let record = dir.read_record().ok();
@@ -83,25 +91,39 @@ enum Graded {
 
 /// Runs the checks on their own thread while this one waits for Ctrl-C,
 /// SIGTERM or SIGHUP, so the lab is torn down whatever happens.
-fn run_checks_until_interrupted(lab: &str, checks: Vec<crate::checks::spec::CheckSpec>, timings: Timings) -> Graded {
+fn run_checks_until_interrupted(
+    lab: &str,
+    checks: Vec<crate::checks::spec::CheckSpec>,
+    timings: Timings,
+) -> Graded {
     let lab = lab.to_string();
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let result = LabContext::load(&lab).map(|ctx| {
             let clock = Instant::now();
             let mut report = grade(&ctx, checks, None);
-            report.timings = Some(Timings { checks: clock.elapsed(), ..timings });
+            report.timings = Some(Timings {
+                checks: clock.elapsed(),
+                ..timings
+            });
             report
         });
         let _ = done_tx.send(result);
     });
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => return Graded::Failed(e.into()),
     };
     runtime.block_on(async {
-        let mut stops = [SignalKind::interrupt(), SignalKind::terminate(), SignalKind::hangup()]
-            .map(|kind| signal(kind).expect("signal handlers can be installed"));
+        let mut stops = [
+            SignalKind::interrupt(),
+            SignalKind::terminate(),
+            SignalKind::hangup(),
+        ]
+        .map(|kind| signal(kind).expect("signal handlers can be installed"));
         let [interrupt, terminate, hangup] = &mut stops;
         tokio::select! {
             _ = interrupt.recv() => Graded::Interrupted,

@@ -23,9 +23,13 @@ pub fn start(context: &NodeContext, tasks: &mut tokio::task::JoinSet<Result<()>>
         None => Site::Pages(web.pages.clone().into_iter().collect()),
         Some(root) => {
             let record: LabRecord = serde_json::from_slice(
-                &std::fs::read(context.state_dir.join("lab.json")).context("cannot read the lab record")?,
+                &std::fs::read(context.state_dir.join("lab.json"))
+                    .context("cannot read the lab record")?,
             )?;
-            let lab_dir = Path::new(&record.file).parent().unwrap_or(Path::new("/")).to_path_buf();
+            let lab_dir = Path::new(&record.file)
+                .parent()
+                .unwrap_or(Path::new("/"))
+                .to_path_buf();
             let dir = lab_dir.join(root);
             if !dir.is_dir() {
                 anyhow::bail!(

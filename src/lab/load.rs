@@ -40,7 +40,11 @@ pub fn check_text(name: &str, text: String) -> Checked {
     }
 }
 
-type Found = (Option<(Lab, Topology)>, Vec<Diagnostic>, Vec<crate::checks::spec::CheckSpec>);
+type Found = (
+    Option<(Lab, Topology)>,
+    Vec<Diagnostic>,
+    Vec<crate::checks::spec::CheckSpec>,
+);
 
 fn check_source(source: &SourceFile) -> Found {
     let raw = match RawNode::parse(&source.text) {
@@ -66,11 +70,22 @@ fn check_source(source: &SourceFile) -> Found {
     diagnostics.extend(found);
     let mut checks = Vec::new();
     if let Some(topology) = &topology {
-        let base = std::path::Path::new(&source.name).parent().unwrap_or(std::path::Path::new("."));
-        let (specs, found) = crate::checks::validate::resolve_checks(&lab.checks, &raw, &super::plan::plan(topology), base);
+        let base = std::path::Path::new(&source.name)
+            .parent()
+            .unwrap_or(std::path::Path::new("."));
+        let (specs, found) = crate::checks::validate::resolve_checks(
+            &lab.checks,
+            &raw,
+            &super::plan::plan(topology),
+            base,
+        );
         diagnostics.extend(found);
         checks = specs;
     }
     let ok = !diagnostics.iter().any(Diagnostic::is_error);
-    (topology.filter(|_| ok).map(|t| (lab, t)), diagnostics, checks)
+    (
+        topology.filter(|_| ok).map(|t| (lab, t)),
+        diagnostics,
+        checks,
+    )
 }

@@ -140,11 +140,7 @@ pub struct DnsCheck {
     /// The name to look up, e.g. mail.cbrc.com.
     pub name: String,
     /// Record type: A (default), AAAA, CNAME, MX, NS, PTR, SRV or TXT.
-    #[serde(
-        default,
-        rename = "type",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub record_type: Option<String>,
     /// The answer(s) that must be among the records: an address, a node name
     /// (its address), `10 mail.cbrc.com.` for MX, … Without it any answer passes.
@@ -231,4 +227,3 @@ pub const CHECK_KINDS: [&str; 8] = [
     "mail-refused",
     "exec",
 ];
-

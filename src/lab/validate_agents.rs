@@ -24,7 +24,11 @@ impl Validator<'_> {
             if let Some(web) = web {
                 let at = path!["nodes", name.as_str(), "services", "web"];
                 if kind == NodeKind::Switch {
-                    self.error(&at, "a switch cannot run a web server", "put `web` on a server");
+                    self.error(
+                        &at,
+                        "a switch cannot run a web server",
+                        "put `web` on a server",
+                    );
                 } else if self.web_service(&at, &web) {
                     topo.nodes[index].agents.web = Some(web);
                 }
@@ -81,7 +85,10 @@ impl Validator<'_> {
                     "each account of a PC needs its own address",
                 );
             }
-            for (key, server) in [("incoming", &account.incoming), ("outgoing", &account.outgoing)] {
+            for (key, server) in [
+                ("incoming", &account.incoming),
+                ("outgoing", &account.outgoing),
+            ] {
                 if parse_ipv4(server).is_err() && !valid_domain(server.trim_end_matches('.')) {
                     ok = false;
                     self.error(
@@ -150,14 +157,21 @@ impl Validator<'_> {
                 return false;
             }
             (Some(root), true) if root.trim().is_empty() => {
-                self.error(&field("root"), "the web root is empty", "write a directory, e.g. ./site");
+                self.error(
+                    &field("root"),
+                    "the web root is empty",
+                    "write a directory, e.g. ./site",
+                );
                 return false;
             }
             _ => {}
         }
         let mut ok = true;
         for page in web.pages.keys() {
-            if !page.starts_with('/') || page.contains("..") || page.chars().any(char::is_whitespace) {
+            if !page.starts_with('/')
+                || page.contains("..")
+                || page.chars().any(char::is_whitespace)
+            {
                 ok = false;
                 let mut p = field("pages");
                 p.push(Step::from(page.as_str()));

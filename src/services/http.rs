@@ -34,7 +34,11 @@ pub const IDLE: Duration = Duration::from_secs(30);
 /// Connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 256;
 
-pub async fn serve(listener: TcpListener, site: Site, mut stop: watch::Receiver<bool>) -> Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    site: Site,
+    mut stop: watch::Receiver<bool>,
+) -> Result<()> {
     let site = Arc::new(site);
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
@@ -86,7 +90,15 @@ async fn connection(mut stream: TcpStream, site: &Site) -> std::io::Result<()> {
                 break head;
             }
             if buffer.len() > MAX_HEAD {
-                respond(&mut stream, 431, "text/plain", b"request header too large\n", false, false).await?;
+                respond(
+                    &mut stream,
+                    431,
+                    "text/plain",
+                    b"request header too large\n",
+                    false,
+                    false,
+                )
+                .await?;
                 return Ok(());
             }
             let mut chunk = [0u8; 2048];
@@ -100,25 +112,64 @@ async fn connection(mut stream: TcpStream, site: &Site) -> std::io::Result<()> {
         let request = match parse_head(&head) {
             Ok(request) => request,
             Err(HeadError::HasBody) => {
-                respond(&mut stream, 405, "text/plain", b"only GET and HEAD are served\n", false, false).await?;
+                respond(
+                    &mut stream,
+                    405,
+                    "text/plain",
+                    b"only GET and HEAD are served\n",
+                    false,
+                    false,
+                )
+                .await?;
                 return Ok(());
             }
             Err(_) => {
-                respond(&mut stream, 400, "text/plain", b"bad request\n", false, false).await?;
+                respond(
+                    &mut stream,
+                    400,
+                    "text/plain",
+                    b"bad request\n",
+                    false,
+                    false,
+                )
+                .await?;
                 return Ok(());
             }
         };
         let head_only = request.method == "HEAD";
         if request.method != "GET" && !head_only {
-            respond(&mut stream, 405, "text/plain", b"only GET and HEAD are served\n", head_only, request.keep_alive).await?;
+            respond(
+                &mut stream,
+                405,
+                "text/plain",
+                b"only GET and HEAD are served\n",
+                head_only,
+                request.keep_alive,
+            )
+            .await?;
         } else {
             match lookup(site, &request.path).await {
                 Some((content_type, body)) => {
-                    respond(&mut stream, 200, content_type, &body, head_only, request.keep_alive).await?
+                    respond(
+                        &mut stream,
+                        200,
+                        content_type,
+                        &body,
+                        head_only,
+                        request.keep_alive,
+                    )
+                    .await?
                 }
                 None => {
-                    respond(&mut stream, 404, "text/html; charset=utf-8", b"<h1>404 Not Found</h1>\n", head_only, request.keep_alive)
-                        .await?
+                    respond(
+                        &mut stream,
+                        404,
+                        "text/html; charset=utf-8",
+                        b"<h1>404 Not Found</h1>\n",
+                        head_only,
+                        request.keep_alive,
+                    )
+                    .await?
                 }
             }
         }
@@ -131,9 +182,11 @@ async fn connection(mut stream: TcpStream, site: &Site) -> std::io::Result<()> {
 
 /// Where the blank line ending a head is, counting it.
 fn find_head_end(buffer: &[u8]) -> Option<usize> {
-    buffer.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4).or_else(|| {
-        buffer.windows(2).position(|w| w == b"\n\n").map(|i| i + 2)
-    })
+    buffer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4)
+        .or_else(|| buffer.windows(2).position(|w| w == b"\n\n").map(|i| i + 2))
 }
 
 /// Parses a request line and headers (RFC 9112), strictly.
@@ -145,7 +198,9 @@ pub fn parse_head(head: &[u8]) -> Result<Request, HeadError> {
     let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let request_line = lines.next().ok_or(HeadError::Malformed("empty"))?;
     let mut parts = request_line.split(' ');
-    let (Some(method), Some(target), Some(version), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(HeadError::Malformed("request line"));
     };
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
@@ -215,12 +270,20 @@ async fn lookup(site: &Site, path: &str) -> Option<(&'static str, Vec<u8>)> {
                 "/" => pages.get("/index.html"),
                 _ => None,
             })?;
-            let content_type = if path == "/" { "text/html; charset=utf-8" } else { content_type(path) };
+            let content_type = if path == "/" {
+                "text/html; charset=utf-8"
+            } else {
+                content_type(path)
+            };
             Some((content_type, found.clone().into_bytes()))
         }
         Site::Directory(root) => {
             let file = safe_join(root, path)?;
-            let file = if std::fs::metadata(&file).ok()?.is_dir() { file.join("index.html") } else { file };
+            let file = if std::fs::metadata(&file).ok()?.is_dir() {
+                file.join("index.html")
+            } else {
+                file
+            };
             // Symbolic links must not lead out of the root.
             let real = std::fs::canonicalize(&file).ok()?;
             let real_root = std::fs::canonicalize(root).ok()?;
@@ -252,7 +315,10 @@ fn safe_join(root: &Path, path: &str) -> Option<PathBuf> {
 }
 
 fn content_type(path: &str) -> &'static str {
-    let extension = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let extension = path
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     match extension.as_str() {
         "html" | "htm" => "text/html; charset=utf-8",
         "css" => "text/css",
@@ -311,16 +377,44 @@ mod tests {
     #[test]
     fn parses_strictly() {
         let r = parse_head(b"GET /a%20b?x=1 HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-        assert_eq!(r, Request { method: "GET".into(), path: "/a b".into(), keep_alive: true });
+        assert_eq!(
+            r,
+            Request {
+                method: "GET".into(),
+                path: "/a b".into(),
+                keep_alive: true
+            }
+        );
         let r = parse_head(b"GET / HTTP/1.0\r\n\r\n").unwrap();
         assert!(!r.keep_alive);
-        assert_eq!(parse_head(b"GET / HTTP/1.1\r\n\r\n"), Err(HeadError::Malformed("HTTP/1.1 without Host")));
-        assert_eq!(parse_head(b"GET / HTTP/2\r\nHost: x\r\n\r\n"), Err(HeadError::Malformed("version")));
-        assert_eq!(parse_head(b"GET  / HTTP/1.1\r\n\r\n"), Err(HeadError::Malformed("request line")));
-        assert_eq!(parse_head(b"GET http://x/ HTTP/1.1\r\nHost: x\r\n\r\n"), Err(HeadError::Malformed("target")));
-        assert_eq!(parse_head(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n"), Err(HeadError::HasBody));
-        assert_eq!(parse_head(b"GET /%00 HTTP/1.1\r\nHost: x\r\n\r\n"), Err(HeadError::Malformed("escape")));
-        assert_eq!(parse_head(b"GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n"), Err(HeadError::Malformed("escape")));
+        assert_eq!(
+            parse_head(b"GET / HTTP/1.1\r\n\r\n"),
+            Err(HeadError::Malformed("HTTP/1.1 without Host"))
+        );
+        assert_eq!(
+            parse_head(b"GET / HTTP/2\r\nHost: x\r\n\r\n"),
+            Err(HeadError::Malformed("version"))
+        );
+        assert_eq!(
+            parse_head(b"GET  / HTTP/1.1\r\n\r\n"),
+            Err(HeadError::Malformed("request line"))
+        );
+        assert_eq!(
+            parse_head(b"GET http://x/ HTTP/1.1\r\nHost: x\r\n\r\n"),
+            Err(HeadError::Malformed("target"))
+        );
+        assert_eq!(
+            parse_head(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n"),
+            Err(HeadError::HasBody)
+        );
+        assert_eq!(
+            parse_head(b"GET /%00 HTTP/1.1\r\nHost: x\r\n\r\n"),
+            Err(HeadError::Malformed("escape"))
+        );
+        assert_eq!(
+            parse_head(b"GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n"),
+            Err(HeadError::Malformed("escape"))
+        );
     }
 
     /// Serves `site` on 127.0.0.1 (an ephemeral port) on its own thread.
@@ -330,7 +424,10 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let (stop, stopped) = watch::channel(false);
         std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             runtime.block_on(async move {
                 let listener = TcpListener::from_std(listener).unwrap();
                 serve(listener, site, stopped).await.unwrap();
@@ -360,11 +457,23 @@ mod tests {
         let base = format!("http://127.0.0.1:{port}");
         let out = curl(&["-i", &format!("{base}/")]);
         assert!(out.starts_with("HTTP/1.1 200 OK"), "{out}");
-        assert!(out.contains("Content-Type: text/html; charset=utf-8"), "{out}");
+        assert!(
+            out.contains("Content-Type: text/html; charset=utf-8"),
+            "{out}"
+        );
         assert!(out.ends_with("<h1>MasterTech</h1>"), "{out}");
-        let out = curl(&["-w", "%{http_code} %{num_connects}\\n", &format!("{base}/about.txt"), &format!("{base}/index.html"), &format!("{base}/nope")]);
+        let out = curl(&[
+            "-w",
+            "%{http_code} %{num_connects}\\n",
+            &format!("{base}/about.txt"),
+            &format!("{base}/index.html"),
+            &format!("{base}/nope"),
+        ]);
         assert!(out.contains("about us200 1"), "{out}");
-        assert!(out.contains("<h1>MasterTech</h1>200 0"), "one connection for all: {out}");
+        assert!(
+            out.contains("<h1>MasterTech</h1>200 0"),
+            "one connection for all: {out}"
+        );
         assert!(out.contains("404 0"), "{out}");
         let out = curl(&["-I", &format!("{base}/")]);
         assert!(out.contains("Content-Length: 19"), "{out}");
@@ -388,10 +497,23 @@ mod tests {
         let base = format!("http://127.0.0.1:{port}");
         assert_eq!(curl(&[&format!("{base}/")]), "home");
         assert_eq!(curl(&[&format!("{base}/docs/")]), "docs home");
-        for path in ["/../secret.txt", "/%2e%2e/secret.txt", "/link.txt", "/docs/../../secret.txt"] {
-            let out = curl(&["--path-as-is", "-w", " %{http_code}", &format!("{base}{path}")]);
+        for path in [
+            "/../secret.txt",
+            "/%2e%2e/secret.txt",
+            "/link.txt",
+            "/docs/../../secret.txt",
+        ] {
+            let out = curl(&[
+                "--path-as-is",
+                "-w",
+                " %{http_code}",
+                &format!("{base}{path}"),
+            ]);
             assert!(!out.contains("secret"), "{path}: {out}");
-            assert!(out.ends_with(" 404") || out.ends_with(" 400"), "{path}: {out}");
+            assert!(
+                out.ends_with(" 404") || out.ends_with(" 400"),
+                "{path}: {out}"
+            );
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -401,15 +523,22 @@ mod tests {
     #[test]
     fn hostile_requests_are_answered_and_closed() {
         use std::io::{Read, Write};
-        let (port, _stop) = serve_site(Site::Pages(BTreeMap::from([("/".to_string(), "x".to_string())])));
+        let (port, _stop) = serve_site(Site::Pages(BTreeMap::from([(
+            "/".to_string(),
+            "x".to_string(),
+        )])));
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
         let _ = stream.write_all(&vec![b'a'; MAX_HEAD * 2]);
         let mut answer = String::new();
         let _ = stream.read_to_string(&mut answer);
         assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
         stream.write_all(b"\x00\xff garbage\r\n\r\n").unwrap();
         let mut answer = String::new();
         let _ = stream.read_to_string(&mut answer);
@@ -419,7 +548,10 @@ mod tests {
     #[test]
     fn never_leaves_the_root() {
         let root = Path::new("/srv/site");
-        assert_eq!(safe_join(root, "/a/b.html"), Some(PathBuf::from("/srv/site/a/b.html")));
+        assert_eq!(
+            safe_join(root, "/a/b.html"),
+            Some(PathBuf::from("/srv/site/a/b.html"))
+        );
         assert_eq!(safe_join(root, "/../etc/passwd"), None);
         assert_eq!(safe_join(root, "/a/../../x"), None);
     }

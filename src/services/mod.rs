@@ -3,6 +3,6 @@
 //! never deals with namespaces itself, so each is tested on 127.0.0.1.
 
 pub mod dhcp;
-pub mod http;
 pub mod dns;
+pub mod http;
 pub mod mail;

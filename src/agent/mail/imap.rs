@@ -35,7 +35,11 @@ pub struct Fetched {
 impl Imap {
     pub async fn open(stream: TcpStream) -> Result<Imap, FetchError> {
         let (read, write) = stream.into_split();
-        let mut client = Imap { reader: BufReader::new(read), writer: write, tag: 0 };
+        let mut client = Imap {
+            reader: BufReader::new(read),
+            writer: write,
+            tag: 0,
+        };
         let greeting = client.line("greeting").await?;
         let text = String::from_utf8_lossy(&greeting).into_owned();
         if !text.starts_with("* OK") && !text.starts_with("* PREAUTH") {
@@ -45,11 +49,17 @@ impl Imap {
     }
 
     async fn line(&mut self, stage: &'static str) -> Result<Vec<u8>, FetchError> {
-        read_line(&mut self.reader, TIMEOUT).await.map_err(|why| FetchError::new(stage, why))
+        read_line(&mut self.reader, TIMEOUT)
+            .await
+            .map_err(|why| FetchError::new(stage, why))
     }
 
     /// Sends a command; returns its untagged responses (literals read).
-    async fn command(&mut self, stage: &'static str, command: &str) -> Result<Vec<Fetched>, FetchError> {
+    async fn command(
+        &mut self,
+        stage: &'static str,
+        command: &str,
+    ) -> Result<Vec<Fetched>, FetchError> {
         self.tag += 1;
         let tag = format!("a{}", self.tag);
         self.writer
@@ -68,14 +78,23 @@ impl Imap {
                 };
             }
             if text.starts_with('+') {
-                return Err(FetchError::new(stage, "the server asked for more input".to_string()));
+                return Err(FetchError::new(
+                    stage,
+                    "the server asked for more input".to_string(),
+                ));
             }
-            let mut response = Fetched { text: text.clone(), ..Fetched::default() };
+            let mut response = Fetched {
+                text: text.clone(),
+                ..Fetched::default()
+            };
             let mut current = text;
             // A line ending in {N} announces N bytes of literal, then the line goes on.
             while let Some(size) = literal_size(&current) {
                 if size > MAX_LITERAL {
-                    return Err(FetchError::new(stage, format!("the server announced {size} bytes, more than {MAX_LITERAL}")));
+                    return Err(FetchError::new(
+                        stage,
+                        format!("the server announced {size} bytes, more than {MAX_LITERAL}"),
+                    ));
                 }
                 let mut literal = vec![0u8; size];
                 tokio::time::timeout(TIMEOUT, self.reader.read_exact(&mut literal))
@@ -95,7 +114,12 @@ impl Imap {
     }
 
     pub async fn login(&mut self, user: &str, password: &str) -> Result<(), FetchError> {
-        self.command("login", &format!("LOGIN {} {}", quote(user), quote(password))).await.map(|_| ())
+        self.command(
+            "login",
+            &format!("LOGIN {} {}", quote(user), quote(password)),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Opens INBOX read-only; returns how many messages it has.
@@ -106,20 +130,26 @@ impl Imap {
             .find_map(|r| {
                 let mut words = r.text.split_whitespace();
                 let (_, n, what) = (words.next()?, words.next()?, words.next()?);
-                (what.eq_ignore_ascii_case("EXISTS")).then(|| n.parse().ok()).flatten()
+                (what.eq_ignore_ascii_case("EXISTS"))
+                    .then(|| n.parse().ok())
+                    .flatten()
             })
             .unwrap_or(0))
     }
 
     /// The headers of every message, by sequence number.
     pub async fn all_headers(&mut self) -> Result<Vec<Fetched>, FetchError> {
-        let responses = self.command("list", "FETCH 1:* (RFC822.SIZE BODY.PEEK[HEADER])").await?;
+        let responses = self
+            .command("list", "FETCH 1:* (RFC822.SIZE BODY.PEEK[HEADER])")
+            .await?;
         Ok(responses.into_iter().filter(|r| r.sequence > 0).collect())
     }
 
     /// The whole message `n`.
     pub async fn message(&mut self, n: u32) -> Result<Vec<u8>, FetchError> {
-        let responses = self.command("read", &format!("FETCH {n} BODY.PEEK[]")).await?;
+        let responses = self
+            .command("read", &format!("FETCH {n} BODY.PEEK[]"))
+            .await?;
         responses
             .into_iter()
             .find(|r| r.sequence == n)
@@ -135,14 +165,19 @@ impl Imap {
 /// `{123}` (or `{123+}`) at the end of a line: the size of the literal that follows.
 fn literal_size(line: &str) -> Option<usize> {
     let open = line.strip_suffix('}')?.rfind('{')?;
-    line[open + 1..line.len() - 1].trim_end_matches('+').parse().ok()
+    line[open + 1..line.len() - 1]
+        .trim_end_matches('+')
+        .parse()
+        .ok()
 }
 
 /// `* 12 FETCH (…` → 12.
 fn fetch_sequence(text: &str) -> Option<u32> {
     let mut words = text.split_whitespace();
     let (star, n, kind) = (words.next()?, words.next()?, words.next()?);
-    (star == "*" && kind.eq_ignore_ascii_case("FETCH")).then(|| n.parse().ok()).flatten()
+    (star == "*" && kind.eq_ignore_ascii_case("FETCH"))
+        .then(|| n.parse().ok())
+        .flatten()
 }
 
 /// An IMAP quoted string.
@@ -155,7 +190,13 @@ pub fn size_of(fetched: &Fetched) -> u64 {
     let upper = fetched.text.to_ascii_uppercase();
     upper
         .find("RFC822.SIZE ")
-        .and_then(|i| upper[i + 12..].split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+        .and_then(|i| {
+            upper[i + 12..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
         .unwrap_or(0)
 }
 
@@ -171,7 +212,11 @@ mod tests {
         assert_eq!(fetch_sequence("* 7 FETCH (UID 9)"), Some(7));
         assert_eq!(fetch_sequence("* 7 EXISTS"), None);
         assert_eq!(quote("a\"b\\"), "\"a\\\"b\\\\\"");
-        let f = Fetched { sequence: 1, text: "* 1 FETCH (RFC822.SIZE 1234 BODY[HEADER] {5})".into(), literals: vec![] };
+        let f = Fetched {
+            sequence: 1,
+            text: "* 1 FETCH (RFC822.SIZE 1234 BODY[HEADER] {5})".into(),
+            literals: vec![],
+        };
         assert_eq!(size_of(&f), 1234);
     }
 }

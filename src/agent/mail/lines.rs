@@ -11,11 +11,17 @@ pub const MAX_LINE: usize = 8 * 1024;
 
 /// One line without its line end; an error when the server closes, stalls
 /// or sends a line longer than `MAX_LINE`.
-pub async fn read_line<R: AsyncBufRead + Unpin>(reader: &mut R, timeout: Duration) -> Result<Vec<u8>, String> {
+pub async fn read_line<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    timeout: Duration,
+) -> Result<Vec<u8>, String> {
     let read = async {
         let mut line = Vec::new();
         loop {
-            let available = reader.fill_buf().await.map_err(|e| format!("the connection failed: {e}"))?;
+            let available = reader
+                .fill_buf()
+                .await
+                .map_err(|e| format!("the connection failed: {e}"))?;
             if available.is_empty() {
                 return Err("the server closed the connection".to_string());
             }
@@ -31,7 +37,9 @@ pub async fn read_line<R: AsyncBufRead + Unpin>(reader: &mut R, timeout: Duratio
             line.extend_from_slice(available);
             reader.consume(n);
             if line.len() > MAX_LINE {
-                return Err(format!("the server sent a line longer than {MAX_LINE} bytes"));
+                return Err(format!(
+                    "the server sent a line longer than {MAX_LINE} bytes"
+                ));
             }
         }
     };

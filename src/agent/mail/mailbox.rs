@@ -43,18 +43,30 @@ pub struct FetchError {
 
 impl FetchError {
     pub fn new(stage: &'static str, message: String) -> Self {
-        FetchError { stage, message, refused: false }
+        FetchError {
+            stage,
+            message,
+            refused: false,
+        }
     }
 
     pub fn refused(stage: &'static str, reply: String) -> Self {
-        FetchError { stage, message: reply, refused: true }
+        FetchError {
+            stage,
+            message: reply,
+            refused: true,
+        }
     }
 }
 
 impl std::fmt::Display for FetchError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.refused {
-            write!(f, "at {} the server answered \"{}\"", self.stage, self.message)
+            write!(
+                f,
+                "at {} the server answered \"{}\"",
+                self.stage, self.message
+            )
         } else {
             write!(f, "at {}: {}", self.stage, self.message)
         }
@@ -84,12 +96,20 @@ pub struct Mailbox<'a> {
 fn summary(number: u32, size: u64, headers: &[u8]) -> Summary {
     let parsed = mime::parse(headers);
     let get = |name: &str| parsed.header(name).unwrap_or_default();
-    Summary { number, size, from: get("from"), subject: get("subject"), date: get("date") }
+    Summary {
+        number,
+        size,
+        from: get("from"),
+        subject: get("subject"),
+        date: get("date"),
+    }
 }
 
 /// Every message's summary.
 pub async fn inbox(mailbox: Mailbox<'_>) -> Result<Vec<Summary>, FetchError> {
-    let stream = connect(mailbox.server, CONNECT_TIMEOUT).await.map_err(|e| FetchError::new("connect", e.to_string()))?;
+    let stream = connect(mailbox.server, CONNECT_TIMEOUT)
+        .await
+        .map_err(|e| FetchError::new("connect", e.to_string()))?;
     match mailbox.protocol {
         MailProtocol::Pop3 => {
             let mut client = Pop3::open(stream).await?;
@@ -106,11 +126,21 @@ pub async fn inbox(mailbox: Mailbox<'_>) -> Result<Vec<Summary>, FetchError> {
             let mut client = Imap::open(stream).await?;
             client.login(mailbox.user, mailbox.password).await?;
             let count = client.examine_inbox().await?;
-            let fetched = if count == 0 { Vec::new() } else { client.all_headers().await? };
+            let fetched = if count == 0 {
+                Vec::new()
+            } else {
+                client.all_headers().await?
+            };
             client.logout().await;
             Ok(fetched
                 .iter()
-                .map(|f| summary(f.sequence, size_of(f), f.literals.first().map(Vec::as_slice).unwrap_or_default()))
+                .map(|f| {
+                    summary(
+                        f.sequence,
+                        size_of(f),
+                        f.literals.first().map(Vec::as_slice).unwrap_or_default(),
+                    )
+                })
                 .collect())
         }
     }
@@ -118,7 +148,9 @@ pub async fn inbox(mailbox: Mailbox<'_>) -> Result<Vec<Summary>, FetchError> {
 
 /// Message `number` (from 1), whole.
 pub async fn read(mailbox: Mailbox<'_>, number: u32) -> Result<Vec<u8>, FetchError> {
-    let stream = connect(mailbox.server, CONNECT_TIMEOUT).await.map_err(|e| FetchError::new("connect", e.to_string()))?;
+    let stream = connect(mailbox.server, CONNECT_TIMEOUT)
+        .await
+        .map_err(|e| FetchError::new("connect", e.to_string()))?;
     match mailbox.protocol {
         MailProtocol::Pop3 => {
             let mut client = Pop3::open(stream).await?;

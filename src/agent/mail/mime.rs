@@ -47,10 +47,16 @@ pub fn compose(draft: &Draft, now: SystemTime) -> Vec<u8> {
         out.push_str(&text.1);
     } else {
         let boundary = format!("=_labctl_{}", draft.token);
-        head.push(format!("Content-Type: multipart/mixed; boundary=\"{boundary}\""));
+        head.push(format!(
+            "Content-Type: multipart/mixed; boundary=\"{boundary}\""
+        ));
         out.push_str(&head.join("\r\n"));
         out.push_str("\r\n\r\nThis is a MIME message.\r\n");
-        out.push_str(&format!("--{boundary}\r\n{}\r\n\r\n{}", text.0.join("\r\n"), text.1));
+        out.push_str(&format!(
+            "--{boundary}\r\n{}\r\n\r\n{}",
+            text.0.join("\r\n"),
+            text.1
+        ));
         for (name, bytes) in draft.attachments {
             let name = quoted(name);
             out.push_str(&format!(
@@ -66,19 +72,29 @@ pub fn compose(draft: &Draft, now: SystemTime) -> Vec<u8> {
 /// Headers and body of a text part: 7bit when it is short-lined ASCII,
 /// base64 UTF-8 otherwise.
 fn text_part(body: &str) -> (Vec<String>, String) {
-    let normalised: String = body.replace("\r\n", "\n").split('\n').collect::<Vec<_>>().join("\r\n");
+    let normalised: String = body
+        .replace("\r\n", "\n")
+        .split('\n')
+        .collect::<Vec<_>>()
+        .join("\r\n");
     let mut text = normalised;
     if !text.ends_with("\r\n") {
         text.push_str("\r\n");
     }
     if text.is_ascii() && text.split("\r\n").all(|l| l.len() <= 998) {
         (
-            vec!["Content-Type: text/plain; charset=us-ascii".into(), "Content-Transfer-Encoding: 7bit".into()],
+            vec![
+                "Content-Type: text/plain; charset=us-ascii".into(),
+                "Content-Transfer-Encoding: 7bit".into(),
+            ],
             text,
         )
     } else {
         (
-            vec!["Content-Type: text/plain; charset=utf-8".into(), "Content-Transfer-Encoding: base64".into()],
+            vec![
+                "Content-Type: text/plain; charset=utf-8".into(),
+                "Content-Transfer-Encoding: base64".into(),
+            ],
             base64_lines(text.as_bytes()),
         )
     }
@@ -99,12 +115,17 @@ fn encode_word(text: &str) -> String {
     if text.is_ascii() && !text.contains(['\r', '\n']) {
         text.to_string()
     } else {
-        format!("=?utf-8?B?{}?=", BASE64.encode(text.replace(['\r', '\n'], " ")))
+        format!(
+            "=?utf-8?B?{}?=",
+            BASE64.encode(text.replace(['\r', '\n'], " "))
+        )
     }
 }
 
 fn quoted(name: &str) -> String {
-    name.chars().filter(|c| !matches!(c, '"' | '\\' | '\r' | '\n')).collect()
+    name.chars()
+        .filter(|c| !matches!(c, '"' | '\\' | '\r' | '\n'))
+        .collect()
 }
 
 /// A message as a reader sees it.
@@ -148,7 +169,13 @@ pub fn parse(raw: &[u8]) -> Parsed {
     parsed
 }
 
-fn walk(headers: &[(String, String)], body: &[u8], depth: usize, parts: &mut usize, out: &mut Parsed) {
+fn walk(
+    headers: &[(String, String)],
+    body: &[u8],
+    depth: usize,
+    parts: &mut usize,
+    out: &mut Parsed,
+) {
     *parts += 1;
     if *parts > MAX_PARTS || depth > MAX_DEPTH {
         return;
@@ -164,10 +191,16 @@ fn walk(headers: &[(String, String)], body: &[u8], depth: usize, parts: &mut usi
         }
         return;
     }
-    let encoding = header_of(headers, "content-transfer-encoding").unwrap_or_default().to_ascii_lowercase();
+    let encoding = header_of(headers, "content-transfer-encoding")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let decoded = match encoding.trim() {
         "base64" => {
-            let clean: Vec<u8> = body.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+            let clean: Vec<u8> = body
+                .iter()
+                .copied()
+                .filter(|b| !b.is_ascii_whitespace())
+                .collect();
             BASE64.decode(clean).unwrap_or_default()
         }
         "quoted-printable" => decode_quoted_printable(body),
@@ -179,7 +212,9 @@ fn walk(headers: &[(String, String)], body: &[u8], depth: usize, parts: &mut usi
     let is_text = mime == "text/plain" || (mime == "text/html" && out.text.is_empty());
     if disposition_kind == "attachment" || name.is_some() || !is_text {
         out.attachments.push(Attachment {
-            name: name.map(|n| decode_words(&n)).unwrap_or_else(|| "unnamed".into()),
+            name: name
+                .map(|n| decode_words(&n))
+                .unwrap_or_else(|| "unnamed".into()),
             content_type: mime,
             bytes: decoded,
         });
@@ -221,24 +256,37 @@ fn split_message(raw: &[u8]) -> (Vec<(String, String)>, &[u8]) {
 }
 
 fn header_of(headers: &[(String, String)], name: &str) -> Option<String> {
-    headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.clone())
 }
 
 /// `type/subtype; a=b; c="d"` → lowercased type and its parameters.
 fn split_params(value: &str) -> (String, Vec<(String, String)>) {
     let mut pieces = value.split(';');
-    let kind = pieces.next().unwrap_or_default().trim().to_ascii_lowercase();
+    let kind = pieces
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     let params = pieces
         .filter_map(|p| {
             let (k, v) = p.split_once('=')?;
-            Some((k.trim().to_ascii_lowercase(), v.trim().trim_matches('"').to_string()))
+            Some((
+                k.trim().to_ascii_lowercase(),
+                v.trim().trim_matches('"').to_string(),
+            ))
         })
         .collect();
     (kind, params)
 }
 
 fn param(params: &[(String, String)], name: &str) -> Option<String> {
-    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
 }
 
 /// The parts between `--boundary` lines, up to `--boundary--`.
@@ -280,7 +328,10 @@ fn decode_quoted_printable(body: &[u8]) -> Vec<u8> {
         match body[i] {
             b'=' if body.get(i + 1) == Some(&b'\r') && body.get(i + 2) == Some(&b'\n') => i += 3,
             b'=' if body.get(i + 1) == Some(&b'\n') => i += 2,
-            b'=' => match body.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()) {
+            b'=' => match body
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok())
+            {
                 Some(byte) => {
                     out.push(byte);
                     i += 3;
@@ -316,7 +367,9 @@ pub fn decode_words(value: &str) -> String {
                 "Q" => decode_quoted_printable(text.replace('_', " ").as_bytes()),
                 _ => return None,
             };
-            let text = if charset.eq_ignore_ascii_case("iso-8859-1") || charset.eq_ignore_ascii_case("latin1") {
+            let text = if charset.eq_ignore_ascii_case("iso-8859-1")
+                || charset.eq_ignore_ascii_case("latin1")
+            {
                 bytes.iter().map(|&b| b as char).collect()
             } else {
                 String::from_utf8_lossy(&bytes).into_owned()
@@ -365,12 +418,21 @@ mod tests {
         let raw = compose(&draft, SystemTime::UNIX_EPOCH);
         let text = String::from_utf8(raw.clone()).unwrap();
         assert!(text.lines().all(|l| l.len() <= 998));
-        assert!(!text.replace("\r\n", "").contains('\n'), "only CRLF line ends");
+        assert!(
+            !text.replace("\r\n", "").contains('\n'),
+            "only CRLF line ends"
+        );
         let parsed = parse(&raw);
         assert_eq!(parsed.header("subject").unwrap(), "Grüße [labctl 42]");
-        assert_eq!(parsed.header("From").unwrap(), "Ada Lovelace <ada@cbrc.com>");
+        assert_eq!(
+            parsed.header("From").unwrap(),
+            "Ada Lovelace <ada@cbrc.com>"
+        );
         assert_eq!(parsed.header("message-id").unwrap(), "<tok42@cbrc.com>");
-        assert_eq!(parsed.text, "Hello Bob,\nsee attached.\n.\nA line with a dot.\n");
+        assert_eq!(
+            parsed.text,
+            "Hello Bob,\nsee attached.\n.\nA line with a dot.\n"
+        );
         assert_eq!(parsed.attachments.len(), 1);
         assert_eq!(parsed.attachments[0].name, "data.bin");
         assert_eq!(parsed.attachments[0].bytes, bytes);
@@ -388,12 +450,20 @@ mod tests {
 
     #[test]
     fn survives_garbage() {
-        for raw in [&b""[..], b"\r\n", b"no header at all", b"Content-Type: multipart/mixed; boundary=a\r\n\r\n--a\r\n--a\r\n", &[0xff; 64]] {
+        for raw in [
+            &b""[..],
+            b"\r\n",
+            b"no header at all",
+            b"Content-Type: multipart/mixed; boundary=a\r\n\r\n--a\r\n--a\r\n",
+            &[0xff; 64],
+        ] {
             let _ = parse(raw);
         }
         let mut deep = String::new();
         for i in 0..50 {
-            deep.push_str(&format!("Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n"));
+            deep.push_str(&format!(
+                "Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n"
+            ));
         }
         let _ = parse(deep.as_bytes());
     }

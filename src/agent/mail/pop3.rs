@@ -24,13 +24,18 @@ pub struct Pop3 {
 impl Pop3 {
     pub async fn open(stream: TcpStream) -> Result<Pop3, FetchError> {
         let (read, write) = stream.into_split();
-        let mut client = Pop3 { reader: BufReader::new(read), writer: write };
+        let mut client = Pop3 {
+            reader: BufReader::new(read),
+            writer: write,
+        };
         client.status("greeting").await?;
         Ok(client)
     }
 
     async fn status(&mut self, stage: &'static str) -> Result<String, FetchError> {
-        let line = read_line(&mut self.reader, TIMEOUT).await.map_err(|why| FetchError::new(stage, why))?;
+        let line = read_line(&mut self.reader, TIMEOUT)
+            .await
+            .map_err(|why| FetchError::new(stage, why))?;
         let text = String::from_utf8_lossy(&line).into_owned();
         if text.starts_with("+OK") {
             Ok(text)
@@ -50,7 +55,9 @@ impl Pop3 {
     async fn multiline(&mut self, stage: &'static str) -> Result<Vec<u8>, FetchError> {
         let mut out = Vec::new();
         loop {
-            let line = read_line(&mut self.reader, TIMEOUT).await.map_err(|why| FetchError::new(stage, why))?;
+            let line = read_line(&mut self.reader, TIMEOUT)
+                .await
+                .map_err(|why| FetchError::new(stage, why))?;
             if line == b"." {
                 return Ok(out);
             }
@@ -58,14 +65,19 @@ impl Pop3 {
             out.extend_from_slice(line);
             out.extend_from_slice(b"\r\n");
             if out.len() > MAX_ANSWER {
-                return Err(FetchError::new(stage, format!("the answer is larger than {MAX_ANSWER} bytes")));
+                return Err(FetchError::new(
+                    stage,
+                    format!("the answer is larger than {MAX_ANSWER} bytes"),
+                ));
             }
         }
     }
 
     pub async fn login(&mut self, user: &str, password: &str) -> Result<(), FetchError> {
         self.command("login", &format!("USER {user}")).await?;
-        self.command("login", &format!("PASS {password}")).await.map(|_| ())
+        self.command("login", &format!("PASS {password}"))
+            .await
+            .map(|_| ())
     }
 
     /// Message numbers and sizes.

@@ -31,7 +31,11 @@ pub struct SmtpError {
 impl std::fmt::Display for SmtpError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.code {
-            Some(_) => write!(f, "at {} the server answered \"{}\"", self.stage, self.reply),
+            Some(_) => write!(
+                f,
+                "at {} the server answered \"{}\"",
+                self.stage, self.reply
+            ),
             None => write!(f, "at {}: {}", self.stage, self.reply),
         }
     }
@@ -60,22 +64,43 @@ pub struct Session {
 impl Session {
     /// Reads the greeting and says EHLO; returns the session and the EHLO
     /// reply's extension lines.
-    pub async fn open(stream: TcpStream, helo_name: &str) -> Result<(Session, Vec<String>), SmtpError> {
+    pub async fn open(
+        stream: TcpStream,
+        helo_name: &str,
+    ) -> Result<(Session, Vec<String>), SmtpError> {
         let (read, write) = stream.into_split();
-        let mut session = Session { reader: BufReader::new(read), writer: write };
+        let mut session = Session {
+            reader: BufReader::new(read),
+            writer: write,
+        };
         session.expect("greeting", 220).await?;
-        let (_, lines) = session.command("EHLO", &format!("EHLO {helo_name}"), 250).await?;
+        let (_, lines) = session
+            .command("EHLO", &format!("EHLO {helo_name}"), 250)
+            .await?;
         Ok((session, lines))
     }
 
     async fn reply(&mut self, stage: &'static str) -> Result<(u16, Vec<String>), SmtpError> {
         let mut lines = Vec::new();
         loop {
-            let line = read_line(&mut self.reader, REPLY_TIMEOUT).await.map_err(|why| SmtpError { stage, reply: why, code: None })?;
+            let line = read_line(&mut self.reader, REPLY_TIMEOUT)
+                .await
+                .map_err(|why| SmtpError {
+                    stage,
+                    reply: why,
+                    code: None,
+                })?;
             let text = String::from_utf8_lossy(&line).into_owned();
-            let code = text.get(..3).and_then(|c| c.parse::<u16>().ok()).filter(|c| (200..600).contains(c));
+            let code = text
+                .get(..3)
+                .and_then(|c| c.parse::<u16>().ok())
+                .filter(|c| (200..600).contains(c));
             let Some(code) = code else {
-                return Err(SmtpError { stage, reply: format!("not an SMTP reply: {text:?}"), code: None });
+                return Err(SmtpError {
+                    stage,
+                    reply: format!("not an SMTP reply: {text:?}"),
+                    code: None,
+                });
             };
             let last = text.as_bytes().get(3) != Some(&b'-');
             lines.push(text);
@@ -83,52 +108,90 @@ impl Session {
                 return Ok((code, lines));
             }
             if lines.len() > MAX_REPLY_LINES {
-                return Err(SmtpError { stage, reply: "the reply has too many lines".into(), code: None });
+                return Err(SmtpError {
+                    stage,
+                    reply: "the reply has too many lines".into(),
+                    code: None,
+                });
             }
         }
     }
 
-    async fn expect(&mut self, stage: &'static str, wanted: u16) -> Result<(u16, Vec<String>), SmtpError> {
+    async fn expect(
+        &mut self,
+        stage: &'static str,
+        wanted: u16,
+    ) -> Result<(u16, Vec<String>), SmtpError> {
         let (code, lines) = self.reply(stage).await?;
         if code / 100 != wanted / 100 {
-            return Err(SmtpError { stage, reply: lines.join(" / "), code: Some(code) });
+            return Err(SmtpError {
+                stage,
+                reply: lines.join(" / "),
+                code: Some(code),
+            });
         }
         Ok((code, lines))
     }
 
-    async fn command(&mut self, stage: &'static str, line: &str, wanted: u16) -> Result<(u16, Vec<String>), SmtpError> {
+    async fn command(
+        &mut self,
+        stage: &'static str,
+        line: &str,
+        wanted: u16,
+    ) -> Result<(u16, Vec<String>), SmtpError> {
         self.writer
             .write_all(format!("{line}\r\n").as_bytes())
             .await
-            .map_err(|e| SmtpError { stage, reply: format!("the connection failed: {e}"), code: None })?;
+            .map_err(|e| SmtpError {
+                stage,
+                reply: format!("the connection failed: {e}"),
+                code: None,
+            })?;
         self.expect(stage, wanted).await
     }
 
     /// AUTH PLAIN (RFC 4954, 4616).
     pub async fn login(&mut self, login: &Login<'_>) -> Result<(), SmtpError> {
         let token = sasl::encode(&format!("\0{}\0{}", login.user, login.password));
-        self.command("AUTH", &format!("AUTH PLAIN {token}"), 235).await.map(|_| ())
+        self.command("AUTH", &format!("AUTH PLAIN {token}"), 235)
+            .await
+            .map(|_| ())
     }
 
     /// One message for one recipient.
-    pub async fn send(&mut self, sender: &str, recipient: &str, message: &[u8]) -> Result<String, SmtpError> {
-        self.command("MAIL FROM", &format!("MAIL FROM:<{sender}>"), 250).await?;
-        self.command("RCPT TO", &format!("RCPT TO:<{recipient}>"), 250).await?;
+    pub async fn send(
+        &mut self,
+        sender: &str,
+        recipient: &str,
+        message: &[u8],
+    ) -> Result<String, SmtpError> {
+        self.command("MAIL FROM", &format!("MAIL FROM:<{sender}>"), 250)
+            .await?;
+        self.command("RCPT TO", &format!("RCPT TO:<{recipient}>"), 250)
+            .await?;
         self.command("DATA", "DATA", 354).await?;
         let mut data = dot_stuff(message);
         data.extend_from_slice(b".\r\n");
-        self.writer
-            .write_all(&data)
-            .await
-            .map_err(|e| SmtpError { stage: "message", reply: format!("the connection failed: {e}"), code: None })?;
+        self.writer.write_all(&data).await.map_err(|e| SmtpError {
+            stage: "message",
+            reply: format!("the connection failed: {e}"),
+            code: None,
+        })?;
         let (_, lines) = self.expect("message", 250).await?;
         Ok(lines.join(" / "))
     }
 
     /// Tries MAIL FROM and RCPT TO without sending anything (relay tests).
-    pub async fn try_recipient(&mut self, sender: &str, recipient: &str) -> Result<String, SmtpError> {
-        self.command("MAIL FROM", &format!("MAIL FROM:<{sender}>"), 250).await?;
-        let (_, lines) = self.command("RCPT TO", &format!("RCPT TO:<{recipient}>"), 250).await?;
+    pub async fn try_recipient(
+        &mut self,
+        sender: &str,
+        recipient: &str,
+    ) -> Result<String, SmtpError> {
+        self.command("MAIL FROM", &format!("MAIL FROM:<{sender}>"), 250)
+            .await?;
+        let (_, lines) = self
+            .command("RCPT TO", &format!("RCPT TO:<{recipient}>"), 250)
+            .await?;
         let _ = self.command("RSET", "RSET", 250).await;
         Ok(lines.join(" / "))
     }
@@ -141,7 +204,12 @@ impl Session {
 /// Whether an EHLO reply offers AUTH PLAIN.
 pub fn offers_plain(ehlo: &[String]) -> bool {
     ehlo.iter().any(|l| {
-        let words: Vec<String> = l.get(4..).unwrap_or("").split_whitespace().map(str::to_ascii_uppercase).collect();
+        let words: Vec<String> = l
+            .get(4..)
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_ascii_uppercase)
+            .collect();
         words.first().is_some_and(|w| w == "AUTH") && words.iter().any(|w| w == "PLAIN")
     })
 }
@@ -188,7 +256,10 @@ pub async fn submit(
     }
     let reply = session.send(sender, recipient, message).await?;
     session.quit().await;
-    Ok(Accepted { reply, authenticated })
+    Ok(Accepted {
+        reply,
+        authenticated,
+    })
 }
 
 #[cfg(test)]
@@ -197,13 +268,20 @@ mod tests {
 
     #[test]
     fn stuffs_dots_and_line_ends() {
-        assert_eq!(dot_stuff(b".a\n..b\r\nc.\n."), b"..a\r\n...b\r\nc.\r\n..\r\n");
+        assert_eq!(
+            dot_stuff(b".a\n..b\r\nc.\n."),
+            b"..a\r\n...b\r\nc.\r\n..\r\n"
+        );
         assert_eq!(dot_stuff(b"x\r\n"), b"x\r\n");
     }
 
     #[test]
     fn finds_auth_plain() {
-        assert!(offers_plain(&["250-mail.cbrc.com".into(), "250-AUTH LOGIN PLAIN".into(), "250 HELP".into()]));
+        assert!(offers_plain(&[
+            "250-mail.cbrc.com".into(),
+            "250-AUTH LOGIN PLAIN".into(),
+            "250 HELP".into()
+        ]));
         assert!(!offers_plain(&["250-mail".into(), "250 AUTH LOGIN".into()]));
     }
 }

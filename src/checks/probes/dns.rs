@@ -7,7 +7,13 @@ use crate::agent::resolver;
 use crate::checks::context::{LabContext, dns_diagnosis};
 use crate::checks::outcome::{Diagnosis, Outcome, Step};
 
-pub fn lookup(ctx: &LabContext, from: &str, name: &str, record_type: &str, expect: &[String]) -> Step<Outcome> {
+pub fn lookup(
+    ctx: &LabContext,
+    from: &str,
+    name: &str,
+    record_type: &str,
+    expect: &[String],
+) -> Step<Outcome> {
     ctx.address_of(from)?;
     let servers = ctx.name_servers(from);
     if servers.is_empty() {
@@ -17,12 +23,18 @@ pub fn lookup(ctx: &LabContext, from: &str, name: &str, record_type: &str, expec
             format!("give {from} `dns: [SERVER]`, or a DHCP pool with `dns:`"),
         ));
     }
-    let rtype: RecordType = record_type.parse().map_err(|_| Diagnosis::new("dns", format!("unknown record type {record_type}"), ""))?;
+    let rtype: RecordType = record_type
+        .parse()
+        .map_err(|_| Diagnosis::new("dns", format!("unknown record type {record_type}"), ""))?;
     let owned = name.to_string();
     let reply = ctx
-        .in_node(from, move || async move { resolver::lookup(&servers, &owned, rtype).await })?
+        .in_node(from, move || async move {
+            resolver::lookup(&servers, &owned, rtype).await
+        })?
         .map_err(|e| dns_diagnosis(from, name, &e))?;
-    reply.require(name, rtype).map_err(|e| dns_diagnosis(from, name, &e))?;
+    reply
+        .require(name, rtype)
+        .map_err(|e| dns_diagnosis(from, name, &e))?;
     let answers: Vec<String> = reply.data_of(rtype).map(render).collect();
     let server = reply.server.ip();
     let missing: Vec<&String> = expect
@@ -30,14 +42,21 @@ pub fn lookup(ctx: &LabContext, from: &str, name: &str, record_type: &str, expec
         .filter(|wanted| !answers.iter().any(|a| same_answer(a, wanted)))
         .collect();
     if missing.is_empty() {
-        Ok(Outcome::pass(format!("{server} answered {name} {record_type}: {}", answers.join(", "))))
+        Ok(Outcome::pass(format!(
+            "{server} answered {name} {record_type}: {}",
+            answers.join(", ")
+        )))
     } else {
         Err(Diagnosis::new(
             "dns",
             format!(
                 "{from} resolved {name} ({record_type}) through {server} to {}, not {}",
                 answers.join(", "),
-                missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             format!("check the {record_type} record of {name} in the zone"),
         ))

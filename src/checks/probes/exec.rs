@@ -11,8 +11,16 @@ use crate::checks::outcome::{Diagnosis, Outcome, Step};
 /// The most output kept from a command.
 const MAX_OUTPUT: u64 = 1024 * 1024;
 
-pub fn run(ctx: &LabContext, node: &str, command: &[String], exit: i32, output: Option<&str>, timeout: Duration) -> Step<Outcome> {
-    let exe = std::env::current_exe().map_err(|e| Diagnosis::new("lab", format!("cannot find labctl: {e}"), ""))?;
+pub fn run(
+    ctx: &LabContext,
+    node: &str,
+    command: &[String],
+    exit: i32,
+    output: Option<&str>,
+    timeout: Duration,
+) -> Step<Outcome> {
+    let exe = std::env::current_exe()
+        .map_err(|e| Diagnosis::new("lab", format!("cannot find labctl: {e}"), ""))?;
     let mut child = Command::new(exe)
         .args(["exec", &ctx.lab, node, "--"])
         .args(command)
@@ -35,17 +43,30 @@ pub fn run(ctx: &LabContext, node: &str, command: &[String], exit: i32, output: 
                 break None;
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => return Err(Diagnosis::new("lab", format!("cannot wait for the command: {e}"), "")),
+            Err(e) => {
+                return Err(Diagnosis::new(
+                    "lab",
+                    format!("cannot wait for the command: {e}"),
+                    "",
+                ));
+            }
         }
     };
     let stdout = out_reader.join().unwrap_or_default();
     let stderr = err_reader.join().unwrap_or_default();
-    let text = format!("{}{}", String::from_utf8_lossy(&stdout), String::from_utf8_lossy(&stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&stdout),
+        String::from_utf8_lossy(&stderr)
+    );
     let shown = command.join(" ");
     let Some(status) = status else {
         return Err(Diagnosis::new(
             "exec",
-            format!("`{shown}` on {node} did not finish within {:.0} s", timeout.as_secs_f64()),
+            format!(
+                "`{shown}` on {node} did not finish within {:.0} s",
+                timeout.as_secs_f64()
+            ),
             "does it wait for something that never comes?",
         ));
     };
@@ -53,7 +74,10 @@ pub fn run(ctx: &LabContext, node: &str, command: &[String], exit: i32, output: 
     if code != exit {
         return Err(Diagnosis::new(
             "exec",
-            format!("`{shown}` on {node} exited with {code}, not {exit}: {}", last_lines(&text)),
+            format!(
+                "`{shown}` on {node} exited with {code}, not {exit}: {}",
+                last_lines(&text)
+            ),
             String::new(),
         ));
     }
@@ -62,7 +86,10 @@ pub fn run(ctx: &LabContext, node: &str, command: &[String], exit: i32, output: 
     {
         return Err(Diagnosis::new(
             "exec",
-            format!("the output of `{shown}` on {node} does not contain `{wanted}`: {}", last_lines(&text)),
+            format!(
+                "the output of `{shown}` on {node} does not contain `{wanted}`: {}",
+                last_lines(&text)
+            ),
             String::new(),
         ));
     }
@@ -79,5 +106,9 @@ fn read_capped(stream: impl Read) -> Vec<u8> {
 fn last_lines(text: &str) -> String {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let tail = lines[lines.len().saturating_sub(3)..].join(" | ");
-    if tail.is_empty() { "(no output)".to_string() } else { tail.chars().take(300).collect() }
+    if tail.is_empty() {
+        "(no output)".to_string()
+    } else {
+        tail.chars().take(300).collect()
+    }
 }

@@ -20,18 +20,29 @@ pub fn explain_silence(ctx: &LabContext, from: &str, to: Ipv4Addr, what: &str) -
     });
     let routes = match view {
         Ok(Ok(view)) => view.routes,
-        _ => return Diagnosis::new("route", format!("{from}: {what}: no answer"), "check the addresses, gateways and routes on the way"),
+        _ => {
+            return Diagnosis::new(
+                "route",
+                format!("{from}: {what}: no answer"),
+                "check the addresses, gateways and routes on the way",
+            );
+        }
     };
     let best = routes
         .iter()
         .filter(|r| r.to.contains(to))
         .max_by_key(|r| r.to.prefix);
-    let target = ctx.owner_of(to).map(|n| format!("{to} ({})", n.name)).unwrap_or_else(|| to.to_string());
+    let target = ctx
+        .owner_of(to)
+        .map(|n| format!("{to} ({})", n.name))
+        .unwrap_or_else(|| to.to_string());
     match best {
         None => Diagnosis::new(
             "route",
             format!("{from} has no route to {target}"),
-            format!("give {from} a default gateway (the router's address on its network), or a route to {to}'s network"),
+            format!(
+                "give {from} a default gateway (the router's address on its network), or a route to {to}'s network"
+            ),
         ),
         Some(route) => match route.via {
             None => Diagnosis::new(
@@ -41,12 +52,20 @@ pub fn explain_silence(ctx: &LabContext, from: &str, to: Ipv4Addr, what: &str) -
             ),
             Some(gateway) => {
                 let heard = ctx.in_node(from, move || async move {
-                    ping(gateway, 2, Duration::from_millis(200), Duration::from_millis(600)).await
+                    ping(
+                        gateway,
+                        2,
+                        Duration::from_millis(200),
+                        Duration::from_millis(600),
+                    )
+                    .await
                 });
                 match heard {
                     Ok(Ok(PingOutcome::Reply { .. })) => Diagnosis::new(
                         "route",
-                        format!("{from}'s gateway {gateway} answers, but {target} does not ({what})"),
+                        format!(
+                            "{from}'s gateway {gateway} answers, but {target} does not ({what})"
+                        ),
                         format!(
                             "look further along: the routers' routes to {to}'s network and back to {from}'s, and whether {to} is up"
                         ),

@@ -123,14 +123,46 @@ mod tests {
         assert_eq!(first["kind"], "ping");
         assert_eq!(first["source"], "pc0");
         assert_eq!(first["passed"], true);
-        assert_eq!((first["points"].clone(), first["max_points"].clone()), (json!(2), json!(2)));
+        assert_eq!(
+            (first["points"].clone(), first["max_points"].clone()),
+            (json!(2), json!(2))
+        );
         assert_eq!(first["diagnosis"], serde_json::Value::Null);
         let second = &value["checks"][1];
         assert_eq!(second["points"], 0);
         assert_eq!(second["diagnosis"]["step"], "dns");
-        assert!(second["diagnosis"]["message"].as_str().unwrap().contains("NXDOMAIN"));
-        assert!(second["diagnosis"]["hint"].as_str().unwrap().contains("A record"));
-        let keys: Vec<&str> = first.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["index", "name", "kind", "source", "passed", "points", "max_points", "duration_ms", "detail", "diagnosis"]);
+        assert!(
+            second["diagnosis"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("NXDOMAIN")
+        );
+        assert!(
+            second["diagnosis"]["hint"]
+                .as_str()
+                .unwrap()
+                .contains("A record")
+        );
+        let keys: Vec<&str> = first
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "index",
+                "name",
+                "kind",
+                "source",
+                "passed",
+                "points",
+                "max_points",
+                "duration_ms",
+                "detail",
+                "diagnosis"
+            ]
+        );
     }
 }

@@ -46,7 +46,11 @@ pub fn to_junit(report: &Report) -> String {
         match &result.outcome.diagnosis {
             None => {
                 let _ = writeln!(out, "    <testcase {attributes}>");
-                let _ = writeln!(out, "      <system-out>{}</system-out>", escape(&result.outcome.detail));
+                let _ = writeln!(
+                    out,
+                    "      <system-out>{}</system-out>",
+                    escape(&result.outcome.detail)
+                );
                 let _ = writeln!(out, "    </testcase>");
             }
             Some(d) => {
@@ -88,11 +92,19 @@ fn escape(text: &str) -> String {
 
 /// ISO 8601 in UTC without a zone suffix, as JUnit writers put it.
 fn timestamp(at: std::time::SystemTime) -> String {
-    let secs = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+    let secs = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
     let days = secs / 86_400;
     let rem = secs % 86_400;
     let (year, month, day) = crate::services::mail::date::civil_from_days(days);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]
@@ -106,7 +118,10 @@ mod tests {
             timestamp(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_790_000_000)),
             "2026-09-21T14:13:20"
         );
-        assert_eq!(escape("a<b & \"c\"\n\u{1}"), "a&lt;b &amp; &quot;c&quot;&#10;\u{fffd}");
+        assert_eq!(
+            escape("a<b & \"c\"\n\u{1}"),
+            "a&lt;b &amp; &quot;c&quot;&#10;\u{fffd}"
+        );
     }
 
     /// The report validates against the JUnit schema of Jenkins' xunit
@@ -114,7 +129,10 @@ mod tests {
     #[test]
     fn validates_against_the_junit_schema() {
         let xml = to_junit(&super::super::tests::sample());
-        assert!(xml.contains("<failure type=\"dns\" message=\"pc-ada could not resolve mail.mt.com"), "{xml}");
+        assert!(
+            xml.contains("<failure type=\"dns\" message=\"pc-ada could not resolve mail.mt.com"),
+            "{xml}"
+        );
         assert!(xml.contains("name=\"Ada &amp; Bob &lt;mail&gt;\""), "{xml}");
         let dir = std::env::temp_dir().join(format!("labctl-junit-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -127,6 +145,10 @@ mod tests {
             .output()
             .expect("xmllint runs (apt-get install libxml2-utils; `make deps` does)");
         let _ = std::fs::remove_dir_all(&dir);
-        assert!(out.status.success(), "{}\n{xml}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}\n{xml}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

@@ -51,9 +51,18 @@ impl Report {
     pub fn summary(&self) -> Summary {
         let passed = self.results.iter().filter(|r| r.outcome.passed).count();
         let max_points: u32 = self.results.iter().map(|r| r.spec.points).sum();
-        let points: u32 = self.results.iter().filter(|r| r.outcome.passed).map(|r| r.spec.points).sum();
+        let points: u32 = self
+            .results
+            .iter()
+            .filter(|r| r.outcome.passed)
+            .map(|r| r.spec.points)
+            .sum();
         let percent = if max_points == 0 {
-            if passed == self.results.len() { 100.0 } else { 0.0 }
+            if passed == self.results.len() {
+                100.0
+            } else {
+                0.0
+            }
         } else {
             (f64::from(points) * 1000.0 / f64::from(max_points)).round() / 10.0
         };
@@ -84,7 +93,11 @@ pub(crate) mod tests {
         let ping = |title: &str, points| CheckSpec {
             title: title.to_string(),
             points,
-            probe: Probe::Ping { from: "pc0".into(), to: Target::Ip("192.168.1.2".parse().unwrap()), reachable: true },
+            probe: Probe::Ping {
+                from: "pc0".into(),
+                to: Target::Ip("192.168.1.2".parse().unwrap()),
+                reachable: true,
+            },
         };
         let mut passed = Outcome::pass("192.168.1.2 answered in 0.1 ms");
         passed.duration = Duration::from_millis(12);
@@ -97,8 +110,14 @@ pub(crate) mod tests {
         Report {
             lab: "mastertech".into(),
             results: vec![
-                CheckResult { spec: ping("pc0 can ping server0", 2), outcome: passed },
-                CheckResult { spec: ping("Ada & Bob <mail>", 1), outcome: failed },
+                CheckResult {
+                    spec: ping("pc0 can ping server0", 2),
+                    outcome: passed,
+                },
+                CheckResult {
+                    spec: ping("Ada & Bob <mail>", 1),
+                    outcome: failed,
+                },
             ],
             started: SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000),
             duration: Duration::from_millis(1520),
@@ -109,7 +128,10 @@ pub(crate) mod tests {
     #[test]
     fn scores_by_points() {
         let s = sample().summary();
-        assert_eq!((s.checks, s.passed, s.failed, s.points, s.max_points), (2, 1, 1, 2, 3));
+        assert_eq!(
+            (s.checks, s.passed, s.failed, s.points, s.max_points),
+            (2, 1, 1, 2, 3)
+        );
         assert_eq!(s.percent, 66.7);
     }
 }

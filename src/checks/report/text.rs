@@ -9,8 +9,16 @@ pub fn to_text(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "checks of lab {}:", report.lab);
     for (i, result) in report.results.iter().enumerate() {
-        let mark = if result.outcome.passed { "PASS" } else { "FAIL" };
-        let points = if result.outcome.passed { result.spec.points } else { 0 };
+        let mark = if result.outcome.passed {
+            "PASS"
+        } else {
+            "FAIL"
+        };
+        let points = if result.outcome.passed {
+            result.spec.points
+        } else {
+            0
+        };
         let _ = writeln!(
             out,
             "  {mark}  {:>2}. {} [{points}/{}] ({:.2} s)",
@@ -60,10 +68,16 @@ mod tests {
     #[test]
     fn shows_marks_diagnosis_and_score() {
         let text = super::to_text(&super::super::tests::sample());
-        assert!(text.contains("PASS   1. pc0 can ping server0 [2/2]"), "{text}");
+        assert!(
+            text.contains("PASS   1. pc0 can ping server0 [2/2]"),
+            "{text}"
+        );
         assert!(text.contains("FAIL   2. Ada & Bob <mail> [0/1]"), "{text}");
         assert!(text.contains("answered NXDOMAIN"), "{text}");
         assert!(text.contains("look at: is there an A record"), "{text}");
-        assert!(text.contains("score: 2/3 points (66.7%), 1 of 2 checks passed"), "{text}");
+        assert!(
+            text.contains("score: 2/3 points (66.7%), 1 of 2 checks passed"),
+            "{text}"
+        );
     }
 }
