@@ -115,10 +115,16 @@ impl<'a> Resolver<'a> {
                 return None;
             }
             [_, second, ..] => {
-                self.error(
-                    &[item[0].clone(), item[1].clone(), Step::from(*second)],
-                    format!("check {} has both `{}` and `{second}`", index + 1, kinds[0]),
-                    "one check checks one thing: split it into two list items",
+                let pos = self
+                    .raw
+                    .key_pos(&item, second)
+                    .unwrap_or_else(|| self.raw.pos(&item));
+                self.found.push(
+                    Diagnostic::error(
+                        format!("check {} has both `{}` and `{second}`", index + 1, kinds[0]),
+                        Some(pos),
+                    )
+                    .hint("one check checks one thing: split it into two list items"),
                 );
                 return None;
             }

@@ -153,7 +153,7 @@ fn mistakes_in_checks_are_located() {
         (27, 18, "server0 has no mail settings", "mail:"),
         (28, 18, "pc1 has no `dhcp` interface", "eth0: dhcp"),
         (29, 5, "check 9 says what to check with none", "ping, tcp"),
-        (30, 43, "has both `ping` and `tcp`", "split it"),
+        (30, 38, "has both `ping` and `tcp`", "split it"),
         (31, 32, "the command is empty", ""),
         (32, 57, "cannot read", "relative to the file"),
     ];

@@ -96,7 +96,10 @@ impl Validator<'_> {
                         format!("`{server}` is neither a server name nor an address"),
                         "write the mail server's name (mail.cbrc.com) or address (192.168.1.2)",
                     );
-                } else if parse_ipv4(server).is_err() && !self.can_resolve(topo, index) {
+                } else if parse_ipv4(server).is_err()
+                    && !self.can_resolve(topo, index)
+                    && !(key == "outgoing" && account.outgoing == account.incoming)
+                {
                     self.warn(
                         &field(key),
                         format!("{name} has no DNS server to look up {server}"),
