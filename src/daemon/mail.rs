@@ -1,8 +1,7 @@
 //! A mail node in the daemon: opens its store (Maildir++ under the lab's
 //! state dir), relay queue and dialogue log, and starts SMTP on 25 and 587,
 //! POP3 on 110 and the relay worker, which finds other domains' servers
-//! through the node's own DNS servers. IMAP adds its listener in `start`
-//! from the same `MailNode`.
+//! through the node's own DNS servers, and IMAP on 143.
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
@@ -15,6 +14,7 @@ use tokio::net::TcpListener;
 use super::node::NodeContext;
 use crate::lab::plan::PlanNode;
 use crate::services::mail::accounts::Accounts;
+use crate::services::mail::imap::server::{self as imap, ImapConfig};
 use crate::services::mail::pop3::server::{self as pop3, Pop3Config};
 use crate::services::mail::smtp::delivery::Delivery;
 use crate::services::mail::smtp::queue::Queue;
@@ -26,6 +26,7 @@ use crate::services::mail::transcript::Transcript;
 pub const SMTP_PORT: u16 = 25;
 pub const SUBMISSION_PORT: u16 = 587;
 pub const POP3_PORT: u16 = 110;
+pub const IMAP_PORT: u16 = 143;
 const DNS_PORT: u16 = 53;
 
 /// The node's mail dir: `STATE/mail/NODE/` with `maildirs/` and `queue/`.
@@ -102,6 +103,13 @@ pub fn start(context: &NodeContext, tasks: &mut tokio::task::JoinSet<Result<()>>
         mail.transcript.clone(),
         stop.clone(),
     ));
+    let imap_config = ImapConfig::new(mail.accounts.clone(), mail.store.clone());
+    tasks.spawn(imap::serve(
+        listen(IMAP_PORT)?,
+        Arc::new(imap_config),
+        mail.transcript.clone(),
+        stop.clone(),
+    ));
     let relay = Relay {
         hostname: mail.hostname.clone(),
         next_hop: NextHop::Dns {
@@ -123,7 +131,7 @@ pub fn start(context: &NodeContext, tasks: &mut tokio::task::JoinSet<Result<()>>
     };
     tasks.spawn(relay.run(stop.clone()));
     eprintln!(
-        "{}: mail for {} (SMTP 25, 587; POP3 110)",
+        "{}: mail for {} (SMTP 25, 587; POP3 110; IMAP 143)",
         node.name,
         plan.domains.join(", ")
     );

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod date;
+pub mod imap;
 pub mod lines;
 mod listener;
 mod maildir;
@@ -13,4 +14,6 @@ pub mod smtp;
 // Folders, flags, append and copy are for IMAP (branch imap).
 #[allow(dead_code)]
 pub mod store;
+#[cfg(test)]
+mod test_support;
 pub mod transcript;

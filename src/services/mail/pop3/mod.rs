@@ -2,3 +2,5 @@
 
 pub mod server;
 mod session;
+#[cfg(test)]
+mod tests;

@@ -324,7 +324,7 @@ mod tests {
         assert_eq!(parse(b"DATA"), Ok(Command::Data));
         assert_eq!(parse(b"VRFY ada"), Ok(Command::Vrfy));
         assert_eq!(parse(b"NOOP anything"), Ok(Command::Noop));
-        assert_eq!(parse(b"RCPT TO:<x@[10.0.0.1]>").is_ok(), true);
+        assert!(parse(b"RCPT TO:<x@[10.0.0.1]>").is_ok());
     }
 
     #[test]

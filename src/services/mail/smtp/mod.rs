@@ -9,3 +9,5 @@ pub mod queue;
 pub mod relay;
 pub mod server;
 mod session;
+#[cfg(test)]
+mod tests;

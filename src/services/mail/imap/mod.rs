@@ -1,0 +1,24 @@
+//! IMAP4rev1 (RFC 3501) over the mail store, on port 143: enough for
+//! Python's imaplib, curl, s-nail and mutt. A hand-written strict parser
+//! (`parser`), the session state machine (`session`), FETCH and SEARCH
+//! evaluated from stored octets (`fetch`, `structure`, `mime`, `search`),
+//! and the listener with its limits (`server`, `connection`).
+
+mod address;
+mod command;
+mod connection;
+mod date;
+mod fetch;
+mod mailbox;
+mod mime;
+pub mod parser;
+mod response;
+mod search;
+mod sequence;
+pub mod server;
+mod session;
+mod structure;
+
+#[cfg(test)]
+#[path = "server_tests.rs"]
+mod server_tests;

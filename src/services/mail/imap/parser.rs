@@ -1,0 +1,948 @@
+//! A strict parser for IMAP4rev1 commands (RFC 3501 §9 grammar, plus UID
+//! MOVE/EXPUNGE, UNSELECT, IDLE, NAMESPACE and SASL-IR). Input is one whole
+//! command as the connection assembled it: the lines, with each literal
+//! (`{n}` or `{n+}`, CRLF, n octets) already read in place. Nothing here
+//! allocates more than the input's size, and nesting depth is bounded, so
+//! hostile input costs at most linear work.
+
+use super::command::*;
+use super::date;
+use super::sequence::SequenceSet;
+use crate::services::mail::store::Flag;
+
+/// Why a command was refused: the tag when one was read, and the response
+/// text after it (`BAD …` or `NO …`).
+#[derive(Debug, PartialEq)]
+pub struct ParseError {
+    pub tag: Option<String>,
+    pub response: String,
+}
+
+/// How deep NOT/OR/parentheses may nest in SEARCH.
+const MAX_SEARCH_DEPTH: usize = 32;
+
+pub fn parse(input: &[u8]) -> Result<Command, ParseError> {
+    let mut cursor = Cursor { input, at: 0 };
+    let tag = cursor.tag().map_err(|message| ParseError {
+        tag: None,
+        response: format!("BAD {message}"),
+    })?;
+    let body = cursor.command_body().map_err(|failure| ParseError {
+        tag: Some(tag.clone()),
+        response: match failure {
+            Failure::Bad(message) => format!("BAD {message}"),
+            Failure::BadCharset => "NO [BADCHARSET (US-ASCII UTF-8)] unsupported charset".into(),
+        },
+    })?;
+    Ok(Command { tag, body })
+}
+
+enum Failure {
+    Bad(String),
+    BadCharset,
+}
+
+type Parsed<T> = Result<T, Failure>;
+
+fn bad<T>(message: impl Into<String>) -> Parsed<T> {
+    Err(Failure::Bad(message.into()))
+}
+
+/// RFC 3501 ATOM-CHAR: any CHAR except atom-specials.
+fn is_atom_char(byte: u8) -> bool {
+    byte > b' ' && byte < 0x7f && !b"(){%*\"\\]".contains(&byte)
+}
+
+struct Cursor<'a> {
+    input: &'a [u8],
+    at: usize,
+}
+
+impl Cursor<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.input.get(self.at).copied()
+    }
+
+    fn at_end(&self) -> bool {
+        self.at == self.input.len()
+    }
+
+    fn take_while(&mut self, keep: impl Fn(u8) -> bool) -> &str {
+        let start = self.at;
+        while self.peek().is_some_and(&keep) {
+            self.at += 1;
+        }
+        // Only ASCII bytes are ever kept by the callers' predicates.
+        std::str::from_utf8(&self.input[start..self.at]).unwrap_or_default()
+    }
+
+    fn tag(&mut self) -> Result<String, &'static str> {
+        let tag = self
+            .take_while(|b| is_atom_char(b) && b != b'+')
+            .to_string();
+        if tag.is_empty() {
+            return Err("missing or malformed tag");
+        }
+        if self.peek() != Some(b' ') {
+            return Err("expected a space and a command after the tag");
+        }
+        self.at += 1;
+        Ok(tag)
+    }
+
+    fn space(&mut self) -> Parsed<()> {
+        if self.peek() == Some(b' ') {
+            self.at += 1;
+            Ok(())
+        } else {
+            bad("expected a space")
+        }
+    }
+
+    fn byte(&mut self, expected: u8) -> Parsed<()> {
+        if self.peek() == Some(expected) {
+            self.at += 1;
+            Ok(())
+        } else {
+            bad(format!("expected '{}'", expected as char))
+        }
+    }
+
+    fn end(&self) -> Parsed<()> {
+        if self.at_end() {
+            Ok(())
+        } else {
+            bad("unexpected characters at the end of the command")
+        }
+    }
+
+    fn atom(&mut self) -> Parsed<String> {
+        let atom = self.take_while(is_atom_char);
+        if atom.is_empty() {
+            return bad("expected an atom");
+        }
+        Ok(atom.to_string())
+    }
+
+    fn number(&mut self) -> Parsed<u32> {
+        let digits = self.take_while(|b| b.is_ascii_digit());
+        match digits.parse::<u32>() {
+            Ok(n) if digits.len() <= 10 => Ok(n),
+            _ => bad("expected a number"),
+        }
+    }
+
+    fn quoted(&mut self) -> Parsed<Vec<u8>> {
+        self.byte(b'"')?;
+        let mut value = Vec::new();
+        loop {
+            match self.peek() {
+                None | Some(b'\r' | b'\n' | 0) => return bad("unterminated quoted string"),
+                Some(b'"') => {
+                    self.at += 1;
+                    return Ok(value);
+                }
+                Some(b'\\') => match self.input.get(self.at + 1) {
+                    Some(&escaped @ (b'"' | b'\\')) => {
+                        value.push(escaped);
+                        self.at += 2;
+                    }
+                    _ => return bad("bad escape in quoted string"),
+                },
+                Some(other) => {
+                    value.push(other);
+                    self.at += 1;
+                }
+            }
+        }
+    }
+
+    /// `{n}` or `{n+}`, CRLF, n octets (already in the input).
+    fn literal(&mut self) -> Parsed<&[u8]> {
+        self.byte(b'{')?;
+        let length = self.number()? as usize;
+        if self.peek() == Some(b'+') {
+            self.at += 1;
+        }
+        self.byte(b'}')?;
+        if !self.input[self.at..].starts_with(b"\r\n") {
+            return bad("a literal's size must end its line");
+        }
+        self.at += 2;
+        let Some(content) = self.input.get(self.at..self.at + length) else {
+            return bad("literal shorter than announced");
+        };
+        self.at += length;
+        Ok(content)
+    }
+
+    fn string(&mut self) -> Parsed<Vec<u8>> {
+        match self.peek() {
+            Some(b'"') => self.quoted(),
+            Some(b'{') => Ok(self.literal()?.to_vec()),
+            _ => bad("expected a string"),
+        }
+    }
+
+    /// ASTRING: an atom (']' allowed) or a string.
+    fn astring_bytes(&mut self) -> Parsed<Vec<u8>> {
+        match self.peek() {
+            Some(b'"' | b'{') => self.string(),
+            _ => {
+                let atom = self.take_while(|b| is_atom_char(b) || b == b']');
+                if atom.is_empty() {
+                    return bad("expected an atom or a string");
+                }
+                Ok(atom.as_bytes().to_vec())
+            }
+        }
+    }
+
+    fn astring(&mut self) -> Parsed<String> {
+        String::from_utf8(self.astring_bytes()?).or_else(|_| bad("text is not UTF-8"))
+    }
+
+    /// A mailbox name; INBOX in any case is INBOX.
+    fn mailbox(&mut self) -> Parsed<String> {
+        let name = self.astring()?;
+        if name.eq_ignore_ascii_case("INBOX") {
+            return Ok("INBOX".into());
+        }
+        Ok(name)
+    }
+
+    /// A LIST pattern: like an atom, but `%`, `*` and `]` are allowed.
+    fn list_mailbox(&mut self) -> Parsed<String> {
+        match self.peek() {
+            Some(b'"' | b'{') => self.astring(),
+            _ => {
+                let pattern = self.take_while(|b| is_atom_char(b) || b"%*]".contains(&b));
+                if pattern.is_empty() {
+                    return bad("expected a mailbox pattern");
+                }
+                Ok(pattern.to_string())
+            }
+        }
+    }
+
+    fn sequence_set(&mut self) -> Parsed<SequenceSet> {
+        let text = self.take_while(|b| b.is_ascii_digit() || b"*:,".contains(&b));
+        match SequenceSet::parse(text) {
+            Some(set) => Ok(set),
+            None => bad("bad sequence set"),
+        }
+    }
+
+    fn command_body(&mut self) -> Parsed<CommandBody> {
+        let name = self.atom()?.to_ascii_uppercase();
+        let body = match name.as_str() {
+            "CAPABILITY" => CommandBody::Capability,
+            "NOOP" => CommandBody::Noop,
+            "LOGOUT" => CommandBody::Logout,
+            "NAMESPACE" => CommandBody::Namespace,
+            "IDLE" => CommandBody::Idle,
+            "CHECK" => CommandBody::Check,
+            "CLOSE" => CommandBody::Close,
+            "UNSELECT" => CommandBody::Unselect,
+            "EXPUNGE" => CommandBody::Expunge { uids: None },
+            "LOGIN" => {
+                self.space()?;
+                let user = self.astring()?;
+                self.space()?;
+                let password = self.astring()?;
+                CommandBody::Login { user, password }
+            }
+            "AUTHENTICATE" => {
+                self.space()?;
+                let mechanism = self.atom()?.to_ascii_uppercase();
+                let initial = if self.peek() == Some(b' ') {
+                    self.at += 1;
+                    let text =
+                        self.take_while(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b));
+                    if text.is_empty() {
+                        return bad("bad initial response");
+                    }
+                    Some(text.to_string())
+                } else {
+                    None
+                };
+                CommandBody::Authenticate { mechanism, initial }
+            }
+            "SELECT" | "EXAMINE" => {
+                self.space()?;
+                let mailbox = self.mailbox()?;
+                CommandBody::Select {
+                    mailbox,
+                    read_only: name == "EXAMINE",
+                }
+            }
+            "CREATE" | "DELETE" | "SUBSCRIBE" | "UNSUBSCRIBE" => {
+                self.space()?;
+                let mailbox = self.mailbox()?;
+                match name.as_str() {
+                    "CREATE" => CommandBody::Create { mailbox },
+                    "DELETE" => CommandBody::Delete { mailbox },
+                    "SUBSCRIBE" => CommandBody::Subscribe { mailbox },
+                    _ => CommandBody::Unsubscribe { mailbox },
+                }
+            }
+            "RENAME" => {
+                self.space()?;
+                let from = self.mailbox()?;
+                self.space()?;
+                let to = self.mailbox()?;
+                CommandBody::Rename { from, to }
+            }
+            "LIST" | "LSUB" => {
+                self.space()?;
+                let reference = self.astring()?;
+                self.space()?;
+                let pattern = self.list_mailbox()?;
+                CommandBody::List {
+                    reference,
+                    pattern,
+                    subscribed_only: name == "LSUB",
+                }
+            }
+            "STATUS" => self.status()?,
+            "APPEND" => self.append()?,
+            "UID" => {
+                self.space()?;
+                let name = self.atom()?.to_ascii_uppercase();
+                self.uid_command(&name, true)?
+            }
+            "SEARCH" | "FETCH" | "STORE" | "COPY" | "MOVE" => self.uid_command(&name, false)?,
+            _ => return bad(format!("unknown command {name}")),
+        };
+        self.end()?;
+        Ok(body)
+    }
+
+    /// The commands that take sequence numbers, or UIDs after `UID`.
+    fn uid_command(&mut self, name: &str, uid: bool) -> Parsed<CommandBody> {
+        if name == "SEARCH" {
+            return self.search(uid);
+        }
+        self.space()?;
+        let set = self.sequence_set()?;
+        match name {
+            "EXPUNGE" if uid => Ok(CommandBody::Expunge { uids: Some(set) }),
+            "FETCH" => {
+                self.space()?;
+                let items = self.fetch_items()?;
+                Ok(CommandBody::Fetch { set, items, uid })
+            }
+            "STORE" => self.store(set, uid),
+            "COPY" | "MOVE" => {
+                self.space()?;
+                let mailbox = self.mailbox()?;
+                if name == "COPY" {
+                    Ok(CommandBody::Copy { set, mailbox, uid })
+                } else {
+                    Ok(CommandBody::Move { set, mailbox, uid })
+                }
+            }
+            _ => bad(format!("unknown UID command {name}")),
+        }
+    }
+
+    fn status(&mut self) -> Parsed<CommandBody> {
+        self.space()?;
+        let mailbox = self.mailbox()?;
+        self.space()?;
+        self.byte(b'(')?;
+        let mut items = Vec::new();
+        loop {
+            let item = match self.atom()?.to_ascii_uppercase().as_str() {
+                "MESSAGES" => StatusItem::Messages,
+                "RECENT" => StatusItem::Recent,
+                "UIDNEXT" => StatusItem::UidNext,
+                "UIDVALIDITY" => StatusItem::UidValidity,
+                "UNSEEN" => StatusItem::Unseen,
+                other => return bad(format!("unknown STATUS item {other}")),
+            };
+            items.push(item);
+            if self.peek() == Some(b')') {
+                self.at += 1;
+                break;
+            }
+            self.space()?;
+        }
+        Ok(CommandBody::Status { mailbox, items })
+    }
+
+    fn append(&mut self) -> Parsed<CommandBody> {
+        self.space()?;
+        let mailbox = self.mailbox()?;
+        self.space()?;
+        let mut flags = Vec::new();
+        if self.peek() == Some(b'(') {
+            flags = self.flag_list()?;
+            self.space()?;
+        }
+        let mut date = None;
+        if self.peek() == Some(b'"') {
+            let text = String::from_utf8(self.quoted()?).unwrap_or_default();
+            date = Some(date::parse_date_time(&text).ok_or_else(|| {
+                Failure::Bad("bad date-time (expected \"dd-Mon-yyyy hh:mm:ss +zzzz\")".into())
+            })?);
+            self.space()?;
+        }
+        if self.peek() != Some(b'{') {
+            return bad("APPEND needs the message as a literal");
+        }
+        let message = self.literal()?.to_vec();
+        Ok(CommandBody::Append {
+            mailbox,
+            flags,
+            date,
+            message,
+        })
+    }
+
+    /// `(\Seen \Flagged kw)`; keywords and `\Recent` are not stored: dropped.
+    fn flag_list(&mut self) -> Parsed<Vec<Flag>> {
+        self.byte(b'(')?;
+        let mut flags = Vec::new();
+        if self.peek() == Some(b')') {
+            self.at += 1;
+            return Ok(flags);
+        }
+        loop {
+            flags.extend(self.flag()?);
+            match self.peek() {
+                Some(b')') => {
+                    self.at += 1;
+                    return Ok(flags);
+                }
+                _ => self.space()?,
+            }
+        }
+    }
+
+    fn flag(&mut self) -> Parsed<Option<Flag>> {
+        let system = self.peek() == Some(b'\\');
+        if system {
+            self.at += 1;
+        }
+        let name = self.atom()?;
+        if !system {
+            return Ok(None);
+        }
+        Ok(match name.to_ascii_uppercase().as_str() {
+            "SEEN" => Some(Flag::Seen),
+            "ANSWERED" => Some(Flag::Answered),
+            "FLAGGED" => Some(Flag::Flagged),
+            "DELETED" => Some(Flag::Deleted),
+            "DRAFT" => Some(Flag::Draft),
+            "RECENT" => None,
+            _ => return bad(format!("unknown system flag \\{name}")),
+        })
+    }
+
+    fn store(&mut self, set: SequenceSet, uid: bool) -> Parsed<CommandBody> {
+        self.space()?;
+        let item = self.atom()?.to_ascii_uppercase();
+        let (mode, rest) = match item.as_bytes().first() {
+            Some(b'+') => (StoreMode::Add, &item[1..]),
+            Some(b'-') => (StoreMode::Remove, &item[1..]),
+            _ => (StoreMode::Replace, item.as_str()),
+        };
+        let silent = match rest {
+            "FLAGS" => false,
+            "FLAGS.SILENT" => true,
+            _ => return bad(format!("unknown STORE item {item}")),
+        };
+        self.space()?;
+        let flags = if self.peek() == Some(b'(') {
+            self.flag_list()?
+        } else {
+            let mut flags: Vec<Flag> = self.flag()?.into_iter().collect();
+            while self.peek() == Some(b' ') {
+                self.at += 1;
+                flags.extend(self.flag()?);
+            }
+            flags
+        };
+        Ok(CommandBody::Store {
+            set,
+            mode,
+            silent,
+            flags,
+            uid,
+        })
+    }
+
+    fn fetch_items(&mut self) -> Parsed<Vec<FetchItem>> {
+        if self.peek() != Some(b'(') {
+            let start = self.at;
+            let word = self
+                .take_while(|b| b.is_ascii_alphabetic())
+                .to_ascii_uppercase();
+            let expanded = match word.as_str() {
+                "ALL" => Some(vec![
+                    FetchItem::Flags,
+                    FetchItem::InternalDate,
+                    FetchItem::Rfc822Size,
+                    FetchItem::Envelope,
+                ]),
+                "FAST" => Some(vec![
+                    FetchItem::Flags,
+                    FetchItem::InternalDate,
+                    FetchItem::Rfc822Size,
+                ]),
+                "FULL" => Some(vec![
+                    FetchItem::Flags,
+                    FetchItem::InternalDate,
+                    FetchItem::Rfc822Size,
+                    FetchItem::Envelope,
+                    FetchItem::Structure { extensible: false },
+                ]),
+                _ => None,
+            };
+            if let Some(items) = expanded.filter(|_| self.at_end()) {
+                return Ok(items);
+            }
+            self.at = start;
+            return Ok(vec![self.fetch_item()?]);
+        }
+        self.at += 1;
+        let mut items = Vec::new();
+        loop {
+            items.push(self.fetch_item()?);
+            match self.peek() {
+                Some(b')') => {
+                    self.at += 1;
+                    return Ok(items);
+                }
+                _ => self.space()?,
+            }
+        }
+    }
+
+    fn fetch_item(&mut self) -> Parsed<FetchItem> {
+        let name = self
+            .take_while(|b| b.is_ascii_alphanumeric() || b == b'.')
+            .to_ascii_uppercase();
+        let legacy = |label, section: SectionText, peek| {
+            FetchItem::Body(BodyRequest {
+                section: Section {
+                    part: Vec::new(),
+                    text: section,
+                },
+                partial: None,
+                peek,
+                legacy: Some(label),
+            })
+        };
+        Ok(match name.as_str() {
+            "UID" => FetchItem::Uid,
+            "FLAGS" => FetchItem::Flags,
+            "INTERNALDATE" => FetchItem::InternalDate,
+            "RFC822.SIZE" => FetchItem::Rfc822Size,
+            "ENVELOPE" => FetchItem::Envelope,
+            "BODYSTRUCTURE" => FetchItem::Structure { extensible: true },
+            "RFC822" => legacy(Rfc822Label::Whole, SectionText::Full, false),
+            "RFC822.HEADER" => legacy(Rfc822Label::Header, SectionText::Header, true),
+            "RFC822.TEXT" => legacy(Rfc822Label::Text, SectionText::Text, false),
+            "BODY" if self.peek() != Some(b'[') => FetchItem::Structure { extensible: false },
+            "BODY" | "BODY.PEEK" => {
+                let section = self.section()?;
+                let partial = self.partial()?;
+                FetchItem::Body(BodyRequest {
+                    section,
+                    partial,
+                    peek: name == "BODY.PEEK",
+                    legacy: None,
+                })
+            }
+            _ => return bad(format!("unknown FETCH item {name}")),
+        })
+    }
+
+    fn section(&mut self) -> Parsed<Section> {
+        self.byte(b'[')?;
+        let mut part = Vec::new();
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            let number = self.number()?;
+            if number == 0 || part.len() == 64 {
+                return bad("bad section part number");
+            }
+            part.push(number);
+            if self.peek() != Some(b'.') {
+                break;
+            }
+            self.at += 1;
+        }
+        let word = self
+            .take_while(|b| b.is_ascii_alphabetic() || b == b'.')
+            .to_ascii_uppercase();
+        let text = match word.as_str() {
+            "" if part.is_empty() || self.input[self.at - 1] != b'.' => SectionText::Full,
+            "HEADER" => SectionText::Header,
+            "TEXT" => SectionText::Text,
+            "MIME" if !part.is_empty() => SectionText::Mime,
+            "HEADER.FIELDS" | "HEADER.FIELDS.NOT" => {
+                self.space()?;
+                self.byte(b'(')?;
+                let mut fields = Vec::new();
+                loop {
+                    fields.push(self.astring()?);
+                    match self.peek() {
+                        Some(b')') => {
+                            self.at += 1;
+                            break;
+                        }
+                        _ => self.space()?,
+                    }
+                }
+                SectionText::HeaderFields {
+                    fields,
+                    not: word.ends_with(".NOT"),
+                }
+            }
+            _ => return bad(format!("bad section {word}")),
+        };
+        self.byte(b']')?;
+        Ok(Section { part, text })
+    }
+
+    fn partial(&mut self) -> Parsed<Option<(u32, u32)>> {
+        if self.peek() != Some(b'<') {
+            return Ok(None);
+        }
+        self.at += 1;
+        let origin = self.number()?;
+        self.byte(b'.')?;
+        let count = self.number()?;
+        self.byte(b'>')?;
+        if count == 0 {
+            return bad("a partial's length must not be 0");
+        }
+        Ok(Some((origin, count)))
+    }
+
+    fn search(&mut self, uid: bool) -> Parsed<CommandBody> {
+        self.space()?;
+        let start = self.at;
+        if self
+            .take_while(|b| b.is_ascii_alphabetic())
+            .eq_ignore_ascii_case("CHARSET")
+        {
+            self.space()?;
+            let charset = self.astring()?;
+            if !["US-ASCII", "UTF-8"]
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(&charset))
+            {
+                return Err(Failure::BadCharset);
+            }
+            self.space()?;
+        } else {
+            self.at = start;
+        }
+        let mut keys = vec![self.search_key(0)?];
+        while self.peek() == Some(b' ') {
+            self.at += 1;
+            keys.push(self.search_key(0)?);
+        }
+        let key = if keys.len() == 1 {
+            keys.remove(0)
+        } else {
+            SearchKey::And(keys)
+        };
+        Ok(CommandBody::Search { key, uid })
+    }
+
+    fn search_key(&mut self, depth: usize) -> Parsed<SearchKey> {
+        if depth > MAX_SEARCH_DEPTH {
+            return bad("search keys nested too deeply");
+        }
+        match self.peek() {
+            Some(b'(') => {
+                self.at += 1;
+                let mut keys = vec![self.search_key(depth + 1)?];
+                while self.peek() == Some(b' ') {
+                    self.at += 1;
+                    keys.push(self.search_key(depth + 1)?);
+                }
+                self.byte(b')')?;
+                return Ok(SearchKey::And(keys));
+            }
+            Some(b'0'..=b'9' | b'*') => return Ok(SearchKey::Sequence(self.sequence_set()?)),
+            _ => {}
+        }
+        let name = self.atom()?.to_ascii_uppercase();
+        Ok(match name.as_str() {
+            "ALL" => SearchKey::All,
+            "ANSWERED" => SearchKey::Flag(Flag::Answered, true),
+            "UNANSWERED" => SearchKey::Flag(Flag::Answered, false),
+            "DELETED" => SearchKey::Flag(Flag::Deleted, true),
+            "UNDELETED" => SearchKey::Flag(Flag::Deleted, false),
+            "DRAFT" => SearchKey::Flag(Flag::Draft, true),
+            "UNDRAFT" => SearchKey::Flag(Flag::Draft, false),
+            "FLAGGED" => SearchKey::Flag(Flag::Flagged, true),
+            "UNFLAGGED" => SearchKey::Flag(Flag::Flagged, false),
+            "SEEN" => SearchKey::Flag(Flag::Seen, true),
+            "UNSEEN" => SearchKey::Flag(Flag::Seen, false),
+            "RECENT" => SearchKey::Recent(true),
+            "OLD" => SearchKey::Recent(false),
+            "NEW" => SearchKey::New,
+            "KEYWORD" | "UNKEYWORD" => {
+                self.space()?;
+                self.atom()?;
+                SearchKey::Keyword(name == "UNKEYWORD")
+            }
+            "NOT" => {
+                self.space()?;
+                SearchKey::Not(Box::new(self.search_key(depth + 1)?))
+            }
+            "OR" => {
+                self.space()?;
+                let left = self.search_key(depth + 1)?;
+                self.space()?;
+                let right = self.search_key(depth + 1)?;
+                SearchKey::Or(Box::new(left), Box::new(right))
+            }
+            "UID" => {
+                self.space()?;
+                SearchKey::Uid(self.sequence_set()?)
+            }
+            "LARGER" | "SMALLER" => {
+                self.space()?;
+                let size = u64::from(self.number()?);
+                if name == "LARGER" {
+                    SearchKey::Larger(size)
+                } else {
+                    SearchKey::Smaller(size)
+                }
+            }
+            "BEFORE" | "ON" | "SINCE" | "SENTBEFORE" | "SENTON" | "SENTSINCE" => {
+                self.space()?;
+                let text = self.astring()?;
+                let Some(day) = date::parse_date(&text) else {
+                    return bad(format!("bad date {text:?} (expected d-Mon-yyyy)"));
+                };
+                let test = match name.trim_start_matches("SENT") {
+                    "BEFORE" => DateTest::Before,
+                    "ON" => DateTest::On,
+                    _ => DateTest::Since,
+                };
+                if name.starts_with("SENT") {
+                    SearchKey::Sent(day, test)
+                } else {
+                    SearchKey::Received(day, test)
+                }
+            }
+            "FROM" | "TO" | "CC" | "BCC" | "SUBJECT" => {
+                self.space()?;
+                SearchKey::Header(name.clone(), self.search_string()?)
+            }
+            "HEADER" => {
+                self.space()?;
+                let field = self.astring()?;
+                self.space()?;
+                SearchKey::Header(field, self.search_string()?)
+            }
+            "BODY" => {
+                self.space()?;
+                SearchKey::Body(self.search_string()?)
+            }
+            "TEXT" => {
+                self.space()?;
+                SearchKey::Text(self.search_string()?)
+            }
+            _ => return bad(format!("unknown SEARCH key {name}")),
+        })
+    }
+
+    fn search_string(&mut self) -> Parsed<String> {
+        Ok(String::from_utf8_lossy(&self.astring_bytes()?).into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::mail::imap::sequence::Bound;
+
+    fn ok(input: &str) -> CommandBody {
+        match parse(input.as_bytes()) {
+            Ok(command) => command.body,
+            Err(e) => panic!("{input:?}: {e:?}"),
+        }
+    }
+
+    fn refused(input: &[u8]) -> ParseError {
+        parse(input).expect_err(&String::from_utf8_lossy(input))
+    }
+
+    #[test]
+    fn login_with_atoms_quoted_and_literals() {
+        assert_eq!(
+            ok("a1 LOGIN ada \"se\\\"cret\""),
+            CommandBody::Login {
+                user: "ada".into(),
+                password: "se\"cret".into()
+            }
+        );
+        assert_eq!(
+            ok("a1 login {3}\r\nada {6+}\r\nsecret"),
+            CommandBody::Login {
+                user: "ada".into(),
+                password: "secret".into()
+            }
+        );
+    }
+
+    #[test]
+    fn fetch_items_sections_and_partials() {
+        let CommandBody::Fetch { set, items, uid } = ok(
+            "7 UID FETCH 1:* (UID FLAGS BODY.PEEK[HEADER.FIELDS (From Subject)]<0.100> BODY[1.2.MIME] RFC822.SIZE)",
+        ) else {
+            panic!()
+        };
+        assert!(uid);
+        assert_eq!(set.ranges, vec![(Bound::Number(1), Bound::Largest)]);
+        assert_eq!(items[0], FetchItem::Uid);
+        assert_eq!(
+            items[2],
+            FetchItem::Body(BodyRequest {
+                section: Section {
+                    part: vec![],
+                    text: SectionText::HeaderFields {
+                        fields: vec!["From".into(), "Subject".into()],
+                        not: false
+                    }
+                },
+                partial: Some((0, 100)),
+                peek: true,
+                legacy: None,
+            })
+        );
+        let FetchItem::Body(mime) = &items[3] else {
+            panic!()
+        };
+        assert_eq!(
+            mime.section,
+            Section {
+                part: vec![1, 2],
+                text: SectionText::Mime
+            }
+        );
+        assert_eq!(items[4], FetchItem::Rfc822Size);
+        assert_eq!(
+            ok("1 FETCH 1 FAST"),
+            CommandBody::Fetch {
+                set: SequenceSet::parse("1").unwrap(),
+                items: vec![
+                    FetchItem::Flags,
+                    FetchItem::InternalDate,
+                    FetchItem::Rfc822Size
+                ],
+                uid: false,
+            }
+        );
+        let CommandBody::Fetch { items, .. } = ok("1 FETCH 2 BODY[]") else {
+            panic!()
+        };
+        let FetchItem::Body(whole) = &items[0] else {
+            panic!()
+        };
+        assert_eq!(
+            whole.section,
+            Section {
+                part: vec![],
+                text: SectionText::Full
+            }
+        );
+        let CommandBody::Fetch { items, .. } = ok("1 FETCH 2 body") else {
+            panic!()
+        };
+        assert_eq!(items, vec![FetchItem::Structure { extensible: false }]);
+    }
+
+    #[test]
+    fn search_keys_nest() {
+        let CommandBody::Search { key, uid } =
+            ok("s UID SEARCH CHARSET UTF-8 OR FROM ada (UNSEEN SINCE 1-Feb-2026) NOT 2:4")
+        else {
+            panic!()
+        };
+        assert!(uid);
+        let SearchKey::And(keys) = key else { panic!() };
+        assert_eq!(keys.len(), 2);
+        assert!(matches!(&keys[0], SearchKey::Or(..)));
+        assert!(
+            matches!(&keys[1], SearchKey::Not(inner) if matches!(**inner, SearchKey::Sequence(_)))
+        );
+        let refusal = refused(b"s SEARCH CHARSET KOI8-R ALL");
+        assert!(
+            refusal.response.starts_with("NO [BADCHARSET"),
+            "{refusal:?}"
+        );
+    }
+
+    #[test]
+    fn store_append_and_mailboxes() {
+        assert_eq!(
+            ok("s STORE 1:2 +FLAGS.SILENT (\\Seen \\Deleted $Junk)"),
+            CommandBody::Store {
+                set: SequenceSet::parse("1:2").unwrap(),
+                mode: StoreMode::Add,
+                silent: true,
+                flags: vec![Flag::Seen, Flag::Deleted],
+                uid: false
+            }
+        );
+        let CommandBody::Append {
+            mailbox,
+            flags,
+            date,
+            message,
+        } = ok("a APPEND inbox (\\Seen) \"01-Dec-2026 08:00:00 +0000\" {5}\r\nHi\r\n!")
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (mailbox.as_str(), flags, message),
+            ("INBOX", vec![Flag::Seen], b"Hi\r\n!".to_vec())
+        );
+        assert!(date.is_some());
+        assert_eq!(
+            ok("l LIST \"\" %"),
+            CommandBody::List {
+                reference: String::new(),
+                pattern: "%".into(),
+                subscribed_only: false
+            }
+        );
+    }
+
+    #[test]
+    fn bad_input_is_refused_with_the_tag() {
+        for (input, tagged) in [
+            (&b"* LOGIN a b"[..], false),
+            (b"", false),
+            (b"a1", false),
+            (b"a1 FOO", true),
+            (b"a1 LOGIN ada", true),
+            (b"a1 LOGIN \"ada", true),
+            (b"a1 LOGIN {10}\r\nada", true),
+            (b"a1 FETCH 0 FLAGS", true),
+            (b"a1 FETCH 1 (FLAGS", true),
+            (b"a1 FETCH 1 BODY[1.FOO]", true),
+            (b"a1 FETCH 1 BODY[]<5.0>", true),
+            (b"a1 STORE 1 FLAGS (\\Bogus)", true),
+            (b"a1 SEARCH SINCE 31-Feb-2026", true),
+            (b"a1 NOOP extra", true),
+            (b"a1 APPEND INBOX \"garbage\" {1}\r\nx", true),
+        ] {
+            let error = refused(input);
+            assert_eq!(error.tag.is_some(), tagged, "{input:?}: {error:?}");
+            assert!(error.response.starts_with("BAD"), "{input:?}: {error:?}");
+        }
+        let deep = format!("a SEARCH {}ALL{}", "NOT ".repeat(100), "");
+        assert!(refused(deep.as_bytes()).response.contains("deeply"));
+    }
+}

@@ -1,0 +1,263 @@
+//! The IMAP listener and the settings its sessions share. It enforces the
+//! limits that keep hostile or forgotten clients cheap: capped lines and
+//! literals, an inactivity timeout (RFC 3501 §5.4: at least 30 minutes),
+//! IDLE that ends at the same timeout, a closed connection after repeated
+//! failed logins, and a bounded number of sessions (the shared accept loop).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use super::connection::{self, Incoming, Limits};
+use super::parser;
+use super::session::{Flow, Session};
+use crate::services::mail::accounts::Accounts;
+use crate::services::mail::lines::{Line, read_line};
+use crate::services::mail::listener;
+use crate::services::mail::store::Store;
+use crate::services::mail::transcript::{SessionLog, Transcript};
+
+pub struct ImapConfig {
+    pub accounts: Arc<Accounts>,
+    pub store: Store,
+    pub max_sessions: usize,
+    /// A connection silent this long is closed (also while in IDLE).
+    pub idle_timeout: Duration,
+    pub limits: Limits,
+    /// Failed logins on one connection before it is closed.
+    pub max_auth_failures: u32,
+    /// How often IDLE looks for changes in the selected mailbox.
+    pub idle_poll: Duration,
+}
+
+impl ImapConfig {
+    pub fn new(accounts: Arc<Accounts>, store: Store) -> ImapConfig {
+        ImapConfig {
+            accounts,
+            store,
+            max_sessions: 200,
+            idle_timeout: Duration::from_secs(30 * 60),
+            limits: Limits {
+                max_line: 64 * 1024,
+                max_message: 32 * 1024 * 1024,
+                max_literals: 64 * 1024,
+            },
+            max_auth_failures: 3,
+            idle_poll: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Accepts connections until `stop`.
+pub async fn serve(
+    listener: TcpListener,
+    config: Arc<ImapConfig>,
+    transcript: Transcript,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let busy = "* BYE too many connections, try again later";
+    listener::serve(listener, config.max_sessions, busy, stop, |stream, peer| {
+        let config = config.clone();
+        let log = transcript.session("imap", peer);
+        async move {
+            if let Err(e) = run_connection(stream, &config, log).await {
+                report(peer, &e);
+            }
+        }
+    })
+    .await
+}
+
+fn report(peer: SocketAddr, error: &std::io::Error) {
+    if !matches!(
+        error.kind(),
+        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+    ) {
+        eprintln!("imap {peer}: {error}");
+    }
+}
+
+/// One connection, from greeting to close.
+pub async fn run_connection<S: AsyncRead + AsyncWrite>(
+    stream: S,
+    config: &ImapConfig,
+    log: SessionLog,
+) -> std::io::Result<()> {
+    let (read_half, write_half) = tokio::io::split(stream);
+    let mut reader = BufReader::new(read_half);
+    let mut writer = BufWriter::new(write_half);
+    writer.write_all(Session::greeting().as_bytes()).await?;
+    writer.flush().await?;
+    let mut session = Session::new(
+        config.store.clone(),
+        config.accounts.clone(),
+        config.max_auth_failures,
+    );
+    loop {
+        let read = connection::read_command(&mut reader, &mut writer, config.limits);
+        let Ok(incoming) = tokio::time::timeout(config.idle_timeout, read).await else {
+            return bye(&mut writer, &log, "idle for too long, closing").await;
+        };
+        let bytes = match incoming? {
+            Incoming::Closed => return Ok(()),
+            Incoming::TooLong(tag) => {
+                log.client(b"<command too long>");
+                let limit = config.limits.max_line;
+                reply(
+                    &mut writer,
+                    &log,
+                    &tagged(
+                        tag,
+                        &format!("BAD command line too long (at most {limit} octets)"),
+                    ),
+                )
+                .await?;
+                continue;
+            }
+            Incoming::LiteralTooLarge { tag, synchronizing } => {
+                log.client(b"<literal too large>");
+                let message = format!(
+                    "NO [TOOBIG] literal too large (messages up to {} octets, other literals up to {})",
+                    config.limits.max_message, config.limits.max_literals
+                );
+                reply(&mut writer, &log, &tagged(tag, &message)).await?;
+                if synchronizing {
+                    continue;
+                }
+                return bye(
+                    &mut writer,
+                    &log,
+                    "cannot skip a non-synchronizing literal that large",
+                )
+                .await;
+            }
+            Incoming::Command(bytes) => bytes,
+        };
+        log_command(&log, &bytes);
+        let command = match parser::parse(&bytes) {
+            Ok(command) => command,
+            Err(refused) => {
+                reply(&mut writer, &log, &tagged(refused.tag, &refused.response)).await?;
+                continue;
+            }
+        };
+        let flow = session.handle(command, &mut writer).await?;
+        log.server(session.last_status());
+        match flow {
+            Flow::Continue => {}
+            Flow::Close => break,
+            Flow::Idle { tag } => {
+                if !idle(&mut reader, &mut writer, &mut session, &tag, config, &log).await? {
+                    break;
+                }
+            }
+            Flow::AuthenticatePlain { tag } => {
+                writer.write_all(b"+ \r\n").await?;
+                writer.flush().await?;
+                let read = read_line(&mut reader, 8 * 1024);
+                let Ok(line) = tokio::time::timeout(config.idle_timeout, read).await else {
+                    return bye(&mut writer, &log, "idle for too long, closing").await;
+                };
+                let flow = match line? {
+                    Line::Closed => return Ok(()),
+                    Line::TooLong => session.authenticate_plain(&tag, b"*"),
+                    Line::Complete(response) => {
+                        log.client(&response);
+                        session.authenticate_plain(&tag, &response)
+                    }
+                };
+                session.drain(&mut writer).await?;
+                log.server(session.last_status());
+                if flow == Flow::Close {
+                    break;
+                }
+            }
+        }
+        writer.flush().await?;
+    }
+    writer.flush().await
+}
+
+/// The command's first line; literals show only as their size.
+fn log_command(log: &SessionLog, command: &[u8]) {
+    let first_line = command.split(|&b| b == b'\r').next().unwrap_or_default();
+    log.client(&first_line[..first_line.len().min(200)]);
+}
+
+/// IDLE (RFC 2177): changes are sent as they happen until the client sends
+/// DONE. Returns false when the connection is to close.
+async fn idle<R, W>(
+    reader: &mut R,
+    writer: &mut W,
+    session: &mut Session,
+    tag: &str,
+    config: &ImapConfig,
+    log: &SessionLog,
+) -> std::io::Result<bool>
+where
+    R: AsyncBufRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    writer.write_all(b"+ idling\r\n").await?;
+    session.sync(true);
+    session.drain(writer).await?;
+    writer.flush().await?;
+    let done = read_line(reader, 64);
+    tokio::pin!(done);
+    let deadline = tokio::time::sleep(config.idle_timeout);
+    tokio::pin!(deadline);
+    let mut poll = tokio::time::interval(config.idle_poll);
+    loop {
+        tokio::select! {
+            read = &mut done => {
+                let status = match read? {
+                    Line::Closed => return Ok(false),
+                    Line::Complete(line) if line.eq_ignore_ascii_case(b"DONE") => format!("{tag} OK IDLE terminated"),
+                    _ => format!("{tag} BAD expected DONE to end IDLE"),
+                };
+                log.client(b"DONE");
+                reply(writer, log, &status).await?;
+                return Ok(true);
+            }
+            _ = &mut deadline => {
+                bye(writer, log, "idle for too long, closing").await?;
+                return Ok(false);
+            }
+            _ = poll.tick() => {
+                session.sync(true);
+                if session.has_output() {
+                    session.drain(writer).await?;
+                    writer.flush().await?;
+                }
+            }
+        }
+    }
+}
+
+/// `TAG text`, or `* text` when the tag could not be read.
+fn tagged(tag: Option<String>, text: &str) -> String {
+    format!("{} {text}", tag.as_deref().unwrap_or("*"))
+}
+
+/// Writes (and logs) one response line.
+async fn reply<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    log: &SessionLog,
+    line: &str,
+) -> std::io::Result<()> {
+    log.server(line);
+    writer.write_all(format!("{line}\r\n").as_bytes()).await?;
+    writer.flush().await
+}
+
+async fn bye<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    log: &SessionLog,
+    text: &str,
+) -> std::io::Result<()> {
+    reply(writer, log, &format!("* BYE {text}")).await
+}

@@ -1,0 +1,457 @@
+//! The IMAP server on 127.0.0.1 (no root): the state machine and bad input
+//! over a raw socket, and real clients (Python's imaplib, curl, s-nail)
+//! against it. Each test runs its own server on an ephemeral port with its
+//! own store in a temp dir.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::connection::Limits;
+use super::server::{ImapConfig, serve};
+use crate::services::mail::accounts::Accounts;
+use crate::services::mail::store::Store;
+use crate::services::mail::transcript::Transcript;
+
+/// A message with a text part and a binary attachment (octets 0-255
+/// repeated, base64), with CRLF line ends.
+pub fn attachment_message() -> Vec<u8> {
+    include_bytes!("../../../../tests/imap/lab3.eml").to_vec()
+}
+
+pub struct TestServer {
+    pub address: SocketAddr,
+    pub store: Store,
+    pub dir: PathBuf,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A server for users ada/secret and bob/pw (domain mt.com); `tune` adjusts
+/// the defaults.
+pub fn start(tune: fn(&mut ImapConfig)) -> TestServer {
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("labctl-imap-test-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = Store::open(&dir.join("mail")).unwrap();
+    store.create_user("ada").unwrap();
+    let accounts = Arc::new(Accounts::new(
+        ["mt.com"],
+        [("ada", "secret"), ("bob", "pw")],
+    ));
+    let mut config = ImapConfig::new(accounts, store.clone());
+    tune(&mut config);
+    let transcript = Transcript::open(&dir.join("dialogue.log")).unwrap();
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let (bound_tx, bound_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            bound_tx.send(listener.local_addr().unwrap()).unwrap();
+            serve(listener, Arc::new(config), transcript, stop_rx)
+                .await
+                .unwrap();
+        });
+    });
+    let address = bound_rx.recv().unwrap();
+    TestServer {
+        address,
+        store,
+        dir,
+        stop,
+    }
+}
+
+/// A raw client: sends lines, reads until the tagged reply.
+struct Client {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Client {
+    fn connect(server: &TestServer) -> (Client, String) {
+        let stream = TcpStream::connect(server.address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut client = Client {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            writer: stream,
+        };
+        let greeting = client.line();
+        (client, greeting)
+    }
+
+    fn line(&mut self) -> String {
+        let mut line = Vec::new();
+        self.reader.read_until(b'\n', &mut line).unwrap();
+        String::from_utf8_lossy(&line).into_owned()
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).unwrap();
+    }
+
+    /// Sends `tag command` and returns every line up to the tagged one.
+    fn run(&mut self, tag: &str, command: &str) -> String {
+        self.send(format!("{tag} {command}\r\n").as_bytes());
+        self.until(tag)
+    }
+
+    fn until(&mut self, tag: &str) -> String {
+        let mut all = String::new();
+        loop {
+            let line = self.line();
+            assert!(!line.is_empty(), "connection closed; got so far:\n{all}");
+            all.push_str(&line);
+            if line.starts_with(&format!("{tag} ")) {
+                return all;
+            }
+        }
+    }
+
+    /// Whether the server closed the connection (after what it still sent).
+    fn closed(&mut self) -> bool {
+        let mut rest = Vec::new();
+        self.reader.read_to_end(&mut rest).is_ok()
+    }
+}
+
+fn small_limits(config: &mut ImapConfig) {
+    config.limits = Limits {
+        max_line: 1024,
+        max_message: 100_000,
+        max_literals: 256,
+    };
+}
+
+fn defaults(_: &mut ImapConfig) {}
+
+#[test]
+fn state_machine_and_bad_input() {
+    let server = start(small_limits);
+    server.store.deliver("ada", &attachment_message()).unwrap();
+    let (mut c, greeting) = Client::connect(&server);
+    assert!(
+        greeting.starts_with("* OK [CAPABILITY IMAP4rev1"),
+        "{greeting}"
+    );
+    assert!(
+        c.run("a1", "SELECT INBOX")
+            .starts_with("a1 BAD log in first")
+    );
+    c.send(b"\x00\xff\xfe garbage\r\n");
+    assert!(c.line().starts_with("* BAD"));
+    assert!(c.run("a2", "FROBNICATE").contains("a2 BAD unknown command"));
+    assert!(c.run("a3", "LOGIN ada").starts_with("a3 BAD"));
+    // Over-long line: refused, the session goes on.
+    c.send(format!("a4 NOOP {}\r\n", "x".repeat(100_000)).as_bytes());
+    assert!(c.until("a4").contains("a4 BAD command line too long"));
+    // An oversize literal is refused before the client sends it.
+    assert!(c.run("a5", "LOGIN {100000}").contains("a5 NO [TOOBIG]"));
+    assert!(c.run("a6", "NOOP").contains("a6 OK"));
+    // A literal within the limits, with its continuation.
+    c.send(b"a7 LOGIN {3}\r\n");
+    assert!(c.line().starts_with("+ "));
+    c.send(b"ada {6}\r\n");
+    assert!(c.line().starts_with("+ "));
+    c.send(b"secret\r\n");
+    assert!(c.until("a7").contains("a7 OK"));
+    assert!(
+        c.run("b1", "LOGIN ada secret")
+            .contains("b1 BAD already logged in")
+    );
+    assert!(
+        c.run("b2", "FETCH 1 FLAGS")
+            .contains("b2 BAD no mailbox selected")
+    );
+    assert!(
+        c.run("b3", "SELECT Nowhere")
+            .contains("b3 NO [NONEXISTENT]")
+    );
+    let examine = c.run("b4", "EXAMINE INBOX");
+    assert!(
+        examine.contains("* 1 EXISTS") && examine.contains("b4 OK [READ-ONLY]"),
+        "{examine}"
+    );
+    assert!(
+        c.run("b5", "STORE 1 +FLAGS (\\Deleted)")
+            .contains("b5 NO [READ-ONLY]")
+    );
+    assert!(c.run("b6", "FETCH 2 FLAGS").contains("b6 BAD no message 2"));
+    assert!(c.run("b7", "FETCH 1 (FLAGS").contains("b7 BAD"));
+    assert!(
+        c.run("b8", "UID FETCH 99 FLAGS").starts_with("b8 OK"),
+        "absent UIDs are skipped"
+    );
+    // EXAMINE never sets \Seen.
+    assert!(
+        c.run("b9", "FETCH 1 BODY[TEXT]")
+            .contains("FETCH (BODY[TEXT]")
+    );
+    assert!(c.run("c1", "FETCH 1 FLAGS").contains("FLAGS ()"));
+    assert!(
+        c.run("c2", "SEARCH CHARSET KOI8-R ALL")
+            .contains("c2 NO [BADCHARSET")
+    );
+    let logout = c.run("c3", "LOGOUT");
+    assert!(logout.contains("* BYE") && logout.contains("c3 OK"));
+    assert!(c.closed());
+}
+
+#[test]
+fn repeated_failed_logins_close_the_connection() {
+    let server = start(small_limits);
+    let (mut c, _) = Client::connect(&server);
+    assert!(
+        c.run("a", "LOGIN ada wrong")
+            .contains("a NO [AUTHENTICATIONFAILED]")
+    );
+    assert!(
+        c.run("b", "AUTHENTICATE PLAIN AGFkYQB3cm9uZw==")
+            .contains("b NO [AUTHENTICATIONFAILED]")
+    );
+    c.send(b"c LOGIN nobody x\r\n");
+    assert!(c.line().starts_with("c NO"));
+    assert!(c.line().starts_with("* BYE too many failed logins"));
+    assert!(c.closed());
+}
+
+#[test]
+fn authenticate_plain_continuations() {
+    let server = start(small_limits);
+    let (mut c, _) = Client::connect(&server);
+    c.send(b"a AUTHENTICATE PLAIN\r\n");
+    assert_eq!(c.line(), "+ \r\n");
+    c.send(b"*\r\n");
+    assert!(c.until("a").starts_with("a BAD AUTHENTICATE cancelled"));
+    c.send(b"b AUTHENTICATE PLAIN\r\n");
+    assert_eq!(c.line(), "+ \r\n");
+    c.send(b"not base64!\r\n");
+    assert!(c.until("b").starts_with("b BAD"));
+    c.send(b"c AUTHENTICATE PLAIN\r\n");
+    assert_eq!(c.line(), "+ \r\n");
+    c.send(b"AGFkYQBzZWNyZXQ=\r\n"); // \0ada\0secret
+    assert!(c.until("c").starts_with("c OK"));
+    assert!(
+        c.run("d", "AUTHENTICATE CRAM-MD5")
+            .starts_with("d BAD already logged in")
+    );
+}
+
+#[test]
+fn idle_sees_new_mail_and_silence_times_out() {
+    let server = start(|config| {
+        config.idle_timeout = Duration::from_millis(1500);
+        config.idle_poll = Duration::from_millis(100);
+    });
+    let (mut c, _) = Client::connect(&server);
+    c.run("a", "LOGIN ada secret");
+    assert!(c.run("b", "SELECT INBOX").contains("* 0 EXISTS"));
+    c.send(b"c IDLE\r\n");
+    assert_eq!(c.line(), "+ idling\r\n");
+    server
+        .store
+        .deliver("ada", b"Subject: ping\r\n\r\nhi\r\n")
+        .unwrap();
+    assert_eq!(c.line(), "* 1 EXISTS\r\n");
+    assert_eq!(c.line(), "* 1 RECENT\r\n");
+    c.send(b"DONE\r\n");
+    assert_eq!(c.line(), "c OK IDLE terminated\r\n");
+    // Then silence: the server says BYE and closes.
+    let started = std::time::Instant::now();
+    assert!(c.line().starts_with("* BYE idle for too long"));
+    assert!(started.elapsed() >= Duration::from_millis(1000));
+    assert!(c.closed());
+}
+
+#[test]
+fn concurrent_sessions_see_each_others_changes() {
+    let server = start(small_limits);
+    for subject in ["one", "two", "three"] {
+        server
+            .store
+            .deliver(
+                "ada",
+                format!("Subject: {subject}\r\n\r\nbody\r\n").as_bytes(),
+            )
+            .unwrap();
+    }
+    let (mut a, _) = Client::connect(&server);
+    let (mut b, _) = Client::connect(&server);
+    for c in [&mut a, &mut b] {
+        c.run("l", "LOGIN ada secret");
+        assert!(c.run("s", "SELECT INBOX").contains("* 3 EXISTS"));
+    }
+    let stored = a.run("t", "STORE 2 +FLAGS (\\Deleted)");
+    assert!(stored.contains("* 2 FETCH (FLAGS (\\Deleted))"), "{stored}");
+    assert!(a.run("x", "EXPUNGE").contains("* 2 EXPUNGE"));
+    // The other session is told on NOOP, not during FETCH.
+    let fetched = b.run("f", "FETCH 1:3 (FLAGS)");
+    assert!(!fetched.contains("EXPUNGE"), "{fetched}");
+    let noop = b.run("n", "NOOP");
+    assert!(noop.contains("* 2 EXPUNGE"), "{noop}");
+    assert!(
+        b.run("f2", "FETCH 2 BODY.PEEK[HEADER.FIELDS (SUBJECT)]")
+            .contains("Subject: three")
+    );
+    // MOVE, COPY and UIDPLUS codes.
+    assert!(b.run("c", "CREATE Archive").contains("c OK"));
+    let copy = b.run("cp", "UID COPY 1 Archive");
+    assert!(copy.contains("[COPYUID "), "{copy}");
+    let moved = b.run("mv", "MOVE 1 Archive");
+    assert!(
+        moved.contains("* 1 EXPUNGE") && moved.contains("mv OK"),
+        "{moved}"
+    );
+    let status = b.run("st", "STATUS Archive (MESSAGES UNSEEN)");
+    assert!(
+        status.contains("* STATUS \"Archive\" (MESSAGES 2 UNSEEN 2)"),
+        "{status}"
+    );
+    assert!(b.run("tc", "COPY 1 Nowhere").contains("tc NO [TRYCREATE]"));
+    let listed = b.run("ls", "LIST \"\" *");
+    assert!(
+        listed.contains("\"INBOX\"") && listed.contains("\"Archive\""),
+        "{listed}"
+    );
+}
+
+/// Runs a Python imaplib script against the server; the script asserts.
+fn python(server: &TestServer, script: &str) {
+    let output = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .env("IMAP_PORT", server.address.port().to_string())
+        .env("IMAP_MESSAGE", server.dir.join("expected.eml"))
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "imaplib script failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn python_imaplib_everyday_use() {
+    let server = start(defaults);
+    let message = attachment_message();
+    std::fs::write(server.dir.join("expected.eml"), &message).unwrap();
+    server.store.deliver("ada", &message).unwrap();
+    python(
+        &server,
+        include_str!("../../../../tests/imap/imaplib_session.py"),
+    );
+    // What the script changed is in the store.
+    assert_eq!(
+        server.store.folders("ada").unwrap(),
+        vec!["INBOX", "Lab.Reports"]
+    );
+}
+
+#[test]
+fn curl_reads_byte_exact() {
+    let server = start(defaults);
+    let message = attachment_message();
+    server.store.deliver("ada", &message).unwrap();
+    let port = server.address.port();
+    let fetch = |url: String, extra: &[&str]| {
+        let output = Command::new("curl")
+            .args(["-sS", "--max-time", "10", "-u", "ada:secret"])
+            .args(extra)
+            .arg(url)
+            .output()
+            .expect("curl runs");
+        assert!(
+            output.status.success(),
+            "curl: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout
+    };
+    assert_eq!(
+        fetch(format!("imap://127.0.0.1:{port}/INBOX;UID=1"), &[]),
+        message
+    );
+    // SASL PLAIN with an initial response, and a MIME part.
+    let part = fetch(
+        format!("imap://127.0.0.1:{port}/INBOX;UID=1;SECTION=1"),
+        &["--login-options", "AUTH=PLAIN"],
+    );
+    assert_eq!(part, b"Hello Ada,\r\nthe routers forward.");
+    let listing = String::from_utf8(fetch(format!("imap://127.0.0.1:{port}/"), &[])).unwrap();
+    assert!(listing.contains("INBOX"), "{listing}");
+    let search = String::from_utf8(fetch(
+        format!("imap://127.0.0.1:{port}/INBOX?SUBJECT%20Lab"),
+        &[],
+    ))
+    .unwrap();
+    assert!(search.contains("SEARCH 1"), "{search}");
+}
+
+#[test]
+fn s_nail_lists_and_reads() {
+    let server = start(defaults);
+    server.store.deliver("ada", &attachment_message()).unwrap();
+    let home = server.dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let port = server.address.port();
+    let mut child = Command::new("s-nail")
+        .args([
+            "-n",
+            "-N",
+            "-#",
+            "-S",
+            "v15-compat",
+            "-S",
+            "password-ada@127.0.0.1:PORT=secret"
+                .replace("PORT", &port.to_string())
+                .as_str(),
+        ])
+        .args([
+            "-S",
+            "imap-auth=login",
+            "-f",
+            &format!("imap://ada@127.0.0.1:{port}/INBOX"),
+        ])
+        .env("HOME", &home)
+        .env("MAILRC", "/dev/null")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("s-nail runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"headers\nprint 1\nquit\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "s-nail: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("Lab 3 results") && stdout.contains("the routers forward"),
+        "{stdout}"
+    );
+}

@@ -1,0 +1,143 @@
+//! The POP3 server on 127.0.0.1: the states of RFC 1939, UPDATE only on
+//! QUIT, dot-stuffed output, and bad input answered with -ERR.
+
+use crate::services::mail::test_support::{Client, MailServer, Options};
+
+async fn logged_in(server: &MailServer) -> Client {
+    let mut client = Client::connect(server.pop3).await;
+    assert!(client.line().await.unwrap().starts_with("+OK"));
+    assert!(client.pop3("USER ada").await.starts_with("+OK"));
+    let pass = client.pop3("PASS secret").await;
+    assert!(pass.starts_with("+OK maildrop has"), "{pass}");
+    client
+}
+
+#[tokio::test]
+async fn retrieve_list_top_and_delete_on_quit() {
+    let server = MailServer::start(Options::default()).await;
+    let first = b"Subject: one\r\n\r\nline 1\r\n.dotted\r\nline 3\r\n".to_vec();
+    server.store.deliver("ada", &first).unwrap();
+    server
+        .store
+        .deliver("ada", b"Subject: two\n\nbare LF\n")
+        .unwrap();
+    let mut client = logged_in(&server).await;
+    let total = first.len() + "Subject: two\r\n\r\nbare LF\r\n".len() - 3;
+    assert_eq!(client.pop3("STAT").await, format!("+OK 2 {total}"));
+    assert!(client.pop3("LIST").await.starts_with("+OK 2 messages"));
+    let listing = client.pop3_data().await;
+    assert_eq!(
+        listing,
+        format!("1 {}\r\n2 22\r\n", first.len()).into_bytes()
+    );
+    assert_eq!(client.pop3("LIST 2").await, "+OK 2 22");
+    assert!(client.pop3("UIDL").await.starts_with("+OK"));
+    let uidl = String::from_utf8(client.pop3_data().await).unwrap();
+    assert_eq!(uidl.lines().count(), 2);
+    assert!(client.pop3("RETR 1").await.starts_with("+OK"));
+    assert_eq!(
+        client.pop3_data().await,
+        b"Subject: one\r\n\r\nline 1\r\n..dotted\r\nline 3\r\n"
+    );
+    assert!(client.pop3("RETR 2").await.starts_with("+OK"));
+    assert_eq!(client.pop3_data().await, b"Subject: two\r\n\r\nbare LF\r\n");
+    assert!(client.pop3("TOP 1 1").await.starts_with("+OK"));
+    assert_eq!(client.pop3_data().await, b"Subject: one\r\n\r\nline 1\r\n");
+    assert_eq!(client.pop3("DELE 1").await, "+OK message 1 deleted");
+    assert!(client.pop3("RETR 1").await.starts_with("-ERR"));
+    assert!(client.pop3("DELE 1").await.starts_with("-ERR"));
+    assert!(client.pop3("STAT").await.starts_with("+OK 1 "));
+    assert!(client.pop3("RSET").await.starts_with("+OK maildrop has 2"));
+    client.pop3("DELE 1").await;
+    // Nothing is removed before QUIT.
+    assert_eq!(server.inbox("ada").len(), 2);
+    assert!(client.pop3("QUIT").await.starts_with("+OK"));
+    assert!(client.closed().await);
+    assert_eq!(server.inbox("ada").len(), 1);
+}
+
+#[tokio::test]
+async fn a_dropped_connection_deletes_nothing() {
+    let server = MailServer::start(Options::default()).await;
+    server.store.deliver("ada", b"x\r\n").unwrap();
+    let mut client = logged_in(&server).await;
+    client.pop3("DELE 1").await;
+    drop(client);
+    // Once the server saw the close, the lock is released; the message is
+    // still there.
+    for _ in 0..100 {
+        let mut client = Client::connect(server.pop3).await;
+        client.line().await;
+        client.pop3("USER ada").await;
+        if client.pop3("PASS secret").await.starts_with("+OK") {
+            assert_eq!(client.pop3("STAT").await, "+OK 1 3");
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the maildrop stayed locked");
+}
+
+#[tokio::test]
+async fn bad_input_gets_err_and_the_session_goes_on() {
+    let server = MailServer::start(Options::default()).await;
+    server.store.deliver("ada", b"x\r\n").unwrap();
+    let mut client = Client::connect(server.pop3).await;
+    client.line().await;
+    assert!(client.pop3("STAT").await.starts_with("-ERR"));
+    assert!(client.pop3("PASS secret").await.starts_with("-ERR"));
+    assert!(client.pop3("STLS").await.starts_with("-ERR"));
+    assert!(client.pop3("CAPA").await.starts_with("+OK"));
+    let capabilities = String::from_utf8(client.pop3_data().await).unwrap();
+    assert!(capabilities.contains("UIDL") && capabilities.contains("TOP"));
+    assert!(!capabilities.contains("STLS"));
+    client.pop3("USER ada").await;
+    assert!(client.pop3("PASS wrong").await.starts_with("-ERR [AUTH]"));
+    let long = format!("USER {}", "a".repeat(300));
+    assert!(client.pop3(&long).await.starts_with("-ERR line too long"));
+    client.pop3("USER ada").await;
+    assert!(client.pop3("PASS secret").await.starts_with("+OK"));
+    for bad in [
+        "RETR 0",
+        "RETR 2",
+        "RETR -1",
+        "RETR 99999999999999999999",
+        "LIST x",
+        "TOP 1",
+        "DELE",
+    ] {
+        assert!(client.pop3(bad).await.starts_with("-ERR"), "{bad}");
+    }
+    assert!(client.pop3("USER bob").await.starts_with("-ERR"));
+    assert!(client.pop3("NOOP").await.starts_with("+OK"));
+
+    // The maildrop is locked while this session holds it.
+    let mut second = Client::connect(server.pop3).await;
+    second.line().await;
+    second.pop3("USER ada").await;
+    assert!(
+        second
+            .pop3("PASS secret")
+            .await
+            .starts_with("-ERR [IN-USE]")
+    );
+}
+
+#[tokio::test]
+async fn repeated_bad_logins_close_the_session() {
+    let server = MailServer::start(Options::default()).await;
+    let mut client = Client::connect(server.pop3).await;
+    client.line().await;
+    for _ in 0..2 {
+        client.pop3("USER ada").await;
+        assert!(client.pop3("PASS nope").await.starts_with("-ERR [AUTH]"));
+    }
+    client.pop3("USER ada").await;
+    assert!(
+        client
+            .pop3("PASS nope")
+            .await
+            .starts_with("-ERR [AUTH] too many")
+    );
+    assert!(client.closed().await);
+}

@@ -1,0 +1,242 @@
+//! Mail servers on 127.0.0.1 for the protocol tests: a store, queue and log
+//! in a temporary directory, SMTP (25 and 587 roles) and POP3 listeners on
+//! ephemeral ports, the relay worker, and a line-oriented test client.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::watch;
+
+use super::accounts::Accounts;
+use super::lines::{Line, read_line};
+use super::pop3::server::{self as pop3, Pop3Config};
+use super::smtp::delivery::Delivery;
+use super::smtp::queue::Queue;
+use super::smtp::relay::{NextHop, Relay, Retry};
+use super::smtp::server::{self as smtp, SmtpConfig};
+use super::store::Store;
+use super::transcript::Transcript;
+
+/// Settings a test may change before the servers start.
+pub struct Options {
+    pub domain: &'static str,
+    pub next_hop: Option<SocketAddr>,
+    pub tweak: fn(&mut SmtpConfig),
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            domain: "mt.com",
+            next_hop: None,
+            tweak: |_| {},
+        }
+    }
+}
+
+pub struct MailServer {
+    pub root: PathBuf,
+    pub store: Store,
+    pub queue: Queue,
+    pub smtp: SocketAddr,
+    pub submission: SocketAddr,
+    pub pop3: SocketAddr,
+    _stop: watch::Sender<bool>,
+}
+
+impl MailServer {
+    /// Users ada and bob (password `secret`) at `options.domain`.
+    pub async fn start(options: Options) -> MailServer {
+        static COUNT: AtomicU32 = AtomicU32::new(0);
+        let root = std::env::temp_dir().join(format!(
+            "labctl-mail-{}-{}",
+            std::process::id(),
+            COUNT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&root);
+        let accounts = Arc::new(Accounts::new(
+            [options.domain],
+            [("ada", "secret"), ("bob", "secret")],
+        ));
+        let store = Store::open(&root.join("maildirs")).unwrap();
+        for user in accounts.users() {
+            store.create_user(user).unwrap();
+        }
+        let queue = Queue::open(&root.join("queue")).unwrap();
+        let transcript = Transcript::open(&root.join("mail.log")).unwrap();
+        let delivery = Arc::new(Delivery {
+            accounts: accounts.clone(),
+            store: store.clone(),
+            queue: queue.clone(),
+        });
+        let (stop_tx, stop) = watch::channel(false);
+        let mut addresses = Vec::new();
+        for submission in [false, true] {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            addresses.push(listener.local_addr().unwrap());
+            let mut config = SmtpConfig::new("mx.test".into(), delivery.clone(), submission);
+            (options.tweak)(&mut config);
+            tokio::spawn(smtp::serve(
+                listener,
+                Arc::new(config),
+                transcript.clone(),
+                stop.clone(),
+            ));
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let pop3_address = listener.local_addr().unwrap();
+        let config = Pop3Config::new("mx.test".into(), accounts.clone(), store.clone());
+        tokio::spawn(pop3::serve(
+            listener,
+            Arc::new(config),
+            transcript.clone(),
+            stop.clone(),
+        ));
+        if let Some(hop) = options.next_hop {
+            let relay = Relay {
+                hostname: "mx.test".into(),
+                next_hop: NextHop::Fixed(vec![hop]),
+                retry: Retry {
+                    first: Duration::from_secs(1),
+                    longest: Duration::from_secs(1),
+                    give_up_after: Duration::from_secs(3600),
+                },
+                reply_timeout: Duration::from_secs(5),
+                delivery,
+                transcript: Transcript::discard(),
+            };
+            tokio::spawn(relay.run(stop.clone()));
+        }
+        MailServer {
+            root,
+            store,
+            queue,
+            smtp: addresses[0],
+            submission: addresses[1],
+            pop3: pop3_address,
+            _stop: stop_tx,
+        }
+    }
+
+    /// The bodies in a user's INBOX, oldest first.
+    pub fn inbox(&self, user: &str) -> Vec<Vec<u8>> {
+        let snapshot = self.store.snapshot(user, "INBOX").unwrap();
+        snapshot
+            .messages
+            .iter()
+            .map(|m| self.store.read(user, "INBOX", m.uid).unwrap())
+            .collect()
+    }
+
+    /// Waits (up to 10 s) until `user` has `count` messages.
+    pub async fn wait_for_inbox(&self, user: &str, count: usize) -> Vec<Vec<u8>> {
+        for _ in 0..200 {
+            let inbox = self.inbox(user);
+            if inbox.len() >= count {
+                return inbox;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{user} did not get {count} messages");
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.root.join("mail.log")).unwrap()
+    }
+}
+
+impl Drop for MailServer {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// A client that sends lines and reads replies (multi-line SMTP replies
+/// joined with `\n`; POP3 single lines).
+pub struct Client {
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+}
+
+impl Client {
+    pub async fn connect(address: SocketAddr) -> Client {
+        let (read, write) = TcpStream::connect(address).await.unwrap().into_split();
+        Client {
+            reader: BufReader::new(read),
+            writer: write,
+        }
+    }
+
+    /// One line from the server (None when it closed).
+    pub async fn line(&mut self) -> Option<String> {
+        let read = tokio::time::timeout(
+            Duration::from_secs(10),
+            read_line(&mut self.reader, 100_000),
+        )
+        .await
+        .expect("the server answers in time")
+        .unwrap();
+        match read {
+            Line::Complete(line) => Some(String::from_utf8(line).unwrap()),
+            _ => None,
+        }
+    }
+
+    /// A whole SMTP reply.
+    pub async fn reply(&mut self) -> String {
+        let mut lines = Vec::new();
+        loop {
+            let line = self.line().await.expect("a reply");
+            let last = line.as_bytes().get(3) != Some(&b'-');
+            lines.push(line);
+            if last {
+                return lines.join("\n");
+            }
+        }
+    }
+
+    pub async fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).await.unwrap();
+    }
+
+    /// Sends a command line, returns the SMTP reply.
+    pub async fn smtp(&mut self, line: &str) -> String {
+        self.send(format!("{line}\r\n").as_bytes()).await;
+        self.reply().await
+    }
+
+    /// Sends a command line, returns the first POP3 reply line.
+    pub async fn pop3(&mut self, line: &str) -> String {
+        self.send(format!("{line}\r\n").as_bytes()).await;
+        self.line().await.expect("a reply")
+    }
+
+    /// POP3 multi-line data after a `+OK` line, up to the "." line,
+    /// exactly as sent (still dot-stuffed).
+    pub async fn pop3_data(&mut self) -> Vec<u8> {
+        let mut data = Vec::new();
+        loop {
+            let line = self.line().await.expect("data");
+            if line == "." {
+                return data;
+            }
+            data.extend_from_slice(line.as_bytes());
+            data.extend_from_slice(b"\r\n");
+        }
+    }
+
+    /// Whether the server closed the connection.
+    pub async fn closed(&mut self) -> bool {
+        let mut byte = [0u8; 1];
+        matches!(
+            tokio::time::timeout(Duration::from_secs(5), self.reader.read(&mut byte)).await,
+            Ok(Ok(0)) | Ok(Err(_))
+        )
+    }
+}
