@@ -1,7 +1,8 @@
 # labctl — build, demo, test and benchmark.
 #   make demo    build, bring up the demo lab and show traffic crossing it
 #   make test    install what the tests need, then lint and run every test (root)
-#   make bench   benchmarks: lab build against the kernel floor, DHCP against dnsmasq, DNS against knot (root)
+#   make bench   benchmarks: lab build against the kernel floor, DHCP against dnsmasq,
+#                DNS against knot, IMAP retrieval against Dovecot (root)
 
 CARGO ?= cargo
 LABCTL := target/release/labctl
@@ -45,6 +46,7 @@ bench: build deps
 	LABCTL=$(LABCTL) bash bench/run.sh
 	LABCTL=$(LABCTL) bash bench/dhcp.sh
 	LABCTL=$(LABCTL) bash bench/dns.sh
+	LABCTL=$(LABCTL) bash bench/imap.sh
 
 clean:
 	$(CARGO) clean

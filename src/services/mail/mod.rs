@@ -3,7 +3,7 @@
 //! domains, POP3, and the per-node dialogue log.
 
 pub mod accounts;
-mod date;
+pub mod date;
 pub mod imap;
 pub mod lines;
 mod listener;
