@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::*;
 
 /// server0 serves DHCP (giving itself as DNS server) and the cbrc.com zone;
-/// web's address comes from a DHCP reservation.
+/// web's address comes from a DHCP reservation; pc1 asks a forwarder.
 const CBRC: &str = "
 name: LAB
 nodes:
@@ -33,12 +33,21 @@ nodes:
             www: {CNAME: web.cbrc.com.}
             web: {A: web}
           1.168.192.in-addr.arpa: reverse
+  forwarder:
+    kind: server
+    interfaces: {eth0: 192.168.1.3/24}
+    services:
+      dns:
+        resolver: {forward: [192.168.1.2]}
   sw0: {kind: switch}
   pc0: {kind: host, interfaces: {eth0: dhcp}}
+  pc1: {kind: host, interfaces: {eth0: 192.168.1.11/24}, dns: [192.168.1.3]}
   web: {kind: server, interfaces: {eth0: dhcp}}
 links:
   - [server0, sw0]
+  - [forwarder, sw0]
   - [pc0, sw0]
+  - [pc1, sw0]
   - [web, sw0]
 ";
 
@@ -64,7 +73,10 @@ fn a_pc_resolves_through_the_server_it_learned_by_dhcp() {
     assert_eq!(mx.trim(), "10 mail.cbrc.com.");
     let full = lab.exec_ok("pc0", &["dig", "mail.cbrc.com"]);
     assert!(full.contains("status: NOERROR"), "{full}");
-    assert!(full.contains("flags: qr aa rd;"), "authoritative, no recursion:\n{full}");
+    assert!(
+        full.contains("flags: qr aa rd;"),
+        "authoritative, no recursion:\n{full}"
+    );
     // A node reference to a host addressed by a DHCP reservation.
     let web = lab.exec_ok("pc0", &["dig", "+short", "www.cbrc.com"]);
     assert_eq!(web.trim(), "web.cbrc.com.\n192.168.1.80");
@@ -79,7 +91,10 @@ fn a_pc_resolves_through_the_server_it_learned_by_dhcp() {
     let missing = lab.exec_ok("pc0", &["dig", "nope.cbrc.com"]);
     assert!(missing.contains("status: NXDOMAIN"), "{missing}");
     let nodata = lab.exec_ok("pc0", &["dig", "AAAA", "mail.cbrc.com"]);
-    assert!(nodata.contains("status: NOERROR") && nodata.contains("ANSWER: 0"), "{nodata}");
+    assert!(
+        nodata.contains("status: NOERROR") && nodata.contains("ANSWER: 0"),
+        "{nodata}"
+    );
     let refused = lab.exec_ok("pc0", &["dig", "www.mastertech.com"]);
     assert!(refused.contains("status: REFUSED"), "{refused}");
 
@@ -89,15 +104,40 @@ fn a_pc_resolves_through_the_server_it_learned_by_dhcp() {
     let kdig_flags = lab.exec_ok("pc0", &["kdig", "mail.cbrc.com"]);
     assert!(kdig_flags.contains("Flags: qr aa rd;"), "{kdig_flags}");
     let drill = lab.exec_ok("pc0", &["drill", "mail.cbrc.com"]);
-    assert!(drill.contains("rcode: NOERROR") && drill.contains("flags: qr aa rd"), "{drill}");
-    assert!(drill.contains("mail.cbrc.com.\t300\tIN\tA\t192.168.1.2"), "{drill}");
+    assert!(
+        drill.contains("rcode: NOERROR") && drill.contains("flags: qr aa rd"),
+        "{drill}"
+    );
+    assert!(
+        drill.contains("mail.cbrc.com.\t300\tIN\tA\t192.168.1.2"),
+        "{drill}"
+    );
 
     // A program using the system resolver (glibc, through resolv.conf).
     let python = lab.exec_ok(
         "pc0",
-        &["python3", "-c", "import socket; print(socket.gethostbyname('mail.cbrc.com'))"],
+        &[
+            "python3",
+            "-c",
+            "import socket; print(socket.gethostbyname('mail.cbrc.com'))",
+        ],
     );
     assert_eq!(python.trim(), "192.168.1.2");
+
+    // Through the forwarder: the same answer, not authoritative, with RA.
+    let forwarded = lab.exec_ok("pc1", &["dig", "mail.cbrc.com"]);
+    assert!(forwarded.contains("flags: qr rd ra;"), "{forwarded}");
+    assert!(
+        forwarded.contains("mail.cbrc.com.\t\t300\tIN\tA\t192.168.1.2"),
+        "{forwarded}"
+    );
+    let forwarded_mx = lab.exec_ok("pc1", &["kdig", "+short", "MX", "cbrc.com"]);
+    assert_eq!(forwarded_mx.trim(), "10 mail.cbrc.com.");
+    let forwarded_missing = lab.exec_ok("pc1", &["drill", "nope.cbrc.com"]);
+    assert!(
+        forwarded_missing.contains("rcode: NXDOMAIN"),
+        "{forwarded_missing}"
+    );
 }
 
 #[test]
@@ -107,8 +147,14 @@ fn the_hierarchy_lab_walks_root_tld_and_authoritative() {
     lab.up_ok();
     let first = lab.exec_ok("pc0", &["dig", "www.example.com"]);
     assert!(first.contains("status: NOERROR"), "{first}");
-    assert!(first.contains("flags: qr rd ra;"), "a resolver's answer, not authoritative:\n{first}");
-    assert!(first.contains("www.example.com.\t3600\tIN\tA\t10.0.0.4"), "{first}");
+    assert!(
+        first.contains("flags: qr rd ra;"),
+        "a resolver's answer, not authoritative:\n{first}"
+    );
+    assert!(
+        first.contains("www.example.com.\t3600\tIN\tA\t10.0.0.4"),
+        "{first}"
+    );
 
     let trace = lab.exec_ok("pc0", &["dig", "+trace", "www.example.com"]);
     let hops: Vec<&str> = ["10.0.0.2#53", "10.0.0.3#53", "10.0.0.4#53"]
@@ -116,8 +162,14 @@ fn the_hierarchy_lab_walks_root_tld_and_authoritative() {
         .filter(|hop| !trace.contains(hop))
         .collect();
     assert!(hops.is_empty(), "the walk misses {hops:?}:\n{trace}");
-    assert!(trace.contains("com.\t\t\t300\tIN\tNS\ta.gtld-servers.net."), "{trace}");
-    assert!(trace.contains("example.com.\t\t300\tIN\tNS\tns.example.com."), "{trace}");
+    assert!(
+        trace.contains("com.\t\t\t300\tIN\tNS\ta.gtld-servers.net."),
+        "{trace}"
+    );
+    assert!(
+        trace.contains("example.com.\t\t300\tIN\tNS\tns.example.com."),
+        "{trace}"
+    );
 
     // The second answer comes from the cache: its TTL has counted down.
     sleep(Duration::from_millis(2100));
@@ -131,6 +183,12 @@ fn the_hierarchy_lab_walks_root_tld_and_authoritative() {
     assert!(drill.contains("rcode: NXDOMAIN"), "{drill}");
     // The root server itself is authoritative and does not recurse.
     let root = lab.exec_ok("pc0", &["dig", "@10.0.0.2", "www.example.com"]);
-    assert!(root.contains("flags: qr rd;") && root.contains("AUTHORITY: 1"), "a referral:\n{root}");
-    assert!(root.contains("a.gtld-servers.net.\t300\tIN\tA\t10.0.0.3"), "glue:\n{root}");
+    assert!(
+        root.contains("flags: qr rd;") && root.contains("AUTHORITY: 1"),
+        "a referral:\n{root}"
+    );
+    assert!(
+        root.contains("a.gtld-servers.net.\t300\tIN\tA\t10.0.0.3"),
+        "glue:\n{root}"
+    );
 }
