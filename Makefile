@@ -1,7 +1,8 @@
 # labctl — build, demo, test and benchmark.
 #   make demo    build, bring up the demo lab and show traffic crossing it
 #   make test    install what the tests need, then lint and run every test (root)
-#   make bench   benchmarks: lab build against the kernel floor, DHCP against dnsmasq, DNS against knot, mail against Postfix and Dovecot (root)
+#   make bench   benchmarks: lab build against the kernel floor, DHCP against dnsmasq,
+#                DNS against knot, SMTP against Postfix, POP3 and IMAP retrieval against Dovecot (root)
 
 CARGO ?= cargo
 LABCTL := target/release/labctl
@@ -46,6 +47,7 @@ bench: build deps
 	LABCTL=$(LABCTL) bash bench/dhcp.sh
 	LABCTL=$(LABCTL) bash bench/dns.sh
 	LABCTL=$(LABCTL) bash bench/mail.sh
+	LABCTL=$(LABCTL) bash bench/imap.sh
 
 clean:
 	$(CARGO) clean

@@ -16,14 +16,16 @@
 #      stops it by its pid afterwards.
 #   2. dnsperf runs inside `perf` against SERVER:53 over UDP for DNS_PERIOD
 #      seconds (default 10) with DNS_CLIENTS simulated clients (default 20)
-#      and up to 200 queries in flight; the query file mixes A lookups of
+#      and up to DNS_INFLIGHT queries in flight (default 500); the query file mixes A lookups of
 #      existing hosts (most), the MX, TXT and CNAME, and names that do not
 #      exist (NXDOMAIN). The result is dnsperf's "Queries per second".
 #   3. With 2 cores or more, the server (labctl's lab daemon, all its
 #      threads, or knotd) is pinned to CPU 0 and dnsperf to CPU 1 (taskset):
 #      each server gets one core and the load generator does not steal it.
 #   4. Each server is measured DNS_RUNS times (default 3), interleaved; the
-#      table shows the median and the ratio labctl / knot. Target: a ratio of
+#      table shows the median queries/s, the server's CPU time per query
+#      (from /proc/PID/stat: the steadier figure when other work shares the
+#      machine) and the ratio labctl / knot of queries/s. Target: a ratio of
 #      at least 1 (at least the reference's queries/s). It prints PASS/MISS:
 #      a miss is a result, not a failure; it exits non-zero only when
 #      something broke (a lab did not come up, knotd did not start, dnsperf
@@ -41,6 +43,7 @@
 #   DNS_RUNS=N      measurements per server (default 3)
 #   DNS_CLIENTS=N   dnsperf clients (default 20)
 #   DNS_NAMES=N     hosts in the zone (default 1000)
+#   DNS_INFLIGHT=N  queries dnsperf keeps in flight (default 500)
 #   BENCH_KEEP=1    keep the temp dir (lab files, zone, dnsperf output)
 set -euo pipefail
 
@@ -49,6 +52,7 @@ PERIOD=${DNS_PERIOD:-10}
 RUNS=${DNS_RUNS:-3}
 CLIENTS=${DNS_CLIENTS:-20}
 NAMES=${DNS_NAMES:-1000}
+INFLIGHT=${DNS_INFLIGHT:-500}
 RUN_DIR=${LABCTL_RUN_DIR:-/run/labctl}
 
 LAB=bench-dns
@@ -92,7 +96,7 @@ trap 'say "bench-dns: interrupted"; exit 130' INT
 trap 'say "bench-dns: terminated"; exit 143' TERM
 
 [[ $(id -u) == 0 ]] || die "run as root (labctl up needs CAP_SYS_ADMIN)"
-for v in PERIOD RUNS CLIENTS NAMES; do
+for v in PERIOD RUNS CLIENTS NAMES INFLIGHT; do
     [[ ${!v} =~ ^[0-9]+$ && ${!v} -ge 1 ]] || die "DNS_$v must be a positive number, not '${!v}'"
 done
 (( PERIOD <= 120 )) || die "DNS_PERIOD is at most 120 seconds (the load must stay bounded)"
@@ -127,6 +131,7 @@ else
     CLIENT_CPU=()
     PINNING="no pinning (1 core)"
 fi
+TICKS=$(getconf CLK_TCK)
 
 # ---------------------------------------------------------------- the zone, both ways
 
@@ -229,22 +234,27 @@ check_answers() {   # LAB
         || die "$1 answers wrongly (A: '$a', MX: '$mx', NXDOMAIN: $nx)"
 }
 
-run_dnsperf() {     # LAB RUN-TAG -> queries/s on stdout
-    local out=$TMP/dnsperf-$2.txt qps
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+
+run_dnsperf() {     # LAB RUN-TAG SERVER-PID -> "queries/s µs-of-server-CPU-per-query" on stdout
+    local out=$TMP/dnsperf-$2.txt qps before after
+    before=$(cpu_ticks "$3")
     "$LABCTL" exec "$1" perf -- "${CLIENT_CPU[@]}" dnsperf -s "$SERVER_ADDR" -d "$TMP/queries.txt" \
-        -l "$PERIOD" -c "$CLIENTS" -q 200 -t 2 >"$out" 2>&1 \
+        -l "$PERIOD" -c "$CLIENTS" -q "$INFLIGHT" -t 2 >"$out" 2>&1 \
         || { cat "$out" >&2; die "dnsperf failed against $1"; }
     qps=$(awk '/Queries per second:/ { printf "%.0f", $4 }' "$out")
     [[ -n $qps ]] || { cat "$out" >&2; die "dnsperf printed no rate against $1"; }
-    echo "$qps"
+    after=$(cpu_ticks "$3")
+    awk -v q="$qps" -v t="$((after - before))" -v hz="$TICKS" -v p="$PERIOD" \
+        'BEGIN { printf "%s %.1f\n", q, (q > 0) ? t * 1e6 / hz / (q * p) : 0 }'
 }
 
+DAEMON_PID=""
 pin_daemon() {      # LAB: every thread of the lab daemon onto the server CPU
+    DAEMON_PID=$(awk 'NR == 1 { print $1 }' "$RUN_DIR/$1/daemon.pid" 2>/dev/null || true)
+    [[ $DAEMON_PID =~ ^[0-9]+$ ]] || die "no daemon pid for lab $1"
     [[ -n $SERVER_CPU ]] || return 0
-    local pid
-    pid=$(awk 'NR == 1 { print $1 }' "$RUN_DIR/$1/daemon.pid" 2>/dev/null || true)
-    [[ $pid =~ ^[0-9]+$ ]] || die "no daemon pid for lab $1"
-    taskset -a -c -p "$SERVER_CPU" "$pid" >/dev/null
+    taskset -a -c -p "$SERVER_CPU" "$DAEMON_PID" >/dev/null
 }
 
 start_knot() {
@@ -274,25 +284,29 @@ start_knot
 check_answers "$LAB"
 check_answers "$REF_LAB"
 
-LABCTL_QPS=""
-KNOT_QPS=""
+LABCTL_QPS="" LABCTL_US=""
+KNOT_QPS="" KNOT_US=""
 for ((run = 1; run <= RUNS; run++)); do
-    q=$(run_dnsperf "$LAB" "labctl-$run"); LABCTL_QPS+=" $q"
-    say "  run $run: labctl $q q/s"
-    q=$(run_dnsperf "$REF_LAB" "knot-$run"); KNOT_QPS+=" $q"
-    say "  run $run: knot   $q q/s"
+    read -r q us < <(run_dnsperf "$LAB" "labctl-$run" "$DAEMON_PID"); LABCTL_QPS+=" $q"; LABCTL_US+=" $us"
+    say "  run $run: labctl $q q/s, $us µs of server CPU per query"
+    read -r q us < <(run_dnsperf "$REF_LAB" "knot-$run" "$KNOT_PID"); KNOT_QPS+=" $q"; KNOT_US+=" $us"
+    say "  run $run: knot   $q q/s, $us µs of server CPU per query"
 done
 
 ours=$(median "$LABCTL_QPS")
 ref=$(median "$KNOT_QPS")
+ours_us=$(median "$LABCTL_US")
+ref_us=$(median "$KNOT_US")
 ratio=$(awk -v a="$ours" -v b="$ref" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "inf" }')
 verdict=$(awk -v r="$ratio" -v t="$TARGET_RATIO" 'BEGIN { print (r != "inf" && r >= t) ? "PASS" : "MISS" }')
 knot_version=$("$KNOTD" --version 2>/dev/null | head -1)
 
 echo
 echo "DNS authoritative benchmark (dnsperf, UDP, ${PERIOD}s, median of $RUNS; $PINNING; load $(cut -d' ' -f1-3 /proc/loadavg))"
-printf '| %-26s | %-14s |\n' "server" "queries/s"
-printf '| %-26s | %-14s |\n' "--------------------------" "--------------"
-printf '| %-26s | %-14s |\n' "labctl" "$ours"
-printf '| %-26s | %-14s |\n' "${knot_version:-knotd}" "$ref"
+row() { printf '| %-32s | %-10s | %-26s |\n' "$@"; }
+row "server" "queries/s" "server CPU per query (µs)"
+row "--------------------------------" "----------" "--------------------------"
+row "labctl" "$ours" "$ours_us"
+row "${knot_version:-knotd}" "$ref" "$ref_us"
 echo "ratio labctl/knot: $ratio (target >= $TARGET_RATIO): $verdict"
+echo "server CPU per query, knot/labctl: $(awk -v a="$ref_us" -v b="$ours_us" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }') (above 1: labctl needs less CPU per answer)"

@@ -1,5 +1,7 @@
 //! labctl: real network labs from a YAML file.
 
+mod agent;
+mod checks;
 mod cli;
 mod daemon;
 mod lab;

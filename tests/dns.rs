@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::*;
 
 /// server0 serves DHCP (giving itself as DNS server) and the cbrc.com zone;
-/// web's address comes from a DHCP reservation.
+/// web's address comes from a DHCP reservation; pc1 asks a forwarder.
 const CBRC: &str = "
 name: LAB
 nodes:
@@ -33,12 +33,21 @@ nodes:
             www: {CNAME: web.cbrc.com.}
             web: {A: web}
           1.168.192.in-addr.arpa: reverse
+  forwarder:
+    kind: server
+    interfaces: {eth0: 192.168.1.3/24}
+    services:
+      dns:
+        resolver: {forward: [192.168.1.2]}
   sw0: {kind: switch}
   pc0: {kind: host, interfaces: {eth0: dhcp}}
+  pc1: {kind: host, interfaces: {eth0: 192.168.1.11/24}, dns: [192.168.1.3]}
   web: {kind: server, interfaces: {eth0: dhcp}}
 links:
   - [server0, sw0]
+  - [forwarder, sw0]
   - [pc0, sw0]
+  - [pc1, sw0]
   - [web, sw0]
 ";
 
@@ -114,6 +123,21 @@ fn a_pc_resolves_through_the_server_it_learned_by_dhcp() {
         ],
     );
     assert_eq!(python.trim(), "192.168.1.2");
+
+    // Through the forwarder: the same answer, not authoritative, with RA.
+    let forwarded = lab.exec_ok("pc1", &["dig", "mail.cbrc.com"]);
+    assert!(forwarded.contains("flags: qr rd ra;"), "{forwarded}");
+    assert!(
+        forwarded.contains("mail.cbrc.com.\t\t300\tIN\tA\t192.168.1.2"),
+        "{forwarded}"
+    );
+    let forwarded_mx = lab.exec_ok("pc1", &["kdig", "+short", "MX", "cbrc.com"]);
+    assert_eq!(forwarded_mx.trim(), "10 mail.cbrc.com.");
+    let forwarded_missing = lab.exec_ok("pc1", &["drill", "nope.cbrc.com"]);
+    assert!(
+        forwarded_missing.contains("rcode: NXDOMAIN"),
+        "{forwarded_missing}"
+    );
 }
 
 #[test]

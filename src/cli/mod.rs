@@ -1,11 +1,14 @@
 //! The command line: one module per verb; this file only parses and dispatches.
 
+mod check;
 mod dhcp_client;
 mod down;
 mod exec;
 mod graph;
 mod logs;
+mod mail;
 mod status;
+mod test;
 mod up;
 mod validate;
 
@@ -64,6 +67,38 @@ enum Command {
     },
     /// Print the JSON Schema of lab files (for editors).
     Schema,
+    /// Run a running lab's checks (or those of a checks file) and grade it.
+    /// Exit code: 0 all passed, 1 some failed, 2 the lab is not up or a file is invalid.
+    Check {
+        /// A lab name or a lab file.
+        lab: String,
+        /// Run the checks of this file instead of the lab file's own.
+        #[arg(long, value_name = "FILE")]
+        checks: Option<PathBuf>,
+        /// Print the report as JSON (documented in docs/checks.md).
+        #[arg(long)]
+        json: bool,
+        /// Also write the report as JUnit XML to this file.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+    },
+    /// Build a lab fresh, run its checks, and always tear it down (for CI).
+    /// Exit code: 0 all passed, 1 some failed, 2 the lab could not be built or a file is invalid.
+    Test {
+        file: PathBuf,
+        /// Run the checks of this file instead of the lab file's own.
+        #[arg(long, value_name = "FILE")]
+        checks: Option<PathBuf>,
+        /// Print the report as JSON (documented in docs/checks.md).
+        #[arg(long)]
+        json: bool,
+        /// Also write the report as JUnit XML to this file.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+    },
+    /// A PC's mail client: send, list the inbox, read a message.
+    #[command(subcommand)]
+    Mail(mail::MailCommand),
     /// Run labctl's DHCP client once on an interface of the current network
     /// namespace (inside a node: `labctl exec LAB NODE -- labctl dhcp-client eth0`).
     DhcpClient { interface: String },
@@ -94,6 +129,19 @@ pub fn main() -> ExitCode {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Check {
+            lab,
+            checks,
+            json,
+            junit,
+        } => check::run(&lab, checks.as_deref(), &check::Output { json, junit }),
+        Command::Test {
+            file,
+            checks,
+            json,
+            junit,
+        } => test::run(&file, checks.as_deref(), &check::Output { json, junit }),
+        Command::Mail(command) => mail::run(command),
         Command::DhcpClient { interface } => dhcp_client::run(&interface),
         Command::Daemon { lab } => crate::daemon::run(&lab),
     };

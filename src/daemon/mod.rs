@@ -9,6 +9,7 @@ pub mod mail;
 pub mod node;
 pub mod pidfile;
 pub mod state;
+pub mod web;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -72,6 +73,7 @@ fn start_services(
                         || node.dns_server.is_some()
                         || node.mail.is_some()
                         || node.interfaces.iter().any(|i| i.dhcp_relay.is_some())
+                        || node.agents.web.is_some()
                 }
                 Phase::Clients => node.interfaces.iter().any(|i| i.dhcp),
             };

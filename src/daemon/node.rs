@@ -159,6 +159,7 @@ fn start_infrastructure(
             context.stop.clone(),
         ));
     }
+    super::web::start(context, tasks)?;
     Ok(())
 }
 

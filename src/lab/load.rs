@@ -19,6 +19,8 @@ pub struct Checked {
     pub diagnostics: Vec<Diagnostic>,
     /// Present when there is no error (warnings may remain).
     pub valid: Option<(Lab, Topology)>,
+    /// The lab file's own checks, resolved against its plan.
+    pub checks: Vec<crate::checks::spec::CheckSpec>,
 }
 
 pub fn check_file(path: &Path) -> anyhow::Result<Checked> {
@@ -29,23 +31,30 @@ pub fn check_file(path: &Path) -> anyhow::Result<Checked> {
 
 pub fn check_text(name: &str, text: String) -> Checked {
     let source = SourceFile::new(name, text);
-    let (valid, diagnostics) = check_source(&source);
+    let (valid, diagnostics, checks) = check_source(&source);
     Checked {
         source,
         diagnostics,
         valid,
+        checks,
     }
 }
 
-fn check_source(source: &SourceFile) -> (Option<(Lab, Topology)>, Vec<Diagnostic>) {
+type Found = (
+    Option<(Lab, Topology)>,
+    Vec<Diagnostic>,
+    Vec<crate::checks::spec::CheckSpec>,
+);
+
+fn check_source(source: &SourceFile) -> Found {
     let raw = match RawNode::parse(&source.text) {
         Ok(raw) => raw,
-        Err(d) => return (None, vec![d]),
+        Err(d) => return (None, vec![d], Vec::new()),
     };
     let shape = check_shape(&raw, &lab_schema());
     let mut diagnostics = shape.diagnostics;
     let Some(pruned) = shape.pruned else {
-        return (None, diagnostics);
+        return (None, diagnostics, Vec::new());
     };
     let lab: Lab = match serde_json::from_value(pruned) {
         Ok(lab) => lab,
@@ -54,11 +63,29 @@ fn check_source(source: &SourceFile) -> (Option<(Lab, Topology)>, Vec<Diagnostic
                 format!("the lab file does not fit the lab format: {e}"),
                 None,
             ));
-            return (None, diagnostics);
+            return (None, diagnostics, Vec::new());
         }
     };
     let (topology, found) = validate(&lab, &raw);
-    let ok = !diagnostics.iter().any(Diagnostic::is_error);
     diagnostics.extend(found);
-    (topology.filter(|_| ok).map(|t| (lab, t)), diagnostics)
+    let mut checks = Vec::new();
+    if let Some(topology) = &topology {
+        let base = std::path::Path::new(&source.name)
+            .parent()
+            .unwrap_or(std::path::Path::new("."));
+        let (specs, found) = crate::checks::validate::resolve_checks(
+            &lab.checks,
+            &raw,
+            &super::plan::plan(topology),
+            base,
+        );
+        diagnostics.extend(found);
+        checks = specs;
+    }
+    let ok = !diagnostics.iter().any(Diagnostic::is_error);
+    (
+        topology.filter(|_| ok).map(|t| (lab, t)),
+        diagnostics,
+        checks,
+    )
 }

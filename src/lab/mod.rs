@@ -5,6 +5,8 @@ pub mod diagnostic;
 pub mod graph;
 pub mod load;
 pub mod model;
+pub mod model_agents;
+pub mod model_checks;
 pub mod model_dns;
 pub mod plan;
 pub mod raw;

@@ -24,9 +24,9 @@ pub struct Lab {
     /// Cables: `[pc0, sw0]`, or with interface names `[r1:eth1, r2:eth0]`.
     #[serde(default)]
     pub links: Vec<Link>,
-    /// Behaviour the lab must show (reserved for the checks feature).
+    /// Behaviour the lab must show, checked by `labctl check` and `labctl test`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub checks: Vec<Check>,
+    pub checks: Vec<super::model_checks::Check>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
@@ -85,6 +85,9 @@ pub struct Node {
     /// Services the node runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub services: Option<Services>,
+    /// Mail client settings of a PC (one account, or a list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<super::model_agents::MailSettings>,
 }
 
 /// Interface settings: the short form is just the address.
@@ -177,6 +180,9 @@ pub struct Services {
     /// through routers' `dhcp_relay`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dhcp: Option<DhcpService>,
+    /// A static web server on port 80: inline `pages` or a `root` directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web: Option<super::model_agents::WebService>,
     /// A DNS server: authoritative zones, and optionally a resolver for
     /// names outside them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -243,9 +249,3 @@ pub struct DhcpReservation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
 }
-
-/// One check of the lab's behaviour. The check kinds arrive with the checks
-/// feature; until then the list must stay empty.
-#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Check {}

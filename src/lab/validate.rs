@@ -116,6 +116,7 @@ impl Validator<'_> {
                 routing: node.routing.unwrap_or(Routing::Static),
                 routes: Vec::new(),
                 dhcp_pools: None,
+                agents: Default::default(),
                 dns_server: None,
                 mail: None,
             });
@@ -136,16 +137,10 @@ impl Validator<'_> {
             topology.nodes[index].routes = routes;
         }
         self.check_dhcp(&mut topology);
+        self.check_agents(&mut topology);
         self.check_dns(&mut topology);
         self.check_mail(&mut topology);
         self.check_reachability_hints(&topology);
-        if !self.lab.checks.is_empty() {
-            self.error(
-                &path!["checks", 0usize],
-                "checks are not available in this version of labctl",
-                "remove the `checks` entries for now",
-            );
-        }
         Some(topology)
     }
 
@@ -1237,6 +1232,9 @@ mod dhcp;
 #[path = "validate_mail.rs"]
 mod mail;
 
+#[path = "validate_agents.rs"]
+mod agents;
+pub use agents::valid_address;
 #[path = "validate_dns.rs"]
 mod dns;
 

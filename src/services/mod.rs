@@ -4,4 +4,5 @@
 
 pub mod dhcp;
 pub mod dns;
+pub mod http;
 pub mod mail;

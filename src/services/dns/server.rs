@@ -243,8 +243,12 @@ async fn resolve_for_udp(
         let (handler, socket) = (handler.clone(), socket.clone());
         tokio::spawn(async move {
             let reply = handler.resolve(pending).await;
-            // UDP sends do not wait: a full buffer drops the datagram.
-            let _ = socket.send_to(&reply, peer);
+            // Never wait in the runtime: a full buffer drops the datagram.
+            let _ = socket2::SockRef::from(&*socket).send_to_with_flags(
+                &reply,
+                &peer.into(),
+                libc::MSG_DONTWAIT,
+            );
             drop(permit);
         });
     }

@@ -180,3 +180,57 @@ async fn forwarder_with_a_dead_upstream_says_servfail() {
         Err(e) => assert!(matches!(e, QueryError::Timeout { .. }), "{e}"),
     }
 }
+
+#[tokio::test]
+async fn random_and_mutated_messages_never_panic() {
+    let handler = Handler::new(&[cbrc()], None).unwrap();
+    let mut valid = Message::query();
+    valid.add_query(hickory_proto::op::Query::query(
+        Name::from_ascii("mail.cbrc.com.").unwrap(),
+        RecordType::A,
+    ));
+    let valid = valid.to_vec().unwrap();
+    // A small xorshift generator: the same inputs on every run.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for round in 0..20_000 {
+        let mut bytes = if round % 2 == 0 {
+            let len = (next() % 600) as usize;
+            (0..len).map(|_| next() as u8).collect::<Vec<u8>>()
+        } else {
+            valid.clone()
+        };
+        if !bytes.is_empty() {
+            for _ in 0..(next() % 6) {
+                let at = (next() as usize) % bytes.len();
+                bytes[at] = next() as u8;
+            }
+        }
+        for udp in [true, false] {
+            if let Prepared::Reply(reply) = handler.prepare(&bytes, udp) {
+                assert!(reply.len() >= 12 || reply.is_empty());
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn tcp_garbage_closes_only_that_connection() {
+    let (server, _stop) = start(&[cbrc()], None).await;
+    let mut stream = TcpStream::connect(server).await.unwrap();
+    stream
+        .write_all(&[0x00, 0x03, 0xff, 0xff, 0xff])
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(WAIT, stream.read_to_end(&mut rest)).await;
+    let mail = query(server, "mail.cbrc.com", RecordType::A, WAIT)
+        .await
+        .unwrap();
+    assert_eq!(mail.ipv4(), [Ipv4Addr::new(192, 168, 1, 2)]);
+}

@@ -76,9 +76,12 @@ impl Upstream {
             }
             Role::Recursive { roots, allow } => {
                 // Lab servers sit on private networks, which the recursor
-                // refuses to ask by default.
+                // refuses to ask by default; and nothing but the lab's
+                // networks is ever asked (a listed network beats a denied one).
+                let everything = ["0.0.0.0/0", "::/0"].map(|n| n.parse().expect("valid"));
                 let options = RecursorOptions {
                     allow_server: allow.clone(),
+                    deny_server: everything.to_vec(),
                     ..RecursorOptions::default()
                 };
                 let recursor =

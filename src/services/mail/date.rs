@@ -38,7 +38,7 @@ fn seconds_since_epoch(time: SystemTime) -> u64 {
 
 /// Year, month (1-12) and day (1-31) of a day count since 1970-01-01, by
 /// the proleptic Gregorian calendar in 400-year eras.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+pub fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let shifted = days + 719_468; // days since 0000-03-01
     let era = shifted / 146_097;
     let day_of_era = shifted % 146_097;

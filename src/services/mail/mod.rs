@@ -3,7 +3,7 @@
 //! domains, POP3, and the per-node dialogue log.
 
 pub mod accounts;
-mod date;
+pub mod date;
 mod group_sync;
 pub mod imap;
 pub mod lines;

@@ -1,0 +1,222 @@
+//! The IMAP client of a PC's mail program (RFC 9051/3501 subset): LOGIN,
+//! EXAMINE INBOX (read-only: reading never changes flags), FETCH of headers
+//! and whole messages with literals read to their announced, capped size.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+use super::lines::read_line;
+use super::mailbox::FetchError;
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest literal read.
+pub const MAX_LITERAL: usize = 32 * 1024 * 1024;
+/// Most untagged responses accepted for one command.
+const MAX_RESPONSES: usize = 100_000;
+
+pub struct Imap {
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+    tag: u32,
+}
+
+/// One untagged FETCH response: the message's sequence number, its text
+/// with literals cut out, and the literals in order.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Fetched {
+    pub sequence: u32,
+    pub text: String,
+    pub literals: Vec<Vec<u8>>,
+}
+
+impl Imap {
+    pub async fn open(stream: TcpStream) -> Result<Imap, FetchError> {
+        let (read, write) = stream.into_split();
+        let mut client = Imap {
+            reader: BufReader::new(read),
+            writer: write,
+            tag: 0,
+        };
+        let greeting = client.line("greeting").await?;
+        let text = String::from_utf8_lossy(&greeting).into_owned();
+        if !text.starts_with("* OK") && !text.starts_with("* PREAUTH") {
+            return Err(FetchError::refused("greeting", text));
+        }
+        Ok(client)
+    }
+
+    async fn line(&mut self, stage: &'static str) -> Result<Vec<u8>, FetchError> {
+        read_line(&mut self.reader, TIMEOUT)
+            .await
+            .map_err(|why| FetchError::new(stage, why))
+    }
+
+    /// Sends a command; returns its untagged responses (literals read).
+    async fn command(
+        &mut self,
+        stage: &'static str,
+        command: &str,
+    ) -> Result<Vec<Fetched>, FetchError> {
+        self.tag += 1;
+        let tag = format!("a{}", self.tag);
+        self.writer
+            .write_all(format!("{tag} {command}\r\n").as_bytes())
+            .await
+            .map_err(|e| FetchError::new(stage, format!("the connection failed: {e}")))?;
+        let mut responses = Vec::new();
+        loop {
+            let line = self.line(stage).await?;
+            let text = String::from_utf8_lossy(&line).into_owned();
+            if let Some(rest) = text.strip_prefix(&format!("{tag} ")) {
+                return if rest.starts_with("OK") {
+                    Ok(responses)
+                } else {
+                    Err(FetchError::refused(stage, rest.to_string()))
+                };
+            }
+            if text.starts_with('+') {
+                return Err(FetchError::new(
+                    stage,
+                    "the server asked for more input".to_string(),
+                ));
+            }
+            let mut response = Fetched {
+                text: text.clone(),
+                ..Fetched::default()
+            };
+            let mut current = text;
+            // A line ending in {N} announces N bytes of literal, then the line goes on.
+            while let Some(size) = literal_size(&current) {
+                if size > MAX_LITERAL {
+                    return Err(FetchError::new(
+                        stage,
+                        format!("the server announced {size} bytes, more than {MAX_LITERAL}"),
+                    ));
+                }
+                let mut literal = vec![0u8; size];
+                tokio::time::timeout(TIMEOUT, self.reader.read_exact(&mut literal))
+                    .await
+                    .map_err(|_| FetchError::new(stage, "the server stopped sending".to_string()))?
+                    .map_err(|e| FetchError::new(stage, format!("the connection failed: {e}")))?;
+                response.literals.push(literal);
+                current = String::from_utf8_lossy(&self.line(stage).await?).into_owned();
+                response.text.push_str(&current);
+            }
+            response.sequence = fetch_sequence(&response.text).unwrap_or(0);
+            responses.push(response);
+            if responses.len() > MAX_RESPONSES {
+                return Err(FetchError::new(stage, "too many responses".to_string()));
+            }
+        }
+    }
+
+    pub async fn login(&mut self, user: &str, password: &str) -> Result<(), FetchError> {
+        self.command(
+            "login",
+            &format!("LOGIN {} {}", quote(user), quote(password)),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Opens INBOX read-only; returns how many messages it has.
+    pub async fn examine_inbox(&mut self) -> Result<u32, FetchError> {
+        let responses = self.command("list", "EXAMINE INBOX").await?;
+        Ok(responses
+            .iter()
+            .find_map(|r| {
+                let mut words = r.text.split_whitespace();
+                let (_, n, what) = (words.next()?, words.next()?, words.next()?);
+                (what.eq_ignore_ascii_case("EXISTS"))
+                    .then(|| n.parse().ok())
+                    .flatten()
+            })
+            .unwrap_or(0))
+    }
+
+    /// The headers of every message, by sequence number.
+    pub async fn all_headers(&mut self) -> Result<Vec<Fetched>, FetchError> {
+        let responses = self
+            .command("list", "FETCH 1:* (RFC822.SIZE BODY.PEEK[HEADER])")
+            .await?;
+        Ok(responses.into_iter().filter(|r| r.sequence > 0).collect())
+    }
+
+    /// The whole message `n`.
+    pub async fn message(&mut self, n: u32) -> Result<Vec<u8>, FetchError> {
+        let responses = self
+            .command("read", &format!("FETCH {n} BODY.PEEK[]"))
+            .await?;
+        responses
+            .into_iter()
+            .find(|r| r.sequence == n)
+            .and_then(|r| r.literals.into_iter().next())
+            .ok_or_else(|| FetchError::new("read", format!("the server sent no message {n}")))
+    }
+
+    pub async fn logout(mut self) {
+        let _ = self.command("quit", "LOGOUT").await;
+    }
+}
+
+/// `{123}` (or `{123+}`) at the end of a line: the size of the literal that follows.
+fn literal_size(line: &str) -> Option<usize> {
+    let open = line.strip_suffix('}')?.rfind('{')?;
+    line[open + 1..line.len() - 1]
+        .trim_end_matches('+')
+        .parse()
+        .ok()
+}
+
+/// `* 12 FETCH (…` → 12.
+fn fetch_sequence(text: &str) -> Option<u32> {
+    let mut words = text.split_whitespace();
+    let (star, n, kind) = (words.next()?, words.next()?, words.next()?);
+    (star == "*" && kind.eq_ignore_ascii_case("FETCH"))
+        .then(|| n.parse().ok())
+        .flatten()
+}
+
+/// An IMAP quoted string.
+fn quote(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// The RFC822.SIZE of a FETCH response, if it has one.
+pub fn size_of(fetched: &Fetched) -> u64 {
+    let upper = fetched.text.to_ascii_uppercase();
+    upper
+        .find("RFC822.SIZE ")
+        .and_then(|i| {
+            upper[i + 12..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_response_parts() {
+        assert_eq!(literal_size("* 1 FETCH (BODY[] {342}"), Some(342));
+        assert_eq!(literal_size("* 1 FETCH (BODY[] {342+}"), Some(342));
+        assert_eq!(literal_size("* OK {x}"), None);
+        assert_eq!(fetch_sequence("* 7 FETCH (UID 9)"), Some(7));
+        assert_eq!(fetch_sequence("* 7 EXISTS"), None);
+        assert_eq!(quote("a\"b\\"), "\"a\\\"b\\\\\"");
+        let f = Fetched {
+            sequence: 1,
+            text: "* 1 FETCH (RFC822.SIZE 1234 BODY[HEADER] {5})".into(),
+            literals: vec![],
+        };
+        assert_eq!(size_of(&f), 1234);
+    }
+}

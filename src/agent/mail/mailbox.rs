@@ -1,0 +1,171 @@
+//! A PC's mailbox as its mail client sees it, over POP3 or IMAP as its
+//! settings say: the list of messages (number, size, sender, subject,
+//! date) and one whole message. Messages stay on the server.
+
+use std::net::SocketAddrV4;
+use std::time::Duration;
+
+use super::imap::{Imap, size_of};
+use super::mime;
+use super::pop3::Pop3;
+use crate::agent::tcp::connect;
+use crate::lab::model_agents::MailProtocol;
+
+pub const POP3_PORT: u16 = 110;
+pub const IMAP_PORT: u16 = 143;
+/// How long connecting to the mail server may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+pub fn port(protocol: MailProtocol) -> u16 {
+    match protocol {
+        MailProtocol::Pop3 => POP3_PORT,
+        MailProtocol::Imap => IMAP_PORT,
+    }
+}
+
+pub fn protocol_name(protocol: MailProtocol) -> &'static str {
+    match protocol {
+        MailProtocol::Pop3 => "POP3",
+        MailProtocol::Imap => "IMAP",
+    }
+}
+
+/// Why the mailbox could not be read: the stage (`connect`, `greeting`,
+/// `login`, `list`, `read`) and what happened, with the server's refusal
+/// quoted when it refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchError {
+    pub stage: &'static str,
+    pub message: String,
+    /// The server answered with a refusal (`-ERR …`, `a1 NO …`).
+    pub refused: bool,
+}
+
+impl FetchError {
+    pub fn new(stage: &'static str, message: String) -> Self {
+        FetchError {
+            stage,
+            message,
+            refused: false,
+        }
+    }
+
+    pub fn refused(stage: &'static str, reply: String) -> Self {
+        FetchError {
+            stage,
+            message: reply,
+            refused: true,
+        }
+    }
+}
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.refused {
+            write!(
+                f,
+                "at {} the server answered \"{}\"",
+                self.stage, self.message
+            )
+        } else {
+            write!(f, "at {}: {}", self.stage, self.message)
+        }
+    }
+}
+
+/// One line of the inbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Position in the mailbox, from 1 (what `labctl mail read` takes).
+    pub number: u32,
+    pub size: u64,
+    pub from: String,
+    pub subject: String,
+    pub date: String,
+}
+
+/// Login details for one mailbox.
+#[derive(Clone, Copy)]
+pub struct Mailbox<'a> {
+    pub protocol: MailProtocol,
+    pub server: SocketAddrV4,
+    pub user: &'a str,
+    pub password: &'a str,
+}
+
+fn summary(number: u32, size: u64, headers: &[u8]) -> Summary {
+    let parsed = mime::parse(headers);
+    let get = |name: &str| parsed.header(name).unwrap_or_default();
+    Summary {
+        number,
+        size,
+        from: get("from"),
+        subject: get("subject"),
+        date: get("date"),
+    }
+}
+
+/// Every message's summary.
+pub async fn inbox(mailbox: Mailbox<'_>) -> Result<Vec<Summary>, FetchError> {
+    let stream = connect(mailbox.server, CONNECT_TIMEOUT)
+        .await
+        .map_err(|e| FetchError::new("connect", e.to_string()))?;
+    match mailbox.protocol {
+        MailProtocol::Pop3 => {
+            let mut client = Pop3::open(stream).await?;
+            client.login(mailbox.user, mailbox.password).await?;
+            let mut out = Vec::new();
+            for (n, size) in client.list().await? {
+                let headers = client.headers(n).await?;
+                out.push(summary(n, size, &headers));
+            }
+            client.quit().await;
+            Ok(out)
+        }
+        MailProtocol::Imap => {
+            let mut client = Imap::open(stream).await?;
+            client.login(mailbox.user, mailbox.password).await?;
+            let count = client.examine_inbox().await?;
+            let fetched = if count == 0 {
+                Vec::new()
+            } else {
+                client.all_headers().await?
+            };
+            client.logout().await;
+            Ok(fetched
+                .iter()
+                .map(|f| {
+                    summary(
+                        f.sequence,
+                        size_of(f),
+                        f.literals.first().map(Vec::as_slice).unwrap_or_default(),
+                    )
+                })
+                .collect())
+        }
+    }
+}
+
+/// Message `number` (from 1), whole.
+pub async fn read(mailbox: Mailbox<'_>, number: u32) -> Result<Vec<u8>, FetchError> {
+    let stream = connect(mailbox.server, CONNECT_TIMEOUT)
+        .await
+        .map_err(|e| FetchError::new("connect", e.to_string()))?;
+    match mailbox.protocol {
+        MailProtocol::Pop3 => {
+            let mut client = Pop3::open(stream).await?;
+            client.login(mailbox.user, mailbox.password).await?;
+            let message = client.retrieve(number).await?;
+            client.quit().await;
+            Ok(message)
+        }
+        MailProtocol::Imap => {
+            let mut client = Imap::open(stream).await?;
+            client.login(mailbox.user, mailbox.password).await?;
+            client.examine_inbox().await?;
+            let message = client.message(number).await?;
+            client.logout().await;
+            Ok(message)
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The POP3 client of a PC's mail program (RFC 1939): USER/PASS, LIST,
+//! TOP for headers, RETR for whole messages; multi-line answers are
+//! dot-unstuffed and capped. Messages are left on the server.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+use super::lines::read_line;
+use super::mailbox::FetchError;
+
+/// How long each answer may take.
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest multi-line answer read.
+pub const MAX_ANSWER: usize = 32 * 1024 * 1024;
+
+pub struct Pop3 {
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+}
+
+impl Pop3 {
+    pub async fn open(stream: TcpStream) -> Result<Pop3, FetchError> {
+        let (read, write) = stream.into_split();
+        let mut client = Pop3 {
+            reader: BufReader::new(read),
+            writer: write,
+        };
+        client.status("greeting").await?;
+        Ok(client)
+    }
+
+    async fn status(&mut self, stage: &'static str) -> Result<String, FetchError> {
+        let line = read_line(&mut self.reader, TIMEOUT)
+            .await
+            .map_err(|why| FetchError::new(stage, why))?;
+        let text = String::from_utf8_lossy(&line).into_owned();
+        if text.starts_with("+OK") {
+            Ok(text)
+        } else {
+            Err(FetchError::refused(stage, text))
+        }
+    }
+
+    async fn command(&mut self, stage: &'static str, line: &str) -> Result<String, FetchError> {
+        self.writer
+            .write_all(format!("{line}\r\n").as_bytes())
+            .await
+            .map_err(|e| FetchError::new(stage, format!("the connection failed: {e}")))?;
+        self.status(stage).await
+    }
+
+    async fn multiline(&mut self, stage: &'static str) -> Result<Vec<u8>, FetchError> {
+        let mut out = Vec::new();
+        loop {
+            let line = read_line(&mut self.reader, TIMEOUT)
+                .await
+                .map_err(|why| FetchError::new(stage, why))?;
+            if line == b"." {
+                return Ok(out);
+            }
+            let line = line.strip_prefix(b".").unwrap_or(&line);
+            out.extend_from_slice(line);
+            out.extend_from_slice(b"\r\n");
+            if out.len() > MAX_ANSWER {
+                return Err(FetchError::new(
+                    stage,
+                    format!("the answer is larger than {MAX_ANSWER} bytes"),
+                ));
+            }
+        }
+    }
+
+    pub async fn login(&mut self, user: &str, password: &str) -> Result<(), FetchError> {
+        self.command("login", &format!("USER {user}")).await?;
+        self.command("login", &format!("PASS {password}"))
+            .await
+            .map(|_| ())
+    }
+
+    /// Message numbers and sizes.
+    pub async fn list(&mut self) -> Result<Vec<(u32, u64)>, FetchError> {
+        self.command("list", "LIST").await?;
+        let text = String::from_utf8_lossy(&self.multiline("list").await?).into_owned();
+        Ok(text
+            .lines()
+            .filter_map(|l| {
+                let mut words = l.split_whitespace();
+                Some((words.next()?.parse().ok()?, words.next()?.parse().ok()?))
+            })
+            .collect())
+    }
+
+    /// The headers of message `n`.
+    pub async fn headers(&mut self, n: u32) -> Result<Vec<u8>, FetchError> {
+        self.command("read", &format!("TOP {n} 0")).await?;
+        self.multiline("read").await
+    }
+
+    pub async fn retrieve(&mut self, n: u32) -> Result<Vec<u8>, FetchError> {
+        self.command("read", &format!("RETR {n}")).await?;
+        self.multiline("read").await
+    }
+
+    pub async fn quit(mut self) {
+        let _ = self.command("quit", "QUIT").await;
+    }
+}

@@ -1,0 +1,9 @@
+//! User agents a lab host runs for its user, always from inside the host's
+//! namespace and with its own settings: ping, TCP, a web client, the stub
+//! resolver that reads the host's resolv.conf, and the mail client.
+
+pub mod http;
+pub mod icmp;
+pub mod mail;
+pub mod resolver;
+pub mod tcp;

@@ -1,0 +1,227 @@
+//! What the probes know about the running lab: its plan, the DHCP leases
+//! its daemon reports, and how to run a step inside a node (a fresh thread
+//! that entered the node's namespace, with a current-thread runtime).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::Ipv4Addr;
+
+use anyhow::Result;
+
+use super::outcome::{Diagnosis, Step};
+use super::spec::Target;
+use crate::agent::resolver;
+use crate::daemon::control::{self, Request};
+use crate::daemon::state::ClientReport;
+use crate::lab::plan::{Plan, PlanNode};
+use crate::net::netns;
+use crate::services::dns::client::QueryError;
+use crate::state::LabDir;
+
+pub struct LabContext {
+    pub lab: String,
+    /// Where the lab's state (and so the labctl that runs it) lives.
+    pub plan: Plan,
+    /// The daemon's DHCP clients by `node/iface`.
+    pub leases: BTreeMap<String, ClientReport>,
+}
+
+impl LabContext {
+    /// The running lab `lab`: its plan and what its daemon reports now.
+    pub fn load(lab: &str) -> Result<LabContext> {
+        let dir = LabDir::of(lab)?;
+        let record = dir.read_record()?;
+        let leases = control::call(&dir.socket_path(), &Request::Ping)
+            .map(|reply| reply.dhcp_clients)
+            .map_err(|e| anyhow::anyhow!("the daemon of lab {lab} does not answer ({e}): run `labctl down {lab}` and `labctl up` again"))?;
+        Ok(LabContext {
+            lab: lab.to_string(),
+            plan: record.plan,
+            leases,
+        })
+    }
+
+    pub fn node(&self, name: &str) -> &PlanNode {
+        self.plan
+            .node(name)
+            .expect("checks are resolved against this plan")
+    }
+
+    /// The node's address: its first static one, or its DHCP lease.
+    pub fn address_of(&self, name: &str) -> Step<Ipv4Addr> {
+        let node = self.node(name);
+        if let Some(net) = node.interfaces.iter().find_map(|i| i.address) {
+            return Ok(net.addr);
+        }
+        for iface in node.interfaces.iter().filter(|i| i.dhcp) {
+            let key = format!("{name}/{}", iface.name);
+            match self.leases.get(&key) {
+                Some(lease) if lease.state == "bound" => {
+                    if let Some(ip) = leased_address(lease) {
+                        return Ok(ip);
+                    }
+                }
+                Some(lease) => {
+                    return Err(Diagnosis::new(
+                        "lease",
+                        format!(
+                            "{key} has no DHCP lease ({}{})",
+                            lease.state,
+                            lease
+                                .reason
+                                .as_deref()
+                                .map(|r| format!(": {r}"))
+                                .unwrap_or_default()
+                        ),
+                        "is the DHCP server up, with a pool for this network (and a relay on the router if it is elsewhere)?",
+                    ));
+                }
+                None => {}
+            }
+        }
+        Err(Diagnosis::new(
+            "address",
+            format!("{name} has no address"),
+            format!("give {name} an address (`eth0: 192.168.1.10/24`) or `eth0: dhcp`"),
+        ))
+    }
+
+    /// The node that has `ip` (static or leased), if any.
+    pub fn owner_of(&self, ip: Ipv4Addr) -> Option<&PlanNode> {
+        self.plan.nodes.iter().find(|n| {
+            n.interfaces
+                .iter()
+                .any(|i| i.address.is_some_and(|a| a.addr == ip))
+                || self.leases.iter().any(|(key, lease)| {
+                    key.split('/').next() == Some(n.name.as_str())
+                        && leased_address(lease) == Some(ip)
+                })
+        })
+    }
+
+    /// The name servers `node` uses now (its resolv.conf).
+    pub fn name_servers(&self, node: &str) -> Vec<Ipv4Addr> {
+        resolver::name_servers(&self.node(node).namespace)
+    }
+
+    /// The address of `target` as `from` would find it: a node's address,
+    /// an address as is, or a DNS lookup through `from`'s own resolver.
+    pub fn resolve(&self, from: &str, target: &Target) -> Step<Ipv4Addr> {
+        match target {
+            Target::Ip(ip) => Ok(*ip),
+            Target::Node(node) => self.address_of(node),
+            Target::Name(name) => {
+                let servers = self.name_servers(from);
+                if servers.is_empty() {
+                    return Err(Diagnosis::new(
+                        "dns",
+                        format!("{from} could not look up {name}: it has no DNS server"),
+                        format!("give {from} `dns: [SERVER]`, or a DHCP pool with `dns:`"),
+                    ));
+                }
+                let name_owned = name.clone();
+                let found = self.in_node(from, move || async move {
+                    resolver::addresses(&servers, &name_owned).await
+                })?;
+                match found {
+                    Ok(addresses) if !addresses.is_empty() => Ok(addresses[0]),
+                    Ok(_) => Err(dns_failure(from, name, "it has no A record")),
+                    Err(e) => Err(dns_diagnosis(from, name, &e)),
+                }
+            }
+        }
+    }
+
+    /// Runs `step` inside `node`'s namespace on a fresh thread with its own
+    /// current-thread runtime, and waits for it.
+    pub fn in_node<T, F, Fut>(&self, node: &str, step: F) -> Step<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = T>,
+    {
+        let namespace = self.node(node).namespace.clone();
+        netns::run_in(&namespace, move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            Ok(runtime.block_on(step()))
+        })
+        .map_err(|e| {
+            Diagnosis::new(
+                "lab",
+                format!("cannot run inside {node}: {e:#}"),
+                "is the lab up? (`labctl status`)",
+            )
+        })
+    }
+}
+
+/// The address of a bound lease (the daemon reports it as ADDRESS/PREFIX).
+pub fn leased_address(lease: &ClientReport) -> Option<Ipv4Addr> {
+    lease.address.as_deref()?.split('/').next()?.parse().ok()
+}
+
+fn dns_failure(from: &str, name: &str, why: &str) -> Diagnosis {
+    Diagnosis::new(
+        "dns",
+        format!("{from} could not resolve {name}: {why}"),
+        format!("is there an A record for {name}?"),
+    )
+}
+
+/// A failed lookup in a student's words, with what to check.
+pub fn dns_diagnosis(from: &str, name: &str, error: &QueryError) -> Diagnosis {
+    let (message, hint) = match error {
+        QueryError::NxDomain { server, .. } => (
+            format!(
+                "{from} could not resolve {name}: DNS server {} answered NXDOMAIN",
+                server.ip()
+            ),
+            format!(
+                "is there a record for {name} in the zone on {}?",
+                server.ip()
+            ),
+        ),
+        QueryError::NoData { rtype, server, .. } => (
+            format!(
+                "{from} could not resolve {name}: DNS server {} has no {rtype} record for it",
+                server.ip()
+            ),
+            format!("add a {rtype} record for {name}"),
+        ),
+        QueryError::Timeout { server, .. } => (
+            format!(
+                "{from} could not resolve {name}: no answer from DNS server {}",
+                server.ip()
+            ),
+            format!(
+                "is {} the right DNS server, reachable from {from}, and running DNS?",
+                server.ip()
+            ),
+        ),
+        QueryError::Io { server, .. } => (
+            format!("{from} could not resolve {name}: {error}"),
+            format!(
+                "can {from} reach {}? check its gateway and the routes",
+                server.ip()
+            ),
+        ),
+        QueryError::NoServers => (
+            format!("{from} could not resolve {name}: it has no DNS server"),
+            format!("give {from} `dns: [SERVER]`, or a DHCP pool with `dns:`"),
+        ),
+        QueryError::Failed { rcode, server, .. } => (
+            format!(
+                "{from} could not resolve {name}: DNS server {} answered {rcode}",
+                server.ip()
+            ),
+            "does that server hold the zone, or forward names it does not hold?".to_string(),
+        ),
+        other => (
+            format!("{from} could not resolve {name}: {other}"),
+            String::new(),
+        ),
+    };
+    Diagnosis::new("dns", message, hint)
+}

@@ -1,0 +1,119 @@
+//! `ping` and `tcp` checks: reachability (or its absence) from a node.
+
+use std::net::SocketAddrV4;
+use std::time::Duration;
+
+use super::path::{SILENCE, explain_silence};
+use crate::agent::icmp::{PingOutcome, ping as send_pings};
+use crate::agent::tcp::{ConnectError, connect};
+use crate::checks::context::LabContext;
+use crate::checks::outcome::{Diagnosis, Outcome, Step};
+use crate::checks::spec::Target;
+
+pub fn ping(ctx: &LabContext, from: &str, to: &Target, reachable: bool) -> Step<Outcome> {
+    ctx.address_of(from)?;
+    let ip = ctx.resolve(from, to)?;
+    let outcome = ctx
+        .in_node(from, move || async move {
+            send_pings(
+                ip,
+                3,
+                Duration::from_millis(300),
+                SILENCE.saturating_sub(Duration::from_millis(600)),
+            )
+            .await
+        })?
+        .map_err(|e| Diagnosis::new("icmp", format!("{from} cannot send a ping: {e}"), ""))?;
+    let shown = if to.to_string() == ip.to_string() {
+        ip.to_string()
+    } else {
+        format!("{to} ({ip})")
+    };
+    match (outcome, reachable) {
+        (PingOutcome::Reply { rtt }, true) => Ok(Outcome::pass(format!(
+            "{shown} answered in {:.1} ms",
+            rtt.as_secs_f64() * 1000.0
+        ))),
+        (PingOutcome::Reply { .. }, false) => Err(Diagnosis::new(
+            "reachable",
+            format!("{shown} answered {from}'s ping, but it must not be reachable from {from}"),
+            "remove the route (or gateway) that lets it through",
+        )),
+        (silent, false) => Ok(Outcome::pass(format!(
+            "{shown} is not reachable from {from} ({})",
+            describe(&silent)
+        ))),
+        (
+            PingOutcome::Unreachable {
+                from: router,
+                reason,
+            },
+            true,
+        ) => Err(Diagnosis::new(
+            "route",
+            format!("{router} told {from} that {shown} is unreachable: {reason}"),
+            format!(
+                "check the routes on {} towards {ip}",
+                ctx.owner_of(router)
+                    .map(|n| n.name.clone())
+                    .unwrap_or_else(|| router.to_string())
+            ),
+        )),
+        (PingOutcome::NoRoute(_), true) | (PingOutcome::Silence, true) => {
+            Err(explain_silence(ctx, from, ip, &format!("ping {shown}")))
+        }
+    }
+}
+
+fn describe(outcome: &PingOutcome) -> String {
+    match outcome {
+        PingOutcome::Reply { .. } => "it answered".into(),
+        PingOutcome::Unreachable { from, reason } => format!("{from}: {reason}"),
+        PingOutcome::Silence => "no answer".into(),
+        PingOutcome::NoRoute(_) => "no route".into(),
+    }
+}
+
+pub fn tcp(ctx: &LabContext, from: &str, to: &Target, port: u16, open: bool) -> Step<Outcome> {
+    ctx.address_of(from)?;
+    let ip = ctx.resolve(from, to)?;
+    let connected = ctx.in_node(from, move || async move {
+        connect(SocketAddrV4::new(ip, port), SILENCE)
+            .await
+            .map(|_| ())
+    })?;
+    let shown = if to.to_string() == ip.to_string() {
+        format!("{ip}:{port}")
+    } else {
+        format!("{to} ({ip}) port {port}")
+    };
+    match (connected, open) {
+        (Ok(()), true) => Ok(Outcome::pass(format!("{shown} accepted the connection"))),
+        (Ok(()), false) => Err(Diagnosis::new(
+            "reachable",
+            format!("{shown} accepted a connection from {from}, but it must not"),
+            "stop the service, or keep this node from reaching it",
+        )),
+        (Err(e), false) => Ok(Outcome::pass(format!(
+            "{shown} did not accept a connection from {from} ({e})"
+        ))),
+        (Err(ConnectError::Refused), true) => {
+            let owner = ctx
+                .owner_of(ip)
+                .map(|n| n.name.clone())
+                .unwrap_or_else(|| ip.to_string());
+            Err(Diagnosis::new(
+                "connect",
+                format!("{from} reached {owner} ({ip}), but nothing listens on port {port}"),
+                format!(
+                    "is the service for port {port} configured on {owner} (and is the lab's daemon running)?"
+                ),
+            ))
+        }
+        (Err(e), true) => {
+            let mut d = explain_silence(ctx, from, ip, &format!("connect to {shown}"));
+            d.message = format!("{from} could not connect to {shown}: {e}; {}", d.message);
+            Ok(Outcome::fail(d))
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! The report for people: one line per check, the diagnosis under each
+//! failure, then the score.
+
+use std::fmt::Write;
+
+use super::Report;
+
+pub fn to_text(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "checks of lab {}:", report.lab);
+    for (i, result) in report.results.iter().enumerate() {
+        let mark = if result.outcome.passed {
+            "PASS"
+        } else {
+            "FAIL"
+        };
+        let points = if result.outcome.passed {
+            result.spec.points
+        } else {
+            0
+        };
+        let _ = writeln!(
+            out,
+            "  {mark}  {:>2}. {} [{points}/{}] ({:.2} s)",
+            i + 1,
+            result.spec.title,
+            result.spec.points,
+            result.outcome.duration.as_secs_f64()
+        );
+        match &result.outcome.diagnosis {
+            Some(d) => {
+                let _ = writeln!(out, "          {}", d.message);
+                if !d.hint.is_empty() {
+                    let _ = writeln!(out, "          look at: {}", d.hint);
+                }
+            }
+            None => {
+                let _ = writeln!(out, "          {}", result.outcome.detail);
+            }
+        }
+    }
+    let s = report.summary();
+    let _ = writeln!(
+        out,
+        "score: {}/{} points ({:.1}%), {} of {} checks passed, in {:.2} s",
+        s.points,
+        s.max_points,
+        s.percent,
+        s.passed,
+        s.checks,
+        report.duration.as_secs_f64()
+    );
+    if let Some(t) = &report.timings {
+        let _ = writeln!(
+            out,
+            "timings: build {:.2} s, services ready {:.2} s, checks {:.2} s, teardown {:.2} s",
+            t.build.as_secs_f64(),
+            t.ready.as_secs_f64(),
+            t.checks.as_secs_f64(),
+            t.teardown.as_secs_f64()
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shows_marks_diagnosis_and_score() {
+        let text = super::to_text(&super::super::tests::sample());
+        assert!(
+            text.contains("PASS   1. pc0 can ping server0 [2/2]"),
+            "{text}"
+        );
+        assert!(text.contains("FAIL   2. Ada & Bob <mail> [0/1]"), "{text}");
+        assert!(text.contains("answered NXDOMAIN"), "{text}");
+        assert!(text.contains("look at: is there an A record"), "{text}");
+        assert!(
+            text.contains("score: 2/3 points (66.7%), 1 of 2 checks passed"),
+            "{text}"
+        );
+    }
+}

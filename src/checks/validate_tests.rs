@@ -1,0 +1,229 @@
+//! Check and user-agent validation: every mistake reported at its
+//! file:line:col, with a hint, in one run.
+
+use crate::checks::load::load_checks_text;
+use crate::checks::spec::Probe;
+use crate::lab::diagnostic::Diagnostic;
+use crate::lab::load::check_text;
+use crate::lab::plan::plan;
+
+const LAB: &str = "name: lab
+nodes:
+  server0:
+    kind: server
+    interfaces: {eth0: 192.168.1.2/24}
+    dns: [192.168.1.2]
+    services:
+      web: {pages: {/: hello}}
+  sw0: {kind: switch}
+  pc0:
+    kind: host
+    interfaces: {eth0: dhcp}
+    mail: {address: ada@cbrc.com, incoming: mail.cbrc.com, outgoing: 192.168.1.2, user: ada, password: secret}
+  pc1:
+    kind: host
+    interfaces: {eth0: 192.168.1.3/24}
+    mail:
+      - {address: bob@cbrc.com, incoming: mail.cbrc.com, protocol: imap, outgoing: mail.cbrc.com, user: bob, password: pw}
+links: [[server0, sw0], [pc0, sw0], [pc1, sw0]]
+";
+
+/// (line, col, message) of every error in a lab file that is `LAB` plus `checks`.
+fn lab_errors(checks: &str) -> Vec<(usize, usize, String)> {
+    let checked = check_text("lab.yaml", format!("{LAB}{checks}"));
+    located(&checked.diagnostics)
+}
+
+fn located(found: &[Diagnostic]) -> Vec<(usize, usize, String)> {
+    found
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| {
+            let pos = d.pos.expect("every check error has a position");
+            (
+                pos.line,
+                pos.col,
+                format!("{} | {}", d.message, d.hint.clone().unwrap_or_default()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_kind_resolves() {
+    let checked = check_text(
+        "lab.yaml",
+        format!(
+            "{LAB}checks:
+  - ping: {{from: pc0, to: server0}}
+  - ping: {{from: pc0, to: 10.9.9.9, expect: fail}}
+    name: no way out
+    points: 3
+  - tcp: {{from: pc1, to: www.cbrc.com, port: 80}}
+  - dhcp: {{node: pc0, subnet: 192.168.1.0/24, server: server0}}
+  - dns: {{from: pc1, name: mail.cbrc.com., type: mx, expect: [10 mail.cbrc.com.]}}
+  - http: {{from: pc1, url: 'http://server0:8080/a?b', status: 404, contains: x}}
+  - mail: {{from: pc0, to: bob@cbrc.com, reader: pc1, within: 3s}}
+  - mail-refused: {{from: pc1, server: mail.cbrc.com, to: x@elsewhere.org}}
+  - exec: {{node: pc1, command: ip route | grep default, exit: 1}}
+"
+        ),
+    );
+    assert!(checked.valid.is_some(), "{:?}", checked.diagnostics);
+    let kinds: Vec<&str> = checked.checks.iter().map(|c| c.probe.kind()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "ping",
+            "ping",
+            "tcp",
+            "dhcp",
+            "dns",
+            "http",
+            "mail",
+            "mail-refused",
+            "exec"
+        ]
+    );
+    assert_eq!(checked.checks[1].title, "no way out");
+    assert_eq!(checked.checks[1].points, 3);
+    assert_eq!(checked.checks[0].points, 1);
+    assert_eq!(checked.checks[0].title, "pc0 can ping server0");
+    match &checked.checks[4].probe {
+        Probe::Dns {
+            name, record_type, ..
+        } => assert_eq!(
+            (name.as_str(), record_type.as_str()),
+            ("mail.cbrc.com", "MX")
+        ),
+        other => panic!("{other:?}"),
+    }
+    match &checked.checks[5].probe {
+        Probe::Http { url, status, .. } => {
+            assert_eq!((url.port, url.path.as_str(), *status), (8080, "/a?b", 404));
+            assert_eq!(
+                url.host,
+                crate::checks::spec::Target::Node("server0".into())
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    match &checked.checks[6].probe {
+        Probe::Mail(mail) => {
+            assert_eq!(mail.account.address, "ada@cbrc.com");
+            assert_eq!(mail.reader_account.address, "bob@cbrc.com");
+            assert_eq!(mail.within.as_secs(), 3);
+        }
+        other => panic!("{other:?}"),
+    }
+    match &checked.checks[8].probe {
+        Probe::Exec { command, exit, .. } => {
+            assert_eq!(command[..2], ["sh".to_string(), "-c".to_string()]);
+            assert_eq!(*exit, 1);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn mistakes_in_checks_are_located() {
+    let errors = lab_errors(
+        "checks:
+  - ping: {from: pc9, to: server0}
+  - tcp: {from: sw0, to: server0, port: 25}
+  - ping: {from: pc0, to: nowhere}
+  - dns: {from: pc0, name: x.com, type: SOA}
+  - http: {from: pc0, url: https://x.com/}
+  - mail: {from: pc1, to: not-an-address, reader: pc0}
+  - mail: {from: server0, to: a@b.com, reader: pc0, within: soon}
+  - dhcp: {node: pc1}
+  - {name: nothing}
+  - {ping: {from: pc0, to: server0}, tcp: {from: pc0, to: server0, port: 1}}
+  - exec: {node: pc0, command: []}
+  - mail: {from: pc0, to: b@c.com, reader: pc1, attach: missing.bin}
+",
+    );
+    let expect = [
+        (21, 18, "no node `pc9`", "did you mean `pc0`?"),
+        (22, 17, "sw0 is a switch", "host, server or router"),
+        (23, 27, "`nowhere` is not a node", ""),
+        (24, 41, "`SOA` is not a record type", "A, AAAA"),
+        (25, 28, "not a web address", "http://"),
+        (26, 27, "`not-an-address` is not an email address", ""),
+        (27, 18, "server0 has no mail settings", "mail:"),
+        (28, 18, "pc1 has no `dhcp` interface", "eth0: dhcp"),
+        (29, 5, "check 9 says what to check with none", "ping, tcp"),
+        (30, 38, "has both `ping` and `tcp`", "split it"),
+        (31, 32, "the command is empty", ""),
+        (32, 57, "cannot read", "relative to the file"),
+    ];
+    for (line, col, message, hint) in expect {
+        assert!(
+            errors.iter().any(|(l, c, m)| *l == line
+                && *c == col
+                && m.contains(message)
+                && m.contains(hint)),
+            "no error `{message}` at {line}:{col}; found {errors:#?}"
+        );
+    }
+    assert_eq!(errors.len(), expect.len(), "{errors:#?}");
+}
+
+#[test]
+fn mail_settings_and_web_service_are_checked() {
+    let bad = LAB
+        .replace("address: ada@cbrc.com", "address: ada.cbrc.com")
+        .replace(
+            "incoming: mail.cbrc.com, outgoing: 192.168.1.2",
+            "incoming: 'mail server', outgoing: 192.168.1.2",
+        )
+        .replace(
+            "web: {pages: {/: hello}}",
+            "web: {pages: {index.html: hello}, root: ./site}",
+        );
+    let errors = located(&check_text("lab.yaml", bad).diagnostics);
+    for needle in [
+        "`ada.cbrc.com` is not an email address",
+        "`mail server` is neither",
+        "either `pages` or a `root`",
+    ] {
+        assert!(
+            errors.iter().any(|(_, _, m)| m.contains(needle)),
+            "{needle}: {errors:#?}"
+        );
+    }
+    let switch_mail = LAB.replace("  sw0: {kind: switch}", "  sw0: {kind: switch, mail: {address: a@b.com, incoming: b.com, outgoing: b.com, user: a, password: p}}");
+    let errors = located(&check_text("lab.yaml", switch_mail).diagnostics);
+    assert!(
+        errors
+            .iter()
+            .any(|(l, c, m)| (*l, *c) == (9, 29) && m.contains("only hosts and servers")),
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn a_checks_file_is_checked_against_the_lab() {
+    let checked = check_text("lab.yaml", LAB.to_string());
+    let plan = plan(&checked.valid.expect("valid").1);
+    let good = load_checks_text(
+        "grading.yaml",
+        "checks:\n  - ping: {from: pc1, to: server0}\n    points: 2\n".into(),
+        &plan,
+    );
+    assert!(good.diagnostics.is_empty(), "{:?}", good.diagnostics);
+    assert_eq!(good.checks.as_ref().map(|c| c[0].points), Some(2));
+    let bad = load_checks_text(
+        "grading.yaml",
+        "checks:\n  - pnig: {from: pc1, to: server0}\n  - ping: {from: pc1, to: server0, expect: maybe}\nnodes: {}\n".into(),
+        &plan,
+    );
+    assert!(bad.checks.is_none());
+    let report = bad.report().expect("errors");
+    assert!(report.contains("grading.yaml:2:5"), "{report}");
+    assert!(report.contains("did you mean `ping`?"), "{report}");
+    assert!(report.contains("grading.yaml:3:44"), "{report}");
+    assert!(report.contains("unknown key `nodes`"), "{report}");
+    let empty = load_checks_text("grading.yaml", "".into(), &plan);
+    assert!(empty.checks.is_none());
+}

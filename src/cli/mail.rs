@@ -1,0 +1,258 @@
+//! `labctl mail send|inbox|read LAB NODE …`: use a PC's mail client by
+//! hand, exactly as its settings say (its DNS, its servers, its login) —
+//! what a student does in Packet Tracer's Email window.
+
+use std::net::SocketAddrV4;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use clap::Subcommand;
+
+use crate::agent::mail::mailbox::{self, Mailbox, Summary};
+use crate::agent::mail::mime;
+use crate::checks::context::LabContext;
+use crate::checks::outcome::Diagnosis;
+use crate::checks::probes::mail::{Letter, new_token, read_attachment, send, server_target};
+use crate::lab::model_agents::MailAccount;
+use crate::lifecycle::require_admin;
+
+#[derive(Subcommand)]
+pub enum MailCommand {
+    /// Compose and send a message from a PC (MIME, attachments), as its mail client would.
+    Send {
+        lab: String,
+        node: String,
+        /// The recipient's address.
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        subject: String,
+        #[arg(long, default_value = "")]
+        body: String,
+        /// Attach a file (may be repeated).
+        #[arg(long, value_name = "FILE")]
+        attach: Vec<PathBuf>,
+        /// Which of the PC's accounts (address or user name; default the first).
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// List the messages in a PC's mailbox (they stay on the server).
+    Inbox {
+        lab: String,
+        node: String,
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Show message N of a PC's mailbox: headers, body, attachments.
+    Read {
+        lab: String,
+        node: String,
+        /// The message number `inbox` shows.
+        number: u32,
+        #[arg(long)]
+        account: Option<String>,
+    },
+}
+
+pub fn run(command: MailCommand) -> Result<ExitCode> {
+    require_admin("mail")?;
+    match command {
+        MailCommand::Send {
+            lab,
+            node,
+            to,
+            subject,
+            body,
+            attach,
+            account,
+        } => {
+            let ctx = LabContext::load(&lab)?;
+            let account = account_of(&ctx, &node, account.as_deref())?;
+            let attachments = attach
+                .iter()
+                .map(|path| {
+                    read_attachment(path)
+                        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let letter = Letter {
+                to: &to,
+                subject: &subject,
+                body: &body,
+                attachments: &attachments,
+                token: &new_token(),
+            };
+            match send(&ctx, &node, &account, &letter) {
+                Ok(reply) => {
+                    println!(
+                        "sent from {} to {to} through {}: {reply}",
+                        account.address, account.outgoing
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(d) => Ok(failed(&d)),
+            }
+        }
+        MailCommand::Inbox { lab, node, account } => {
+            let ctx = LabContext::load(&lab)?;
+            let account = account_of(&ctx, &node, account.as_deref())?;
+            match with_mailbox(&ctx, &node, &account, None) {
+                Ok(Fetched::List(list)) => {
+                    print_inbox(&account, &list);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Ok(Fetched::Message(_)) => unreachable!("asked for the list"),
+                Err(d) => Ok(failed(&d)),
+            }
+        }
+        MailCommand::Read {
+            lab,
+            node,
+            number,
+            account,
+        } => {
+            let ctx = LabContext::load(&lab)?;
+            let account = account_of(&ctx, &node, account.as_deref())?;
+            if number == 0 {
+                bail!("messages are numbered from 1 (see `labctl mail inbox {lab} {node}`)");
+            }
+            match with_mailbox(&ctx, &node, &account, Some(number)) {
+                Ok(Fetched::Message(raw)) => {
+                    print_message(&raw);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Ok(Fetched::List(_)) => unreachable!("asked for a message"),
+                Err(d) => Ok(failed(&d)),
+            }
+        }
+    }
+}
+
+fn account_of(ctx: &LabContext, node: &str, which: Option<&str>) -> Result<MailAccount> {
+    let Some(plan_node) = ctx.plan.node(node) else {
+        bail!("lab {} has no node `{node}`", ctx.lab);
+    };
+    match plan_node.agents.account(which) {
+        Some(account) => Ok(account.clone()),
+        None if plan_node.agents.mail.is_empty() => bail!(
+            "{node} has no mail settings: give it `mail: {{address: …, incoming: …, outgoing: …, user: …, password: …}}` in the lab file"
+        ),
+        None => bail!(
+            "{node} has no account `{}`; its accounts: {}",
+            which.unwrap_or_default(),
+            plan_node
+                .agents
+                .mail
+                .iter()
+                .map(|a| a.address.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+enum Fetched {
+    List(Vec<Summary>),
+    Message(Vec<u8>),
+}
+
+/// Lists the mailbox, or reads message `number`, from inside `node`.
+fn with_mailbox(
+    ctx: &LabContext,
+    node: &str,
+    account: &MailAccount,
+    number: Option<u32>,
+) -> Result<Fetched, Diagnosis> {
+    ctx.address_of(node)?;
+    let server = ctx.resolve(node, &server_target(&account.incoming))?;
+    let protocol = account.protocol.unwrap_or_default();
+    let (user, password) = (account.user.clone(), account.password.clone());
+    let fetched = ctx.in_node(node, move || async move {
+        let mailbox = Mailbox {
+            protocol,
+            server: SocketAddrV4::new(server, mailbox::port(protocol)),
+            user: &user,
+            password: &password,
+        };
+        match number {
+            None => mailbox::inbox(mailbox).await.map(Fetched::List),
+            Some(n) => mailbox::read(mailbox, n).await.map(Fetched::Message),
+        }
+    })?;
+    fetched.map_err(|e| {
+        Diagnosis::new(
+            "mailbox",
+            format!(
+                "{node} could not read its mailbox on {} over {}: {e}",
+                account.incoming,
+                mailbox::protocol_name(protocol)
+            ),
+            if e.stage == "login" {
+                format!("is the password for {} right?", account.user)
+            } else {
+                String::new()
+            },
+        )
+    })
+}
+
+fn failed(d: &Diagnosis) -> ExitCode {
+    eprintln!("error: {}", d.message);
+    if !d.hint.is_empty() {
+        eprintln!("  look at: {}", d.hint);
+    }
+    ExitCode::FAILURE
+}
+
+fn print_inbox(account: &MailAccount, list: &[Summary]) {
+    println!(
+        "{} on {} ({} message{})",
+        account.address,
+        account.incoming,
+        list.len(),
+        if list.len() == 1 { "" } else { "s" }
+    );
+    if list.is_empty() {
+        return;
+    }
+    let from_width = list
+        .iter()
+        .map(|s| s.from.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 40);
+    println!(
+        "  {:>3}  {:<from_width$}  {:>7}  SUBJECT",
+        "N", "FROM", "SIZE"
+    );
+    for s in list {
+        let from: String = s.from.chars().take(from_width).collect();
+        println!(
+            "  {:>3}  {:<from_width$}  {:>7}  {}",
+            s.number, from, s.size, s.subject
+        );
+    }
+}
+
+fn print_message(raw: &[u8]) {
+    let parsed = mime::parse(raw);
+    for name in ["Date", "From", "To", "Cc", "Subject", "Message-ID"] {
+        if let Some(value) = parsed.header(name) {
+            println!("{name}: {value}");
+        }
+    }
+    println!();
+    print!("{}", parsed.text);
+    if !parsed.text.ends_with('\n') {
+        println!();
+    }
+    for a in &parsed.attachments {
+        println!(
+            "[attachment] {} ({}, {} bytes)",
+            a.name,
+            a.content_type,
+            a.bytes.len()
+        );
+    }
+}

@@ -1,0 +1,60 @@
+//! The web service of a node inside the daemon: binds port 80 in the node's
+//! namespace (the caller's thread is already there) and serves the site.
+//! A `root` directory is relative to the lab file, found in the lab record.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::TcpListener;
+
+use super::node::NodeContext;
+use crate::services::http::{self, Site};
+use crate::state::LabRecord;
+
+pub const HTTP_PORT: u16 = 80;
+
+pub fn start(context: &NodeContext, tasks: &mut tokio::task::JoinSet<Result<()>>) -> Result<()> {
+    let Some(web) = &context.node.agents.web else {
+        return Ok(());
+    };
+    let site = match &web.root {
+        None => Site::Pages(web.pages.clone().into_iter().collect()),
+        Some(root) => {
+            let record: LabRecord = serde_json::from_slice(
+                &std::fs::read(context.state_dir.join("lab.json"))
+                    .context("cannot read the lab record")?,
+            )?;
+            let lab_dir = Path::new(&record.file)
+                .parent()
+                .unwrap_or(Path::new("/"))
+                .to_path_buf();
+            let dir = lab_dir.join(root);
+            if !dir.is_dir() {
+                anyhow::bail!(
+                    "web root {root} ({}) is not a directory: create it next to the lab file",
+                    dir.display()
+                );
+            }
+            Site::Directory(dir)
+        }
+    };
+    let listener = tcp_listener(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, HTTP_PORT))?;
+    eprintln!("{}: web server on port {HTTP_PORT}", context.node.name);
+    tasks.spawn(http::serve(listener, site, context.stop.clone()));
+    Ok(())
+}
+
+/// A listening TCP socket on `addr` (address reuse on, so a restarted
+/// daemon can bind again at once).
+pub fn tcp_listener(addr: SocketAddrV4) -> Result<TcpListener> {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket
+        .bind(&SocketAddr::V4(addr).into())
+        .with_context(|| format!("cannot bind {addr}"))?;
+    socket.listen(1024)?;
+    Ok(TcpListener::from_std(socket.into())?)
+}

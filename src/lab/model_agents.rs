@@ -1,0 +1,95 @@
+//! Lab-file settings for what runs on a host for its user: the mail client
+//! (Packet Tracer's "Configure Mail") and the web service a server offers.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A PC's mail settings: one account, or a list of them.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum MailSettings {
+    One(MailAccount),
+    Many(Vec<MailAccount>),
+}
+
+impl MailSettings {
+    pub fn accounts(&self) -> Vec<&MailAccount> {
+        match self {
+            MailSettings::One(one) => vec![one],
+            MailSettings::Many(many) => many.iter().collect(),
+        }
+    }
+}
+
+/// One mail account, as Packet Tracer's "Configure Mail" dialog has it.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MailAccount {
+    /// Display name ("Your Name"), e.g. Ada.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The account's address, e.g. ada@cbrc.com.
+    pub address: String,
+    /// Incoming mail server: a name (resolved through this host's DNS) or an address.
+    pub incoming: String,
+    /// `pop3` (default) or `imap`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<MailProtocol>,
+    /// Outgoing (SMTP) server: a name or an address.
+    pub outgoing: String,
+    /// Login name on both servers.
+    pub user: String,
+    /// Password on both servers.
+    pub password: String,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MailProtocol {
+    /// POP3 on port 110 (the default).
+    #[default]
+    Pop3,
+    /// IMAP on port 143.
+    Imap,
+}
+
+/// A static web server (HTTP/1.1 on port 80): inline pages, or a directory.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebService {
+    /// Inline pages by path: `/: "<h1>MasterTech</h1>"`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub pages: IndexMap<String, String>,
+    /// A directory of files to serve, relative to the lab file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
+}
+
+/// A node's validated user agents and web site, as the plan carries them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Agents {
+    /// Mail client accounts, in the order written (the first is the default).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mail: Vec<MailAccount>,
+    /// The web site served on port 80.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web: Option<WebService>,
+}
+
+impl Agents {
+    pub fn is_empty(&self) -> bool {
+        self.mail.is_empty() && self.web.is_none()
+    }
+
+    /// The account named by its address or user name, or the first.
+    pub fn account(&self, which: Option<&str>) -> Option<&MailAccount> {
+        match which {
+            None => self.mail.first(),
+            Some(key) => self
+                .mail
+                .iter()
+                .find(|a| a.address.eq_ignore_ascii_case(key) || a.user == key),
+        }
+    }
+}

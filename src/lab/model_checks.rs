@@ -1,0 +1,229 @@
+//! The checks a lab file (or a separate checks file) declares: what the lab
+//! must do, each as one kind key with its settings, plus an optional `name`
+//! and `points`. Kept apart from `model.rs` so the lab model stays small;
+//! `checks::validate` turns these into runnable checks.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A checks file kept apart from the student's lab file:
+/// `labctl check LAB --checks FILE`, `labctl test LAB.yaml --checks FILE`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChecksFile {
+    /// The checks, run instead of the lab file's own.
+    pub checks: Vec<Check>,
+}
+
+/// One check of the lab's behaviour: exactly one kind key (`ping`, `tcp`,
+/// `dhcp`, `dns`, `http`, `mail`, `mail-refused`, `exec`), and optionally a
+/// `name` and `points`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    /// Shown in reports; by default a sentence made from the check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Points this check is worth (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<u32>,
+    /// ICMP echo from a node: `{from: pc0, to: 192.168.2.10}`; `expect: fail`
+    /// for a destination that must NOT answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ping: Option<PingCheck>,
+    /// A TCP port accepts connections from a node: `{from: pc0, to: mail.cbrc.com, port: 25}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpCheck>,
+    /// A node got a DHCP lease: `{node: pc0, subnet: 192.168.1.0/24, server: server0}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dhcp: Option<DhcpCheck>,
+    /// A name resolves through the node's own resolver:
+    /// `{from: pc0, name: mail.cbrc.com, type: A, expect: 192.168.1.2}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<DnsCheck>,
+    /// A web page fetched from a node:
+    /// `{from: pc0, url: http://www.mastertech.com/, status: 200, contains: MasterTech}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpCheck>,
+    /// Mail sent with one PC's mail settings arrives in another's mailbox:
+    /// `{from: pc-ada, to: bob@cbrc.com, reader: pc-bob, within: 10s}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<MailCheck>,
+    /// A mail server refuses to relay for a sender who did not log in:
+    /// `{from: pc0, server: mail.cbrc.com, to: someone@elsewhere.org}`.
+    #[serde(
+        default,
+        rename = "mail-refused",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mail_refused: Option<MailRefusedCheck>,
+    /// A command run inside a node: `{node: pc0, command: [ip, route], exit: 0, output: "default via"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<ExecCheck>,
+}
+
+/// Whether the destination must answer (`ok`, the default) or must not (`fail`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Expect {
+    /// It must work (the default).
+    #[default]
+    Ok,
+    /// It must not work.
+    Fail,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PingCheck {
+    /// The node the ping is sent from.
+    pub from: String,
+    /// A node name, an address, or a DNS name (resolved through `from`'s resolver).
+    pub to: String,
+    /// `ok` (default): it must answer; `fail`: it must not be reachable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Expect>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TcpCheck {
+    /// The node the connection is made from.
+    pub from: String,
+    /// A node name, an address, or a DNS name (resolved through `from`'s resolver).
+    pub to: String,
+    /// The TCP port, e.g. 25.
+    pub port: u16,
+    /// `ok` (default): the port must accept; `fail`: it must not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Expect>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DhcpCheck {
+    /// The client node.
+    pub node: String,
+    /// Its interface (default: its first `dhcp` interface).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    /// The network the leased address must be in, e.g. 192.168.1.0/24.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<String>,
+    /// The server that must have given the lease: a node name or an address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+}
+
+/// One value, or a list of values.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(one) => vec![one.clone()],
+            OneOrMany::Many(many) => many.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DnsCheck {
+    /// The node whose resolver (its `dns:` list or what DHCP gave it) is asked.
+    pub from: String,
+    /// The name to look up, e.g. mail.cbrc.com.
+    pub name: String,
+    /// Record type: A (default), AAAA, CNAME, MX, NS, PTR, SRV or TXT.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub record_type: Option<String>,
+    /// The answer(s) that must be among the records: an address, a node name
+    /// (its address), `10 mail.cbrc.com.` for MX, … Without it any answer passes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<OneOrMany>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpCheck {
+    /// The node the page is fetched from.
+    pub from: String,
+    /// `http://HOST[:PORT]/PATH`; HOST is resolved through `from`'s resolver.
+    pub url: String,
+    /// The HTTP status the answer must have (default 200).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Text the body must contain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contains: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MailCheck {
+    /// The sending PC: its `mail:` settings are used, as its mail client would.
+    pub from: String,
+    /// The recipient's address.
+    pub to: String,
+    /// The PC that must receive it (over POP3 or IMAP, as its `mail:` settings say).
+    pub reader: String,
+    /// How long delivery may take: `10s` (default), `1m`, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<String>,
+    /// The sender's account when it has several (its address or user name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// A file (relative to the file this check is in) attached to the mail;
+    /// it must arrive byte for byte.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attach: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MailRefusedCheck {
+    /// The node the relay attempt is made from (without logging in).
+    pub from: String,
+    /// The mail server: a name (resolved through `from`'s resolver), an address or a node.
+    pub server: String,
+    /// An address in a domain the server does not deliver itself.
+    pub to: String,
+    /// The envelope sender to claim (default: nobody@example.net).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExecCheck {
+    /// The node the command runs in (with its own /etc/resolv.conf and hostname).
+    pub node: String,
+    /// `[ip, route]`, or one line of shell (`sh -c`).
+    pub command: OneOrMany,
+    /// The exit code it must end with (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<i32>,
+    /// Text its output (stdout and stderr) must contain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// How long it may run: `10s` (default), `1m`, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+}
+
+/// A check's kind keys, for messages.
+pub const CHECK_KINDS: [&str; 8] = [
+    "ping",
+    "tcp",
+    "dhcp",
+    "dns",
+    "http",
+    "mail",
+    "mail-refused",
+    "exec",
+];
