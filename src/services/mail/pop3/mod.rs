@@ -1,5 +1,6 @@
 //! POP3 (RFC 1939, RFC 2449) on port 110, reading the node's mail store.
 
+pub mod command;
 pub mod server;
 mod session;
 #[cfg(test)]

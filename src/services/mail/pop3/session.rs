@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::time::timeout;
 
+use super::command::{self, Command, Number};
 use super::server::Pop3Config;
 use crate::services::mail::lines::{Line, read_line};
 use crate::services::mail::smtp::data::{dot_stuffed, with_crlf_line_ends};
@@ -119,19 +120,16 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
     }
 
     async fn command(&mut self, line: &[u8]) -> io::Result<bool> {
-        let text = String::from_utf8_lossy(line);
-        let mut words = text.split(' ');
-        let verb = words.next().unwrap_or("").to_ascii_uppercase();
-        let args: Vec<&str> = words.collect();
+        let command = command::parse(line);
         if self.maildrop.is_none() {
-            return self.authorization(&verb, &args).await;
+            return self.authorization(command).await;
         }
-        match (verb.as_str(), args.as_slice()) {
-            ("STAT", []) => {
+        match command {
+            Command::Stat => {
                 let (count, octets) = self.totals();
                 self.ok(&format!("+OK {count} {octets}")).await
             }
-            ("LIST", []) => {
+            Command::List(None) => {
                 let (count, octets) = self.totals();
                 let mut reply = format!("+OK {count} messages ({octets} octets)\r\n");
                 for (n, m) in self.live() {
@@ -140,7 +138,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
                 reply.push('.');
                 self.ok(&reply).await
             }
-            ("UIDL", []) => {
+            Command::Uidl(None) => {
                 let validity = self.maildrop.as_ref().expect("logged in").uid_validity;
                 let mut reply = "+OK unique-id listing follows\r\n".to_string();
                 for (n, m) in self.live() {
@@ -149,23 +147,25 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
                 reply.push('.');
                 self.ok(&reply).await
             }
-            ("LIST" | "UIDL" | "RETR" | "DELE", [number]) => {
+            Command::List(Some(number))
+            | Command::Uidl(Some(number))
+            | Command::Retr(number)
+            | Command::Dele(number) => {
                 let Some(index) = self.message_index(number) else {
                     return self.error("-ERR no such message").await;
                 };
-                self.on_message(&verb, index).await
+                self.on_message(&command, index).await
             }
-            ("TOP", [number, lines]) => {
-                let (Some(index), Ok(lines)) = (self.message_index(number), lines.parse::<usize>())
-                else {
+            Command::Top(number, lines) => {
+                let (Some(index), Some(lines)) = (self.message_index(number), lines) else {
                     return self
                         .error("-ERR no such message, or a bad line count")
                         .await;
                 };
                 self.top(index, Some(lines)).await
             }
-            ("NOOP", []) => self.ok("+OK").await,
-            ("RSET", []) => {
+            Command::Noop => self.ok("+OK").await,
+            Command::Rset => {
                 let maildrop = self.maildrop.as_mut().expect("logged in");
                 maildrop.messages.iter_mut().for_each(|m| m.deleted = false);
                 let (count, octets) = self.totals();
@@ -174,37 +174,35 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
                 ))
                 .await
             }
-            ("QUIT", []) => {
+            Command::Quit => {
                 self.update().await?;
                 Ok(false)
             }
-            ("CAPA", []) => self.capabilities().await,
-            ("USER" | "PASS" | "APOP", _) => self.error("-ERR already logged in").await,
-            ("STLS", _) => self.error("-ERR STLS not offered").await,
-            _ => self.error("-ERR unknown command or wrong arguments").await,
+            Command::Capa => self.capabilities().await,
+            Command::User(_) | Command::Pass(_) => self.error("-ERR already logged in").await,
+            Command::Stls => self.error("-ERR STLS not offered").await,
+            Command::Unknown => self.error("-ERR unknown command or wrong arguments").await,
         }
     }
 
-    async fn authorization(&mut self, verb: &str, args: &[&str]) -> io::Result<bool> {
-        match (verb, args) {
-            ("USER", [name]) => {
-                self.given_user = Some(name.to_string());
+    async fn authorization(&mut self, command: Command) -> io::Result<bool> {
+        match command {
+            Command::User(name) => {
+                self.given_user = Some(name);
                 self.ok("+OK send PASS").await
             }
-            ("PASS", _) if !args.is_empty() => {
-                // A password may contain spaces (RFC 1939 §7).
-                let password = args.join(" ");
+            Command::Pass(password) => {
                 let Some(given) = self.given_user.take() else {
                     return self.error("-ERR send USER first").await;
                 };
                 self.login(&given, &password).await
             }
-            ("CAPA", []) => self.capabilities().await,
-            ("QUIT", []) => {
+            Command::Capa => self.capabilities().await,
+            Command::Quit => {
                 self.reply("+OK bye").await?;
                 Ok(false)
             }
-            ("STLS", _) => self.error("-ERR STLS not offered").await,
+            Command::Stls => self.error("-ERR STLS not offered").await,
             _ => {
                 self.error("-ERR log in first: USER name, then PASS password")
                     .await
@@ -265,20 +263,20 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
         .await
     }
 
-    async fn on_message(&mut self, verb: &str, index: usize) -> io::Result<bool> {
+    async fn on_message(&mut self, command: &Command, index: usize) -> io::Result<bool> {
         let maildrop = self.maildrop.as_mut().expect("logged in");
         let n = index + 1;
         let message = &mut maildrop.messages[index];
-        match verb {
-            "LIST" => {
+        match command {
+            Command::List(_) => {
                 let reply = format!("+OK {n} {}", message.size);
                 self.ok(&reply).await
             }
-            "UIDL" => {
+            Command::Uidl(_) => {
                 let reply = format!("+OK {n} {}.{}", maildrop.uid_validity, message.uid);
                 self.ok(&reply).await
             }
-            "DELE" => {
+            Command::Dele(_) => {
                 message.deleted = true;
                 self.ok(&format!("+OK message {n} deleted")).await
             }
@@ -374,10 +372,10 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
         })
     }
 
-    /// The index of message number `text`, if it exists and is not deleted.
-    fn message_index(&self, text: &str) -> Option<usize> {
+    /// The index of message `number`, if it exists and is not deleted.
+    fn message_index(&self, number: Number) -> Option<usize> {
         let maildrop = self.maildrop.as_ref()?;
-        let n: usize = text.parse().ok()?;
+        let n = number?;
         let message = maildrop.messages.get(n.checked_sub(1)?)?;
         (!message.deleted).then_some(n - 1)
     }
