@@ -10,6 +10,8 @@ pub mod lines;
 mod listener;
 mod maildir;
 pub mod pop3;
+#[cfg(test)]
+mod random_input_tests;
 pub mod sasl;
 pub mod smtp;
 pub mod store;
