@@ -25,7 +25,7 @@ impl Random {
         let mut bytes = seeds[self.next() as usize % seeds.len()].to_vec();
         for _ in 0..self.next() % 8 {
             let at = self.next() as usize % (bytes.len() + 1);
-            let byte = if self.next() % 2 == 0 {
+            let byte = if self.next().is_multiple_of(2) {
                 special[self.next() as usize % special.len()]
             } else {
                 self.next() as u8
