@@ -4,6 +4,7 @@
 
 pub mod accounts;
 mod date;
+mod group_sync;
 pub mod imap;
 pub mod lines;
 mod listener;

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::group_sync::GroupSync;
 pub use super::maildir::Flag;
 use super::maildir::{FileName, unique_part};
 
@@ -56,7 +57,7 @@ pub struct Store {
 struct Inner {
     root: PathBuf,
     /// Folder indexes by folder directory.
-    folders: Mutex<HashMap<PathBuf, Arc<Mutex<Folder>>>>,
+    folders: Mutex<HashMap<PathBuf, Arc<FolderHandle>>>,
 }
 
 impl Store {
@@ -173,7 +174,7 @@ impl Store {
 
     pub fn snapshot(&self, user: &str, folder: &str) -> io::Result<FolderSnapshot> {
         let handle = self.folder(user, folder)?;
-        let mut index = handle.lock().expect("folder lock");
+        let mut index = handle.lock();
         index.refresh()?;
         Ok(FolderSnapshot {
             uid_validity: index.uid_validity,
@@ -193,11 +194,11 @@ impl Store {
 
     pub fn read(&self, user: &str, folder: &str, uid: u32) -> io::Result<Vec<u8>> {
         let handle = self.folder(user, folder)?;
-        let path = handle.lock().expect("folder lock").path_of(uid)?;
+        let path = handle.lock().path_of(uid)?;
         match fs::read(&path) {
             // Renamed or removed behind our back: look again once.
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let mut index = handle.lock().expect("folder lock");
+                let mut index = handle.lock();
                 index.rescan()?;
                 fs::read(index.path_of(uid)?)
             }
@@ -208,7 +209,7 @@ impl Store {
     /// Replaces the message's flags (other info letters are kept).
     pub fn set_flags(&self, user: &str, folder: &str, uid: u32, flags: &[Flag]) -> io::Result<()> {
         let handle = self.folder(user, folder)?;
-        let mut index = handle.lock().expect("folder lock");
+        let mut index = handle.lock();
         let old = index.path_of(uid)?;
         let entry = index.entries.get_mut(&uid).expect("path_of found it");
         let name = entry.name.with_flags(flags);
@@ -240,13 +241,13 @@ impl Store {
     pub fn copy(&self, user: &str, from: &str, uid: u32, to: &str) -> io::Result<u32> {
         let source = self.folder(user, from)?;
         let (path, name, date) = {
-            let mut index = source.lock().expect("folder lock");
+            let mut index = source.lock();
             let path = index.path_of(uid)?;
             let entry = &index.entries[&uid];
             (path, entry.name.clone(), entry.internal_date)
         };
         let target = self.folder(user, to)?;
-        let target_dir = target.lock().expect("folder lock").dir.clone();
+        let target_dir = target.lock().dir.clone();
         let temporary = target_dir.join("tmp").join(unique_part());
         // A hard link shares the (already durable) data; copy across devices.
         if fs::hard_link(&path, &temporary).is_err() {
@@ -257,22 +258,13 @@ impl Store {
             unique: unique_part(),
             ..name
         };
-        let committed = {
-            let mut index = target.lock().expect("folder lock");
-            index
-                .refresh()
-                .and_then(|()| index.commit(&temporary, name, false, date))
-        };
-        let uid = committed.inspect_err(|_| {
-            let _ = fs::remove_file(&temporary);
-        })?;
-        sync_dir(&target_dir.join("cur"))?;
+        let uid = target.commit(&temporary, name, false, date)?;
         Ok(uid)
     }
 
     pub fn remove(&self, user: &str, folder: &str, uid: u32) -> io::Result<()> {
         let handle = self.folder(user, folder)?;
-        let mut index = handle.lock().expect("folder lock");
+        let mut index = handle.lock();
         let path = index.path_of(uid)?;
         match fs::remove_file(&path) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
@@ -293,7 +285,7 @@ impl Store {
         internal_date: Option<SystemTime>,
     ) -> io::Result<u32> {
         let handle = self.folder(user, folder)?;
-        let dir = handle.lock().expect("folder lock").dir.clone();
+        let dir = handle.lock().dir.clone();
         let unique = unique_part();
         let temporary = dir.join("tmp").join(&unique);
         let date = write_durably(&temporary, message, internal_date)?;
@@ -305,26 +297,20 @@ impl Store {
             info: String::new(),
         }
         .with_flags(flags);
-        let committed = {
-            let mut index = handle.lock().expect("folder lock");
-            index
-                .refresh()
-                .and_then(|()| index.commit(&temporary, name, delivery, date))
-        };
-        let uid = committed.inspect_err(|_| {
-            let _ = fs::remove_file(&temporary);
-        })?;
-        sync_dir(&dir.join(if delivery { "new" } else { "cur" }))?;
-        Ok(uid)
+        handle.commit(&temporary, name, delivery, date)
     }
 
-    fn folder(&self, user: &str, folder: &str) -> io::Result<Arc<Mutex<Folder>>> {
+    fn folder(&self, user: &str, folder: &str) -> io::Result<Arc<FolderHandle>> {
         let dir = self.existing_folder_dir(user, folder)?;
         let mut folders = self.inner.folders.lock().expect("store lock");
         if let Some(handle) = folders.get(&dir) {
             return Ok(handle.clone());
         }
-        let handle = Arc::new(Mutex::new(Folder::load(dir.clone())?));
+        let handle = Arc::new(FolderHandle {
+            index: Mutex::new(Folder::load(dir.clone())?),
+            new_synced: GroupSync::default(),
+            cur_synced: GroupSync::default(),
+        });
         folders.insert(dir, handle.clone());
         Ok(handle)
     }
@@ -366,6 +352,51 @@ impl Store {
             return Err(not_found(&format!("no folder {folder}")));
         }
         Ok(dir)
+    }
+}
+
+/// A folder's index and the group syncs of its `new/` and `cur/`.
+struct FolderHandle {
+    index: Mutex<Folder>,
+    new_synced: GroupSync,
+    cur_synced: GroupSync,
+}
+
+impl FolderHandle {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Folder> {
+        self.index.lock().expect("folder lock")
+    }
+
+    /// Numbers a synced file in `tmp/` and renames it into `new/` or
+    /// `cur/`; returns its UID once the directory is synced too.
+    fn commit(
+        &self,
+        temporary: &Path,
+        name: FileName,
+        into_new: bool,
+        date: SystemTime,
+    ) -> io::Result<u32> {
+        let group = if into_new {
+            &self.new_synced
+        } else {
+            &self.cur_synced
+        };
+        let (committed, dir) = {
+            let mut index = self.lock();
+            let committed = index
+                .refresh()
+                .and_then(|()| index.commit(temporary, name, into_new, date))
+                .map(|uid| (uid, group.ticket()));
+            (
+                committed,
+                index.dir.join(if into_new { "new" } else { "cur" }),
+            )
+        };
+        let (uid, ticket) = committed.inspect_err(|_| {
+            let _ = fs::remove_file(temporary);
+        })?;
+        group.wait(&dir, ticket)?;
+        Ok(uid)
     }
 }
 
