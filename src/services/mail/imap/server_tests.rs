@@ -455,3 +455,56 @@ fn s_nail_lists_and_reads() {
         "{stdout}"
     );
 }
+
+#[test]
+fn mutt_reads_and_deletes() {
+    let server = start(defaults);
+    let message = attachment_message();
+    server.store.deliver("ada", &message).unwrap();
+    let port = server.address.port();
+    let rc = server.dir.join("muttrc");
+    let piped = server.dir.join("piped.eml");
+    std::fs::write(
+        &rc,
+        format!(
+            "set imap_user=ada\nset imap_pass=secret\nset folder=imap://127.0.0.1:{port}/\n\
+set spoolfile=+INBOX\nset ssl_starttls=no\nset ssl_force_tls=no\nset move=no\n\
+set wait_key=no\nset quit=yes\nset delete=yes\nset mail_check=60\n"
+        ),
+    )
+    .unwrap();
+    // mutt wants a terminal: `script` gives it one. It pipes message 1 to a
+    // file, deletes it and quits (expunging).
+    let keys = format!(
+        "push '<pipe-message>cat > {}<enter><delete-message><quit>'",
+        piped.display()
+    );
+    let mutt = format!("mutt -n -F {} -e \"{keys}\"", rc.display());
+    let output = Command::new("timeout")
+        .args(["20", "script", "-qec", &mutt, "/dev/null"])
+        .env("TERM", "xterm")
+        .env("HOME", &server.dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script and mutt run");
+    assert!(
+        output.status.success(),
+        "mutt: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    // mutt hands messages to local commands with LF line ends.
+    let unix = String::from_utf8(message).unwrap().replace("\r\n", "\n");
+    assert!(
+        std::fs::read(&piped).unwrap() == unix.as_bytes(),
+        "mutt piped another message"
+    );
+    assert!(
+        server
+            .store
+            .snapshot("ada", "INBOX")
+            .unwrap()
+            .messages
+            .is_empty(),
+        "mutt's delete was not expunged"
+    );
+}
