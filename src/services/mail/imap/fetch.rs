@@ -6,7 +6,7 @@
 use super::command::{BodyRequest, FetchItem, Rfc822Label, Section, SectionText};
 use super::date;
 use super::mime::{self, Children, Part};
-use super::response::{push_flags, push_literal, push_string};
+use super::response::{push_astring, push_flags, push_literal, push_string};
 use super::structure::{push_envelope, push_structure};
 use crate::services::mail::store::MessageMeta;
 
@@ -139,7 +139,7 @@ fn push_body_label(out: &mut Vec<u8>, request: &BodyRequest) {
                 if i > 0 {
                     out.push(b' ');
                 }
-                push_string(out, field.as_bytes());
+                push_astring(out, field.as_bytes());
             }
             out.push(b')');
         }
@@ -271,9 +271,8 @@ Content-Type: text/html\r\n\r\n<p>html</p>\r\n--c--\r\n--b--\r\n";
                 .ends_with("BODY[1.MIME] {28}\r\nContent-Type: text/plain\r\n\r\n)\r\n")
         );
         assert!(
-            fetch("BODY.PEEK[2.HEADER.FIELDS (SUBJECT)]", MESSAGE).ends_with(
-                "BODY[2.HEADER.FIELDS (\"SUBJECT\")] {18}\r\nSubject: inner\r\n\r\n)\r\n"
-            )
+            fetch("BODY.PEEK[2.HEADER.FIELDS (SUBJECT)]", MESSAGE)
+                .ends_with("BODY[2.HEADER.FIELDS (SUBJECT)] {18}\r\nSubject: inner\r\n\r\n)\r\n")
         );
         assert!(fetch("BODY[2.1]", MESSAGE).ends_with("BODY[2.1] {5}\r\nplain)\r\n"));
         assert!(fetch("BODY[2.2]", MESSAGE).ends_with("BODY[2.2] {11}\r\n<p>html</p>)\r\n"));

@@ -329,6 +329,23 @@ fn concurrent_sessions_see_each_others_changes() {
         listed.contains("\"INBOX\"") && listed.contains("\"Archive\""),
         "{listed}"
     );
+    // A level without a folder of its own is listed as \Noselect.
+    assert!(b.run("c2", "CREATE Lab.Reports.2026").contains("c2 OK"));
+    let top = b.run("ls2", "LIST \"\" %");
+    assert!(
+        top.contains("* LIST (\\Noselect \\HasChildren) \".\" \"Lab\""),
+        "{top}"
+    );
+    let below = b.run("ls3", "LIST Lab. %");
+    assert!(
+        below.contains("(\\Noselect \\HasChildren) \".\" \"Lab.Reports\""),
+        "{below}"
+    );
+    let leaf = b.run("ls4", "LIST \"\" Lab.*.2026");
+    assert!(
+        leaf.contains("(\\HasNoChildren) \".\" \"Lab.Reports.2026\""),
+        "{leaf}"
+    );
 }
 
 /// Runs a Python imaplib script against the server; the script asserts.

@@ -358,18 +358,36 @@ impl Session {
         if full.len() >= 5 && full[..5].eq_ignore_ascii_case("INBOX") && full.is_char_boundary(5) {
             full.replace_range(..5, "INBOX");
         }
+        // Levels above a folder that are not folders themselves (`Lab` of
+        // `Lab.Reports`) are listed as \Noselect, so clients can browse down.
+        let mut names: Vec<(String, bool)> = Vec::new();
         for folder in &folders {
+            let mut level = 0;
+            while let Some(dot) = folder[level..].find(DELIMITER) {
+                let parent = &folder[..level + dot];
+                if !folders.iter().any(|f| f == parent) && !names.iter().any(|(n, _)| n == parent) {
+                    names.push((parent.to_string(), false));
+                }
+                level += dot + 1;
+            }
+            names.push((folder.clone(), true));
+        }
+        for (folder, selectable) in &names {
             if !wildcard_match(full.as_bytes(), folder.as_bytes()) {
                 continue;
             }
             let prefix = format!("{folder}{DELIMITER}");
-            let children = folders.iter().any(|other| other.starts_with(&prefix));
-            let attribute = if children {
+            let children = names.iter().any(|(other, _)| other.starts_with(&prefix));
+            let mut attributes = vec![if children {
                 "\\HasChildren"
             } else {
                 "\\HasNoChildren"
-            };
-            let mut line = format!("* {name} ({attribute}) \"{DELIMITER}\" ").into_bytes();
+            }];
+            if !selectable {
+                attributes.insert(0, "\\Noselect");
+            }
+            let mut line =
+                format!("* {name} ({}) \"{DELIMITER}\" ", attributes.join(" ")).into_bytes();
             push_string(&mut line, folder.as_bytes());
             self.out.extend_from_slice(&line);
             self.out.extend_from_slice(b"\r\n");
