@@ -208,9 +208,41 @@ fn state_machine_and_bad_input() {
         c.run("c2", "SEARCH CHARSET KOI8-R ALL")
             .contains("c2 NO [BADCHARSET")
     );
+    // An APPEND literal within the limit is stored; a larger one is refused
+    // before it is sent.
+    let appended = c.run("c4", "APPEND INBOX {5+}\r\nHi\r\n!");
+    assert!(
+        appended.contains("* 2 EXISTS") && appended.contains("c4 OK [APPENDUID"),
+        "{appended}"
+    );
+    assert!(
+        c.run("c5", "APPEND INBOX {100001}")
+            .contains("c5 NO [TOOBIG]")
+    );
     let logout = c.run("c3", "LOGOUT");
     assert!(logout.contains("* BYE") && logout.contains("c3 OK"));
     assert!(c.closed());
+}
+
+#[test]
+fn oversize_non_synchronizing_literal_closes_the_connection() {
+    let server = start(small_limits);
+    let (mut c, _) = Client::connect(&server);
+    c.run("a", "LOGIN ada secret");
+    // The client sends the octets without waiting: they cannot be skipped
+    // cheaply, so the server refuses, says BYE and closes.
+    c.send(b"b APPEND INBOX {4000000000+}\r\n");
+    assert!(c.line().starts_with("b NO [TOOBIG]"));
+    assert!(c.line().starts_with("* BYE"));
+    assert!(c.closed());
+    assert!(
+        server
+            .store
+            .snapshot("ada", "INBOX")
+            .unwrap()
+            .messages
+            .is_empty()
+    );
 }
 
 #[test]
