@@ -4,6 +4,7 @@
 //! Its log is `daemon.log` in the lab's state dir.
 
 pub mod control;
+mod dns;
 pub mod mail;
 pub mod node;
 pub mod pidfile;
@@ -68,6 +69,7 @@ fn start_services(
             let wanted = match phase {
                 Phase::Infrastructure => {
                     node.dhcp_server.is_some()
+                        || node.dns_server.is_some()
                         || node.mail.is_some()
                         || node.interfaces.iter().any(|i| i.dhcp_relay.is_some())
                 }

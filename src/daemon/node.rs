@@ -68,7 +68,10 @@ async fn run(
 ) -> Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     let started = match phase {
-        Phase::Infrastructure => start_infrastructure(&context, &mut tasks),
+        Phase::Infrastructure => match super::dns::start(&context, &mut tasks).await {
+            Ok(()) => start_infrastructure(&context, &mut tasks),
+            Err(e) => Err(e),
+        },
         Phase::Clients => start_clients(&context, &mut tasks),
     };
     if let Err(e) = started {

@@ -177,6 +177,10 @@ pub struct Services {
     /// through routers' `dhcp_relay`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dhcp: Option<DhcpService>,
+    /// A DNS server: authoritative zones, and optionally a resolver for
+    /// names outside them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<super::model_dns::DnsService>,
     /// A mail server: SMTP on 25 and 587, POP3 on 110, IMAP on 143, for
     /// its domains and users.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -47,6 +47,9 @@ pub struct PlanNode {
     /// The node runs a DHCP server with these pools.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dhcp_server: Option<Vec<DhcpPool>>,
+    /// The node runs a DNS server with these zones and resolver role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_server: Option<super::zones::DnsServer>,
     /// The node runs a mail server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail: Option<MailPlan>,
@@ -178,6 +181,7 @@ pub fn plan(topo: &Topology) -> Plan {
                 dns: node.dns.clone(),
                 domain: node.domain.clone(),
                 dhcp_server: node.dhcp_pools.clone(),
+                dns_server: node.dns_server.clone(),
                 mail: node.mail.clone(),
             }
         })

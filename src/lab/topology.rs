@@ -29,6 +29,8 @@ pub struct TopoNode {
     pub routes: Vec<Route>,
     /// The DHCP server's pools, when the node runs one.
     pub dhcp_pools: Option<Vec<DhcpPool>>,
+    /// The DNS server's zones and resolver role, when the node runs one.
+    pub dns_server: Option<super::zones::DnsServer>,
     /// The mail service, when the node runs one.
     pub mail: Option<MailPlan>,
 }

@@ -116,6 +116,7 @@ impl Validator<'_> {
                 routing: node.routing.unwrap_or(Routing::Static),
                 routes: Vec::new(),
                 dhcp_pools: None,
+                dns_server: None,
                 mail: None,
             });
         }
@@ -135,6 +136,7 @@ impl Validator<'_> {
             topology.nodes[index].routes = routes;
         }
         self.check_dhcp(&mut topology);
+        self.check_dns(&mut topology);
         self.check_mail(&mut topology);
         self.check_reachability_hints(&topology);
         if !self.lab.checks.is_empty() {
@@ -1234,6 +1236,9 @@ pub fn segment_name(topo: &Topology, segment: usize) -> String {
 mod dhcp;
 #[path = "validate_mail.rs"]
 mod mail;
+
+#[path = "validate_dns.rs"]
+mod dns;
 
 #[cfg(test)]
 #[path = "validate_tests.rs"]

@@ -12,8 +12,6 @@ mod maildir;
 pub mod pop3;
 pub mod sasl;
 pub mod smtp;
-// Folders, flags, append and copy are for IMAP (branch imap).
-#[allow(dead_code)]
 pub mod store;
 #[cfg(test)]
 mod test_support;

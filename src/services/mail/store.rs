@@ -74,11 +74,10 @@ impl Store {
 
     /// Creates the user's maildir if it does not exist yet.
     pub fn create_user(&self, user: &str) -> io::Result<()> {
-        let dir = self.user_dir(user)?;
-        if !is_maildir(&dir) {
-            create_maildir(&dir)?;
+        if self.has_user(user) {
+            return Ok(());
         }
-        Ok(())
+        create_maildir(&self.user_dir(user)?)
     }
 
     pub fn has_user(&self, user: &str) -> bool {
@@ -301,6 +300,11 @@ impl Store {
     }
 
     fn folder(&self, user: &str, folder: &str) -> io::Result<Arc<FolderHandle>> {
+        // A folder already indexed exists (deleting one forgets its index).
+        let dir = self.folder_dir(user, folder)?;
+        if let Some(handle) = self.inner.folders.lock().expect("store lock").get(&dir) {
+            return Ok(handle.clone());
+        }
         let dir = self.existing_folder_dir(user, folder)?;
         let mut folders = self.inner.folders.lock().expect("store lock");
         if let Some(handle) = folders.get(&dir) {

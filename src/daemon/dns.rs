@@ -1,0 +1,84 @@
+//! Starts a node's DNS server inside the daemon: binds UDP and TCP port 53
+//! in the node's namespace (each static address and loopback, plus the
+//! wildcard when an interface's address comes from DHCP, so replies always
+//! leave from the address asked), and hands them to `services::dns`.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::TcpListener;
+
+use super::node::NodeContext;
+use crate::lab::zones::ResolverRole;
+use crate::net::udp::udp_socket;
+use crate::services::dns::server::{self, Handler};
+use crate::services::dns::upstream::Role;
+
+pub const DNS_PORT: u16 = 53;
+
+pub async fn start(
+    context: &NodeContext,
+    tasks: &mut tokio::task::JoinSet<Result<()>>,
+) -> Result<()> {
+    let node = &context.node;
+    let Some(dns) = &node.dns_server else {
+        return Ok(());
+    };
+    let role = dns.resolver.as_ref().map(|resolver| match resolver {
+        ResolverRole::Forward { servers } => Role::Forward(
+            servers
+                .iter()
+                .map(|ip| SocketAddr::new(IpAddr::V4(*ip), DNS_PORT))
+                .collect(),
+        ),
+        ResolverRole::Recursive { roots, allow } => Role::Recursive {
+            roots: roots.iter().map(|ip| IpAddr::V4(*ip)).collect(),
+            allow: allow
+                .iter()
+                .filter_map(|n| ipnet::Ipv4Net::new(n.addr, n.prefix).ok())
+                .map(ipnet::IpNet::V4)
+                .collect(),
+        },
+    });
+    let handler = Arc::new(Handler::new(&dns.zones, role.as_ref())?);
+    let mut addresses: Vec<Ipv4Addr> = vec![Ipv4Addr::LOCALHOST];
+    addresses.extend(
+        node.interfaces
+            .iter()
+            .filter_map(|i| i.address.map(|a| a.addr)),
+    );
+    if node.interfaces.iter().any(|i| i.dhcp) {
+        addresses.push(Ipv4Addr::UNSPECIFIED);
+    }
+    let mut udp = Vec::new();
+    let mut tcp = Vec::new();
+    for address in addresses {
+        let at = SocketAddrV4::new(address, DNS_PORT);
+        udp.push(udp_socket(None, at)?);
+        tcp.push(tcp_listener(at)?);
+    }
+    eprintln!(
+        "{}: DNS on port {DNS_PORT}: {} zone(s){}",
+        node.name,
+        dns.zones.len(),
+        dns.resolver
+            .as_ref()
+            .map(|r| format!(", {} resolver", r.name()))
+            .unwrap_or_default()
+    );
+    tasks.spawn(server::serve(handler, udp, tcp, context.stop.clone()));
+    Ok(())
+}
+
+fn tcp_listener(at: SocketAddrV4) -> Result<TcpListener> {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket
+        .bind(&SocketAddr::V4(at).into())
+        .with_context(|| format!("cannot bind TCP {at}"))?;
+    socket.listen(1024)?;
+    Ok(TcpListener::from_std(socket.into())?)
+}
