@@ -246,6 +246,30 @@ fn oversize_non_synchronizing_literal_closes_the_connection() {
 }
 
 #[test]
+fn a_stream_of_garbage_is_cut_off() {
+    let server = start(small_limits);
+    let (mut c, _) = Client::connect(&server);
+    // An HTTP client on the IMAP port: every line is refused, the session
+    // goes on for a while, then ends.
+    c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(20).as_bytes());
+    let mut replies = 0;
+    loop {
+        let line = c.line();
+        assert!(
+            !line.is_empty(),
+            "closed without BYE after {replies} replies"
+        );
+        if line.starts_with("* BYE too many malformed commands") {
+            break;
+        }
+        assert!(line.contains("BAD"), "{line}");
+        replies += 1;
+    }
+    assert_eq!(replies, 51);
+    assert!(c.closed());
+}
+
+#[test]
 fn repeated_failed_logins_close_the_connection() {
     let server = start(small_limits);
     let (mut c, _) = Client::connect(&server);
