@@ -374,6 +374,16 @@ fn concurrent_sessions_see_each_others_changes() {
         moved.contains("* 1 EXPUNGE") && moved.contains("mv OK"),
         "{moved}"
     );
+    // Renaming the selected folder keeps it selected under its new name.
+    assert!(b.run("se", "SELECT Archive").contains("* 2 EXISTS"));
+    assert!(b.run("rn", "RENAME Archive Old").contains("rn OK"));
+    let renamed = b.run("nf", "FETCH 1:2 FLAGS");
+    assert!(
+        renamed.contains("nf OK") && !renamed.contains("* NO"),
+        "{renamed}"
+    );
+    assert!(b.run("rb", "RENAME Old Archive").contains("rb OK"));
+    assert!(b.run("bk", "SELECT INBOX").contains("bk OK"));
     let status = b.run("st", "STATUS Archive (MESSAGES UNSEEN)");
     assert!(
         status.contains("* STATUS \"Archive\" (MESSAGES 2 UNSEEN 2)"),

@@ -118,9 +118,9 @@ impl Session {
                 self.line(&format!("* CAPABILITY {CAPABILITIES}"));
                 self.tagged(tag, "OK CAPABILITY completed");
             }
-            C::Noop | C::Check => {
+            C::Noop => {
                 self.sync(true);
-                self.tagged(tag, "OK completed");
+                self.tagged(tag, "OK NOOP completed");
             }
             C::Logout => {
                 self.line("* BYE logging out");
@@ -169,6 +169,20 @@ impl Session {
             }
             C::Rename { from, to } => {
                 let result = self.store.rename_folder(self.user(), &from, &to);
+                // The selected folder (or one below the renamed one) moves
+                // with it; a renamed INBOX stays selected and empties.
+                if let Some(selected) = self.mailbox.as_mut()
+                    && result.is_ok()
+                    && from != "INBOX"
+                {
+                    if selected.folder == from {
+                        selected.folder = to.clone();
+                    } else if let Some(rest) =
+                        selected.folder.strip_prefix(&format!("{from}{DELIMITER}"))
+                    {
+                        selected.folder = format!("{to}{DELIMITER}{rest}");
+                    }
+                }
                 self.done(tag, result, "RENAME");
             }
             C::Subscribe { mailbox } | C::Unsubscribe { mailbox } => {
@@ -192,6 +206,10 @@ impl Session {
             } => self.append(tag, &mailbox, &flags, date, &message),
             _ if self.mailbox.is_none() => {
                 self.tagged(tag, "BAD no mailbox selected (SELECT or EXAMINE first)")
+            }
+            C::Check => {
+                self.sync(true);
+                self.tagged(tag, "OK CHECK completed");
             }
             C::Close | C::Unselect => {
                 let close = matches!(body, C::Close);
