@@ -158,7 +158,9 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
             }
         };
         let flow = session.handle(command, &mut writer).await?;
-        log.server(session.last_status());
+        if !session.last_status().is_empty() {
+            log.server(session.last_status());
+        }
         match flow {
             Flow::Continue => {}
             Flow::Close => break,

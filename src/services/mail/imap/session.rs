@@ -101,6 +101,7 @@ impl Session {
         writer: &mut W,
     ) -> io::Result<Flow> {
         let Command { tag, body } = command;
+        self.last_status.clear();
         let flow = self.dispatch(&tag, body, writer).await?;
         self.drain(writer).await?;
         Ok(flow)
