@@ -2,14 +2,15 @@
 #   make demo    build, bring up the demo lab and show traffic crossing it
 #   make test    install what the tests need, then lint and run every test (root)
 #   make bench   benchmarks: lab build against the kernel floor, DHCP against dnsmasq,
-#                DNS against knot, IMAP retrieval against Dovecot (root)
+#                DNS against knot, mail against Postfix and Dovecot, IMAP retrieval
+#                against Dovecot (root)
 
 CARGO ?= cargo
 LABCTL := target/release/labctl
 DEMO_LAB := labs/two-routers.yaml
 
 # Debian packages the tests and the demo use inside labs.
-TEST_PACKAGES := iproute2 iputils-ping python3 procps util-linux time busybox isc-dhcp-client dnsmasq-base bind9-dnsutils knot-dnsutils ldnsutils curl swaks fetchmail s-nail
+TEST_PACKAGES := iproute2 iputils-ping python3 procps util-linux time busybox isc-dhcp-client dnsmasq-base bind9-dnsutils knot-dnsutils ldnsutils curl swaks fetchmail s-nail postfix dovecot-pop3d
 
 .PHONY: all build demo test deps lint unit bench clean
 
@@ -46,6 +47,7 @@ bench: build deps
 	LABCTL=$(LABCTL) bash bench/run.sh
 	LABCTL=$(LABCTL) bash bench/dhcp.sh
 	LABCTL=$(LABCTL) bash bench/dns.sh
+	LABCTL=$(LABCTL) bash bench/mail.sh
 	LABCTL=$(LABCTL) bash bench/imap.sh
 
 clean:

@@ -1,7 +1,9 @@
 //! The dialogue log of a mail node: every session's commands and replies,
 //! one line each, as the wire shows them (AUTH exchanges included, as base64),
 //! so a student can read a session like the lecture's sample interaction.
-//! Message contents are not logged, only their size.
+//! Message contents are not logged, only their size. A session's lines are
+//! written out together when the client speaks (one write per exchange, in
+//! order) and when the session ends.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -45,6 +47,7 @@ impl Transcript {
         let log = SessionLog {
             transcript: self.clone(),
             tag: format!("{protocol} #{number}"),
+            pending: Mutex::new(String::new()),
         };
         log.note(&format!("connection from {peer}"));
         log
@@ -65,12 +68,15 @@ impl Transcript {
 pub struct SessionLog {
     transcript: Transcript,
     tag: String,
+    /// Lines not written out yet.
+    pending: Mutex<String>,
 }
 
 impl SessionLog {
     /// A line the client sent.
     pub fn client(&self, line: &[u8]) {
         self.line("C:", &String::from_utf8_lossy(line));
+        self.flush();
     }
 
     /// Lines the server sent (one reply may hold several).
@@ -83,6 +89,14 @@ impl SessionLog {
     /// Something that is not on the wire (connection, message data, closing).
     pub fn note(&self, text: &str) {
         self.line("--", text);
+        self.flush();
+    }
+
+    fn flush(&self) {
+        let text = std::mem::take(&mut *self.pending.lock().expect("log lock"));
+        if !text.is_empty() {
+            self.transcript.write(&text);
+        }
     }
 
     fn line(&self, direction: &str, text: &str) {
@@ -90,10 +104,17 @@ impl SessionLog {
             .chars()
             .map(|c| if c.is_control() { '\u{fffd}' } else { c })
             .collect();
-        self.transcript.write(&format!(
+        let mut pending = self.pending.lock().expect("log lock");
+        pending.push_str(&format!(
             "{} {} {direction} {printable}\n",
             clock_time(SystemTime::now()),
             self.tag
         ));
+    }
+}
+
+impl Drop for SessionLog {
+    fn drop(&mut self) {
+        self.flush();
     }
 }
