@@ -22,7 +22,10 @@ impl Session {
             Err(e) => return self.tagged(tag, &store_failure(&e)),
         };
         let mut full = format!("{reference}{pattern}");
-        if full.len() >= 5 && full[..5].eq_ignore_ascii_case("INBOX") && full.is_char_boundary(5) {
+        if full
+            .get(..5)
+            .is_some_and(|head| head.eq_ignore_ascii_case("INBOX"))
+        {
             full.replace_range(..5, "INBOX");
         }
         // Levels above a folder that are not folders themselves (`Lab` of
