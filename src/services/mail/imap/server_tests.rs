@@ -175,6 +175,12 @@ fn state_machine_and_bad_input() {
         c.run("b1", "LOGIN ada secret")
             .contains("b1 BAD already logged in")
     );
+    // A pattern with a multi-byte character where INBOX would end.
+    assert!(c.run("l1", "LIST \"\" \"INBO\u{20ac}\"").contains("l1 OK"));
+    assert!(
+        c.run("l2", "LIST \"\" inbox")
+            .contains("* LIST (\\HasNoChildren) \".\" \"INBOX\"")
+    );
     assert!(
         c.run("b2", "FETCH 1 FLAGS")
             .contains("b2 BAD no mailbox selected")
