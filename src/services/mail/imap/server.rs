@@ -2,7 +2,7 @@
 //! limits that keep hostile or forgotten clients cheap: capped lines and
 //! literals, an inactivity timeout (RFC 3501 §5.4: at least 30 minutes),
 //! IDLE that ends at the same timeout, a closed connection after repeated
-//! failed logins or many malformed commands, and a bounded number of
+//! failed logins or a run of malformed commands, and a bounded number of
 //! sessions (the shared accept loop).
 
 use std::net::SocketAddr;
@@ -22,7 +22,7 @@ use crate::services::mail::listener;
 use crate::services::mail::store::Store;
 use crate::services::mail::transcript::{SessionLog, Transcript};
 
-/// Commands refused as malformed before the connection is closed (a client
+/// Malformed commands in a row before the connection is closed (a client
 /// that speaks another protocol, or garbage).
 const MAX_BAD_COMMANDS: u32 = 50;
 
@@ -150,7 +150,10 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
         };
         log_command(&log, &bytes);
         let command = match parser::parse(&bytes) {
-            Ok(command) => command,
+            Ok(command) => {
+                bad_commands = 0;
+                command
+            }
             Err(refused) => {
                 bad_commands += 1;
                 reply(&mut writer, &log, &tagged(refused.tag, &refused.response)).await?;

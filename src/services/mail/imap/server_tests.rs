@@ -124,6 +124,22 @@ impl Client {
         }
     }
 
+    /// Like `until`, but a BYE also ends the reply.
+    fn until_or_bye(&mut self, tag: &str) -> String {
+        let mut all = String::new();
+        loop {
+            let line = self.line();
+            assert!(
+                !line.is_empty(),
+                "connection closed without BYE; got so far:\n{all}"
+            );
+            all.push_str(&line);
+            if line.starts_with(&format!("{tag} ")) || line.starts_with("* BYE") {
+                return all;
+            }
+        }
+    }
+
     /// Whether the server closed the connection (after what it still sent).
     fn closed(&mut self) -> bool {
         let mut rest = Vec::new();
@@ -596,4 +612,96 @@ set wait_key=no\nset quit=yes\nset delete=yes\nset mail_check=60\n"
             .is_empty(),
         "mutt's delete was not expunged"
     );
+}
+
+/// Hostile sessions: thousands of commands built from valid ones by random
+/// cuts, splices and byte changes (a fixed seed, so a failure repeats), sent
+/// to the real server. It must answer each with a tagged or untagged reply
+/// and never drop the connection except with BYE.
+#[test]
+fn mutated_commands_never_break_the_server() {
+    let server = start(small_limits);
+    for subject in ["one", "two"] {
+        let message = format!(
+            "Subject: {subject}\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n"
+        );
+        server.store.deliver("ada", message.as_bytes()).unwrap();
+    }
+    let valid = [
+        "SELECT INBOX",
+        "EXAMINE INBOX",
+        "FETCH 1:* (UID FLAGS BODYSTRUCTURE ENVELOPE BODY.PEEK[1.MIME]<0.5>)",
+        "UID FETCH 1:* (BODY[HEADER.FIELDS (SUBJECT FROM)] RFC822.SIZE)",
+        "FETCH 2 BODY[1.1.TEXT]",
+        "SEARCH OR SUBJECT one NOT (SEEN LARGER 5) UID 1:*",
+        "UID SEARCH CHARSET UTF-8 HEADER Subject \"t\" SINCE 1-Jan-2020",
+        "STORE 1:* +FLAGS.SILENT (\\Seen \\Flagged)",
+        "UID STORE 2 -FLAGS (\\Seen)",
+        "COPY 1 INBOX",
+        "UID MOVE 3:* INBOX",
+        "EXPUNGE",
+        "UID EXPUNGE 1:5",
+        "LIST \"\" *",
+        "LSUB \"\" %",
+        "STATUS INBOX (MESSAGES UIDNEXT UNSEEN RECENT UIDVALIDITY)",
+        "CREATE a.b",
+        "RENAME a.b c",
+        "DELETE c",
+        "APPEND INBOX (\\Seen) {9}\r\nSubject:\r\n",
+        "NOOP",
+        "CHECK",
+        "UNSELECT",
+        "NAMESPACE",
+        "CAPABILITY",
+    ];
+    let (mut c, _) = Client::connect(&server);
+    assert!(c.run("L", "LOGIN ada secret").contains("L OK"));
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |bound: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % bound as u64) as usize
+    };
+    let mut previous = String::new();
+    for round in 0..3000 {
+        let mut command = valid[next(valid.len())].as_bytes().to_vec();
+        match next(4) {
+            0 => command.truncate(next(command.len() + 1)),
+            1 => {
+                let at = next(command.len());
+                let specials = b"()[]<>*%\\\" .:,0123456789+-";
+                command[at] = specials[next(specials.len())];
+            }
+            2 => {
+                let other = valid[next(valid.len())].as_bytes();
+                let at = next(command.len());
+                command.splice(at..at, other[next(other.len())..].iter().copied());
+            }
+            _ => {}
+        }
+        // Literals are announced at line ends only; keep each command on one
+        // line so the client knows where it ends.
+        command.retain(|&b| b != b'\r' && b != b'\n' && b != b'{');
+        let tag = format!("m{round}");
+        let mut line = format!("{tag} ").into_bytes();
+        line.extend_from_slice(&command);
+        line.extend_from_slice(b"\r\n");
+        if let Err(e) = c.writer.write_all(&line) {
+            panic!("round {round}: {e} after {previous:?}");
+        }
+        previous = String::from_utf8_lossy(&line).into_owned();
+        let reply = c.until_or_bye(&tag);
+        if reply.contains("* BYE") {
+            // Only the cap on malformed commands may end the session.
+            assert!(
+                reply.contains("* BYE too many malformed commands"),
+                "round {round}: {reply}"
+            );
+            assert!(c.closed());
+            (c, _) = Client::connect(&server);
+            assert!(c.run("L", "LOGIN ada secret").contains("L OK"));
+        }
+    }
+    assert!(c.run("z", "LOGOUT").contains("z OK"));
 }
