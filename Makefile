@@ -9,7 +9,7 @@ LABCTL := target/release/labctl
 DEMO_LAB := labs/two-routers.yaml
 
 # Debian packages the tests and the demo use inside labs.
-TEST_PACKAGES := iproute2 iputils-ping python3 procps util-linux time busybox isc-dhcp-client dnsmasq-base bind9-dnsutils knot-dnsutils ldnsutils curl swaks fetchmail s-nail postfix dovecot-pop3d
+TEST_PACKAGES := iproute2 iputils-ping python3 procps util-linux time busybox isc-dhcp-client dnsmasq-base bind9-dnsutils knot-dnsutils ldnsutils curl swaks fetchmail s-nail mutt postfix dovecot-pop3d
 
 .PHONY: all build demo test deps lint unit bench clean
 

@@ -22,8 +22,11 @@ assert typ == "OK"
 
 typ, data = M.list()
 assert typ == "OK" and any(b'"INBOX"' in line for line in data), data
+typ, data = M.lsub()
+assert typ == "OK" and any(b'"INBOX"' in line for line in data), data
 typ, data = M.select("INBOX")
 assert (typ, data) == ("OK", [b"1"]), (typ, data)
+assert M.noop()[0] == "OK"
 
 assert M.search(None, "ALL")[1] == [b"1"]
 assert M.search(None, '(FROM "bob" UNSEEN SUBJECT "lab 3")')[1] == [b"1"]

@@ -3,10 +3,12 @@
 //! Sections (`BODY[1.2.MIME]`, `BODY[HEADER.FIELDS (…)]`, partials) are
 //! slices of the stored message, so attachments go out byte-exact.
 
+use std::borrow::Cow;
+
 use super::command::{BodyRequest, FetchItem, Rfc822Label, Section, SectionText};
 use super::date;
 use super::mime::{self, Children, Part};
-use super::response::{push_flags, push_literal, push_string};
+use super::response::{push_astring, push_flags, push_literal, push_string};
 use super::structure::{push_envelope, push_structure};
 use crate::services::mail::store::MessageMeta;
 
@@ -28,6 +30,22 @@ pub fn sets_seen(items: &[FetchItem]) -> bool {
         .any(|item| matches!(item, FetchItem::Body(BodyRequest { peek: false, .. })))
 }
 
+/// Whether any item needs the MIME structure (anything but the whole
+/// message and metadata).
+fn needs_structure(items: &[FetchItem]) -> bool {
+    items.iter().any(|item| match item {
+        FetchItem::Envelope | FetchItem::Structure { .. } => true,
+        FetchItem::Body(request) => {
+            request.section
+                != Section {
+                    part: Vec::new(),
+                    text: SectionText::Full,
+                }
+        }
+        _ => false,
+    })
+}
+
 /// What one FETCH response is made from.
 pub struct FetchContext<'a> {
     pub sequence: u32,
@@ -42,7 +60,11 @@ pub struct FetchContext<'a> {
 /// `* 3 FETCH (UID 7 FLAGS (\Seen) BODY[] {…}…)` with its line break.
 pub fn push_fetch(out: &mut Vec<u8>, context: &FetchContext, items: &[FetchItem]) {
     let message = context.content.unwrap_or_default();
-    let parsed = context.content.map(mime::parse);
+    // The whole message (BODY[], RFC822) is served without parsing it.
+    let parsed = context
+        .content
+        .filter(|_| needs_structure(items))
+        .map(mime::parse);
     out.extend_from_slice(format!("* {} FETCH (", context.sequence).as_bytes());
     let mut first = true;
     let mut separate = |out: &mut Vec<u8>| {
@@ -91,19 +113,19 @@ pub fn push_fetch(out: &mut Vec<u8>, context: &FetchContext, items: &[FetchItem]
             FetchItem::Body(request) => {
                 push_body_label(out, request);
                 out.push(b' ');
-                let data = parsed
-                    .as_ref()
-                    .map(|part| section_data(message, part, &request.section))
-                    .unwrap_or_default();
+                let data = match &parsed {
+                    Some(part) => section_data(message, part, &request.section),
+                    None => Cow::Borrowed(message),
+                };
                 let data = match request.partial {
                     Some((origin, count)) => {
                         let start = (origin as usize).min(data.len());
                         let end = start.saturating_add(count as usize).min(data.len());
-                        data[start..end].to_vec()
+                        &data[start..end]
                     }
-                    None => data,
+                    None => &data[..],
                 };
-                push_literal(out, &data);
+                push_literal(out, data);
             }
         }
     }
@@ -139,7 +161,7 @@ fn push_body_label(out: &mut Vec<u8>, request: &BodyRequest) {
                 if i > 0 {
                     out.push(b' ');
                 }
-                push_string(out, field.as_bytes());
+                push_astring(out, field.as_bytes());
             }
             out.push(b')');
         }
@@ -151,12 +173,12 @@ fn push_body_label(out: &mut Vec<u8>, request: &BodyRequest) {
 }
 
 /// The octets a section names; empty when the message has no such part.
-fn section_data(message: &[u8], root: &Part, section: &Section) -> Vec<u8> {
+fn section_data<'a>(message: &'a [u8], root: &Part, section: &Section) -> Cow<'a, [u8]> {
     let Some(part) = locate(root, &section.part) else {
-        return Vec::new();
+        return Cow::Borrowed(&[]);
     };
     if section.part.is_empty() && section.text == SectionText::Full {
-        return message.to_vec();
+        return Cow::Borrowed(message);
     }
     // HEADER and TEXT of a part mean those of the message it encapsulates.
     let enclosed = match (&part.children, section.part.is_empty()) {
@@ -164,18 +186,15 @@ fn section_data(message: &[u8], root: &Part, section: &Section) -> Vec<u8> {
         (Children::Message(inner), false) => Some(&**inner),
         _ => None,
     };
+    let slice = |range: std::ops::Range<usize>| Cow::Borrowed(&message[range]);
     match &section.text {
-        SectionText::Full => message[part.body.clone()].to_vec(),
-        SectionText::Mime => message[part.header.clone()].to_vec(),
-        SectionText::Header => enclosed
-            .map(|m| message[m.header.clone()].to_vec())
-            .unwrap_or_default(),
-        SectionText::Text => enclosed
-            .map(|m| message[m.body.clone()].to_vec())
-            .unwrap_or_default(),
-        SectionText::HeaderFields { fields, not } => enclosed
-            .map(|m| header_fields(&message[m.header.clone()], fields, *not))
-            .unwrap_or_default(),
+        SectionText::Full => slice(part.body.clone()),
+        SectionText::Mime => slice(part.header.clone()),
+        SectionText::Header => enclosed.map_or(Cow::Borrowed(&[][..]), |m| slice(m.header.clone())),
+        SectionText::Text => enclosed.map_or(Cow::Borrowed(&[][..]), |m| slice(m.body.clone())),
+        SectionText::HeaderFields { fields, not } => enclosed.map_or(Cow::Borrowed(&[][..]), |m| {
+            Cow::Owned(header_fields(&message[m.header.clone()], fields, *not))
+        }),
     }
 }
 
@@ -271,9 +290,8 @@ Content-Type: text/html\r\n\r\n<p>html</p>\r\n--c--\r\n--b--\r\n";
                 .ends_with("BODY[1.MIME] {28}\r\nContent-Type: text/plain\r\n\r\n)\r\n")
         );
         assert!(
-            fetch("BODY.PEEK[2.HEADER.FIELDS (SUBJECT)]", MESSAGE).ends_with(
-                "BODY[2.HEADER.FIELDS (\"SUBJECT\")] {18}\r\nSubject: inner\r\n\r\n)\r\n"
-            )
+            fetch("BODY.PEEK[2.HEADER.FIELDS (SUBJECT)]", MESSAGE)
+                .ends_with("BODY[2.HEADER.FIELDS (SUBJECT)] {18}\r\nSubject: inner\r\n\r\n)\r\n")
         );
         assert!(fetch("BODY[2.1]", MESSAGE).ends_with("BODY[2.1] {5}\r\nplain)\r\n"));
         assert!(fetch("BODY[2.2]", MESSAGE).ends_with("BODY[2.2] {11}\r\n<p>html</p>)\r\n"));

@@ -55,6 +55,20 @@ pub fn push_string(out: &mut Vec<u8>, value: &[u8]) {
     }
 }
 
+/// An atom when the value is one (header field names echoed in FETCH, as
+/// clients sent them), a string otherwise.
+pub fn push_astring(out: &mut Vec<u8>, value: &[u8]) {
+    let atom = !value.is_empty()
+        && value
+            .iter()
+            .all(|&b| b > b' ' && b < 0x7f && !b"(){%*\"\\]".contains(&b));
+    if atom {
+        out.extend_from_slice(value);
+    } else {
+        push_string(out, value);
+    }
+}
+
 pub fn push_literal(out: &mut Vec<u8>, value: &[u8]) {
     out.extend_from_slice(format!("{{{}}}\r\n", value.len()).as_bytes());
     out.extend_from_slice(value);

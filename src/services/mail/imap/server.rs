@@ -2,7 +2,8 @@
 //! limits that keep hostile or forgotten clients cheap: capped lines and
 //! literals, an inactivity timeout (RFC 3501 §5.4: at least 30 minutes),
 //! IDLE that ends at the same timeout, a closed connection after repeated
-//! failed logins, and a bounded number of sessions (the shared accept loop).
+//! failed logins or a run of malformed commands, and a bounded number of
+//! sessions (the shared accept loop).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,6 +21,10 @@ use crate::services::mail::lines::{Line, read_line};
 use crate::services::mail::listener;
 use crate::services::mail::store::Store;
 use crate::services::mail::transcript::{SessionLog, Transcript};
+
+/// Malformed commands in a row before the connection is closed (a client
+/// that speaks another protocol, or garbage).
+const MAX_BAD_COMMANDS: u32 = 50;
 
 pub struct ImapConfig {
     pub accounts: Arc<Accounts>,
@@ -97,7 +102,11 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
         config.accounts.clone(),
         config.max_auth_failures,
     );
+    let mut bad_commands = 0;
     loop {
+        if bad_commands > MAX_BAD_COMMANDS {
+            return bye(&mut writer, &log, "too many malformed commands, closing").await;
+        }
         let read = connection::read_command(&mut reader, &mut writer, config.limits);
         let Ok(incoming) = tokio::time::timeout(config.idle_timeout, read).await else {
             return bye(&mut writer, &log, "idle for too long, closing").await;
@@ -105,6 +114,7 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
         let bytes = match incoming? {
             Incoming::Closed => return Ok(()),
             Incoming::TooLong(tag) => {
+                bad_commands += 1;
                 log.client(b"<command too long>");
                 let limit = config.limits.max_line;
                 reply(
@@ -119,6 +129,7 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
                 continue;
             }
             Incoming::LiteralTooLarge { tag, synchronizing } => {
+                bad_commands += 1;
                 log.client(b"<literal too large>");
                 let message = format!(
                     "NO [TOOBIG] literal too large (messages up to {} octets, other literals up to {})",
@@ -139,14 +150,20 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
         };
         log_command(&log, &bytes);
         let command = match parser::parse(&bytes) {
-            Ok(command) => command,
+            Ok(command) => {
+                bad_commands = 0;
+                command
+            }
             Err(refused) => {
+                bad_commands += 1;
                 reply(&mut writer, &log, &tagged(refused.tag, &refused.response)).await?;
                 continue;
             }
         };
         let flow = session.handle(command, &mut writer).await?;
-        log.server(session.last_status());
+        if !session.last_status().is_empty() {
+            log.server(session.last_status());
+        }
         match flow {
             Flow::Continue => {}
             Flow::Close => break,

@@ -124,6 +124,22 @@ impl Client {
         }
     }
 
+    /// Like `until`, but a BYE also ends the reply.
+    fn until_or_bye(&mut self, tag: &str) -> String {
+        let mut all = String::new();
+        loop {
+            let line = self.line();
+            assert!(
+                !line.is_empty(),
+                "connection closed without BYE; got so far:\n{all}"
+            );
+            all.push_str(&line);
+            if line.starts_with(&format!("{tag} ")) || line.starts_with("* BYE") {
+                return all;
+            }
+        }
+    }
+
     /// Whether the server closed the connection (after what it still sent).
     fn closed(&mut self) -> bool {
         let mut rest = Vec::new();
@@ -175,6 +191,12 @@ fn state_machine_and_bad_input() {
         c.run("b1", "LOGIN ada secret")
             .contains("b1 BAD already logged in")
     );
+    // A pattern with a multi-byte character where INBOX would end.
+    assert!(c.run("l1", "LIST \"\" \"INBO\u{20ac}\"").contains("l1 OK"));
+    assert!(
+        c.run("l2", "LIST \"\" inbox")
+            .contains("* LIST (\\HasNoChildren) \".\" \"INBOX\"")
+    );
     assert!(
         c.run("b2", "FETCH 1 FLAGS")
             .contains("b2 BAD no mailbox selected")
@@ -208,8 +230,64 @@ fn state_machine_and_bad_input() {
         c.run("c2", "SEARCH CHARSET KOI8-R ALL")
             .contains("c2 NO [BADCHARSET")
     );
+    // An APPEND literal within the limit is stored; a larger one is refused
+    // before it is sent.
+    let appended = c.run("c4", "APPEND INBOX {5+}\r\nHi\r\n!");
+    assert!(
+        appended.contains("* 2 EXISTS") && appended.contains("c4 OK [APPENDUID"),
+        "{appended}"
+    );
+    assert!(
+        c.run("c5", "APPEND INBOX {100001}")
+            .contains("c5 NO [TOOBIG]")
+    );
     let logout = c.run("c3", "LOGOUT");
     assert!(logout.contains("* BYE") && logout.contains("c3 OK"));
+    assert!(c.closed());
+}
+
+#[test]
+fn oversize_non_synchronizing_literal_closes_the_connection() {
+    let server = start(small_limits);
+    let (mut c, _) = Client::connect(&server);
+    c.run("a", "LOGIN ada secret");
+    // The client sends the octets without waiting: they cannot be skipped
+    // cheaply, so the server refuses, says BYE and closes.
+    c.send(b"b APPEND INBOX {4000000000+}\r\n");
+    assert!(c.line().starts_with("b NO [TOOBIG]"));
+    assert!(c.line().starts_with("* BYE"));
+    assert!(c.closed());
+    assert!(
+        server
+            .store
+            .snapshot("ada", "INBOX")
+            .unwrap()
+            .messages
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_stream_of_garbage_is_cut_off() {
+    let server = start(small_limits);
+    let (mut c, _) = Client::connect(&server);
+    // An HTTP client on the IMAP port: every line is refused, the session
+    // goes on for a while, then ends.
+    c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(20).as_bytes());
+    let mut replies = 0;
+    loop {
+        let line = c.line();
+        assert!(
+            !line.is_empty(),
+            "closed without BYE after {replies} replies"
+        );
+        if line.starts_with("* BYE too many malformed commands") {
+            break;
+        }
+        assert!(line.contains("BAD"), "{line}");
+        replies += 1;
+    }
+    assert_eq!(replies, 51);
     assert!(c.closed());
 }
 
@@ -318,6 +396,16 @@ fn concurrent_sessions_see_each_others_changes() {
         moved.contains("* 1 EXPUNGE") && moved.contains("mv OK"),
         "{moved}"
     );
+    // Renaming the selected folder keeps it selected under its new name.
+    assert!(b.run("se", "SELECT Archive").contains("* 2 EXISTS"));
+    assert!(b.run("rn", "RENAME Archive Old").contains("rn OK"));
+    let renamed = b.run("nf", "FETCH 1:2 FLAGS");
+    assert!(
+        renamed.contains("nf OK") && !renamed.contains("* NO"),
+        "{renamed}"
+    );
+    assert!(b.run("rb", "RENAME Old Archive").contains("rb OK"));
+    assert!(b.run("bk", "SELECT INBOX").contains("bk OK"));
     let status = b.run("st", "STATUS Archive (MESSAGES UNSEEN)");
     assert!(
         status.contains("* STATUS \"Archive\" (MESSAGES 2 UNSEEN 2)"),
@@ -328,6 +416,23 @@ fn concurrent_sessions_see_each_others_changes() {
     assert!(
         listed.contains("\"INBOX\"") && listed.contains("\"Archive\""),
         "{listed}"
+    );
+    // A level without a folder of its own is listed as \Noselect.
+    assert!(b.run("c2", "CREATE Lab.Reports.2026").contains("c2 OK"));
+    let top = b.run("ls2", "LIST \"\" %");
+    assert!(
+        top.contains("* LIST (\\Noselect \\HasChildren) \".\" \"Lab\""),
+        "{top}"
+    );
+    let below = b.run("ls3", "LIST Lab. %");
+    assert!(
+        below.contains("(\\Noselect \\HasChildren) \".\" \"Lab.Reports\""),
+        "{below}"
+    );
+    let leaf = b.run("ls4", "LIST \"\" Lab.*.2026");
+    assert!(
+        leaf.contains("(\\HasNoChildren) \".\" \"Lab.Reports.2026\""),
+        "{leaf}"
     );
 }
 
@@ -454,4 +559,149 @@ fn s_nail_lists_and_reads() {
         stdout.contains("Lab 3 results") && stdout.contains("the routers forward"),
         "{stdout}"
     );
+}
+
+#[test]
+fn mutt_reads_and_deletes() {
+    let server = start(defaults);
+    let message = attachment_message();
+    server.store.deliver("ada", &message).unwrap();
+    let port = server.address.port();
+    let rc = server.dir.join("muttrc");
+    let piped = server.dir.join("piped.eml");
+    std::fs::write(
+        &rc,
+        format!(
+            "set imap_user=ada\nset imap_pass=secret\nset folder=imap://127.0.0.1:{port}/\n\
+set spoolfile=+INBOX\nset ssl_starttls=no\nset ssl_force_tls=no\nset move=no\n\
+set wait_key=no\nset quit=yes\nset delete=yes\nset mail_check=60\n"
+        ),
+    )
+    .unwrap();
+    // mutt wants a terminal: `script` gives it one. It pipes message 1 to a
+    // file, deletes it and quits (expunging).
+    let keys = format!(
+        "push '<pipe-message>cat > {}<enter><delete-message><quit>'",
+        piped.display()
+    );
+    let mutt = format!("mutt -n -F {} -e \"{keys}\"", rc.display());
+    let output = Command::new("timeout")
+        .args(["20", "script", "-qec", &mutt, "/dev/null"])
+        .env("TERM", "xterm")
+        .env("HOME", &server.dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script and mutt run");
+    assert!(
+        output.status.success(),
+        "mutt: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    // mutt hands messages to local commands with LF line ends.
+    let unix = String::from_utf8(message).unwrap().replace("\r\n", "\n");
+    assert!(
+        std::fs::read(&piped).unwrap() == unix.as_bytes(),
+        "mutt piped another message"
+    );
+    assert!(
+        server
+            .store
+            .snapshot("ada", "INBOX")
+            .unwrap()
+            .messages
+            .is_empty(),
+        "mutt's delete was not expunged"
+    );
+}
+
+/// Hostile sessions: thousands of commands built from valid ones by random
+/// cuts, splices and byte changes (a fixed seed, so a failure repeats), sent
+/// to the real server. It must answer each with a tagged or untagged reply
+/// and never drop the connection except with BYE.
+#[test]
+fn mutated_commands_never_break_the_server() {
+    let server = start(small_limits);
+    for subject in ["one", "two"] {
+        let message = format!(
+            "Subject: {subject}\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n"
+        );
+        server.store.deliver("ada", message.as_bytes()).unwrap();
+    }
+    let valid = [
+        "SELECT INBOX",
+        "EXAMINE INBOX",
+        "FETCH 1:* (UID FLAGS BODYSTRUCTURE ENVELOPE BODY.PEEK[1.MIME]<0.5>)",
+        "UID FETCH 1:* (BODY[HEADER.FIELDS (SUBJECT FROM)] RFC822.SIZE)",
+        "FETCH 2 BODY[1.1.TEXT]",
+        "SEARCH OR SUBJECT one NOT (SEEN LARGER 5) UID 1:*",
+        "UID SEARCH CHARSET UTF-8 HEADER Subject \"t\" SINCE 1-Jan-2020",
+        "STORE 1:* +FLAGS.SILENT (\\Seen \\Flagged)",
+        "UID STORE 2 -FLAGS (\\Seen)",
+        "COPY 1 INBOX",
+        "UID MOVE 3:* INBOX",
+        "EXPUNGE",
+        "UID EXPUNGE 1:5",
+        "LIST \"\" *",
+        "LSUB \"\" %",
+        "STATUS INBOX (MESSAGES UIDNEXT UNSEEN RECENT UIDVALIDITY)",
+        "CREATE a.b",
+        "RENAME a.b c",
+        "DELETE c",
+        "APPEND INBOX (\\Seen) {9}\r\nSubject:\r\n",
+        "NOOP",
+        "CHECK",
+        "UNSELECT",
+        "NAMESPACE",
+        "CAPABILITY",
+    ];
+    let (mut c, _) = Client::connect(&server);
+    assert!(c.run("L", "LOGIN ada secret").contains("L OK"));
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |bound: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % bound as u64) as usize
+    };
+    let mut previous = String::new();
+    for round in 0..3000 {
+        let mut command = valid[next(valid.len())].as_bytes().to_vec();
+        match next(4) {
+            0 => command.truncate(next(command.len() + 1)),
+            1 => {
+                let at = next(command.len());
+                let specials = b"()[]<>*%\\\" .:,0123456789+-";
+                command[at] = specials[next(specials.len())];
+            }
+            2 => {
+                let other = valid[next(valid.len())].as_bytes();
+                let at = next(command.len());
+                command.splice(at..at, other[next(other.len())..].iter().copied());
+            }
+            _ => {}
+        }
+        // Literals are announced at line ends only; keep each command on one
+        // line so the client knows where it ends.
+        command.retain(|&b| b != b'\r' && b != b'\n' && b != b'{');
+        let tag = format!("m{round}");
+        let mut line = format!("{tag} ").into_bytes();
+        line.extend_from_slice(&command);
+        line.extend_from_slice(b"\r\n");
+        if let Err(e) = c.writer.write_all(&line) {
+            panic!("round {round}: {e} after {previous:?}");
+        }
+        previous = String::from_utf8_lossy(&line).into_owned();
+        let reply = c.until_or_bye(&tag);
+        if reply.contains("* BYE") {
+            // Only the cap on malformed commands may end the session.
+            assert!(
+                reply.contains("* BYE too many malformed commands"),
+                "round {round}: {reply}"
+            );
+            assert!(c.closed());
+            (c, _) = Client::connect(&server);
+            assert!(c.run("L", "LOGIN ada secret").contains("L OK"));
+        }
+    }
+    assert!(c.run("z", "LOGOUT").contains("z OK"));
 }
