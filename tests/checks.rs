@@ -112,6 +112,17 @@ const BROKEN: &[Broken] = &[
         ],
     },
     Broken {
+        name: "wrong IMAP password",
+        from: "protocol: imap, outgoing: mail.mt.com, user: carol, password: carol-secret}",
+        to: "protocol: imap, outgoing: mail.mt.com, user: carol, password: carol}",
+        check: "Carol reads mail over IMAP",
+        diagnosis: &[
+            "pc-management could not read its mailbox on mail.mt.com over IMAP",
+            "at login the server answered",
+            "password",
+        ],
+    },
+    Broken {
         name: "no relay on the router",
         from: "eth2: {address: 192.168.20.1/24, dhcp_relay: 192.168.30.2}",
         to: "eth2: 192.168.20.1/24",
@@ -331,6 +342,54 @@ fn the_mail_client_sends_and_reads_like_a_pc() {
     );
     assert!(raw.contains("Subject: Hello Bob"), "{raw}");
     assert!(raw.contains("filename=\"photo.bin\""), "{raw}");
+    // Carol reads over IMAP: her client and curl see the same message.
+    let out = labctl(&[
+        "mail",
+        "send",
+        &lab.name,
+        "pc-frontend",
+        "--to",
+        "carol@mt.com",
+        "--subject",
+        "Über IMAP",
+        "--body",
+        "Hi Carol",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let mut listed = String::new();
+    for _ in 0..50 {
+        listed =
+            String::from_utf8_lossy(&labctl(&["mail", "inbox", &lab.name, "pc-management"]).stdout)
+                .into_owned();
+        if listed.contains("Über IMAP") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        listed.contains("Bob <bob@mt.com>") && listed.contains("Über IMAP"),
+        "{listed}"
+    );
+    let shown =
+        String::from_utf8_lossy(&labctl(&["mail", "read", &lab.name, "pc-management", "1"]).stdout)
+            .into_owned();
+    assert!(
+        shown.contains("Subject: Über IMAP") && shown.contains("Hi Carol"),
+        "{shown}"
+    );
+    let raw = lab.exec_ok(
+        "pc-management",
+        &[
+            "curl",
+            "-s",
+            "--max-time",
+            "5",
+            "-u",
+            "carol:carol-secret",
+            "imap://mail.mt.com/INBOX;UID=1",
+        ],
+    );
+    assert!(raw.contains("Hi Carol"), "{raw}");
     // A wrong account name is refused with the accounts listed.
     let out = labctl(&[
         "mail",
