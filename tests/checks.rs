@@ -98,7 +98,7 @@ const BROKEN: &[Broken] = &[
         diagnosis: &[
             "could not resolve mail.mt.com",
             "NXDOMAIN",
-            "record for mail.mt.com",
+            "is there an A record for mail.mt.com",
         ],
     },
     Broken {
