@@ -180,12 +180,7 @@ fn article(record_type: &str) -> &'static str {
 }
 
 /// A failed lookup in a student's words, with what to check.
-pub fn dns_diagnosis(
-    from: &str,
-    name: &str,
-    record_type: &str,
-    error: &QueryError,
-) -> Diagnosis {
+pub fn dns_diagnosis(from: &str, name: &str, record_type: &str, error: &QueryError) -> Diagnosis {
     let (message, hint) = match error {
         QueryError::NxDomain { server, .. } => (
             format!(
