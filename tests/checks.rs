@@ -102,6 +102,16 @@ const BROKEN: &[Broken] = &[
         ],
     },
     Broken {
+        name: "missing MX record",
+        from: "            \"@\": {MX: 10 mail.cbrc.com.}\n",
+        to: "",
+        check: "mail crosses domains and routers with its attachment",
+        diagnosis: &[
+            "could not deliver the message and returned it to bob@mt.com",
+            "MX record for cbrc.com",
+        ],
+    },
+    Broken {
         name: "wrong password",
         from: "user: ada, password: ada-secret}",
         to: "user: ada, password: guess}",
