@@ -250,7 +250,8 @@ pub fn mail(ctx: &LabContext, probe: &MailProbe) -> Step<Outcome> {
             Err(e) => return Err(fetch_diagnosis(&probe.reader, &probe.reader_account, &e)),
         }
         looks += 1;
-        let bounced = looks % BOUNCE_EVERY == 0 && bounce_reason(ctx, probe, &token).is_some();
+        let bounced =
+            looks.is_multiple_of(BOUNCE_EVERY) && bounce_reason(ctx, probe, &token).is_some();
         if bounced || Instant::now() + POLL > deadline {
             return Err(explain_undelivered(ctx, probe, &token, &reply));
         }
