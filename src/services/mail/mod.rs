@@ -15,5 +15,5 @@ pub mod smtp;
 #[allow(dead_code)]
 pub mod store;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 pub mod transcript;
