@@ -133,3 +133,40 @@ async fn refusals_say_where_and_quote_the_server() {
         "{error}"
     );
 }
+
+/// The IMAP client reads what the store holds, byte for byte (EXAMINE, so
+/// reading changes no flags); a wrong password is quoted.
+#[tokio::test]
+async fn reads_over_imap() {
+    let server = crate::services::mail::imap::server_tests::start(|_| {});
+    let stored = crate::services::mail::imap::server_tests::attachment_message();
+    server
+        .store
+        .deliver(
+            "ada",
+            b"Subject: first\r\nFrom: Bob <bob@mt.com>\r\n\r\nhello\r\n",
+        )
+        .unwrap();
+    server.store.deliver("ada", &stored).unwrap();
+    let ada = Mailbox {
+        protocol: MailProtocol::Imap,
+        server: v4(server.address),
+        user: "ada",
+        password: "secret",
+    };
+    let list = mailbox::inbox(ada).await.unwrap();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(
+        (list[0].subject.as_str(), list[0].from.as_str()),
+        ("first", "Bob <bob@mt.com>")
+    );
+    assert_eq!(list[1].size, stored.len() as u64);
+    assert_eq!(mailbox::read(ada, 2).await.unwrap(), stored);
+    let wrong = Mailbox {
+        password: "nope",
+        ..ada
+    };
+    let error = mailbox::inbox(wrong).await.unwrap_err();
+    assert_eq!(error.stage, "login");
+    assert!(error.refused && error.message.starts_with("NO"), "{error}");
+}
