@@ -2,14 +2,14 @@
 #   make demo    build, bring up the demo lab and show traffic crossing it
 #   make test    install what the tests need, then lint and run every test (root)
 #   make bench   benchmarks: lab build against the kernel floor, DHCP against dnsmasq,
-#                IMAP retrieval against Dovecot, `labctl test` of MasterTech (root)
+#                DNS against knot, IMAP retrieval against Dovecot, `labctl test` of MasterTech (root)
 
 CARGO ?= cargo
 LABCTL := target/release/labctl
 DEMO_LAB := labs/two-routers.yaml
 
 # Debian packages the tests and the demo use inside labs.
-TEST_PACKAGES := iproute2 iputils-ping python3 procps util-linux time busybox isc-dhcp-client dnsmasq-base bind9-dnsutils curl swaks fetchmail postfix dovecot-pop3d s-nail mutt dovecot-imapd libxml2-utils bc
+TEST_PACKAGES := iproute2 iputils-ping python3 procps util-linux time busybox isc-dhcp-client dnsmasq-base bind9-dnsutils curl swaks fetchmail postfix dovecot-pop3d s-nail mutt dovecot-imapd libxml2-utils bc knot-dnsutils ldnsutils
 
 .PHONY: all build demo test deps lint unit bench clean
 
@@ -45,6 +45,7 @@ test: deps lint
 bench: build deps
 	LABCTL=$(LABCTL) bash bench/run.sh
 	LABCTL=$(LABCTL) bash bench/dhcp.sh
+	LABCTL=$(LABCTL) bash bench/dns.sh
 	LABCTL=$(LABCTL) bash bench/imap.sh
 	LABCTL=$(LABCTL) bash bench/checks.sh
 

@@ -100,18 +100,14 @@ pub fn teardown(dir: &LabDir, plan: Option<&Plan>) -> Result<()> {
     stop_daemon(dir);
     // Keep going past a failure: remove all that can be removed, then say
     // what could not.
-    let mut failures: Vec<String> = Vec::new();
-    if let Some(plan) = plan {
-        let namespaces: Vec<&str> = plan.nodes.iter().map(|n| n.namespace.as_str()).collect();
-        kill_processes_inside(&namespaces);
-        for ns in &namespaces {
-            for removed in [netns::delete(ns), etc::remove_node_files(ns)] {
-                if let Err(e) = removed {
-                    failures.push(format!("{e:#}"));
-                }
-            }
+    let failures = match plan {
+        Some(plan) => {
+            let namespaces: Vec<&str> = plan.nodes.iter().map(|n| n.namespace.as_str()).collect();
+            kill_processes_inside(&namespaces);
+            remove_namespaces(&namespaces)
         }
-    }
+        None => Vec::new(),
+    };
     if failures.is_empty() {
         dir.remove()
     } else {
@@ -121,6 +117,37 @@ pub fn teardown(dir: &LabDir, plan: Option<&Plan>) -> Result<()> {
             failures.join("\n  ")
         )
     }
+}
+
+/// How many threads remove namespaces and their files at once: each removal
+/// mostly waits on the file system (a directory under /etc/netns), so a few
+/// in parallel cut teardown time even on two cores.
+const REMOVERS: usize = 8;
+
+/// Unmounts and removes every namespace with its /etc/netns files; returns
+/// what could not be removed.
+fn remove_namespaces(namespaces: &[&str]) -> Vec<String> {
+    let chunk = namespaces.len().div_ceil(REMOVERS).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = namespaces
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .flat_map(|ns| [netns::delete(ns), etc::remove_node_files(ns)])
+                        .filter_map(|removed| removed.err().map(|e| format!("{e:#}")))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| vec!["a removal thread panicked".into()])
+            })
+            .collect()
+    })
 }
 
 /// Asks the daemon to stop, then makes sure it has (SIGTERM, SIGKILL).

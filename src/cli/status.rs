@@ -83,6 +83,15 @@ enum ServiceStatus {
         #[serde(flatten)]
         client: ClientReport,
     },
+    DnsServer {
+        /// Zone origins, with the final dot.
+        zones: Vec<String>,
+        /// `authoritative`, `forwarder` or `recursive`.
+        role: &'static str,
+        /// The lab servers a resolver asks (forwarder) or starts from (roots).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        upstream: Vec<Ipv4Addr>,
+    },
 }
 
 #[derive(Serialize)]
@@ -283,6 +292,9 @@ fn node_status(node: &PlanNode, view: Option<NamespaceView>, reply: Option<&Repl
             stats: server.stats.clone(),
         });
     }
+    if let Some(dns) = &node.dns_server {
+        services.push(dns_status(dns));
+    }
     for iface in &node.interfaces {
         if let Some(server) = iface.dhcp_relay {
             services.push(ServiceStatus::DhcpRelay {
@@ -408,6 +420,24 @@ fn print_human(status: &LabStatus) {
                 ServiceStatus::DhcpRelay { interface, server } => {
                     println!("  dhcp relay: {interface} → {server}")
                 }
+                ServiceStatus::DnsServer {
+                    zones,
+                    role,
+                    upstream,
+                } => {
+                    let servers: Vec<String> = upstream.iter().map(|s| s.to_string()).collect();
+                    let via = if servers.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" via {}", servers.join(", "))
+                    };
+                    let zones = if zones.is_empty() {
+                        "no zones".to_string()
+                    } else {
+                        zones.join(" ")
+                    };
+                    println!("  dns server ({role}{via}): {zones}")
+                }
                 ServiceStatus::DhcpClient { interface, client } => {
                     match (&client.address, &client.reason) {
                         (Some(address), _) => println!(
@@ -431,5 +461,20 @@ fn print_human(status: &LabStatus) {
                 .unwrap_or_default();
             println!("  route {}{via}{dev} ({})", r.to, r.origin);
         }
+    }
+}
+
+/// A DNS server as the plan describes it.
+fn dns_status(dns: &crate::lab::zones::DnsServer) -> ServiceStatus {
+    use crate::lab::zones::ResolverRole;
+    let (role, upstream) = match &dns.resolver {
+        None => ("authoritative", Vec::new()),
+        Some(role @ ResolverRole::Forward { servers }) => (role.name(), servers.clone()),
+        Some(role @ ResolverRole::Recursive { roots, .. }) => (role.name(), roots.clone()),
+    };
+    ServiceStatus::DnsServer {
+        zones: dns.zones.iter().map(|z| z.origin.clone()).collect(),
+        role,
+        upstream,
     }
 }

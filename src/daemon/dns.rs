@@ -4,6 +4,7 @@
 //! leave from the address asked), and hands them to `services::dns`.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use socket2::{Domain, Protocol, Socket, Type};
@@ -12,7 +13,8 @@ use tokio::net::TcpListener;
 use super::node::NodeContext;
 use crate::lab::zones::ResolverRole;
 use crate::net::udp::udp_socket;
-use crate::services::dns::server::{self, Upstream};
+use crate::services::dns::server::{self, Handler};
+use crate::services::dns::upstream::Role;
 
 pub const DNS_PORT: u16 = 53;
 
@@ -24,15 +26,14 @@ pub async fn start(
     let Some(dns) = &node.dns_server else {
         return Ok(());
     };
-    let upstream = match &dns.resolver {
-        None => Upstream::None,
-        Some(ResolverRole::Forward { servers }) => Upstream::Forward(
+    let role = dns.resolver.as_ref().map(|resolver| match resolver {
+        ResolverRole::Forward { servers } => Role::Forward(
             servers
                 .iter()
                 .map(|ip| SocketAddr::new(IpAddr::V4(*ip), DNS_PORT))
                 .collect(),
         ),
-        Some(ResolverRole::Recursive { roots, allow }) => Upstream::Recursive {
+        ResolverRole::Recursive { roots, allow } => Role::Recursive {
             roots: roots.iter().map(|ip| IpAddr::V4(*ip)).collect(),
             allow: allow
                 .iter()
@@ -40,13 +41,14 @@ pub async fn start(
                 .map(ipnet::IpNet::V4)
                 .collect(),
         },
-    };
-    let work_dir = context.state_dir.join(format!("dns-{}", node.name));
-    std::fs::create_dir_all(&work_dir)
-        .with_context(|| format!("cannot create {}", work_dir.display()))?;
-    let catalog = server::catalog(&dns.zones, &upstream, &work_dir).await?;
+    });
+    let handler = Arc::new(Handler::new(&dns.zones, role.as_ref())?);
     let mut addresses: Vec<Ipv4Addr> = vec![Ipv4Addr::LOCALHOST];
-    addresses.extend(node.interfaces.iter().filter_map(|i| i.address.map(|a| a.addr)));
+    addresses.extend(
+        node.interfaces
+            .iter()
+            .filter_map(|i| i.address.map(|a| a.addr)),
+    );
     if node.interfaces.iter().any(|i| i.dhcp) {
         addresses.push(Ipv4Addr::UNSPECIFIED);
     }
@@ -66,7 +68,7 @@ pub async fn start(
             .map(|r| format!(", {} resolver", r.name()))
             .unwrap_or_default()
     );
-    tasks.spawn(server::serve(catalog, udp, tcp, context.stop.clone()));
+    tasks.spawn(server::serve(handler, udp, tcp, context.stop.clone()));
     Ok(())
 }
 

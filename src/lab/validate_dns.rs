@@ -12,12 +12,12 @@ use crate::lab::diagnostic::did_you_mean;
 use crate::lab::model::NodeKind;
 use crate::lab::model_dns::{DnsRecords, DnsResolver, DnsService, DnsValues, DnsZone};
 use crate::lab::raw::Step;
-use crate::path;
 use crate::lab::topology::{Addressing, Topology};
 use crate::lab::zones::{
     DEFAULT_TTL, DnsServer, RecordValue, ResolverRole, Zone, ZoneRecord, reverse_network,
     reverse_records,
 };
+use crate::path;
 
 /// The longest TTL RFC 2181 §8 allows.
 const MAX_TTL: i64 = 2_147_483_647;
@@ -256,7 +256,11 @@ impl Validator<'_> {
         }
         if text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
             let message = parse_ipv4(text).err().unwrap_or_default();
-            self.error(at, message, "an A record holds an IPv4 address or a node name");
+            self.error(
+                at,
+                message,
+                "an A record holds an IPv4 address or a node name",
+            );
             return Vec::new();
         }
         let Some(index) = topo
@@ -388,7 +392,11 @@ impl Validator<'_> {
             let ip = match parse_ipv4(text.trim()) {
                 Ok(ip) => ip,
                 Err(message) => {
-                    self.error(&item_at, message, "a lab DNS server's address, e.g. 10.0.0.2");
+                    self.error(
+                        &item_at,
+                        message,
+                        "a lab DNS server's address, e.g. 10.0.0.2",
+                    );
                     continue;
                 }
             };
@@ -521,7 +529,8 @@ fn target(origin: &str, text: &str, rtype: &str) -> Result<String, Problem> {
 }
 
 fn mx_value(origin: &str, text: &str) -> Result<RecordValue, Problem> {
-    let hint = || "write `PREFERENCE HOST`, e.g. `10 mail.cbrc.com.` (lower is preferred)".to_string();
+    let hint =
+        || "write `PREFERENCE HOST`, e.g. `10 mail.cbrc.com.` (lower is preferred)".to_string();
     let parts: Vec<&str> = text.split_whitespace().collect();
     let [preference, exchange] = parts[..] else {
         if parts.len() == 1 {
@@ -535,9 +544,12 @@ fn mx_value(origin: &str, text: &str) -> Result<RecordValue, Problem> {
         }
         return Err((format!("`{text}` is not an MX value"), hint()));
     };
-    let preference = preference
-        .parse::<u16>()
-        .map_err(|_| (format!("MX preference `{preference}` is not a number from 0 to 65535"), hint()))?;
+    let preference = preference.parse::<u16>().map_err(|_| {
+        (
+            format!("MX preference `{preference}` is not a number from 0 to 65535"),
+            hint(),
+        )
+    })?;
     let exchange = target(origin, exchange, "MX")?;
     Ok(RecordValue::Mx {
         preference,
@@ -551,7 +563,14 @@ fn srv_value(origin: &str, text: &str) -> Result<RecordValue, Problem> {
     let [priority, weight, port, host] = parts[..] else {
         return Err((format!("`{text}` is not an SRV value"), hint()));
     };
-    let number = |t: &str| t.parse::<u16>().map_err(|_| (format!("`{t}` in SRV `{text}` is not a number from 0 to 65535"), hint()));
+    let number = |t: &str| {
+        t.parse::<u16>().map_err(|_| {
+            (
+                format!("`{t}` in SRV `{text}` is not a number from 0 to 65535"),
+                hint(),
+            )
+        })
+    };
     Ok(RecordValue::Srv {
         priority: number(priority)?,
         weight: number(weight)?,
@@ -637,7 +656,10 @@ fn node_addresses(topo: &Topology, index: usize) -> Result<Vec<Ipv4Addr>, Proble
     if !reserved.is_empty() {
         return Ok(reserved);
     }
-    let dhcp = node.interfaces.iter().any(|i| i.addressing == Addressing::Dhcp);
+    let dhcp = node
+        .interfaces
+        .iter()
+        .any(|i| i.addressing == Addressing::Dhcp);
     Err(if dhcp {
         (
             format!(
@@ -684,3 +706,7 @@ fn lab_networks(topo: &Topology) -> Vec<Ipv4Net> {
     networks.dedup();
     networks
 }
+
+#[cfg(test)]
+#[path = "validate_dns_tests.rs"]
+mod tests;

@@ -135,9 +135,11 @@ pub fn reverse_network(origin: &str) -> Option<Ipv4Net> {
         .split('.')
         .filter(|l| !l.is_empty())
         .map(|l| {
-            (l.len() <= 3 && l.bytes().all(|b| b.is_ascii_digit()) && (l == "0" || !l.starts_with('0')))
-                .then(|| l.parse::<u8>().ok())
-                .flatten()
+            (l.len() <= 3
+                && l.bytes().all(|b| b.is_ascii_digit())
+                && (l == "0" || !l.starts_with('0')))
+            .then(|| l.parse::<u8>().ok())
+            .flatten()
         })
         .collect::<Option<Vec<u8>>>()?;
     if octets.len() > 4 {
@@ -213,9 +215,24 @@ mod tests {
             name: "www.cbrc.com.".into(),
             data: RecordValue::A(ip),
         };
-        let one = Zone::new("cbrc.com.".into(), 300, false, vec![record(Ipv4Addr::new(10, 0, 0, 1))]);
-        let same = Zone::new("cbrc.com.".into(), 300, false, vec![record(Ipv4Addr::new(10, 0, 0, 1))]);
-        let other = Zone::new("cbrc.com.".into(), 300, false, vec![record(Ipv4Addr::new(10, 0, 0, 2))]);
+        let one = Zone::new(
+            "cbrc.com.".into(),
+            300,
+            false,
+            vec![record(Ipv4Addr::new(10, 0, 0, 1))],
+        );
+        let same = Zone::new(
+            "cbrc.com.".into(),
+            300,
+            false,
+            vec![record(Ipv4Addr::new(10, 0, 0, 1))],
+        );
+        let other = Zone::new(
+            "cbrc.com.".into(),
+            300,
+            false,
+            vec![record(Ipv4Addr::new(10, 0, 0, 2))],
+        );
         assert_eq!(one.serial, same.serial);
         assert_ne!(one.serial, other.serial);
         assert_ne!(one.serial, 0);

@@ -2,7 +2,11 @@
 //! resolver roles (hickory-server), and the stub client labctl's own probes
 //! and the mail relay use (never the host's resolver).
 
+mod authority;
 #[allow(dead_code)] // an API for the mail relay and the checks (other branches)
 pub mod client;
+mod reply_cache;
 pub mod server;
+mod udp_batch;
+pub mod upstream;
 mod zone;

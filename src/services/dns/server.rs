@@ -1,160 +1,297 @@
-//! The DNS server: a hickory catalog of the node's authoritative zones plus,
-//! for names outside them, a forwarding or recursive resolver (or REFUSED
-//! when it has none), served on sockets the caller has bound.
+//! The DNS server on bound sockets: decodes each question (guarded against
+//! hostile input), answers from the node's zones right away, hands names
+//! outside them to the resolver role (or REFUSES them when there is none),
+//! and encodes the reply within the client's UDP size (TC set when it does
+//! not fit, so the client asks again over TCP).
 
-use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow};
-use hickory_server::Server;
-use hickory_server::proto::rr::{LowerName, Name};
-use hickory_server::resolver::config::{ConnectionConfig, NameServerConfig, ResolverOpts};
-use hickory_server::resolver::recursor::{RecursiveConfig, RecursorOptions};
-use hickory_server::net::runtime::TokioRuntimeProvider;
-use hickory_server::store::forwarder::{ForwardConfig, ForwardZoneHandler};
-use hickory_server::store::recursor::RecursiveZoneHandler;
-use hickory_server::zone_handler::{Catalog, ZoneHandler, ZoneType};
-use ipnet::IpNet;
-use tokio::net::{TcpListener, UdpSocket};
-use tokio::sync::watch;
+use anyhow::{Context, Result};
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
+use hickory_proto::rr::{DNSClass, LowerName, Name, RecordType};
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::{Semaphore, mpsc, watch};
 
-use super::zone::authoritative;
+use super::authority::{Authority, fill};
+use super::reply_cache::{ReplyCache, reply_limit};
+use super::udp_batch::{self, ToResolve};
+use super::upstream::{Role, Upstream};
 use crate::lab::zones::Zone;
 
 /// A TCP client that sends nothing for this long is dropped.
 const TCP_IDLE: Duration = Duration::from_secs(10);
-/// How long the resolver waits for an upstream server per attempt.
-const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(2);
+/// At most this many TCP clients at once.
+const MAX_TCP_CLIENTS: usize = 128;
+/// At most this many questions waiting for the resolver at once.
+const MAX_PENDING_RESOLUTIONS: usize = 512;
+/// UDP size when the client says nothing (RFC 1035), and our EDNS size.
+const CLASSIC_UDP: usize = 512;
+const EDNS_UDP: u16 = 1232;
 
-/// Where names outside the node's zones go.
-#[derive(Clone, Debug)]
-pub enum Upstream {
-    /// Nowhere: such questions are REFUSED.
-    None,
-    /// Forward to these servers (UDP, TCP when truncated); cache answers.
-    Forward(Vec<SocketAddr>),
-    /// Iterate from these root servers (port 53); only servers in `allow`
-    /// are ever asked. `work_dir` holds the root hints file.
-    Recursive {
-        roots: Vec<IpAddr>,
-        allow: Vec<IpNet>,
-    },
+pub struct Handler {
+    authority: Authority,
+    upstream: Option<Upstream>,
+    replies: ReplyCache,
 }
 
-/// The catalog: one handler per zone, and the resolver at the root when
-/// there is one (a zone of the node's own still answers first).
-pub async fn catalog(zones: &[Zone], upstream: &Upstream, work_dir: &Path) -> Result<Catalog> {
-    let mut catalog = Catalog::new();
-    let mut root_handlers: Vec<Arc<dyn ZoneHandler>> = Vec::new();
-    for zone in zones {
-        let handler = Arc::new(authoritative(zone)?);
-        let origin = LowerName::from(Name::from_ascii(&zone.origin)?);
-        if origin.is_root() {
-            root_handlers.push(handler);
-        } else {
-            catalog.upsert(origin, vec![handler]);
-        }
-    }
-    match upstream {
-        Upstream::None => {}
-        Upstream::Forward(servers) => root_handlers.push(Arc::new(forwarder(servers)?)),
-        Upstream::Recursive { roots, allow } => {
-            root_handlers.push(Arc::new(recursor(roots, allow, work_dir).await?))
-        }
-    }
-    if !root_handlers.is_empty() {
-        catalog.upsert(LowerName::from(Name::root()), root_handlers);
-    }
-    Ok(catalog)
+/// What to do with one received message.
+pub enum Prepared {
+    /// Nothing: not a question (a response, or too short to answer).
+    Ignore,
+    /// The reply, encoded.
+    Reply(Vec<u8>),
+    /// The reply waits for the resolver.
+    Resolve(Box<Pending>),
 }
 
-fn forwarder(servers: &[SocketAddr]) -> Result<ForwardZoneHandler> {
-    let name_servers = servers
-        .iter()
-        .map(|server| {
-            let with_port = |mut c: ConnectionConfig| {
-                c.port = server.port();
-                c
-            };
-            NameServerConfig::new(
-                server.ip(),
-                true,
-                vec![
-                    with_port(ConnectionConfig::udp()),
-                    with_port(ConnectionConfig::tcp()),
-                ],
-            )
+pub struct Pending {
+    reply: Message,
+    name: Name,
+    rtype: RecordType,
+    limit: usize,
+}
+
+impl Handler {
+    pub fn new(zones: &[Zone], role: Option<&Role>) -> Result<Handler> {
+        Ok(Handler {
+            authority: Authority::new(zones)?,
+            upstream: role.map(Upstream::new).transpose()?,
+            replies: ReplyCache::default(),
         })
-        .collect();
-    let mut options = ResolverOpts::default();
-    options.timeout = UPSTREAM_TIMEOUT;
-    options.attempts = 2;
-    let config = ForwardConfig {
-        name_servers,
-        options: Some(options),
-    };
-    ForwardZoneHandler::builder_tokio(config)
-        .build()
-        .map_err(|e| anyhow!("cannot set up the forwarder: {e}"))
-}
-
-/// The recursor reads its root hints from a file: written from the lab's
-/// roots (never the real internet's).
-async fn recursor(
-    roots: &[IpAddr],
-    allow: &[IpNet],
-    work_dir: &Path,
-) -> Result<RecursiveZoneHandler<TokioRuntimeProvider>> {
-    let hints = work_dir.join("dns-root-hints.zone");
-    let mut text = String::new();
-    for (i, root) in roots.iter().enumerate() {
-        let rtype = if root.is_ipv4() { "A" } else { "AAAA" };
-        text.push_str(&format!(". 3600000 IN NS root-{i}.lab.\n"));
-        text.push_str(&format!("root-{i}.lab. 3600000 IN {rtype} {root}\n"));
     }
-    std::fs::write(&hints, text).with_context(|| format!("cannot write {}", hints.display()))?;
-    let mut options = RecursorOptions::default();
-    // Lab servers sit on private networks, which the recursor refuses by default.
-    options.allow_server = allow.to_vec();
-    let config = RecursiveConfig {
-        roots: hints,
-        dnssec_policy: Default::default(),
-        options,
-    };
-    RecursiveZoneHandler::try_from_config(
-        Name::root(),
-        ZoneType::External,
-        config,
-        None,
-        TokioRuntimeProvider::default(),
-    )
-    .await
-    .map_err(|e| anyhow!("cannot set up the recursive resolver: {e}"))
+
+    /// Answers what can be answered at once. `udp` limits the reply to the
+    /// client's advertised size.
+    pub fn prepare(&self, bytes: &[u8], udp: bool) -> Prepared {
+        if let Some(reply) = self.replies.get(bytes, udp) {
+            return Prepared::Reply(reply);
+        }
+        let Some(request) = decode(bytes) else {
+            return formerr(bytes);
+        };
+        if request.metadata.message_type != MessageType::Query {
+            return Prepared::Ignore;
+        }
+        let limit = reply_limit(udp, request.edns.as_ref().map(Edns::max_payload));
+        let mut reply = Message::response(request.metadata.id, request.metadata.op_code);
+        reply.metadata.recursion_desired = request.metadata.recursion_desired;
+        reply.metadata.checking_disabled = request.metadata.checking_disabled;
+        reply.metadata.recursion_available = self.upstream.is_some();
+        reply.add_queries(request.queries.iter().cloned());
+        if let Some(edns) = &request.edns {
+            let mut ours = Edns::new();
+            ours.set_max_payload(EDNS_UDP);
+            reply.set_edns(ours);
+            if edns.version() > 0 {
+                return finish(reply, ResponseCode::BADVERS, limit);
+            }
+        }
+        if request.metadata.op_code != OpCode::Query {
+            return finish(reply, ResponseCode::NotImp, limit);
+        }
+        let [question] = &request.queries[..] else {
+            return finish(reply, ResponseCode::FormErr, limit);
+        };
+        let qtype = question.query_type();
+        if question.query_class() != DNSClass::IN
+            || matches!(qtype, RecordType::AXFR | RecordType::IXFR)
+        {
+            return finish(reply, ResponseCode::Refused, limit);
+        }
+        let qname = LowerName::from(question.name());
+        if let Some(answer) = self.authority.answer(&qname, qtype) {
+            fill(&mut reply, answer);
+            let encoded = encode(reply, limit);
+            self.replies.put(bytes, udp, &encoded);
+            return Prepared::Reply(encoded);
+        }
+        if self.upstream.is_none() {
+            return finish(reply, ResponseCode::Refused, limit);
+        }
+        Prepared::Resolve(Box::new(Pending {
+            reply,
+            name: question.name().clone(),
+            rtype: qtype,
+            limit,
+        }))
+    }
+
+    /// Completes a reply that needed the resolver.
+    pub async fn resolve(&self, pending: Box<Pending>) -> Vec<u8> {
+        let Pending {
+            mut reply,
+            name,
+            rtype,
+            limit,
+        } = *pending;
+        let upstream = self
+            .upstream
+            .as_ref()
+            .expect("only prepared with a resolver");
+        fill(&mut reply, upstream.resolve(name, rtype).await);
+        encode(reply, limit)
+    }
+
+    /// The whole exchange for one message (TCP, tests).
+    pub async fn respond(&self, bytes: &[u8], udp: bool) -> Option<Vec<u8>> {
+        match self.prepare(bytes, udp) {
+            Prepared::Ignore => None,
+            Prepared::Reply(reply) => Some(reply),
+            Prepared::Resolve(pending) => Some(self.resolve(pending).await),
+        }
+    }
 }
 
-/// Serves `catalog` on the bound sockets until `stop` turns true.
+/// hickory-proto's decoder is fuzzed upstream; a panic would still only
+/// cost this one message.
+fn decode(bytes: &[u8]) -> Option<Message> {
+    std::panic::catch_unwind(|| Message::from_vec(bytes).ok()).ok()?
+}
+
+/// A FORMERR for a query we cannot decode, when its header is readable.
+fn formerr(bytes: &[u8]) -> Prepared {
+    let is_query = bytes.len() >= 12 && bytes[2] & 0x80 == 0;
+    if !is_query {
+        return Prepared::Ignore;
+    }
+    let id = u16::from_be_bytes([bytes[0], bytes[1]]);
+    let mut reply = Message::response(id, OpCode::Query);
+    reply.metadata.response_code = ResponseCode::FormErr;
+    Prepared::Reply(encode(reply, CLASSIC_UDP))
+}
+
+fn finish(mut reply: Message, rcode: ResponseCode, limit: usize) -> Prepared {
+    reply.metadata.response_code = rcode;
+    Prepared::Reply(encode(reply, limit))
+}
+
+/// Encodes a reply; when it does not fit `limit`, the sections are dropped
+/// and TC is set (RFC 2181 §9).
+fn encode(mut reply: Message, limit: usize) -> Vec<u8> {
+    if let Ok(bytes) = reply.to_vec()
+        && bytes.len() <= limit
+    {
+        return bytes;
+    }
+    reply.answers.clear();
+    reply.authorities.clear();
+    reply.additionals.clear();
+    reply.metadata.truncation = true;
+    reply.to_vec().unwrap_or_default()
+}
+
+/// Serves on the bound sockets until `stop` turns true: each UDP socket on
+/// its own batching thread (`udp_batch`), TCP on the runtime.
 pub async fn serve(
-    catalog: Catalog,
+    handler: Arc<Handler>,
     udp: Vec<UdpSocket>,
     tcp: Vec<TcpListener>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<()> {
-    let mut server = Server::new(catalog);
+    let mut tasks = tokio::task::JoinSet::new();
+    let stopping = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
     for socket in udp {
-        server.register_socket(socket);
+        let socket = Arc::new(socket.into_std()?);
+        let (to_resolve, questions) = mpsc::channel(MAX_PENDING_RESOLUTIONS);
+        let (batch_handler, batch_stopping) = (handler.clone(), stopping.clone());
+        let batch_socket = socket.clone();
+        threads.push(std::thread::spawn(move || {
+            udp_batch::run(batch_socket, batch_handler, to_resolve, batch_stopping)
+        }));
+        tasks.spawn(resolve_for_udp(handler.clone(), socket, questions));
     }
+    let clients = Arc::new(Semaphore::new(MAX_TCP_CLIENTS));
     for listener in tcp {
-        server.register_listener(listener, TCP_IDLE, 64 * 1024);
+        tasks.spawn(serve_tcp(handler.clone(), listener, clients.clone()));
     }
     while !*stop.borrow() {
         if stop.changed().await.is_err() {
             break;
         }
     }
-    server
-        .shutdown_gracefully()
-        .await
-        .map_err(|e| anyhow!("DNS server stopped with an error: {e}"))
+    stopping.store(true, Ordering::Relaxed);
+    tasks.shutdown().await;
+    let joined = tokio::task::spawn_blocking(move || {
+        threads
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|_| Err(std::io::Error::other("panicked")))
+            })
+            .collect::<std::io::Result<Vec<()>>>()
+    })
+    .await?;
+    joined.map(|_| ()).context("a DNS UDP thread failed")
 }
+
+/// Questions the batching thread passed on: resolved concurrently (at most
+/// `MAX_PENDING_RESOLUTIONS`), each reply sent on the socket it came in on.
+async fn resolve_for_udp(
+    handler: Arc<Handler>,
+    socket: Arc<std::net::UdpSocket>,
+    mut questions: mpsc::Receiver<ToResolve>,
+) {
+    let resolving = Arc::new(Semaphore::new(MAX_PENDING_RESOLUTIONS));
+    while let Some((pending, peer)) = questions.recv().await {
+        let Ok(permit) = resolving.clone().acquire_owned().await else {
+            return;
+        };
+        let (handler, socket) = (handler.clone(), socket.clone());
+        tokio::spawn(async move {
+            let reply = handler.resolve(pending).await;
+            // Never wait in the runtime: a full buffer drops the datagram.
+            let _ = socket2::SockRef::from(&*socket).send_to_with_flags(
+                &reply,
+                &peer.into(),
+                libc::MSG_DONTWAIT,
+            );
+            drop(permit);
+        });
+    }
+}
+
+async fn serve_tcp(handler: Arc<Handler>, listener: TcpListener, clients: Arc<Semaphore>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let Ok(permit) = clients.clone().try_acquire_owned() else {
+            continue; // too many clients: this one is closed
+        };
+        let handler = handler.clone();
+        tokio::spawn(async move {
+            let _ = tcp_client(&handler, stream).await;
+            drop(permit);
+        });
+    }
+}
+
+/// Messages over one TCP connection, each with its 2-byte length (RFC 7766).
+async fn tcp_client(handler: &Handler, mut stream: TcpStream) -> std::io::Result<()> {
+    loop {
+        let len = match tokio::time::timeout(TCP_IDLE, stream.read_u16()).await {
+            Ok(Ok(len)) => usize::from(len),
+            _ => return Ok(()),
+        };
+        let mut message = vec![0u8; len];
+        tokio::time::timeout(TCP_IDLE, stream.read_exact(&mut message))
+            .await
+            .map_err(|_| std::io::ErrorKind::TimedOut)??;
+        let Some(reply) = handler.respond(&message, false).await else {
+            return Ok(());
+        };
+        let mut framed = Vec::with_capacity(reply.len() + 2);
+        framed.extend_from_slice(&(reply.len() as u16).to_be_bytes());
+        framed.extend_from_slice(&reply);
+        stream.write_all(&framed).await?;
+    }
+}
+
+#[cfg(test)]
+#[path = "server_tests.rs"]
+mod tests;

@@ -1,12 +1,10 @@
-//! Turns a planned zone into hickory's in-memory authoritative zone: every
-//! record converted, and the SOA labctl generates (primary server, contact,
-//! serial from the plan, negative-caching TTL).
+//! Planned zone data as hickory-proto records: record data converted, and
+//! the SOA labctl generates (primary server, contact, serial from the plan,
+//! negative-caching TTL).
 
 use anyhow::{Context, Result};
 use hickory_server::proto::rr::rdata::{A, AAAA, CNAME, MX, NS, PTR, SOA, SRV, TXT};
-use hickory_server::proto::rr::{Name, RData, Record};
-use hickory_server::zone_handler::{AxfrPolicy, ZoneType};
-use hickory_server::store::in_memory::InMemoryZoneHandler;
+use hickory_server::proto::rr::{Name, RData};
 
 use crate::lab::zones::{RecordValue, Zone};
 
@@ -18,25 +16,9 @@ const EXPIRE: i32 = 604_800;
 /// A TXT character-string holds at most 255 bytes (RFC 1035 §3.3).
 const TXT_CHUNK: usize = 255;
 
-pub fn authoritative(zone: &Zone) -> Result<InMemoryZoneHandler> {
-    let origin = name(&zone.origin)?;
-    let mut handler =
-        InMemoryZoneHandler::empty(origin.clone(), ZoneType::Primary, AxfrPolicy::Deny);
-    handler.upsert_mut(
-        Record::from_rdata(origin.clone(), zone.ttl, RData::SOA(soa(zone)?)),
-        zone.serial,
-    );
-    for record in &zone.records {
-        let owner = name(&record.name)?;
-        let data = rdata(&record.data)?;
-        handler.upsert_mut(Record::from_rdata(owner, zone.ttl, data), zone.serial);
-    }
-    Ok(handler)
-}
-
 /// The SOA: the first name server at the apex is the primary (else
 /// `ns.ORIGIN`), the contact `hostmaster.ORIGIN`, the minimum the zone TTL.
-fn soa(zone: &Zone) -> Result<SOA> {
+pub(super) fn soa(zone: &Zone) -> Result<SOA> {
     let primary = zone
         .records
         .iter()
@@ -64,7 +46,7 @@ fn in_origin(label: &str, origin: &str) -> String {
     }
 }
 
-fn rdata(value: &RecordValue) -> Result<RData> {
+pub(super) fn rdata(value: &RecordValue) -> Result<RData> {
     Ok(match value {
         RecordValue::A(ip) => RData::A(A(*ip)),
         RecordValue::Aaaa(ip) => RData::AAAA(AAAA(*ip)),
@@ -85,7 +67,7 @@ fn rdata(value: &RecordValue) -> Result<RData> {
     })
 }
 
-fn name(text: &str) -> Result<Name> {
+pub(super) fn name(text: &str) -> Result<Name> {
     Name::from_ascii(text).with_context(|| format!("bad name in plan: {text}"))
 }
 

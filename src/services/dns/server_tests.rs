@@ -1,0 +1,236 @@
+//! The server on 127.0.0.1 (ephemeral ports), asked by the stub client:
+//! flags, refusal, TCP, truncation, hostile input, and a forwarder in front
+//! of an authoritative server (cache with TTL countdown).
+
+use super::*;
+use crate::lab::zones::{RecordValue, ZoneRecord};
+use crate::services::dns::client::{QueryError, query};
+use std::net::{Ipv4Addr, SocketAddr};
+
+fn cbrc() -> Zone {
+    let record = |name: &str, data| ZoneRecord {
+        name: name.into(),
+        data,
+    };
+    let mut records = vec![
+        record(
+            "mail.cbrc.com.",
+            RecordValue::A(Ipv4Addr::new(192, 168, 1, 2)),
+        ),
+        record(
+            "cbrc.com.",
+            RecordValue::Mx {
+                preference: 10,
+                exchange: "mail.cbrc.com.".into(),
+            },
+        ),
+    ];
+    for i in 0..120u8 {
+        records.push(record(
+            "big.cbrc.com.",
+            RecordValue::A(Ipv4Addr::new(10, 9, 0, i)),
+        ));
+    }
+    Zone::new("cbrc.com.".into(), 300, false, records)
+}
+
+async fn start(zones: &[Zone], role: Option<Role>) -> (SocketAddr, watch::Sender<bool>) {
+    let handler = Arc::new(Handler::new(zones, role.as_ref()).unwrap());
+    let (udp, tcp) = loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        if let Ok(tcp) = TcpListener::bind(udp.local_addr().unwrap()).await {
+            break (udp, tcp);
+        }
+    };
+    let addr = udp.local_addr().unwrap();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(serve(handler, vec![udp], vec![tcp], stop_rx));
+    (addr, stop_tx)
+}
+
+const WAIT: Duration = Duration::from_secs(3);
+
+#[tokio::test]
+async fn authoritative_answers_and_refusals() {
+    let (server, _stop) = start(&[cbrc()], None).await;
+    let mail = query(server, "mail.cbrc.com", RecordType::A, WAIT)
+        .await
+        .unwrap();
+    assert!(mail.authoritative);
+    assert!(!mail.recursion_available);
+    assert_eq!(mail.ipv4(), [Ipv4Addr::new(192, 168, 1, 2)]);
+    let missing = query(server, "nope.cbrc.com", RecordType::A, WAIT)
+        .await
+        .unwrap();
+    assert_eq!(missing.rcode, ResponseCode::NXDomain);
+    assert!(missing.authoritative);
+    let elsewhere = query(server, "www.mastertech.com", RecordType::A, WAIT)
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.rcode, ResponseCode::Refused);
+    assert!(!elsewhere.authoritative);
+}
+
+#[tokio::test]
+async fn large_answers_are_truncated_over_udp_and_complete_over_tcp() {
+    let (server, _stop) = start(&[cbrc()], None).await;
+    // The client retries over TCP when TC is set: all 120 records arrive.
+    let big = query(server, "big.cbrc.com", RecordType::A, WAIT)
+        .await
+        .unwrap();
+    assert_eq!(big.ipv4().len(), 120);
+    // Over UDP alone the reply is cut to the advertised size, with TC.
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let mut request = Message::query();
+    request.add_query(hickory_proto::op::Query::query(
+        Name::from_ascii("big.cbrc.com.").unwrap(),
+        RecordType::A,
+    ));
+    socket
+        .send_to(&request.to_vec().unwrap(), server)
+        .await
+        .unwrap();
+    let mut buffer = [0u8; 4096];
+    let (len, _) = tokio::time::timeout(WAIT, socket.recv_from(&mut buffer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(len <= 512);
+    let reply = Message::from_vec(&buffer[..len]).unwrap();
+    assert!(reply.metadata.truncation);
+}
+
+#[tokio::test]
+async fn hostile_datagrams_do_not_stop_the_server() {
+    let (server, _stop) = start(&[cbrc()], None).await;
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let mut buffer = [0u8; 4096];
+    // A readable header with a broken body: FORMERR with the same id.
+    let mut broken = vec![0xab, 0xcd, 0x01, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0];
+    broken.extend_from_slice(&[0x3f, b'x']); // a label longer than the datagram
+    socket.send_to(&broken, server).await.unwrap();
+    let (len, _) = tokio::time::timeout(WAIT, socket.recv_from(&mut buffer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&buffer[..2], &[0xab, 0xcd]);
+    assert_eq!(buffer[3] & 0x0f, 1, "FORMERR: {:?}", &buffer[..len]);
+    for junk in [&b""[..], b"\x01", &[0xff; 11], &[0x80; 300]] {
+        socket.send_to(junk, server).await.unwrap();
+    }
+    let mail = query(server, "mail.cbrc.com", RecordType::A, WAIT)
+        .await
+        .unwrap();
+    assert_eq!(mail.ipv4(), [Ipv4Addr::new(192, 168, 1, 2)]);
+}
+
+#[tokio::test]
+async fn forwarder_caches_and_counts_the_ttl_down() {
+    let (authoritative, _stop_a) = start(&[cbrc()], None).await;
+    let (forwarder, _stop_f) = start(&[], Some(Role::Forward(vec![authoritative]))).await;
+    let first = query(forwarder, "mail.cbrc.com", RecordType::A, WAIT)
+        .await
+        .unwrap();
+    assert!(!first.authoritative);
+    assert!(first.recursion_available);
+    assert_eq!(first.ipv4(), [Ipv4Addr::new(192, 168, 1, 2)]);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let second = query(forwarder, "mail.cbrc.com", RecordType::A, WAIT)
+        .await
+        .unwrap();
+    assert!(
+        second.answers[0].ttl <= first.answers[0].ttl - 2,
+        "{} then {}",
+        first.answers[0].ttl,
+        second.answers[0].ttl
+    );
+    let missing = query(forwarder, "nope.cbrc.com", RecordType::A, WAIT)
+        .await
+        .unwrap();
+    assert_eq!(missing.rcode, ResponseCode::NXDomain);
+    let mx = crate::services::dns::client::mail_exchangers_at(&[forwarder], "cbrc.com")
+        .await
+        .unwrap();
+    assert_eq!(
+        mx,
+        [(
+            "mail.cbrc.com".to_string(),
+            vec![Ipv4Addr::new(192, 168, 1, 2)]
+        )]
+    );
+}
+
+#[tokio::test]
+async fn forwarder_with_a_dead_upstream_says_servfail() {
+    let dead = UdpSocket::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (forwarder, _stop) = start(&[], Some(Role::Forward(vec![dead]))).await;
+    let reply = query(
+        forwarder,
+        "mail.cbrc.com",
+        RecordType::A,
+        Duration::from_secs(8),
+    )
+    .await;
+    match reply {
+        Ok(reply) => assert_eq!(reply.rcode, ResponseCode::ServFail),
+        Err(e) => assert!(matches!(e, QueryError::Timeout { .. }), "{e}"),
+    }
+}
+
+#[tokio::test]
+async fn random_and_mutated_messages_never_panic() {
+    let handler = Handler::new(&[cbrc()], None).unwrap();
+    let mut valid = Message::query();
+    valid.add_query(hickory_proto::op::Query::query(
+        Name::from_ascii("mail.cbrc.com.").unwrap(),
+        RecordType::A,
+    ));
+    let valid = valid.to_vec().unwrap();
+    // A small xorshift generator: the same inputs on every run.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for round in 0..20_000 {
+        let mut bytes = if round % 2 == 0 {
+            let len = (next() % 600) as usize;
+            (0..len).map(|_| next() as u8).collect::<Vec<u8>>()
+        } else {
+            valid.clone()
+        };
+        if !bytes.is_empty() {
+            for _ in 0..(next() % 6) {
+                let at = (next() as usize) % bytes.len();
+                bytes[at] = next() as u8;
+            }
+        }
+        for udp in [true, false] {
+            if let Prepared::Reply(reply) = handler.prepare(&bytes, udp) {
+                assert!(reply.len() >= 12 || reply.is_empty());
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn tcp_garbage_closes_only_that_connection() {
+    let (server, _stop) = start(&[cbrc()], None).await;
+    let mut stream = TcpStream::connect(server).await.unwrap();
+    stream
+        .write_all(&[0x00, 0x03, 0xff, 0xff, 0xff])
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(WAIT, stream.read_to_end(&mut rest)).await;
+    let mail = query(server, "mail.cbrc.com", RecordType::A, WAIT)
+        .await
+        .unwrap();
+    assert_eq!(mail.ipv4(), [Ipv4Addr::new(192, 168, 1, 2)]);
+}
