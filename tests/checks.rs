@@ -112,6 +112,17 @@ const BROKEN: &[Broken] = &[
         ],
     },
     Broken {
+        // mail-cbrc cannot answer: mt.com's server keeps the message queued.
+        name: "next mail server unreachable",
+        from: "    gateway: 192.168.10.1\n    dns: [192.168.30.2]\n    services:\n      mail:\n        domains: [cbrc.com]",
+        to: "    gateway: 192.168.10.254\n    dns: [192.168.30.2]\n    services:\n      mail:\n        domains: [cbrc.com]",
+        check: "mail crosses domains and routers with its attachment",
+        diagnosis: &[
+            "the message waits in mail's relay queue",
+            "cannot reach cbrc.com's mail server 192.168.10.3",
+        ],
+    },
+    Broken {
         name: "wrong password",
         from: "user: ada, password: ada-secret}",
         to: "user: ada, password: guess}",
