@@ -98,7 +98,28 @@ const BROKEN: &[Broken] = &[
         diagnosis: &[
             "could not resolve mail.mt.com",
             "NXDOMAIN",
-            "record for mail.mt.com",
+            "is there an A record for mail.mt.com",
+        ],
+    },
+    Broken {
+        name: "missing MX record",
+        from: "            \"@\": {MX: 10 mail.cbrc.com.}\n",
+        to: "",
+        check: "mail crosses domains and routers with its attachment",
+        diagnosis: &[
+            "could not deliver the message and returned it to bob@mt.com",
+            "MX record for cbrc.com",
+        ],
+    },
+    Broken {
+        // mail-cbrc cannot answer: mt.com's server keeps the message queued.
+        name: "next mail server unreachable",
+        from: "    gateway: 192.168.10.1\n    dns: [192.168.30.2]\n    services:\n      mail:\n        domains: [cbrc.com]",
+        to: "    gateway: 192.168.10.254\n    dns: [192.168.30.2]\n    services:\n      mail:\n        domains: [cbrc.com]",
+        check: "mail crosses domains and routers with its attachment",
+        diagnosis: &[
+            "the message waits in mail's relay queue",
+            "cannot reach cbrc.com's mail server 192.168.10.3",
         ],
     },
     Broken {
@@ -109,6 +130,17 @@ const BROKEN: &[Broken] = &[
         diagnosis: &[
             "at AUTH the server answered \"535",
             "password in pc-backend's mail settings",
+        ],
+    },
+    Broken {
+        name: "wrong IMAP password",
+        from: "protocol: imap, outgoing: mail.mt.com, user: carol, password: carol-secret}",
+        to: "protocol: imap, outgoing: mail.mt.com, user: carol, password: carol}",
+        check: "Carol reads mail over IMAP",
+        diagnosis: &[
+            "pc-management could not read its mailbox on mail.mt.com over IMAP",
+            "at login the server answered",
+            "password",
         ],
     },
     Broken {
@@ -331,6 +363,54 @@ fn the_mail_client_sends_and_reads_like_a_pc() {
     );
     assert!(raw.contains("Subject: Hello Bob"), "{raw}");
     assert!(raw.contains("filename=\"photo.bin\""), "{raw}");
+    // Carol reads over IMAP: her client and curl see the same message.
+    let out = labctl(&[
+        "mail",
+        "send",
+        &lab.name,
+        "pc-frontend",
+        "--to",
+        "carol@mt.com",
+        "--subject",
+        "Über IMAP",
+        "--body",
+        "Hi Carol",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let mut listed = String::new();
+    for _ in 0..50 {
+        listed =
+            String::from_utf8_lossy(&labctl(&["mail", "inbox", &lab.name, "pc-management"]).stdout)
+                .into_owned();
+        if listed.contains("Über IMAP") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        listed.contains("Bob <bob@mt.com>") && listed.contains("Über IMAP"),
+        "{listed}"
+    );
+    let shown =
+        String::from_utf8_lossy(&labctl(&["mail", "read", &lab.name, "pc-management", "1"]).stdout)
+            .into_owned();
+    assert!(
+        shown.contains("Subject: Über IMAP") && shown.contains("Hi Carol"),
+        "{shown}"
+    );
+    let raw = lab.exec_ok(
+        "pc-management",
+        &[
+            "curl",
+            "-s",
+            "--max-time",
+            "5",
+            "-u",
+            "carol:carol-secret",
+            "imap://mail.mt.com/INBOX;UID=1",
+        ],
+    );
+    assert!(raw.contains("Hi Carol"), "{raw}");
     // A wrong account name is refused with the accounts listed.
     let out = labctl(&[
         "mail",

@@ -126,7 +126,7 @@ impl LabContext {
                 match found {
                     Ok(addresses) if !addresses.is_empty() => Ok(addresses[0]),
                     Ok(_) => Err(dns_failure(from, name, "it has no A record")),
-                    Err(e) => Err(dns_diagnosis(from, name, &e)),
+                    Err(e) => Err(dns_diagnosis(from, name, "A", &e)),
                 }
             }
         }
@@ -170,8 +170,17 @@ fn dns_failure(from: &str, name: &str, why: &str) -> Diagnosis {
     )
 }
 
+/// "an A record", "a TXT record".
+fn article(record_type: &str) -> &'static str {
+    if ["A", "AAAA", "MX", "NS", "SRV"].contains(&record_type) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
 /// A failed lookup in a student's words, with what to check.
-pub fn dns_diagnosis(from: &str, name: &str, error: &QueryError) -> Diagnosis {
+pub fn dns_diagnosis(from: &str, name: &str, record_type: &str, error: &QueryError) -> Diagnosis {
     let (message, hint) = match error {
         QueryError::NxDomain { server, .. } => (
             format!(
@@ -179,7 +188,8 @@ pub fn dns_diagnosis(from: &str, name: &str, error: &QueryError) -> Diagnosis {
                 server.ip()
             ),
             format!(
-                "is there a record for {name} in the zone on {}?",
+                "is there {} {record_type} record for {name} in the zone on {}?",
+                article(record_type),
                 server.ip()
             ),
         ),

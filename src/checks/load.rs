@@ -9,7 +9,7 @@ use anyhow::Context;
 use serde_json::Value;
 
 use super::spec::CheckSpec;
-use super::validate::resolve_checks;
+use super::validate::{explain_misplaced_keys, resolve_checks};
 use crate::lab::diagnostic::{Diagnostic, Report, SourceFile};
 use crate::lab::model_checks::ChecksFile;
 use crate::lab::plan::Plan;
@@ -59,6 +59,7 @@ pub fn load_checks_text(name: &str, text: String, plan: &Plan) -> LoadedChecks {
         Ok(raw) => {
             let shape = check_shape(&raw, &checks_schema());
             let mut diagnostics = shape.diagnostics;
+            explain_misplaced_keys(&mut diagnostics);
             let decoded = shape.pruned.and_then(|json| {
                 serde_json::from_value::<ChecksFile>(json)
                     .map_err(|e| {

@@ -14,7 +14,7 @@ use crate::lab::model::NodeKind;
 use crate::lab::model_agents::MailAccount;
 use crate::lab::model_checks::{CHECK_KINDS, Check, Expect, OneOrMany};
 use crate::lab::plan::{Plan, PlanNode};
-use crate::lab::raw::{RawNode, Step};
+use crate::lab::raw::{RawNode, RawValue, Step};
 use crate::lab::validate::{valid_address, valid_domain};
 
 /// Record types a `dns` check can ask for.
@@ -103,6 +103,7 @@ impl<'a> Resolver<'a> {
         let item = [Step::from("checks"), Step::from(index)];
         let kind = match kinds.as_slice() {
             [one] => *one,
+            [] if self.has_other_keys(&item) => return None,
             [] => {
                 self.error(
                     &item,
@@ -356,6 +357,17 @@ impl<'a> Resolver<'a> {
             points: check.points.unwrap_or(1),
             probe,
         })
+    }
+
+    /// Whether the check's mapping has keys besides `name` and `points`
+    /// (unknown ones, already reported by the shape check).
+    fn has_other_keys(&self, item: &[Step]) -> bool {
+        match self.raw.get(item).map(|n| &n.value) {
+            Some(RawValue::Map(entries)) => entries.iter().any(|(key, _)| {
+                !matches!(key.value.scalar_text().as_deref(), Some("name" | "points"))
+            }),
+            _ => false,
+        }
     }
 
     /// A node of the lab, or an error with the closest name.
@@ -614,6 +626,22 @@ impl<'a> Resolver<'a> {
                     "attachments are relative to the file the check is in",
                 );
                 None
+            }
+        }
+    }
+}
+
+/// `name:` and `points:` written inside a check's kind mapping are reported
+/// by the shape check as unknown keys there; say where they belong.
+pub fn explain_misplaced_keys(diagnostics: &mut [Diagnostic]) {
+    for d in diagnostics {
+        for key in ["name", "points"] {
+            for kind in CHECK_KINDS {
+                if d.message == format!("unknown key `{key}` in `{kind}`") {
+                    d.hint = Some(format!(
+                        "`{key}` belongs to the check, not inside `{kind}`: write `{key}: …` on its own line under the list item, lined up with `{kind}:`"
+                    ));
+                }
             }
         }
     }

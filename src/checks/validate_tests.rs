@@ -224,6 +224,17 @@ fn a_checks_file_is_checked_against_the_lab() {
     assert!(report.contains("did you mean `ping`?"), "{report}");
     assert!(report.contains("grading.yaml:3:44"), "{report}");
     assert!(report.contains("unknown key `nodes`"), "{report}");
+    let misplaced = load_checks_text(
+        "grading.yaml",
+        "checks:\n  - ping: {from: pc1, to: server0, points: 2}\n".into(),
+        &plan,
+    );
+    let report = misplaced.report().expect("errors");
+    assert!(
+        report.contains("`points` belongs to the check, not inside `ping`"),
+        "{report}"
+    );
+    assert!(!report.contains("none of its keys"), "{report}");
     let empty = load_checks_text("grading.yaml", "".into(), &plan);
     assert!(empty.checks.is_none());
 }

@@ -53,6 +53,7 @@ fn check_source(source: &SourceFile) -> Found {
     };
     let shape = check_shape(&raw, &lab_schema());
     let mut diagnostics = shape.diagnostics;
+    crate::checks::validate::explain_misplaced_keys(&mut diagnostics);
     let Some(pruned) = shape.pruned else {
         return (None, diagnostics, Vec::new());
     };

@@ -52,8 +52,10 @@ pub fn compose(draft: &Draft, now: SystemTime) -> Vec<u8> {
         ));
         out.push_str(&head.join("\r\n"));
         out.push_str("\r\n\r\nThis is a MIME message.\r\n");
+        // The line break before a delimiter belongs to the delimiter
+        // (RFC 2046 §5.1.1): one more keeps the text's own last line end.
         out.push_str(&format!(
-            "--{boundary}\r\n{}\r\n\r\n{}",
+            "--{boundary}\r\n{}\r\n\r\n{}\r\n",
             text.0.join("\r\n"),
             text.1
         ));

@@ -8,3 +8,6 @@ pub mod mailbox;
 pub mod mime;
 pub mod pop3;
 pub mod smtp;
+
+#[cfg(test)]
+mod tests;

@@ -31,10 +31,10 @@ pub fn lookup(
         .in_node(from, move || async move {
             resolver::lookup(&servers, &owned, rtype).await
         })?
-        .map_err(|e| dns_diagnosis(from, name, &e))?;
+        .map_err(|e| dns_diagnosis(from, name, record_type, &e))?;
     reply
         .require(name, rtype)
-        .map_err(|e| dns_diagnosis(from, name, &e))?;
+        .map_err(|e| dns_diagnosis(from, name, record_type, &e))?;
     let answers: Vec<String> = reply.data_of(rtype).map(render).collect();
     let server = reply.server.ip();
     let missing: Vec<&String> = expect

@@ -23,7 +23,12 @@ pub fn fetch(
 ) -> Step<Outcome> {
     ctx.address_of(from)?;
     let ip = ctx.resolve(from, &url.host)?;
-    let (port, host, path) = (url.port, url.host_text.clone(), url.path.clone());
+    // The Host header carries the port when it is not the default (RFC 9110 §7.2).
+    let host = match url.port {
+        80 => url.host_text.clone(),
+        port => format!("{}:{port}", url.host_text),
+    };
+    let (port, path) = (url.port, url.path.clone());
     let shown = format!(
         "http://{}{}{}",
         url.host_text,

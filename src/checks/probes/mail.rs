@@ -27,6 +27,8 @@ pub const SUBMISSION_PORT: u16 = 587;
 pub const SMTP_PORT: u16 = 25;
 /// How often the reader's mailbox is looked at while waiting.
 const POLL: Duration = Duration::from_millis(150);
+/// Every this many looks, the sender's mailbox is searched for a bounce.
+const BOUNCE_EVERY: u32 = 4;
 
 /// A server setting (`mail.cbrc.com` or `192.168.1.2`) as a target.
 pub fn server_target(setting: &str) -> Target {
@@ -194,23 +196,19 @@ pub fn mail(ctx: &LabContext, probe: &MailProbe) -> Step<Outcome> {
         probe.reader_account.user.clone(),
         probe.reader_account.password.clone(),
     );
-    let look = {
+    {
         let (user, password) = (user.clone(), password.clone());
-        move || {
-            let (user, password) = (user.clone(), password.clone());
-            async move {
-                let mailbox = Mailbox {
-                    protocol,
-                    server: SocketAddrV4::new(incoming, port),
-                    user: &user,
-                    password: &password,
-                };
-                mailbox::inbox(mailbox).await
-            }
-        }
-    };
-    ctx.in_node(&probe.reader, look.clone())?
+        ctx.in_node(&probe.reader, move || async move {
+            let mailbox = Mailbox {
+                protocol,
+                server: SocketAddrV4::new(incoming, port),
+                user: &user,
+                password: &password,
+            };
+            mailbox::inbox(mailbox).await
+        })?
         .map_err(|e| fetch_diagnosis(&probe.reader, &probe.reader_account, &e))?;
+    }
     let reply = send(
         ctx,
         &probe.from,
@@ -225,38 +223,39 @@ pub fn mail(ctx: &LabContext, probe: &MailProbe) -> Step<Outcome> {
     )?;
     let sent_at = Instant::now();
     let deadline = sent_at + probe.within;
-    let found = ctx.in_node(&probe.reader, {
-        let token = token.clone();
-        move || async move {
-            loop {
+    // Look every POLL until the message is there; now and then, also look
+    // for a bounce in the sender's mailbox, so a refused message does not
+    // keep the check waiting until `within`.
+    let mut looks = 0u32;
+    let message = loop {
+        let found = ctx.in_node(&probe.reader, {
+            let (token, user, password) = (token.clone(), user.clone(), password.clone());
+            move || async move {
                 let mailbox = Mailbox {
                     protocol,
                     server: SocketAddrV4::new(incoming, port),
                     user: &user,
                     password: &password,
                 };
-                match mailbox::inbox(mailbox).await {
-                    Ok(list) => {
-                        if let Some(summary) = list.iter().find(|s| s.subject.contains(&token)) {
-                            return Ok(Some((
-                                summary.number,
-                                mailbox::read(mailbox, summary.number).await?,
-                            )));
-                        }
-                    }
-                    Err(e) => return Err(e),
+                let list = mailbox::inbox(mailbox).await?;
+                match list.iter().find(|s| s.subject.contains(&token)) {
+                    Some(summary) => mailbox::read(mailbox, summary.number).await.map(Some),
+                    None => Ok(None),
                 }
-                if Instant::now() + POLL > deadline {
-                    return Ok(None);
-                }
-                tokio::time::sleep(POLL).await;
             }
+        })?;
+        match found {
+            Ok(Some(message)) => break message,
+            Ok(None) => {}
+            Err(e) => return Err(fetch_diagnosis(&probe.reader, &probe.reader_account, &e)),
         }
-    })?;
-    let message = match found {
-        Ok(Some((_, message))) => message,
-        Ok(None) => return Err(explain_undelivered(ctx, probe, &token, &reply)),
-        Err(e) => return Err(fetch_diagnosis(&probe.reader, &probe.reader_account, &e)),
+        looks += 1;
+        let bounced =
+            looks.is_multiple_of(BOUNCE_EVERY) && bounce_reason(ctx, probe, &token).is_some();
+        if bounced || Instant::now() + POLL > deadline {
+            return Err(explain_undelivered(ctx, probe, &token, &reply));
+        }
+        std::thread::sleep(POLL);
     };
     let took = sent_at.elapsed();
     if let Some((name, bytes)) = &probe.attachment {

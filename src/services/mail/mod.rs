@@ -16,5 +16,5 @@ pub mod sasl;
 pub mod smtp;
 pub mod store;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 pub mod transcript;

@@ -25,4 +25,4 @@ mod structure;
 
 #[cfg(test)]
 #[path = "server_tests.rs"]
-mod server_tests;
+pub(crate) mod server_tests;
