@@ -198,7 +198,7 @@ pub fn dns_diagnosis(from: &str, name: &str, record_type: &str, error: &QueryErr
                 "{from} could not resolve {name}: DNS server {} has no {rtype} record for it",
                 server.ip()
             ),
-            format!("add a {rtype} record for {name}"),
+            format!("add {} {rtype} record for {name}", article(&rtype.to_string())),
         ),
         QueryError::Timeout { server, .. } => (
             format!(
