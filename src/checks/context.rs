@@ -198,7 +198,10 @@ pub fn dns_diagnosis(from: &str, name: &str, record_type: &str, error: &QueryErr
                 "{from} could not resolve {name}: DNS server {} has no {rtype} record for it",
                 server.ip()
             ),
-            format!("add {} {rtype} record for {name}", article(&rtype.to_string())),
+            format!(
+                "add {} {rtype} record for {name}",
+                article(&rtype.to_string())
+            ),
         ),
         QueryError::Timeout { server, .. } => (
             format!(
