@@ -10,7 +10,8 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use super::validate::{count, print_report};
 use crate::lab::load::{Checked, check_file};
-use crate::lab::plan::{Plan, plan};
+use crate::lab::plan::{Plan, PlanNode, plan};
+use crate::lab::zones::ResolverRole;
 use std::collections::BTreeMap;
 
 use crate::daemon::control::{self, Request};
@@ -280,6 +281,71 @@ async fn wait_for_leases(
 /// The most nodes the summary lists before pointing at `labctl status`.
 const SUMMARY_NODES: usize = 40;
 
+/// A node's addresses for the summary: static ones, leases, or its ports.
+fn addresses_of(node: &PlanNode, leases: &BTreeMap<String, ClientReport>) -> String {
+    if node.interfaces.iter().all(|i| i.bridge_port) {
+        return count(node.interfaces.len(), "port");
+    }
+    let addresses: Vec<String> = node
+        .interfaces
+        .iter()
+        .filter_map(|i| match (&i.address, i.dhcp) {
+            (Some(net), _) => Some(format!("{} {net}", i.name)),
+            (None, true) => {
+                let lease = leases.get(&format!("{}/{}", node.name, i.name));
+                let address = lease.and_then(|l| l.address.as_deref()).unwrap_or("?");
+                let server = lease.and_then(|l| l.server.as_deref()).unwrap_or("?");
+                Some(format!("{} {address} (dhcp from {server})", i.name))
+            }
+            _ => None,
+        })
+        .collect();
+    addresses.join(", ")
+}
+
+/// What a node runs or relays, in a few words per service.
+fn services_of(node: &PlanNode) -> Vec<String> {
+    let mut services = Vec::new();
+    if let Some(pools) = &node.dhcp_server {
+        services.push(format!("dhcp ({})", count(pools.len(), "pool")));
+    }
+    let relays: Vec<String> = node
+        .interfaces
+        .iter()
+        .filter_map(|i| i.dhcp_relay.map(|to| format!("{}→{to}", i.name)))
+        .collect();
+    if !relays.is_empty() {
+        services.push(format!("dhcp relay {}", relays.join(" ")));
+    }
+    if let Some(dns) = &node.dns_server {
+        let zones: Vec<&str> = dns
+            .zones
+            .iter()
+            .map(|z| match z.origin.trim_end_matches('.') {
+                "" => ".",
+                origin => origin,
+            })
+            .collect();
+        let mut text = format!("dns {}", zones.join(" "));
+        match &dns.resolver {
+            Some(ResolverRole::Forward { .. }) => text.push_str(" +forwarder"),
+            Some(ResolverRole::Recursive { .. }) => text.push_str(" +resolver"),
+            None => {}
+        }
+        services.push(text.trim_end().to_string());
+    }
+    if let Some(mail) = &node.mail {
+        services.push(format!("mail {} (smtp pop3 imap)", mail.domains.join(" ")));
+    }
+    if node.agents.web.is_some() {
+        services.push("web".into());
+    }
+    if let Some(account) = node.agents.mail.first() {
+        services.push(format!("mail client {}", account.address));
+    }
+    services
+}
+
 fn print_summary(plan: &Plan, leases: &BTreeMap<String, ClientReport>, took: Duration) {
     println!(
         "lab {} is up: {}, {} in {:.2} s",
@@ -298,32 +364,24 @@ fn print_summary(plan: &Plan, leases: &BTreeMap<String, ClientReport>, took: Dur
         .max()
         .unwrap_or(4)
         .max(4);
-    println!("  {:<width$}  {:<6}  ADDRESSES", "NODE", "KIND");
-    for node in plan.nodes.iter().take(SUMMARY_NODES) {
-        let addresses: Vec<String> = node
-            .interfaces
-            .iter()
-            .filter_map(|i| match (&i.address, i.dhcp) {
-                (Some(net), _) => Some(format!("{} {net}", i.name)),
-                (None, true) => {
-                    let lease = leases.get(&format!("{}/{}", node.name, i.name));
-                    let address = lease.and_then(|l| l.address.as_deref()).unwrap_or("?");
-                    let server = lease.and_then(|l| l.server.as_deref()).unwrap_or("?");
-                    Some(format!("{} {address} (dhcp from {server})", i.name))
-                }
-                _ => None,
-            })
-            .collect();
-        let detail = if node.interfaces.iter().all(|i| i.bridge_port) {
-            count(node.interfaces.len(), "port")
-        } else {
-            addresses.join(", ")
-        };
-        println!(
-            "  {:<width$}  {:<6}  {detail}",
+    let rows: Vec<(String, String)> = plan
+        .nodes
+        .iter()
+        .take(SUMMARY_NODES)
+        .map(|node| (addresses_of(node, leases), services_of(node).join(", ")))
+        .collect();
+    let address_width = rows.iter().map(|(a, _)| a.len()).max().unwrap_or(0).max(9);
+    println!(
+        "  {:<width$}  {:<6}  {:<address_width$}  SERVICES",
+        "NODE", "KIND", "ADDRESSES"
+    );
+    for (node, (addresses, services)) in plan.nodes.iter().zip(&rows) {
+        let line = format!(
+            "  {:<width$}  {:<6}  {addresses:<address_width$}  {services}",
             node.name,
             node.kind.as_str()
         );
+        println!("{}", line.trim_end());
     }
     if plan.nodes.len() > SUMMARY_NODES {
         println!(
