@@ -31,7 +31,12 @@ enum Command {
     /// Check a lab file without building anything (no root needed).
     Validate { file: PathBuf },
     /// Build a lab and start its daemon; roll everything back on failure.
-    Up { file: PathBuf },
+    Up {
+        file: PathBuf,
+        /// Run the lab under this name instead of the file's `name:`.
+        #[arg(long)]
+        name: Option<String>,
+    },
     /// Stop a lab and remove everything it made (idempotent).
     Down {
         /// A lab name or a lab file.
@@ -86,6 +91,10 @@ enum Command {
     /// Exit code: 0 all passed, 1 some failed, 2 the lab could not be built or a file is invalid.
     Test {
         file: PathBuf,
+        /// Run the lab under this name instead of the file's `name:` (grade
+        /// several submissions that share a name side by side).
+        #[arg(long)]
+        name: Option<String>,
         /// Run the checks of this file instead of the lab file's own.
         #[arg(long, value_name = "FILE")]
         checks: Option<PathBuf>,
@@ -114,7 +123,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate { file } => validate::run(&file),
-        Command::Up { file } => up::run(&file),
+        Command::Up { file, name } => up::run(&file, name.as_deref()),
         Command::Down { lab, all } => down::run(lab.as_deref(), all),
         Command::Status { lab, json } => status::run(lab.as_deref(), json),
         Command::Exec { lab, node, command } => exec::run(&lab, &node, &command),
@@ -137,10 +146,16 @@ pub fn main() -> ExitCode {
         } => check::run(&lab, checks.as_deref(), &check::Output { json, junit }),
         Command::Test {
             file,
+            name,
             checks,
             json,
             junit,
-        } => test::run(&file, checks.as_deref(), &check::Output { json, junit }),
+        } => test::run(
+            &file,
+            name.as_deref(),
+            checks.as_deref(),
+            &check::Output { json, junit },
+        ),
         Command::Mail(command) => mail::run(command),
         Command::DhcpClient { interface } => dhcp_client::run(&interface),
         Command::Daemon { lab } => crate::daemon::run(&lab),

@@ -24,11 +24,19 @@ use crate::state::LabDir;
 /// Exit code after Ctrl-C (128 + SIGINT), as shells report it.
 const EXIT_INTERRUPTED: u8 = 130;
 
-pub fn run(file: &Path, checks_file: Option<&Path>, output: &Output) -> Result<ExitCode> {
-    let checked = match check_file(file) {
+pub fn run(
+    file: &Path,
+    name: Option<&str>,
+    checks_file: Option<&Path>,
+    output: &Output,
+) -> Result<ExitCode> {
+    let mut checked = match check_file(file) {
         Ok(checked) => checked,
         Err(e) => return Ok(invalid(&e)),
     };
+    if let Some(Err(e)) = name.map(|name| checked.rename(name)) {
+        return Ok(invalid(&e));
+    }
     let Some((_, topology)) = &checked.valid else {
         return Ok(print_report(&checked));
     };

@@ -25,10 +25,13 @@ use crate::state::{LabDir, LabRecord};
 /// How long the daemon may take to answer after it starts.
 const DAEMON_READY: Duration = Duration::from_secs(15);
 
-pub fn run(file: &Path) -> Result<ExitCode> {
-    let checked = check_file(file)?;
+pub fn run(file: &Path, name: Option<&str>) -> Result<ExitCode> {
+    let mut checked = check_file(file)?;
     if checked.valid.is_none() {
         return Ok(print_report(&checked));
+    }
+    if let Some(name) = name {
+        checked.rename(name)?;
     }
     let up = up_checked(&checked, file, Leases::Required)?;
     print_summary(&up.plan, &up.leases, up.took);
