@@ -68,7 +68,13 @@ pub async fn start(
             .map(|r| format!(", {} resolver", r.name()))
             .unwrap_or_default()
     );
-    tasks.spawn(server::serve(handler, udp, tcp, context.stop.clone()));
+    tasks.spawn(server::serve(
+        handler,
+        udp,
+        tcp,
+        server::TcpConfig::default(),
+        context.stop.clone(),
+    ));
     Ok(())
 }
 

@@ -42,7 +42,12 @@ pub fn start(context: &NodeContext, tasks: &mut tokio::task::JoinSet<Result<()>>
     };
     let listener = tcp_listener(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, HTTP_PORT))?;
     eprintln!("{}: web server on port {HTTP_PORT}", context.node.name);
-    tasks.spawn(http::serve(listener, site, context.stop.clone()));
+    tasks.spawn(http::serve(
+        listener,
+        site,
+        http::HttpConfig::default(),
+        context.stop.clone(),
+    ));
     Ok(())
 }
 

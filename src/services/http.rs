@@ -1,8 +1,11 @@
 //! A static web server (HTTP/1.1, GET and HEAD) for lab servers such as
 //! `www.mastertech.com`: inline pages from the lab file, or the files of a
 //! directory. It takes a bound listener and knows nothing of namespaces.
-//! Hostile input is capped before it is buffered: request heads at 8 KiB,
-//! 100 requests per connection, 30 s of silence.
+//! Hostile input is capped before it is buffered: request heads at 8 KiB
+//! that must arrive whole within 30 s (a client sending a byte now and
+//! then cannot hold a connection), 100 requests per connection, and
+//! connections at once in all and per client address (the shared accept
+//! loop).
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -13,6 +16,9 @@ use anyhow::Result;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::listener::{self, Busy, Gate, Limits};
 
 /// What a site serves.
 #[derive(Clone, Debug)]
@@ -29,39 +35,60 @@ pub const MAX_HEAD: usize = 8 * 1024;
 const MAX_FILE: u64 = 16 * 1024 * 1024;
 /// Requests served on one connection before it is closed.
 const MAX_REQUESTS: usize = 100;
-/// How long a connection may stay silent.
-pub const IDLE: Duration = Duration::from_secs(30);
-/// Connections served at once; more wait in the kernel's backlog.
-const MAX_CONNECTIONS: usize = 256;
+
+/// The web server's limits.
+#[derive(Clone, Copy, Debug)]
+pub struct HttpConfig {
+    /// Connections at once, in all and from one client address (a quarter:
+    /// browsers open about six, so this is room for a whole lab room
+    /// behind one address and still leaves three quarters to the others).
+    pub connections: Limits,
+    /// How long a whole request head may take to arrive: from the accept
+    /// for the first request, from the previous response for the next
+    /// ones (the keep-alive wait). Total, not per read, so a client that
+    /// sends a byte now and then is closed as well (Apache's
+    /// mod_reqtimeout allows 20–40 s for a head; nginx 60 s per read).
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            connections: Limits {
+                max_connections: 256,
+                max_per_client: 64,
+            },
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What a client past a cap is told (RFC 9110 §15.6.4).
+const BUSY: Busy = Busy {
+    service: "web",
+    server_full: "HTTP/1.1 503 Service Unavailable\r\nServer: labctl\r\n\
+        Content-Type: text/plain\r\nContent-Length: 38\r\nRetry-After: 5\r\n\
+        Connection: close\r\n\r\ntoo many connections, try again later\n",
+    client_full: "HTTP/1.1 503 Service Unavailable\r\nServer: labctl\r\n\
+        Content-Type: text/plain\r\nContent-Length: 56\r\nRetry-After: 5\r\n\
+        Connection: close\r\n\r\ntoo many connections from your address, try again later\n",
+};
 
 pub async fn serve(
     listener: TcpListener,
     site: Site,
-    mut stop: watch::Receiver<bool>,
+    config: HttpConfig,
+    stop: watch::Receiver<bool>,
 ) -> Result<()> {
     let site = Arc::new(site);
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let permit = tokio::select! {
-            _ = stop.changed() => return Ok(()),
-            permit = slots.clone().acquire_owned() => permit?,
-        };
-        let (stream, _) = tokio::select! {
-            _ = stop.changed() => return Ok(()),
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    eprintln!("web: accept failed: {e}");
-                    continue;
-                }
-            },
-        };
+    let gate = Gate::new(config.connections);
+    listener::serve(listener, gate, BUSY, stop, |stream, _| {
         let site = site.clone();
-        tokio::spawn(async move {
-            let _ = connection(stream, &site).await;
-            drop(permit);
-        });
-    }
+        async move {
+            let _ = connection(stream, &site, config.request_timeout).await;
+        }
+    })
+    .await
 }
 
 /// A parsed request head.
@@ -81,9 +108,14 @@ pub enum HeadError {
     HasBody,
 }
 
-async fn connection(mut stream: TcpStream, site: &Site) -> std::io::Result<()> {
+async fn connection(
+    mut stream: TcpStream,
+    site: &Site,
+    request_timeout: Duration,
+) -> std::io::Result<()> {
     let mut buffer: Vec<u8> = Vec::with_capacity(1024);
     for _ in 0..MAX_REQUESTS {
+        let deadline = Instant::now() + request_timeout;
         let head = loop {
             if let Some(end) = find_head_end(&buffer) {
                 let head: Vec<u8> = buffer.drain(..end).collect();
@@ -102,9 +134,24 @@ async fn connection(mut stream: TcpStream, site: &Site) -> std::io::Result<()> {
                 return Ok(());
             }
             let mut chunk = [0u8; 2048];
-            let read = tokio::time::timeout(IDLE, stream.read(&mut chunk)).await;
+            let read = tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await;
             match read {
-                Ok(Ok(0)) | Err(_) => return Ok(()),
+                Ok(Ok(0)) => return Ok(()),
+                // Silence between requests just closes (RFC 9112 §9.8: a
+                // client must expect that); half a head gets a 408.
+                Err(_) if buffer.is_empty() => return Ok(()),
+                Err(_) => {
+                    respond(
+                        &mut stream,
+                        408,
+                        "text/plain",
+                        b"request head not received in time\n",
+                        false,
+                        false,
+                    )
+                    .await?;
+                    return Ok(());
+                }
                 Ok(Ok(n)) => buffer.extend_from_slice(&chunk[..n]),
                 Ok(Err(e)) => return Err(e),
             }
@@ -339,6 +386,7 @@ fn reason(status: u16) -> &'static str {
         400 => "Bad Request",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        408 => "Request Timeout",
         431 => "Request Header Fields Too Large",
         _ => "Error",
     }
@@ -419,6 +467,10 @@ mod tests {
 
     /// Serves `site` on 127.0.0.1 (an ephemeral port) on its own thread.
     fn serve_site(site: Site) -> (u16, watch::Sender<bool>) {
+        serve_site_with(site, HttpConfig::default())
+    }
+
+    fn serve_site_with(site: Site, config: HttpConfig) -> (u16, watch::Sender<bool>) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -430,7 +482,7 @@ mod tests {
                 .unwrap();
             runtime.block_on(async move {
                 let listener = TcpListener::from_std(listener).unwrap();
-                serve(listener, site, stopped).await.unwrap();
+                serve(listener, site, config, stopped).await.unwrap();
             });
         });
         (port, stop)

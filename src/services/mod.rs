@@ -5,4 +5,5 @@
 pub mod dhcp;
 pub mod dns;
 pub mod http;
+pub mod listener;
 pub mod mail;

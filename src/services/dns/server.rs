@@ -20,11 +20,38 @@ use super::reply_cache::{ReplyCache, reply_limit};
 use super::udp_batch::{self, ToResolve};
 use super::upstream::{Role, Upstream};
 use crate::lab::zones::Zone;
+use crate::services::listener::{self, Busy, Gate, Limits};
 
-/// A TCP client that sends nothing for this long is dropped.
-const TCP_IDLE: Duration = Duration::from_secs(10);
-/// At most this many TCP clients at once.
-const MAX_TCP_CLIENTS: usize = 128;
+/// DNS over TCP: connection caps and how long a silent client is kept.
+#[derive(Clone, Copy, Debug)]
+pub struct TcpConfig {
+    /// Connections at once over all TCP listeners, in all and from one
+    /// client address (a quarter: a stub or resolver needs one or two).
+    pub connections: Limits,
+    /// A client that sends nothing for this long is closed (RFC 7766
+    /// §6.2.3 asks for seconds, not minutes; there is no login to wait for).
+    pub idle_timeout: Duration,
+}
+
+impl Default for TcpConfig {
+    fn default() -> Self {
+        TcpConfig {
+            connections: Limits {
+                max_connections: 128,
+                max_per_client: 32,
+            },
+            idle_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// DNS has no greeting to say "busy" in: a client past a cap is closed
+/// at once and retries (RFC 7766 §6.2.3 lets a server close under load).
+const TCP_BUSY: Busy = Busy {
+    service: "dns",
+    server_full: "",
+    client_full: "",
+};
 /// At most this many questions waiting for the resolver at once.
 const MAX_PENDING_RESOLUTIONS: usize = 512;
 /// UDP size when the client says nothing (RFC 1035), and our EDNS size.
@@ -189,6 +216,7 @@ pub async fn serve(
     handler: Arc<Handler>,
     udp: Vec<UdpSocket>,
     tcp: Vec<TcpListener>,
+    tcp_config: TcpConfig,
     mut stop: watch::Receiver<bool>,
 ) -> Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
@@ -204,9 +232,15 @@ pub async fn serve(
         }));
         tasks.spawn(resolve_for_udp(handler.clone(), socket, questions));
     }
-    let clients = Arc::new(Semaphore::new(MAX_TCP_CLIENTS));
+    let gate = Gate::new(tcp_config.connections);
     for listener in tcp {
-        tasks.spawn(serve_tcp(handler.clone(), listener, clients.clone()));
+        tasks.spawn(serve_tcp(
+            handler.clone(),
+            listener,
+            gate.clone(),
+            tcp_config.idle_timeout,
+            stop.clone(),
+        ));
     }
     while !*stop.borrow() {
         if stop.changed().await.is_err() {
@@ -254,32 +288,37 @@ async fn resolve_for_udp(
     }
 }
 
-async fn serve_tcp(handler: Arc<Handler>, listener: TcpListener, clients: Arc<Semaphore>) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
-        };
-        let Ok(permit) = clients.clone().try_acquire_owned() else {
-            continue; // too many clients: this one is closed
-        };
+async fn serve_tcp(
+    handler: Arc<Handler>,
+    listener: TcpListener,
+    gate: Gate,
+    idle_timeout: Duration,
+    stop: watch::Receiver<bool>,
+) {
+    let served = listener::serve(listener, gate, TCP_BUSY, stop, |stream, _| {
         let handler = handler.clone();
-        tokio::spawn(async move {
-            let _ = tcp_client(&handler, stream).await;
-            drop(permit);
-        });
+        async move {
+            let _ = tcp_client(&handler, stream, idle_timeout).await;
+        }
+    });
+    if let Err(e) = served.await {
+        eprintln!("dns: TCP listener failed: {e}");
     }
 }
 
 /// Messages over one TCP connection, each with its 2-byte length (RFC 7766).
-async fn tcp_client(handler: &Handler, mut stream: TcpStream) -> std::io::Result<()> {
+async fn tcp_client(
+    handler: &Handler,
+    mut stream: TcpStream,
+    idle_timeout: Duration,
+) -> std::io::Result<()> {
     loop {
-        let len = match tokio::time::timeout(TCP_IDLE, stream.read_u16()).await {
+        let len = match tokio::time::timeout(idle_timeout, stream.read_u16()).await {
             Ok(Ok(len)) => usize::from(len),
             _ => return Ok(()),
         };
         let mut message = vec![0u8; len];
-        tokio::time::timeout(TCP_IDLE, stream.read_exact(&mut message))
+        tokio::time::timeout(idle_timeout, stream.read_exact(&mut message))
             .await
             .map_err(|_| std::io::ErrorKind::TimedOut)??;
         let Some(reply) = handler.respond(&message, false).await else {

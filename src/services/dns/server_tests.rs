@@ -44,7 +44,13 @@ async fn start(zones: &[Zone], role: Option<Role>) -> (SocketAddr, watch::Sender
     };
     let addr = udp.local_addr().unwrap();
     let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(serve(handler, vec![udp], vec![tcp], stop_rx));
+    tokio::spawn(serve(
+        handler,
+        vec![udp],
+        vec![tcp],
+        TcpConfig::default(),
+        stop_rx,
+    ));
     (addr, stop_tx)
 }
 

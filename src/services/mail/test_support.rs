@@ -1,6 +1,7 @@
 //! Mail servers on 127.0.0.1 for the protocol tests: a store, queue and log
-//! in a temporary directory, SMTP (25 and 587 roles) and POP3 listeners on
-//! ephemeral ports, the relay worker, and a line-oriented test client.
+//! in a temporary directory, SMTP (25 and 587 roles), POP3 and IMAP
+//! listeners on ephemeral ports, the relay worker, and a line-oriented test
+//! client.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,6 +15,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::watch;
 
 use super::accounts::Accounts;
+use super::imap::server::{self as imap, ImapConfig};
 use super::lines::{Line, read_line};
 use super::pop3::server::{self as pop3, Pop3Config};
 use super::smtp::delivery::Delivery;
@@ -28,7 +30,8 @@ pub struct Options {
     pub domain: &'static str,
     pub next_hop: Option<SocketAddr>,
     pub tweak: fn(&mut SmtpConfig),
-    pub pop3_idle_timeout: Option<Duration>,
+    pub pop3_tweak: fn(&mut Pop3Config),
+    pub imap_tweak: fn(&mut ImapConfig),
 }
 
 impl Default for Options {
@@ -37,7 +40,8 @@ impl Default for Options {
             domain: "mt.com",
             next_hop: None,
             tweak: |_| {},
-            pop3_idle_timeout: None,
+            pop3_tweak: |_| {},
+            imap_tweak: |_| {},
         }
     }
 }
@@ -49,6 +53,7 @@ pub struct MailServer {
     pub smtp: SocketAddr,
     pub submission: SocketAddr,
     pub pop3: SocketAddr,
+    pub imap: SocketAddr,
     _stop: watch::Sender<bool>,
 }
 
@@ -94,10 +99,18 @@ impl MailServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let pop3_address = listener.local_addr().unwrap();
         let mut config = Pop3Config::new("mx.test".into(), accounts.clone(), store.clone());
-        if let Some(timeout) = options.pop3_idle_timeout {
-            config.idle_timeout = timeout;
-        }
+        (options.pop3_tweak)(&mut config);
         tokio::spawn(pop3::serve(
+            listener,
+            Arc::new(config),
+            transcript.clone(),
+            stop.clone(),
+        ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let imap_address = listener.local_addr().unwrap();
+        let mut config = ImapConfig::new(accounts.clone(), store.clone());
+        (options.imap_tweak)(&mut config);
+        tokio::spawn(imap::serve(
             listener,
             Arc::new(config),
             transcript.clone(),
@@ -125,6 +138,7 @@ impl MailServer {
             smtp: addresses[0],
             submission: addresses[1],
             pop3: pop3_address,
+            imap: imap_address,
             _stop: stop_tx,
         }
     }
@@ -171,7 +185,19 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(address: SocketAddr) -> Client {
-        let (read, write) = TcpStream::connect(address).await.unwrap().into_split();
+        Client::from_stream(TcpStream::connect(address).await.unwrap())
+    }
+
+    /// A client whose side of the connection is `from` (any 127/8 address:
+    /// loopback takes them all), to look like another machine.
+    pub async fn connect_from(from: std::net::IpAddr, address: SocketAddr) -> Client {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::new(from, 0)).unwrap();
+        Client::from_stream(socket.connect(address).await.unwrap())
+    }
+
+    fn from_stream(stream: TcpStream) -> Client {
+        let (read, write) = stream.into_split();
         Client {
             reader: BufReader::new(read),
             writer: write,

@@ -1,9 +1,10 @@
 //! The IMAP listener and the settings its sessions share. It enforces the
 //! limits that keep hostile or forgotten clients cheap: capped lines and
-//! literals, an inactivity timeout (RFC 3501 §5.4: at least 30 minutes),
-//! IDLE that ends at the same timeout, a closed connection after repeated
-//! failed logins or a run of malformed commands, and a bounded number of
-//! sessions (the shared accept loop).
+//! literals, a short inactivity timeout until login and the RFC's after it
+//! (RFC 3501 §5.4: at least 30 minutes), IDLE that ends at the same
+//! timeout, a closed connection after repeated failed logins or a run of
+//! malformed commands, and a bounded number of sessions, in all and per
+//! client address (the shared accept loop).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,11 +17,12 @@ use tokio::sync::watch;
 use super::connection::{self, Incoming, Limits};
 use super::parser;
 use super::session::{Flow, Session};
+use crate::services::listener::{self, Busy, Gate};
 use crate::services::mail::accounts::Accounts;
 use crate::services::mail::lines::{Line, read_line};
-use crate::services::mail::listener;
 use crate::services::mail::store::Store;
 use crate::services::mail::transcript::{SessionLog, Transcript};
+use crate::services::mail::{LOGIN_TIMEOUT, SESSION_LIMITS};
 
 /// Malformed commands in a row before the connection is closed (a client
 /// that speaks another protocol, or garbage).
@@ -29,8 +31,12 @@ const MAX_BAD_COMMANDS: u32 = 50;
 pub struct ImapConfig {
     pub accounts: Arc<Accounts>,
     pub store: Store,
-    pub max_sessions: usize,
-    /// A connection silent this long is closed (also while in IDLE).
+    /// Sessions at once, in all and from one client address.
+    pub connections: listener::Limits,
+    /// A connection that has not logged in is closed when silent this long
+    /// (capped by `idle_timeout`).
+    pub login_timeout: Duration,
+    /// A logged-in connection silent this long is closed (also in IDLE).
     pub idle_timeout: Duration,
     pub limits: Limits,
     /// Failed logins on one connection before it is closed.
@@ -44,7 +50,8 @@ impl ImapConfig {
         ImapConfig {
             accounts,
             store,
-            max_sessions: 200,
+            connections: SESSION_LIMITS,
+            login_timeout: LOGIN_TIMEOUT,
             idle_timeout: Duration::from_secs(30 * 60),
             limits: Limits {
                 max_line: 64 * 1024,
@@ -64,8 +71,13 @@ pub async fn serve(
     transcript: Transcript,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let busy = "* BYE too many connections, try again later";
-    listener::serve(listener, config.max_sessions, busy, stop, |stream, peer| {
+    let busy = Busy {
+        service: "imap",
+        server_full: "* BYE [UNAVAILABLE] too many connections, try again later\r\n",
+        client_full: "* BYE [UNAVAILABLE] too many connections from your address, try again later\r\n",
+    };
+    let gate = Gate::new(config.connections);
+    listener::serve(listener, gate, busy, stop, |stream, peer| {
         let config = config.clone();
         let log = transcript.session("imap", peer);
         async move {
@@ -108,7 +120,8 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
             return bye(&mut writer, &log, "too many malformed commands, closing").await;
         }
         let read = connection::read_command(&mut reader, &mut writer, config.limits);
-        let Ok(incoming) = tokio::time::timeout(config.idle_timeout, read).await else {
+        let Ok(incoming) = tokio::time::timeout(silence_allowed(&session, config), read).await
+        else {
             return bye(&mut writer, &log, "idle for too long, closing").await;
         };
         let bytes = match incoming? {
@@ -176,7 +189,8 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
                 writer.write_all(b"+ \r\n").await?;
                 writer.flush().await?;
                 let read = read_line(&mut reader, 8 * 1024);
-                let Ok(line) = tokio::time::timeout(config.idle_timeout, read).await else {
+                let Ok(line) = tokio::time::timeout(silence_allowed(&session, config), read).await
+                else {
                     return bye(&mut writer, &log, "idle for too long, closing").await;
                 };
                 let flow = match line? {
@@ -197,6 +211,15 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
         writer.flush().await?;
     }
     writer.flush().await
+}
+
+/// How long the client may stay silent now: short until it has logged in.
+fn silence_allowed(session: &Session, config: &ImapConfig) -> Duration {
+    if session.user.is_some() {
+        config.idle_timeout
+    } else {
+        config.login_timeout.min(config.idle_timeout)
+    }
 }
 
 /// The command's first line; literals show only as their size.

@@ -8,17 +8,22 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::session::{Locks, Session};
+use crate::services::listener::{self, Busy, Gate, Limits};
 use crate::services::mail::accounts::Accounts;
-use crate::services::mail::listener;
 use crate::services::mail::store::Store;
 use crate::services::mail::transcript::Transcript;
+use crate::services::mail::{LOGIN_TIMEOUT, SESSION_LIMITS};
 
 pub struct Pop3Config {
     pub hostname: String,
     pub accounts: Arc<Accounts>,
     pub store: Store,
-    pub max_sessions: usize,
-    /// RFC 1939 §3: at least 10 minutes.
+    /// Sessions at once, in all and from one client address.
+    pub connections: Limits,
+    /// How long a client may stay silent before it has logged in (the
+    /// AUTHORIZATION state). Capped by `idle_timeout`.
+    pub login_timeout: Duration,
+    /// After login. RFC 1939 §3: at least 10 minutes.
     pub idle_timeout: Duration,
 }
 
@@ -28,7 +33,8 @@ impl Pop3Config {
             hostname,
             accounts,
             store,
-            max_sessions: 200,
+            connections: SESSION_LIMITS,
+            login_timeout: LOGIN_TIMEOUT,
             idle_timeout: Duration::from_secs(600),
         }
     }
@@ -42,8 +48,13 @@ pub async fn serve(
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let locks = Locks::default();
-    let busy = "-ERR [SYS/TEMP] too many connections; try again later";
-    listener::serve(listener, config.max_sessions, busy, stop, |stream, peer| {
+    let busy = Busy {
+        service: "pop3",
+        server_full: "-ERR [SYS/TEMP] too many connections; try again later\r\n",
+        client_full: "-ERR [SYS/TEMP] too many connections from your address; try again later\r\n",
+    };
+    let gate = Gate::new(config.connections);
+    listener::serve(listener, gate, busy, stop, |stream, peer| {
         let config = config.clone();
         let locks = locks.clone();
         let log = transcript.session("pop3", peer);

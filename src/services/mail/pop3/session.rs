@@ -88,12 +88,12 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
             if self.reader.buffer().is_empty() {
                 self.writer.flush().await?;
             }
-            let line = match timeout(
-                self.config.idle_timeout,
-                read_line(&mut self.reader, MAX_LINE),
-            )
-            .await
-            {
+            // Short until login (the AUTHORIZATION state), RFC 1939's after.
+            let silence_allowed = match self.maildrop {
+                Some(_) => self.config.idle_timeout,
+                None => self.config.login_timeout.min(self.config.idle_timeout),
+            };
+            let line = match timeout(silence_allowed, read_line(&mut self.reader, MAX_LINE)).await {
                 Ok(line) => line?,
                 Err(_) => {
                     // No UPDATE state: deletions are not applied (RFC 1939 §3).

@@ -145,7 +145,7 @@ async fn repeated_bad_logins_close_the_session() {
 #[tokio::test]
 async fn idle_sessions_time_out_without_deleting() {
     let server = MailServer::start(Options {
-        pop3_idle_timeout: Some(std::time::Duration::from_millis(300)),
+        pop3_tweak: |config| config.idle_timeout = std::time::Duration::from_millis(300),
         ..Options::default()
     })
     .await;

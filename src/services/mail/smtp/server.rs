@@ -9,9 +9,10 @@ use tokio::sync::watch;
 
 use super::delivery::Delivery;
 use super::session::Session;
+use crate::services::listener::{self, Busy, Gate, Limits};
 use crate::services::mail::accounts::Accounts;
-use crate::services::mail::listener;
 use crate::services::mail::transcript::Transcript;
+use crate::services::mail::{LOGIN_TIMEOUT, SESSION_LIMITS};
 
 pub struct SmtpConfig {
     /// The name in the banner, EHLO reply and `Received:` headers.
@@ -20,8 +21,14 @@ pub struct SmtpConfig {
     pub delivery: Arc<Delivery>,
     pub max_message_size: usize,
     pub max_recipients: usize,
-    pub max_sessions: usize,
-    /// How long a client may stay silent (RFC 5321 §4.5.3.2: 5 minutes).
+    /// Sessions at once, in all and from one client address.
+    pub connections: Limits,
+    /// How long a client may stay silent before its first AUTH or MAIL
+    /// (a real MTA sends EHLO and MAIL at once; only a forgotten or hostile
+    /// connection sits before them). Capped by `idle_timeout`.
+    pub login_timeout: Duration,
+    /// How long a client may stay silent after that (RFC 5321 §4.5.3.2:
+    /// 5 minutes).
     pub idle_timeout: Duration,
     /// Port 587 (RFC 6409): MAIL needs AUTH first.
     pub submission: bool,
@@ -36,7 +43,8 @@ impl SmtpConfig {
             delivery,
             max_message_size: 10 * 1024 * 1024,
             max_recipients: 100,
-            max_sessions: 200,
+            connections: SESSION_LIMITS,
+            login_timeout: LOGIN_TIMEOUT,
             idle_timeout: Duration::from_secs(300),
             submission,
         }
@@ -50,8 +58,13 @@ pub async fn serve(
     transcript: Transcript,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let busy = "421 4.3.2 Too many connections; try again later";
-    listener::serve(listener, config.max_sessions, busy, stop, |stream, peer| {
+    let busy = Busy {
+        service: "smtp",
+        server_full: "421 4.3.2 Too many connections; try again later\r\n",
+        client_full: "421 4.7.0 Too many connections from your address; try again later\r\n",
+    };
+    let gate = Gate::new(config.connections);
+    listener::serve(listener, gate, busy, stop, |stream, peer| {
         let config = config.clone();
         let log = transcript.session("smtp", peer);
         async move {

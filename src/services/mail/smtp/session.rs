@@ -6,7 +6,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::time::timeout;
@@ -44,6 +44,9 @@ pub struct Session<'a, R, W> {
     /// `Some(None)` is MAIL FROM:<>.
     sender: Option<Option<Mailbox>>,
     recipients: Vec<Mailbox>,
+    /// Whether a MAIL was accepted: from then on the client is a real
+    /// sender and gets the RFC's timeout, not the short one before login.
+    mailed: bool,
     errors: u32,
     auth_failures: u32,
 }
@@ -66,6 +69,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
             user: None,
             sender: None,
             recipients: Vec::new(),
+            mailed: false,
             errors: 0,
             auth_failures: 0,
         }
@@ -106,7 +110,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
             self.writer.flush().await?;
         }
         match timeout(
-            self.config.idle_timeout,
+            self.silence_allowed(),
             read_line(&mut self.reader, MAX_LINE),
         )
         .await
@@ -117,6 +121,16 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
                     .await?;
                 Ok(None)
             }
+        }
+    }
+
+    /// How long the client may stay silent now: short until its first
+    /// AUTH or MAIL, the RFC's 5 minutes after.
+    fn silence_allowed(&self) -> Duration {
+        if self.user.is_some() || self.mailed {
+            self.config.idle_timeout
+        } else {
+            self.config.login_timeout.min(self.config.idle_timeout)
         }
     }
 
@@ -162,6 +176,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
                         .await;
                 }
                 self.sender = Some(sender);
+                self.mailed = true;
                 self.reply_continue("250 2.1.0 Ok").await
             }
             Command::Rcpt(recipient) => self.recipient(recipient).await,
