@@ -597,6 +597,122 @@ mod tests {
         assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     }
 
+    fn one_page() -> Site {
+        Site::Pages(BTreeMap::from([("/".to_string(), "x".to_string())]))
+    }
+
+    /// curl from `from` (an address of 127/8): its exit status, and the
+    /// body with the status code after it.
+    fn curl_from(from: &str, url: &str) -> (bool, String) {
+        let out = std::process::Command::new("curl")
+            .args(["-s", "-S", "--max-time", "5", "--interface", from])
+            .args(["-w", " %{http_code}", url])
+            .output()
+            .expect("curl runs (apt-get install curl)");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.is_empty(), "curl: {stderr}");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+
+    /// A kept-alive connection from 127.0.0.1 that has had one answer (so
+    /// the server has certainly admitted it).
+    fn held_connection(port: u16) -> std::net::TcpStream {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 1024];
+        while !answer.ends_with(b"\r\n\r\nx") {
+            let n = stream.read(&mut chunk).unwrap();
+            assert!(n > 0, "closed: {}", String::from_utf8_lossy(&answer));
+            answer.extend_from_slice(&chunk[..n]);
+        }
+        stream
+    }
+
+    /// With a per-client cap of 3, a fourth and fifth connection from
+    /// 127.0.0.1 get a 503 that curl reads whole, while 127.0.0.2 is
+    /// served; a connection given back makes room again.
+    #[test]
+    fn one_address_cannot_take_every_connection() {
+        let mut config = HttpConfig::default();
+        config.connections.max_per_client = 3;
+        let (port, _stop) = serve_site_with(one_page(), config);
+        let url = format!("http://127.0.0.1:{port}/");
+        let mut held: Vec<_> = (0..3).map(|_| held_connection(port)).collect();
+        for _ in 0..2 {
+            assert_eq!(
+                curl_from("127.0.0.1", &url),
+                (
+                    true,
+                    "too many connections from your address, try again later\n 503".into()
+                )
+            );
+        }
+        assert_eq!(curl_from("127.0.0.2", &url), (true, "x 200".into()));
+        drop(held.pop());
+        let served = (0..50).any(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            curl_from("127.0.0.1", &url).1 == "x 200"
+        });
+        assert!(served, "the slot was not given back");
+    }
+
+    /// A connection that sends nothing is closed without a word once the
+    /// request timeout is over; one that sends its head a byte at a time
+    /// gets a 408 at the same deadline, however often it sends.
+    #[test]
+    fn slow_and_silent_clients_are_closed_at_the_request_timeout() {
+        use std::io::{Read, Write};
+        let config = HttpConfig {
+            request_timeout: Duration::from_millis(300),
+            ..HttpConfig::default()
+        };
+        let (port, _stop) = serve_site_with(one_page(), config);
+        let started = std::time::Instant::now();
+        let mut silent = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        silent
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut answer = Vec::new();
+        silent.read_to_end(&mut answer).unwrap();
+        assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+        assert!(started.elapsed() < Duration::from_secs(3));
+
+        let started = std::time::Instant::now();
+        let mut slow = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        slow.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            .unwrap();
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 1024];
+        while started.elapsed() < Duration::from_secs(3) {
+            match slow.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => answer.extend_from_slice(&chunk[..n]),
+                Err(_) if answer.is_empty() => {
+                    let _ = slow.write_all(b"a");
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 408 Request Timeout"),
+            "{answer}"
+        );
+        assert!(answer.contains("Connection: close"), "{answer}");
+    }
+
     #[test]
     fn never_leaves_the_root() {
         let root = Path::new("/srv/site");

@@ -5,6 +5,7 @@
 use super::*;
 use crate::lab::zones::{RecordValue, ZoneRecord};
 use crate::services::dns::client::{QueryError, query};
+use hickory_proto::rr::RData;
 use std::net::{Ipv4Addr, SocketAddr};
 
 fn cbrc() -> Zone {
@@ -35,6 +36,14 @@ fn cbrc() -> Zone {
 }
 
 async fn start(zones: &[Zone], role: Option<Role>) -> (SocketAddr, watch::Sender<bool>) {
+    start_with(zones, role, TcpConfig::default()).await
+}
+
+async fn start_with(
+    zones: &[Zone],
+    role: Option<Role>,
+    tcp_config: TcpConfig,
+) -> (SocketAddr, watch::Sender<bool>) {
     let handler = Arc::new(Handler::new(zones, role.as_ref()).unwrap());
     let (udp, tcp) = loop {
         let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -44,13 +53,7 @@ async fn start(zones: &[Zone], role: Option<Role>) -> (SocketAddr, watch::Sender
     };
     let addr = udp.local_addr().unwrap();
     let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(serve(
-        handler,
-        vec![udp],
-        vec![tcp],
-        TcpConfig::default(),
-        stop_rx,
-    ));
+    tokio::spawn(serve(handler, vec![udp], vec![tcp], tcp_config, stop_rx));
     (addr, stop_tx)
 }
 
@@ -239,4 +242,86 @@ async fn tcp_garbage_closes_only_that_connection() {
         .await
         .unwrap();
     assert_eq!(mail.ipv4(), [Ipv4Addr::new(192, 168, 1, 2)]);
+}
+
+/// A TCP connection from `from` (any 127/8 address) to `server`.
+async fn tcp_from(from: Ipv4Addr, server: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::new(from.into(), 0)).unwrap();
+    socket.connect(server).await.unwrap()
+}
+
+/// Asks for mail.cbrc.com A on `stream` (RFC 7766 framing): the answer's
+/// addresses, or None when the server closed instead.
+async fn ask_over_tcp(stream: &mut TcpStream) -> Option<Vec<RData>> {
+    let mut request = Message::query();
+    request.add_query(hickory_proto::op::Query::query(
+        Name::from_ascii("mail.cbrc.com.").unwrap(),
+        RecordType::A,
+    ));
+    let bytes = request.to_vec().unwrap();
+    let mut framed = (bytes.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&bytes);
+    // The write may fail when the server has already closed.
+    let _ = stream.write_all(&framed).await;
+    let read = async {
+        let len = stream.read_u16().await.ok()?;
+        let mut reply = vec![0u8; usize::from(len)];
+        stream.read_exact(&mut reply).await.ok()?;
+        Some(reply)
+    };
+    let reply = tokio::time::timeout(WAIT, read).await.expect("in time")?;
+    let reply = Message::from_vec(&reply).unwrap();
+    Some(reply.answers.iter().map(|r| r.data.clone()).collect())
+}
+
+/// With a per-client cap of 3, the fourth and fifth TCP connections from
+/// 127.0.0.1 are closed unanswered, while 127.0.0.2 is answered.
+#[tokio::test]
+async fn one_address_cannot_take_every_tcp_connection() {
+    let mut config = TcpConfig::default();
+    config.connections.max_per_client = 3;
+    let (server, _stop) = start_with(&[cbrc()], None, config).await;
+    let mail = vec![RData::A(Ipv4Addr::new(192, 168, 1, 2).into())];
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut stream = tcp_from(Ipv4Addr::LOCALHOST, server).await;
+        assert_eq!(ask_over_tcp(&mut stream).await, Some(mail.clone()));
+        held.push(stream);
+    }
+    for _ in 0..2 {
+        let mut stream = tcp_from(Ipv4Addr::LOCALHOST, server).await;
+        assert_eq!(ask_over_tcp(&mut stream).await, None);
+    }
+    let mut other = tcp_from(Ipv4Addr::new(127, 0, 0, 2), server).await;
+    assert_eq!(ask_over_tcp(&mut other).await, Some(mail.clone()));
+    // Held connections still work.
+    assert_eq!(ask_over_tcp(&mut held[0]).await, Some(mail));
+}
+
+/// A TCP client that says nothing, or nothing more, is closed after the
+/// idle timeout.
+#[tokio::test]
+async fn silent_tcp_clients_are_closed_at_the_idle_timeout() {
+    let config = TcpConfig {
+        idle_timeout: Duration::from_millis(300),
+        ..TcpConfig::default()
+    };
+    let (server, _stop) = start_with(&[cbrc()], None, config).await;
+    let started = tokio::time::Instant::now();
+    let mut silent = TcpStream::connect(server).await.unwrap();
+    let mut rest = Vec::new();
+    tokio::time::timeout(WAIT, silent.read_to_end(&mut rest))
+        .await
+        .expect("closed in time")
+        .unwrap();
+    assert!(rest.is_empty());
+    let mut answered = TcpStream::connect(server).await.unwrap();
+    assert!(ask_over_tcp(&mut answered).await.is_some());
+    tokio::time::timeout(WAIT, answered.read_to_end(&mut rest))
+        .await
+        .expect("closed in time")
+        .unwrap();
+    assert!(rest.is_empty());
+    assert!(started.elapsed() < WAIT);
 }
