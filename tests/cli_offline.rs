@@ -38,8 +38,7 @@ fn every_shipped_lab_is_valid() {
 
 #[test]
 fn validate_reports_file_line_column_snippet_and_hint() {
-    let dir = std::env::temp_dir().join(common::unique_name("labctl-validate"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::TempDir::new("labctl-validate");
     let file = dir.join("bad.yaml");
     std::fs::write(
         &file,
@@ -47,7 +46,6 @@ fn validate_reports_file_line_column_snippet_and_hint() {
     )
     .unwrap();
     let out = labctl(&["validate", file.to_str().unwrap()]);
-    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -298,9 +298,7 @@ fn busybox_udhcpc_and_isc_dhclient_get_leases_from_labctls_server() {
         "{said}"
     );
 
-    let dir = std::env::temp_dir().join(unique_name("dhclient"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (pid, leases) = (dir.join("pid"), dir.join("leases"));
+    let (pid, leases) = (lab.scratch("dhclient.pid"), lab.scratch("dhclient.leases"));
     let out = lab.exec(
         "pc1",
         &[
@@ -336,7 +334,6 @@ fn busybox_udhcpc_and_isc_dhclient_get_leases_from_labctls_server() {
             "eth0",
         ],
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -349,32 +346,36 @@ fn labctls_client_gets_a_lease_from_dnsmasq() {
         "name: LAB\nnodes:\n  server0: {kind: server, interfaces: {eth0: 192.168.5.2/24}}\n  sw0: {kind: switch}\n  pc0: {kind: host}\nlinks:\n  - [server0, sw0]\n  - [pc0, sw0]\n",
     );
     lab.up_ok();
-    let mut dnsmasq = Command::new(LABCTL)
-        .args([
-            "exec",
-            &lab.name,
-            "server0",
-            "--",
-            "dnsmasq",
-            "-k",
-            "--port=0",
-            "--interface=eth0",
-            "--bind-interfaces",
-            "--no-ping",
-            "--dhcp-range=192.168.5.100,192.168.5.150,255.255.255.0,10m",
-            "--dhcp-option=3,192.168.5.1",
-            "--dhcp-option=6,192.168.5.2",
-            "--dhcp-leasefile=/dev/null",
-            "--conf-file=/dev/null",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    // Its pid file goes in the lab's temp dir, not the host's /run.
+    let pid_file = format!("--pid-file={}", lab.scratch("dnsmasq.pid").display());
+    let dnsmasq = Spawned(
+        Command::new(LABCTL)
+            .args([
+                "exec",
+                &lab.name,
+                "server0",
+                "--",
+                "dnsmasq",
+                "-k",
+                &pid_file,
+                "--port=0",
+                "--interface=eth0",
+                "--bind-interfaces",
+                "--no-ping",
+                "--dhcp-range=192.168.5.100,192.168.5.150,255.255.255.0,10m",
+                "--dhcp-option=3,192.168.5.1",
+                "--dhcp-option=6,192.168.5.2",
+                "--dhcp-leasefile=/dev/null",
+                "--conf-file=/dev/null",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     std::thread::sleep(Duration::from_millis(300));
     let out = lab.exec("pc0", &[LABCTL, "dhcp-client", "eth0"]);
-    unsafe { libc::kill(dnsmasq.id() as i32, libc::SIGTERM) };
-    let _ = dnsmasq.wait();
+    drop(dnsmasq);
     let said = text(&out);
     assert!(out.status.success(), "{said}");
     let lease: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -335,12 +335,12 @@ fn up_refuses_to_build_over_a_namespace_it_did_not_make() {
 #[test]
 fn down_all_removes_every_lab_in_its_state_dir() {
     require_root();
-    let state = std::env::temp_dir().join(unique_name("labctl-state"));
+    let state = TempDir::new("labctl-state");
     let labs = [
         Lab::new("t-all-a", TWO_ROUTERS),
         Lab::new("t-all-b", TWO_ROUTERS),
     ];
-    let env = [("LABCTL_RUN_DIR", state.as_path())];
+    let env = [("LABCTL_RUN_DIR", state.path())];
     for lab in &labs {
         let out = labctl_env(&["up", lab.file.to_str().unwrap()], &env);
         assert!(out.status.success(), "{}", text(&out));
@@ -350,7 +350,6 @@ fn down_all_removes_every_lab_in_its_state_dir() {
     for lab in &labs {
         assert_eq!(leftovers(&lab.name), Vec::<String>::new());
     }
-    let _ = std::fs::remove_dir_all(&state);
 }
 
 #[test]

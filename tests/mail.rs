@@ -9,7 +9,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{LABCTL, Lab, require_root, text};
+use common::{LABCTL, Lab, Spawned, require_root, text};
 
 const LAB: &str = "
 name: LAB
@@ -130,19 +130,12 @@ fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
     false
 }
 
-/// The lab's DNS server process; stopped on drop.
-struct Dns(std::process::Child);
-
-impl Drop for Dns {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_dns(lab: &Lab) -> Dns {
-    let pid_file = format!("--pid-file=/tmp/labctl-dnsmasq-{}.pid", lab.name);
-    let dnsmasq = Dns(exec_spawned(
+/// The lab's DNS server (dnsmasq on dns0); stopped when the result is
+/// dropped, which must come before the lab's own drop. Its pid file is in
+/// the lab's temp dir (dnsmasq, no longer root by then, cannot remove it).
+fn start_dns(lab: &Lab) -> Spawned {
+    let pid_file = format!("--pid-file={}", lab.scratch("dnsmasq.pid").display());
+    let dnsmasq = Spawned(exec_spawned(
         lab,
         "dns0",
         &[
@@ -270,9 +263,10 @@ fn two_domains_relay_by_mx_and_real_clients_send_and_read() {
     assert!(arrived, "the relayed reply did not reach Ada's mailbox");
 
     // curl submits over SMTP with AUTH too; the message is relayed to Ada.
-    let upload = format!("/tmp/labctl-curl-mail-{}.eml", lab.name);
+    let upload = lab.scratch("curl-mail.eml");
+    let upload = upload.to_str().unwrap();
     std::fs::write(
-        &upload,
+        upload,
         "From: bob@cbrc.com\r\nTo: ada@mt.com\r\nSubject: sent by curl\r\n\r\nhello\r\n",
     )
     .unwrap();
@@ -290,10 +284,9 @@ fn two_domains_relay_by_mx_and_real_clients_send_and_read() {
             "-u",
             "bob:secret",
             "-T",
-            &upload,
+            upload,
         ],
     );
-    let _ = std::fs::remove_file(&upload);
     assert!(out.status.success(), "{}", text(&out));
     let relayed = eventually(Duration::from_secs(15), || {
         let out = lab.exec(
@@ -304,9 +297,11 @@ fn two_domains_relay_by_mx_and_real_clients_send_and_read() {
     });
     assert!(relayed, "curl's message did not reach Ada's mailbox");
 
-    // fetchmail collects both.
-    let rc = format!("/tmp/labctl-fetchmailrc-{}", lab.name);
-    let rc = rc.as_str();
+    // fetchmail collects both. Its files (the rc file, and the .fetchids
+    // and pid file it would keep in $HOME) live in the lab's temp dir.
+    let rc = lab.scratch("fetchmailrc");
+    let rc = rc.to_str().unwrap();
+    let home = format!("FETCHMAILHOME={}", lab.temp_dir().display());
     std::fs::write(
         rc,
         "poll 10.1.0.10 protocol pop3 user \"ada\" password \"secret\" sslproto \"\" keep mda \"/bin/cat\"\n",
@@ -316,9 +311,16 @@ fn two_domains_relay_by_mx_and_real_clients_send_and_read() {
     std::fs::set_permissions(rc, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let out = lab.exec(
         "pc-ada",
-        &["fetchmail", "-f", rc, "--nodetach", "--nosyslog"],
+        &[
+            "env",
+            &home,
+            "fetchmail",
+            "-f",
+            rc,
+            "--nodetach",
+            "--nosyslog",
+        ],
     );
-    let _ = std::fs::remove_file(rc);
     let fetched = String::from_utf8_lossy(&out.stdout);
     assert!(
         fetched.contains("Subject: reply by swaks"),
@@ -348,7 +350,7 @@ fn kill_9_after_250_loses_nothing_and_the_queue_survives() {
     require_root();
     let lab = Lab::new("t-mailkill", LAB);
     lab.up_ok();
-    let _dns = start_dns(&lab);
+    let dns = start_dns(&lab);
     // mx2 is unreachable for now: mail for cbrc.com waits in mx1's queue.
     lab.exec_ok("r2", &["ip", "link", "set", "eth1", "down"]);
     for to in ["ada@mt.com", "bob@cbrc.com"] {
@@ -410,6 +412,7 @@ fn kill_9_after_250_loses_nothing_and_the_queue_survives() {
         // The listing: one line, message 1.
         String::from_utf8_lossy(&out.stdout).starts_with("1 ")
     });
+    drop(dns);
     drop(lab);
     let _ = daemon.wait();
     assert!(

@@ -1,12 +1,14 @@
 //! Helpers for tests that build real labs (root needed): run the labctl
 //! binary, give every lab a unique name, and tear it down even when the test
-//! fails (Drop guard).
+//! fails (Drop guards: the lab, its temporary files, the peers a test
+//! starts in it).
 
 #![allow(dead_code)] // each test binary uses a different part of this file
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 pub const LABCTL: &str = env!("CARGO_BIN_EXE_labctl");
 
@@ -51,22 +53,81 @@ pub fn text(output: &Output) -> String {
     )
 }
 
+/// A fresh directory under the system's temp dir, removed with everything
+/// in it on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// `PREFIX-PID-N` under the temp dir (see `unique_name`).
+    pub fn new(prefix: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(unique_name(prefix));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// A path inside the directory.
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A process a test started (a peer's daemon, such as dnsmasq): on drop it
+/// gets SIGTERM, so it can clean up after itself, and is reaped; SIGKILL
+/// only if it has not ended after 5 s.
+pub struct Spawned(pub Child);
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        // Until it is reaped its pid cannot be reused: the signal reaches it.
+        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
+        for _ in 0..50 {
+            if !matches!(self.0.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A lab written to a temp file; `down` (and the file removed) on drop.
 pub struct Lab {
     pub name: String,
     pub file: PathBuf,
-    dir: PathBuf,
+    dir: TempDir,
 }
 
 impl Lab {
     /// `yaml` uses the placeholder `LAB` for the lab's unique name.
     pub fn new(prefix: &str, yaml: &str) -> Lab {
         let name = unique_name(prefix);
-        let dir = std::env::temp_dir().join(format!("labctl-test-{name}"));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = TempDir(std::env::temp_dir().join(format!("labctl-test-{name}")));
+        std::fs::create_dir_all(dir.path()).unwrap();
         let file = dir.join("lab.yaml");
         std::fs::write(&file, yaml.replace("LAB", &name)).unwrap();
         Lab { name, file, dir }
+    }
+
+    /// The lab's own temp dir, removed with the lab.
+    pub fn temp_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A path for a file the test writes (a client's config, a pid file):
+    /// in the lab's own temp dir, removed with the lab.
+    pub fn scratch(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
     }
 
     pub fn up(&self) -> Output {
@@ -105,8 +166,8 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
+        // The temp dir goes after this, as a field.
         let _ = self.down();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -1,5 +1,6 @@
 //! Internet messages as a PC's mail client writes and reads them: compose
-//! (RFC 5322 headers, MIME multipart/mixed with base64 attachments) and
+//! (RFC 5322 headers, MIME multipart/mixed with base64 attachments typed by
+//! their file name's extension) and
 //! parse (unfolded headers, encoded words, nested multiparts, base64 and
 //! quoted-printable), with caps on depth and parts for hostile input.
 
@@ -60,15 +61,30 @@ pub fn compose(draft: &Draft, now: SystemTime) -> Vec<u8> {
             text.1
         ));
         for (name, bytes) in draft.attachments {
+            let content_type = attachment_type(name, bytes);
             let name = quoted(name);
             out.push_str(&format!(
-                "--{boundary}\r\nContent-Type: application/octet-stream; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+                "--{boundary}\r\nContent-Type: {content_type}; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
             ));
             out.push_str(&base64_lines(bytes));
         }
         out.push_str(&format!("--{boundary}--\r\n"));
     }
     out.into_bytes()
+}
+
+/// The Content-Type a mail client gives an attachment: the one its file
+/// name's extension stands for (`image/png`, `application/pdf`), and
+/// `application/octet-stream` for an unknown extension or none. A text
+/// type names its charset when the content is UTF-8 (ASCII included).
+pub fn attachment_type(name: &str, bytes: &[u8]) -> String {
+    let guessed = mime_guess::from_path(name).first_or_octet_stream();
+    let essence = guessed.essence_str();
+    if guessed.type_() == mime_guess::mime::TEXT && std::str::from_utf8(bytes).is_ok() {
+        format!("{essence}; charset=utf-8")
+    } else {
+        essence.to_string()
+    }
 }
 
 /// Headers and body of a text part: 7bit when it is short-lined ASCII,
@@ -438,6 +454,60 @@ mod tests {
         assert_eq!(parsed.attachments.len(), 1);
         assert_eq!(parsed.attachments[0].name, "data.bin");
         assert_eq!(parsed.attachments[0].bytes, bytes);
+    }
+
+    #[test]
+    fn attachments_are_typed_as_a_mail_client_types_them() {
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        let attachments = vec![
+            ("photo.png".to_string(), png.clone()),
+            ("Lecture 5.PDF".to_string(), b"%PDF-1.7\n".to_vec()),
+            ("notes.txt".to_string(), "Grüße\n".as_bytes().to_vec()),
+            ("index.html".to_string(), b"<p>hi</p>\n".to_vec()),
+            ("data.xyz123".to_string(), vec![0, 1, 2]),
+            ("Makefile".to_string(), b"all:\n".to_vec()),
+        ];
+        let draft = Draft {
+            from_name: None,
+            from: "ada@mt.com",
+            to: "bob@mt.com",
+            subject: "types",
+            body: "see attached",
+            attachments: &attachments,
+            token: "tok7",
+        };
+        let raw = String::from_utf8(compose(&draft, SystemTime::UNIX_EPOCH)).unwrap();
+        for header in [
+            "Content-Type: image/png; name=\"photo.png\"\r\n",
+            "Content-Type: application/pdf; name=\"Lecture 5.PDF\"\r\n",
+            "Content-Type: text/plain; charset=utf-8; name=\"notes.txt\"\r\n",
+            "Content-Type: text/html; charset=utf-8; name=\"index.html\"\r\n",
+            "Content-Type: application/octet-stream; name=\"data.xyz123\"\r\n",
+            "Content-Type: application/octet-stream; name=\"Makefile\"\r\n",
+        ] {
+            assert!(raw.contains(header), "{header:?} missing from\n{raw}");
+        }
+        let parsed = parse(raw.as_bytes());
+        let types: Vec<&str> = parsed
+            .attachments
+            .iter()
+            .map(|a| a.content_type.as_str())
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "image/png",
+                "application/pdf",
+                "text/plain",
+                "text/html",
+                "application/octet-stream",
+                "application/octet-stream"
+            ]
+        );
+        assert_eq!(parsed.attachments[0].bytes, png);
+        assert_eq!(parsed.attachments[2].bytes, "Grüße\n".as_bytes());
+        // Text that is not UTF-8 claims no charset.
+        assert_eq!(attachment_type("latin1.txt", b"caf\xe9"), "text/plain");
     }
 
     #[test]

@@ -76,6 +76,7 @@ async fn sends_lists_and_reads_back_with_an_attachment() {
     let parsed = mime::parse(&raw);
     assert_eq!(parsed.text, "Hi Bob,\n.\nthe report.\n");
     assert_eq!(parsed.attachments[0].bytes, bytes);
+    assert_eq!(parsed.attachments[0].content_type, "application/pdf");
 }
 
 #[tokio::test]

@@ -261,10 +261,15 @@ impl Store {
         Ok(uid)
     }
 
+    /// Removes a message. One already gone (expunged by another session,
+    /// deleted by hand) counts as removed: the caller wanted it gone.
     pub fn remove(&self, user: &str, folder: &str, uid: u32) -> io::Result<()> {
         let handle = self.folder(user, folder)?;
         let mut index = handle.lock();
-        let path = index.path_of(uid)?;
+        let path = match index.path_of(uid) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            other => other?,
+        };
         match fs::remove_file(&path) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
             _ => {}

@@ -312,7 +312,9 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
         Ok(true)
     }
 
-    /// QUIT in the TRANSACTION state: remove what was deleted.
+    /// QUIT in the TRANSACTION state: remove what was deleted. Every
+    /// removal is tried, even after one fails; a message already gone
+    /// (expunged over IMAP meanwhile) counts as removed.
     async fn update(&mut self) -> io::Result<()> {
         let maildrop = self.maildrop.as_ref().expect("logged in");
         let user = maildrop.user.clone();
@@ -324,27 +326,28 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
             .collect();
         let left = maildrop.messages.len() - doomed.len();
         let store = self.config.store.clone();
-        let removed = tokio::task::spawn_blocking(move || {
+        let failures = tokio::task::spawn_blocking(move || {
             doomed
                 .into_iter()
-                .try_for_each(|uid| store.remove(&user, "INBOX", uid))
+                .filter_map(|uid| {
+                    let removed = store.remove(&user, "INBOX", uid);
+                    removed.err().map(|e| format!("UID {uid}: {e}"))
+                })
+                .collect::<Vec<String>>()
         })
         .await
         .map_err(io::Error::other)?;
-        match removed {
-            Ok(()) => {
-                let reply = format!(
-                    "+OK {} POP3 server signing off ({left} messages left)",
-                    self.config.hostname
-                );
-                self.reply(&reply).await
-            }
-            Err(e) => {
-                self.log.note(&format!("removing failed: {e}"));
-                self.reply("-ERR [SYS/TEMP] some deleted messages were not removed")
-                    .await
-            }
+        if failures.is_empty() {
+            let reply = format!(
+                "+OK {} POP3 server signing off ({left} messages left)",
+                self.config.hostname
+            );
+            return self.reply(&reply).await;
         }
+        self.log
+            .note(&format!("removing failed: {}", failures.join("; ")));
+        self.reply("-ERR [SYS/TEMP] some deleted messages were not removed")
+            .await
     }
 
     async fn capabilities(&mut self) -> io::Result<bool> {

@@ -161,3 +161,43 @@ async fn idle_sessions_time_out_without_deleting() {
         "no UPDATE state after a timeout"
     );
 }
+
+#[tokio::test]
+async fn quit_finishes_its_deletions_when_a_message_is_already_gone() {
+    let server = MailServer::start(Options::default()).await;
+    for n in 1..=4 {
+        let message = format!("Subject: {n}\r\n\r\nmessage {n}\r\n");
+        server.store.deliver("ada", message.as_bytes()).unwrap();
+    }
+    let mut client = logged_in(&server).await;
+    for n in 1..=3 {
+        assert!(client.pop3(&format!("DELE {n}")).await.starts_with("+OK"));
+    }
+    // Meanwhile message 1 is expunged over IMAP (which removes it through
+    // the store) and message 2's file is deleted by hand.
+    let uids: Vec<u32> = server
+        .store
+        .snapshot("ada", "INBOX")
+        .unwrap()
+        .messages
+        .iter()
+        .map(|m| m.uid)
+        .collect();
+    server.store.remove("ada", "INBOX", uids[0]).unwrap();
+    let new = server.root.join("maildirs/ada/new");
+    let second = std::fs::read_dir(&new)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| std::fs::read(path).unwrap().ends_with(b"message 2\r\n"))
+        .expect("message 2's file");
+    std::fs::remove_file(second).unwrap();
+
+    let quit = client.pop3("QUIT").await;
+    assert!(quit.starts_with("+OK"), "{quit}");
+    assert!(quit.contains("(1 messages left)"), "{quit}");
+    assert_eq!(
+        server.inbox("ada"),
+        [b"Subject: 4\r\n\r\nmessage 4\r\n".to_vec()],
+        "messages 1-3 are gone, 4 stays"
+    );
+}

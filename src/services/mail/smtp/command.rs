@@ -16,6 +16,18 @@ pub struct Mailbox {
     pub domain: String,
 }
 
+impl Mailbox {
+    /// The same mailbox with its domain in lower case. Domains are
+    /// case-insensitive (RFC 5321 §2.4); the local part is left as written,
+    /// for the domain's own server to interpret.
+    pub fn with_lowercase_domain(&self) -> Mailbox {
+        Mailbox {
+            local: self.local.clone(),
+            domain: self.domain.to_ascii_lowercase(),
+        }
+    }
+}
+
 impl fmt::Display for Mailbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}@{}", self.local, self.domain)

@@ -1,6 +1,9 @@
 //! Where an accepted message goes: into the store for recipients at a local
 //! domain, into the relay queue for the others. Both are durable before
 //! this returns, so the 250 that follows is a promise kept across crashes.
+//! Recipients that name the same mailbox (`bob@mt.com`, `BOB@MT.COM`) get
+//! one copy: a mailbox is its local account, or a remote address with its
+//! domain in lower case.
 
 use std::io;
 use std::sync::Arc;
@@ -16,8 +19,32 @@ pub struct Delivery {
     pub queue: Queue,
 }
 
+/// The mailbox a recipient address stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// A local account, named as the accounts spell it (user names are
+    /// case-insensitive).
+    Local(String),
+    /// A mailbox at another domain, domain in lower case; whether its local
+    /// part is case-sensitive is for that domain's server to say.
+    Remote(Mailbox),
+}
+
+/// Where mail for `recipient` goes; None for an unknown user at a local
+/// domain.
+pub fn destination(accounts: &Accounts, recipient: &Mailbox) -> Option<Destination> {
+    if accounts.is_local_domain(&recipient.domain) {
+        accounts
+            .user(&recipient.local)
+            .map(|user| Destination::Local(user.to_string()))
+    } else {
+        Some(Destination::Remote(recipient.with_lowercase_domain()))
+    }
+}
+
 impl Delivery {
-    /// Delivers or queues `message` for every recipient (blocking: fsyncs).
+    /// Delivers or queues `message` once for every mailbox the recipients
+    /// name (blocking: fsyncs).
     pub fn deliver(
         &self,
         id: &str,
@@ -25,15 +52,22 @@ impl Delivery {
         recipients: &[Mailbox],
         message: &[u8],
     ) -> io::Result<()> {
-        let mut remote = Vec::new();
+        let mut destinations = Vec::new();
         for recipient in recipients {
-            if self.accounts.is_local_domain(&recipient.domain) {
-                let user = self.accounts.user(&recipient.local).ok_or_else(|| {
-                    io::Error::new(io::ErrorKind::NotFound, format!("no user {recipient}"))
-                })?;
-                self.store.deliver(user, message)?;
-            } else {
-                remote.push(recipient.clone());
+            let destination = destination(&self.accounts, recipient).ok_or_else(|| {
+                io::Error::new(io::ErrorKind::NotFound, format!("no user {recipient}"))
+            })?;
+            if !destinations.contains(&destination) {
+                destinations.push(destination);
+            }
+        }
+        let mut remote = Vec::new();
+        for destination in destinations {
+            match destination {
+                Destination::Local(user) => {
+                    self.store.deliver(&user, message)?;
+                }
+                Destination::Remote(mailbox) => remote.push(mailbox),
             }
         }
         if !remote.is_empty() {

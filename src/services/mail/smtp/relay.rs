@@ -111,10 +111,13 @@ impl Relay {
         let mut by_domain: BTreeMap<String, Vec<Mailbox>> = BTreeMap::new();
         for recipient in &envelope.recipients {
             if let Some(mailbox) = parse_mailbox(recipient) {
-                by_domain
-                    .entry(mailbox.domain.to_ascii_lowercase())
-                    .or_default()
-                    .push(mailbox);
+                // One RCPT per mailbox, even in an entry queued with the
+                // same address spelled twice.
+                let mailbox = mailbox.with_lowercase_domain();
+                let same_domain = by_domain.entry(mailbox.domain.clone()).or_default();
+                if !same_domain.contains(&mailbox) {
+                    same_domain.push(mailbox);
+                }
             }
         }
         let mut later = Vec::new();

@@ -1,7 +1,8 @@
 //! One SMTP session (RFC 5321) from greeting to QUIT: the state machine,
 //! ESMTP (PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES, AUTH PLAIN and
 //! LOGIN), local delivery into the store and relay through the queue for
-//! authenticated senders only. Replies are flushed when the client has
+//! authenticated senders only. Recipients naming a mailbox already named
+//! get 250 but are recorded once. Replies are flushed when the client has
 //! nothing more in flight, which is what PIPELINING needs.
 
 use std::io;
@@ -13,6 +14,7 @@ use tokio::time::timeout;
 
 use super::command::{self, Command, Mailbox, ParseError};
 use super::data::{Data, read_data};
+use super::delivery::{Destination, destination};
 use super::server::SmtpConfig;
 use crate::services::mail::date::rfc5322;
 use crate::services::mail::lines::{Line, read_line};
@@ -227,21 +229,26 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
         if self.sender.is_none() {
             return self.error("503 5.5.1 Need MAIL command").await;
         }
-        if self.recipients.len() >= self.config.max_recipients {
-            return self.reply_continue("452 4.5.3 Too many recipients").await;
-        }
         let accounts = &self.config.accounts;
-        if accounts.is_local_domain(&recipient.domain) {
-            if accounts.user(&recipient.local).is_none() {
-                let reply =
-                    format!("550 5.1.1 <{recipient}>: Recipient address rejected: User unknown");
-                return self.reply_continue(&reply).await;
-            }
-        } else if self.user.is_none() {
+        let Some(mailbox) = destination(accounts, &recipient) else {
+            let reply =
+                format!("550 5.1.1 <{recipient}>: Recipient address rejected: User unknown");
+            return self.reply_continue(&reply).await;
+        };
+        if matches!(mailbox, Destination::Remote(_)) && self.user.is_none() {
             let reply = format!("554 5.7.1 <{recipient}>: Relay access denied");
             return self.reply_continue(&reply).await;
         }
-        if !self.recipients.contains(&recipient) {
+        // Another address of a mailbox already named (`BOB@mt.com` after
+        // `bob@MT.COM`) is accepted but recorded once: one copy per mailbox.
+        let named_already = self
+            .recipients
+            .iter()
+            .any(|earlier| destination(accounts, earlier).as_ref() == Some(&mailbox));
+        if !named_already {
+            if self.recipients.len() >= self.config.max_recipients {
+                return self.reply_continue("452 4.5.3 Too many recipients").await;
+            }
             self.recipients.push(recipient);
         }
         self.reply_continue("250 2.1.5 Ok").await

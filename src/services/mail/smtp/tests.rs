@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::services::mail::smtp::command::Mailbox;
+use crate::services::mail::smtp::queue::new_id;
 use crate::services::mail::test_support::{Client, MailServer, Options};
 
 const PLAIN_ADA: &str = "AGFkYQBzZWNyZXQ="; // \0ada\0secret
@@ -316,20 +318,161 @@ async fn long_lines_and_big_messages() {
 #[tokio::test]
 async fn recipient_floods_stop_at_the_limit() {
     let server = MailServer::start(Options {
-        tweak: |config| config.max_recipients = 2,
+        tweak: |config| config.max_recipients = 1,
         ..Options::default()
     })
     .await;
     let mut client = greeted(&server).await;
     client.smtp("MAIL FROM:<x@y.org>").await;
     assert!(client.smtp("RCPT TO:<ada@mt.com>").await.starts_with("250"));
-    assert!(client.smtp("RCPT TO:<bob@mt.com>").await.starts_with("250"));
     assert!(
         client
             .smtp("RCPT TO:<bob@mt.com>")
             .await
             .starts_with("452 4.5.3")
     );
+    // Ada again is no new recipient: accepted, still one.
+    assert!(client.smtp("RCPT TO:<ADA@mt.com>").await.starts_with("250"));
+}
+
+#[tokio::test]
+async fn one_copy_per_local_mailbox_however_its_address_is_spelled() {
+    let server = MailServer::start(Options::default()).await;
+    let mut client = greeted(&server).await;
+    client.smtp("MAIL FROM:<x@y.org>").await;
+    for rcpt in [
+        "bob@mt.com",
+        "BOB@mt.com",
+        "bob@MT.COM",
+        "Bob@Mt.Com",
+        "ada@mt.com",
+        "bob@mt.com",
+    ] {
+        let reply = client.smtp(&format!("RCPT TO:<{rcpt}>")).await;
+        assert!(reply.starts_with("250 2.1.5"), "{rcpt}: {reply}");
+    }
+    client.smtp("DATA").await;
+    assert!(
+        client
+            .smtp("Subject: once\r\n\r\nhello\r\n.")
+            .await
+            .starts_with("250 2.0.0")
+    );
+    assert_eq!(server.inbox("bob").len(), 1, "one copy for Bob");
+    assert_eq!(server.inbox("ada").len(), 1, "one copy for Ada");
+}
+
+/// A client on the submission port, logged in as Ada, in a transaction
+/// from her address.
+async fn submitting(server: &MailServer) -> Client {
+    let mut client = Client::connect(server.submission).await;
+    client.reply().await;
+    client.smtp("EHLO pc.test").await;
+    let auth = client.smtp(&format!("AUTH PLAIN {PLAIN_ADA}")).await;
+    assert!(auth.starts_with("235 2.7.0"), "{auth}");
+    assert!(
+        client
+            .smtp("MAIL FROM:<ada@mt.com>")
+            .await
+            .starts_with("250")
+    );
+    client
+}
+
+#[tokio::test]
+async fn the_relay_queue_holds_each_remote_mailbox_once() {
+    let server = MailServer::start(Options::default()).await;
+    let mut client = submitting(&server).await;
+    for rcpt in ["bob@far.org", "bob@FAR.ORG", "BOB@far.org", "bob@Far.Org"] {
+        let reply = client.smtp(&format!("RCPT TO:<{rcpt}>")).await;
+        assert!(reply.starts_with("250 2.1.5"), "{rcpt}: {reply}");
+    }
+    client.smtp("DATA").await;
+    assert!(client.smtp("x\r\n.").await.starts_with("250 2.0.0"));
+    let pending = server.queue.pending().unwrap();
+    assert_eq!(pending.len(), 1);
+    // The domain is folded; the local part is the far server's to judge.
+    assert_eq!(pending[0].recipients, ["bob@far.org", "BOB@far.org"]);
+}
+
+#[tokio::test]
+async fn relayed_mail_lands_once_in_the_far_mailbox() {
+    let far = MailServer::start(Options {
+        domain: "far.org",
+        ..Options::default()
+    })
+    .await;
+    let server = MailServer::start(Options {
+        next_hop: Some(far.smtp),
+        ..Options::default()
+    })
+    .await;
+    let mut client = submitting(&server).await;
+    for rcpt in ["bob@far.org", "BOB@far.org", "bob@FAR.ORG"] {
+        assert!(
+            client
+                .smtp(&format!("RCPT TO:<{rcpt}>"))
+                .await
+                .starts_with("250")
+        );
+    }
+    client.smtp("DATA").await;
+    assert!(
+        client
+            .smtp("Subject: relayed once\r\n\r\nhi\r\n.")
+            .await
+            .starts_with("250")
+    );
+    far.wait_for_inbox("bob", 1).await;
+    // The far server stored before its 250, and the entry goes only after
+    // that: once the queue is empty, the far mailbox is final.
+    for _ in 0..200 {
+        if server.queue.pending().unwrap().is_empty() {
+            assert_eq!(far.inbox("bob").len(), 1, "one copy at the far end");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the queue entry was not removed after delivery");
+}
+
+#[tokio::test]
+async fn a_queue_entry_naming_a_mailbox_twice_is_handed_on_once() {
+    let far = MailServer::start(Options {
+        domain: "far.org",
+        ..Options::default()
+    })
+    .await;
+    let server = MailServer::start(Options {
+        next_hop: Some(far.smtp),
+        ..Options::default()
+    })
+    .await;
+    // As an entry written before recipients were folded would be.
+    let bob = |domain: &str| Mailbox {
+        local: "bob".into(),
+        domain: domain.into(),
+    };
+    server
+        .queue
+        .enqueue(
+            &new_id(),
+            None,
+            &[bob("far.org"), bob("FAR.ORG")],
+            b"Subject: old entry\r\n\r\nhi\r\n",
+        )
+        .unwrap();
+    far.wait_for_inbox("bob", 1).await;
+    for _ in 0..200 {
+        if server.queue.pending().unwrap().is_empty() {
+            assert_eq!(far.inbox("bob").len(), 1, "one copy at the far end");
+            let log = far.log();
+            assert_eq!(log.matches("C: RCPT TO:").count(), 1, "{log}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the queue entry was not removed after delivery");
 }
 
 #[tokio::test]
