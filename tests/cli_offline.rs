@@ -118,7 +118,7 @@ fn building_without_root_says_what_to_do() {
     let said = text(&out);
     assert!(!out.status.success(), "{said}");
     assert!(
-        said.contains("needs root") && said.contains("sudo"),
+        said.contains("needs root") && said.contains("as root"),
         "{said}"
     );
 }
