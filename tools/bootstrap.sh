@@ -90,9 +90,9 @@ install_rustup() {
         why=$(cat "$script.err")
         rm -f "$script" "$script.err"
         die "cannot download rustup-init from $url: ${why:-no answer}
-  labctl needs Rust $version or newer with clippy and rustfmt. Either give this
-  machine access to $url, or install Rust yourself (https://rustup.rs, or
-  your distribution's rustup package) and run make again."
+  labctl needs Rust $version or newer, with clippy and rustfmt. Either let this
+  machine reach $url, or install Rust yourself
+  (https://rustup.rs, or your distribution's rustup package) and run make again."
     fi
     rm -f "$script.err"
     say "installing rustup into ${CARGO_BIN%/bin} (toolchain $version)"
@@ -114,7 +114,7 @@ ensure_toolchain() {
         if [[ -n $have ]]; then
             say "cargo $have at $(command -v cargo) is older than the $version labctl needs: installing Rust $version through rustup"
         else
-            say "no cargo on PATH: installing Rust $version through rustup"
+            say "no working cargo on PATH: installing Rust $version through rustup"
         fi
         command -v rustup >/dev/null || install_rustup "$version"
         export PATH="$CARGO_BIN:/usr/lib/rustup/bin:$PATH"
