@@ -150,7 +150,13 @@ fn a_new_enough_cargo_is_used_as_it_is() {
 fn make_install_puts_binary_completions_and_man_pages_under_destdir() {
     let dest = TempDir::new("labctl-install");
     let out = Command::new("make")
-        .args(["--no-print-directory", "-C", ROOT, "install", "PROFILE=debug"])
+        .args([
+            "--no-print-directory",
+            "-C",
+            ROOT,
+            "install",
+            "PROFILE=debug",
+        ])
         .arg(format!("DESTDIR={}", dest.0.display()))
         .output()
         .expect("make runs");
@@ -165,9 +171,15 @@ fn make_install_puts_binary_completions_and_man_pages_under_destdir() {
         text(&version)
     );
     for (file, shows) in [
-        ("share/bash-completion/completions/labctl", "complete -F _labctl"),
+        (
+            "share/bash-completion/completions/labctl",
+            "complete -F _labctl",
+        ),
         ("share/zsh/site-functions/_labctl", "#compdef labctl"),
-        ("share/fish/vendor_completions.d/labctl.fish", "complete -c labctl"),
+        (
+            "share/fish/vendor_completions.d/labctl.fish",
+            "complete -c labctl",
+        ),
     ] {
         let body = std::fs::read_to_string(prefix.join(file)).unwrap_or_default();
         assert!(body.contains(shows), "{file}:\n{body}");
@@ -178,16 +190,34 @@ fn make_install_puts_binary_completions_and_man_pages_under_destdir() {
     assert!(page.contains(".TH labctl 1"), "{page}");
     assert!(page.contains(".SH SYNOPSIS"), "{page}");
     for verb in [
-        "validate", "up", "down", "status", "exec", "shell", "logs", "graph", "schema",
-        "check", "test", "mail", "dhcp-client", "completions",
+        "validate",
+        "up",
+        "down",
+        "status",
+        "exec",
+        "shell",
+        "logs",
+        "graph",
+        "schema",
+        "check",
+        "test",
+        "mail",
+        "dhcp-client",
+        "completions",
     ] {
         let name = format!("labctl\\-{}", verb.replace('-', "\\-"));
-        assert!(page.contains(&format!("{name}(1)")), "labctl.1 lacks {verb}");
+        assert!(
+            page.contains(&format!("{name}(1)")),
+            "labctl.1 lacks {verb}"
+        );
         let verb_page = std::fs::read_to_string(man.join(format!("labctl-{verb}.1")))
             .unwrap_or_else(|e| panic!("labctl-{verb}.1: {e}"));
         assert!(verb_page.contains("Examples:"), "labctl-{verb}.1");
     }
-    assert!(!man.join("labctl-daemon.1").exists(), "the hidden verb has a page");
+    assert!(
+        !man.join("labctl-daemon.1").exists(),
+        "the hidden verb has a page"
+    );
     // The page renders, where a formatter is installed.
     if Path::new("/usr/bin/groff").exists() {
         let rendered = Command::new("groff")

@@ -16,6 +16,7 @@ use crate::checks::outcome::Diagnosis;
 use crate::checks::probes::mail::{Letter, new_token, read_attachment, send, server_target};
 use crate::lab::model_agents::MailAccount;
 use crate::lifecycle::require_admin;
+use crate::plural::count;
 
 #[derive(Subcommand)]
 pub enum MailCommand {
@@ -225,11 +226,10 @@ fn failed(d: &Diagnosis) -> ExitCode {
 
 fn print_inbox(account: &MailAccount, list: &[Summary]) {
     println!(
-        "{} on {} ({} message{})",
+        "{} on {} ({})",
         account.address,
         account.incoming,
-        list.len(),
-        if list.len() == 1 { "" } else { "s" }
+        count(list.len(), "message")
     );
     if list.is_empty() {
         return;
@@ -267,10 +267,10 @@ fn print_message(raw: &[u8]) {
     }
     for a in &parsed.attachments {
         println!(
-            "[attachment] {} ({}, {} bytes)",
+            "[attachment] {} ({}, {})",
             a.name,
             a.content_type,
-            a.bytes.len()
+            count(a.bytes.len(), "byte")
         );
     }
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use crate::lab::diagnostic::Report;
 use crate::lab::load::{Checked, check_file};
+use crate::plural::count;
 
 use super::EXIT_INVALID;
 
@@ -39,9 +40,4 @@ pub fn print_report(checked: &Checked) -> ExitCode {
             ExitCode::from(EXIT_INVALID)
         }
     }
-}
-
-/// `1 node`, `2 nodes`.
-pub fn count(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
