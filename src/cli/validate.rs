@@ -16,6 +16,10 @@ pub fn run(file: &Path) -> anyhow::Result<ExitCode> {
 
 /// Prints the diagnostics of a checked file; the exit code says whether it is
 /// valid. Shared by every verb that reads a lab file.
+///
+/// The rule: diagnostics go to stderr. A valid file's verdict and summary
+/// (with its warning count) go to stdout; an invalid file's error count
+/// goes to stderr after its errors, and nothing to stdout.
 pub fn print_report(checked: &Checked) -> ExitCode {
     let report = Report {
         source: &checked.source,
@@ -23,11 +27,13 @@ pub fn print_report(checked: &Checked) -> ExitCode {
     };
     match &checked.valid {
         Some((_, topology)) => {
-            if !checked.diagnostics.is_empty() {
-                eprintln!("{report}");
-            }
+            eprint!("{}", report.diagnostics_text());
+            let warnings = match report.warning_count() {
+                0 => String::new(),
+                n => format!(", {}", count(n, "warning")),
+            };
             println!(
-                "{}: valid lab `{}` ({}, {})",
+                "{}: valid lab `{}` ({}, {}){warnings}",
                 checked.source.name,
                 topology.name,
                 count(topology.nodes.len(), "node"),
