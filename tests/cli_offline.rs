@@ -37,6 +37,20 @@ fn every_shipped_lab_is_valid() {
 }
 
 #[test]
+fn every_course_lab_has_checks() {
+    // `labctl test` on a lab without checks grades nothing (exit 2), and
+    // tests/labs-test.sh runs `labctl test` on every one of them.
+    for file in lab_files().iter().filter(|f| f.contains("/labs/")) {
+        let text = std::fs::read_to_string(file).unwrap();
+        let checks = text
+            .split_once("\nchecks:\n")
+            .map(|(_, list)| list.lines().filter(|l| l.starts_with("  - ")).count())
+            .unwrap_or(0);
+        assert!(checks >= 3, "{file} has {checks} checks");
+    }
+}
+
+#[test]
 fn validate_reports_file_line_column_snippet_and_hint() {
     let dir = std::env::temp_dir().join(common::unique_name("labctl-validate"));
     std::fs::create_dir_all(&dir).unwrap();
