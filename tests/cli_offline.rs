@@ -101,14 +101,20 @@ fn validate_puts_the_verdict_on_stdout_and_the_problems_on_stderr() {
         )
     );
     let stderr = String::from_utf8_lossy(&valid.stderr);
-    assert!(stderr.starts_with("warning: pc1/eth0 has no address"), "{stderr}");
+    assert!(
+        stderr.starts_with("warning: pc1/eth0 has no address"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("0 errors"), "{stderr}");
 
     // Invalid: nothing on stdout; the errors and their count on stderr.
     assert_eq!(broken.status.code(), Some(2), "{}", text(&broken));
     assert!(broken.stdout.is_empty(), "{}", text(&broken));
     let stderr = String::from_utf8_lossy(&broken.stderr);
-    assert!(stderr.trim_end().ends_with("1 error, 0 warnings"), "{stderr}");
+    assert!(
+        stderr.trim_end().ends_with("1 error, 0 warnings"),
+        "{stderr}"
+    );
 }
 
 #[test]

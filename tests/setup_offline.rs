@@ -72,7 +72,8 @@ fn assert_download_failed(out: &Output, home: &Path) {
     assert!(
         stderr.contains(&format!(
             "bootstrap: error: cannot download rustup-init from {UNREACHABLE}"
-        )) && stderr.contains("install Rust yourself (https://rustup.rs"),
+        )) && stderr.contains("install Rust yourself")
+            && stderr.contains("https://rustup.rs"),
         "{said}"
     );
     // Nothing was installed.

@@ -39,7 +39,7 @@ apt_install() {
     command -v apt-get >/dev/null || die "no apt-get: install $* with your system's package manager"
     local log
     log=$(mktemp /tmp/labctl-apt.XXXXXX)
-    say "installing $* (apt-get; log in $log)"
+    say "installing $* with apt-get"
     if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"; } >"$log" 2>&1; then
         cat "$log" >&2
         die "apt-get could not install $* (its log is above, and in $log)"

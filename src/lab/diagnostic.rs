@@ -1,8 +1,8 @@
 //! Diagnostics for lab files: what is wrong, where (file:line:col with the
 //! offending line and a caret), and a hint saying what to do.
 
-use std::fmt::{self, Write};
 use crate::plural::count;
+use std::fmt::{self, Write};
 
 /// A position in a lab file: 1-based line and column, and the width of the
 /// offending text in characters (at least 1).
