@@ -119,8 +119,10 @@ enum Command {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
-    /// Print the dialogue log of a node's mail server: every SMTP, POP3 and
-    /// IMAP session, commands and replies as on the wire.
+    /// Print the dialogue log of a node's mail server (SMTP, POP3, IMAP).
+    ///
+    /// Every SMTP, POP3 and IMAP session the server had, commands and
+    /// replies as they went over the wire.
     #[command(after_help = "Examples:\n  \
                             labctl logs mastertech mail\n  \
                             labctl logs mastertech mail | grep -A3 AUTH")]
