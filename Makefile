@@ -1,13 +1,27 @@
-# labctl — build, demo, test and benchmark.
-#   make demo    build, bring up the MasterTech lab and run its checks
+# labctl — build, install, demo, test and benchmark.
+#   make demo    build and install labctl, bring up the MasterTech lab and run its checks
 #   make test    install what the tests need, then lint and run every test (root)
+#   make install install labctl, its shell completions and man pages under
+#                $(DESTDIR)$(PREFIX) (PREFIX=/usr/local)
+# On a fresh Debian/Ubuntu machine every target first installs what is missing
+# (a C linker, pkg-config, Rust of Cargo.toml's rust-version through rustup):
+# see tools/bootstrap.sh.
 #   make labs-test  every course lab and example graded end to end (root)
 #   make bench   benchmarks: lab build against the kernel floor, DHCP against dnsmasq,
 #                DNS against knot, SMTP against Postfix, POP3 and IMAP retrieval against Dovecot,
 #                `labctl test` of MasterTech (root)
 
+# rustup installs into ~/.cargo/bin (Debian's rustup package into
+# /usr/lib/rustup/bin): look there first, before an older system cargo.
+export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:/usr/lib/rustup/bin:$(PATH)
+
 CARGO ?= cargo
-LABCTL := target/release/labctl
+# PROFILE=debug builds (and installs) the debug binary instead.
+PROFILE ?= release
+LABCTL := target/$(PROFILE)/labctl
+PREFIX ?= /usr/local
+DESTDIR ?=
+BOOTSTRAP := bash tools/bootstrap.sh
 DEMO_LAB := labs/mastertech.yaml
 
 # Debian packages the tests and the demo use inside labs.
@@ -17,40 +31,52 @@ TEST_PACKAGES := iproute2 iputils-ping python3 procps util-linux time busybox is
 # its reference servers itself).
 BENCH_PACKAGES := bc
 
-.PHONY: all build demo test deps bench-deps install-packages lint unit bench labs-test clean
+.PHONY: all toolchain toolchain-lint build install demo test deps bench-deps lint unit bench labs-test clean
 
 all: build
 
-build:
-	$(CARGO) build --release --locked
+# A C linker, pkg-config and a new enough Rust (installed when missing).
+toolchain:
+	@$(BOOTSTRAP) toolchain
 
-# Installs the Debian packages named in PACKAGES that are missing.
-install-packages:
-	@missing=""; for p in $(PACKAGES); do \
-	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	fi
+toolchain-lint:
+	@$(BOOTSTRAP) toolchain --lint
+
+build: toolchain
+	$(CARGO) build --locked $(if $(filter release,$(PROFILE)),--release)
+
+BINDIR := $(DESTDIR)$(PREFIX)/bin
+MANDIR := $(DESTDIR)$(PREFIX)/share/man/man1
+COMPLETIONS := $(DESTDIR)$(PREFIX)/share
+
+install: build
+	install -d $(BINDIR) $(MANDIR) $(COMPLETIONS)/bash-completion/completions \
+	  $(COMPLETIONS)/zsh/site-functions $(COMPLETIONS)/fish/vendor_completions.d
+	install -m 755 $(LABCTL) $(BINDIR)/labctl
+	$(LABCTL) completions bash > $(COMPLETIONS)/bash-completion/completions/labctl
+	$(LABCTL) completions zsh > $(COMPLETIONS)/zsh/site-functions/_labctl
+	$(LABCTL) completions fish > $(COMPLETIONS)/fish/vendor_completions.d/labctl.fish
+	$(LABCTL) man --out-dir $(MANDIR)
+	@echo "installed $(BINDIR)/labctl, its man pages (man labctl) and bash, zsh and fish completions"
 
 deps:
-	@$(MAKE) --no-print-directory install-packages PACKAGES="$(TEST_PACKAGES)"
+	@$(BOOTSTRAP) packages $(TEST_PACKAGES)
 
 bench-deps:
-	@$(MAKE) --no-print-directory install-packages PACKAGES="$(BENCH_PACKAGES)"
+	@$(BOOTSTRAP) packages $(BENCH_PACKAGES)
 
-demo: build deps
-	$(LABCTL) down $(DEMO_LAB) >/dev/null
-	$(LABCTL) up $(DEMO_LAB)
-	$(LABCTL) check mastertech
-	@echo "the lab stays up: try 'sudo $(LABCTL) shell mastertech backend-pc1' or"
-	@echo "'sudo $(LABCTL) mail inbox mastertech mgmt-pc1', then 'sudo $(LABCTL) down mastertech'"
+demo: install deps
+	$(BINDIR)/labctl down $(DEMO_LAB) >/dev/null
+	$(BINDIR)/labctl up $(DEMO_LAB)
+	$(BINDIR)/labctl check mastertech
+	@echo "the lab stays up: try 'labctl shell mastertech backend-pc1' or"
+	@echo "'labctl mail inbox mastertech mgmt-pc1', then 'labctl down mastertech'"
 
-lint:
+lint: toolchain-lint
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 
-unit:
+unit: toolchain
 	$(CARGO) test --locked --bins
 
 test: deps lint

@@ -126,9 +126,7 @@ trap 'say "bench-dhcp: terminated"; exit 143' TERM
 # perfdhcp is in kea-admin on Debian 12; dnsmasq-base has the dnsmasq binary.
 if ! command -v perfdhcp >/dev/null || ! command -v dnsmasq >/dev/null; then
     say "bench-dhcp: installing perfdhcp (kea-admin) and dnsmasq (dnsmasq-base)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -qq kea-admin dnsmasq-base >/dev/null \
-        || { apt-get update -qq && apt-get install -y -qq kea-admin dnsmasq-base >/dev/null; } \
+    bash "$ROOT/tools/bootstrap.sh" packages kea-admin dnsmasq-base \
         || die "cannot install kea-admin and dnsmasq-base"
 fi
 PERFDHCP=$(command -v perfdhcp) || die "perfdhcp is missing (dpkg -L kea-admin | grep perfdhcp)"

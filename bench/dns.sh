@@ -104,9 +104,7 @@ done
 
 if ! command -v dnsperf >/dev/null || ! command -v knotd >/dev/null || ! command -v dig >/dev/null; then
     say "bench-dns: installing dnsperf, knot and bind9-dnsutils"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -qq dnsperf knot bind9-dnsutils >/dev/null \
-        || { apt-get update -qq && apt-get install -y -qq dnsperf knot bind9-dnsutils >/dev/null; } \
+    bash "$ROOT/tools/bootstrap.sh" packages dnsperf knot bind9-dnsutils \
         || die "cannot install dnsperf, knot and bind9-dnsutils"
 fi
 KNOTD=$(command -v knotd)

@@ -85,7 +85,7 @@ command -v ip >/dev/null || die "iproute2 (ip) is missing"
 command -v nsenter >/dev/null || die "nsenter (util-linux) is missing"
 if [[ ! -x /usr/bin/time ]]; then
     say "bench: installing GNU time (package time) to measure max RSS"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
+    bash "$ROOT/tools/bootstrap.sh" packages time || die "cannot install time"
 fi
 if [[ -z ${LABCTL:-} ]]; then
     (cd "$ROOT" && cargo build --release --quiet) || die "cargo build --release failed"

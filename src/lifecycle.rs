@@ -241,7 +241,7 @@ pub fn require_admin(verb: &str) -> Result<()> {
     let has = |cap: u32| effective & (1 << cap) != 0;
     if !has(CAP_NET_ADMIN) || !has(CAP_SYS_ADMIN) {
         bail!(
-            "`labctl {verb}` needs root (CAP_NET_ADMIN to build networks, CAP_SYS_ADMIN to mount namespaces): run it with sudo"
+            "`labctl {verb}` needs root (CAP_NET_ADMIN to build networks, CAP_SYS_ADMIN to mount namespaces): run it as root (from a root shell, or through sudo)"
         );
     }
     if !Path::new("/proc/thread-self/ns/net").exists() {

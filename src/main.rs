@@ -7,6 +7,7 @@ mod daemon;
 mod lab;
 mod lifecycle;
 mod net;
+mod plural;
 mod progress;
 mod services;
 mod state;

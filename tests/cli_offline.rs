@@ -37,6 +37,20 @@ fn every_shipped_lab_is_valid() {
 }
 
 #[test]
+fn every_course_lab_has_checks() {
+    // `labctl test` on a lab without checks grades nothing (exit 2), and
+    // tests/labs-test.sh runs `labctl test` on every one of them.
+    for file in lab_files().iter().filter(|f| f.contains("/labs/")) {
+        let text = std::fs::read_to_string(file).unwrap();
+        let checks = text
+            .split_once("\nchecks:\n")
+            .map(|(_, list)| list.lines().filter(|l| l.starts_with("  - ")).count())
+            .unwrap_or(0);
+        assert!(checks >= 3, "{file} has {checks} checks");
+    }
+}
+
+#[test]
 fn validate_reports_file_line_column_snippet_and_hint() {
     let dir = common::TempDir::new("labctl-validate");
     let file = dir.join("bad.yaml");
@@ -56,6 +70,49 @@ fn validate_reports_file_line_column_snippet_and_hint() {
     assert!(stderr.contains("hint: did you mean `gateway`?"), "{stderr}");
     assert!(stderr.contains(":6:24"), "{stderr}");
     assert!(stderr.contains("3 errors"), "{stderr}");
+}
+
+#[test]
+fn validate_puts_the_verdict_on_stdout_and_the_problems_on_stderr() {
+    let dir = std::env::temp_dir().join(common::unique_name("labctl-validate"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let warned = dir.join("warned.yaml");
+    std::fs::write(
+        &warned,
+        "name: w\nnodes:\n  sw: {kind: switch}\n  pc0: {kind: host, interfaces: {eth0: 10.0.0.1/24}}\n  pc1: {kind: host}\nlinks:\n  - [pc0, sw]\n  - [pc1, sw]\n",
+    )
+    .unwrap();
+    let invalid = dir.join("invalid.yaml");
+    std::fs::write(&invalid, "name: bad\nnodes:\n  pc0: {kind: hots}\n").unwrap();
+    let valid = labctl(&["validate", warned.to_str().unwrap()]);
+    let broken = labctl(&["validate", invalid.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // Valid: the verdict and its summary on stdout, the warning on stderr.
+    assert_eq!(valid.status.code(), Some(0), "{}", text(&valid));
+    let stdout = String::from_utf8_lossy(&valid.stdout);
+    assert_eq!(
+        stdout,
+        format!(
+            "{}: valid lab `w` (3 nodes, 2 links), 1 warning\n",
+            warned.display()
+        )
+    );
+    let stderr = String::from_utf8_lossy(&valid.stderr);
+    assert!(
+        stderr.starts_with("warning: pc1/eth0 has no address"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("0 errors"), "{stderr}");
+
+    // Invalid: nothing on stdout; the errors and their count on stderr.
+    assert_eq!(broken.status.code(), Some(2), "{}", text(&broken));
+    assert!(broken.stdout.is_empty(), "{}", text(&broken));
+    let stderr = String::from_utf8_lossy(&broken.stderr);
+    assert!(
+        stderr.trim_end().ends_with("1 error, 0 warnings"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -116,7 +173,7 @@ fn building_without_root_says_what_to_do() {
     let said = text(&out);
     assert!(!out.status.success(), "{said}");
     assert!(
-        said.contains("needs root") && said.contains("sudo"),
+        said.contains("needs root") && said.contains("as root"),
         "{said}"
     );
 }

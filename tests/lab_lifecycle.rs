@@ -150,7 +150,9 @@ fn exec_runs_inside_the_node_with_its_own_files() {
     // /sys shows the node's interfaces, not the host's.
     let sys = lab.exec_ok("pc-c", &["ls", "/sys/class/net"]);
     assert_eq!(sys.split_whitespace().collect::<Vec<_>>(), ["eth0", "lo"]);
-    // The exit code passes through; a missing command is 127.
+    // Exit codes as `docker exec`: the command's own passes through; 127 a
+    // missing command; 126 one that cannot be executed; 125 labctl's own
+    // failure (below).
     assert_eq!(
         lab.exec("pc-a", &["sh", "-c", "exit 7"]).status.code(),
         Some(7)
@@ -158,6 +160,10 @@ fn exec_runs_inside_the_node_with_its_own_files() {
     assert_eq!(
         lab.exec("pc-a", &["no-such-command-x"]).status.code(),
         Some(127)
+    );
+    assert_eq!(
+        lab.exec("pc-a", &["/etc/hostname"]).status.code(),
+        Some(126)
     );
     // `ip netns exec` reaches the same namespace.
     let out = Command::new("ip")
@@ -179,10 +185,14 @@ fn exec_runs_inside_the_node_with_its_own_files() {
         "{}",
         text(&out)
     );
-    // Unknown nodes get a suggestion.
+    // Unknown nodes get a suggestion, and labctl's own exit code.
     let out = lab.exec("pc-d", &["true"]);
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(125), "{}", text(&out));
     assert!(text(&out).contains("did you mean"), "{}", text(&out));
+    let out = lab.exec("nosuchnode", &["true"]);
+    assert_eq!(out.status.code(), Some(125), "{}", text(&out));
+    let out = labctl(&["exec", "no-such-lab-x", "pc-a", "--", "true"]);
+    assert_eq!(out.status.code(), Some(125), "{}", text(&out));
 }
 
 #[test]

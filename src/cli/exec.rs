@@ -3,6 +3,12 @@
 //! namespace, with its /etc/netns files mounted over /etc and its own /sys —
 //! and also under the node's hostname. The command replaces this process, so
 //! its exit code is labctl's.
+//!
+//! Exit codes follow `docker exec`/`podman exec`, so a script can tell the
+//! command's failure from labctl's: the command's own code; 125 when
+//! labctl could not get there (no such lab or node, cannot enter the
+//! namespace); 126 when the command cannot be executed; 127 when it is not
+//! found.
 
 use std::ffi::OsStr;
 use std::os::unix::process::CommandExt;
@@ -19,10 +25,24 @@ use crate::lifecycle::require_admin;
 use crate::net::{etc, netns};
 use crate::state::LabDir;
 
+/// labctl itself failed: the command never started.
+pub const EXIT_LABCTL_FAILED: u8 = 125;
+/// The command was found but cannot be executed.
+pub const EXIT_CANNOT_EXECUTE: u8 = 126;
+/// The command was not found.
+pub const EXIT_NOT_FOUND: u8 = 127;
+
 pub fn run(lab: &str, node: &str, command: &[String]) -> Result<ExitCode> {
-    require_admin("exec")?;
-    let node = find_node(lab, node)?;
-    enter_node(&node)?;
+    let node = match require_admin("exec")
+        .and_then(|()| find_node(lab, node))
+        .and_then(|node| enter_node(&node).map(|()| node))
+    {
+        Ok(node) => node,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(EXIT_LABCTL_FAILED));
+        }
+    };
     let error = Command::new(&command[0])
         .args(&command[1..])
         .env("LABCTL_LAB", lab)
@@ -34,9 +54,9 @@ pub fn run(lab: &str, node: &str, command: &[String]) -> Result<ExitCode> {
     );
     Ok(ExitCode::from(
         if error.kind() == std::io::ErrorKind::NotFound {
-            127
+            EXIT_NOT_FOUND
         } else {
-            126
+            EXIT_CANNOT_EXECUTE
         },
     ))
 }

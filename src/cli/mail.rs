@@ -16,18 +16,26 @@ use crate::checks::outcome::Diagnosis;
 use crate::checks::probes::mail::{Letter, new_token, read_attachment, send, server_target};
 use crate::lab::model_agents::MailAccount;
 use crate::lifecycle::require_admin;
+use crate::plural::count;
 
 #[derive(Subcommand)]
 pub enum MailCommand {
     /// Compose and send a message from a PC (MIME, attachments), as its mail client would.
+    #[command(after_help = "Examples:\n  \
+                            labctl mail send mastertech backend-pc1 --to bob@mt.com --subject Hello --body 'Lunch at noon?'\n  \
+                            labctl mail send mastertech backend-pc1 --to bob@mt.com --subject Photo --attach photo.jpg")]
     Send {
+        /// The running lab.
         lab: String,
+        /// The PC whose mail client sends (its mail settings in the lab file).
         node: String,
         /// The recipient's address.
         #[arg(long)]
         to: String,
+        /// The message's subject.
         #[arg(long)]
         subject: String,
+        /// The message's text.
         #[arg(long, default_value = "")]
         body: String,
         /// Attach a file (may be repeated).
@@ -38,18 +46,29 @@ pub enum MailCommand {
         account: Option<String>,
     },
     /// List the messages in a PC's mailbox (they stay on the server).
+    #[command(after_help = "Examples:\n  \
+                            labctl mail inbox mastertech mgmt-pc1\n  \
+                            labctl mail inbox mastertech mgmt-pc1 --account bob@mt.com")]
     Inbox {
+        /// The running lab.
         lab: String,
+        /// The PC whose mailbox to list (over POP3 or IMAP, as its settings say).
         node: String,
+        /// Which of the PC's accounts (address or user name; default the first).
         #[arg(long)]
         account: Option<String>,
     },
     /// Show message N of a PC's mailbox: headers, body, attachments.
+    #[command(after_help = "Examples:\n  \
+                            labctl mail read mastertech mgmt-pc1 1")]
     Read {
+        /// The running lab.
         lab: String,
+        /// The PC whose mailbox to read.
         node: String,
         /// The message number `inbox` shows.
         number: u32,
+        /// Which of the PC's accounts (address or user name; default the first).
         #[arg(long)]
         account: Option<String>,
     },
@@ -207,11 +226,10 @@ fn failed(d: &Diagnosis) -> ExitCode {
 
 fn print_inbox(account: &MailAccount, list: &[Summary]) {
     println!(
-        "{} on {} ({} message{})",
+        "{} on {} ({})",
         account.address,
         account.incoming,
-        list.len(),
-        if list.len() == 1 { "" } else { "s" }
+        count(list.len(), "message")
     );
     if list.is_empty() {
         return;
@@ -249,10 +267,10 @@ fn print_message(raw: &[u8]) {
     }
     for a in &parsed.attachments {
         println!(
-            "[attachment] {} ({}, {} bytes)",
+            "[attachment] {} ({}, {})",
             a.name,
             a.content_type,
-            a.bytes.len()
+            count(a.bytes.len(), "byte")
         );
     }
 }

@@ -2,6 +2,7 @@
 
 mod check;
 mod dhcp_client;
+mod docs;
 mod down;
 mod exec;
 mod graph;
@@ -20,8 +21,21 @@ use clap::{Parser, Subcommand};
 use crate::lab::graph::GraphFormat;
 
 #[derive(Parser)]
-#[command(name = "labctl", version, about = "Real network labs from a YAML file", long_about = None)]
-struct Cli {
+#[command(
+    name = "labctl",
+    version,
+    about = "Real network labs from a YAML file",
+    long_about = "Real network labs from a YAML file: namespaces, veth pairs, bridges, \
+                  routers that forward, and DHCP, DNS, mail and web servers inside them.\n\
+                  Building, entering and grading labs needs root; validate, graph and schema do not.",
+    after_help = "Examples:\n  \
+                  labctl validate labs/mastertech.yaml\n  \
+                  labctl up labs/mastertech.yaml\n  \
+                  labctl exec mastertech mgmt-pc1 -- ping -c1 192.168.10.2\n  \
+                  labctl down mastertech\n\n\
+                  `labctl VERB --help` shows each verb's arguments and examples."
+)]
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -29,15 +43,43 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Check a lab file without building anything (no root needed).
-    Validate { file: PathBuf },
+    ///
+    /// Every problem is reported with file:line:col, the line, and a hint.
+    /// Diagnostics and, for an invalid file, the error count go to stderr;
+    /// the verdict of a valid file goes to stdout.
+    /// Exit code: 0 valid, 2 invalid.
+    #[command(after_help = "Examples:\n  \
+                            labctl validate labs/mastertech.yaml\n  \
+                            labctl validate office.yaml && labctl up office.yaml")]
+    Validate {
+        /// The lab file (YAML) to check.
+        file: PathBuf,
+    },
     /// Build a lab and start its daemon; roll everything back on failure.
+    ///
+    /// Validates the file, creates a network namespace per node, the links,
+    /// bridges, addresses and routes, starts the lab's services, waits for
+    /// every DHCP lease, and prints a summary. On any failure (or Ctrl-C)
+    /// everything made so far is removed again.
+    #[command(after_help = "Examples:\n  \
+                            labctl up labs/mastertech.yaml\n  \
+                            labctl up student.yaml --name ada-lab1")]
     Up {
+        /// The lab file (YAML) to build.
         file: PathBuf,
         /// Run the lab under this name instead of the file's `name:`.
         #[arg(long)]
         name: Option<String>,
     },
     /// Stop a lab and remove everything it made (idempotent).
+    ///
+    /// Removes the daemon, the processes inside the lab, its namespaces,
+    /// links, bridges, /etc/netns files and state. Works after a crash or
+    /// `kill -9` too.
+    #[command(after_help = "Examples:\n  \
+                            labctl down mastertech\n  \
+                            labctl down labs/mastertech.yaml\n  \
+                            labctl down --all")]
     Down {
         /// A lab name or a lab file.
         lab: Option<String>,
@@ -46,34 +88,86 @@ enum Command {
         all: bool,
     },
     /// Running labs, or one lab's nodes, interfaces, addresses and routes.
+    #[command(after_help = "Examples:\n  \
+                            labctl status\n  \
+                            labctl status mastertech\n  \
+                            labctl status mastertech --json")]
     Status {
+        /// The lab to show (default: list the running labs).
         lab: Option<String>,
         /// Machine-readable output (documented in docs/status-json.md).
         #[arg(long)]
         json: bool,
     },
     /// Run a command inside a node, with the node's own /etc/resolv.conf.
+    ///
+    /// The command runs in the node's network namespace, under its hostname,
+    /// with its /etc/netns files over /etc. Exit code, as `docker exec`:
+    /// the command's own; 125 labctl could not get there (no such lab or
+    /// node, cannot enter the namespace); 126 the command cannot be run;
+    /// 127 the command was not found.
+    #[command(after_help = "Examples:\n  \
+                            labctl exec mastertech mgmt-pc1 -- ping -c1 192.168.10.2\n  \
+                            labctl exec mastertech mgmt-pc1 -- dig mt.com MX\n  \
+                            labctl exec mastertech backend-pc1 -- labctl dhcp-client eth0")]
     Exec {
+        /// The running lab.
         lab: String,
+        /// The node to run the command in.
         node: String,
+        /// The command and its arguments, after `--`.
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
-    /// Print the dialogue log of a node's mail server (every SMTP and POP3
-    /// session, commands and replies).
-    Logs { lab: String, node: String },
-    /// Open an interactive shell inside a node.
-    Shell { lab: String, node: String },
-    /// Print the topology as a diagram source.
+    /// Print the dialogue log of a node's mail server (SMTP, POP3, IMAP).
+    ///
+    /// Every SMTP, POP3 and IMAP session the server had, commands and
+    /// replies as they went over the wire.
+    #[command(after_help = "Examples:\n  \
+                            labctl logs mastertech mail\n  \
+                            labctl logs mastertech mail | grep -A3 AUTH")]
+    Logs {
+        /// The running lab.
+        lab: String,
+        /// The node that runs the mail server.
+        node: String,
+    },
+    /// Open an interactive shell inside a node ($SHELL, else /bin/sh).
+    ///
+    /// Exit codes as for `exec`.
+    #[command(after_help = "Examples:\n  \
+                            labctl shell mastertech backend-pc1\n  \
+                            labctl shell mastertech r1")]
+    Shell {
+        /// The running lab.
+        lab: String,
+        /// The node to open the shell in.
+        node: String,
+    },
+    /// Print the topology as a diagram source (no root needed).
+    #[command(after_help = "Examples:\n  \
+                            labctl graph labs/mastertech.yaml > mastertech.mmd\n  \
+                            labctl graph labs/mastertech.yaml --format dot | dot -Tsvg > mastertech.svg")]
     Graph {
+        /// The lab file (YAML) to draw.
         file: PathBuf,
+        /// The diagram language: Mermaid (GitHub renders it) or Graphviz DOT.
         #[arg(long, value_enum, default_value = "mermaid")]
         format: GraphFormat,
     },
-    /// Print the JSON Schema of lab files (for editors).
+    /// Print the JSON Schema of lab files (for editors; no root needed).
+    ///
+    /// Save it next to your lab files and point the first line of each at
+    /// it: `# yaml-language-server: $schema=lab.schema.json`.
+    #[command(after_help = "Examples:\n  \
+                            labctl schema > lab.schema.json")]
     Schema,
     /// Run a running lab's checks (or those of a checks file) and grade it.
+    ///
     /// Exit code: 0 all passed, 1 some failed, 2 the lab is not up or a file is invalid.
+    #[command(after_help = "Examples:\n  \
+                            labctl check mastertech\n  \
+                            labctl check mastertech --checks examples/mastertech/checks.yaml --junit report.xml")]
     Check {
         /// A lab name or a lab file.
         lab: String,
@@ -88,8 +182,13 @@ enum Command {
         junit: Option<PathBuf>,
     },
     /// Build a lab fresh, run its checks, and always tear it down (for CI).
+    ///
     /// Exit code: 0 all passed, 1 some failed, 2 the lab could not be built or a file is invalid.
+    #[command(after_help = "Examples:\n  \
+                            labctl test labs/mastertech.yaml\n  \
+                            labctl test student.yaml --name ada --checks rubric.yaml --junit ada.xml")]
     Test {
+        /// The lab file (YAML) to build and grade.
         file: PathBuf,
         /// Run the lab under this name instead of the file's `name:` (grade
         /// several submissions that share a name side by side).
@@ -106,14 +205,50 @@ enum Command {
         junit: Option<PathBuf>,
     },
     /// A PC's mail client: send, list the inbox, read a message.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  \
+                      labctl mail send mastertech backend-pc1 --to bob@mt.com --subject Hello\n  \
+                      labctl mail inbox mastertech mgmt-pc1\n  \
+                      labctl mail read mastertech mgmt-pc1 1"
+    )]
     Mail(mail::MailCommand),
     /// Run labctl's DHCP client once on an interface of the current network
-    /// namespace (inside a node: `labctl exec LAB NODE -- labctl dhcp-client eth0`).
-    DhcpClient { interface: String },
+    /// namespace (only inside a lab node).
+    #[command(after_help = "Examples:\n  \
+                            labctl exec mastertech backend-pc1 -- labctl dhcp-client eth0")]
+    DhcpClient {
+        /// The interface to get a lease for.
+        interface: String,
+    },
+    /// Print a shell completion script.
+    ///
+    /// `make install` installs them; by hand, for bash:
+    /// `labctl completions bash > /usr/share/bash-completion/completions/labctl`.
+    #[command(after_help = "Examples:\n  \
+                            labctl completions bash > /usr/share/bash-completion/completions/labctl\n  \
+                            labctl completions zsh > /usr/local/share/zsh/site-functions/_labctl\n  \
+                            labctl completions fish > ~/.config/fish/completions/labctl.fish")]
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page labctl(1), or write it and one page per verb to a directory.
+    #[command(after_help = "Examples:\n  \
+                            labctl man | man -l -\n  \
+                            labctl man --out-dir /usr/local/share/man/man1")]
+    Man {
+        /// Write labctl.1 and labctl-VERB.1 for every verb into this directory.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
     /// The per-lab background process (started by `up`).
     #[command(hide = true)]
-    Daemon { lab: String },
+    Daemon {
+        /// The lab it serves.
+        lab: String,
+    },
 }
 
 /// Exit codes: 0 success, 1 failure, 2 invalid lab file or usage.
@@ -158,6 +293,8 @@ pub fn main() -> ExitCode {
         ),
         Command::Mail(command) => mail::run(command),
         Command::DhcpClient { interface } => dhcp_client::run(&interface),
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { out_dir } => docs::man(out_dir.as_deref()),
         Command::Daemon { lab } => crate::daemon::run(&lab),
     };
     match result {

@@ -16,6 +16,7 @@ use crate::lab::addr::Ipv4Net;
 use crate::lab::plan::{PlanNode, RouteOrigin};
 use crate::net::inspect::{NamespaceView, inspect};
 use crate::net::netns;
+use crate::plural::count;
 use crate::services::dhcp::server::{LeaseInfo, Stats};
 use crate::state::{LabDir, LabRecord, all_labs};
 
@@ -363,8 +364,10 @@ fn print_human(status: &LabStatus) {
         _ => "DAEMON NOT RUNNING (run `labctl down` then `up`)".to_string(),
     };
     println!(
-        "lab {} — {} nodes, {} links, {daemon}",
-        lab.name, lab.nodes, lab.links
+        "lab {} — {}, {}, {daemon}",
+        lab.name,
+        count(lab.nodes, "node"),
+        count(lab.links, "link")
     );
     if let Some(description) = &lab.description {
         println!("{description}");
@@ -404,9 +407,9 @@ fn print_human(status: &LabStatus) {
             match service {
                 ServiceStatus::DhcpServer { leases, stats } => {
                     println!(
-                        "  dhcp server: {} leases, {} requests, {} malformed",
-                        leases.len(),
-                        stats.received,
+                        "  dhcp server: {}, {}, {} malformed",
+                        count(leases.len(), "lease"),
+                        count(stats.received, "request"),
                         stats.malformed
                     );
                     for lease in leases {

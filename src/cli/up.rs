@@ -8,10 +8,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use tokio::signal::unix::{SignalKind, signal};
 
-use super::validate::{count, print_report};
+use super::validate::print_report;
 use crate::lab::load::{Checked, check_file};
 use crate::lab::plan::{Plan, PlanNode, plan};
 use crate::lab::zones::ResolverRole;
+use crate::plural::count;
 use std::collections::BTreeMap;
 
 use crate::daemon::control::{self, Request};
@@ -116,10 +117,10 @@ pub fn up_checked(checked: &Checked, file: &Path, leases: Leases) -> Result<Up> 
     }
     let progress = Progress::new();
     progress.println(&format!(
-        "building lab {} ({} nodes, {} links)",
+        "building lab {} ({}, {})",
         record.plan.lab,
-        record.plan.nodes.len(),
-        record.plan.links.len()
+        count(record.plan.nodes.len(), "node"),
+        count(record.plan.links.len(), "link")
     ));
     match bring_up(&record.plan, &dir, &progress, leases) {
         Ok((leases, build)) => {

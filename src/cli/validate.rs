@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use crate::lab::diagnostic::Report;
 use crate::lab::load::{Checked, check_file};
+use crate::plural::count;
 
 use super::EXIT_INVALID;
 
@@ -15,6 +16,10 @@ pub fn run(file: &Path) -> anyhow::Result<ExitCode> {
 
 /// Prints the diagnostics of a checked file; the exit code says whether it is
 /// valid. Shared by every verb that reads a lab file.
+///
+/// The rule: diagnostics go to stderr. A valid file's verdict and summary
+/// (with its warning count) go to stdout; an invalid file's error count
+/// goes to stderr after its errors, and nothing to stdout.
 pub fn print_report(checked: &Checked) -> ExitCode {
     let report = Report {
         source: &checked.source,
@@ -22,11 +27,13 @@ pub fn print_report(checked: &Checked) -> ExitCode {
     };
     match &checked.valid {
         Some((_, topology)) => {
-            if !checked.diagnostics.is_empty() {
-                eprintln!("{report}");
-            }
+            eprint!("{}", report.diagnostics_text());
+            let warnings = match report.warning_count() {
+                0 => String::new(),
+                n => format!(", {}", count(n, "warning")),
+            };
             println!(
-                "{}: valid lab `{}` ({}, {})",
+                "{}: valid lab `{}` ({}, {}){warnings}",
                 checked.source.name,
                 topology.name,
                 count(topology.nodes.len(), "node"),
@@ -39,9 +46,4 @@ pub fn print_report(checked: &Checked) -> ExitCode {
             ExitCode::from(EXIT_INVALID)
         }
     }
-}
-
-/// `1 node`, `2 nodes`.
-pub fn count(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }

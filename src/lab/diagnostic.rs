@@ -1,6 +1,7 @@
 //! Diagnostics for lab files: what is wrong, where (file:line:col with the
 //! offending line and a caret), and a hint saying what to do.
 
+use crate::plural::count;
 use std::fmt::{self, Write};
 
 /// A position in a lab file: 1-based line and column, and the width of the
@@ -126,26 +127,36 @@ impl Report<'_> {
     pub fn error_count(&self) -> usize {
         self.diagnostics.iter().filter(|d| d.is_error()).count()
     }
+
+    pub fn warning_count(&self) -> usize {
+        self.diagnostics.len() - self.error_count()
+    }
+
+    /// Every diagnostic, rendered, errors first then by position (one per
+    /// paragraph, each ending in a newline).
+    pub fn diagnostics_text(&self) -> String {
+        let mut sorted: Vec<&Diagnostic> = self.diagnostics.iter().collect();
+        sorted.sort_by_key(|d| (d.severity, d.pos));
+        sorted
+            .into_iter()
+            .map(|d| format!("{}\n", self.source.render(d)))
+            .collect()
+    }
+
+    /// `lab.yaml: 1 error, 0 warnings`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{}: {}, {}",
+            self.source.name,
+            count(self.error_count(), "error"),
+            count(self.warning_count(), "warning")
+        )
+    }
 }
 
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut sorted: Vec<&Diagnostic> = self.diagnostics.iter().collect();
-        sorted.sort_by_key(|d| (d.severity, d.pos));
-        for d in sorted {
-            writeln!(f, "{}", self.source.render(d))?;
-        }
-        let errors = self.error_count();
-        let warnings = self.diagnostics.len() - errors;
-        write!(
-            f,
-            "{}: {} error{}, {} warning{}",
-            self.source.name,
-            errors,
-            if errors == 1 { "" } else { "s" },
-            warnings,
-            if warnings == 1 { "" } else { "s" }
-        )
+        write!(f, "{}{}", self.diagnostics_text(), self.summary())
     }
 }
 

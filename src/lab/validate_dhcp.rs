@@ -9,6 +9,7 @@ use crate::lab::model::{DhcpPool as WrittenPool, NodeKind};
 use crate::lab::raw::Step;
 use crate::lab::topology::{Addressing, DhcpPool, End, Reservation, Topology};
 use crate::path;
+use crate::plural;
 
 /// Lease time when a pool gives none: one hour.
 const DEFAULT_LEASE_SECONDS: u64 = 3600;
@@ -486,12 +487,12 @@ impl Validator<'_> {
                 self.warn(
                     &at,
                     format!(
-                        "{} DHCP clients on {} but the pool {}-{} holds {}",
-                        clients.len(),
+                        "{} on {} but the pool {}-{} holds {}",
+                        plural::count(clients.len(), "DHCP client"),
                         pool.subnet,
                         pool.first,
                         pool.last,
-                        room + fixed
+                        plural::count(room + fixed, "address")
                     ),
                     "widen the range: the last clients would get no address",
                 );

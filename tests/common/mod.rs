@@ -17,7 +17,7 @@ pub fn require_root() {
     let uid = unsafe { libc::geteuid() };
     assert_eq!(
         uid, 0,
-        "lab tests need root (CI runs them as root): run `sudo make test`"
+        "lab tests need root (CI runs them as root): run `make test` as root"
     );
 }
 

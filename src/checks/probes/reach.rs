@@ -31,8 +31,8 @@ pub fn ping(ctx: &LabContext, from: &str, to: &Target, reachable: bool) -> Step<
     };
     match (outcome, reachable) {
         (PingOutcome::Reply { rtt }, true) => Ok(Outcome::pass(format!(
-            "{shown} answered in {:.1} ms",
-            rtt.as_secs_f64() * 1000.0
+            "{shown} answered in {}",
+            round_trip(rtt)
         ))),
         (PingOutcome::Reply { .. }, false) => Err(Diagnosis::new(
             "reachable",
@@ -115,5 +115,32 @@ pub fn tcp(ctx: &LabContext, from: &str, to: &Target, port: u16, open: bool) -> 
             d.message = format!("{from} could not connect to {shown}: {e}; {}", d.message);
             Ok(Outcome::fail(d))
         }
+    }
+}
+
+/// A round-trip time with ping's precision: three significant digits, so a
+/// fast reply inside one machine reads "0.043 ms", not "0.0 ms".
+fn round_trip(rtt: Duration) -> String {
+    let ms = rtt.as_secs_f64() * 1000.0;
+    let decimals = match ms {
+        ms if ms < 1.0 => 3,
+        ms if ms < 10.0 => 2,
+        ms if ms < 100.0 => 1,
+        _ => 0,
+    };
+    format!("{ms:.decimals$} ms")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_keep_three_significant_digits() {
+        assert_eq!(round_trip(Duration::from_micros(43)), "0.043 ms");
+        assert_eq!(round_trip(Duration::from_micros(304)), "0.304 ms");
+        assert_eq!(round_trip(Duration::from_micros(2_346)), "2.35 ms");
+        assert_eq!(round_trip(Duration::from_micros(12_345)), "12.3 ms");
+        assert_eq!(round_trip(Duration::from_micros(123_456)), "123 ms");
     }
 }

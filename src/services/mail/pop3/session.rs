@@ -13,6 +13,7 @@ use tokio::time::timeout;
 
 use super::command::{self, Command, Number};
 use super::server::Pop3Config;
+use crate::plural;
 use crate::services::mail::lines::{Line, read_line};
 use crate::services::mail::smtp::data::{dot_stuffed, with_crlf_line_ends};
 use crate::services::mail::transcript::SessionLog;
@@ -131,7 +132,10 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
             }
             Command::List(None) => {
                 let (count, octets) = self.totals();
-                let mut reply = format!("+OK {count} messages ({octets} octets)\r\n");
+                let mut reply = format!(
+                    "+OK {} ({octets} octets)\r\n",
+                    plural::count(count, "message")
+                );
                 for (n, m) in self.live() {
                     reply.push_str(&format!("{n} {}\r\n", m.size));
                 }
@@ -170,7 +174,8 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
                 maildrop.messages.iter_mut().for_each(|m| m.deleted = false);
                 let (count, octets) = self.totals();
                 self.ok(&format!(
-                    "+OK maildrop has {count} messages ({octets} octets)"
+                    "+OK maildrop has {} ({octets} octets)",
+                    plural::count(count, "message")
                 ))
                 .await
             }
@@ -258,7 +263,8 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
         });
         let (count, octets) = self.totals();
         self.ok(&format!(
-            "+OK maildrop has {count} messages ({octets} octets)"
+            "+OK maildrop has {} ({octets} octets)",
+            plural::count(count, "message")
         ))
         .await
     }
@@ -306,8 +312,10 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
         };
         let status = format!("+OK {} octets", message.len());
         self.reply(&status).await?;
-        self.log
-            .note(&format!("<{} bytes of message data>", shown.len()));
+        self.log.note(&format!(
+            "<{} of message data>",
+            plural::count(shown.len(), "byte")
+        ));
         self.writer.write_all(&dot_stuffed(shown)).await?;
         Ok(true)
     }
@@ -339,8 +347,9 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
         .map_err(io::Error::other)?;
         if failures.is_empty() {
             let reply = format!(
-                "+OK {} POP3 server signing off ({left} messages left)",
-                self.config.hostname
+                "+OK {} POP3 server signing off ({} left)",
+                self.config.hostname,
+                plural::count(left, "message")
             );
             return self.reply(&reply).await;
         }

@@ -51,9 +51,17 @@ async fn retrieve_list_top_and_delete_on_quit() {
     client.pop3("DELE 1").await;
     // Nothing is removed before QUIT.
     assert_eq!(server.inbox("ada").len(), 2);
-    assert!(client.pop3("QUIT").await.starts_with("+OK"));
+    let quit = client.pop3("QUIT").await;
+    assert!(quit.ends_with("(1 message left)"), "{quit}");
     assert!(client.closed().await);
     assert_eq!(server.inbox("ada").len(), 1);
+    // One message is one, not "1 messages".
+    let mut client = logged_in(&server).await;
+    assert_eq!(
+        client.pop3("LIST").await,
+        format!("+OK 1 message ({} octets)", 22)
+    );
+    client.pop3_data().await;
 }
 
 #[tokio::test]
@@ -194,7 +202,7 @@ async fn quit_finishes_its_deletions_when_a_message_is_already_gone() {
 
     let quit = client.pop3("QUIT").await;
     assert!(quit.starts_with("+OK"), "{quit}");
-    assert!(quit.contains("(1 messages left)"), "{quit}");
+    assert!(quit.contains("(1 message left)"), "{quit}");
     assert_eq!(
         server.inbox("ada"),
         [b"Subject: 4\r\n\r\nmessage 4\r\n".to_vec()],

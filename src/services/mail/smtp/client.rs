@@ -14,6 +14,7 @@ use tokio::time::timeout;
 
 use super::command::Mailbox;
 use super::data::dot_stuffed;
+use crate::plural;
 use crate::services::mail::lines::{Line, read_line};
 use crate::services::mail::transcript::SessionLog;
 
@@ -125,8 +126,10 @@ impl Conversation {
         if data.code != 354 {
             return Ok(undelivered(outcomes, data.outcome()));
         }
-        self.log
-            .note(&format!("<message of {} bytes>", message.len()));
+        self.log.note(&format!(
+            "<message of {}>",
+            plural::count(message.len(), "byte")
+        ));
         self.send_raw(&dot_stuffed(message)).await?;
         let accepted = self.reply().await?;
         if accepted.code / 100 != 2 {

@@ -17,6 +17,7 @@ use super::client::{self, Outcome};
 use super::command::{self, Command, Mailbox};
 use super::delivery::Delivery;
 use super::queue::{Envelope, Queue, new_id, now_seconds};
+use crate::plural;
 use crate::services::dns::client::{QueryError, mail_exchangers_at};
 use crate::services::mail::date::rfc5322;
 use crate::services::mail::transcript::Transcript;
@@ -138,7 +139,10 @@ impl Relay {
         let age = Duration::from_secs(now_seconds().saturating_sub(envelope.queued_at));
         if age >= self.retry.give_up_after {
             refused.extend(later.drain(..).map(|(recipient, why)| {
-                let why = format!("gave up after {} attempts; last: {why}", envelope.attempts);
+                let why = format!(
+                    "gave up after {}; last: {why}",
+                    plural::count(envelope.attempts, "attempt")
+                );
                 (recipient, why)
             }));
         }
