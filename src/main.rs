@@ -7,6 +7,7 @@ mod daemon;
 mod lab;
 mod lifecycle;
 mod net;
+mod printable;
 mod progress;
 mod services;
 mod state;
