@@ -3,7 +3,7 @@
 //! lab record alone, is idempotent, and works after a crash or `kill -9`.
 
 use std::collections::HashSet;
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -14,10 +14,11 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::daemon::control::{self, Request};
+use crate::daemon::lock;
 use crate::daemon::pidfile::{ProcessId, start_time};
 use crate::lab::plan::Plan;
 use crate::net::{etc, netns};
-use crate::state::LabDir;
+use crate::state::{LabDir, private_file};
 
 /// How long a process gets to exit after SIGTERM before SIGKILL.
 const GRACE: Duration = Duration::from_secs(2);
@@ -25,10 +26,7 @@ const GRACE: Duration = Duration::from_secs(2);
 /// Starts the lab daemon in the background and waits until it answers. If
 /// it does not, or this future is dropped (Ctrl-C), the daemon is killed.
 pub async fn start_daemon(dir: &LabDir, timeout: Duration) -> Result<()> {
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.log_path())
+    let log = private_file(&dir.log_path(), true)
         .with_context(|| format!("cannot open {}", dir.log_path().display()))?;
     let exe = std::env::current_exe().context("cannot find the labctl executable")?;
     let mut command = Command::new(exe);
@@ -150,16 +148,16 @@ fn remove_namespaces(namespaces: &[&str]) -> Vec<String> {
     })
 }
 
-/// Asks the daemon to stop, then makes sure it has (SIGTERM, SIGKILL).
+/// Asks the daemon to stop, then makes sure it has (SIGTERM, SIGKILL);
+/// then stops any process that still has the lab's daemon lock open, so a
+/// daemon the pid file does not name (it was overwritten, or lies) is not
+/// left serving in namespaces that are about to go.
 fn stop_daemon(dir: &LabDir) {
-    let Some(daemon) = ProcessId::read(&dir.pid_path()) else {
-        return;
-    };
-    if !daemon.is_alive() {
-        return;
+    if let Some(daemon) = ProcessId::read(&dir.pid_path()).filter(|d| d.is_alive()) {
+        let _ = control::call(&dir.socket_path(), &Request::Stop);
+        terminate(&[daemon]);
     }
-    let _ = control::call(&dir.socket_path(), &Request::Stop);
-    terminate(&[daemon]);
+    terminate(&lock::holders(dir));
 }
 
 /// SIGTERM, wait up to GRACE, then SIGKILL what is left; returns when all

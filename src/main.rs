@@ -8,6 +8,7 @@ mod lab;
 mod lifecycle;
 mod net;
 mod plural;
+mod printable;
 mod progress;
 mod services;
 mod state;

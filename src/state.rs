@@ -3,10 +3,15 @@
 //! the record of what was built (written before anything is built, so `down`
 //! can always find it), the daemon's pid, control socket and log.
 //! /run is emptied at boot, exactly when the kernel forgets the namespaces.
+//! Everything under a lab's dir is root's alone (dirs 0700, files 0600): it
+//! holds the lab's passwords (`lab.json`), its mail and the dialogue logs
+//! with their logins. `up` sets the mode when it creates its files; the
+//! daemon runs with umask 077 for everything it writes.
 
-use std::fs;
-use std::io::ErrorKind;
-use std::path::PathBuf;
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
@@ -56,7 +61,7 @@ impl LabDir {
         let root = run_dir();
         fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
         let lab = LabDir::of(name)?;
-        match fs::create_dir(&lab.dir) {
+        match DirBuilder::new().mode(0o700).create(&lab.dir) {
             Ok(()) => Ok(Some(lab)),
             Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(None),
             Err(e) => Err(e).with_context(|| format!("cannot create {}", lab.dir.display())),
@@ -83,9 +88,16 @@ impl LabDir {
         self.dir.join("daemon.log")
     }
 
+    /// Held by the running daemon (`daemon::lock`).
+    pub fn lock_path(&self) -> PathBuf {
+        self.dir.join("daemon.lock")
+    }
+
     pub fn write_record(&self, record: &LabRecord) -> Result<()> {
         let tmp = self.dir.join("lab.json.tmp");
-        fs::write(&tmp, serde_json::to_vec_pretty(record)?)
+        let json = serde_json::to_vec_pretty(record)?;
+        private_file(&tmp, false)
+            .and_then(|mut file| file.write_all(&json))
             .with_context(|| format!("cannot write {}", tmp.display()))?;
         fs::rename(&tmp, self.record_path()).context("cannot save the lab record")?;
         Ok(())
@@ -96,7 +108,16 @@ impl LabDir {
             bail!("lab `{}` is not up{}", self.name, running_hint());
         }
         let path = self.record_path();
-        let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == ErrorKind::PermissionDenied => {
+                return Err(e).context(format!(
+                    "the state of lab `{}` is readable by root only (it holds the lab's passwords and mail): run it as root (from a root shell, or through sudo)",
+                    self.name
+                ));
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
         serde_json::from_slice(&bytes).with_context(|| format!("{} is damaged", path.display()))
     }
 
@@ -108,6 +129,26 @@ impl LabDir {
             Err(e) => Err(e).with_context(|| format!("cannot remove {}", self.dir.display())),
         }
     }
+}
+
+/// Whether `error` is the refusal to read a lab's state as non-root.
+pub fn is_permission_denied(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == ErrorKind::PermissionDenied)
+}
+
+/// Opens `path` for writing, creating it readable and writable by root
+/// only (the mode applies when the file is made): truncated, or appended to.
+pub fn private_file(path: &Path, append: bool) -> std::io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .append(append)
+        .truncate(!append)
+        .mode(0o600)
+        .open(path)
 }
 
 /// Names of every lab with a state directory, sorted.

@@ -48,7 +48,7 @@ pub fn run(lab: &str, checks_file: Option<&Path>, output: &Output) -> Result<Exi
 
 /// Prints why nothing could be checked; exit code 2.
 pub fn invalid(error: &anyhow::Error) -> ExitCode {
-    eprintln!("error: {error:#}");
+    eprintln!("error: {}", crate::printable::lines(&format!("{error:#}")));
     ExitCode::from(EXIT_INVALID)
 }
 

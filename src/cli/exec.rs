@@ -50,7 +50,8 @@ pub fn run(lab: &str, node: &str, command: &[String]) -> Result<ExitCode> {
         .exec();
     eprintln!(
         "labctl: cannot run `{}` in {}: {error}",
-        command[0], node.name
+        crate::printable::line(&command[0]),
+        node.name
     );
     Ok(ExitCode::from(
         if error.kind() == std::io::ErrorKind::NotFound {

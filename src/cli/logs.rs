@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 
 use crate::daemon::mail::log_path;
+use crate::printable::lines_of_bytes;
 use crate::state::LabDir;
 
 pub fn run(lab: &str, node: &str) -> Result<ExitCode> {
@@ -21,10 +22,9 @@ pub fn run(lab: &str, node: &str) -> Result<ExitCode> {
     }
     let path = log_path(&dir.dir, node);
     match std::fs::read(&path) {
-        Ok(text) => {
-            use std::io::Write;
-            std::io::stdout().write_all(&text)?;
-        }
+        // Written escaped already; escaped again in case anything else
+        // wrote to the file (escaping twice changes nothing).
+        Ok(text) => print!("{}", lines_of_bytes(&text)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     }

@@ -17,6 +17,7 @@ use crate::checks::probes::mail::{Letter, new_token, read_attachment, send, serv
 use crate::lab::model_agents::MailAccount;
 use crate::lifecycle::require_admin;
 use crate::plural::count;
+use crate::printable::{line, lines};
 
 #[derive(Subcommand)]
 pub enum MailCommand {
@@ -105,8 +106,10 @@ pub fn run(command: MailCommand) -> Result<ExitCode> {
             match send(&ctx, &node, &account, &letter) {
                 Ok(reply) => {
                     println!(
-                        "sent from {} to {to} through {}: {reply}",
-                        account.address, account.outgoing
+                        "sent from {} to {to} through {}: {}",
+                        account.address,
+                        account.outgoing,
+                        line(&reply)
                     );
                     Ok(ExitCode::SUCCESS)
                 }
@@ -217,9 +220,10 @@ fn with_mailbox(
 }
 
 fn failed(d: &Diagnosis) -> ExitCode {
-    eprintln!("error: {}", d.message);
+    // The message quotes what the lab's servers said.
+    eprintln!("error: {}", line(&d.message));
     if !d.hint.is_empty() {
-        eprintln!("  look at: {}", d.hint);
+        eprintln!("  look at: {}", line(&d.hint));
     }
     ExitCode::FAILURE
 }
@@ -234,9 +238,17 @@ fn print_inbox(account: &MailAccount, list: &[Summary]) {
     if list.is_empty() {
         return;
     }
-    let from_width = list
+    // Everything in a summary is what the sender wrote.
+    let rows: Vec<(u32, String, u64, String)> = list
         .iter()
-        .map(|s| s.from.chars().count())
+        .map(|s| {
+            let (from, subject) = (line(&s.from).into_owned(), line(&s.subject).into_owned());
+            (s.number, from, s.size, subject)
+        })
+        .collect();
+    let from_width = rows
+        .iter()
+        .map(|(_, from, _, _)| from.chars().count())
         .max()
         .unwrap_or(4)
         .clamp(4, 40);
@@ -244,12 +256,9 @@ fn print_inbox(account: &MailAccount, list: &[Summary]) {
         "  {:>3}  {:<from_width$}  {:>7}  SUBJECT",
         "N", "FROM", "SIZE"
     );
-    for s in list {
-        let from: String = s.from.chars().take(from_width).collect();
-        println!(
-            "  {:>3}  {:<from_width$}  {:>7}  {}",
-            s.number, from, s.size, s.subject
-        );
+    for (number, from, size, subject) in rows {
+        let from: String = from.chars().take(from_width).collect();
+        println!("  {number:>3}  {from:<from_width$}  {size:>7}  {subject}");
     }
 }
 
@@ -257,19 +266,20 @@ fn print_message(raw: &[u8]) {
     let parsed = mime::parse(raw);
     for name in ["Date", "From", "To", "Cc", "Subject", "Message-ID"] {
         if let Some(value) = parsed.header(name) {
-            println!("{name}: {value}");
+            println!("{name}: {}", line(&value));
         }
     }
     println!();
-    print!("{}", parsed.text);
-    if !parsed.text.ends_with('\n') {
+    let text = lines(&parsed.text);
+    print!("{text}");
+    if !text.ends_with('\n') {
         println!();
     }
     for a in &parsed.attachments {
         println!(
             "[attachment] {} ({}, {})",
-            a.name,
-            a.content_type,
+            line(&a.name),
+            line(&a.content_type),
             count(a.bytes.len(), "byte")
         );
     }

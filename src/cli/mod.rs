@@ -8,6 +8,7 @@ mod exec;
 mod graph;
 mod logs;
 mod mail;
+mod restart;
 mod status;
 mod test;
 mod up;
@@ -86,6 +87,12 @@ enum Command {
         /// Remove every lab labctl made on this machine.
         #[arg(long, conflicts_with = "lab")]
         all: bool,
+    },
+    /// Start a lab's daemon again after it crashed or was killed, keeping
+    /// its mail, relay queue and DHCP leases (refused while one runs).
+    Restart {
+        /// A lab name or a lab file.
+        lab: String,
     },
     /// Running labs, or one lab's nodes, interfaces, addresses and routes.
     #[command(after_help = "Examples:\n  \
@@ -260,6 +267,7 @@ pub fn main() -> ExitCode {
         Command::Validate { file } => validate::run(&file),
         Command::Up { file, name } => up::run(&file, name.as_deref()),
         Command::Down { lab, all } => down::run(lab.as_deref(), all),
+        Command::Restart { lab } => restart::run(&lab),
         Command::Status { lab, json } => status::run(lab.as_deref(), json),
         Command::Exec { lab, node, command } => exec::run(&lab, &node, &command),
         Command::Logs { lab, node } => logs::run(&lab, &node),
@@ -300,7 +308,8 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Errors quote what lab servers said (a DHCP NAK, an SMTP reply).
+            eprintln!("error: {}", crate::printable::lines(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }

@@ -17,8 +17,9 @@ use crate::lab::plan::{PlanNode, RouteOrigin};
 use crate::net::inspect::{NamespaceView, inspect};
 use crate::net::netns;
 use crate::plural::count;
+use crate::printable::line;
 use crate::services::dhcp::server::{LeaseInfo, Stats};
-use crate::state::{LabDir, LabRecord, all_labs};
+use crate::state::{LabDir, LabRecord, all_labs, is_permission_denied};
 
 const VERSION: u32 = 1;
 
@@ -152,15 +153,17 @@ fn summary(dir: &LabDir, record: &LabRecord, reply: Option<&Reply>) -> LabSummar
 }
 
 fn list(json: bool) -> Result<ExitCode> {
-    let labs: Vec<LabSummary> = all_labs()
-        .iter()
-        .filter_map(|name| LabDir::of(name).ok())
-        .filter_map(|dir| {
-            let record = dir.read_record().ok()?;
-            let reply = ask_daemon(&dir);
-            Some(summary(&dir, &record, reply.as_ref()))
-        })
-        .collect();
+    let mut labs: Vec<LabSummary> = Vec::new();
+    for dir in all_labs().iter().filter_map(|name| LabDir::of(name).ok()) {
+        let record = match dir.read_record() {
+            Ok(record) => record,
+            // Lab state is root's: say so rather than "no lab is up".
+            Err(e) if is_permission_denied(&e) => return Err(e),
+            Err(_) => continue,
+        };
+        let reply = ask_daemon(&dir);
+        labs.push(summary(&dir, &record, reply.as_ref()));
+    }
     if json {
         println!(
             "{}",
@@ -179,6 +182,10 @@ fn list(json: bool) -> Result<ExitCode> {
         "{:<20} {:>6} {:>6}  {:<10} FILE",
         "LAB", "NODES", "LINKS", "DAEMON"
     );
+    let stopped = labs
+        .iter()
+        .find(|l| !l.daemon.running)
+        .map(|l| l.name.clone());
     for lab in labs {
         let daemon = if lab.daemon.running {
             "running"
@@ -187,7 +194,16 @@ fn list(json: bool) -> Result<ExitCode> {
         };
         println!(
             "{:<20} {:>6} {:>6}  {:<10} {}",
-            lab.name, lab.nodes, lab.links, daemon, lab.file
+            lab.name,
+            lab.nodes,
+            lab.links,
+            daemon,
+            line(&lab.file)
+        );
+    }
+    if let Some(stopped) = stopped {
+        println!(
+            "a STOPPED daemon: `labctl restart {stopped}` starts its services again, keeping mail and leases"
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -361,7 +377,10 @@ fn print_human(status: &LabStatus) {
     let lab = &status.lab;
     let daemon = match (lab.daemon.running, lab.daemon.pid) {
         (true, Some(pid)) => format!("daemon pid {pid}"),
-        _ => "DAEMON NOT RUNNING (run `labctl down` then `up`)".to_string(),
+        _ => format!(
+            "DAEMON NOT RUNNING (its services are stopped: `labctl restart {}` starts them again, keeping mail, leases and the relay queue)",
+            lab.name
+        ),
     };
     println!(
         "lab {} — {}, {}, {daemon}",
@@ -370,9 +389,9 @@ fn print_human(status: &LabStatus) {
         count(lab.links, "link")
     );
     if let Some(description) = &lab.description {
-        println!("{description}");
+        println!("{}", line(description));
     }
-    println!("file {}", lab.file);
+    println!("file {}", line(&lab.file));
     for node in &status.nodes {
         let missing = if node.present {
             ""
@@ -413,7 +432,8 @@ fn print_human(status: &LabStatus) {
                         stats.malformed
                     );
                     for lease in leases {
-                        let name = lease.hostname.as_deref().unwrap_or("-");
+                        // The hostname is whatever the client sent.
+                        let name = line(lease.hostname.as_deref().unwrap_or("-"));
                         println!(
                             "    lease {} → {} ({name}, {})",
                             lease.address, lease.mac, lease.state
@@ -444,11 +464,12 @@ fn print_human(status: &LabStatus) {
                 ServiceStatus::DhcpClient { interface, client } => {
                     match (&client.address, &client.reason) {
                         (Some(address), _) => println!(
-                            "  dhcp client {interface}: {address} from {}",
-                            client.server.as_deref().unwrap_or("?")
+                            "  dhcp client {interface}: {} from {}",
+                            line(address),
+                            line(client.server.as_deref().unwrap_or("?"))
                         ),
                         (None, Some(reason)) => {
-                            println!("  dhcp client {interface}: FAILED — {reason}")
+                            println!("  dhcp client {interface}: FAILED — {}", line(reason))
                         }
                         (None, None) => println!("  dhcp client {interface}: {}", client.state),
                     }

@@ -74,7 +74,7 @@ pub fn run(
     let removed = teardown(&dir, record.as_ref().map(|r| &r.plan).or(Some(&up.plan)));
     let teardown_time = tearing.elapsed();
     if let Err(e) = removed {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", crate::printable::lines(&format!("{e:#}")));
     }
     match graded {
         Graded::Interrupted => {

@@ -20,11 +20,12 @@ use crate::daemon::state::ClientReport;
 use crate::lifecycle::{require_admin, start_daemon, teardown};
 use crate::net::build::build;
 use crate::net::{etc, netns};
+use crate::printable::line;
 use crate::progress::Progress;
 use crate::state::{LabDir, LabRecord};
 
 /// How long the daemon may take to answer after it starts.
-const DAEMON_READY: Duration = Duration::from_secs(15);
+pub(super) const DAEMON_READY: Duration = Duration::from_secs(15);
 
 pub fn run(file: &Path, name: Option<&str>) -> Result<ExitCode> {
     let mut checked = check_file(file)?;
@@ -204,7 +205,7 @@ const LEASES_READY: Duration = Duration::from_secs(30);
 
 /// Waits until every `dhcp` interface has a lease; fails with the client's
 /// own diagnosis when one cannot get one.
-async fn wait_for_leases(
+pub(super) async fn wait_for_leases(
     plan: &Plan,
     dir: &LabDir,
     progress: &Progress,
@@ -263,7 +264,8 @@ async fn wait_for_leases(
             })
             .count();
         if leases == Leases::Reported && settled == wanted.len() {
-            progress.println(&format!("no DHCP lease for: {}", failed.join("; ")));
+            let failed = crate::printable::line(&failed.join("; ")).into_owned();
+            progress.println(&format!("no DHCP lease for: {failed}"));
             return Ok(reply.dhcp_clients);
         }
         if Instant::now() > deadline {
@@ -299,6 +301,7 @@ fn addresses_of(node: &PlanNode, leases: &BTreeMap<String, ClientReport>) -> Str
                 let lease = leases.get(&format!("{}/{}", node.name, i.name));
                 let address = lease.and_then(|l| l.address.as_deref()).unwrap_or("?");
                 let server = lease.and_then(|l| l.server.as_deref()).unwrap_or("?");
+                let (address, server) = (line(address), line(server));
                 Some(format!("{} {address} (dhcp from {server})", i.name))
             }
             _ => None,

@@ -5,6 +5,7 @@
 
 pub mod control;
 mod dns;
+pub mod lock;
 pub mod mail;
 pub mod node;
 pub mod pidfile;
@@ -29,6 +30,12 @@ use state::Shared;
 
 pub fn run(lab: &str) -> Result<ExitCode> {
     let dir = LabDir::of(lab)?;
+    // Everything the daemon writes (mail, queue, leases, logs, its pid and
+    // socket) is root's alone: it holds the lab's mail and logins.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+    // Before anything else: a second daemon must not touch the first one's
+    // pid file, socket or ports.
+    let _lock = lock::acquire(&dir)?;
     let record = dir.read_record()?;
     for node in &record.plan.nodes {
         if !netns::exists(&node.namespace) {

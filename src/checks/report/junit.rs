@@ -70,11 +70,14 @@ pub fn to_junit(report: &Report) -> String {
     out
 }
 
-/// Text made safe for XML attributes and content; characters XML 1.0
-/// cannot carry at all are replaced.
+/// Text made safe for XML attributes and content. It is escaped as for a
+/// terminal first (`crate::printable`: CI pages and consoles show it, and
+/// the control characters it escapes are the ones XML 1.0 cannot carry),
+/// then the XML specials; the two non-characters XML 1.0 also forbids are
+/// replaced.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    for c in crate::printable::lines(text).chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
@@ -82,8 +85,8 @@ fn escape(text: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             '\n' => out.push_str("&#10;"),
-            '\t' | '\r' => out.push(' '),
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => out.push('\u{fffd}'),
+            '\t' => out.push(' '),
+            '\u{fffe}' | '\u{ffff}' => out.push('\u{fffd}'),
             c => out.push(c),
         }
     }
@@ -119,9 +122,18 @@ mod tests {
             "2026-09-21T14:13:20"
         );
         assert_eq!(
-            escape("a<b & \"c\"\n\u{1}"),
-            "a&lt;b &amp; &quot;c&quot;&#10;\u{fffd}"
+            escape("a<b & \"c\"\r\n\u{1}"),
+            "a&lt;b &amp; &quot;c&quot;&#10;\\x01"
         );
+        // Whatever a lab sends, only characters XML 1.0 allows come out.
+        let hostile: String = (0..0x2100u32)
+            .chain([0xfffe, 0xffff, 0x1f600])
+            .filter_map(char::from_u32)
+            .collect();
+        let xml_char = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..);
+        let escaped = escape(&hostile);
+        assert!(escaped.chars().all(xml_char));
+        assert!(!escaped.contains('\u{1b}') && escaped.contains("\\x1b"));
     }
 
     /// The report validates against the JUnit schema of Jenkins' xunit

@@ -4,10 +4,11 @@
 use std::fmt::Write;
 
 use super::Report;
+use crate::printable::line;
 
 pub fn to_text(report: &Report) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "checks of lab {}:", report.lab);
+    let _ = writeln!(out, "checks of lab {}:", line(&report.lab));
     for (i, result) in report.results.iter().enumerate() {
         let mark = if result.outcome.passed {
             "PASS"
@@ -23,19 +24,20 @@ pub fn to_text(report: &Report) -> String {
             out,
             "  {mark}  {:>2}. {} [{points}/{}] ({:.2} s)",
             i + 1,
-            result.spec.title,
+            line(&result.spec.title),
             result.spec.points,
             result.outcome.duration.as_secs_f64()
         );
         match &result.outcome.diagnosis {
             Some(d) => {
-                let _ = writeln!(out, "          {}", d.message);
+                // Diagnoses and details quote what the lab answered.
+                let _ = writeln!(out, "          {}", line(&d.message));
                 if !d.hint.is_empty() {
-                    let _ = writeln!(out, "          look at: {}", d.hint);
+                    let _ = writeln!(out, "          look at: {}", line(&d.hint));
                 }
             }
             None => {
-                let _ = writeln!(out, "          {}", result.outcome.detail);
+                let _ = writeln!(out, "          {}", line(&result.outcome.detail));
             }
         }
     }
@@ -78,6 +80,31 @@ mod tests {
         assert!(
             text.contains("score: 2/3 points (66.7%), 1 of 2 checks passed"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn what_the_lab_said_cannot_drive_the_terminal_or_forge_lines() {
+        use crate::checks::outcome::{Diagnosis, Outcome};
+        let mut report = super::super::tests::sample();
+        report.results[0].outcome =
+            Outcome::pass("web page title \u{1b}]0;owned\u{7}\nPASS  9. forged [9/9]");
+        report.results[1].outcome = Outcome::fail(Diagnosis::new(
+            "mail",
+            "the server said 550 \u{1b}[2Jno\r",
+            "\u{9b}31m",
+        ));
+        let text = super::to_text(&report);
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(text.contains("title \\x1b]0;owned\\x07\\nPASS"), "{text}");
+        assert!(text.contains("550 \\x1b[2Jno\\r"), "{text}");
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.contains("forged") && l.trim_start().starts_with("PASS"))
         );
     }
 }

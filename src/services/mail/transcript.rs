@@ -100,10 +100,7 @@ impl SessionLog {
     }
 
     fn line(&self, direction: &str, text: &str) {
-        let printable: String = text
-            .chars()
-            .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-            .collect();
+        let printable = crate::printable::line(text);
         let mut pending = self.pending.lock().expect("log lock");
         pending.push_str(&format!(
             "{} {} {direction} {printable}\n",
