@@ -8,6 +8,8 @@ mod lab;
 mod lifecycle;
 mod net;
 mod progress;
+#[cfg(test)]
+mod random_input;
 mod services;
 mod state;
 
