@@ -19,7 +19,8 @@ pub const MAX_CHUNK_LINE: usize = 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     pub status: u16,
-    /// Visible ASCII, spaces and tabs only (httparse rejects the rest).
+    /// Visible ASCII, spaces and tabs only, safe to print: httparse gives
+    /// an empty reason for anything else.
     pub reason: String,
     pub body: Vec<u8>,
 }
