@@ -10,6 +10,8 @@ mod net;
 mod plural;
 mod printable;
 mod progress;
+#[cfg(test)]
+mod random_input;
 mod services;
 mod state;
 

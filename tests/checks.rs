@@ -460,3 +460,98 @@ fn test_tears_down_on_interrupt() {
         leftovers(&lab.name)
     );
 }
+
+/// A hostile web server in the lab: a chunk size of 2^64-1, then the close.
+/// It serves a few connections and stops by itself within 30 s.
+const HOSTILE_WEB: &str = r#"
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("192.168.1.2", 80))
+s.listen(4)
+s.settimeout(30)
+print("ready", flush=True)
+for _ in range(4):
+    c, _ = s.accept()
+    c.recv(4096)
+    c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nabc")
+    c.close()
+"#;
+
+/// The server's process; stopped on drop.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The check blames the server for its malformed answer, and the probe
+/// survives it (a panic was reported as "is the lab up?").
+#[test]
+fn a_hostile_web_server_is_blamed_not_the_lab() {
+    require_root();
+    let lab = Lab::new(
+        "ck-hostile",
+        "
+name: LAB
+nodes:
+  sw0: {kind: switch}
+  evil: {kind: server, interfaces: {eth0: 192.168.1.2/24}}
+  pc0: {kind: host, interfaces: {eth0: 192.168.1.10/24}}
+links: [[evil, sw0], [pc0, sw0]]
+",
+    );
+    lab.up_ok();
+    let mut server = Server(
+        Command::new(LABCTL)
+            .args([
+                "exec",
+                &lab.name,
+                "evil",
+                "--",
+                "python3",
+                "-c",
+                HOSTILE_WEB,
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.0.stdout.as_mut().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    assert_eq!(ready.trim(), "ready");
+    let checks = lab.file.parent().unwrap().join("hostile.yaml");
+    std::fs::write(
+        &checks,
+        "checks:\n  - http: {from: pc0, url: http://192.168.1.2/}\n",
+    )
+    .unwrap();
+    let out = labctl(&[
+        "check",
+        &lab.name,
+        "--checks",
+        checks.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report = json_of(&out);
+    let diagnosis = &report["checks"][0]["diagnosis"];
+    let message = diagnosis["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with(
+            "the web server at evil (192.168.1.2:80) sent a malformed chunked body for http://192.168.1.2/: "
+        ),
+        "{diagnosis}"
+    );
+    assert!(
+        !diagnosis.to_string().contains("is the lab up"),
+        "{diagnosis}"
+    );
+}

@@ -191,4 +191,24 @@ fn the_hierarchy_lab_walks_root_tld_and_authoritative() {
         root.contains("a.gtld-servers.net.\t300\tIN\tA\t10.0.0.3"),
         "glue:\n{root}"
     );
+    // DS at a cut is the parent's to answer (RFC 4035 §3.1.4.1): the .com
+    // server says, with AA, that example.com has no DS, and shows com's SOA.
+    let ds = lab.exec_ok("pc0", &["dig", "+norec", "@10.0.0.3", "example.com", "DS"]);
+    assert!(
+        ds.contains("status: NOERROR")
+            && ds.contains("flags: qr aa;")
+            && ds.contains("ANSWER: 0, AUTHORITY: 1"),
+        "not the parent's authoritative NODATA:\n{ds}"
+    );
+    let soa_owner = ds
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|fields| fields.get(3) == Some(&"SOA"))
+        .map(|fields| fields[0].to_string());
+    assert_eq!(soa_owner.as_deref(), Some("com."), "{ds}");
+    let kdig_ds = lab.exec_ok("pc0", &["kdig", "+norec", "@10.0.0.3", "example.com", "DS"]);
+    assert!(
+        kdig_ds.contains("Flags: qr aa;") && kdig_ds.contains("status: NOERROR"),
+        "{kdig_ds}"
+    );
 }

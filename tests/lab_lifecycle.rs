@@ -443,3 +443,149 @@ fn kill_9_of_up_mid_build_then_down_is_clean() {
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(leftovers(&lab.name), Vec::<String>::new());
 }
+
+/// The tunnel modules whose fallback devices (`tunl0`, `sit0`, `gre0`,
+/// `gretap0`, `erspan0`, `ip6tnl0`, `ip6gre0`, `ip_vti0`, `ip6_vti0`) the
+/// kernel adds to every new namespace, at indices 2, 3, … in load order.
+const TUNNEL_MODULES: [(&str, &[&str]); 7] = [
+    ("ipip", &["tunl0"]),
+    ("sit", &["sit0"]),
+    ("ip_gre", &["gre0", "gretap0", "erspan0"]),
+    ("ip6_tunnel", &["ip6tnl0"]),
+    ("ip6_gre", &["ip6gre0"]),
+    ("ip_vti", &["ip_vti0"]),
+    ("ip6_vti", &["ip6_vti0"]),
+];
+
+/// Loads each tunnel module: the fallback devices of those that loaded, and
+/// why the others did not.
+fn load_tunnel_modules() -> (Vec<&'static str>, Vec<String>) {
+    let (mut devices, mut failures) = (Vec::new(), Vec::new());
+    for (module, fallback) in TUNNEL_MODULES {
+        match Command::new("modprobe").arg(module).output() {
+            Ok(out) if out.status.success() => devices.extend_from_slice(fallback),
+            Ok(out) => failures.push(format!(
+                "{module}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )),
+            Err(e) => {
+                failures = vec![format!("cannot run modprobe: {e}")];
+                break;
+            }
+        }
+    }
+    (devices, failures)
+}
+
+/// `(index, name)` of every interface in a namespace, as `ip` reports them.
+fn kernel_links(namespace: &str) -> Vec<(u64, String)> {
+    let out = Command::new("ip")
+        .args(["-n", namespace, "-j", "link", "show"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let links: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    links
+        .iter()
+        .map(|l| {
+            (
+                l["ifindex"].as_u64().unwrap(),
+                l["ifname"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+const SWITCH_ROUTER_HOSTS: &str = "
+name: LAB
+nodes:
+  r1:
+    kind: router
+    interfaces: {eth0: 192.168.1.1/24, eth1: 192.168.2.1/24}
+  sw0: {kind: switch}
+  pc0: {kind: host, interfaces: {eth0: 192.168.1.10/24}, gateway: 192.168.1.1}
+  pc1: {kind: host, interfaces: {eth0: 192.168.1.11/24}, gateway: 192.168.1.1}
+  pc2: {kind: host, interfaces: {eth0: 192.168.2.10/24}, gateway: 192.168.2.1}
+links: [[r1:eth0, sw0], [pc0, sw0], [pc1, sw0], [r1:eth1, pc2]]
+";
+
+/// With the tunnel modules loaded the kernel puts its fallback devices at
+/// the low indices of every new namespace; the planned indices (bridge 20,
+/// interfaces from 21) must not collide with them.
+#[test]
+fn up_works_beside_the_kernels_fallback_tunnel_devices() {
+    require_root();
+    let (fallback, failures) = load_tunnel_modules();
+    if !failures.is_empty() {
+        eprintln!(
+            "NOTE: could not load the tunnel modules ({}), so the kernel's fallback \
+             devices are present only for those that loaded: {fallback:?}. Tested \
+             instead: up with a switch, a router and hosts, ping across both, and every \
+             namespace's interface indices equal to the plan's (lo 1, br0 20, interfaces \
+             21 and on), with 2-19 left to the fallback devices.",
+            failures.join("; ")
+        );
+    }
+    let known_fallback: Vec<&str> = TUNNEL_MODULES
+        .iter()
+        .flat_map(|(_, devices)| devices.iter().copied())
+        .collect();
+    let lab = Lab::new("t-tunnels", SWITCH_ROUTER_HOSTS);
+    lab.up_ok();
+
+    let record: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(format!("/run/labctl/{}/lab.json", lab.name)).unwrap(),
+    )
+    .unwrap();
+    for node in record["plan"]["nodes"].as_array().unwrap() {
+        let name = node["name"].as_str().unwrap();
+        let namespace = node["namespace"].as_str().unwrap();
+        let links = kernel_links(namespace);
+        let mut expected: Vec<(u64, String)> = node["interfaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["index"].as_u64().unwrap(),
+                    i["name"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        expected.push((1, "lo".into()));
+        if node["kind"] == "switch" {
+            expected.push((20, "br0".into()));
+        }
+        for (index, planned) in &expected {
+            assert!(
+                links.iter().any(|(i, n)| i == index && n == planned),
+                "{name}: planned {planned} at index {index}, the kernel has {links:?}"
+            );
+        }
+        for (index, device) in &links {
+            if expected.iter().any(|(_, n)| n == device) {
+                assert!(*index == 1 || *index >= 20, "{name}: {device} at {index}");
+                continue;
+            }
+            assert!(
+                known_fallback.contains(&device.as_str()) && (2..20).contains(index),
+                "{name}: unexpected {device} at index {index}: {links:?}"
+            );
+        }
+        for device in &fallback {
+            assert!(
+                links.iter().any(|(_, n)| n == device),
+                "{name}: the kernel did not add {device}: {links:?}"
+            );
+        }
+        eprintln!("{name}: {links:?}");
+    }
+
+    for (from, to) in [
+        ("pc0", "192.168.1.11"),
+        ("pc0", "192.168.2.10"),
+        ("pc2", "192.168.1.1"),
+    ] {
+        lab.exec_ok(from, &["ping", "-c", "1", "-W", "2", to]);
+    }
+}

@@ -16,9 +16,12 @@ use super::topology::{Addressing, DhcpPool, End, MailPlan, Topology};
 /// The bridge inside every switch's namespace.
 pub const BRIDGE_NAME: &str = "br0";
 /// Interface indices are chosen by the plan, so no lookup is ever needed:
-/// `lo` is 1 in every namespace, a switch's bridge 2, interfaces from 3.
-pub const BRIDGE_INDEX: u32 = 2;
-pub const FIRST_IFINDEX: u32 = 3;
+/// `lo` is 1 in every namespace, a switch's bridge 20, interfaces from 21.
+/// 2–19 stay free for the fallback devices the kernel itself adds to every
+/// new namespace when tunnel modules are loaded (a requested index that is
+/// taken makes RTM_NEWLINK fail with EBUSY).
+pub const BRIDGE_INDEX: u32 = 20;
+pub const FIRST_IFINDEX: u32 = 21;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Plan {
@@ -252,6 +255,13 @@ links:
             [("eth0", FIRST_IFINDEX), ("eth1", FIRST_IFINDEX + 1)]
         );
         assert!(sw0.interfaces.iter().all(|i| i.bridge_port));
+        assert!(
+            plan.nodes
+                .iter()
+                .flat_map(|n| &n.interfaces)
+                .all(|i| i.index > BRIDGE_INDEX),
+            "interfaces come after the bridge"
+        );
         // The switch end is always `a`, so it joins the bridge as it is made.
         for link in &plan.links {
             assert_eq!(plan.nodes[link.a.node].name, "sw0");
@@ -261,5 +271,20 @@ links:
         assert_eq!(pc0.interfaces[0].peer, "sw0/eth0");
         assert!(plan.node("pc1").unwrap().interfaces[0].dhcp);
         assert!(!pc0.forwarding);
+    }
+
+    #[test]
+    fn planned_indices_leave_room_for_every_fallback_tunnel_device() {
+        // What `ipip`, `ip_gre`, `sit`, `ip6_tunnel`, `ip6_gre`, `ip_vti` and
+        // `ip6_vti` add to every new namespace, at 2, 3, … in load order.
+        const FALLBACK_TUNNEL_DEVICES: [&str; 9] = [
+            "tunl0", "gre0", "gretap0", "erspan0", "sit0", "ip6tnl0", "ip6gre0", "ip_vti0",
+            "ip6_vti0",
+        ];
+        let last_fallback = 1 + FALLBACK_TUNNEL_DEVICES.len() as u32;
+        assert!(
+            last_fallback < BRIDGE_INDEX && BRIDGE_INDEX < FIRST_IFINDEX,
+            "lo (1) and the fallback devices (2..={last_fallback}) must stay below the bridge ({BRIDGE_INDEX})"
+        );
     }
 }

@@ -5,7 +5,7 @@ use std::net::SocketAddrV4;
 use std::time::Duration;
 
 use super::path::{SILENCE, explain_silence};
-use crate::agent::http::get;
+use crate::agent::http::{GetError, ResponseError, get};
 use crate::agent::tcp::{ConnectError, connect};
 use crate::checks::context::LabContext;
 use crate::checks::outcome::{Diagnosis, Outcome, Step};
@@ -45,13 +45,13 @@ pub fn fetch(
             .map_err(Err)?;
         get(stream, &host, &path, EXCHANGE).await.map_err(Ok)
     })?;
+    let owner = ctx
+        .owner_of(ip)
+        .map(|n| n.name.clone())
+        .unwrap_or_else(|| ip.to_string());
     let response = match fetched {
         Ok(response) => response,
         Err(Err(ConnectError::Refused)) => {
-            let owner = ctx
-                .owner_of(ip)
-                .map(|n| n.name.clone())
-                .unwrap_or_else(|| ip.to_string());
             return Err(Diagnosis::new(
                 "connect",
                 format!("{from} reached {owner} ({ip}) but no web server listens on port {port}"),
@@ -62,6 +62,23 @@ pub fn fetch(
             let mut d = explain_silence(ctx, from, ip, &format!("connect to {ip}:{port}"));
             d.message = format!("{from} could not connect to {shown}: {e}; {}", d.message);
             return Err(d);
+        }
+        // The server answered, badly: its fault, not the network's.
+        Err(Ok(GetError::Response(ResponseError::Malformed { part, detail }))) => {
+            return Err(Diagnosis::new(
+                "http",
+                format!(
+                    "the web server at {owner} ({ip}:{port}) sent a malformed {part} for {shown}: {detail}"
+                ),
+                "its answer breaks HTTP/1.1 (RFC 9112); fix the server, or is another service on that port?",
+            ));
+        }
+        Err(Ok(GetError::Response(ResponseError::TooLarge))) => {
+            return Err(Diagnosis::new(
+                "http",
+                format!("{shown} from {from}: {}", ResponseError::TooLarge),
+                "check a smaller page",
+            ));
         }
         Err(Ok(why)) => {
             return Err(Diagnosis::new(

@@ -2,7 +2,9 @@
 //! the AA flag on data from a zone, referrals without AA (child NS in the
 //! authority section, glue in the additional section), CNAME chains inside
 //! the zones served, wildcards, and NXDOMAIN told apart from NODATA (an empty
-//! non-terminal exists). Pure: a question in, a message out.
+//! non-terminal exists). DS answers come from the parent side of a cut
+//! (RFC 4035 §3.1.4.1): authoritative, the DS records or NODATA with the
+//! parent's SOA, never a referral. Pure: a question in, a message out.
 
 use std::collections::{HashMap, HashSet};
 
@@ -81,13 +83,20 @@ impl Authority {
         Ok(Authority { zones: indexed })
     }
 
-    fn zone_of(&self, qname: &LowerName) -> Option<&IndexedZone> {
-        self.zones.iter().find(|z| z.origin.zone_of(qname))
+    /// The deepest zone here holding `qname`; for DS at a child's apex the
+    /// parent zone when it is served here too, since DS belongs to the parent.
+    fn zone_of(&self, qname: &LowerName, qtype: RecordType) -> Option<&IndexedZone> {
+        let mut holding = self.zones.iter().filter(|z| z.origin.zone_of(qname));
+        let deepest = holding.next()?;
+        if qtype == RecordType::DS && deepest.origin == *qname {
+            return holding.next().or(Some(deepest));
+        }
+        Some(deepest)
     }
 
     /// The answer to one question, or None when no zone here holds it.
     pub fn answer(&self, qname: &LowerName, qtype: RecordType) -> Option<Answer> {
-        let first = self.zone_of(qname)?;
+        let first = self.zone_of(qname, qtype)?;
         let mut answer = Answer {
             authoritative: true,
             ..Answer::default()
@@ -95,7 +104,7 @@ impl Authority {
         let mut current = qname.clone();
         let mut zone = first;
         for _ in 0..MAX_CHAIN {
-            if let Some(cut) = zone.delegation(&current) {
+            if let Some(cut) = zone.delegation(&current, qtype) {
                 if answer.answers.is_empty() {
                     answer.authoritative = false;
                 }
@@ -139,7 +148,7 @@ impl Authority {
                 return Some(answer);
             };
             answer.answers.push(cname);
-            match self.zone_of(&target) {
+            match self.zone_of(&target, qtype) {
                 Some(next) => {
                     zone = next;
                     current = target;
@@ -180,8 +189,9 @@ impl Authority {
 
 impl IndexedZone {
     /// The NS records of the zone cut between the origin (excluded) and
-    /// `qname` (included) that is closest to the origin.
-    fn delegation(&self, qname: &LowerName) -> Option<&[Record]> {
+    /// `qname` (included) that is closest to the origin. A DS question at
+    /// the cut itself is the parent's to answer, so it is no referral.
+    fn delegation(&self, qname: &LowerName, qtype: RecordType) -> Option<&[Record]> {
         if self.cuts.is_empty() {
             return None;
         }
@@ -192,10 +202,14 @@ impl IndexedZone {
             ancestors.push(name.clone());
             name = name.base_name();
         }
-        ancestors
+        let (cut, records) = ancestors
             .iter()
             .rev()
-            .find_map(|name| self.cuts.get(name).map(Vec::as_slice))
+            .find_map(|name| self.cuts.get(name).map(|records| (name, records)))?;
+        if qtype == RecordType::DS && cut == qname {
+            return None;
+        }
+        Some(records)
     }
 
     /// The records of `qname`, or those of the wildcard that covers it;

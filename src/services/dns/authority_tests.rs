@@ -170,3 +170,106 @@ fn names_outside_every_zone_are_not_answered() {
     let name = LowerName::from(Name::from_ascii("www.mastertech.com.").unwrap());
     assert!(authority().answer(&name, RecordType::A).is_none());
 }
+
+/// `sub.cbrc.com` is delegated: a DS question at the cut is the parent's to
+/// answer (RFC 4035 §3.1.4.1), authoritatively, NODATA with the parent's SOA
+/// when the parent holds no DS; names below the cut are still referrals.
+#[test]
+fn ds_at_a_delegation_is_answered_by_the_parent() {
+    let zones = authority();
+    let ds = ask(&zones, "sub.cbrc.com.", RecordType::DS);
+    assert!(
+        ds.authoritative,
+        "a referral instead of the parent's answer"
+    );
+    assert_eq!(ds.rcode, ResponseCode::NoError);
+    assert!(ds.answers.is_empty());
+    assert_eq!(ds.authorities.len(), 1, "{:?}", ds.authorities);
+    assert!(
+        matches!(&ds.authorities[0].data, RData::SOA(_))
+            && ds.authorities[0].name.to_ascii() == "cbrc.com.",
+        "{:?}",
+        ds.authorities
+    );
+    assert!(ds.additionals.is_empty());
+    let below = ask(&zones, "host.sub.cbrc.com.", RecordType::DS);
+    assert!(!below.authoritative);
+    assert_eq!(below.authorities[0].record_type(), RecordType::NS);
+    let ns = ask(&zones, "sub.cbrc.com.", RecordType::NS);
+    assert!(
+        !ns.authoritative,
+        "NS at the cut is the child's: a referral"
+    );
+    assert!(ns.answers.is_empty());
+}
+
+/// A DS record the parent zone holds at the cut is answered with AA.
+#[test]
+fn ds_held_at_the_cut_is_answered_authoritatively() {
+    let mut zones = authority();
+    let cut = LowerName::from(Name::from_ascii("sub.cbrc.com.").unwrap());
+    let ds = Record::from_rdata(
+        Name::from(&cut),
+        600,
+        RData::Unknown {
+            code: RecordType::DS,
+            rdata: hickory_proto::rr::rdata::NULL::with(vec![0x30, 0x39, 8, 2, 0xab, 0xcd]),
+        },
+    );
+    let parent = zones
+        .zones
+        .iter_mut()
+        .find(|z| z.origin.to_string() == "cbrc.com.")
+        .unwrap();
+    parent.records.get_mut(&cut).unwrap().push(ds.clone());
+    let answer = ask(&zones, "sub.cbrc.com.", RecordType::DS);
+    assert!(answer.authoritative);
+    assert_eq!(answer.rcode, ResponseCode::NoError);
+    assert_eq!(answer.answers, [ds]);
+    assert!(answer.authorities.is_empty());
+}
+
+/// With parent and child both served here, DS at the child's apex comes
+/// from the parent; every other type from the child.
+#[test]
+fn ds_at_a_child_apex_served_here_comes_from_the_parent() {
+    use crate::lab::zones::{RecordValue, Zone, ZoneRecord};
+    let record = |name: &str, data| ZoneRecord {
+        name: name.to_string(),
+        data,
+    };
+    let parent = Zone::new(
+        "cbrc.com.".into(),
+        300,
+        false,
+        vec![
+            record("sub.cbrc.com.", RecordValue::Ns("ns.sub.cbrc.com.".into())),
+            record(
+                "ns.sub.cbrc.com.",
+                RecordValue::A(Ipv4Addr::new(10, 0, 0, 53)),
+            ),
+        ],
+    );
+    let child = Zone::new(
+        "sub.cbrc.com.".into(),
+        300,
+        false,
+        vec![record(
+            "sub.cbrc.com.",
+            RecordValue::Ns("ns.sub.cbrc.com.".into()),
+        )],
+    );
+    let zones = Authority::new(&[parent, child]).unwrap();
+    let ds = ask(&zones, "sub.cbrc.com.", RecordType::DS);
+    assert!(ds.authoritative);
+    assert!(ds.answers.is_empty());
+    assert_eq!(ds.authorities[0].name.to_ascii(), "cbrc.com.");
+    let soa = ask(&zones, "sub.cbrc.com.", RecordType::SOA);
+    assert_eq!(soa.answers[0].name.to_ascii(), "sub.cbrc.com.");
+    // Without the parent, the child's apex answers NODATA from the child.
+    let alone = Zone::new("sub.cbrc.com.".into(), 300, false, Vec::new());
+    let zones = Authority::new(&[alone]).unwrap();
+    let ds = ask(&zones, "sub.cbrc.com.", RecordType::DS);
+    assert!(ds.authoritative && ds.answers.is_empty());
+    assert_eq!(ds.authorities[0].name.to_ascii(), "sub.cbrc.com.");
+}
