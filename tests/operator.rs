@@ -200,7 +200,11 @@ fn the_state_dir_is_root_only() {
         .output()
         .unwrap();
     assert!(!out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("readable by root only"), "{}", text(&out));
+    assert!(
+        text(&out).contains("readable by root only"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
