@@ -90,6 +90,9 @@ enum Command {
     },
     /// Start a lab's daemon again after it crashed or was killed, keeping
     /// its mail, relay queue and DHCP leases (refused while one runs).
+    #[command(after_help = "Examples:\n  \
+                            labctl restart mastertech\n  \
+                            labctl restart labs/mastertech.yaml")]
     Restart {
         /// A lab name or a lab file.
         lab: String,
