@@ -50,6 +50,8 @@ impl ImapConfig {
                 max_line: 64 * 1024,
                 max_message: 32 * 1024 * 1024,
                 max_literals: 64 * 1024,
+                // LOGIN's two strings; AUTHENTICATE's response is a line.
+                max_literals_before_login: 8 * 1024,
             },
             max_auth_failures: 3,
             idle_poll: Duration::from_secs(2),
@@ -107,7 +109,12 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
         if bad_commands > MAX_BAD_COMMANDS {
             return bye(&mut writer, &log, "too many malformed commands, closing").await;
         }
-        let read = connection::read_command(&mut reader, &mut writer, config.limits);
+        let limits = if session.logged_in() {
+            config.limits
+        } else {
+            config.limits.before_login()
+        };
+        let read = connection::read_command(&mut reader, &mut writer, limits);
         let Ok(incoming) = tokio::time::timeout(config.idle_timeout, read).await else {
             return bye(&mut writer, &log, "idle for too long, closing").await;
         };
@@ -131,10 +138,17 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
             Incoming::LiteralTooLarge { tag, synchronizing } => {
                 bad_commands += 1;
                 log.client(b"<literal too large>");
-                let message = format!(
-                    "NO [TOOBIG] literal too large (messages up to {} octets, other literals up to {})",
-                    config.limits.max_message, config.limits.max_literals
-                );
+                let message = if session.logged_in() {
+                    format!(
+                        "NO [TOOBIG] literal too large (messages up to {} octets, other literals up to {})",
+                        config.limits.max_message, config.limits.max_literals
+                    )
+                } else {
+                    format!(
+                        "NO [TOOBIG] literal too large before login (at most {} octets; log in first)",
+                        limits.max_literals
+                    )
+                };
                 reply(&mut writer, &log, &tagged(tag, &message)).await?;
                 if synchronizing {
                     continue;
@@ -160,6 +174,8 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
                 continue;
             }
         };
+        // The raw command (an APPEND's message, say) is not kept twice.
+        drop(bytes);
         let flow = session.handle(command, &mut writer).await?;
         if !session.last_status().is_empty() {
             log.server(session.last_status());

@@ -152,6 +152,7 @@ fn small_limits(config: &mut ImapConfig) {
         max_line: 1024,
         max_message: 100_000,
         max_literals: 256,
+        max_literals_before_login: 128,
     };
 }
 
@@ -265,6 +266,47 @@ fn oversize_non_synchronizing_literal_closes_the_connection() {
             .messages
             .is_empty()
     );
+}
+
+#[test]
+fn strangers_get_no_room_for_big_literals() {
+    let server = start(defaults);
+    let (mut c, _) = Client::connect(&server);
+    // Before login a message-sized literal is refused at once, without a
+    // continuation: the server never reads (or holds) its octets.
+    c.send(b"a APPEND INBOX {33554432}\r\n");
+    let refused = c.line();
+    assert!(
+        refused.starts_with("a NO [TOOBIG] literal too large before login"),
+        "{refused}"
+    );
+    assert!(c.run("b", "NOOP").starts_with("b OK"), "the session goes on");
+    // LOGIN's strings still fit, as literals too.
+    c.send(b"c LOGIN {3}\r\n");
+    assert!(c.line().starts_with("+ "));
+    c.send(b"ada {6}\r\n");
+    assert!(c.line().starts_with("+ "));
+    c.send(b"secret\r\n");
+    assert!(c.until("c").starts_with("c OK"));
+    // Logged in, a large APPEND is accepted and stored whole.
+    let message = [
+        &b"Subject: big\r\n\r\n"[..],
+        &b"0123456789abcdef\r\n".repeat(256 * 1024),
+    ]
+    .concat();
+    c.send(format!("d APPEND INBOX {{{}}}\r\n", message.len()).as_bytes());
+    assert!(c.line().starts_with("+ "));
+    c.send(&message);
+    c.send(b"\r\n");
+    assert!(c.until("d").contains("d OK [APPENDUID"));
+    assert_eq!(server.store.read("ada", "INBOX", 1).unwrap(), message);
+    // A stranger's non-synchronizing literal that is too large: its octets
+    // are already on the way, so the connection closes.
+    let (mut stranger, _) = Client::connect(&server);
+    stranger.send(b"e APPEND INBOX {33554432+}\r\n");
+    assert!(stranger.line().starts_with("e NO [TOOBIG]"));
+    assert!(stranger.line().starts_with("* BYE"));
+    assert!(stranger.closed());
 }
 
 #[test]

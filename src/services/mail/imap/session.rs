@@ -204,7 +204,7 @@ impl Session {
                 flags,
                 date,
                 message,
-            } => self.append(tag, &mailbox, &flags, date, &message),
+            } => self.append(tag, &mailbox, &flags, date, message),
             _ if self.mailbox.is_none() => {
                 self.tagged(tag, "BAD no mailbox selected (SELECT or EXAMINE first)")
             }
@@ -242,6 +242,12 @@ impl Session {
             C::Move { set, mailbox, uid } => self.copy(tag, &set, &mailbox, uid, true),
         }
         Ok(Flow::Continue)
+    }
+
+    /// Whether LOGIN or AUTHENTICATE succeeded (and with it the larger
+    /// literal budgets).
+    pub fn logged_in(&self) -> bool {
+        self.user.is_some()
     }
 
     pub(super) fn user(&self) -> &str {
@@ -394,9 +400,10 @@ impl Session {
         folder: &str,
         flags: &[Flag],
         date: Option<SystemTime>,
-        message: &[u8],
+        message: Vec<u8>,
     ) {
-        let message = with_crlf_line_ends(message.to_vec());
+        // Owned, so a message already in CRLF form is never copied again.
+        let message = with_crlf_line_ends(message);
         let date = date.unwrap_or_else(SystemTime::now);
         let appended = self
             .store
