@@ -1,6 +1,7 @@
 //! Mail servers on 127.0.0.1 for the protocol tests: a store, queue and log
-//! in a temporary directory, SMTP (25 and 587 roles) and POP3 listeners on
-//! ephemeral ports, the relay worker, and a line-oriented test client.
+//! in a temporary directory, SMTP (25 and 587 roles), POP3 and IMAP
+//! listeners on ephemeral ports, all on the caller's runtime (as on a node),
+//! the relay worker, and a line-oriented test client.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,6 +15,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::watch;
 
 use super::accounts::Accounts;
+use super::imap::server::{self as imap, ImapConfig};
 use super::lines::{Line, read_line};
 use super::pop3::server::{self as pop3, Pop3Config};
 use super::smtp::delivery::Delivery;
@@ -49,6 +51,7 @@ pub struct MailServer {
     pub smtp: SocketAddr,
     pub submission: SocketAddr,
     pub pop3: SocketAddr,
+    pub imap: SocketAddr,
     _stop: watch::Sender<bool>,
 }
 
@@ -103,6 +106,15 @@ impl MailServer {
             transcript.clone(),
             stop.clone(),
         ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let imap_address = listener.local_addr().unwrap();
+        let config = ImapConfig::new(accounts.clone(), store.clone());
+        tokio::spawn(imap::serve(
+            listener,
+            Arc::new(config),
+            transcript.clone(),
+            stop.clone(),
+        ));
         if let Some(hop) = options.next_hop {
             let relay = Relay {
                 hostname: "mx.test".into(),
@@ -125,6 +137,7 @@ impl MailServer {
             smtp: addresses[0],
             submission: addresses[1],
             pop3: pop3_address,
+            imap: imap_address,
             _stop: stop_tx,
         }
     }

@@ -77,14 +77,19 @@ pub fn start(tune: fn(&mut ImapConfig)) -> TestServer {
 }
 
 /// A raw client: sends lines, reads until the tagged reply.
-struct Client {
+pub(super) struct Client {
     reader: BufReader<TcpStream>,
     writer: TcpStream,
 }
 
 impl Client {
     fn connect(server: &TestServer) -> (Client, String) {
-        let stream = TcpStream::connect(server.address).unwrap();
+        Client::connect_to(server.address)
+    }
+
+    /// Connects and reads the greeting.
+    pub(super) fn connect_to(address: SocketAddr) -> (Client, String) {
+        let stream = TcpStream::connect(address).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
@@ -96,23 +101,23 @@ impl Client {
         (client, greeting)
     }
 
-    fn line(&mut self) -> String {
+    pub(super) fn line(&mut self) -> String {
         let mut line = Vec::new();
         self.reader.read_until(b'\n', &mut line).unwrap();
         String::from_utf8_lossy(&line).into_owned()
     }
 
-    fn send(&mut self, bytes: &[u8]) {
+    pub(super) fn send(&mut self, bytes: &[u8]) {
         self.writer.write_all(bytes).unwrap();
     }
 
     /// Sends `tag command` and returns every line up to the tagged one.
-    fn run(&mut self, tag: &str, command: &str) -> String {
+    pub(super) fn run(&mut self, tag: &str, command: &str) -> String {
         self.send(format!("{tag} {command}\r\n").as_bytes());
         self.until(tag)
     }
 
-    fn until(&mut self, tag: &str) -> String {
+    pub(super) fn until(&mut self, tag: &str) -> String {
         let mut all = String::new();
         loop {
             let line = self.line();
@@ -280,7 +285,10 @@ fn strangers_get_no_room_for_big_literals() {
         refused.starts_with("a NO [TOOBIG] literal too large before login"),
         "{refused}"
     );
-    assert!(c.run("b", "NOOP").starts_with("b OK"), "the session goes on");
+    assert!(
+        c.run("b", "NOOP").starts_with("b OK"),
+        "the session goes on"
+    );
     // LOGIN's strings still fit, as literals too.
     c.send(b"c LOGIN {3}\r\n");
     assert!(c.line().starts_with("+ "));
