@@ -318,6 +318,68 @@ fn strangers_get_no_room_for_big_literals() {
 }
 
 #[test]
+fn one_command_has_a_bounded_cost() {
+    let server = start(defaults);
+    // A user at the folder cap (made by hand: quicker than 1,000 CREATEs).
+    for i in 1..crate::services::mail::store::MAX_FOLDERS {
+        for sub in ["cur", "new", "tmp"] {
+            std::fs::create_dir_all(
+                server
+                    .dir
+                    .join(format!("mail/ada/.Lab{}.F{i}/{sub}", i % 10)),
+            )
+            .unwrap();
+        }
+    }
+    let (mut c, _) = Client::connect(&server);
+    c.run("a", "LOGIN ada secret");
+    let created = c.run("b", "CREATE Last");
+    assert!(created.starts_with("b OK"), "{created}");
+    let refused = c.run("c", "CREATE OneTooMany");
+    assert!(
+        refused.starts_with("c NO [LIMIT]") && refused.contains("delete some first"),
+        "{refused}"
+    );
+    // LIST over all of them still works, levels above included.
+    let listed = c.run("d", "LIST \"\" *");
+    assert_eq!(
+        listed.matches("* LIST ").count(),
+        1 + 1_000 + 10,
+        "INBOX, folders, levels"
+    );
+    assert!(listed.contains("* LIST (\\Noselect \\HasChildren) \".\" \"Lab3\"\r\n"));
+    assert!(listed.contains("* LIST (\\HasNoChildren) \".\" \"Lab3.F13\"\r\n"));
+    // A pattern past the caps is refused before any folder is looked at.
+    let stars = "*".repeat(60_000);
+    let refused = c.run("e", &format!("LIST \"\" \"{stars}\""));
+    assert!(
+        refused.starts_with("e NO [LIMIT] LIST pattern too complex"),
+        "{refused}"
+    );
+    let refused = c.run("f", &format!("LSUB \"\" \"{}\"", "a%".repeat(21)));
+    assert!(
+        refused.starts_with("f NO [LIMIT] LSUB pattern"),
+        "{refused}"
+    );
+    assert!(
+        c.run("g", "LIST \"\" \"La%.F1*\"")
+            .contains("\"Lab1.F11\"\r\n")
+    );
+    // SEARCH takes up to 100 keys, counting those inside NOT, OR and ().
+    c.run("h", "SELECT INBOX");
+    let keys = |n: usize| vec!["NOT SEEN"; n / 2].join(" ");
+    assert!(
+        c.run("i", &format!("SEARCH {}", keys(100)))
+            .contains("i OK")
+    );
+    let refused = c.run("j", &format!("SEARCH {}", keys(102)));
+    assert!(
+        refused.starts_with("j NO [LIMIT] too many search keys"),
+        "{refused}"
+    );
+}
+
+#[test]
 fn a_stream_of_garbage_is_cut_off() {
     let server = start(small_limits);
     let (mut c, _) = Client::connect(&server);
