@@ -29,6 +29,9 @@ const UID_FILE: &str = "labctl-uids";
 /// rewrite the UID file; a restart skips the unused rest (UIDs only need to
 /// grow, not to be dense).
 const UID_BLOCK: u32 = 64;
+/// Folders per user besides INBOX. Far more than any exercise or mail
+/// client makes, and it bounds what one user's LIST walks and answers.
+pub const MAX_FOLDERS: usize = 1_000;
 
 /// One message of a folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,12 +111,22 @@ impl Store {
         Ok(names)
     }
 
+    /// Creates a folder (not the levels above it), at most `MAX_FOLDERS`.
     pub fn create_folder(&self, user: &str, name: &str) -> io::Result<()> {
         self.existing_user_dir(user)?;
         if is_inbox(name) {
             return Err(already_exists("INBOX"));
         }
         let dir = self.folder_dir(user, name)?;
+        // Not exact under concurrent CREATEs of one user; a bound, not a quota.
+        if !dir.exists() && self.folders(user)?.len() > MAX_FOLDERS {
+            return Err(io::Error::new(
+                io::ErrorKind::QuotaExceeded,
+                format!(
+                    "{user} has {MAX_FOLDERS} folders already, the most there can be; delete some first"
+                ),
+            ));
+        }
         fs::create_dir(&dir).map_err(|e| match e.kind() {
             io::ErrorKind::AlreadyExists => already_exists(name),
             _ => e,

@@ -171,6 +171,26 @@ fn folders_create_list_rename_delete() {
 }
 
 #[test]
+fn folders_per_user_are_capped() {
+    let t = TestStore::new();
+    // Made by hand (as fast as it gets); the store counts what is there.
+    for i in 1..MAX_FOLDERS {
+        create_maildir(&t.root.join(format!("ada/.F{i}"))).unwrap();
+    }
+    t.store.create_folder("ada", "Last").unwrap();
+    let err = t.store.create_folder("ada", "One.Too.Many").unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::QuotaExceeded);
+    assert!(err.to_string().contains("delete some first"), "{err}");
+    assert_eq!(
+        t.store.create_folder("ada", "Last").unwrap_err().kind(),
+        io::ErrorKind::AlreadyExists,
+        "an existing folder is still reported as such"
+    );
+    t.store.delete_folder("ada", "F1").unwrap();
+    t.store.create_folder("ada", "One.Too.Many").unwrap();
+}
+
+#[test]
 fn a_recreated_folder_gets_a_new_uidvalidity() {
     let t = TestStore::new();
     t.store.create_folder("ada", "Box").unwrap();

@@ -1,7 +1,7 @@
 //! Mail servers on 127.0.0.1 for the protocol tests: a store, queue and log
 //! in a temporary directory, SMTP (25 and 587 roles), POP3 and IMAP
-//! listeners on ephemeral ports, the relay worker, and a line-oriented test
-//! client.
+//! listeners on ephemeral ports, all on the caller's runtime (as on a node),
+//! the relay worker, and a line-oriented test client.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -3,8 +3,10 @@
 //! an over-long line is read and dropped by `lines::read_line`, so the
 //! session goes on), and a
 //! literal's announced size is checked against the command's budget before
-//! a byte of it is read. Synchronizing literals (`{n}`) get their `+`
-//! continuation here; non-synchronizing ones (`{n+}`, LITERAL+) do not.
+//! a byte of it is read. Before login every command has the small budget
+//! of `max_literals_before_login`, so a stranger cannot make the server
+//! hold a message-sized literal. Synchronizing literals (`{n}`) get their
+//! `+` continuation here; non-synchronizing ones (`{n+}`, LITERAL+) do not.
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -19,6 +21,22 @@ pub struct Limits {
     pub max_message: usize,
     /// Octets of literals in any other command.
     pub max_literals: usize,
+    /// Octets of literals in any command before login (LOGIN's user name
+    /// and password are all a stranger needs).
+    pub max_literals_before_login: usize,
+}
+
+impl Limits {
+    /// The limits for a connection that has not logged in yet: every
+    /// command, APPEND included, gets the small pre-login budget.
+    pub fn before_login(self) -> Limits {
+        let budget = self.max_literals_before_login.min(self.max_literals);
+        Limits {
+            max_message: budget,
+            max_literals: budget,
+            ..self
+        }
+    }
 }
 
 /// What came in.
@@ -141,6 +159,7 @@ mod tests {
         max_line: 40,
         max_message: 100,
         max_literals: 10,
+        max_literals_before_login: 4,
     };
 
     async fn read(input: &[u8]) -> (Incoming, Vec<u8>) {
@@ -187,6 +206,20 @@ mod tests {
                 synchronizing: false
             }
         );
+        let mut reader = tokio::io::BufReader::with_capacity(8, &b"a APPEND INBOX {50}\r\n"[..]);
+        let mut written = Vec::new();
+        let incoming = read_command(&mut reader, &mut written, LIMITS.before_login())
+            .await
+            .unwrap();
+        assert_eq!(
+            incoming,
+            Incoming::LiteralTooLarge {
+                tag: Some("a".into()),
+                synchronizing: true
+            },
+            "before login, APPEND gets no message-sized budget"
+        );
+        assert!(written.is_empty(), "and no continuation");
         let long = format!("t1 NOOP {}\r\nt2 NOOP\r\n", "x".repeat(100));
         let mut reader = tokio::io::BufReader::with_capacity(8, long.as_bytes());
         let mut sink = Vec::new();

@@ -26,3 +26,7 @@ mod structure;
 #[cfg(test)]
 #[path = "server_tests.rs"]
 pub(crate) mod server_tests;
+
+#[cfg(test)]
+#[path = "sharing_tests.rs"]
+mod sharing_tests;

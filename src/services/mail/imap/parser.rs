@@ -20,9 +20,17 @@ pub struct ParseError {
 
 /// How deep NOT/OR/parentheses may nest in SEARCH.
 const MAX_SEARCH_DEPTH: usize = 32;
+/// Search keys in one SEARCH, groups and the keys in NOT and OR included.
+/// Each may scan every message of the mailbox; clients send a handful
+/// (mutt's most complex patterns stay in the dozens).
+pub const MAX_SEARCH_KEYS: usize = 100;
 
 pub fn parse(input: &[u8]) -> Result<Command, ParseError> {
-    let mut cursor = Cursor { input, at: 0 };
+    let mut cursor = Cursor {
+        input,
+        at: 0,
+        search_keys: 0,
+    };
     let tag = cursor.tag().map_err(|message| ParseError {
         tag: None,
         response: format!("BAD {message}"),
@@ -32,6 +40,7 @@ pub fn parse(input: &[u8]) -> Result<Command, ParseError> {
         response: match failure {
             Failure::Bad(message) => format!("BAD {message}"),
             Failure::BadCharset => "NO [BADCHARSET (US-ASCII UTF-8)] unsupported charset".into(),
+            Failure::Limit(message) => format!("NO [LIMIT] {message}"),
         },
     })?;
     Ok(Command { tag, body })
@@ -40,6 +49,8 @@ pub fn parse(input: &[u8]) -> Result<Command, ParseError> {
 enum Failure {
     Bad(String),
     BadCharset,
+    /// Well-formed, but past one of our limits (RFC 5530 LIMIT).
+    Limit(String),
 }
 
 type Parsed<T> = Result<T, Failure>;
@@ -56,6 +67,8 @@ fn is_atom_char(byte: u8) -> bool {
 struct Cursor<'a> {
     input: &'a [u8],
     at: usize,
+    /// SEARCH keys read so far.
+    search_keys: usize,
 }
 
 impl Cursor<'_> {
@@ -657,6 +670,12 @@ impl Cursor<'_> {
     fn search_key(&mut self, depth: usize) -> Parsed<SearchKey> {
         if depth > MAX_SEARCH_DEPTH {
             return bad("search keys nested too deeply");
+        }
+        self.search_keys += 1;
+        if self.search_keys > MAX_SEARCH_KEYS {
+            return Err(Failure::Limit(format!(
+                "too many search keys (at most {MAX_SEARCH_KEYS}); search in steps"
+            )));
         }
         match self.peek() {
             Some(b'(') => {

@@ -1,6 +1,11 @@
 //! SEARCH (RFC 3501 §6.4.4): evaluates a parsed key against one message.
 //! Strings match as case-insensitive substrings (ASCII case folding) of the
-//! stored header values or octets; dates compare by UTC day.
+//! stored header values or octets; dates compare by UTC day. A message's
+//! header is found and its octets case-folded once, however many keys look
+//! at them (the parser caps the keys at `parser::MAX_SEARCH_KEYS`).
+
+use std::cell::OnceCell;
+use std::ops::Range;
 
 use super::command::{DateTest, SearchKey};
 use super::date;
@@ -9,11 +14,50 @@ use crate::services::mail::store::MessageMeta;
 
 /// One message as SEARCH sees it.
 pub struct Candidate<'a> {
-    pub sequence: u32,
-    pub meta: &'a MessageMeta,
-    pub recent: bool,
+    sequence: u32,
+    meta: &'a MessageMeta,
+    recent: bool,
     /// The stored message, when `needs_content` said so.
-    pub content: Option<&'a [u8]>,
+    content: Option<&'a [u8]>,
+    /// Where its header ends, and its octets in ASCII lower case: worked
+    /// out on first use.
+    header: OnceCell<Range<usize>>,
+    folded: OnceCell<Vec<u8>>,
+}
+
+impl<'a> Candidate<'a> {
+    pub fn new(
+        sequence: u32,
+        meta: &'a MessageMeta,
+        recent: bool,
+        content: Option<&'a [u8]>,
+    ) -> Candidate<'a> {
+        Candidate {
+            sequence,
+            meta,
+            recent,
+            content,
+            header: OnceCell::new(),
+            folded: OnceCell::new(),
+        }
+    }
+
+    fn content(&self) -> &'a [u8] {
+        self.content.unwrap_or_default()
+    }
+
+    fn header(&self) -> &'a [u8] {
+        let content = self.content();
+        &content[self
+            .header
+            .get_or_init(|| mime::parse_header_only(content))
+            .clone()]
+    }
+
+    fn folded(&self) -> &[u8] {
+        self.folded
+            .get_or_init(|| self.content().to_ascii_lowercase())
+    }
 }
 
 /// The largest sequence number and UID in the mailbox (what `*` means).
@@ -59,26 +103,18 @@ pub fn matches(key: &SearchKey, message: &Candidate, largest: Largest) -> bool {
         SearchKey::Received(day, test) => {
             compare(date::day_of(message.meta.internal_date), *day, *test)
         }
-        SearchKey::Sent(day, test) => {
-            let header = header_of(message);
-            mime::field_value(header, "Date")
-                .and_then(|value| date::parse_header_date(&value))
-                .is_some_and(|sent| compare(sent, *day, *test))
-        }
-        SearchKey::Header(name, needle) => mime::field_values(header_of(message), name)
+        SearchKey::Sent(day, test) => mime::field_value(message.header(), "Date")
+            .and_then(|value| date::parse_header_date(&value))
+            .is_some_and(|sent| compare(sent, *day, *test)),
+        SearchKey::Header(name, needle) => mime::field_values(message.header(), name)
             .iter()
-            .any(|value| contains(value.as_bytes(), needle.as_bytes())),
+            .any(|value| contains(value.to_ascii_lowercase().as_bytes(), needle)),
         SearchKey::Body(needle) => {
-            let content = message.content.unwrap_or_default();
-            contains(&content[header_of(message).len()..], needle.as_bytes())
+            // Folding keeps every octet where it was.
+            contains(&message.folded()[message.header().len()..], needle)
         }
-        SearchKey::Text(needle) => contains(message.content.unwrap_or_default(), needle.as_bytes()),
+        SearchKey::Text(needle) => contains(message.folded(), needle),
     }
-}
-
-fn header_of<'a>(message: &Candidate<'a>) -> &'a [u8] {
-    let content = message.content.unwrap_or_default();
-    &content[mime::parse_header_only(content)]
 }
 
 fn compare(day: i64, wanted: i64, test: DateTest) -> bool {
@@ -89,12 +125,11 @@ fn compare(day: i64, wanted: i64, test: DateTest) -> bool {
     }
 }
 
-/// Case-insensitive (ASCII) substring test in linear time (two-way search
-/// over lowercased copies); the empty needle always matches.
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+/// Case-insensitive (ASCII) substring test in linear time (two-way search)
+/// in a haystack already in lower case; the empty needle always matches.
+fn contains(folded_haystack: &[u8], needle: &str) -> bool {
     needle.is_empty()
-        || memchr::memmem::find(&haystack.to_ascii_lowercase(), &needle.to_ascii_lowercase())
-            .is_some()
+        || memchr::memmem::find(folded_haystack, &needle.as_bytes().to_ascii_lowercase()).is_some()
 }
 
 #[cfg(test)]
@@ -122,12 +157,7 @@ Date: Tue, 1 Dec 2026 08:00:00 +0000\r\n\r\nThe routers forward.\r\n";
             internal_date: UNIX_EPOCH + Duration::from_secs(20_000 * 86_400),
         };
         let content = needs_content(&key).then_some(MESSAGE);
-        let candidate = Candidate {
-            sequence: 2,
-            meta: &meta,
-            recent: false,
-            content,
-        };
+        let candidate = Candidate::new(2, &meta, false, content);
         matches(
             &key,
             &candidate,

@@ -3,14 +3,12 @@
 
 use std::io;
 
-use tokio::io::AsyncWrite;
-
 use super::command::{FetchItem, SearchKey, StoreMode};
 use super::fetch::{self, FetchContext};
 use super::response::push_flags;
 use super::search::{self, Candidate, Largest};
 use super::sequence::SequenceSet;
-use super::session::{Session, store_failure};
+use super::session::{Pieces, Session, store_failure};
 use crate::services::mail::smtp::data::with_crlf_line_ends;
 use crate::services::mail::store::Flag;
 
@@ -68,12 +66,12 @@ impl Session {
             } else {
                 None
             };
-            let candidate = Candidate {
-                sequence: index as u32 + 1,
+            let candidate = Candidate::new(
+                index as u32 + 1,
                 meta,
-                recent: mailbox.is_recent(meta.uid),
-                content: content.as_deref(),
-            };
+                mailbox.is_recent(meta.uid),
+                content.as_deref(),
+            );
             if search::matches(key, &candidate, largest) {
                 found.push(if uid { meta.uid } else { index as u32 + 1 });
             }
@@ -87,13 +85,13 @@ impl Session {
         self.tagged(tag, "OK SEARCH completed");
     }
 
-    pub(super) async fn fetch<W: AsyncWrite + Unpin>(
+    pub(super) fn fetch(
         &mut self,
         tag: &str,
         set: &SequenceSet,
         items: Vec<FetchItem>,
         uid: bool,
-        writer: &mut W,
+        pieces: &Pieces,
     ) -> io::Result<()> {
         let user = self.user.clone().unwrap_or_default();
         let Some(mailbox) = self.mailbox.as_mut() else {
@@ -152,7 +150,7 @@ impl Session {
             };
             fetch::push_fetch(&mut self.out, &context, items);
             if self.out.len() >= WRITE_CHUNK {
-                self.drain(writer).await?;
+                self.send_piece(pieces)?;
             }
         }
         self.sync(false);

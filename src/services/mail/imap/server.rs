@@ -1,10 +1,13 @@
 //! The IMAP listener and the settings its sessions share. It enforces the
 //! limits that keep hostile or forgotten clients cheap: capped lines and
-//! literals, a short inactivity timeout until login and the RFC's after it
-//! (RFC 3501 §5.4: at least 30 minutes), IDLE that ends at the same
-//! timeout, a closed connection after repeated failed logins or a run of
-//! malformed commands, and a bounded number of sessions, in all and per
-//! client address (the shared accept loop).
+//! The IMAP listener and the settings its sessions share. It enforces the
+//! limits that keep hostile or forgotten clients cheap: capped lines and
+//! literals (smaller before login), a short inactivity timeout until login
+//! and the RFC's after it (RFC 3501 §5.4: at least 30 minutes), IDLE that
+//! ends at the same timeout, a closed connection after repeated failed
+//! logins or a run of malformed commands, and a bounded number of sessions,
+//! in all and per client address (the shared accept loop). Commands run on
+//! the blocking pool (`off_runtime`), never on the node's runtime thread.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,11 +15,11 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use super::connection::{self, Incoming, Limits};
 use super::parser;
-use super::session::{Flow, Session};
+use super::session::{Flow, Pieces, Session};
 use crate::services::listener::{self, Busy, Gate};
 use crate::services::mail::accounts::Accounts;
 use crate::services::mail::lines::{Line, read_line};
@@ -57,6 +60,8 @@ impl ImapConfig {
                 max_line: 64 * 1024,
                 max_message: 32 * 1024 * 1024,
                 max_literals: 64 * 1024,
+                // LOGIN's two strings; AUTHENTICATE's response is a line.
+                max_literals_before_login: 8 * 1024,
             },
             max_auth_failures: 3,
             idle_poll: Duration::from_secs(2),
@@ -119,7 +124,12 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
         if bad_commands > MAX_BAD_COMMANDS {
             return bye(&mut writer, &log, "too many malformed commands, closing").await;
         }
-        let read = connection::read_command(&mut reader, &mut writer, config.limits);
+        let limits = if session.logged_in() {
+            config.limits
+        } else {
+            config.limits.before_login()
+        };
+        let read = connection::read_command(&mut reader, &mut writer, limits);
         let Ok(incoming) = tokio::time::timeout(silence_allowed(&session, config), read).await
         else {
             return bye(&mut writer, &log, "idle for too long, closing").await;
@@ -144,10 +154,17 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
             Incoming::LiteralTooLarge { tag, synchronizing } => {
                 bad_commands += 1;
                 log.client(b"<literal too large>");
-                let message = format!(
-                    "NO [TOOBIG] literal too large (messages up to {} octets, other literals up to {})",
-                    config.limits.max_message, config.limits.max_literals
-                );
+                let message = if session.logged_in() {
+                    format!(
+                        "NO [TOOBIG] literal too large (messages up to {} octets, other literals up to {})",
+                        config.limits.max_message, config.limits.max_literals
+                    )
+                } else {
+                    format!(
+                        "NO [TOOBIG] literal too large before login (at most {} octets; log in first)",
+                        limits.max_literals
+                    )
+                };
                 reply(&mut writer, &log, &tagged(tag, &message)).await?;
                 if synchronizing {
                     continue;
@@ -173,7 +190,14 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
                 continue;
             }
         };
-        let flow = session.handle(command, &mut writer).await?;
+        // The raw command (an APPEND's message, say) is not kept twice.
+        drop(bytes);
+        let (returned, flow) = off_runtime(session, &mut writer, move |session, pieces| {
+            session.handle(command, pieces)
+        })
+        .await?;
+        session = returned;
+        let flow = flow?;
         if !session.last_status().is_empty() {
             log.server(session.last_status());
         }
@@ -181,7 +205,10 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
             Flow::Continue => {}
             Flow::Close => break,
             Flow::Idle { tag } => {
-                if !idle(&mut reader, &mut writer, &mut session, &tag, config, &log).await? {
+                let (returned, go_on) =
+                    idle(&mut reader, &mut writer, session, &tag, config, &log).await?;
+                session = returned;
+                if !go_on {
                     break;
                 }
             }
@@ -193,15 +220,19 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
                 else {
                     return bye(&mut writer, &log, "idle for too long, closing").await;
                 };
-                let flow = match line? {
+                let response = match line? {
                     Line::Closed => return Ok(()),
-                    Line::TooLong => session.authenticate_plain(&tag, b"*"),
+                    Line::TooLong => b"*".to_vec(),
                     Line::Complete(response) => {
                         log.client(&response);
-                        session.authenticate_plain(&tag, &response)
+                        response
                     }
                 };
-                session.drain(&mut writer).await?;
+                let (returned, flow) = off_runtime(session, &mut writer, move |session, _| {
+                    session.authenticate_plain(&tag, &response)
+                })
+                .await?;
+                session = returned;
                 log.server(session.last_status());
                 if flow == Flow::Close {
                     break;
@@ -228,23 +259,54 @@ fn log_command(log: &SessionLog, command: &[u8]) {
     log.client(&first_line[..first_line.len().min(200)]);
 }
 
+/// Runs `work` on the session on the blocking pool and writes out what it
+/// produces: pieces as they come, the rest when it is done. Store work is
+/// file I/O that can take seconds (a SEARCH through large messages); on the
+/// node's one runtime thread it would stall every server of the node, so
+/// it runs where POP3 and SMTP run theirs (`spawn_blocking`). The session
+/// moves to the worker thread and back.
+async fn off_runtime<W, T, F>(
+    session: Session,
+    writer: &mut W,
+    work: F,
+) -> std::io::Result<(Session, T)>
+where
+    W: AsyncWrite + Unpin,
+    F: FnOnce(&mut Session, &Pieces) -> T + Send + 'static,
+    T: Send + 'static,
+{
+    // Two pieces in flight at most: a slow reader holds back the command,
+    // not memory.
+    let (pieces, mut arriving) = mpsc::channel(2);
+    let job = tokio::task::spawn_blocking(move || {
+        let mut session = session;
+        let result = work(&mut session, &pieces);
+        (session, result)
+    });
+    while let Some(piece) = arriving.recv().await {
+        writer.write_all(&piece).await?;
+    }
+    let (mut session, result) = job.await.map_err(std::io::Error::other)?;
+    session.drain(writer).await?;
+    Ok((session, result))
+}
+
 /// IDLE (RFC 2177): changes are sent as they happen until the client sends
-/// DONE. Returns false when the connection is to close.
+/// DONE. Returns the session, and false when the connection is to close.
 async fn idle<R, W>(
     reader: &mut R,
     writer: &mut W,
-    session: &mut Session,
+    session: Session,
     tag: &str,
     config: &ImapConfig,
     log: &SessionLog,
-) -> std::io::Result<bool>
+) -> std::io::Result<(Session, bool)>
 where
     R: AsyncBufRead + Unpin,
     W: AsyncWrite + Unpin,
 {
     writer.write_all(b"+ idling\r\n").await?;
-    session.sync(true);
-    session.drain(writer).await?;
+    let (mut session, ()) = off_runtime(session, writer, |session, _| session.sync(true)).await?;
     writer.flush().await?;
     let done = read_line(reader, 64);
     tokio::pin!(done);
@@ -255,24 +317,23 @@ where
         tokio::select! {
             read = &mut done => {
                 let status = match read? {
-                    Line::Closed => return Ok(false),
+                    Line::Closed => return Ok((session, false)),
                     Line::Complete(line) if line.eq_ignore_ascii_case(b"DONE") => format!("{tag} OK IDLE terminated"),
                     _ => format!("{tag} BAD expected DONE to end IDLE"),
                 };
                 log.client(b"DONE");
                 reply(writer, log, &status).await?;
-                return Ok(true);
+                return Ok((session, true));
             }
             _ = &mut deadline => {
                 bye(writer, log, "idle for too long, closing").await?;
-                return Ok(false);
+                return Ok((session, false));
             }
             _ = poll.tick() => {
-                session.sync(true);
-                if session.has_output() {
-                    session.drain(writer).await?;
-                    writer.flush().await?;
-                }
+                let (returned, ()) =
+                    off_runtime(session, writer, |session, _| session.sync(true)).await?;
+                session = returned;
+                writer.flush().await?;
             }
         }
     }

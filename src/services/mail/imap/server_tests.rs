@@ -77,14 +77,19 @@ pub fn start(tune: fn(&mut ImapConfig)) -> TestServer {
 }
 
 /// A raw client: sends lines, reads until the tagged reply.
-struct Client {
+pub(super) struct Client {
     reader: BufReader<TcpStream>,
     writer: TcpStream,
 }
 
 impl Client {
     fn connect(server: &TestServer) -> (Client, String) {
-        let stream = TcpStream::connect(server.address).unwrap();
+        Client::connect_to(server.address)
+    }
+
+    /// Connects and reads the greeting.
+    pub(super) fn connect_to(address: SocketAddr) -> (Client, String) {
+        let stream = TcpStream::connect(address).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
@@ -96,23 +101,23 @@ impl Client {
         (client, greeting)
     }
 
-    fn line(&mut self) -> String {
+    pub(super) fn line(&mut self) -> String {
         let mut line = Vec::new();
         self.reader.read_until(b'\n', &mut line).unwrap();
         String::from_utf8_lossy(&line).into_owned()
     }
 
-    fn send(&mut self, bytes: &[u8]) {
+    pub(super) fn send(&mut self, bytes: &[u8]) {
         self.writer.write_all(bytes).unwrap();
     }
 
     /// Sends `tag command` and returns every line up to the tagged one.
-    fn run(&mut self, tag: &str, command: &str) -> String {
+    pub(super) fn run(&mut self, tag: &str, command: &str) -> String {
         self.send(format!("{tag} {command}\r\n").as_bytes());
         self.until(tag)
     }
 
-    fn until(&mut self, tag: &str) -> String {
+    pub(super) fn until(&mut self, tag: &str) -> String {
         let mut all = String::new();
         loop {
             let line = self.line();
@@ -152,6 +157,7 @@ fn small_limits(config: &mut ImapConfig) {
         max_line: 1024,
         max_message: 100_000,
         max_literals: 256,
+        max_literals_before_login: 128,
     };
 }
 
@@ -264,6 +270,112 @@ fn oversize_non_synchronizing_literal_closes_the_connection() {
             .unwrap()
             .messages
             .is_empty()
+    );
+}
+
+#[test]
+fn strangers_get_no_room_for_big_literals() {
+    let server = start(defaults);
+    let (mut c, _) = Client::connect(&server);
+    // Before login a message-sized literal is refused at once, without a
+    // continuation: the server never reads (or holds) its octets.
+    c.send(b"a APPEND INBOX {33554432}\r\n");
+    let refused = c.line();
+    assert!(
+        refused.starts_with("a NO [TOOBIG] literal too large before login"),
+        "{refused}"
+    );
+    assert!(
+        c.run("b", "NOOP").starts_with("b OK"),
+        "the session goes on"
+    );
+    // LOGIN's strings still fit, as literals too.
+    c.send(b"c LOGIN {3}\r\n");
+    assert!(c.line().starts_with("+ "));
+    c.send(b"ada {6}\r\n");
+    assert!(c.line().starts_with("+ "));
+    c.send(b"secret\r\n");
+    assert!(c.until("c").starts_with("c OK"));
+    // Logged in, a large APPEND is accepted and stored whole.
+    let message = [
+        &b"Subject: big\r\n\r\n"[..],
+        &b"0123456789abcdef\r\n".repeat(256 * 1024),
+    ]
+    .concat();
+    c.send(format!("d APPEND INBOX {{{}}}\r\n", message.len()).as_bytes());
+    assert!(c.line().starts_with("+ "));
+    c.send(&message);
+    c.send(b"\r\n");
+    assert!(c.until("d").contains("d OK [APPENDUID"));
+    assert_eq!(server.store.read("ada", "INBOX", 1).unwrap(), message);
+    // A stranger's non-synchronizing literal that is too large: its octets
+    // are already on the way, so the connection closes.
+    let (mut stranger, _) = Client::connect(&server);
+    stranger.send(b"e APPEND INBOX {33554432+}\r\n");
+    assert!(stranger.line().starts_with("e NO [TOOBIG]"));
+    assert!(stranger.line().starts_with("* BYE"));
+    assert!(stranger.closed());
+}
+
+#[test]
+fn one_command_has_a_bounded_cost() {
+    let server = start(defaults);
+    // A user at the folder cap (made by hand: quicker than 1,000 CREATEs).
+    for i in 1..crate::services::mail::store::MAX_FOLDERS {
+        for sub in ["cur", "new", "tmp"] {
+            std::fs::create_dir_all(
+                server
+                    .dir
+                    .join(format!("mail/ada/.Lab{}.F{i}/{sub}", i % 10)),
+            )
+            .unwrap();
+        }
+    }
+    let (mut c, _) = Client::connect(&server);
+    c.run("a", "LOGIN ada secret");
+    let created = c.run("b", "CREATE Last");
+    assert!(created.starts_with("b OK"), "{created}");
+    let refused = c.run("c", "CREATE OneTooMany");
+    assert!(
+        refused.starts_with("c NO [LIMIT]") && refused.contains("delete some first"),
+        "{refused}"
+    );
+    // LIST over all of them still works, levels above included.
+    let listed = c.run("d", "LIST \"\" *");
+    assert_eq!(
+        listed.matches("* LIST ").count(),
+        1 + 1_000 + 10,
+        "INBOX, folders, levels"
+    );
+    assert!(listed.contains("* LIST (\\Noselect \\HasChildren) \".\" \"Lab3\"\r\n"));
+    assert!(listed.contains("* LIST (\\HasNoChildren) \".\" \"Lab3.F13\"\r\n"));
+    // A pattern past the caps is refused before any folder is looked at.
+    let stars = "*".repeat(60_000);
+    let refused = c.run("e", &format!("LIST \"\" \"{stars}\""));
+    assert!(
+        refused.starts_with("e NO [LIMIT] LIST pattern too complex"),
+        "{refused}"
+    );
+    let refused = c.run("f", &format!("LSUB \"\" \"{}\"", "a%".repeat(21)));
+    assert!(
+        refused.starts_with("f NO [LIMIT] LSUB pattern"),
+        "{refused}"
+    );
+    assert!(
+        c.run("g", "LIST \"\" \"La%.F1*\"")
+            .contains("\"Lab1.F11\"\r\n")
+    );
+    // SEARCH takes up to 100 keys, counting those inside NOT, OR and ().
+    c.run("h", "SELECT INBOX");
+    let keys = |n: usize| vec!["NOT SEEN"; n / 2].join(" ");
+    assert!(
+        c.run("i", &format!("SEARCH {}", keys(100)))
+            .contains("i OK")
+    );
+    let refused = c.run("j", &format!("SEARCH {}", keys(102)));
+    assert!(
+        refused.starts_with("j NO [LIMIT] too many search keys"),
+        "{refused}"
     );
 }
 

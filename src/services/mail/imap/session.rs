@@ -1,14 +1,18 @@
 //! One IMAP session's state machine (RFC 3501 §3): not authenticated →
 //! authenticated → selected, login, and the commands on folders (the
-//! selected mailbox's are in `selected`, LIST in `list`). Responses are built in a buffer and written out in
-//! pieces, so a FETCH of a large mailbox never sits in memory whole. I/O
-//! beyond that (reading AUTHENTICATE continuations, IDLE) is the server's.
+//! selected mailbox's are in `selected`, LIST in `list`). Commands run
+//! synchronously, on the blocking pool (the server's `off_runtime`), since
+//! they do file I/O and may take long. Responses are built in a buffer and
+//! handed out in pieces, so a FETCH of a large mailbox never sits in memory
+//! whole. Socket I/O (reading AUTHENTICATE continuations, IDLE) is the
+//! server's.
 
 use std::io;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
 
 use super::command::{Command, CommandBody, StatusItem};
 use super::mailbox::Mailbox;
@@ -24,6 +28,10 @@ pub const CAPABILITIES: &str =
 
 /// The hierarchy delimiter: Maildir++ folders are `.A.B` directories.
 pub(super) const DELIMITER: char = '.';
+
+/// Where a command hands full pieces of its responses while it runs: the
+/// connection writes them out as they come (see `Session::send_piece`).
+pub type Pieces = mpsc::Sender<Vec<u8>>;
 
 /// What the server does after a command.
 #[derive(Debug, PartialEq)]
@@ -94,25 +102,23 @@ impl Session {
         &self.last_status
     }
 
-    /// Runs one parsed command; its responses go to `writer`.
-    pub async fn handle<W: AsyncWrite + Unpin>(
-        &mut self,
-        command: Command,
-        writer: &mut W,
-    ) -> io::Result<Flow> {
-        let Command { tag, body } = command;
-        self.last_status.clear();
-        let flow = self.dispatch(&tag, body, writer).await?;
-        self.drain(writer).await?;
-        Ok(flow)
+    /// Hands what is buffered to the connection's writer, waiting while it
+    /// is behind (so the buffer stays near one piece). Only off the runtime.
+    pub(super) fn send_piece(&mut self, pieces: &Pieces) -> io::Result<()> {
+        pieces
+            .blocking_send(std::mem::take(&mut self.out))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the connection is gone"))
     }
 
-    async fn dispatch<W: AsyncWrite + Unpin>(
-        &mut self,
-        tag: &str,
-        body: CommandBody,
-        writer: &mut W,
-    ) -> io::Result<Flow> {
+    /// Runs one parsed command (blocking: store I/O); full pieces of its
+    /// responses go to `pieces`, the rest stays buffered for `drain`.
+    pub fn handle(&mut self, command: Command, pieces: &Pieces) -> io::Result<Flow> {
+        let Command { tag, body } = command;
+        self.last_status.clear();
+        self.dispatch(&tag, body, pieces)
+    }
+
+    fn dispatch(&mut self, tag: &str, body: CommandBody, pieces: &Pieces) -> io::Result<Flow> {
         use CommandBody as C;
         match body {
             C::Capability => {
@@ -204,7 +210,7 @@ impl Session {
                 flags,
                 date,
                 message,
-            } => self.append(tag, &mailbox, &flags, date, &message),
+            } => self.append(tag, &mailbox, &flags, date, message),
             _ if self.mailbox.is_none() => {
                 self.tagged(tag, "BAD no mailbox selected (SELECT or EXAMINE first)")
             }
@@ -230,7 +236,7 @@ impl Session {
                 }
             }
             C::Search { key, uid } => self.search(tag, &key, uid),
-            C::Fetch { set, items, uid } => self.fetch(tag, &set, items, uid, writer).await?,
+            C::Fetch { set, items, uid } => self.fetch(tag, &set, items, uid, pieces)?,
             C::Store {
                 set,
                 mode,
@@ -242,6 +248,12 @@ impl Session {
             C::Move { set, mailbox, uid } => self.copy(tag, &set, &mailbox, uid, true),
         }
         Ok(Flow::Continue)
+    }
+
+    /// Whether LOGIN or AUTHENTICATE succeeded (and with it the larger
+    /// literal budgets).
+    pub fn logged_in(&self) -> bool {
+        self.user.is_some()
     }
 
     pub(super) fn user(&self) -> &str {
@@ -317,11 +329,6 @@ impl Session {
         }
     }
 
-    /// Whether anything is waiting to be written (IDLE's cue to send it).
-    pub fn has_output(&self) -> bool {
-        !self.out.is_empty()
-    }
-
     fn select(&mut self, tag: &str, folder: String, read_only: bool) {
         self.mailbox = None;
         let snapshot = match self.store.snapshot(self.user(), &folder) {
@@ -394,9 +401,10 @@ impl Session {
         folder: &str,
         flags: &[Flag],
         date: Option<SystemTime>,
-        message: &[u8],
+        message: Vec<u8>,
     ) {
-        let message = with_crlf_line_ends(message.to_vec());
+        // Owned, so a message already in CRLF form is never copied again.
+        let message = with_crlf_line_ends(message);
         let date = date.unwrap_or_else(SystemTime::now);
         let appended = self
             .store
@@ -424,6 +432,7 @@ pub(super) fn store_failure(error: &io::Error) -> String {
         io::ErrorKind::NotFound => "NONEXISTENT",
         io::ErrorKind::AlreadyExists => "ALREADYEXISTS",
         io::ErrorKind::InvalidInput => "CANNOT",
+        io::ErrorKind::QuotaExceeded => "LIMIT",
         _ => "UNAVAILABLE",
     };
     format!("NO [{code}] {error}")
