@@ -59,9 +59,20 @@ enum Command {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
-    /// Print the dialogue log of a node's mail server (every SMTP and POP3
-    /// session, commands and replies).
-    Logs { lab: String, node: String },
+    /// Print a node's service log: SMTP, POP3 and IMAP sessions (commands
+    /// and replies; the server's MX lookups and outgoing SMTP too), DHCP
+    /// exchanges (DISCOVER, OFFER, REQUEST, ACK with xid, MAC, address and
+    /// relay) and DNS questions with their answers.
+    Logs {
+        lab: String,
+        node: String,
+        /// Keep printing new lines as they come (until Ctrl-C or the lab goes down).
+        #[arg(short, long)]
+        follow: bool,
+        /// Also print the bodies of messages sent with DATA (`D:` lines).
+        #[arg(long)]
+        bodies: bool,
+    },
     /// Open an interactive shell inside a node.
     Shell { lab: String, node: String },
     /// Print the topology as a diagram source.
@@ -127,7 +138,12 @@ pub fn main() -> ExitCode {
         Command::Down { lab, all } => down::run(lab.as_deref(), all),
         Command::Status { lab, json } => status::run(lab.as_deref(), json),
         Command::Exec { lab, node, command } => exec::run(&lab, &node, &command),
-        Command::Logs { lab, node } => logs::run(&lab, &node),
+        Command::Logs {
+            lab,
+            node,
+            follow,
+            bodies,
+        } => logs::run(&lab, &node, follow, bodies),
         Command::Shell { lab, node } => exec::shell(&lab, &node),
         Command::Graph { file, format } => graph::run(&file, format),
         Command::Schema => {

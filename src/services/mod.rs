@@ -6,3 +6,4 @@ pub mod dhcp;
 pub mod dns;
 pub mod http;
 pub mod mail;
+pub mod node_log;

@@ -16,10 +16,12 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{Semaphore, mpsc, watch};
 
 use super::authority::{Authority, fill};
+use super::query_log::QueryLog;
 use super::reply_cache::{ReplyCache, reply_limit};
 use super::udp_batch::{self, ToResolve};
 use super::upstream::{Role, Upstream};
 use crate::lab::zones::Zone;
+use crate::services::node_log::NodeLog;
 
 /// A TCP client that sends nothing for this long is dropped.
 const TCP_IDLE: Duration = Duration::from_secs(10);
@@ -35,6 +37,8 @@ pub struct Handler {
     authority: Authority,
     upstream: Option<Upstream>,
     replies: ReplyCache,
+    /// Questions and answers for the node's log (bounded, never blocks).
+    pub log: QueryLog,
 }
 
 /// What to do with one received message.
@@ -60,7 +64,14 @@ impl Handler {
             authority: Authority::new(zones)?,
             upstream: role.map(Upstream::new).transpose()?,
             replies: ReplyCache::default(),
+            log: QueryLog::off(),
         })
+    }
+
+    /// Logs questions and answers (within `QueryLog`'s budget) to `log`.
+    pub fn with_log(mut self, log: NodeLog) -> Handler {
+        self.log = QueryLog::new(log);
+        self
     }
 
     /// Answers what can be answered at once. `udp` limits the reply to the
@@ -147,7 +158,7 @@ impl Handler {
 
 /// hickory-proto's decoder is fuzzed upstream; a panic would still only
 /// cost this one message.
-fn decode(bytes: &[u8]) -> Option<Message> {
+pub(super) fn decode(bytes: &[u8]) -> Option<Message> {
     std::panic::catch_unwind(|| Message::from_vec(bytes).ok()).ok()?
 }
 
@@ -243,6 +254,7 @@ async fn resolve_for_udp(
         let (handler, socket) = (handler.clone(), socket.clone());
         tokio::spawn(async move {
             let reply = handler.resolve(pending).await;
+            handler.log.exchange("udp", peer, &reply);
             // Never wait in the runtime: a full buffer drops the datagram.
             let _ = socket2::SockRef::from(&*socket).send_to_with_flags(
                 &reply,
@@ -265,14 +277,19 @@ async fn serve_tcp(handler: Arc<Handler>, listener: TcpListener, clients: Arc<Se
         };
         let handler = handler.clone();
         tokio::spawn(async move {
-            let _ = tcp_client(&handler, stream).await;
+            let peer = stream.peer_addr();
+            let _ = tcp_client(&handler, stream, peer).await;
             drop(permit);
         });
     }
 }
 
 /// Messages over one TCP connection, each with its 2-byte length (RFC 7766).
-async fn tcp_client(handler: &Handler, mut stream: TcpStream) -> std::io::Result<()> {
+async fn tcp_client(
+    handler: &Handler,
+    mut stream: TcpStream,
+    peer: std::io::Result<std::net::SocketAddr>,
+) -> std::io::Result<()> {
     loop {
         let len = match tokio::time::timeout(TCP_IDLE, stream.read_u16()).await {
             Ok(Ok(len)) => usize::from(len),
@@ -285,6 +302,9 @@ async fn tcp_client(handler: &Handler, mut stream: TcpStream) -> std::io::Result
         let Some(reply) = handler.respond(&message, false).await else {
             return Ok(());
         };
+        if let Ok(peer) = peer {
+            handler.log.exchange("tcp", peer, &reply);
+        }
         let mut framed = Vec::with_capacity(reply.len() + 2);
         framed.extend_from_slice(&(reply.len() as u16).to_be_bytes());
         framed.extend_from_slice(&reply);

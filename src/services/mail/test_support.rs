@@ -49,6 +49,7 @@ pub struct MailServer {
     pub smtp: SocketAddr,
     pub submission: SocketAddr,
     pub pop3: SocketAddr,
+    transcript: Transcript,
     _stop: watch::Sender<bool>,
 }
 
@@ -125,6 +126,7 @@ impl MailServer {
             smtp: addresses[0],
             submission: addresses[1],
             pop3: pop3_address,
+            transcript,
             _stop: stop_tx,
         }
     }
@@ -152,6 +154,7 @@ impl MailServer {
     }
 
     pub fn log(&self) -> String {
+        self.transcript.sync();
         std::fs::read_to_string(self.root.join("mail.log")).unwrap()
     }
 }

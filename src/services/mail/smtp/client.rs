@@ -125,8 +125,7 @@ impl Conversation {
         if data.code != 354 {
             return Ok(undelivered(outcomes, data.outcome()));
         }
-        self.log
-            .note(&format!("<message of {} bytes>", message.len()));
+        self.log.message(message);
         self.send_raw(&dot_stuffed(message)).await?;
         let accepted = self.reply().await?;
         if accepted.code / 100 != 2 {

@@ -263,8 +263,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
             }
             Ok(Ok(Data::Message(message))) => message,
         };
-        self.log
-            .note(&format!("<message of {} bytes>", message.len()));
+        self.log.message(&message);
         let id = super::queue::new_id();
         let stamped = [self.received_header(&id).as_bytes(), &message].concat();
         let sender = self.sender.take().expect("checked above");
