@@ -75,11 +75,19 @@ enum Command {
     },
     /// Open an interactive shell inside a node.
     Shell { lab: String, node: String },
-    /// Print the topology as a diagram source.
+    /// Draw a lab: a lab file as written (no root needed), or a running lab
+    /// with its live addresses (DHCP leases included). Mermaid or DOT source,
+    /// or an SVG/PNG picture (needs Graphviz `dot`).
     Graph {
-        file: PathBuf,
-        #[arg(long, value_enum, default_value = "mermaid")]
-        format: GraphFormat,
+        /// A lab file, or the name of a running lab.
+        lab: String,
+        /// mermaid (the default), dot, svg or png; with -o, taken from the
+        /// file's extension when not given.
+        #[arg(long, value_enum)]
+        format: Option<GraphFormat>,
+        /// Write to this file instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Print the JSON Schema of lab files (for editors).
     Schema,
@@ -145,7 +153,11 @@ pub fn main() -> ExitCode {
             bodies,
         } => logs::run(&lab, &node, follow, bodies),
         Command::Shell { lab, node } => exec::shell(&lab, &node),
-        Command::Graph { file, format } => graph::run(&file, format),
+        Command::Graph {
+            lab,
+            format,
+            output,
+        } => graph::run(&lab, format, output.as_deref()),
         Command::Schema => {
             let schema = crate::lab::schema::lab_schema();
             println!(

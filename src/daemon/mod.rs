@@ -4,10 +4,11 @@
 //! Its log is `daemon.log` in the lab's state dir.
 
 pub mod control;
-mod dns;
+pub mod dns;
 pub mod mail;
 pub mod node;
 pub mod pidfile;
+pub mod services;
 pub mod state;
 pub mod web;
 

@@ -41,13 +41,9 @@ pub fn log_path(state_dir: &Path, node: &str) -> PathBuf {
 
 /// Whether `node` runs a service that writes to its log.
 pub fn keeps_log(node: &PlanNode) -> bool {
-    node.dhcp_server.is_some()
-        || node.dns_server.is_some()
-        || node.mail.is_some()
-        || node
-            .interfaces
-            .iter()
-            .any(|i| i.dhcp_relay.is_some() || i.dhcp)
+    super::services::planned(node)
+        .into_iter()
+        .any(|kind| kind != super::services::Kind::WebServer)
 }
 
 /// Which of a node's services to start: servers and relays first, so that
