@@ -9,7 +9,7 @@ use std::fmt::Write;
 
 use super::addr::Ipv4Net;
 use super::model::NodeKind;
-use super::plan::{Plan, PlanIface, PlanNode};
+use super::plan::{Plan, PlanEnd, PlanIface, PlanLink, PlanNode};
 use crate::daemon::services;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -94,7 +94,7 @@ fn iface_lines(node: &PlanNode, iface: &PlanIface, live: Option<&LiveAddresses>)
 fn mermaid(plan: &Plan, live: Option<&LiveAddresses>) -> String {
     let mut out = String::from("graph LR\n");
     for (i, node) in plan.nodes.iter().enumerate() {
-        let label = mermaid_text(&node_lines(node, None).join("<br/>"));
+        let label = mermaid_text(&node_lines(node, live).join("<br/>"));
         let (open, close) = match node.kind {
             NodeKind::Router => ("{{", "}}"),
             NodeKind::Switch => ("[[", "]]"),
@@ -104,17 +104,23 @@ fn mermaid(plan: &Plan, live: Option<&LiveAddresses>) -> String {
         let _ = writeln!(out, "  n{i}{open}\"{label}\"{close}");
     }
     for link in &plan.links {
-        let end = |e: super::plan::PlanEnd| {
+        let end = |e: PlanEnd| {
             let node = &plan.nodes[e.node];
-            iface_lines(node, &node.interfaces[e.iface], live).join(" ")
+            let iface = &node.interfaces[e.iface];
+            if labels_own_interfaces(node) {
+                iface.name.clone()
+            } else {
+                iface_lines(node, iface, live).join(" ")
+            }
         };
+        let (upper, lower) = ordered(plan, link);
         let _ = writeln!(
             out,
             "  n{} ---|\"{} — {}\"| n{}",
-            link.a.node,
-            mermaid_text(&end(link.a)),
-            mermaid_text(&end(link.b)),
-            link.b.node
+            upper.node,
+            mermaid_text(&end(upper)),
+            mermaid_text(&end(lower)),
+            lower.node
         );
     }
     out
@@ -157,7 +163,7 @@ fn dot(plan: &Plan, live: Option<&LiveAddresses>) -> String {
         );
     }
     for link in &plan.links {
-        let end = |e: super::plan::PlanEnd| {
+        let end = |e: PlanEnd| {
             let node = &plan.nodes[e.node];
             let label = if labels_own_interfaces(node) {
                 String::new()
@@ -166,13 +172,7 @@ fn dot(plan: &Plan, live: Option<&LiveAddresses>) -> String {
             };
             (dot_text(&node.name), label)
         };
-        // Tails rank above heads: routers on top, switches below them,
-        // servers and PCs at the bottom.
-        let (upper, lower) = if tier(plan, link.b) < tier(plan, link.a) {
-            (link.b, link.a)
-        } else {
-            (link.a, link.b)
-        };
+        let (upper, lower) = ordered(plan, link);
         let (a, a_label) = end(upper);
         let (b, b_label) = end(lower);
         let _ = writeln!(
@@ -184,7 +184,17 @@ fn dot(plan: &Plan, live: Option<&LiveAddresses>) -> String {
     out
 }
 
-fn tier(plan: &Plan, end: super::plan::PlanEnd) -> u8 {
+/// A cable's ends, the upper first: routers, then switches, then servers
+/// and PCs (DOT ranks tails above heads, so the picture reads top-down).
+fn ordered(plan: &Plan, link: &PlanLink) -> (PlanEnd, PlanEnd) {
+    if tier(plan, link.b) < tier(plan, link.a) {
+        (link.b, link.a)
+    } else {
+        (link.a, link.b)
+    }
+}
+
+fn tier(plan: &Plan, end: PlanEnd) -> u8 {
     match plan.nodes[end.node].kind {
         NodeKind::Router => 0,
         NodeKind::Switch => 1,
@@ -293,7 +303,7 @@ links:
         );
         let mermaid = render(&small(), Some(&live), GraphFormat::Mermaid);
         assert!(
-            mermaid.contains("\"eth1 — eth0 192.168.10.100/24 (DHCP)\""),
+            mermaid.contains("(\"pc1<br/>PC<br/>eth0 192.168.10.100/24 (DHCP)\")"),
             "{mermaid}"
         );
     }
@@ -307,7 +317,9 @@ links:
             "n1[[\"sw0<br/>switch\"]]",
             "n3(\"pc1<br/>PC<br/>eth0 DHCP\")",
             "n2[(\"srv<br/>server<br/>eth0 192.168.1.2/24<br/>DHCP, DNS, mail\")]",
-            "n0 ---|\"eth0 192.168.1.1/24 — eth0 192.168.1.2/24\"| n2",
+            "n0 ---|\"eth0 192.168.1.1/24 — eth0\"| n2",
+            "n0 ---|\"eth1 192.168.10.1/24 relay → 192.168.1.2 — eth0\"| n1",
+            "n1 ---|\"eth1 — eth0\"| n3",
         ] {
             assert!(mermaid.contains(expected), "{expected}\nnot in\n{mermaid}");
         }
