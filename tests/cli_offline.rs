@@ -188,3 +188,14 @@ fn building_without_root_says_what_to_do() {
         "{said}"
     );
 }
+
+#[test]
+fn logs_help_names_every_protocol_it_shows() {
+    let out = labctl(&["logs", "--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    for protocol in [
+        "SMTP", "POP3", "IMAP", "DHCP", "DNS", "--follow", "--bodies",
+    ] {
+        assert!(help.contains(protocol), "{protocol} not in\n{help}");
+    }
+}
