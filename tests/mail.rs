@@ -130,36 +130,42 @@ fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
     false
 }
 
-/// The lab's DNS server process; stopped on drop.
-struct Dns(std::process::Child);
+/// The lab's DNS server process and its pid file; stopped and removed on
+/// drop (dnsmasq, no longer root, cannot remove its pid file itself).
+struct Dns(std::process::Child, String);
 
 impl Drop for Dns {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        let _ = std::fs::remove_file(&self.1);
     }
 }
 
 fn start_dns(lab: &Lab) -> Dns {
-    let pid_file = format!("--pid-file=/tmp/labctl-dnsmasq-{}.pid", lab.name);
-    let dnsmasq = Dns(exec_spawned(
-        lab,
-        "dns0",
-        &[
-            "dnsmasq",
-            &pid_file,
-            "--keep-in-foreground",
-            "--conf-file=/dev/null",
-            "--no-resolv",
-            "--no-hosts",
-            "--listen-address=10.0.0.53",
-            "--bind-interfaces",
-            "--mx-host=mt.com,mx1.mt.com,10",
-            "--mx-host=cbrc.com,mx2.cbrc.com,10",
-            "--host-record=mx1.mt.com,10.1.0.10",
-            "--host-record=mx2.cbrc.com,10.2.0.10",
-        ],
-    ));
+    let pid_path = format!("/tmp/labctl-dnsmasq-{}.pid", lab.name);
+    let pid_file = format!("--pid-file={pid_path}");
+    let dnsmasq = Dns(
+        exec_spawned(
+            lab,
+            "dns0",
+            &[
+                "dnsmasq",
+                &pid_file,
+                "--keep-in-foreground",
+                "--conf-file=/dev/null",
+                "--no-resolv",
+                "--no-hosts",
+                "--listen-address=10.0.0.53",
+                "--bind-interfaces",
+                "--mx-host=mt.com,mx1.mt.com,10",
+                "--mx-host=cbrc.com,mx2.cbrc.com,10",
+                "--host-record=mx1.mt.com,10.1.0.10",
+                "--host-record=mx2.cbrc.com,10.2.0.10",
+            ],
+        ),
+        pid_path,
+    );
     let answered = eventually(Duration::from_secs(5), || {
         let out = lab.exec(
             "mx1",
