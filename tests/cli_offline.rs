@@ -122,8 +122,9 @@ fn graph_renders_mermaid_and_dot() {
     assert!(mermaid.status.success(), "{}", text(&mermaid));
     let mermaid = String::from_utf8_lossy(&mermaid.stdout);
     assert!(mermaid.starts_with("graph LR\n"), "{mermaid}");
+    assert!(mermaid.contains("{{\"r1<br/>router\"}}"), "{mermaid}");
     assert!(
-        mermaid.contains("{{\"r1 (router)<br/>eth0 10.0.0.1/30"),
+        mermaid.contains("---|\"eth0 10.0.0.1/30 — eth0 10.0.0.2/30\"|"),
         "{mermaid}"
     );
     assert_eq!(mermaid.matches(" ---|").count(), 7, "{mermaid}");
@@ -132,8 +133,73 @@ fn graph_renders_mermaid_and_dot() {
     let dot = String::from_utf8_lossy(&dot.stdout);
     assert!(dot.starts_with("graph \"two-routers\" {"), "{dot}");
     assert!(
-        dot.contains("\"r1\" -- \"r2\" [taillabel=\"eth0\", headlabel=\"eth0\"];"),
+        dot.contains(
+            "\"r1\" -- \"r2\" [taillabel=\"eth0\\n10.0.0.1/30\", headlabel=\"eth0\\n10.0.0.2/30\"];"
+        ),
         "{dot}"
+    );
+}
+
+/// Whether Graphviz `dot` can be run (`make test` installs it).
+fn have_dot() -> bool {
+    std::process::Command::new("dot")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn graph_draws_svg_and_png_with_graphviz() {
+    if !have_dot() {
+        eprintln!("SKIPPED: Graphviz `dot` is not installed (`make test` installs graphviz)");
+        return;
+    }
+    let file = format!("{}/labs/mastertech.yaml", env!("CARGO_MANIFEST_DIR"));
+    let svg = labctl(&["graph", &file, "--format", "svg"]);
+    assert!(svg.status.success(), "{}", text(&svg));
+    let svg = String::from_utf8_lossy(&svg.stdout);
+    assert!(svg.contains("<svg"), "{svg}");
+    // The labels made it into the picture: a server with its services, a
+    // router's interface with its address and relay.
+    for expected in ["DHCP, DNS", "192.168.20.1/24", "relay → 192.168.10.2"] {
+        assert!(svg.contains(expected), "{expected} not in the SVG");
+    }
+    // -o takes the format from the extension.
+    let dir = std::env::temp_dir().join(format!("labctl-graph-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = dir.join("lab.png");
+    let out = labctl(&["graph", &file, "-o", png.to_str().unwrap()]);
+    let bytes = std::fs::read(&png).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(bytes.starts_with(b"\x89PNG\r\n"), "not a PNG");
+}
+
+#[test]
+fn graph_without_graphviz_says_to_install_it() {
+    let file = format!("{}/labs/two-routers.yaml", env!("CARGO_MANIFEST_DIR"));
+    let empty = std::env::temp_dir().join(format!("labctl-no-dot-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = std::process::Command::new(common::LABCTL)
+        .args(["graph", &file, "--format", "svg"])
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir(&empty);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .contains("needs Graphviz `dot`, which is not installed: install the graphviz package"),
+        "{stderr}"
+    );
+    // A name whose format cannot be told is refused before anything is drawn.
+    let out = labctl(&["graph", &file, "-o", "lab.jpeg"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("end it in .svg, .png, .dot or .mmd"),
+        "{}",
+        text(&out)
     );
 }
 
@@ -176,4 +242,15 @@ fn building_without_root_says_what_to_do() {
         said.contains("needs root") && said.contains("as root"),
         "{said}"
     );
+}
+
+#[test]
+fn logs_help_names_every_protocol_it_shows() {
+    let out = labctl(&["logs", "--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    for protocol in [
+        "SMTP", "POP3", "IMAP", "DHCP", "DNS", "--follow", "--bodies",
+    ] {
+        assert!(help.contains(protocol), "{protocol} not in\n{help}");
+    }
 }

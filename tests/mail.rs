@@ -337,7 +337,27 @@ fn two_domains_relay_by_mx_and_real_clients_send_and_read() {
         mx1.contains("S: 554 5.7.1 <bob@cbrc.com>: Relay access denied"),
         "{mx1}"
     );
-    assert!(mx1.contains("smtp-out"), "{mx1}");
+    // The server's own MX lookup, then its outgoing session to what it found.
+    let lookup = mx1
+        .find("smtp-out -- MX lookup for cbrc.com at 10.0.0.53:53: mx2.cbrc.com [10.2.0.10]")
+        .unwrap_or_else(|| panic!("no MX lookup in\n{mx1}"));
+    let outgoing = mx1
+        .find("-- outgoing connection to mx2.cbrc.com [10.2.0.10]:25")
+        .unwrap_or_else(|| panic!("no outgoing session in\n{mx1}"));
+    assert!(lookup < outgoing, "{mx1}");
+    // Bodies only with --bodies, dot-unstuffed, in both directions.
+    assert!(!mx1.contains(" D: "), "{mx1}");
+    let out = common::labctl(&["logs", &lab.name, "mx1", "--bodies"]);
+    let bodies = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        bodies.contains("submission #") || bodies.contains("smtp #"),
+        "{bodies}"
+    );
+    assert!(bodies.contains(" D: .a line with a dot"), "{bodies}");
+    assert!(
+        bodies.contains("smtp-out #") && bodies.contains(" D: Subject: Lecture 5"),
+        "{bodies}"
+    );
     let mx2 = logs(&lab, "mx2");
     assert!(mx2.contains("C: EHLO mx1.mt.com"), "{mx2}");
     assert!(mx2.contains("C: RCPT TO:<bob@cbrc.com>"), "{mx2}");

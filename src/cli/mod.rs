@@ -129,18 +129,29 @@ enum Command {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
-    /// Print the dialogue log of a node's mail server (SMTP, POP3, IMAP).
+    /// Print a node's service log: SMTP, POP3 and IMAP sessions, DHCP
+    /// exchanges and DNS questions.
     ///
-    /// Every SMTP, POP3 and IMAP session the server had, commands and
-    /// replies as they went over the wire.
+    /// SMTP, POP3 and IMAP sessions with their commands and replies as they
+    /// went over the wire (the server's MX lookups and outgoing SMTP too),
+    /// DHCP exchanges (DISCOVER, OFFER, REQUEST, ACK with xid, MAC, address
+    /// and relay) and DNS questions with their answers.
     #[command(after_help = "Examples:\n  \
                             labctl logs mastertech mail\n  \
-                            labctl logs mastertech mail | grep -A3 AUTH")]
+                            labctl logs mastertech mail -f\n  \
+                            labctl logs mastertech mail --bodies | grep -A3 AUTH")]
     Logs {
         /// The running lab.
         lab: String,
-        /// The node that runs the mail server.
+        /// The node whose services' log to print (a mail, DNS or DHCP server,
+        /// a DHCP relay or a DHCP client).
         node: String,
+        /// Keep printing new lines as they come (until Ctrl-C or the lab goes down).
+        #[arg(short, long)]
+        follow: bool,
+        /// Also print the bodies of messages sent with DATA (`D:` lines).
+        #[arg(long)]
+        bodies: bool,
     },
     /// Open an interactive shell inside a node ($SHELL, else /bin/sh).
     ///
@@ -154,16 +165,24 @@ enum Command {
         /// The node to open the shell in.
         node: String,
     },
-    /// Print the topology as a diagram source (no root needed).
+    /// Draw a lab: a lab file as written (no root needed), or a running lab
+    /// with its live addresses (DHCP leases included).
+    ///
+    /// Mermaid or DOT source, or an SVG/PNG picture (needs Graphviz `dot`).
     #[command(after_help = "Examples:\n  \
                             labctl graph labs/mastertech.yaml > mastertech.mmd\n  \
-                            labctl graph labs/mastertech.yaml --format dot | dot -Tsvg > mastertech.svg")]
+                            labctl graph labs/mastertech.yaml --format dot\n  \
+                            labctl graph mastertech -o mastertech.svg")]
     Graph {
-        /// The lab file (YAML) to draw.
-        file: PathBuf,
-        /// The diagram language: Mermaid (GitHub renders it) or Graphviz DOT.
-        #[arg(long, value_enum, default_value = "mermaid")]
-        format: GraphFormat,
+        /// A lab file, or the name of a running lab.
+        lab: String,
+        /// mermaid (the default), dot, svg or png; with -o, taken from the
+        /// file's extension when not given.
+        #[arg(long, value_enum)]
+        format: Option<GraphFormat>,
+        /// Write to this file instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Print the JSON Schema of lab files (for editors; no root needed).
     ///
@@ -273,9 +292,18 @@ pub fn main() -> ExitCode {
         Command::Restart { lab } => restart::run(&lab),
         Command::Status { lab, json } => status::run(lab.as_deref(), json),
         Command::Exec { lab, node, command } => exec::run(&lab, &node, &command),
-        Command::Logs { lab, node } => logs::run(&lab, &node),
+        Command::Logs {
+            lab,
+            node,
+            follow,
+            bodies,
+        } => logs::run(&lab, &node, follow, bodies),
         Command::Shell { lab, node } => exec::shell(&lab, &node),
-        Command::Graph { file, format } => graph::run(&file, format),
+        Command::Graph {
+            lab,
+            format,
+            output,
+        } => graph::run(&lab, format, output.as_deref()),
         Command::Schema => {
             let schema = crate::lab::schema::lab_schema();
             println!(

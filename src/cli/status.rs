@@ -6,16 +6,16 @@
 use std::net::Ipv4Addr;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
 
 use crate::daemon::control::{self, Reply, Request};
 use crate::daemon::pidfile::ProcessId;
+use crate::daemon::services::{Kind, Port, ports_text};
 use crate::daemon::state::ClientReport;
 use crate::lab::addr::Ipv4Net;
 use crate::lab::plan::{PlanNode, RouteOrigin};
-use crate::net::inspect::{NamespaceView, inspect};
-use crate::net::netns;
+use crate::net::inspect::{NamespaceView, inspect_plan};
 use crate::plural::count;
 use crate::printable::line;
 use crate::services::dhcp::server::{LeaseInfo, Stats};
@@ -67,11 +67,22 @@ struct NodeStatus {
     services: Vec<ServiceStatus>,
 }
 
-/// One service of a node, as the daemon reports it.
+/// One service of a node: what the plan says the daemon runs, the ports it
+/// listens on, and whether the daemon answers.
+#[derive(Serialize)]
+struct ServiceStatus {
+    #[serde(flatten)]
+    service: Service,
+    ports: Vec<Port>,
+    /// The lab daemon, which runs every service, answers now.
+    running: bool,
+}
+
+/// A service's own fields, by kind.
 #[derive(Serialize)]
 #[allow(clippy::enum_variant_names)] // the names are the JSON `kind`s
 #[serde(tag = "kind", rename_all = "kebab-case")]
-enum ServiceStatus {
+enum Service {
     DhcpServer {
         leases: Vec<LeaseInfo>,
         stats: Stats,
@@ -93,6 +104,18 @@ enum ServiceStatus {
         /// The lab servers a resolver asks (forwarder) or starts from (roots).
         #[serde(skip_serializing_if = "Vec::is_empty")]
         upstream: Vec<Ipv4Addr>,
+    },
+    MailServer {
+        domains: Vec<String>,
+        /// The mailbox names.
+        users: Vec<String>,
+    },
+    WebServer {
+        /// The directory served (relative to the lab file), if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        root: Option<String>,
+        /// The paths of inline pages.
+        pages: Vec<String>,
     },
 }
 
@@ -213,31 +236,15 @@ fn one(lab: &str, json: bool) -> Result<ExitCode> {
     crate::lifecycle::require_admin("status LAB")?;
     let dir = LabDir::of(lab)?;
     let record = dir.read_record()?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     let reply = ask_daemon(&dir);
-    let mut nodes = Vec::new();
-    for node in &record.plan.nodes {
-        let view = if netns::exists(&node.namespace) {
-            let handle = runtime.handle().clone();
-            let netlink = netns::run_in(&node.namespace, move || {
-                let _entered = handle.enter();
-                let (connection, netlink, _) = rtnetlink::new_connection()?;
-                handle.spawn(connection);
-                Ok(netlink)
-            })?;
-            Some(
-                runtime
-                    .block_on(inspect(&netlink))
-                    .with_context(|| format!("reading node {}", node.name))?,
-            )
-        } else {
-            None
-        };
-        nodes.push(node_status(node, view, reply.as_ref()));
-    }
+    let views = inspect_plan(&record.plan)?;
+    let nodes = record
+        .plan
+        .nodes
+        .iter()
+        .zip(views)
+        .map(|(node, view)| node_status(node, view, reply.as_ref()))
+        .collect();
     let status = LabStatus {
         version: VERSION,
         lab: summary(&dir, &record, reply.as_ref()),
@@ -302,28 +309,63 @@ fn node_status(node: &PlanNode, view: Option<NamespaceView>, reply: Option<&Repl
             }
         })
         .collect();
+    let running = reply.is_some();
+    let entry = |kind: Kind, service: Service| ServiceStatus {
+        service,
+        ports: kind.ports(),
+        running,
+    };
     let mut services = Vec::new();
-    if let Some(server) = reply.and_then(|r| r.dhcp_servers.get(&node.name)) {
-        services.push(ServiceStatus::DhcpServer {
-            leases: server.leases.clone(),
-            stats: server.stats.clone(),
-        });
+    if node.dhcp_server.is_some() {
+        let report = reply.and_then(|r| r.dhcp_servers.get(&node.name));
+        services.push(entry(
+            Kind::DhcpServer,
+            Service::DhcpServer {
+                leases: report.map(|r| r.leases.clone()).unwrap_or_default(),
+                stats: report.map(|r| r.stats.clone()).unwrap_or_default(),
+            },
+        ));
     }
     if let Some(dns) = &node.dns_server {
-        services.push(dns_status(dns));
+        services.push(entry(Kind::DnsServer, dns_status(dns)));
+    }
+    if let Some(mail) = &node.mail {
+        services.push(entry(
+            Kind::MailServer,
+            Service::MailServer {
+                domains: mail.domains.clone(),
+                users: mail.users.iter().map(|u| u.name.clone()).collect(),
+            },
+        ));
+    }
+    if let Some(web) = &node.agents.web {
+        services.push(entry(
+            Kind::WebServer,
+            Service::WebServer {
+                root: web.root.clone(),
+                pages: web.pages.keys().cloned().collect(),
+            },
+        ));
     }
     for iface in &node.interfaces {
         if let Some(server) = iface.dhcp_relay {
-            services.push(ServiceStatus::DhcpRelay {
-                interface: iface.name.clone(),
-                server,
-            });
+            services.push(entry(
+                Kind::DhcpRelay,
+                Service::DhcpRelay {
+                    interface: iface.name.clone(),
+                    server,
+                },
+            ));
         }
-        if let Some(report) = iface.dhcp.then(|| client(&iface.name)).flatten() {
-            services.push(ServiceStatus::DhcpClient {
-                interface: iface.name.clone(),
-                client: report,
-            });
+        if iface.dhcp {
+            let report = client(&iface.name).unwrap_or_else(ClientReport::unknown);
+            services.push(entry(
+                Kind::DhcpClient,
+                Service::DhcpClient {
+                    interface: iface.name.clone(),
+                    client: report,
+                },
+            ));
         }
     }
     let routes = view
@@ -423,58 +465,7 @@ fn print_human(status: &LabStatus) {
             );
         }
         for service in &node.services {
-            match service {
-                ServiceStatus::DhcpServer { leases, stats } => {
-                    println!(
-                        "  dhcp server: {}, {}, {} malformed",
-                        count(leases.len(), "lease"),
-                        count(stats.received, "request"),
-                        stats.malformed
-                    );
-                    for lease in leases {
-                        // The hostname is whatever the client sent.
-                        let name = line(lease.hostname.as_deref().unwrap_or("-"));
-                        println!(
-                            "    lease {} → {} ({name}, {})",
-                            lease.address, lease.mac, lease.state
-                        );
-                    }
-                }
-                ServiceStatus::DhcpRelay { interface, server } => {
-                    println!("  dhcp relay: {interface} → {server}")
-                }
-                ServiceStatus::DnsServer {
-                    zones,
-                    role,
-                    upstream,
-                } => {
-                    let servers: Vec<String> = upstream.iter().map(|s| s.to_string()).collect();
-                    let via = if servers.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" via {}", servers.join(", "))
-                    };
-                    let zones = if zones.is_empty() {
-                        "no zones".to_string()
-                    } else {
-                        zones.join(" ")
-                    };
-                    println!("  dns server ({role}{via}): {zones}")
-                }
-                ServiceStatus::DhcpClient { interface, client } => {
-                    match (&client.address, &client.reason) {
-                        (Some(address), _) => println!(
-                            "  dhcp client {interface}: {} from {}",
-                            line(address),
-                            line(client.server.as_deref().unwrap_or("?"))
-                        ),
-                        (None, Some(reason)) => {
-                            println!("  dhcp client {interface}: FAILED — {}", line(reason))
-                        }
-                        (None, None) => println!("  dhcp client {interface}: {}", client.state),
-                    }
-                }
-            }
+            print_service(service);
         }
         for r in &node.routes {
             let via = r.via.map(|v| format!(" via {v}")).unwrap_or_default();
@@ -488,15 +479,88 @@ fn print_human(status: &LabStatus) {
     }
 }
 
+/// `  mail (SMTP 25, 587; POP3 110; IMAP 143): mt.com, users ada, bob`
+fn print_service(status: &ServiceStatus) {
+    let ports = ports_text(&status.ports);
+    let stopped = if status.running {
+        ""
+    } else {
+        " [not running: the lab daemon does not answer]"
+    };
+    match &status.service {
+        Service::DhcpServer { leases, stats } => {
+            println!(
+                "  dhcp server ({ports}){stopped}: {}, {}, {} malformed",
+                count(leases.len(), "lease"),
+                count(stats.received, "request"),
+                stats.malformed
+            );
+            for lease in leases {
+                // The hostname is whatever the client sent.
+                let name = line(lease.hostname.as_deref().unwrap_or("-"));
+                println!(
+                    "    lease {} → {} ({name}, {})",
+                    lease.address, lease.mac, lease.state
+                );
+            }
+        }
+        Service::DhcpRelay { interface, server } => {
+            println!("  dhcp relay ({ports}){stopped}: {interface} → {server}")
+        }
+        Service::DnsServer {
+            zones,
+            role,
+            upstream,
+        } => {
+            let servers: Vec<String> = upstream.iter().map(|s| s.to_string()).collect();
+            let via = if servers.is_empty() {
+                String::new()
+            } else {
+                format!(" via {}", servers.join(", "))
+            };
+            let zones = if zones.is_empty() {
+                "no zones".to_string()
+            } else {
+                zones.join(" ")
+            };
+            println!("  dns server ({ports}; {role}{via}){stopped}: {zones}")
+        }
+        Service::MailServer { domains, users } => println!(
+            "  mail ({ports}){stopped}: {}, users {}",
+            domains.join(", "),
+            users.join(", ")
+        ),
+        Service::WebServer { root, pages } => {
+            let site = match root {
+                Some(root) => format!("files in {root}"),
+                None => format!("pages {}", pages.join(" ")),
+            };
+            println!("  web ({ports}){stopped}: {site}")
+        }
+        Service::DhcpClient { interface, client } => {
+            let head = format!("  dhcp client ({ports}){stopped} {interface}");
+            match (&client.address, &client.reason) {
+                (Some(address), _) => println!(
+                    "{head}: {} from {}",
+                    line(address),
+                    line(client.server.as_deref().unwrap_or("?"))
+                ),
+                (None, Some(reason)) => println!("{head}: FAILED — {}", line(reason)),
+                (None, None) => println!("{head}: {}", client.state),
+            }
+        }
+    }
+}
+
 /// A DNS server as the plan describes it.
-fn dns_status(dns: &crate::lab::zones::DnsServer) -> ServiceStatus {
+fn dns_status(dns: &crate::lab::zones::DnsServer) -> Service {
     use crate::lab::zones::ResolverRole;
     let (role, upstream) = match &dns.resolver {
         None => ("authoritative", Vec::new()),
         Some(role @ ResolverRole::Forward { servers }) => (role.name(), servers.clone()),
         Some(role @ ResolverRole::Recursive { roots, .. }) => (role.name(), roots.clone()),
     };
-    ServiceStatus::DnsServer {
+    Service::DnsServer {
         zones: dns.zones.iter().map(|z| z.origin.clone()).collect(),
         role,
         upstream,

@@ -42,7 +42,7 @@ pub async fn start(
                 .collect(),
         },
     });
-    let handler = Arc::new(Handler::new(&dns.zones, role.as_ref())?);
+    let handler = Arc::new(Handler::new(&dns.zones, role.as_ref())?.with_log(context.log.clone()));
     let mut addresses: Vec<Ipv4Addr> = vec![Ipv4Addr::LOCALHOST];
     addresses.extend(
         node.interfaces

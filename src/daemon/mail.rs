@@ -1,5 +1,5 @@
 //! A mail node in the daemon: opens its store (Maildir++ under the lab's
-//! state dir), relay queue and dialogue log, and starts SMTP on 25 and 587,
+//! state dir) and relay queue, logs its dialogue in the node's log, and starts SMTP on 25 and 587,
 //! POP3 on 110 and the relay worker, which finds other domains' servers
 //! through the node's own DNS servers, and IMAP on 143.
 
@@ -33,11 +33,6 @@ const DNS_PORT: u16 = 53;
 /// The node's mail dir: `STATE/mail/NODE/` with `maildirs/` and `queue/`.
 pub fn mail_dir(state_dir: &Path, node: &str) -> PathBuf {
     state_dir.join("mail").join(node)
-}
-
-/// The node's dialogue log, printed by `labctl logs LAB NODE`.
-pub fn log_path(state_dir: &Path, node: &str) -> PathBuf {
-    state_dir.join(format!("mail-{node}.log"))
 }
 
 /// What every mail protocol of a node shares.
@@ -74,8 +69,7 @@ pub fn start(context: &NodeContext, tasks: &mut tokio::task::JoinSet<Result<()>>
         hostname: hostname(node),
         accounts: accounts.clone(),
         store: store.clone(),
-        transcript: Transcript::open(&log_path(&context.state_dir, &node.name))
-            .context("cannot open the mail log")?,
+        transcript: Transcript::new(context.log.clone()),
     };
     let delivery = Arc::new(Delivery {
         accounts,

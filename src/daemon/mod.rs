@@ -4,14 +4,16 @@
 //! Its log is `daemon.log` in the lab's state dir.
 
 pub mod control;
-mod dns;
+pub mod dns;
 pub mod lock;
 pub mod mail;
 pub mod node;
 pub mod pidfile;
+pub mod services;
 pub mod state;
 pub mod web;
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -22,6 +24,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::net::netns;
+use crate::services::node_log::NodeLog;
 use crate::state::{LabDir, LabRecord};
 use control::{Reply, Request, ServerReport};
 use node::{NodeContext, Phase};
@@ -53,25 +56,42 @@ pub fn run(lab: &str) -> Result<ExitCode> {
         .context("cannot start the async runtime")?;
     let shared = Arc::new(Shared::default());
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let threads = start_services(&dir, &record, &shared, &stopped)?;
+    let (threads, logs) = start_services(&dir, &record, &shared, &stopped)?;
     let served = runtime.block_on(serve(&dir, &shared));
     let _ = stop.send(true);
     for thread in threads {
         let _ = thread.join();
+    }
+    for log in logs.values() {
+        log.sync();
     }
     served?;
     log(&format!("lab {lab}: daemon stopped"));
     Ok(ExitCode::SUCCESS)
 }
 
-/// Starts every node's services: servers and relays first, then clients.
+type NodeThread = std::thread::JoinHandle<Result<()>>;
+
+/// Opens the node logs and starts every node's services: servers and
+/// relays first, then clients.
 fn start_services(
     dir: &LabDir,
     record: &LabRecord,
     shared: &Arc<Shared>,
     stop: &tokio::sync::watch::Receiver<bool>,
-) -> Result<Vec<std::thread::JoinHandle<Result<()>>>> {
+) -> Result<(Vec<NodeThread>, BTreeMap<String, NodeLog>)> {
     let mut threads = Vec::new();
+    let mut logs = BTreeMap::new();
+    for node in record.plan.nodes.iter().filter(|n| node::keeps_log(n)) {
+        let path = node::log_path(&dir.dir, &node.name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        let log = NodeLog::open(&path)
+            .with_context(|| format!("cannot open the log {}", path.display()))?;
+        logs.insert(node.name.clone(), log);
+    }
     for phase in [Phase::Infrastructure, Phase::Clients] {
         for node in &record.plan.nodes {
             let wanted = match phase {
@@ -90,12 +110,16 @@ fn start_services(
                     state_dir: dir.dir.clone(),
                     shared: shared.clone(),
                     stop: stop.clone(),
+                    log: logs
+                        .get(&node.name)
+                        .cloned()
+                        .unwrap_or_else(NodeLog::discard),
                 };
                 threads.push(node::start(context, phase)?);
             }
         }
     }
-    Ok(threads)
+    Ok((threads, logs))
 }
 
 fn log(line: &str) {

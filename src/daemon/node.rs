@@ -4,7 +4,7 @@
 //! The services themselves only see bound sockets.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -19,6 +19,7 @@ use crate::net::{etc, netns};
 use crate::services::dhcp::client::{Client, ClientError, Lease};
 use crate::services::dhcp::relay::{self, Relay};
 use crate::services::dhcp::server::{self, Arrival, Pool, Server, ServerConfig};
+use crate::services::node_log::{NOTE, NodeLog};
 
 pub const DHCP_SERVER_PORT: u16 = 67;
 pub const DHCP_CLIENT_PORT: u16 = 68;
@@ -29,6 +30,20 @@ pub struct NodeContext {
     pub state_dir: PathBuf,
     pub shared: Arc<Shared>,
     pub stop: watch::Receiver<bool>,
+    /// The node's service log (`labctl logs LAB NODE`).
+    pub log: NodeLog,
+}
+
+/// The node's service log, printed by `labctl logs LAB NODE`.
+pub fn log_path(state_dir: &Path, node: &str) -> PathBuf {
+    state_dir.join("logs").join(format!("{node}.log"))
+}
+
+/// Whether `node` runs a service that writes to its log.
+pub fn keeps_log(node: &PlanNode) -> bool {
+    super::services::planned(node)
+        .into_iter()
+        .any(|kind| kind != super::services::Kind::WebServer)
 }
 
 /// Which of a node's services to start: servers and relays first, so that
@@ -118,7 +133,9 @@ fn start_infrastructure(
             client_port: DHCP_CLIENT_PORT,
             server_port: DHCP_SERVER_PORT,
         };
-        let server = Arc::new(Mutex::new(Server::new(config, SystemTime::now())?));
+        let mut server = Server::new(config, SystemTime::now())?;
+        server.set_log(context.log.clone());
+        let server = Arc::new(Mutex::new(server));
         let mut sockets = Vec::new();
         for iface in node.interfaces.iter().filter(|i| i.address.is_some()) {
             let local = iface.address.expect("filtered");
@@ -156,6 +173,7 @@ fn start_infrastructure(
             relay,
             client_side,
             server_side,
+            context.log.clone(),
             context.stop.clone(),
         ));
     }
@@ -192,6 +210,7 @@ fn start_clients(
             client,
             netlink: netlink.clone(),
             shared: context.shared.clone(),
+            log: context.log.clone(),
         };
         let stop = context.stop.clone();
         tasks.spawn(async move { job.run(stop).await });
@@ -210,6 +229,7 @@ struct ClientJob {
     client: Client,
     netlink: rtnetlink::Handle,
     shared: Arc<Shared>,
+    log: NodeLog,
 }
 
 /// How long a client that found no server waits before trying again.
@@ -225,7 +245,7 @@ impl ClientJob {
             let mut lease = match acquired {
                 Ok(lease) => lease,
                 Err(reason) => {
-                    eprintln!("dhcp-client {}: {reason}", self.key);
+                    self.note(&reason);
                     self.shared
                         .set_client(&self.key, ClientState::Failed { reason });
                     tokio::select! {
@@ -252,7 +272,7 @@ impl ClientJob {
                         }
                         // A NAK means stop using the address now (RFC 2131 §4.4.5).
                         Err(e) if matches!(e.downcast_ref(), Some(ClientError::Refused { .. })) => {
-                            eprintln!("dhcp-client {}: {e}", self.key);
+                            self.note(&e.to_string());
                             refused = true;
                             break;
                         }
@@ -273,10 +293,7 @@ impl ClientJob {
                             _ = stop.changed() => return Ok(()),
                             _ = tokio::time::sleep_until(at(lease.lease_seconds)) => {}
                         }
-                        eprintln!(
-                            "dhcp-client {}: lease on {} expired",
-                            self.key, lease.address
-                        );
+                        self.note(&format!("lease on {} expired", lease.address));
                         self.remove(&lease).await;
                         break;
                     }
@@ -319,10 +336,22 @@ impl ClientJob {
         net_lease::put(&self.netlink, self.iface.index, lease).await?;
         let source = format!("DHCP server {}", lease.server);
         etc::write_resolv_conf(&self.node, &lease.dns, lease.domain.as_deref(), &source)?;
-        eprintln!(
-            "dhcp-client {}: bound to {} from {}",
-            self.key, lease.address, lease.server
-        );
+        self.note(&format!(
+            "bound to {} from {} (gateway {}, DNS {})",
+            lease.address,
+            lease.server,
+            lease.gateway.map_or("none".to_string(), |g| g.to_string()),
+            if lease.dns.is_empty() {
+                "none".to_string()
+            } else {
+                lease
+                    .dns
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        ));
         self.shared.set_client(
             &self.key,
             ClientState::Bound {
@@ -331,6 +360,13 @@ impl ClientJob {
             },
         );
         Ok(())
+    }
+
+    /// What happened, in the daemon's log and the node's.
+    fn note(&self, text: &str) {
+        eprintln!("dhcp-client {}: {text}", self.key);
+        self.log
+            .line(&format!("dhcp-client {}", self.iface.name), NOTE, text);
     }
 
     /// Takes an expired lease's address off the interface.

@@ -47,6 +47,16 @@ pub struct ClientReport {
     pub reason: Option<String>,
 }
 
+impl ClientReport {
+    /// A client whose state nobody can tell: the daemon does not answer.
+    pub fn unknown() -> ClientReport {
+        ClientReport {
+            state: "unknown".into(),
+            ..report(&ClientState::Waiting)
+        }
+    }
+}
+
 impl Shared {
     pub fn set_client(&self, key: &str, state: ClientState) {
         self.clients

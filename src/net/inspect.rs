@@ -10,7 +10,9 @@ use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, State};
 use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute};
 use rtnetlink::{Handle, RouteMessageBuilder};
 
+use super::netns;
 use crate::lab::addr::{Ipv4Net, Mac};
+use crate::lab::plan::Plan;
 
 #[derive(Debug, Clone)]
 pub struct LinkView {
@@ -37,6 +39,34 @@ pub struct RouteView {
 pub struct NamespaceView {
     pub links: Vec<LinkView>,
     pub routes: Vec<RouteView>,
+}
+
+/// Every node of a running lab as the kernel has it now, in plan order;
+/// None for a node whose namespace has gone missing. Needs root.
+pub fn inspect_plan(plan: &Plan) -> Result<Vec<Option<NamespaceView>>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let mut views = Vec::new();
+    for node in &plan.nodes {
+        if !netns::exists(&node.namespace) {
+            views.push(None);
+            continue;
+        }
+        let handle = runtime.handle().clone();
+        let netlink = netns::run_in(&node.namespace, move || {
+            let _entered = handle.enter();
+            let (connection, netlink, _) = rtnetlink::new_connection()?;
+            handle.spawn(connection);
+            Ok(netlink)
+        })?;
+        let view = runtime
+            .block_on(inspect(&netlink))
+            .with_context(|| format!("reading node {}", node.name))?;
+        views.push(Some(view));
+    }
+    Ok(views)
 }
 
 /// Main routing table number.

@@ -7,3 +7,4 @@ pub mod dns;
 pub mod http;
 pub mod listener;
 pub mod mail;
+pub mod node_log;

@@ -10,6 +10,9 @@ use dhcproto::v4::Opcode;
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
 
+use crate::lab::addr::Mac;
+use crate::services::node_log::{FROM_CLIENT, FROM_SERVER, NodeLog};
+
 /// Requests that have crossed this many relays are dropped (RFC 1542 §4.1.1).
 const MAX_HOPS: u8 = 16;
 
@@ -47,13 +50,32 @@ impl Relay {
     }
 }
 
+/// `dhcp xid 0x…` and `DISCOVER from 02:…` of a message, for the log.
+fn describe(datagram: &[u8]) -> Option<(String, String)> {
+    let message = super::decode(datagram)?;
+    let kind = format!("{:?}", message.opts().msg_type()?).to_uppercase();
+    let mac = <[u8; 6]>::try_from(message.chaddr()).ok().map(Mac)?;
+    let yiaddr = message.yiaddr();
+    let address = if yiaddr.is_unspecified() {
+        String::new()
+    } else {
+        format!(" {yiaddr}")
+    };
+    Some((
+        format!("dhcp xid {:#010x}", message.xid()),
+        format!("{kind}{address} for {mac}"),
+    ))
+}
+
 /// Relays until `stop` fires. `client_side` is bound to the client port's
 /// server side (67) on the interface (SO_BINDTODEVICE, SO_BROADCAST);
-/// `server_side` is bound to `giaddr`:67, where the server answers.
+/// `server_side` is bound to `giaddr`:67, where the server answers. Each
+/// message relayed goes into `log`.
 pub async fn serve(
     relay: Relay,
     client_side: UdpSocket,
     server_side: UdpSocket,
+    log: NodeLog,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let mut from_client = vec![0u8; 1500];
@@ -63,15 +85,21 @@ pub async fn serve(
             _ = stop.changed() => return Ok(()),
             received = client_side.recv_from(&mut from_client) => {
                 let (len, _) = received?;
-                if let Some(request) = relay.forward_request(&from_client[..len])
-                    && let Err(e) = server_side.send_to(&request, relay.server).await
-                {
-                    eprintln!("dhcp-relay {}: cannot reach server {}: {e}", relay.giaddr, relay.server);
+                if let Some(request) = relay.forward_request(&from_client[..len]) {
+                    if let Some((tag, what)) = describe(&request) {
+                        log.line(&tag, FROM_CLIENT, &format!("{what} relayed from {} to server {}", relay.giaddr, relay.server.ip()));
+                    }
+                    if let Err(e) = server_side.send_to(&request, relay.server).await {
+                        eprintln!("dhcp-relay {}: cannot reach server {}: {e}", relay.giaddr, relay.server);
+                    }
                 }
             }
             received = server_side.recv_from(&mut from_server) => {
-                let (len, _) = received?;
+                let (len, from) = received?;
                 if let Some(reply) = relay.forward_reply(&from_server[..len]) {
+                    if let Some((tag, what)) = describe(&reply) {
+                        log.line(&tag, FROM_SERVER, &format!("{what} from server {} relayed onto {}", from.ip(), relay.giaddr));
+                    }
                     client_side.send_to(&reply, relay.clients).await?;
                 }
             }

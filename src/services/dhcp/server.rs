@@ -22,6 +22,7 @@ use super::journal::Journal;
 pub use super::leases::LeaseInfo;
 use super::leases::Leases;
 use crate::lab::addr::{Ipv4Net, Mac};
+use crate::services::node_log::{FROM_CLIENT, FROM_SERVER, NOTE, NodeLog};
 
 /// The magic cookie that starts the options of a DHCP message (RFC 2131 §3).
 const MAGIC_COOKIE: [u8; 4] = [99, 130, 83, 99];
@@ -105,6 +106,8 @@ pub struct Server {
     client_port: u16,
     server_port: u16,
     stats: Stats,
+    /// The node's log: each request and what was answered (`labctl logs`).
+    log: NodeLog,
 }
 
 /// A well-formed client message.
@@ -154,7 +157,13 @@ impl Server {
             client_port,
             server_port,
             stats: Stats::default(),
+            log: NodeLog::discard(),
         })
+    }
+
+    /// Logs every exchange in `log` from now on.
+    pub fn set_log(&mut self, log: NodeLog) {
+        self.log = log;
     }
 
     /// Handles one received datagram and logs what happened; None when there
@@ -163,20 +172,33 @@ impl Server {
         self.stats.received += 1;
         let Some(request) = Request::parse(datagram) else {
             self.stats.malformed += 1;
-            eprintln!(
-                "dhcp: dropped a malformed datagram via {}",
-                arrival.local.addr
-            );
+            let what = format!("dropped a malformed datagram via {}", arrival.local.addr);
+            eprintln!("dhcp: {what}");
+            self.log.line("dhcp", NOTE, &what);
             return None;
         };
         let via = request.via(arrival);
+        let tag = format!("dhcp xid {:#010x}", request.message.xid());
+        let route = request.route(arrival);
+        self.log
+            .line(&tag, FROM_CLIENT, &format!("{}{route}", request.details()));
         let Some(pool) = self.pool_for(&request, arrival) else {
             self.stats.no_pool += 1;
             eprintln!("dhcp: {request} via {via} -> dropped: no pool for that subnet");
+            self.log
+                .line(&tag, NOTE, "dropped: no pool for that subnet");
             return None;
         };
         let answer = self.answer(&request, pool, arrival.local.addr, unix_seconds(now));
         eprintln!("dhcp: {request} via {via} -> {answer}");
+        match &answer {
+            Answer::Silent(what) => self.log.line(&tag, NOTE, what),
+            _ => self.log.line(
+                &tag,
+                FROM_SERVER,
+                &format!("{answer} to {}{route}", request.mac),
+            ),
+        }
         self.reply(&request, pool, &answer, arrival.local.addr)
     }
 
@@ -455,6 +477,36 @@ impl Request {
         Some(self.message.giaddr())
             .filter(|a| !a.is_unspecified())
             .unwrap_or(arrival.local.addr)
+    }
+
+    /// ` via relay 192.168.20.1` or ` on 192.168.10.2/24` (the interface
+    /// it came in on), for the log.
+    fn route(&self, arrival: &Arrival) -> String {
+        let giaddr = self.message.giaddr();
+        if giaddr.is_unspecified() {
+            format!(" on {}", arrival.local)
+        } else {
+            format!(" via relay {giaddr}")
+        }
+    }
+
+    /// `REQUEST from 02:…:08 "pc1" for 192.168.20.100 (server 192.168.10.2)`
+    fn details(&self) -> String {
+        let mut text = self.to_string();
+        if let Some(name) = self.hostname() {
+            text.push_str(&format!(" \"{name}\""));
+        }
+        let ciaddr = self.message.ciaddr();
+        if !ciaddr.is_unspecified() {
+            text.push_str(&format!(" with {ciaddr}"));
+        }
+        if let Some(requested) = self.requested() {
+            text.push_str(&format!(" for {requested}"));
+        }
+        if let Some(server) = self.server_id() {
+            text.push_str(&format!(" (server {server})"));
+        }
+        text
     }
 
     fn requested(&self) -> Option<Ipv4Addr> {
@@ -873,6 +925,40 @@ mod tests {
         unknown.set_giaddr(ip("172.16.0.1"));
         assert!(send(&mut s, &unknown, 0).is_none());
         assert_eq!(s.stats().no_pool, 1);
+    }
+
+    #[test]
+    fn the_log_shows_each_exchange_with_xid_mac_address_and_relay() {
+        let path = std::env::temp_dir().join(format!("labctl-dhcp-log-{}", std::process::id()));
+        let log = NodeLog::open(&path).unwrap();
+        let mut s = server();
+        s.set_log(log.clone());
+        let mut discover = message(Discover, 1);
+        discover.set_xid(0x1a2b3c4d).set_giaddr(ip("10.20.0.1"));
+        discover
+            .opts_mut()
+            .insert(DhcpOption::Hostname("pc1\x1b[2J".into()));
+        send(&mut s, &discover, 0).unwrap();
+        dora(&mut s, 2);
+        log.sync();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        let mac1 = Mac(mac(1));
+        let mac2 = Mac(mac(2));
+        for expected in [
+            format!(
+                "dhcp xid 0x1a2b3c4d C: DISCOVER from {mac1} \"pc1\\x1b[2J\" via relay 10.20.0.1"
+            ),
+            format!("dhcp xid 0x1a2b3c4d S: OFFER 10.20.0.10 to {mac1} via relay 10.20.0.1"),
+            format!("C: DISCOVER from {mac2} on 192.168.10.1/24"),
+            format!("S: OFFER 192.168.10.100 to {mac2} on 192.168.10.1/24"),
+            format!(
+                "C: REQUEST from {mac2} for 192.168.10.100 (server 192.168.10.1) on 192.168.10.1/24"
+            ),
+            format!("S: ACK 192.168.10.100 to {mac2} on 192.168.10.1/24"),
+        ] {
+            assert!(text.contains(&expected), "{expected}\nnot in\n{text}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod authority;
 #[allow(dead_code)] // an API for the mail relay and the checks (other branches)
 pub mod client;
+pub mod query_log;
 mod reply_cache;
 pub mod server;
 mod udp_batch;

@@ -16,11 +16,13 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{Semaphore, mpsc, watch};
 
 use super::authority::{Authority, fill};
+use super::query_log::QueryLog;
 use super::reply_cache::{ReplyCache, reply_limit};
 use super::udp_batch::{self, ToResolve};
 use super::upstream::{Role, Upstream};
 use crate::lab::zones::Zone;
 use crate::services::listener::{self, Busy, Gate, Limits};
+use crate::services::node_log::NodeLog;
 
 /// DNS over TCP: connection caps and how long a silent client is kept.
 #[derive(Clone, Copy, Debug)]
@@ -62,6 +64,8 @@ pub struct Handler {
     authority: Authority,
     upstream: Option<Upstream>,
     replies: ReplyCache,
+    /// Questions and answers for the node's log (bounded, never blocks).
+    pub log: QueryLog,
 }
 
 /// What to do with one received message.
@@ -87,7 +91,14 @@ impl Handler {
             authority: Authority::new(zones)?,
             upstream: role.map(Upstream::new).transpose()?,
             replies: ReplyCache::default(),
+            log: QueryLog::off(),
         })
+    }
+
+    /// Logs questions and answers (within `QueryLog`'s budget) to `log`.
+    pub fn with_log(mut self, log: NodeLog) -> Handler {
+        self.log = QueryLog::new(log);
+        self
     }
 
     /// Answers what can be answered at once. `udp` limits the reply to the
@@ -174,7 +185,7 @@ impl Handler {
 
 /// hickory-proto's decoder is fuzzed upstream; a panic would still only
 /// cost this one message.
-fn decode(bytes: &[u8]) -> Option<Message> {
+pub(super) fn decode(bytes: &[u8]) -> Option<Message> {
     std::panic::catch_unwind(|| Message::from_vec(bytes).ok()).ok()?
 }
 
@@ -277,6 +288,7 @@ async fn resolve_for_udp(
         let (handler, socket) = (handler.clone(), socket.clone());
         tokio::spawn(async move {
             let reply = handler.resolve(pending).await;
+            handler.log.exchange("udp", peer, &reply);
             // Never wait in the runtime: a full buffer drops the datagram.
             let _ = socket2::SockRef::from(&*socket).send_to_with_flags(
                 &reply,
@@ -295,10 +307,10 @@ async fn serve_tcp(
     idle_timeout: Duration,
     stop: watch::Receiver<bool>,
 ) {
-    let served = listener::serve(listener, gate, TCP_BUSY, stop, |stream, _| {
+    let served = listener::serve(listener, gate, TCP_BUSY, stop, |stream, peer| {
         let handler = handler.clone();
         async move {
-            let _ = tcp_client(&handler, stream, idle_timeout).await;
+            let _ = tcp_client(&handler, stream, peer, idle_timeout).await;
         }
     });
     if let Err(e) = served.await {
@@ -310,6 +322,7 @@ async fn serve_tcp(
 async fn tcp_client(
     handler: &Handler,
     mut stream: TcpStream,
+    peer: std::net::SocketAddr,
     idle_timeout: Duration,
 ) -> std::io::Result<()> {
     loop {
@@ -324,6 +337,7 @@ async fn tcp_client(
         let Some(reply) = handler.respond(&message, false).await else {
             return Ok(());
         };
+        handler.log.exchange("tcp", peer, &reply);
         let mut framed = Vec::with_capacity(reply.len() + 2);
         framed.extend_from_slice(&(reply.len() as u16).to_be_bytes());
         framed.extend_from_slice(&reply);

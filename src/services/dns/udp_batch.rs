@@ -85,7 +85,14 @@ pub fn run(
             let len = headers[i].msg_len as usize;
             match handler.prepare(&buffers[i][..len], true) {
                 Prepared::Ignore => {}
-                Prepared::Reply(reply) => replies.push((reply, i)),
+                Prepared::Reply(reply) => {
+                    if handler.log.admit()
+                        && let Some(peer) = socket_addr(&peers[i])
+                    {
+                        handler.log.record("udp", peer, &reply);
+                    }
+                    replies.push((reply, i));
+                }
                 Prepared::Resolve(pending) => {
                     if let Some(peer) = socket_addr(&peers[i]) {
                         // When the resolver is overloaded the query is dropped; the client retries.

@@ -54,6 +54,7 @@ pub struct MailServer {
     pub submission: SocketAddr,
     pub pop3: SocketAddr,
     pub imap: SocketAddr,
+    transcript: Transcript,
     _stop: watch::Sender<bool>,
 }
 
@@ -139,6 +140,7 @@ impl MailServer {
             submission: addresses[1],
             pop3: pop3_address,
             imap: imap_address,
+            transcript,
             _stop: stop_tx,
         }
     }
@@ -166,6 +168,7 @@ impl MailServer {
     }
 
     pub fn log(&self) -> String {
+        self.transcript.sync();
         std::fs::read_to_string(self.root.join("mail.log")).unwrap()
     }
 }

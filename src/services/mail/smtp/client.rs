@@ -14,7 +14,6 @@ use tokio::time::timeout;
 
 use super::command::Mailbox;
 use super::data::dot_stuffed;
-use crate::plural;
 use crate::services::mail::lines::{Line, read_line};
 use crate::services::mail::transcript::SessionLog;
 
@@ -126,10 +125,7 @@ impl Conversation {
         if data.code != 354 {
             return Ok(undelivered(outcomes, data.outcome()));
         }
-        self.log.note(&format!(
-            "<message of {}>",
-            plural::count(message.len(), "byte")
-        ));
+        self.log.message(message);
         self.send_raw(&dot_stuffed(message)).await?;
         let accepted = self.reply().await?;
         if accepted.code / 100 != 2 {

@@ -173,8 +173,8 @@ impl Relay {
             Err(outcome) => return vec![outcome; recipients.len()],
         };
         let mut last = format!("no mail server found for {domain}");
-        for server in servers {
-            let log = self.transcript.session("smtp-out", server);
+        for (name, server) in servers {
+            let log = self.transcript.outgoing("smtp-out", &name, server);
             match client::send(
                 server,
                 &self.hostname,
@@ -193,21 +193,30 @@ impl Relay {
         vec![Outcome::Later(last); recipients.len()]
     }
 
-    async fn servers_for(&self, domain: &str) -> Result<Vec<SocketAddr>, Outcome> {
+    /// The servers to try for `domain`, by name and address, in order. The
+    /// lookup and its result go into the node's log, before the sessions.
+    async fn servers_for(&self, domain: &str) -> Result<Vec<(String, SocketAddr)>, Outcome> {
         match &self.next_hop {
             #[cfg(test)]
-            NextHop::Fixed(servers) => Ok(servers.clone()),
+            NextHop::Fixed(servers) => {
+                Ok(servers.iter().map(|s| (s.ip().to_string(), *s)).collect())
+            }
             NextHop::Dns {
                 servers,
                 resolv_conf,
                 port,
             } => {
-                match mail_exchangers_at(&resolvers(servers, resolv_conf.as_deref()), domain).await
-                {
+                let asked = resolvers(servers, resolv_conf.as_deref());
+                let found = mail_exchangers_at(&asked, domain).await;
+                self.log_lookup(domain, &asked, &found);
+                match found {
                     Ok(exchangers) => Ok(exchangers
                         .into_iter()
-                        .flat_map(|(_, addresses)| addresses)
-                        .map(|ip| SocketAddr::new(ip.into(), *port))
+                        .flat_map(|(name, addresses)| {
+                            addresses
+                                .into_iter()
+                                .map(move |ip| (name.clone(), SocketAddr::new(ip.into(), *port)))
+                        })
                         .collect()),
                     Err(
                         e @ (QueryError::NxDomain { .. }
@@ -219,6 +228,32 @@ impl Relay {
                 }
             }
         }
+    }
+
+    /// `smtp-out -- MX lookup for hamburger.edu at 192.168.2.2:53: mail.hamburger.edu [192.168.2.2]`
+    fn log_lookup(
+        &self,
+        domain: &str,
+        asked: &[SocketAddr],
+        found: &Result<Vec<(String, Vec<std::net::Ipv4Addr>)>, QueryError>,
+    ) {
+        let asked: Vec<String> = asked.iter().map(ToString::to_string).collect();
+        let result = match found {
+            Ok(exchangers) => exchangers
+                .iter()
+                .map(|(name, addresses)| {
+                    let addresses: Vec<String> =
+                        addresses.iter().map(ToString::to_string).collect();
+                    format!("{name} [{}]", addresses.join(", "))
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            Err(e) => format!("failed: {e}"),
+        };
+        self.transcript.note(
+            "smtp-out",
+            &format!("MX lookup for {domain} at {}: {result}", asked.join(", ")),
+        );
     }
 
     /// A delivery status notification to the sender of a failed message.

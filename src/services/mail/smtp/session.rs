@@ -16,7 +16,6 @@ use super::command::{self, Command, Mailbox, ParseError};
 use super::data::{Data, read_data};
 use super::delivery::{Destination, destination};
 use super::server::SmtpConfig;
-use crate::plural;
 use crate::services::mail::date::rfc5322;
 use crate::services::mail::lines::{Line, read_line};
 use crate::services::mail::sasl::{self, SaslError};
@@ -286,10 +285,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
             }
             Ok(Ok(Data::Message(message))) => message,
         };
-        self.log.note(&format!(
-            "<message of {}>",
-            plural::count(message.len(), "byte")
-        ));
+        self.log.message(&message);
         let id = super::queue::new_id();
         let stamped = [self.received_header(&id).as_bytes(), &message].concat();
         let sender = self.sender.take().expect("checked above");

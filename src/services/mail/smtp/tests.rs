@@ -83,6 +83,13 @@ async fn local_delivery_is_byte_exact_with_a_received_header() {
     let log = server.log();
     assert!(log.contains("C: MAIL FROM:<ada@mt.com>"), "{log}");
     assert!(log.contains("S: 354 End data"), "{log}");
+    // The body as `D:` lines (dot-unstuffed), after its size.
+    assert!(
+        log.contains(&format!("-- <message of {} bytes>", expected.len())),
+        "{log}"
+    );
+    assert!(log.contains(" D: Hello Bob\n"), "{log}");
+    assert!(log.contains(" D: .leading dot\n"), "{log}");
 }
 
 #[tokio::test]

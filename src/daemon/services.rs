@@ -1,0 +1,146 @@
+//! What the daemon runs for a node, read from the plan: each service with
+//! the ports it listens on. `status` and `graph` list services from here,
+//! and the ports are the constants the daemon binds.
+
+use serde::Serialize;
+
+use super::dns::DNS_PORT;
+use super::mail::{IMAP_PORT, POP3_PORT, SMTP_PORT, SUBMISSION_PORT};
+use super::node::{DHCP_CLIENT_PORT, DHCP_SERVER_PORT};
+use super::web::HTTP_PORT;
+use crate::lab::plan::PlanNode;
+
+/// One port a service listens on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Port {
+    /// The application protocol: `SMTP`, `POP3`, `IMAP`, `HTTP`, `DNS`, `DHCP`.
+    pub protocol: &'static str,
+    /// `tcp` or `udp`.
+    pub transport: &'static str,
+    pub port: u16,
+}
+
+/// The kinds of service, as `status --json` names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    DhcpServer,
+    DhcpRelay,
+    DhcpClient,
+    DnsServer,
+    MailServer,
+    WebServer,
+}
+
+impl Kind {
+    /// The short name in pictures and summaries.
+    pub fn short_name(self) -> &'static str {
+        match self {
+            Kind::DhcpServer => "DHCP",
+            Kind::DhcpRelay => "DHCP relay",
+            Kind::DhcpClient => "DHCP client",
+            Kind::DnsServer => "DNS",
+            Kind::MailServer => "mail",
+            Kind::WebServer => "web",
+        }
+    }
+
+    pub fn ports(self) -> Vec<Port> {
+        let tcp = |protocol, port| Port {
+            protocol,
+            transport: "tcp",
+            port,
+        };
+        let udp = |protocol, port| Port {
+            protocol,
+            transport: "udp",
+            port,
+        };
+        match self {
+            Kind::DhcpServer | Kind::DhcpRelay => vec![udp("DHCP", DHCP_SERVER_PORT)],
+            Kind::DhcpClient => vec![udp("DHCP", DHCP_CLIENT_PORT)],
+            Kind::DnsServer => vec![udp("DNS", DNS_PORT), tcp("DNS", DNS_PORT)],
+            Kind::MailServer => vec![
+                tcp("SMTP", SMTP_PORT),
+                tcp("SMTP", SUBMISSION_PORT),
+                tcp("POP3", POP3_PORT),
+                tcp("IMAP", IMAP_PORT),
+            ],
+            Kind::WebServer => vec![tcp("HTTP", HTTP_PORT)],
+        }
+    }
+}
+
+/// The node's services in the order the daemon starts them (relays and
+/// clients once per interface).
+pub fn planned(node: &PlanNode) -> Vec<Kind> {
+    let mut kinds = Vec::new();
+    if node.dhcp_server.is_some() {
+        kinds.push(Kind::DhcpServer);
+    }
+    if node.dns_server.is_some() {
+        kinds.push(Kind::DnsServer);
+    }
+    if node.mail.is_some() {
+        kinds.push(Kind::MailServer);
+    }
+    if node.agents.web.is_some() {
+        kinds.push(Kind::WebServer);
+    }
+    for iface in &node.interfaces {
+        if iface.dhcp_relay.is_some() {
+            kinds.push(Kind::DhcpRelay);
+        }
+        if iface.dhcp {
+            kinds.push(Kind::DhcpClient);
+        }
+    }
+    kinds
+}
+
+/// The servers a node runs, for a picture: `DHCP, DNS, mail` (relays once;
+/// clients are not servers).
+pub fn summary(node: &PlanNode) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for kind in planned(node) {
+        if kind != Kind::DhcpClient && !names.contains(&kind.short_name()) {
+            names.push(kind.short_name());
+        }
+    }
+    names.join(", ")
+}
+
+/// `SMTP 25, 587; POP3 110; IMAP 143` (a protocol on UDP and TCP alike
+/// is named once: `DNS 53`).
+pub fn ports_text(ports: &[Port]) -> String {
+    let mut groups: Vec<(&str, Vec<u16>)> = Vec::new();
+    for port in ports {
+        match groups.iter_mut().find(|(name, _)| *name == port.protocol) {
+            Some((_, numbers)) if numbers.contains(&port.port) => {}
+            Some((_, numbers)) => numbers.push(port.port),
+            None => groups.push((port.protocol, vec![port.port])),
+        }
+    }
+    groups
+        .iter()
+        .map(|(name, numbers)| {
+            let numbers: Vec<String> = numbers.iter().map(ToString::to_string).collect();
+            format!("{name} {}", numbers.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_read_as_in_the_lecture() {
+        assert_eq!(
+            ports_text(&Kind::MailServer.ports()),
+            "SMTP 25, 587; POP3 110; IMAP 143"
+        );
+        assert_eq!(ports_text(&Kind::WebServer.ports()), "HTTP 80");
+        assert_eq!(ports_text(&Kind::DnsServer.ports()), "DNS 53");
+    }
+}
