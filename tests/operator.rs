@@ -155,8 +155,13 @@ fn the_state_dir_is_root_only() {
         "the message never reached {}",
         inbox.display()
     );
-    let log = std::fs::read_to_string(state.join("mail-server0.log")).unwrap();
-    assert!(log.contains("AUTH PLAIN"), "{log}");
+    let log = state.join("logs/server0.log");
+    assert!(
+        eventually(Duration::from_secs(5), || std::fs::read_to_string(&log)
+            .is_ok_and(|text| text.contains("AUTH PLAIN"))),
+        "the service log {} never showed the login",
+        log.display()
+    );
     assert!(state.join("dhcp-leases-server0.jsonl").exists());
 
     let mut open = Vec::new();
