@@ -75,9 +75,12 @@ demo: install deps
 lint: toolchain-lint
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
+	# The fuzz targets link the library: keep them compiling (running them
+	# needs cargo-fuzz and a nightly toolchain, see fuzz/Cargo.toml).
+	$(CARGO) check --quiet --manifest-path fuzz/Cargo.toml --bins
 
 unit: toolchain
-	$(CARGO) test --locked --bins
+	$(CARGO) test --locked --lib
 
 test: deps lint
 	$(CARGO) test --locked --all-targets

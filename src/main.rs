@@ -1,19 +1,4 @@
-//! labctl: real network labs from a YAML file.
-
-mod agent;
-mod checks;
-mod cli;
-mod daemon;
-mod lab;
-mod lifecycle;
-mod net;
-mod plural;
-mod printable;
-mod progress;
-#[cfg(test)]
-mod random_input;
-mod services;
-mod state;
+//! The `labctl` binary: everything is in the library (`src/lib.rs`).
 
 fn main() -> std::process::ExitCode {
     // Die quietly on a closed pipe (`labctl status | head`), as CLI tools do.
@@ -21,5 +6,5 @@ fn main() -> std::process::ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    cli::main()
+    labctl::cli::main()
 }

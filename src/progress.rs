@@ -18,6 +18,12 @@ pub struct Phase {
     started: Instant,
 }
 
+impl Default for Progress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Progress {
     /// Bars when stderr is a terminal, plain lines when it is not.
     pub fn new() -> Self {

@@ -4,8 +4,7 @@
 //! shows nothing a terminal would act on.
 #![no_main]
 
-#[path = "../../src/agent/http_response.rs"]
-mod http_response;
+use labctl::agent::http_response;
 
 use libfuzzer_sys::fuzz_target;
 

@@ -1,10 +1,8 @@
 //! Fuzzes maildir file names (UID, size and flags in the name): parsing any
 //! name never panics, and a parsed name written back parses to the same.
 #![no_main]
-#![allow(dead_code)]
 
-#[path = "../../src/services/mail/maildir.rs"]
-mod maildir;
+use labctl::services::mail::maildir;
 
 use libfuzzer_sys::fuzz_target;
 

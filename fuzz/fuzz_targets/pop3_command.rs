@@ -1,10 +1,8 @@
 //! Fuzzes the POP3 command parser: any line is a command or `Unknown`,
 //! never a panic, and message numbers are numbers or `None`.
 #![no_main]
-#![allow(dead_code)]
 
-#[path = "../../src/services/mail/pop3/command.rs"]
-mod command;
+use labctl::services::mail::pop3::command;
 
 use libfuzzer_sys::fuzz_target;
 

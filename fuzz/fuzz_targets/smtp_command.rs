@@ -2,12 +2,9 @@
 //! is a command or one of the parse errors, never a panic; a parsed mailbox
 //! respects the RFC 5321 length limits.
 #![no_main]
-#![allow(dead_code)]
 
-#[path = "../../src/services/mail/smtp/command.rs"]
-mod command;
-#[path = "../../src/services/mail/sasl.rs"]
-mod sasl;
+use labctl::services::mail::sasl;
+use labctl::services::mail::smtp::command;
 
 use libfuzzer_sys::fuzz_target;
 

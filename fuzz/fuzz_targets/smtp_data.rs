@@ -3,12 +3,9 @@
 //! line ends only, fits the cap, and survives dot-stuffing for sending and
 //! reading back unchanged.
 #![no_main]
-#![allow(dead_code)]
 
-#[path = "../../src/services/mail/smtp/data.rs"]
-mod data;
-#[path = "../../src/services/mail/lines.rs"]
-mod lines;
+use labctl::services::mail::lines;
+use labctl::services::mail::smtp::data;
 
 use libfuzzer_sys::fuzz_target;
 use tokio::io::BufReader;

@@ -3,7 +3,7 @@
 //! resolver that reads the host's resolv.conf, and the mail client.
 
 pub mod http;
-mod http_response;
+pub mod http_response;
 pub mod icmp;
 pub mod mail;
 pub mod resolver;

@@ -9,7 +9,7 @@ pub mod date;
 mod group_sync;
 pub mod imap;
 pub mod lines;
-mod maildir;
+pub mod maildir;
 pub mod pop3;
 #[cfg(test)]
 mod random_input_tests;

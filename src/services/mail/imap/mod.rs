@@ -13,7 +13,7 @@ mod date;
 mod fetch;
 mod list;
 mod mailbox;
-mod mime;
+pub mod mime;
 pub mod parser;
 mod response;
 mod search;
@@ -21,7 +21,7 @@ mod selected;
 mod sequence;
 pub mod server;
 mod session;
-mod structure;
+pub mod structure;
 
 #[cfg(test)]
 #[path = "server_tests.rs"]

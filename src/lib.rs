@@ -1,0 +1,29 @@
+//! labctl: real network labs from a YAML file.
+//!
+//! The library holds all of labctl; `src/main.rs` is a thin binary over
+//! [`cli::main`]. Fuzz targets and benchmarks link the library, so they use
+//! the parsers exactly as the servers do. The modules are layers that only
+//! point down (docs/architecture.md draws them; `tests/layers.rs` keeps it
+//! so):
+//!
+//! - `cli` parses arguments and prints;
+//! - `checks`, `daemon`, `lifecycle`: what the verbs do with a lab;
+//! - `services`, `agent`: the servers a lab runs and the clients a PC runs;
+//! - `net`, `state`: the kernel and the state dir;
+//! - `lab`: the lab file, its validation and the plan;
+//! - `plural`, `printable`, `progress`: small helpers every layer may use.
+
+pub mod agent;
+pub mod checks;
+pub mod cli;
+pub mod daemon;
+pub mod lab;
+pub mod lifecycle;
+pub mod net;
+pub mod plural;
+pub mod printable;
+pub mod progress;
+#[cfg(test)]
+mod random_input;
+pub mod services;
+pub mod state;
