@@ -104,7 +104,7 @@ done
 
 if ! command -v dnsperf >/dev/null || ! command -v knotd >/dev/null || ! command -v dig >/dev/null; then
     say "bench-dns: installing dnsperf, knot and bind9-dnsutils"
-    bash "$ROOT/tools/bootstrap.sh" packages dnsperf knot bind9-dnsutils \
+    bash "$ROOT/tools/bootstrap.sh" servers dnsperf knot bind9-dnsutils \
         || die "cannot install dnsperf, knot and bind9-dnsutils"
 fi
 KNOTD=$(command -v knotd)

@@ -79,7 +79,7 @@ trap 'say "bench-imap: terminated"; exit 143' TERM
 [[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 && $RUNS -le 50 ]] || die "IMAP_RUNS must be 1..50, not '$RUNS'"
 if [[ ! -x /usr/sbin/dovecot ]] || [[ ! -e /usr/lib/dovecot/imap ]]; then
     say "bench-imap: installing dovecot-imapd"
-    bash "$ROOT/tools/bootstrap.sh" packages dovecot-imapd \
+    bash "$ROOT/tools/bootstrap.sh" servers dovecot-imapd \
         || die "cannot install dovecot-imapd"
 fi
 command -v python3 >/dev/null || die "python3 is missing"

@@ -52,8 +52,15 @@ REF=10.78.0.3
 TARGET_RATIO=2
 
 [ "$(id -u)" = 0 ] || { echo "bench/mail.sh needs root" >&2; exit 1; }
+# The peers: Postfix (with smtp-source) and Dovecot's POP3 server, installed
+# here when missing, without starting their host daemons.
+if ! command -v smtp-source >/dev/null || ! command -v postfix >/dev/null || ! command -v dovecot >/dev/null \
+    || [ ! -e /usr/lib/dovecot/pop3 ]; then
+  echo "bench-mail: installing postfix and dovecot-pop3d"
+  bash "$ROOT/tools/bootstrap.sh" servers postfix dovecot-pop3d || { echo "cannot install postfix and dovecot-pop3d" >&2; exit 1; }
+fi
 for tool in smtp-source postfix dovecot python3; do
-  command -v "$tool" >/dev/null || { echo "missing $tool (make deps)" >&2; exit 1; }
+  command -v "$tool" >/dev/null || { echo "missing $tool after installing its package" >&2; exit 1; }
 done
 if [ -e "$RUN_DIR/$LAB" ]; then
   echo "lab $LAB is already up: take it down first ($LABCTL down $LAB)" >&2

@@ -5,6 +5,9 @@
 #                                           toolchain of Cargo.toml's `rust-version`
 #                                           (--lint: with clippy and rustfmt)
 #   tools/bootstrap.sh packages PKG...      the Debian packages named that are missing
+#   tools/bootstrap.sh servers PKG...       the same for server packages a benchmark
+#                                           runs privately (postfix, dovecot…): their
+#                                           host daemons are not started by the install
 #
 # A toolchain that is already there and new enough is used as it is: nothing
 # is reinstalled. Otherwise Rust comes through rustup: Debian's `rustup`
@@ -45,6 +48,28 @@ apt_install() {
         die "apt-get could not install $* (its log is above, and in $log)"
     fi
     rm -f "$log"
+}
+
+# Server packages (postfix, dovecot, …) that the benchmarks start privately
+# inside a lab: installed without starting their host daemons (a temporary
+# policy-rc.d says "no" to every service start, the way Debian's installers
+# are told; one that is already there is left as it is), and postfix without
+# a mail configuration of its own.
+ensure_servers() {
+    local policy=/usr/sbin/policy-rc.d made_policy=no
+    if [[ -z $(missing_packages "$@" | tr -d '[:space:]') ]]; then
+        return
+    fi
+    if [[ ! -e $policy ]]; then
+        printf '#!/bin/sh\n# labctl bootstrap: no service starts while benchmark peers install\nexit 101\n' >"$policy"
+        chmod 755 "$policy"
+        made_policy=yes
+    fi
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
+    local status=0
+    ensure_packages "$@" || status=$?
+    [[ $made_policy == yes ]] && rm -f "$policy"
+    return "$status"
 }
 
 ensure_packages() {
@@ -144,7 +169,11 @@ packages)
     shift
     ensure_packages "$@"
     ;;
+servers)
+    shift
+    ensure_servers "$@"
+    ;;
 *)
-    die "usage: $0 toolchain [--lint] | packages PKG..."
+    die "usage: $0 toolchain [--lint] | packages PKG... | servers PKG..."
     ;;
 esac
