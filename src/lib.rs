@@ -7,7 +7,8 @@
 //! so):
 //!
 //! - `cli` parses arguments and prints;
-//! - `checks`, `daemon`, `lifecycle`: what the verbs do with a lab;
+//! - `ops`: what each verb does, returning data (for the CLI and the web view);
+//! - `checks`, `daemon`: grading; the per-lab supervisor and its services;
 //! - `services`, `agent`: the servers a lab runs and the clients a PC runs;
 //! - `net`, `state`: the kernel and the state dir;
 //! - `lab`: the lab file, its validation and the plan;
@@ -18,8 +19,8 @@ pub mod checks;
 pub mod cli;
 pub mod daemon;
 pub mod lab;
-pub mod lifecycle;
 pub mod net;
+pub mod ops;
 pub mod plural;
 pub mod printable;
 pub mod progress;

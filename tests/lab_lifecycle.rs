@@ -432,6 +432,23 @@ fn ctrl_c_during_up_rolls_back() {
     assert_eq!(leftovers(&lab.name), Vec::<String>::new());
 }
 
+/// SIGTERM (a service manager, `timeout`) rolls back like Ctrl-C.
+#[test]
+fn sigterm_during_up_rolls_back() {
+    require_root();
+    let lab = Lab::new("t-term", &flat_lab(400));
+    let up = up_under_way(&lab);
+    assert_eq!(unsafe { libc::kill(up.id() as i32, libc::SIGTERM) }, 0);
+    let out = up.wait_with_output().unwrap();
+    let said = text(&out);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("terminated") && said.contains("nothing was left behind"),
+        "{said}"
+    );
+    assert_eq!(leftovers(&lab.name), Vec::<String>::new());
+}
+
 #[test]
 fn kill_9_of_up_mid_build_then_down_is_clean() {
     require_root();

@@ -1,105 +1,22 @@
-//! `labctl logs LAB NODE [-f] [--bodies]`: a node's service log — mail
-//! sessions (SMTP, POP3, IMAP, and the server's own MX lookups and outgoing
-//! SMTP), DHCP exchanges and DNS questions with their answers — printed
-//! with anything from inside the lab made printable; `-f` keeps printing
-//! what is added until Ctrl-C or until the lab goes down.
+//! `labctl logs LAB NODE [-f] [--bodies]`: print a node's service log
+//! (`ops::logs`); `-f` keeps printing what is added until Ctrl-C or until
+//! the lab goes down.
 
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::Path;
+use std::io::Write;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 
-use crate::daemon::node::{keeps_log, log_path};
-use crate::daemon::pidfile::ProcessId;
-use crate::printable;
-use crate::services::node_log::{BODY, direction};
-use crate::state::LabDir;
-
-/// How often `-f` looks for new lines.
-const FOLLOW_EVERY: Duration = Duration::from_millis(200);
+use crate::ops::logs::NodeLog;
 
 pub fn run(lab: &str, node: &str, follow: bool, bodies: bool) -> Result<ExitCode> {
-    let dir = LabDir::of(lab)?;
-    let record = dir
-        .read_record()
-        .with_context(|| format!("lab {lab} is not running"))?;
-    let Some(planned) = record.plan.node(node) else {
-        bail!("lab {lab} has no node {node}");
-    };
-    if !keeps_log(planned) {
-        bail!(
-            "{node} runs no service that keeps a log: logs are kept for nodes with a mail, \
-             DNS or DHCP server, a DHCP relay or a DHCP client"
-        );
+    let mut log = NodeLog::open(lab, node, bodies)?;
+    print(&log.take_new()?)?;
+    if follow {
+        log.follow(print)?;
+        eprintln!("lab {lab} is down: no more lines will come");
     }
-    let path = log_path(&dir.dir, node);
-    let mut reader = LogReader {
-        bodies,
-        ..LogReader::default()
-    };
-    print(&reader.take_new(&path)?)?;
-    if !follow {
-        return Ok(ExitCode::SUCCESS);
-    }
-    loop {
-        std::thread::sleep(FOLLOW_EVERY);
-        let running =
-            dir.exists() && ProcessId::read(&dir.pid_path()).is_some_and(|d| d.is_alive());
-        print(&reader.take_new(&path)?)?;
-        if !running {
-            eprintln!("lab {lab} is down: no more lines will come");
-            return Ok(ExitCode::SUCCESS);
-        }
-    }
-}
-
-/// Prints a log file's complete lines from where it stopped last time.
-#[derive(Default)]
-struct LogReader {
-    bodies: bool,
-    offset: u64,
-    /// The start of a line whose end is not written yet.
-    partial: Vec<u8>,
-}
-
-impl LogReader {
-    /// The lines added since the last call, made printable (`D:` lines
-    /// only with `bodies`).
-    fn take_new(&mut self, path: &Path) -> Result<String> {
-        let mut file = match File::open(path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-        };
-        let length = file.metadata()?.len();
-        if length < self.offset {
-            // A new log (the lab was started again): from its start.
-            self.offset = 0;
-            self.partial.clear();
-        }
-        file.seek(SeekFrom::Start(self.offset))?;
-        let mut added = Vec::new();
-        file.read_to_end(&mut added)?;
-        self.offset += added.len() as u64;
-        self.partial.extend_from_slice(&added);
-        let Some(end) = self.partial.iter().rposition(|&b| b == b'\n') else {
-            return Ok(String::new());
-        };
-        let complete: Vec<u8> = self.partial.drain(..=end).collect();
-        let mut out = String::new();
-        for line in String::from_utf8_lossy(&complete).lines() {
-            if self.bodies || direction(line) != Some(BODY) {
-                // Written escaped already; escaped again in case anything else
-                // wrote to the file (escaping twice changes nothing).
-                out.push_str(&printable::line(line));
-                out.push('\n');
-            }
-        }
-        Ok(out)
-    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print(text: &str) -> Result<()> {
@@ -107,38 +24,4 @@ fn print(text: &str) -> Result<()> {
     stdout.write_all(text.as_bytes())?;
     stdout.flush()?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prints_complete_lines_once_hides_bodies_and_restarts_on_a_new_file() {
-        let path = std::env::temp_dir().join(format!("labctl-logs-{}", std::process::id()));
-        let first = "10:00:00 smtp #1 D: body\n10:00:00 smtp #1 C: QUIT\x1b[2J\n10:00";
-        std::fs::write(&path, first).unwrap();
-        let mut reader = LogReader::default();
-        assert_eq!(
-            reader.take_new(&path).unwrap(),
-            "10:00:00 smtp #1 C: QUIT\\x1b[2J\n"
-        );
-        assert_eq!(reader.take_new(&path).unwrap(), "");
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap();
-        file.write_all(b":01 dns 10.0.0.1:53 S: NOERROR\n").unwrap();
-        assert_eq!(
-            reader.take_new(&path).unwrap(),
-            "10:00:01 dns 10.0.0.1:53 S: NOERROR\n"
-        );
-        std::fs::write(&path, "10:00:02 smtp #1 D: body\n").unwrap();
-        reader.bodies = true;
-        assert_eq!(
-            reader.take_new(&path).unwrap(),
-            "10:00:02 smtp #1 D: body\n"
-        );
-        let _ = std::fs::remove_file(&path);
-    }
 }

@@ -1,21 +1,18 @@
 //! `labctl mail send|inbox|read LAB NODE …`: use a PC's mail client by
 //! hand, exactly as its settings say (its DNS, its servers, its login) —
-//! what a student does in Packet Tracer's Email window.
+//! what a student does in Packet Tracer's Email window (`ops::mail`).
 
-use std::net::SocketAddrV4;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Subcommand;
 
-use crate::agent::mail::mailbox::{self, Mailbox, Summary};
-use crate::agent::mail::mime;
-use crate::checks::context::LabContext;
+use crate::agent::mail::mailbox::Summary;
+use crate::agent::mail::mime::Parsed;
 use crate::checks::outcome::Diagnosis;
-use crate::checks::probes::mail::{Letter, new_token, read_attachment, send, server_target};
 use crate::lab::model_agents::MailAccount;
-use crate::lifecycle::require_admin;
+use crate::ops::mail::{self, Message};
 use crate::plural::count;
 use crate::printable::{line, lines};
 
@@ -76,7 +73,6 @@ pub enum MailCommand {
 }
 
 pub fn run(command: MailCommand) -> Result<ExitCode> {
-    require_admin("mail")?;
     match command {
         MailCommand::Send {
             lab,
@@ -87,29 +83,20 @@ pub fn run(command: MailCommand) -> Result<ExitCode> {
             attach,
             account,
         } => {
-            let ctx = LabContext::load(&lab)?;
-            let account = account_of(&ctx, &node, account.as_deref())?;
-            let attachments = attach
-                .iter()
-                .map(|path| {
-                    read_attachment(path)
-                        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let letter = Letter {
-                to: &to,
-                subject: &subject,
-                body: &body,
-                attachments: &attachments,
-                token: &new_token(),
+            let message = Message {
+                to,
+                subject,
+                body,
+                attach,
             };
-            match send(&ctx, &node, &account, &letter) {
-                Ok(reply) => {
+            match mail::send_message(&lab, &node, account.as_deref(), &message)? {
+                Ok(sent) => {
                     println!(
-                        "sent from {} to {to} through {}: {}",
-                        account.address,
-                        account.outgoing,
-                        line(&reply)
+                        "sent from {} to {} through {}: {}",
+                        sent.account.address,
+                        message.to,
+                        sent.account.outgoing,
+                        line(&sent.reply)
                     );
                     Ok(ExitCode::SUCCESS)
                 }
@@ -117,14 +104,11 @@ pub fn run(command: MailCommand) -> Result<ExitCode> {
             }
         }
         MailCommand::Inbox { lab, node, account } => {
-            let ctx = LabContext::load(&lab)?;
-            let account = account_of(&ctx, &node, account.as_deref())?;
-            match with_mailbox(&ctx, &node, &account, None) {
-                Ok(Fetched::List(list)) => {
-                    print_inbox(&account, &list);
+            match mail::inbox(&lab, &node, account.as_deref())? {
+                Ok(inbox) => {
+                    print_inbox(&inbox.account, &inbox.messages);
                     Ok(ExitCode::SUCCESS)
                 }
-                Ok(Fetched::Message(_)) => unreachable!("asked for the list"),
                 Err(d) => Ok(failed(&d)),
             }
         }
@@ -133,90 +117,14 @@ pub fn run(command: MailCommand) -> Result<ExitCode> {
             node,
             number,
             account,
-        } => {
-            let ctx = LabContext::load(&lab)?;
-            let account = account_of(&ctx, &node, account.as_deref())?;
-            if number == 0 {
-                bail!("messages are numbered from 1 (see `labctl mail inbox {lab} {node}`)");
+        } => match mail::read(&lab, &node, number, account.as_deref())? {
+            Ok(message) => {
+                print_message(&message);
+                Ok(ExitCode::SUCCESS)
             }
-            match with_mailbox(&ctx, &node, &account, Some(number)) {
-                Ok(Fetched::Message(raw)) => {
-                    print_message(&raw);
-                    Ok(ExitCode::SUCCESS)
-                }
-                Ok(Fetched::List(_)) => unreachable!("asked for a message"),
-                Err(d) => Ok(failed(&d)),
-            }
-        }
+            Err(d) => Ok(failed(&d)),
+        },
     }
-}
-
-fn account_of(ctx: &LabContext, node: &str, which: Option<&str>) -> Result<MailAccount> {
-    let Some(plan_node) = ctx.plan.node(node) else {
-        bail!("lab {} has no node `{node}`", ctx.lab);
-    };
-    match plan_node.agents.account(which) {
-        Some(account) => Ok(account.clone()),
-        None if plan_node.agents.mail.is_empty() => bail!(
-            "{node} has no mail settings: give it `mail: {{address: …, incoming: …, outgoing: …, user: …, password: …}}` in the lab file"
-        ),
-        None => bail!(
-            "{node} has no account `{}`; its accounts: {}",
-            which.unwrap_or_default(),
-            plan_node
-                .agents
-                .mail
-                .iter()
-                .map(|a| a.address.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
-
-enum Fetched {
-    List(Vec<Summary>),
-    Message(Vec<u8>),
-}
-
-/// Lists the mailbox, or reads message `number`, from inside `node`.
-fn with_mailbox(
-    ctx: &LabContext,
-    node: &str,
-    account: &MailAccount,
-    number: Option<u32>,
-) -> Result<Fetched, Diagnosis> {
-    ctx.address_of(node)?;
-    let server = ctx.resolve(node, &server_target(&account.incoming))?;
-    let protocol = account.protocol.unwrap_or_default();
-    let (user, password) = (account.user.clone(), account.password.clone());
-    let fetched = ctx.in_node(node, move || async move {
-        let mailbox = Mailbox {
-            protocol,
-            server: SocketAddrV4::new(server, mailbox::port(protocol)),
-            user: &user,
-            password: &password,
-        };
-        match number {
-            None => mailbox::inbox(mailbox).await.map(Fetched::List),
-            Some(n) => mailbox::read(mailbox, n).await.map(Fetched::Message),
-        }
-    })?;
-    fetched.map_err(|e| {
-        Diagnosis::new(
-            "mailbox",
-            format!(
-                "{node} could not read its mailbox on {} over {}: {e}",
-                account.incoming,
-                mailbox::protocol_name(protocol)
-            ),
-            if e.stage == "login" {
-                format!("is the password for {} right?", account.user)
-            } else {
-                String::new()
-            },
-        )
-    })
 }
 
 fn failed(d: &Diagnosis) -> ExitCode {
@@ -262,8 +170,7 @@ fn print_inbox(account: &MailAccount, list: &[Summary]) {
     }
 }
 
-fn print_message(raw: &[u8]) {
-    let parsed = mime::parse(raw);
+fn print_message(parsed: &Parsed) {
     for name in ["Date", "From", "To", "Cc", "Subject", "Message-ID"] {
         if let Some(value) = parsed.header(name) {
             println!("{name}: {}", line(&value));

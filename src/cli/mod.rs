@@ -1,4 +1,6 @@
-//! The command line: one module per verb; this file only parses and dispatches.
+//! The command line: one module per verb that parses its arguments, calls
+//! `ops`, and prints text, JSON or JUnit with the verb's exit code; this
+//! file only parses and dispatches.
 
 mod check;
 mod dhcp_client;
@@ -9,6 +11,7 @@ mod graph;
 mod logs;
 mod mail;
 mod restart;
+mod signals;
 mod status;
 mod test;
 mod up;
@@ -19,7 +22,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::lab::graph::GraphFormat;
+use crate::ops::graph::GraphFormat;
 
 #[derive(Parser)]
 #[command(

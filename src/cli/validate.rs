@@ -47,3 +47,15 @@ pub fn print_report(checked: &Checked) -> ExitCode {
         }
     }
 }
+
+/// Prints the warnings of a valid file about to be built (nothing when it
+/// has none), as the full report.
+pub fn print_warnings(checked: &Checked) {
+    if !checked.diagnostics.is_empty() {
+        let report = Report {
+            source: &checked.source,
+            diagnostics: checked.diagnostics.clone(),
+        };
+        eprintln!("{report}");
+    }
+}

@@ -2,7 +2,6 @@
 
 pub mod addr;
 pub mod diagnostic;
-pub mod graph;
 pub mod load;
 pub mod model;
 pub mod model_agents;

@@ -1,6 +1,7 @@
-//! Starting and stopping a lab's processes, and tearing a lab down. Teardown
-//! is shared by `down` and by the rollback of a failed `up`: it works from the
-//! lab record alone, is idempotent, and works after a crash or `kill -9`.
+//! Starting a lab's daemon, and tearing a lab down. Teardown is the one
+//! implementation shared by `down`, the rollback of a failed `up` and the
+//! end of `test`: it works from the lab record alone, is idempotent, and
+//! works after a crash or `kill -9`.
 
 use std::collections::HashSet;
 use std::fs;
@@ -219,31 +220,4 @@ fn kill_processes_inside(namespaces: &[&str]) {
         })
         .collect();
     terminate(&inside);
-}
-
-/// Whether `file` names a lab file rather than a lab.
-pub fn looks_like_file(target: &str) -> bool {
-    target.ends_with(".yaml") || target.ends_with(".yml") || Path::new(target).is_file()
-}
-
-/// Fails with a clear message unless this process may build namespaces.
-pub fn require_admin(verb: &str) -> Result<()> {
-    const CAP_SYS_ADMIN: u32 = 21;
-    const CAP_NET_ADMIN: u32 = 12;
-    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let effective = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-        .unwrap_or(0);
-    let has = |cap: u32| effective & (1 << cap) != 0;
-    if !has(CAP_NET_ADMIN) || !has(CAP_SYS_ADMIN) {
-        bail!(
-            "`labctl {verb}` needs root (CAP_NET_ADMIN to build networks, CAP_SYS_ADMIN to mount namespaces): run it as root (from a root shell, or through sudo)"
-        );
-    }
-    if !Path::new("/proc/thread-self/ns/net").exists() {
-        bail!("this kernel has no network namespaces (/proc/thread-self/ns/net is missing)");
-    }
-    Ok(())
 }

@@ -1,31 +1,16 @@
-//! `labctl graph`: the topology as Mermaid or Graphviz DOT source, drawn
-//! from the plan — routers, switches, servers and PCs in shapes of their
-//! own, each cable with the interface names and addresses at its ends, and
-//! the services a node runs under its name. A running lab's addresses
-//! (DHCP leases included) can be given to draw the lab as it is now.
+//! Mermaid and Graphviz DOT source of a plan: routers, switches, servers
+//! and PCs in shapes of their own, each cable with the interface names and
+//! addresses at its ends, and the services a node runs under its name.
+//! Given a running lab's addresses (DHCP leases included), it draws the lab
+//! as it is now.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::addr::Ipv4Net;
-use super::model::NodeKind;
-use super::plan::{Plan, PlanEnd, PlanIface, PlanLink, PlanNode};
+use super::{GraphFormat, LiveAddresses};
 use crate::daemon::services;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum GraphFormat {
-    /// Mermaid source (GitHub and many editors draw it).
-    Mermaid,
-    /// Graphviz DOT source.
-    Dot,
-    /// A picture, drawn by Graphviz `dot`.
-    Svg,
-    /// A picture, drawn by Graphviz `dot`.
-    Png,
-}
-
-/// The addresses interfaces have now, by `node/iface` (from the kernel).
-pub type LiveAddresses = BTreeMap<String, Vec<Ipv4Net>>;
+use crate::lab::addr::Ipv4Net;
+use crate::lab::model::NodeKind;
+use crate::lab::plan::{Plan, PlanEnd, PlanIface, PlanLink, PlanNode};
 
 /// Mermaid or DOT source; `live` replaces the planned addresses.
 pub fn render(plan: &Plan, live: Option<&LiveAddresses>, format: GraphFormat) -> String {

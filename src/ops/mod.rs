@@ -1,0 +1,21 @@
+//! What each verb does, callable from the command line and from any other
+//! front end (the coming web view): functions that take a loaded lab or a
+//! lab's name and return data — a report, a status model, a diagram —
+//! never printing or choosing exit codes (`src/cli/` does that). Long verbs
+//! show their steps through `progress` and stop when their `Cancel` fires.
+
+pub mod admin;
+pub mod cancel;
+pub mod check;
+pub mod dhcp_client;
+pub mod down;
+pub mod exec;
+pub mod graph;
+pub mod lifecycle;
+pub mod logs;
+pub mod mail;
+pub mod restart;
+pub mod status;
+pub mod target;
+pub mod test;
+pub mod up;

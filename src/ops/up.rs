@@ -1,0 +1,259 @@
+//! `up`: build a planned lab — claim its state dir, write its record,
+//! build the network, start the daemon, wait for the DHCP leases — and roll
+//! everything back on failure or when cancelled. Shared by `up` and `test`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+
+use super::admin::require_admin;
+use super::cancel::Cancel;
+use super::lifecycle::{start_daemon, teardown};
+use crate::daemon::control::{self, Request};
+use crate::daemon::state::ClientReport;
+use crate::lab::plan::Plan;
+use crate::net::build::build;
+use crate::net::{etc, netns};
+use crate::plural::count;
+use crate::progress::Progress;
+use crate::state::{LabDir, LabRecord};
+
+/// How long the daemon may take to answer after it starts.
+pub(super) const DAEMON_READY: Duration = Duration::from_secs(15);
+
+/// Whether `up` fails when a DHCP client gets no lease (`up`), or goes on
+/// so the checks can report it (`test`: a missing relay is a lab's fault
+/// to grade, not a reason to stop).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Leases {
+    Required,
+    Reported,
+}
+
+/// A lab that `up` built: its plan, its DHCP leases, and how long
+/// building and getting its services ready took.
+pub struct Up {
+    pub plan: Plan,
+    pub leases: BTreeMap<String, ClientReport>,
+    pub took: Duration,
+    pub build: Duration,
+    pub ready: Duration,
+}
+
+/// Builds the lab `plan` describes (planned from `file`, recorded as its
+/// source); rolls everything back on failure or when `cancel` fires.
+pub fn up(
+    plan: Plan,
+    file: &Path,
+    leases: Leases,
+    progress: &Progress,
+    cancel: &Cancel,
+) -> Result<Up> {
+    require_admin("up")?;
+    let started = Instant::now();
+    let Some(dir) = LabDir::claim(&plan.lab)? else {
+        let from = LabDir::of(&plan.lab)?
+            .read_record()
+            .map(|r| format!(" (from {})", r.file))
+            .unwrap_or_default();
+        bail!(
+            "lab `{}` is already up{from}\n  fix: run `labctl down {}` first, then `labctl up` again",
+            plan.lab,
+            plan.lab
+        );
+    };
+    let record = LabRecord {
+        file: std::fs::canonicalize(file)
+            .unwrap_or_else(|_| file.to_path_buf())
+            .display()
+            .to_string(),
+        started: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs(),
+        plan,
+    };
+    if let Err(e) = dir.write_record(&record) {
+        let _ = dir.remove();
+        return Err(e);
+    }
+    // Never build over (and so never roll back) something this lab did not make.
+    let taken = record
+        .plan
+        .nodes
+        .iter()
+        .find(|n| netns::exists(&n.namespace) || etc::node_etc_dir(&n.namespace).exists());
+    if let Some(node) = taken {
+        dir.remove()?;
+        bail!(
+            "namespace {ns} (or /etc/netns/{ns}) already exists, but lab `{lab}` is not up: something else made it \
+             (`ip netns add`, or this lab under another LABCTL_RUN_DIR)\n  fix: remove it, or rename the lab",
+            ns = node.namespace,
+            lab = record.plan.lab
+        );
+    }
+    progress.println(&format!(
+        "building lab {} ({}, {})",
+        record.plan.lab,
+        count(record.plan.nodes.len(), "node"),
+        count(record.plan.links.len(), "link")
+    ));
+    match bring_up(&record.plan, &dir, progress, leases, cancel) {
+        Ok((leases, build)) => {
+            let took = started.elapsed();
+            Ok(Up {
+                plan: record.plan,
+                leases,
+                took,
+                build,
+                ready: took.saturating_sub(build),
+            })
+        }
+        Err(e) => {
+            progress.println("failed: removing everything this `up` made");
+            if let Err(rollback) = teardown(&dir, Some(&record.plan)) {
+                return Err(e.context(format!(
+                    "lab `{}` could not be built, and the rollback failed: {rollback:#}",
+                    record.plan.lab
+                )));
+            }
+            Err(e.context(format!(
+                "lab `{}` could not be built; nothing was left behind",
+                record.plan.lab
+            )))
+        }
+    }
+}
+
+/// Builds the lab and starts its daemon, until done or cancelled; returns
+/// the DHCP clients' leases and how long building the network took.
+fn bring_up(
+    plan: &Plan,
+    dir: &LabDir,
+    progress: &Progress,
+    leases: Leases,
+    cancel: &Cancel,
+) -> Result<(BTreeMap<String, ClientReport>, Duration)> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        // A cancel drops the steps at their next await point.
+        tokio::select! {
+            biased;
+            why = cancel.cancelled() => bail!("{why}"),
+            ready = steps(plan, dir, progress, leases) => ready,
+        }
+    })
+}
+
+/// Every step of `up` after the plan, in order.
+async fn steps(
+    plan: &Plan,
+    dir: &LabDir,
+    progress: &Progress,
+    leases: Leases,
+) -> Result<(BTreeMap<String, ClientReport>, Duration)> {
+    let building = Instant::now();
+    build(plan, progress).await?;
+    let built = building.elapsed();
+    start_daemon_shown(dir, progress).await?;
+    Ok((wait_for_leases(plan, dir, progress, leases).await?, built))
+}
+
+/// Starts the lab's daemon as a progress phase of its own.
+pub(super) async fn start_daemon_shown(dir: &LabDir, progress: &Progress) -> Result<()> {
+    let daemon = progress.phase("daemon", 1);
+    start_daemon(dir, DAEMON_READY).await?;
+    daemon.inc();
+    daemon.finish();
+    Ok(())
+}
+
+/// How long `up` waits for every DHCP interface to get a lease; a client
+/// reports failure after 4 DISCOVERs (7.5 s) well before this.
+const LEASES_READY: Duration = Duration::from_secs(30);
+
+/// Waits until every `dhcp` interface has a lease; fails with the client's
+/// own diagnosis when one cannot get one.
+pub(super) async fn wait_for_leases(
+    plan: &Plan,
+    dir: &LabDir,
+    progress: &Progress,
+    leases: Leases,
+) -> Result<BTreeMap<String, ClientReport>> {
+    let wanted: Vec<String> = plan
+        .nodes
+        .iter()
+        .flat_map(|n| {
+            n.interfaces
+                .iter()
+                .filter(|i| i.dhcp)
+                .map(move |i| format!("{}/{}", n.name, i.name))
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let phase = progress.phase("dhcp leases", wanted.len());
+    let deadline = Instant::now() + LEASES_READY;
+    let mut counted = 0;
+    loop {
+        let reply = control::call(&dir.socket_path(), &Request::Ping)?;
+        let failed: Vec<String> = reply
+            .dhcp_clients
+            .iter()
+            .filter_map(|(key, c)| c.reason.as_ref().map(|r| format!("{key}: {r}")))
+            .collect();
+        if !failed.is_empty() && leases == Leases::Required {
+            bail!("{}", failed.join("\n"));
+        }
+        let bound = wanted
+            .iter()
+            .filter(|k| {
+                reply
+                    .dhcp_clients
+                    .get(*k)
+                    .is_some_and(|c| c.state == "bound")
+            })
+            .count();
+        for _ in counted..bound {
+            phase.inc();
+        }
+        counted = bound;
+        if bound == wanted.len() {
+            phase.finish();
+            return Ok(reply.dhcp_clients);
+        }
+        let settled = wanted
+            .iter()
+            .filter(|k| {
+                reply
+                    .dhcp_clients
+                    .get(*k)
+                    .is_some_and(|c| c.state == "bound" || c.reason.is_some())
+            })
+            .count();
+        if leases == Leases::Reported && settled == wanted.len() {
+            let failed = crate::printable::line(&failed.join("; ")).into_owned();
+            progress.println(&format!("no DHCP lease for: {failed}"));
+            return Ok(reply.dhcp_clients);
+        }
+        if Instant::now() > deadline {
+            let missing: Vec<&String> = wanted
+                .iter()
+                .filter(|k| {
+                    reply
+                        .dhcp_clients
+                        .get(*k)
+                        .is_none_or(|c| c.state != "bound")
+                })
+                .collect();
+            bail!("no DHCP lease after {LEASES_READY:?} for {missing:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
