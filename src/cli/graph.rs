@@ -9,8 +9,8 @@ use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context, Result, bail};
 
+use crate::checks::load::load_lab_file;
 use crate::lab::graph::{GraphFormat, LiveAddresses, render};
-use crate::lab::load::check_file;
 use crate::lab::plan::{Plan, plan};
 use crate::lifecycle::{looks_like_file, require_admin};
 use crate::net::inspect::inspect_plan;
@@ -28,7 +28,7 @@ pub fn run(target: &str, format: Option<GraphFormat>, output: Option<&Path>) -> 
         bail!("a PNG is not for a terminal: write it to a file with `-o lab.png`");
     }
     let source = if looks_like_file(target) {
-        let checked = check_file(Path::new(target))?;
+        let checked = load_lab_file(Path::new(target))?.checked;
         let Some((_, topology)) = &checked.valid else {
             return Ok(print_report(&checked));
         };

@@ -15,9 +15,8 @@ use super::check::{Output, checks_from_file, emit, grade, invalid};
 use super::up::{Leases, up_checked};
 use super::validate::print_report;
 use crate::checks::context::LabContext;
+use crate::checks::load::load_lab_file;
 use crate::checks::report::Timings;
-use crate::lab::load::check_file;
-use crate::lab::plan::plan;
 use crate::lifecycle::teardown;
 use crate::state::LabDir;
 
@@ -30,29 +29,29 @@ pub fn run(
     checks_file: Option<&Path>,
     output: &Output,
 ) -> Result<ExitCode> {
-    let mut checked = match check_file(file) {
-        Ok(checked) => checked,
+    let (mut checked, lab_checks) = match load_lab_file(file) {
+        Ok(loaded) => (loaded.checked, loaded.checks),
         Err(e) => return Ok(invalid(&e)),
     };
     if let Some(Err(e)) = name.map(|name| checked.rename(name)) {
         return Ok(invalid(&e));
     }
-    let Some((_, topology)) = &checked.valid else {
+    let Some(plan) = &checked.plan else {
         return Ok(print_report(&checked));
     };
     // Every file is checked before anything is built.
     let checks = match checks_file {
-        Some(path) => match checks_from_file(path, &plan(topology)) {
+        Some(path) => match checks_from_file(path, plan) {
             Ok(checks) => checks,
             Err(e) => return Ok(invalid(&e)),
         },
-        None if checked.checks.is_empty() => {
+        None if lab_checks.is_empty() => {
             return Ok(invalid(&anyhow::anyhow!(
                 "{} has no `checks:`: add some, or give a checks file with --checks FILE",
                 file.display()
             )));
         }
-        None => checked.checks.clone(),
+        None => lab_checks,
     };
     let up = match up_checked(&checked, file, Leases::Reported) {
         Ok(up) => up,

@@ -9,8 +9,9 @@ use anyhow::{Context, Result, bail};
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::validate::print_report;
-use crate::lab::load::{Checked, check_file};
-use crate::lab::plan::{Plan, PlanNode, plan};
+use crate::checks::load::load_lab_file;
+use crate::lab::load::Checked;
+use crate::lab::plan::{Plan, PlanNode};
 use crate::lab::zones::ResolverRole;
 use crate::plural::count;
 use std::collections::BTreeMap;
@@ -28,7 +29,7 @@ use crate::state::{LabDir, LabRecord};
 pub(super) const DAEMON_READY: Duration = Duration::from_secs(15);
 
 pub fn run(file: &Path, name: Option<&str>) -> Result<ExitCode> {
-    let mut checked = check_file(file)?;
+    let mut checked = load_lab_file(file)?.checked;
     if checked.valid.is_none() {
         return Ok(print_report(&checked));
     }
@@ -62,7 +63,7 @@ pub struct Up {
 /// Builds a valid, checked lab file (shared by `up` and `test`); rolls
 /// everything back on failure or Ctrl-C.
 pub fn up_checked(checked: &Checked, file: &Path, leases: Leases) -> Result<Up> {
-    let Some((_, topology)) = &checked.valid else {
+    let Some(plan) = checked.plan.clone() else {
         bail!("{} is not a valid lab file", file.display());
     };
     if !checked.diagnostics.is_empty() {
@@ -73,7 +74,6 @@ pub fn up_checked(checked: &Checked, file: &Path, leases: Leases) -> Result<Up> 
         eprintln!("{report}");
     }
     require_admin("up")?;
-    let plan = plan(topology);
     let started = Instant::now();
     let Some(dir) = LabDir::claim(&plan.lab)? else {
         let from = LabDir::of(&plan.lab)?

@@ -129,7 +129,10 @@ mod tests {
             address: Some("192.168.1.100/24".into()),
             ..ClientReport::unknown()
         };
-        assert_eq!(bound.leased_address(), Some(Ipv4Addr::new(192, 168, 1, 100)));
+        assert_eq!(
+            bound.leased_address(),
+            Some(Ipv4Addr::new(192, 168, 1, 100))
+        );
         assert_eq!(ClientReport::unknown().leased_address(), None);
     }
 }
