@@ -264,3 +264,27 @@ fn checks_are_not_silently_accepted() {
         "{errors:#?}"
     );
 }
+
+#[test]
+fn the_lab_file_reports_its_own_problems_first_then_its_checks() {
+    let checked = check_text(
+        "lab.yaml",
+        format!("{LAB}colour: red\nchecks:\n  - ping: {{from: pc9, to: server0}}\n"),
+    )
+    .checked;
+    let messages: Vec<&str> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "unknown key `colour` in the lab file",
+            "lab lab has no node `pc9`"
+        ],
+        "an unknown key does not keep the checks from being resolved"
+    );
+    assert!(checked.valid.is_none() && checked.plan.is_none());
+}

@@ -20,6 +20,7 @@ use super::shape::check_shape;
 use super::topology::Topology;
 use super::validate::validate;
 
+/// A lab file's verdict.
 pub struct Checked {
     pub source: SourceFile,
     pub diagnostics: Vec<Diagnostic>,
@@ -59,10 +60,8 @@ impl Stages {
     }
 }
 
-pub fn check_file(path: &Path) -> anyhow::Result<Checked> {
-    Ok(read_file(path)?.finish())
-}
-
+/// The lab in `text`, judged as a lab only: its `checks:` are decoded but
+/// not resolved (verbs load a lab file with `checks::load`, which does).
 pub fn check_text(name: &str, text: String) -> Checked {
     read_text(name, text).finish()
 }
