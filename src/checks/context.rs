@@ -57,7 +57,7 @@ impl LabContext {
             let key = format!("{name}/{}", iface.name);
             match self.leases.get(&key) {
                 Some(lease) if lease.state == "bound" => {
-                    if let Some(ip) = leased_address(lease) {
+                    if let Some(ip) = lease.leased_address() {
                         return Ok(ip);
                     }
                 }
@@ -94,7 +94,7 @@ impl LabContext {
                 .any(|i| i.address.is_some_and(|a| a.addr == ip))
                 || self.leases.iter().any(|(key, lease)| {
                     key.split('/').next() == Some(n.name.as_str())
-                        && leased_address(lease) == Some(ip)
+                        && lease.leased_address() == Some(ip)
                 })
         })
     }
@@ -155,11 +155,6 @@ impl LabContext {
             )
         })
     }
-}
-
-/// The address of a bound lease (the daemon reports it as ADDRESS/PREFIX).
-pub fn leased_address(lease: &ClientReport) -> Option<Ipv4Addr> {
-    lease.address.as_deref()?.split('/').next()?.parse().ok()
 }
 
 fn dns_failure(from: &str, name: &str, why: &str) -> Diagnosis {

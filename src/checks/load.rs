@@ -2,19 +2,63 @@
 //! file an instructor keeps away from the student's lab file. Both go
 //! through the same stages as the lab file (YAML, shape against the
 //! schema, types, meaning against the lab's plan) with file:line:col errors.
+//! A lab file is loaded here with its checks, so that every verb sees one
+//! verdict for both, the lab's problems first.
 
 use std::path::Path;
 
 use anyhow::Context;
 use serde_json::Value;
 
+use super::resolve::resolve_checks;
 use super::spec::CheckSpec;
-use super::validate::{explain_misplaced_keys, resolve_checks};
 use crate::lab::diagnostic::{Diagnostic, Report, SourceFile};
-use crate::lab::model_checks::ChecksFile;
+use crate::lab::load::{Checked, Stages, read_file, read_text};
+use crate::lab::model_checks::{ChecksFile, explain_misplaced_keys};
 use crate::lab::plan::Plan;
 use crate::lab::raw::RawNode;
 use crate::lab::shape::check_shape;
+
+/// A lab file and its own checks, with one verdict for both.
+pub struct LabWithChecks {
+    /// The lab: valid only when neither it nor its checks have an error;
+    /// its diagnostics are the lab's, then the checks'.
+    pub checked: Checked,
+    /// The lab file's checks, resolved against its plan.
+    pub checks: Vec<CheckSpec>,
+}
+
+/// The lab file at `path` and its `checks:`.
+pub fn load_lab_file(path: &Path) -> anyhow::Result<LabWithChecks> {
+    Ok(with_checks(read_file(path)?))
+}
+
+pub fn load_lab_text(name: &str, text: String) -> LabWithChecks {
+    with_checks(read_text(name, text))
+}
+
+/// Resolves the lab's `checks:` when the lab itself is sound (even beside
+/// errors of another stage), then gives the verdict.
+fn with_checks(mut stages: Stages) -> LabWithChecks {
+    let mut checks = Vec::new();
+    if let (Some(raw), Some((lab, _, plan))) = (&stages.raw, &stages.sound) {
+        let (specs, found) = resolve_checks(&lab.checks, raw, plan, &base_dir(&stages.source));
+        stages.diagnostics.extend(found);
+        checks = specs;
+    }
+    LabWithChecks {
+        checked: stages.finish(),
+        checks,
+    }
+}
+
+/// The directory of the file: attachments are relative to it.
+fn base_dir(source: &SourceFile) -> std::path::PathBuf {
+    Path::new(&source.name)
+        .parent()
+        .unwrap_or(Path::new("."))
+        .to_path_buf()
+}
 
 /// Checks read from a file: the runnable ones when there is no error, and
 /// every diagnostic with the file's text to render them.
@@ -50,10 +94,7 @@ pub fn load_checks_file(path: &Path, plan: &Plan) -> anyhow::Result<LoadedChecks
 
 pub fn load_checks_text(name: &str, text: String, plan: &Plan) -> LoadedChecks {
     let source = SourceFile::new(name, text);
-    let base_dir = Path::new(name)
-        .parent()
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
+    let base_dir = base_dir(&source);
     let (checks, diagnostics) = match RawNode::parse(&source.text) {
         Err(d) => (None, vec![d]),
         Ok(raw) => {

@@ -1,15 +1,17 @@
 //! Grading by behaviour: the checks a lab declares, resolved against its
-//! plan (`validate`, `load`), run from inside the lab's nodes (`runner`,
-//! `probes`, `context`), and reported for people, scripts and CI (`report`).
+//! plan (`load`, `resolve`, one module per kind under `kinds`), run from
+//! inside the lab's nodes (`runner`, `context`, what probes share under
+//! `probes`), and reported for people, scripts and CI (`report`).
 
 pub mod context;
+pub mod kinds;
 pub mod load;
 pub mod outcome;
 pub mod probes;
 pub mod report;
+pub mod resolve;
 pub mod runner;
 pub mod spec;
-pub mod validate;
 
 #[cfg(test)]
-mod validate_tests;
+mod resolve_tests;

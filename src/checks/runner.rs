@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use super::context::LabContext;
 use super::outcome::Outcome;
-use super::probes;
 use super::spec::CheckSpec;
 
 /// One check and what became of it.
@@ -21,7 +20,7 @@ pub fn run_all(ctx: &LabContext, checks: Vec<CheckSpec>) -> Vec<CheckResult> {
             .map(|spec| {
                 scope.spawn(move || {
                     let started = Instant::now();
-                    let mut outcome = probes::run(ctx, &spec.probe);
+                    let mut outcome = spec.probe.run(ctx);
                     outcome.duration = started.elapsed();
                     CheckResult { spec, outcome }
                 })

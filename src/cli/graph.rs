@@ -9,8 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 
 use super::validate::print_report;
-use crate::lab::load::check_file;
-use crate::lab::plan::plan;
+use crate::checks::load::load_lab_file;
 use crate::ops::graph::{Diagram, GraphFormat};
 use crate::ops::target::looks_like_file;
 
@@ -24,11 +23,11 @@ pub fn run(target: &str, format: Option<GraphFormat>, output: Option<&Path>) -> 
         bail!("a PNG is not for a terminal: write it to a file with `-o lab.png`");
     }
     let diagram = if looks_like_file(target) {
-        let checked = check_file(Path::new(target))?;
-        let Some((_, topology)) = &checked.valid else {
+        let checked = load_lab_file(Path::new(target))?.checked;
+        let Some(plan) = checked.plan else {
             return Ok(print_report(&checked));
         };
-        Diagram::planned(plan(topology))
+        Diagram::planned(plan)
     } else {
         Diagram::running(target)?
     };

@@ -11,8 +11,7 @@ use anyhow::Result;
 use super::check::{Output, emit, invalid, print_warnings};
 use super::signals::cancel_on_stop_signals;
 use super::validate;
-use crate::lab::load::check_file;
-use crate::lab::plan::plan;
+use crate::checks::load::load_lab_file;
 use crate::ops::check::checks_from_file;
 use crate::ops::test::{Graded, test};
 use crate::progress::Progress;
@@ -26,17 +25,16 @@ pub fn run(
     checks_file: Option<&Path>,
     output: &Output,
 ) -> Result<ExitCode> {
-    let mut checked = match check_file(file) {
-        Ok(checked) => checked,
+    let (mut checked, lab_checks) = match load_lab_file(file) {
+        Ok(loaded) => (loaded.checked, loaded.checks),
         Err(e) => return Ok(invalid(&e)),
     };
     if let Some(Err(e)) = name.map(|name| checked.rename(name)) {
         return Ok(invalid(&e));
     }
-    let Some((_, topology)) = &checked.valid else {
+    let Some(plan) = checked.plan.clone() else {
         return Ok(validate::print_report(&checked));
     };
-    let plan = plan(topology);
     // Every file is checked before anything is built.
     let checks = match checks_file {
         Some(path) => match checks_from_file(path, &plan) {
@@ -46,13 +44,13 @@ pub fn run(
             }
             Err(e) => return Ok(invalid(&e)),
         },
-        None if checked.checks.is_empty() => {
+        None if lab_checks.is_empty() => {
             return Ok(invalid(&anyhow::anyhow!(
                 "{} has no `checks:`: add some, or give a checks file with --checks FILE",
                 file.display()
             )));
         }
-        None => checked.checks.clone(),
+        None => lab_checks,
     };
     validate::print_warnings(&checked);
     let cancel = match cancel_on_stop_signals() {

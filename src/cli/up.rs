@@ -11,9 +11,9 @@ use anyhow::Result;
 
 use super::signals::cancel_on_stop_signals;
 use super::validate::{print_report, print_warnings};
+use crate::checks::load::load_lab_file;
 use crate::daemon::state::ClientReport;
-use crate::lab::load::check_file;
-use crate::lab::plan::{Plan, PlanNode, plan};
+use crate::lab::plan::{Plan, PlanNode};
 use crate::lab::zones::ResolverRole;
 use crate::ops::up::{Leases, up};
 use crate::plural::count;
@@ -21,16 +21,15 @@ use crate::printable::line;
 use crate::progress::Progress;
 
 pub fn run(file: &Path, name: Option<&str>) -> Result<ExitCode> {
-    let mut checked = check_file(file)?;
+    let mut checked = load_lab_file(file)?.checked;
     if checked.valid.is_some()
         && let Some(name) = name
     {
         checked.rename(name)?;
     }
-    let Some((_, topology)) = &checked.valid else {
+    let Some(plan) = checked.plan.clone() else {
         return Ok(print_report(&checked));
     };
-    let plan = plan(topology);
     print_warnings(&checked);
     let cancel = cancel_on_stop_signals()?;
     let up = up(plan, file, Leases::Required, &Progress::new(), &cancel)?;

@@ -3,14 +3,15 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use crate::checks::load::load_lab_file;
 use crate::lab::diagnostic::Report;
-use crate::lab::load::{Checked, check_file};
+use crate::lab::load::Checked;
 use crate::plural::count;
 
 use super::EXIT_INVALID;
 
 pub fn run(file: &Path) -> anyhow::Result<ExitCode> {
-    let checked = check_file(file)?;
+    let checked = load_lab_file(file)?.checked;
     Ok(print_report(&checked))
 }
 

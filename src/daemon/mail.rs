@@ -35,6 +35,11 @@ pub fn mail_dir(state_dir: &Path, node: &str) -> PathBuf {
     state_dir.join("mail").join(node)
 }
 
+/// The node's relay queue: `STATE/mail/NODE/queue/`.
+pub fn queue_dir(state_dir: &Path, node: &str) -> PathBuf {
+    mail_dir(state_dir, node).join("queue")
+}
+
 /// What every mail protocol of a node shares.
 pub struct MailNode {
     pub hostname: String,
@@ -63,7 +68,7 @@ pub fn start(context: &NodeContext, tasks: &mut tokio::task::JoinSet<Result<()>>
             .create_user(user)
             .with_context(|| format!("cannot create the mailbox of {user}"))?;
     }
-    let queue = Queue::open(&dir.join("queue"))
+    let queue = Queue::open(&queue_dir(&context.state_dir, &node.name))
         .with_context(|| format!("cannot open the mail queue in {}", dir.display()))?;
     let mail = MailNode {
         hostname: hostname(node),

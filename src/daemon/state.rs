@@ -3,6 +3,7 @@
 //! server's leases.
 
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -48,6 +49,11 @@ pub struct ClientReport {
 }
 
 impl ClientReport {
+    /// The leased address (reported as ADDRESS/PREFIX), if there is one.
+    pub fn leased_address(&self) -> Option<Ipv4Addr> {
+        self.address.as_deref()?.split('/').next()?.parse().ok()
+    }
+
     /// A client whose state nobody can tell: the daemon does not answer.
     pub fn unknown() -> ClientReport {
         ClientReport {
@@ -109,5 +115,24 @@ fn report(state: &ClientState) -> ClientReport {
                 ..empty
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reported_lease_gives_its_address_without_the_prefix() {
+        let bound = ClientReport {
+            state: "bound".into(),
+            address: Some("192.168.1.100/24".into()),
+            ..ClientReport::unknown()
+        };
+        assert_eq!(
+            bound.leased_address(),
+            Some(Ipv4Addr::new(192, 168, 1, 100))
+        );
+        assert_eq!(ClientReport::unknown().leased_address(), None);
     }
 }

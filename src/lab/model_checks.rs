@@ -1,10 +1,17 @@
 //! The checks a lab file (or a separate checks file) declares: what the lab
 //! must do, each as one kind key with its settings, plus an optional `name`
 //! and `points`. Kept apart from `model.rs` so the lab model stays small;
-//! `checks::validate` turns these into runnable checks.
+//! the `checks` module resolves these into runnable checks.
+//!
+//! The file format lets an entry carry any of the kind keys (so the JSON
+//! Schema stays simple for editors, and an entry with two kinds is reported
+//! at its position, not as an unreadable file); `Check` turns what was
+//! written into one `CheckKind`, or says why there is not exactly one.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use super::diagnostic::Diagnostic;
 
 /// A checks file kept apart from the student's lab file:
 /// `labctl check LAB --checks FILE`, `labctl test LAB.yaml --checks FILE`.
@@ -18,9 +25,126 @@ pub struct ChecksFile {
 /// One check of the lab's behaviour: exactly one kind key (`ping`, `tcp`,
 /// `dhcp`, `dns`, `http`, `mail`, `mail-refused`, `exec`), and optionally a
 /// `name` and `points`.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(from = "CheckKeys", into = "CheckKeys")]
 pub struct Check {
+    /// Shown in reports; by default a sentence made from the check.
+    pub name: Option<String>,
+    /// Points this check is worth (default 1).
+    pub points: Option<u32>,
+    /// What it checks, or why the entry does not say one thing to check.
+    pub kind: Result<CheckKind, NotOneKind>,
+}
+
+/// What one check checks, with that kind's settings.
+#[derive(Clone, Debug)]
+pub enum CheckKind {
+    Ping(PingCheck),
+    Tcp(TcpCheck),
+    Dhcp(DhcpCheck),
+    Dns(DnsCheck),
+    Http(HttpCheck),
+    Mail(MailCheck),
+    MailRefused(MailRefusedCheck),
+    Exec(ExecCheck),
+}
+
+/// An entry with no kind key, or with several.
+#[derive(Clone, Debug)]
+pub enum NotOneKind {
+    None,
+    /// Every kind written, in the order of `CHECK_KINDS`.
+    Several(Vec<CheckKind>),
+}
+
+impl CheckKind {
+    /// The key that names this kind in a file.
+    pub fn key(&self) -> &'static str {
+        match self {
+            CheckKind::Ping(_) => "ping",
+            CheckKind::Tcp(_) => "tcp",
+            CheckKind::Dhcp(_) => "dhcp",
+            CheckKind::Dns(_) => "dns",
+            CheckKind::Http(_) => "http",
+            CheckKind::Mail(_) => "mail",
+            CheckKind::MailRefused(_) => "mail-refused",
+            CheckKind::Exec(_) => "exec",
+        }
+    }
+}
+
+impl From<CheckKeys> for Check {
+    fn from(keys: CheckKeys) -> Check {
+        let CheckKeys {
+            name,
+            points,
+            ping,
+            tcp,
+            dhcp,
+            dns,
+            http,
+            mail,
+            mail_refused,
+            exec,
+        } = keys;
+        let mut kinds: Vec<CheckKind> = [
+            ping.map(CheckKind::Ping),
+            tcp.map(CheckKind::Tcp),
+            dhcp.map(CheckKind::Dhcp),
+            dns.map(CheckKind::Dns),
+            http.map(CheckKind::Http),
+            mail.map(CheckKind::Mail),
+            mail_refused.map(CheckKind::MailRefused),
+            exec.map(CheckKind::Exec),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let kind = match kinds.len() {
+            0 => Err(NotOneKind::None),
+            1 => Ok(kinds.remove(0)),
+            _ => Err(NotOneKind::Several(kinds)),
+        };
+        Check { name, points, kind }
+    }
+}
+
+impl From<Check> for CheckKeys {
+    fn from(check: Check) -> CheckKeys {
+        let mut keys = CheckKeys {
+            name: check.name,
+            points: check.points,
+            ..CheckKeys::default()
+        };
+        let kinds = match check.kind {
+            Ok(kind) => vec![kind],
+            Err(NotOneKind::None) => Vec::new(),
+            Err(NotOneKind::Several(kinds)) => kinds,
+        };
+        for kind in kinds {
+            match kind {
+                CheckKind::Ping(c) => keys.ping = Some(c),
+                CheckKind::Tcp(c) => keys.tcp = Some(c),
+                CheckKind::Dhcp(c) => keys.dhcp = Some(c),
+                CheckKind::Dns(c) => keys.dns = Some(c),
+                CheckKind::Http(c) => keys.http = Some(c),
+                CheckKind::Mail(c) => keys.mail = Some(c),
+                CheckKind::MailRefused(c) => keys.mail_refused = Some(c),
+                CheckKind::Exec(c) => keys.exec = Some(c),
+            }
+        }
+        keys
+    }
+}
+
+/// One check of the lab's behaviour: exactly one kind key (`ping`, `tcp`,
+/// `dhcp`, `dns`, `http`, `mail`, `mail-refused`, `exec`), and optionally a
+/// `name` and `points`.
+// A check as written (every kind key optional): what the schema shows and
+// what `Check` is read from.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "Check")]
+pub struct CheckKeys {
     /// Shown in reports; by default a sentence made from the check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -227,3 +351,19 @@ pub const CHECK_KINDS: [&str; 8] = [
     "mail-refused",
     "exec",
 ];
+
+/// `name:` and `points:` written inside a check's kind mapping are reported
+/// by the shape check as unknown keys there; say where they belong.
+pub fn explain_misplaced_keys(diagnostics: &mut [Diagnostic]) {
+    for d in diagnostics {
+        for key in ["name", "points"] {
+            for kind in CHECK_KINDS {
+                if d.message == format!("unknown key `{key}` in `{kind}`") {
+                    d.hint = Some(format!(
+                        "`{key}` belongs to the check, not inside `{kind}`: write `{key}: …` on its own line under the list item, lined up with `{kind}:`"
+                    ));
+                }
+            }
+        }
+    }
+}

@@ -10,12 +10,11 @@ use anyhow::{Context, Result, bail};
 use super::admin::require_admin;
 use super::target::lab_name;
 use crate::checks::context::LabContext;
-use crate::checks::load::load_checks_file;
+use crate::checks::load::{load_checks_file, load_lab_file};
 use crate::checks::report::{Report, Timings};
 use crate::checks::runner::run_all;
 use crate::checks::spec::CheckSpec;
 use crate::lab::diagnostic::Report as DiagnosticReport;
-use crate::lab::load::check_file;
 use crate::lab::plan::Plan;
 
 /// A file that could not give checks: its rendered diagnostics (errors and
@@ -80,8 +79,9 @@ pub fn checks_from_file(file: &Path, plan: &Plan) -> Result<Checks> {
 /// The running lab's own checks, read again from its lab file.
 pub fn lab_file_checks(lab: &str) -> Result<Vec<CheckSpec>> {
     let record = crate::state::LabDir::of(lab)?.read_record()?;
-    let checked = check_file(Path::new(&record.file))
+    let loaded = load_lab_file(Path::new(&record.file))
         .with_context(|| format!("lab {lab} was started from {}", record.file))?;
+    let checked = loaded.checked;
     if checked.valid.is_none() {
         let diagnostics = DiagnosticReport {
             source: &checked.source,
@@ -96,13 +96,13 @@ pub fn lab_file_checks(lab: &str) -> Result<Vec<CheckSpec>> {
         }
         .into());
     }
-    if checked.checks.is_empty() {
+    if loaded.checks.is_empty() {
         bail!(
             "{} has no `checks:`: add some, or give a checks file with --checks FILE",
             record.file
         );
     }
-    Ok(checked.checks)
+    Ok(loaded.checks)
 }
 
 /// Runs the checks and builds the report.

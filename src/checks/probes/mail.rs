@@ -1,34 +1,27 @@
-//! `mail` and `mail-refused` checks. A mail check sends with the sender
-//! PC's own settings (its DNS, its outgoing server, its login), then reads
-//! the recipient PC's mailbox over POP3 or IMAP until the message with this
-//! check's token arrives. When it does not, it walks the chain: lease →
-//! DNS of the outgoing server → TCP → SMTP reply → relay queue at the
-//! server → DNS MX at the server → delivery → mailbox login → message.
+//! A PC's mail client, as the mail checks and `labctl mail send` use it:
+//! send with the PC's own settings (its DNS, its outgoing server, its
+//! login), find and read a mailbox over POP3 or IMAP, and say in a
+//! student's words which step failed.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::SystemTime;
 
 use super::path::{SILENCE, explain_silence};
-use crate::agent::mail::mailbox::{self, FetchError, Mailbox, protocol_name};
+use crate::agent::mail::mailbox::{self, FetchError, protocol_name};
 use crate::agent::mail::mime::{self, Draft};
 use crate::agent::mail::smtp::{self, Login, SmtpError};
 use crate::agent::tcp::{ConnectError, connect};
 use crate::checks::context::LabContext;
-use crate::checks::outcome::{Diagnosis, Outcome, Step};
-use crate::checks::spec::{MailProbe, Target};
+use crate::checks::outcome::{Diagnosis, Step};
+use crate::checks::spec::Target;
 use crate::lab::addr::parse_ipv4;
 use crate::lab::model_agents::MailAccount;
-use crate::services::dns::client::mail_exchangers;
 
 /// SMTP submission (RFC 6409): where a PC's mail client sends.
 pub const SUBMISSION_PORT: u16 = 587;
 /// SMTP between servers (and relay attempts).
 pub const SMTP_PORT: u16 = 25;
-/// How often the reader's mailbox is looked at while waiting.
-const POLL: Duration = Duration::from_millis(150);
-/// Every this many looks, the sender's mailbox is searched for a bounce.
-const BOUNCE_EVERY: u32 = 4;
 
 /// A server setting (`mail.cbrc.com` or `192.168.1.2`) as a target.
 pub fn server_target(setting: &str) -> Target {
@@ -154,13 +147,13 @@ fn smtp_diagnosis(node: &str, account: &MailAccount, to: &str, e: &SmtpError) ->
 }
 
 /// The reader's mailbox, with its incoming server resolved through the reader's DNS.
-fn mailbox_of(ctx: &LabContext, reader: &str, account: &MailAccount) -> Step<(Ipv4Addr, u16)> {
+pub fn mailbox_of(ctx: &LabContext, reader: &str, account: &MailAccount) -> Step<(Ipv4Addr, u16)> {
     ctx.address_of(reader)?;
     let server = ctx.resolve(reader, &server_target(&account.incoming))?;
     Ok((server, mailbox::port(account.protocol.unwrap_or_default())))
 }
 
-fn fetch_diagnosis(reader: &str, account: &MailAccount, e: &FetchError) -> Diagnosis {
+pub fn fetch_diagnosis(reader: &str, account: &MailAccount, e: &FetchError) -> Diagnosis {
     let protocol = protocol_name(account.protocol.unwrap_or_default());
     let server = &account.incoming;
     let hint = match e.stage {
@@ -179,372 +172,6 @@ fn fetch_diagnosis(reader: &str, account: &MailAccount, e: &FetchError) -> Diagn
         format!("{reader} could not read its mailbox on {server} over {protocol}: {e}"),
         hint,
     )
-}
-
-pub fn mail(ctx: &LabContext, probe: &MailProbe) -> Step<Outcome> {
-    let token = new_token();
-    let subject = format!("labctl check {token}");
-    let body = format!(
-        "Sent by labctl to check that mail from {} reaches {}.\n",
-        probe.from, probe.to
-    );
-    let attachments: Vec<(String, Vec<u8>)> = probe.attachment.iter().cloned().collect();
-    // The reader must be able to log in before anything is sent.
-    let (incoming, port) = mailbox_of(ctx, &probe.reader, &probe.reader_account)?;
-    let protocol = probe.reader_account.protocol.unwrap_or_default();
-    let (user, password) = (
-        probe.reader_account.user.clone(),
-        probe.reader_account.password.clone(),
-    );
-    {
-        let (user, password) = (user.clone(), password.clone());
-        ctx.in_node(&probe.reader, move || async move {
-            let mailbox = Mailbox {
-                protocol,
-                server: SocketAddrV4::new(incoming, port),
-                user: &user,
-                password: &password,
-            };
-            mailbox::inbox(mailbox).await
-        })?
-        .map_err(|e| fetch_diagnosis(&probe.reader, &probe.reader_account, &e))?;
-    }
-    let reply = send(
-        ctx,
-        &probe.from,
-        &probe.account,
-        &Letter {
-            to: &probe.to,
-            subject: &subject,
-            body: &body,
-            attachments: &attachments,
-            token: &token,
-        },
-    )?;
-    let sent_at = Instant::now();
-    let deadline = sent_at + probe.within;
-    // Look every POLL until the message is there; now and then, also look
-    // for a bounce in the sender's mailbox, so a refused message does not
-    // keep the check waiting until `within`.
-    let mut looks = 0u32;
-    let message = loop {
-        let found = ctx.in_node(&probe.reader, {
-            let (token, user, password) = (token.clone(), user.clone(), password.clone());
-            move || async move {
-                let mailbox = Mailbox {
-                    protocol,
-                    server: SocketAddrV4::new(incoming, port),
-                    user: &user,
-                    password: &password,
-                };
-                let list = mailbox::inbox(mailbox).await?;
-                match list.iter().find(|s| s.subject.contains(&token)) {
-                    Some(summary) => mailbox::read(mailbox, summary.number).await.map(Some),
-                    None => Ok(None),
-                }
-            }
-        })?;
-        match found {
-            Ok(Some(message)) => break message,
-            Ok(None) => {}
-            Err(e) => return Err(fetch_diagnosis(&probe.reader, &probe.reader_account, &e)),
-        }
-        looks += 1;
-        let bounced =
-            looks.is_multiple_of(BOUNCE_EVERY) && bounce_reason(ctx, probe, &token).is_some();
-        if bounced || Instant::now() + POLL > deadline {
-            return Err(explain_undelivered(ctx, probe, &token, &reply));
-        }
-        std::thread::sleep(POLL);
-    };
-    let took = sent_at.elapsed();
-    if let Some((name, bytes)) = &probe.attachment {
-        let parsed = mime::parse(&message);
-        match parsed.attachments.iter().find(|a| &a.name == name) {
-            Some(a) if &a.bytes == bytes => {}
-            Some(a) => {
-                return Err(Diagnosis::new(
-                    "attachment",
-                    format!(
-                        "{} received the message, but attachment {name} arrived changed ({} bytes, sent {})",
-                        probe.reader,
-                        a.bytes.len(),
-                        bytes.len()
-                    ),
-                    "a server on the way altered the message body",
-                ));
-            }
-            None => {
-                return Err(Diagnosis::new(
-                    "attachment",
-                    format!(
-                        "{} received the message without its attachment {name}",
-                        probe.reader
-                    ),
-                    "a server on the way dropped the attachment",
-                ));
-            }
-        }
-    }
-    Ok(Outcome::pass(format!(
-        "{} → {}: accepted by {} (\"{reply}\"), in {}'s mailbox after {:.2} s{}",
-        probe.account.address,
-        probe.to,
-        probe.account.outgoing,
-        probe.reader,
-        took.as_secs_f64(),
-        if probe.attachment.is_some() {
-            ", attachment intact"
-        } else {
-            ""
-        }
-    )))
-}
-
-/// Accepted but not delivered in time: look at the server that took it —
-/// its relay queue, its MX lookup, its connection to the next server.
-fn explain_undelivered(ctx: &LabContext, probe: &MailProbe, token: &str, reply: &str) -> Diagnosis {
-    let within = probe.within.as_secs_f64();
-    let outgoing = &probe.account.outgoing;
-    let domain = probe.to.rsplit_once('@').map_or("", |(_, d)| d).to_string();
-    let server_node = ctx
-        .resolve(&probe.from, &server_target(outgoing))
-        .ok()
-        .and_then(|ip| ctx.owner_of(ip))
-        .map(|n| n.name.clone());
-    let Some(server) = server_node else {
-        return Diagnosis::new(
-            "delivery",
-            format!(
-                "{outgoing} accepted the message (\"{reply}\"), but it did not reach {}'s mailbox within {within:.0} s",
-                probe.reader
-            ),
-            "",
-        );
-    };
-    if let Some(error) = queued_error(ctx, &server, token) {
-        let waiting = format!("the message waits in {server}'s relay queue");
-        return next_hop_diagnosis(ctx, &server, &domain, &waiting).unwrap_or_else(|| {
-            Diagnosis::new(
-                "delivery",
-                format!("{waiting} for {domain}: {error}"),
-                format!(
-                    "see `labctl logs {} {server}` for its dialogue with the next server",
-                    ctx.lab
-                ),
-            )
-        });
-    }
-    if let Some(reason) = bounce_reason(ctx, probe, token) {
-        let returned = format!(
-            "{server} could not deliver the message and returned it to {}: {reason}",
-            probe.account.address
-        );
-        return match next_hop_diagnosis(ctx, &server, &domain, &returned) {
-            Some(d) => d,
-            None => Diagnosis::new(
-                "delivery",
-                returned,
-                format!("see `labctl logs {} {server}`", ctx.lab),
-            ),
-        };
-    }
-    Diagnosis::new(
-        "delivery",
-        format!(
-            "{outgoing} ({server}) accepted the message (\"{reply}\") and it is not in its relay queue, but it did not reach {}'s mailbox on {} within {within:.0} s",
-            probe.reader, probe.reader_account.incoming
-        ),
-        format!(
-            "does {} read the mailbox of {} ({} on {})? see `labctl logs {} {server}`",
-            probe.reader,
-            probe.to,
-            probe.reader_account.user,
-            probe.reader_account.incoming,
-            ctx.lab
-        ),
-    )
-}
-
-/// What keeps `server` from handing mail for `domain` on: no resolver, no
-/// MX (nor A) record, or no way to the next server. None when all of that works.
-fn next_hop_diagnosis(
-    ctx: &LabContext,
-    server: &str,
-    domain: &str,
-    situation: &str,
-) -> Option<Diagnosis> {
-    let servers = ctx.node(server).dns.clone();
-    if servers.is_empty() {
-        return Some(Diagnosis::new(
-            "mx",
-            format!("{situation}: {server} has no DNS server to find the mail server of {domain}"),
-            format!("give {server} `dns: [SERVER]` so it can look up the MX record of {domain}"),
-        ));
-    }
-    let domain_owned = domain.to_string();
-    let exchangers = ctx.in_node(server, move || async move {
-        let servers: Vec<std::net::IpAddr> =
-            servers.into_iter().map(std::net::IpAddr::V4).collect();
-        mail_exchangers(&servers, &domain_owned).await
-    });
-    let list = match exchangers {
-        Err(d) => return Some(d),
-        Ok(Err(e)) => {
-            return Some(Diagnosis::new(
-                "mx",
-                format!("{situation}: {server} cannot find the mail server of {domain}: {e}"),
-                format!(
-                    "is there an MX record for {domain} (and an A record for its target) on the DNS server {server} uses?"
-                ),
-            ));
-        }
-        Ok(Ok(list)) => list,
-    };
-    let Some(next) = list.iter().flat_map(|(_, ips)| ips.iter().copied()).next() else {
-        return Some(Diagnosis::new(
-            "mx",
-            format!("{situation}: the mail server of {domain} has no address"),
-            format!("add an A record for the MX target of {domain}"),
-        ));
-    };
-    let connected = ctx.in_node(server, move || async move {
-        connect(SocketAddrV4::new(next, SMTP_PORT), SILENCE)
-            .await
-            .map(|_| ())
-    });
-    match connected {
-        Ok(Ok(())) => None,
-        Ok(Err(e)) => {
-            let mut d = explain_silence(
-                ctx,
-                server,
-                next,
-                &format!("connect to {next} port {SMTP_PORT}"),
-            );
-            d.message = format!(
-                "{situation}: {server} cannot reach {domain}'s mail server {next} ({e}); {}",
-                d.message
-            );
-            Some(d)
-        }
-        Err(d) => Some(d),
-    }
-}
-
-/// The reason given in a bounce of this check's message, if one came back
-/// to the sender's mailbox.
-fn bounce_reason(ctx: &LabContext, probe: &MailProbe, token: &str) -> Option<String> {
-    let (server, port) = mailbox_of(ctx, &probe.from, &probe.account).ok()?;
-    let protocol = probe.account.protocol.unwrap_or_default();
-    let (user, password, token) = (
-        probe.account.user.clone(),
-        probe.account.password.clone(),
-        token.to_string(),
-    );
-    ctx.in_node(&probe.from, move || async move {
-        let mailbox = Mailbox {
-            protocol,
-            server: SocketAddrV4::new(server, port),
-            user: &user,
-            password: &password,
-        };
-        let list = mailbox::inbox(mailbox).await.ok()?;
-        for summary in list
-            .iter()
-            .rev()
-            .take(20)
-            .filter(|s| !s.subject.contains(&token))
-        {
-            let raw = mailbox::read(mailbox, summary.number).await.ok()?;
-            if raw.windows(token.len()).any(|w| w == token.as_bytes()) {
-                let text = mime::parse(&raw).text;
-                let reasons: Vec<&str> = text.lines().filter(|l| l.starts_with('<')).collect();
-                return Some(if reasons.is_empty() {
-                    summary.subject.clone()
-                } else {
-                    reasons.join("; ")
-                });
-            }
-        }
-        None
-    })
-    .ok()
-    .flatten()
-}
-
-/// If the message with `token` waits in `node`'s relay queue: the last
-/// error the relay recorded for it (or that it has not been tried yet).
-fn queued_error(ctx: &LabContext, node: &str, token: &str) -> Option<String> {
-    let state = crate::state::LabDir::of(&ctx.lab).ok()?.dir;
-    let queue = crate::daemon::mail::mail_dir(&state, node).join("queue");
-    for entry in std::fs::read_dir(&queue).ok()?.flatten() {
-        let path = entry.path();
-        if path.extension().is_none_or(|e| e != "msg") {
-            continue;
-        }
-        let holds_token = std::fs::read(&path)
-            .is_ok_and(|bytes| bytes.windows(token.len()).any(|w| w == token.as_bytes()));
-        if holds_token {
-            let envelope = std::fs::read(path.with_extension("env")).ok();
-            let error = envelope
-                .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-                .and_then(|v| {
-                    v.get("last_error")
-                        .and_then(|e| e.as_str())
-                        .map(str::to_string)
-                });
-            return Some(error.unwrap_or_else(|| "not tried yet".to_string()));
-        }
-    }
-    None
-}
-
-/// An unauthenticated relay attempt from `from` through `server` must be refused.
-pub fn refused(
-    ctx: &LabContext,
-    from: &str,
-    server: &Target,
-    to: &str,
-    sender: &str,
-) -> Step<Outcome> {
-    ctx.address_of(from)?;
-    let ip = ctx.resolve(from, server)?;
-    let (to_owned, sender_owned, helo) = (to.to_string(), sender.to_string(), from.to_string());
-    let tried = ctx.in_node(from, move || async move {
-        let stream = connect(SocketAddrV4::new(ip, SMTP_PORT), SILENCE)
-            .await
-            .map_err(Err)?;
-        let (mut session, _) = smtp::Session::open(stream, &helo).await.map_err(Ok)?;
-        let result = session.try_recipient(&sender_owned, &to_owned).await;
-        session.quit().await;
-        result.map_err(Ok)
-    })?;
-    match tried {
-        Ok(reply) => Err(Diagnosis::new(
-            "relay",
-            format!(
-                "{server} ({ip}) is an open relay: it accepted mail for {to} from {from} without a login (\"{reply}\")"
-            ),
-            "relay mail to other domains only for users who logged in",
-        )),
-        Err(Ok(e)) if e.stage == "RCPT TO" && e.code.is_some_and(|c| c >= 500) => {
-            Ok(Outcome::pass(format!("{server} refused: \"{}\"", e.reply)))
-        }
-        Err(Ok(e)) if e.stage == "MAIL FROM" && e.code.is_some_and(|c| c >= 500) => Ok(
-            Outcome::pass(format!("{server} refused the sender: \"{}\"", e.reply)),
-        ),
-        Err(Ok(e)) => Err(Diagnosis::new(
-            "smtp",
-            format!("{from} tried to relay through {server}, and {e}"),
-            "a relay must be refused with a 5xx reply to RCPT TO",
-        )),
-        Err(Err(e)) => Err(Diagnosis::new(
-            "connect",
-            format!("{from} could not connect to {server} ({ip}) port {SMTP_PORT}: {e}"),
-            "the relay test needs the mail server to be reachable",
-        )),
-    }
 }
 
 /// Where an attachment named on the command line is read from.

@@ -84,8 +84,9 @@ impl Report {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::checks::kinds::{Probe, ping::Ping};
     use crate::checks::outcome::{Diagnosis, Outcome};
-    use crate::checks::spec::{CheckSpec, Probe, Target};
+    use crate::checks::spec::{CheckSpec, Target};
 
     /// Two checks: one passed (2 points), one failed with a diagnosis that
     /// has characters XML and JSON must escape.
@@ -93,11 +94,11 @@ pub(crate) mod tests {
         let ping = |title: &str, points| CheckSpec {
             title: title.to_string(),
             points,
-            probe: Probe::Ping {
+            probe: Probe::Ping(Ping {
                 from: "pc0".into(),
                 to: Target::Ip("192.168.1.2".parse().unwrap()),
                 reachable: true,
-            },
+            }),
         };
         let mut passed = Outcome::pass("192.168.1.2 answered in 0.1 ms");
         passed.duration = Duration::from_millis(12);

@@ -78,6 +78,15 @@ impl Queue {
         })
     }
 
+    /// The queue in `dir` as another process keeps it, to look at only
+    /// (`pending`, `message`): nothing is created or cleared.
+    pub fn existing(dir: &Path) -> Queue {
+        Queue {
+            dir: dir.to_path_buf(),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
     /// Queues a message durably; the relay worker is woken.
     pub fn enqueue(
         &self,
@@ -192,6 +201,26 @@ mod tests {
         queue.finish(&id).unwrap();
         assert!(queue.pending().unwrap().is_empty());
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn looking_at_a_queue_changes_nothing() {
+        let dir = std::env::temp_dir().join(format!("labctl-queue-{}", new_id()));
+        assert!(Queue::existing(&dir).pending().is_err(), "no queue yet");
+        assert!(!dir.exists(), "looking does not create the queue");
+        let queue = Queue::open(&dir).unwrap();
+        let id = new_id();
+        queue
+            .enqueue(&id, None, &[mailbox("bob@b.org")], b"token-1")
+            .unwrap();
+        // A message whose envelope is being written right now.
+        fs::write(dir.join("WRITING.msg"), b"x").unwrap();
+        let look = Queue::existing(&dir);
+        let pending = look.pending().unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(look.message(&pending[0].id).unwrap(), b"token-1");
+        assert!(dir.join("WRITING.msg").exists(), "looking clears nothing");
         fs::remove_dir_all(&dir).unwrap();
     }
 

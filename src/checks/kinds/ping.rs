@@ -1,16 +1,52 @@
-//! `ping` and `tcp` checks: reachability (or its absence) from a node.
+//! `ping` checks: ICMP echo from a node to a node, an address or a DNS
+//! name; `expect: fail` for a destination that must not answer.
 
-use std::net::SocketAddrV4;
 use std::time::Duration;
 
-use super::path::{SILENCE, explain_silence};
 use crate::agent::icmp::{PingOutcome, ping as send_pings};
-use crate::agent::tcp::{ConnectError, connect};
 use crate::checks::context::LabContext;
 use crate::checks::outcome::{Diagnosis, Outcome, Step};
+use crate::checks::probes::path::{SILENCE, explain_silence};
+use crate::checks::resolve::Resolver;
 use crate::checks::spec::Target;
+use crate::lab::model_checks::{Expect, PingCheck};
 
-pub fn ping(ctx: &LabContext, from: &str, to: &Target, reachable: bool) -> Step<Outcome> {
+#[derive(Clone, Debug)]
+pub struct Ping {
+    pub from: String,
+    pub to: Target,
+    /// Whether it must answer (`expect: ok`) or must not (`expect: fail`).
+    pub reachable: bool,
+}
+
+pub fn resolve(r: &mut Resolver, c: &PingCheck) -> Option<Ping> {
+    Some(Ping {
+        from: r.source("from", &c.from)?,
+        to: r.target("to", &c.to)?,
+        reachable: c.expect.unwrap_or_default() == Expect::Ok,
+    })
+}
+
+impl Ping {
+    pub fn describe(&self) -> String {
+        let Ping {
+            from,
+            to,
+            reachable,
+        } = self;
+        if *reachable {
+            format!("{from} can ping {to}")
+        } else {
+            format!("{from} cannot reach {to}")
+        }
+    }
+
+    pub fn run(&self, ctx: &LabContext) -> Step<Outcome> {
+        probe(ctx, &self.from, &self.to, self.reachable)
+    }
+}
+
+fn probe(ctx: &LabContext, from: &str, to: &Target, reachable: bool) -> Step<Outcome> {
     ctx.address_of(from)?;
     let ip = ctx.resolve(from, to)?;
     let outcome = ctx
@@ -41,7 +77,7 @@ pub fn ping(ctx: &LabContext, from: &str, to: &Target, reachable: bool) -> Step<
         )),
         (silent, false) => Ok(Outcome::pass(format!(
             "{shown} is not reachable from {from} ({})",
-            describe(&silent)
+            outcome_text(&silent)
         ))),
         (
             PingOutcome::Unreachable {
@@ -65,56 +101,12 @@ pub fn ping(ctx: &LabContext, from: &str, to: &Target, reachable: bool) -> Step<
     }
 }
 
-fn describe(outcome: &PingOutcome) -> String {
+fn outcome_text(outcome: &PingOutcome) -> String {
     match outcome {
         PingOutcome::Reply { .. } => "it answered".into(),
         PingOutcome::Unreachable { from, reason } => format!("{from}: {reason}"),
         PingOutcome::Silence => "no answer".into(),
         PingOutcome::NoRoute(_) => "no route".into(),
-    }
-}
-
-pub fn tcp(ctx: &LabContext, from: &str, to: &Target, port: u16, open: bool) -> Step<Outcome> {
-    ctx.address_of(from)?;
-    let ip = ctx.resolve(from, to)?;
-    let connected = ctx.in_node(from, move || async move {
-        connect(SocketAddrV4::new(ip, port), SILENCE)
-            .await
-            .map(|_| ())
-    })?;
-    let shown = if to.to_string() == ip.to_string() {
-        format!("{ip}:{port}")
-    } else {
-        format!("{to} ({ip}) port {port}")
-    };
-    match (connected, open) {
-        (Ok(()), true) => Ok(Outcome::pass(format!("{shown} accepted the connection"))),
-        (Ok(()), false) => Err(Diagnosis::new(
-            "reachable",
-            format!("{shown} accepted a connection from {from}, but it must not"),
-            "stop the service, or keep this node from reaching it",
-        )),
-        (Err(e), false) => Ok(Outcome::pass(format!(
-            "{shown} did not accept a connection from {from} ({e})"
-        ))),
-        (Err(ConnectError::Refused), true) => {
-            let owner = ctx
-                .owner_of(ip)
-                .map(|n| n.name.clone())
-                .unwrap_or_else(|| ip.to_string());
-            Err(Diagnosis::new(
-                "connect",
-                format!("{from} reached {owner} ({ip}), but nothing listens on port {port}"),
-                format!(
-                    "is the service for port {port} configured on {owner} (and is the lab's daemon running)?"
-                ),
-            ))
-        }
-        (Err(e), true) => {
-            let mut d = explain_silence(ctx, from, ip, &format!("connect to {shown}"));
-            d.message = format!("{from} could not connect to {shown}: {e}; {}", d.message);
-            Ok(Outcome::fail(d))
-        }
     }
 }
 

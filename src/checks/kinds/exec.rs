@@ -7,11 +7,69 @@ use std::time::{Duration, Instant};
 
 use crate::checks::context::LabContext;
 use crate::checks::outcome::{Diagnosis, Outcome, Step};
+use crate::checks::resolve::Resolver;
+use crate::lab::model_checks::{ExecCheck, OneOrMany};
+
+/// Run time an `exec` check allows by default.
+pub const DEFAULT_EXEC_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone, Debug)]
+pub struct Exec {
+    pub node: String,
+    /// The program and its arguments (`sh -c LINE` for one line of shell).
+    pub command: Vec<String>,
+    /// The exit code it must end with.
+    pub exit: i32,
+    /// Text its output must contain.
+    pub output: Option<String>,
+    pub timeout: Duration,
+}
+
+pub fn resolve(r: &mut Resolver, c: &ExecCheck) -> Option<Exec> {
+    let node = r.node("node", &c.node)?.name.clone();
+    let command = match &c.command {
+        OneOrMany::One(line) => vec!["sh".to_string(), "-c".to_string(), line.clone()],
+        OneOrMany::Many(words) => words.clone(),
+    };
+    if command.is_empty() || command[0].is_empty() {
+        r.error(
+            "command",
+            "the command is empty",
+            "e.g. [ip, route] or \"ip route | grep default\"",
+        );
+        return None;
+    }
+    let timeout = r.duration("timeout", c.timeout.as_deref(), DEFAULT_EXEC_TIMEOUT)?;
+    Some(Exec {
+        node,
+        command,
+        exit: c.exit.unwrap_or(0),
+        output: c.output.clone(),
+        timeout,
+    })
+}
+
+impl Exec {
+    pub fn describe(&self) -> String {
+        format!("{}: `{}` succeeds", self.node, self.command.join(" "))
+    }
+
+    pub fn run(&self, ctx: &LabContext) -> Step<Outcome> {
+        probe(
+            ctx,
+            &self.node,
+            &self.command,
+            self.exit,
+            self.output.as_deref(),
+            self.timeout,
+        )
+    }
+}
 
 /// The most output kept from a command.
 const MAX_OUTPUT: u64 = 1024 * 1024;
 
-pub fn run(
+fn probe(
     ctx: &LabContext,
     node: &str,
     command: &[String],

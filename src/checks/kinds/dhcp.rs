@@ -3,13 +3,121 @@
 
 use std::net::Ipv4Addr;
 
-use crate::checks::context::{LabContext, leased_address};
+use crate::checks::context::LabContext;
 use crate::checks::outcome::{Diagnosis, Outcome, Step};
+use crate::checks::resolve::Resolver;
 use crate::checks::spec::Target;
 use crate::lab::addr::Ipv4Net;
+use crate::lab::model_checks::DhcpCheck;
+use crate::lab::plan::PlanNode;
 use crate::net::inspect::inspect;
 
-pub fn lease(
+#[derive(Clone, Debug)]
+pub struct Dhcp {
+    pub node: String,
+    pub interface: String,
+    /// The network the lease must be in.
+    pub subnet: Option<Ipv4Net>,
+    /// The server that must have given it.
+    pub server: Option<Target>,
+}
+
+pub fn resolve(r: &mut Resolver, c: &DhcpCheck) -> Option<Dhcp> {
+    let node = r.node("node", &c.node)?;
+    let interface = dhcp_interface(r, node, c.interface.as_deref())?;
+    let subnet = match &c.subnet {
+        None => None,
+        Some(text) => match text.parse::<Ipv4Net>() {
+            Ok(net) => Some(net.network()),
+            Err(e) => {
+                r.error("subnet", e.message, e.hint);
+                return None;
+            }
+        },
+    };
+    let server = match &c.server {
+        None => None,
+        Some(text) => match r.target("server", text)? {
+            Target::Name(_) => {
+                r.error(
+                    "server",
+                    format!("`{text}` is not a node of this lab nor an address"),
+                    "name the DHCP server node (e.g. server0) or its address",
+                );
+                return None;
+            }
+            target => Some(target),
+        },
+    };
+    Some(Dhcp {
+        node: node.name.clone(),
+        interface,
+        subnet,
+        server,
+    })
+}
+
+/// The interface named, which must be a `dhcp` one, or the node's first.
+fn dhcp_interface(r: &mut Resolver, node: &PlanNode, wanted: Option<&str>) -> Option<String> {
+    let dhcp: Vec<&str> = node
+        .interfaces
+        .iter()
+        .filter(|i| i.dhcp)
+        .map(|i| i.name.as_str())
+        .collect();
+    let name = &node.name;
+    match wanted {
+        Some(iface) if dhcp.contains(&iface) => Some(iface.to_string()),
+        Some(iface) => {
+            r.error(
+                "interface",
+                format!("{name}/{iface} is not a `dhcp` interface"),
+                if dhcp.is_empty() {
+                    format!("{name} has none: set `eth0: dhcp` on it")
+                } else {
+                    format!("its DHCP interfaces: {}", dhcp.join(", "))
+                },
+            );
+            None
+        }
+        None => match dhcp.first() {
+            Some(first) => Some(first.to_string()),
+            None => {
+                r.error(
+                    "node",
+                    format!("{name} has no `dhcp` interface, so it gets no lease"),
+                    "set `eth0: dhcp` on the node, or check another node",
+                );
+                None
+            }
+        },
+    }
+}
+
+impl Dhcp {
+    pub fn describe(&self) -> String {
+        let mut s = format!("{}/{} gets a DHCP lease", self.node, self.interface);
+        if let Some(subnet) = &self.subnet {
+            s.push_str(&format!(" in {subnet}"));
+        }
+        if let Some(server) = &self.server {
+            s.push_str(&format!(" from {server}"));
+        }
+        s
+    }
+
+    pub fn run(&self, ctx: &LabContext) -> Step<Outcome> {
+        probe(
+            ctx,
+            &self.node,
+            &self.interface,
+            self.subnet,
+            self.server.as_ref(),
+        )
+    }
+}
+
+fn probe(
     ctx: &LabContext,
     node: &str,
     interface: &str,
@@ -39,7 +147,7 @@ pub fn lease(
             "is a DHCP server on this network (or a router relaying to one) with a pool for it?",
         ));
     }
-    let address: Ipv4Addr = leased_address(report).ok_or_else(|| {
+    let address: Ipv4Addr = report.leased_address().ok_or_else(|| {
         Diagnosis::new(
             "lease",
             format!("{key} reports a lease without an address"),

@@ -1,11 +1,14 @@
 //! Check and user-agent validation: every mistake reported at its
 //! file:line:col, with a hint, in one run.
 
-use crate::checks::load::load_checks_text;
-use crate::checks::spec::Probe;
-use crate::lab::diagnostic::Diagnostic;
-use crate::lab::load::check_text;
-use crate::lab::plan::plan;
+use crate::checks::kinds::Probe;
+use crate::checks::load::{LabWithChecks, load_checks_text, load_lab_text};
+use crate::lab::diagnostic::{Diagnostic, Severity};
+
+/// A lab file with its checks, as every verb loads it.
+fn check_text(name: &str, text: String) -> LabWithChecks {
+    load_lab_text(name, text)
+}
 
 const LAB: &str = "name: lab
 nodes:
@@ -31,7 +34,7 @@ links: [[server0, sw0], [pc0, sw0], [pc1, sw0]]
 /// (line, col, message) of every error in a lab file that is `LAB` plus `checks`.
 fn lab_errors(checks: &str) -> Vec<(usize, usize, String)> {
     let checked = check_text("lab.yaml", format!("{LAB}{checks}"));
-    located(&checked.diagnostics)
+    located(&checked.checked.diagnostics)
 }
 
 fn located(found: &[Diagnostic]) -> Vec<(usize, usize, String)> {
@@ -69,7 +72,11 @@ fn every_kind_resolves() {
 "
         ),
     );
-    assert!(checked.valid.is_some(), "{:?}", checked.diagnostics);
+    assert!(
+        checked.checked.valid.is_some(),
+        "{:?}",
+        checked.checked.diagnostics
+    );
     let kinds: Vec<&str> = checked.checks.iter().map(|c| c.probe.kind()).collect();
     assert_eq!(
         kinds,
@@ -90,17 +97,16 @@ fn every_kind_resolves() {
     assert_eq!(checked.checks[0].points, 1);
     assert_eq!(checked.checks[0].title, "pc0 can ping server0");
     match &checked.checks[4].probe {
-        Probe::Dns {
-            name, record_type, ..
-        } => assert_eq!(
-            (name.as_str(), record_type.as_str()),
+        Probe::Dns(dns) => assert_eq!(
+            (dns.name.as_str(), dns.record_type.as_str()),
             ("mail.cbrc.com", "MX")
         ),
         other => panic!("{other:?}"),
     }
     match &checked.checks[5].probe {
-        Probe::Http { url, status, .. } => {
-            assert_eq!((url.port, url.path.as_str(), *status), (8080, "/a?b", 404));
+        Probe::Http(http) => {
+            let (url, status) = (&http.url, http.status);
+            assert_eq!((url.port, url.path.as_str(), status), (8080, "/a?b", 404));
             assert_eq!(
                 url.host,
                 crate::checks::spec::Target::Node("server0".into())
@@ -117,9 +123,9 @@ fn every_kind_resolves() {
         other => panic!("{other:?}"),
     }
     match &checked.checks[8].probe {
-        Probe::Exec { command, exit, .. } => {
-            assert_eq!(command[..2], ["sh".to_string(), "-c".to_string()]);
-            assert_eq!(*exit, 1);
+        Probe::Exec(exec) => {
+            assert_eq!(exec.command[..2], ["sh".to_string(), "-c".to_string()]);
+            assert_eq!(exec.exit, 1);
         }
         other => panic!("{other:?}"),
     }
@@ -181,7 +187,7 @@ fn mail_settings_and_web_service_are_checked() {
             "web: {pages: {/: hello}}",
             "web: {pages: {index.html: hello}, root: ./site}",
         );
-    let errors = located(&check_text("lab.yaml", bad).diagnostics);
+    let errors = located(&check_text("lab.yaml", bad).checked.diagnostics);
     for needle in [
         "`ada.cbrc.com` is not an email address",
         "`mail server` is neither",
@@ -193,7 +199,7 @@ fn mail_settings_and_web_service_are_checked() {
         );
     }
     let switch_mail = LAB.replace("  sw0: {kind: switch}", "  sw0: {kind: switch, mail: {address: a@b.com, incoming: b.com, outgoing: b.com, user: a, password: p}}");
-    let errors = located(&check_text("lab.yaml", switch_mail).diagnostics);
+    let errors = located(&check_text("lab.yaml", switch_mail).checked.diagnostics);
     assert!(
         errors
             .iter()
@@ -204,8 +210,8 @@ fn mail_settings_and_web_service_are_checked() {
 
 #[test]
 fn a_checks_file_is_checked_against_the_lab() {
-    let checked = check_text("lab.yaml", LAB.to_string());
-    let plan = plan(&checked.valid.expect("valid").1);
+    let checked = check_text("lab.yaml", LAB.to_string()).checked;
+    let plan = checked.plan.expect("valid");
     let good = load_checks_text(
         "grading.yaml",
         "checks:\n  - ping: {from: pc1, to: server0}\n    points: 2\n".into(),
@@ -237,4 +243,48 @@ fn a_checks_file_is_checked_against_the_lab() {
     assert!(!report.contains("none of its keys"), "{report}");
     let empty = load_checks_text("grading.yaml", "".into(), &plan);
     assert!(empty.checks.is_none());
+}
+
+#[test]
+fn checks_are_not_silently_accepted() {
+    let checked = check_text("lab.yaml", format!("{LAB}checks:\n  - {{}}\n")).checked;
+    let errors: Vec<&Diagnostic> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    assert!(
+        checked.valid.is_none(),
+        "a lab with errors must not be valid"
+    );
+    assert!(
+        errors.iter().any(|d| d
+            .message
+            .contains("check 1 says what to check with none of its keys")),
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn the_lab_file_reports_its_own_problems_first_then_its_checks() {
+    let checked = check_text(
+        "lab.yaml",
+        format!("{LAB}colour: red\nchecks:\n  - ping: {{from: pc9, to: server0}}\n"),
+    )
+    .checked;
+    let messages: Vec<&str> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "unknown key `colour` in the lab file",
+            "lab lab has no node `pc9`"
+        ],
+        "an unknown key does not keep the checks from being resolved"
+    );
+    assert!(checked.valid.is_none() && checked.plan.is_none());
 }

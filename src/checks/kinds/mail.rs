@@ -1,0 +1,486 @@
+//! `mail` checks. A mail check sends with the sender PC's own settings
+//! (its DNS, its outgoing server, its login), then reads the recipient
+//! PC's mailbox over POP3 or IMAP until the message with this check's token
+//! arrives. When it does not, it walks the chain: lease → DNS of the
+//! outgoing server → TCP → SMTP reply → relay queue at the server → DNS MX
+//! at the server → delivery → mailbox login → message.
+
+use std::net::SocketAddrV4;
+use std::time::{Duration, Instant};
+
+use crate::agent::mail::mailbox::{self, Mailbox};
+use crate::agent::mail::mime;
+use crate::agent::tcp::connect;
+use crate::checks::context::LabContext;
+use crate::checks::outcome::{Diagnosis, Outcome, Step};
+use crate::checks::probes::mail::{
+    Letter, SMTP_PORT, fetch_diagnosis, mailbox_of, new_token, send, server_target,
+};
+use crate::checks::probes::path::{SILENCE, explain_silence};
+use crate::checks::resolve::Resolver;
+use crate::lab::model_agents::MailAccount;
+use crate::lab::model_checks::MailCheck;
+use crate::lab::validate::valid_address;
+use crate::services::dns::client::mail_exchangers;
+use crate::services::mail::smtp::queue::Queue;
+
+/// Delivery time a `mail` check allows by default.
+pub const DEFAULT_WITHIN: Duration = Duration::from_secs(10);
+/// The largest attachment a check may send.
+pub const MAX_ATTACHMENT: u64 = 10 * 1024 * 1024;
+/// How often the reader's mailbox is looked at while waiting.
+const POLL: Duration = Duration::from_millis(150);
+/// Every this many looks, the sender's mailbox is searched for a bounce.
+const BOUNCE_EVERY: u32 = 4;
+
+#[derive(Clone, Debug)]
+pub struct Mail {
+    pub from: String,
+    pub account: MailAccount,
+    pub to: String,
+    pub reader: String,
+    pub reader_account: MailAccount,
+    pub within: Duration,
+    /// File name and content of the attachment, read when the checks load.
+    pub attachment: Option<(String, Vec<u8>)>,
+}
+
+pub fn resolve(r: &mut Resolver, c: &MailCheck) -> Option<Mail> {
+    let from = r.source("from", &c.from)?;
+    let account = mail_account(r, "from", &from, c.account.as_deref())?;
+    if !valid_address(&c.to) {
+        r.error(
+            "to",
+            format!("`{}` is not an email address", c.to),
+            "e.g. bob@cbrc.com",
+        );
+        return None;
+    }
+    let reader = r.source("reader", &c.reader)?;
+    let reader_account = match r
+        .plan()
+        .node(&reader)
+        .and_then(|n| n.agents.account(Some(&c.to)))
+    {
+        Some(account) => account.clone(),
+        None => mail_account(r, "reader", &reader, None)?,
+    };
+    let within = r.duration("within", c.within.as_deref(), DEFAULT_WITHIN)?;
+    let attachment = match &c.attach {
+        None => None,
+        Some(file) => Some(attachment(r, file)?),
+    };
+    Some(Mail {
+        from,
+        account,
+        to: c.to.clone(),
+        reader,
+        reader_account,
+        within,
+        attachment,
+    })
+}
+
+/// The mail account of `node` named `which` (or its first).
+fn mail_account(
+    r: &mut Resolver,
+    field: &str,
+    node: &str,
+    which: Option<&str>,
+) -> Option<MailAccount> {
+    let agents = &r.plan().node(node)?.agents;
+    if let Some(account) = agents.account(which) {
+        return Some(account.clone());
+    }
+    let (message, hint) = match which {
+        Some(key) => (
+            format!("{node} has no mail account `{key}`"),
+            format!(
+                "its accounts: {}",
+                agents
+                    .mail
+                    .iter()
+                    .map(|a| a.address.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+        None => (
+            format!("{node} has no mail settings"),
+            format!(
+                "give {node} `mail: {{address: …, incoming: …, outgoing: …, user: …, password: …}}`"
+            ),
+        ),
+    };
+    r.error(field, message, hint);
+    None
+}
+
+/// The file to attach (relative to the file the check is in), read now.
+fn attachment(r: &mut Resolver, file: &str) -> Option<(String, Vec<u8>)> {
+    let path = r.base_dir().join(file);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let read = std::fs::metadata(&path).and_then(|m| {
+        if m.len() > MAX_ATTACHMENT {
+            Err(std::io::Error::other(format!(
+                "it is {} bytes, more than {MAX_ATTACHMENT}",
+                m.len()
+            )))
+        } else {
+            std::fs::read(&path)
+        }
+    });
+    match read {
+        Ok(bytes) if !name.is_empty() => Some((name, bytes)),
+        Ok(_) => {
+            r.error(
+                "attach",
+                format!("`{file}` is not a file"),
+                "name a file next to this file",
+            );
+            None
+        }
+        Err(e) => {
+            r.error(
+                "attach",
+                format!("cannot read {}: {e}", path.display()),
+                "attachments are relative to the file the check is in",
+            );
+            None
+        }
+    }
+}
+
+impl Mail {
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ({}) mails {} and {} receives it{}",
+            self.from,
+            self.account.address,
+            self.to,
+            self.reader,
+            if self.attachment.is_some() {
+                " with its attachment"
+            } else {
+                ""
+            }
+        )
+    }
+
+    pub fn run(&self, ctx: &LabContext) -> Step<Outcome> {
+        probe(ctx, self)
+    }
+}
+
+fn probe(ctx: &LabContext, probe: &Mail) -> Step<Outcome> {
+    let token = new_token();
+    let subject = format!("labctl check {token}");
+    let body = format!(
+        "Sent by labctl to check that mail from {} reaches {}.\n",
+        probe.from, probe.to
+    );
+    let attachments: Vec<(String, Vec<u8>)> = probe.attachment.iter().cloned().collect();
+    // The reader must be able to log in before anything is sent.
+    let (incoming, port) = mailbox_of(ctx, &probe.reader, &probe.reader_account)?;
+    let protocol = probe.reader_account.protocol.unwrap_or_default();
+    let (user, password) = (
+        probe.reader_account.user.clone(),
+        probe.reader_account.password.clone(),
+    );
+    {
+        let (user, password) = (user.clone(), password.clone());
+        ctx.in_node(&probe.reader, move || async move {
+            let mailbox = Mailbox {
+                protocol,
+                server: SocketAddrV4::new(incoming, port),
+                user: &user,
+                password: &password,
+            };
+            mailbox::inbox(mailbox).await
+        })?
+        .map_err(|e| fetch_diagnosis(&probe.reader, &probe.reader_account, &e))?;
+    }
+    let reply = send(
+        ctx,
+        &probe.from,
+        &probe.account,
+        &Letter {
+            to: &probe.to,
+            subject: &subject,
+            body: &body,
+            attachments: &attachments,
+            token: &token,
+        },
+    )?;
+    let sent_at = Instant::now();
+    let deadline = sent_at + probe.within;
+    // Look every POLL until the message is there; now and then, also look
+    // for a bounce in the sender's mailbox, so a refused message does not
+    // keep the check waiting until `within`.
+    let mut looks = 0u32;
+    let message = loop {
+        let found = ctx.in_node(&probe.reader, {
+            let (token, user, password) = (token.clone(), user.clone(), password.clone());
+            move || async move {
+                let mailbox = Mailbox {
+                    protocol,
+                    server: SocketAddrV4::new(incoming, port),
+                    user: &user,
+                    password: &password,
+                };
+                let list = mailbox::inbox(mailbox).await?;
+                match list.iter().find(|s| s.subject.contains(&token)) {
+                    Some(summary) => mailbox::read(mailbox, summary.number).await.map(Some),
+                    None => Ok(None),
+                }
+            }
+        })?;
+        match found {
+            Ok(Some(message)) => break message,
+            Ok(None) => {}
+            Err(e) => return Err(fetch_diagnosis(&probe.reader, &probe.reader_account, &e)),
+        }
+        looks += 1;
+        let bounced =
+            looks.is_multiple_of(BOUNCE_EVERY) && bounce_reason(ctx, probe, &token).is_some();
+        if bounced || Instant::now() + POLL > deadline {
+            return Err(explain_undelivered(ctx, probe, &token, &reply));
+        }
+        std::thread::sleep(POLL);
+    };
+    let took = sent_at.elapsed();
+    if let Some((name, bytes)) = &probe.attachment {
+        let parsed = mime::parse(&message);
+        match parsed.attachments.iter().find(|a| &a.name == name) {
+            Some(a) if &a.bytes == bytes => {}
+            Some(a) => {
+                return Err(Diagnosis::new(
+                    "attachment",
+                    format!(
+                        "{} received the message, but attachment {name} arrived changed ({} bytes, sent {})",
+                        probe.reader,
+                        a.bytes.len(),
+                        bytes.len()
+                    ),
+                    "a server on the way altered the message body",
+                ));
+            }
+            None => {
+                return Err(Diagnosis::new(
+                    "attachment",
+                    format!(
+                        "{} received the message without its attachment {name}",
+                        probe.reader
+                    ),
+                    "a server on the way dropped the attachment",
+                ));
+            }
+        }
+    }
+    Ok(Outcome::pass(format!(
+        "{} → {}: accepted by {} (\"{reply}\"), in {}'s mailbox after {:.2} s{}",
+        probe.account.address,
+        probe.to,
+        probe.account.outgoing,
+        probe.reader,
+        took.as_secs_f64(),
+        if probe.attachment.is_some() {
+            ", attachment intact"
+        } else {
+            ""
+        }
+    )))
+}
+
+/// Accepted but not delivered in time: look at the server that took it —
+/// its relay queue, its MX lookup, its connection to the next server.
+fn explain_undelivered(ctx: &LabContext, probe: &Mail, token: &str, reply: &str) -> Diagnosis {
+    let within = probe.within.as_secs_f64();
+    let outgoing = &probe.account.outgoing;
+    let domain = probe.to.rsplit_once('@').map_or("", |(_, d)| d).to_string();
+    let server_node = ctx
+        .resolve(&probe.from, &server_target(outgoing))
+        .ok()
+        .and_then(|ip| ctx.owner_of(ip))
+        .map(|n| n.name.clone());
+    let Some(server) = server_node else {
+        return Diagnosis::new(
+            "delivery",
+            format!(
+                "{outgoing} accepted the message (\"{reply}\"), but it did not reach {}'s mailbox within {within:.0} s",
+                probe.reader
+            ),
+            "",
+        );
+    };
+    if let Some(error) = queued_error(ctx, &server, token) {
+        let waiting = format!("the message waits in {server}'s relay queue");
+        return next_hop_diagnosis(ctx, &server, &domain, &waiting).unwrap_or_else(|| {
+            Diagnosis::new(
+                "delivery",
+                format!("{waiting} for {domain}: {error}"),
+                format!(
+                    "see `labctl logs {} {server}` for its dialogue with the next server",
+                    ctx.lab
+                ),
+            )
+        });
+    }
+    if let Some(reason) = bounce_reason(ctx, probe, token) {
+        let returned = format!(
+            "{server} could not deliver the message and returned it to {}: {reason}",
+            probe.account.address
+        );
+        return match next_hop_diagnosis(ctx, &server, &domain, &returned) {
+            Some(d) => d,
+            None => Diagnosis::new(
+                "delivery",
+                returned,
+                format!("see `labctl logs {} {server}`", ctx.lab),
+            ),
+        };
+    }
+    Diagnosis::new(
+        "delivery",
+        format!(
+            "{outgoing} ({server}) accepted the message (\"{reply}\") and it is not in its relay queue, but it did not reach {}'s mailbox on {} within {within:.0} s",
+            probe.reader, probe.reader_account.incoming
+        ),
+        format!(
+            "does {} read the mailbox of {} ({} on {})? see `labctl logs {} {server}`",
+            probe.reader,
+            probe.to,
+            probe.reader_account.user,
+            probe.reader_account.incoming,
+            ctx.lab
+        ),
+    )
+}
+
+/// What keeps `server` from handing mail for `domain` on: no resolver, no
+/// MX (nor A) record, or no way to the next server. None when all of that works.
+fn next_hop_diagnosis(
+    ctx: &LabContext,
+    server: &str,
+    domain: &str,
+    situation: &str,
+) -> Option<Diagnosis> {
+    let servers = ctx.node(server).dns.clone();
+    if servers.is_empty() {
+        return Some(Diagnosis::new(
+            "mx",
+            format!("{situation}: {server} has no DNS server to find the mail server of {domain}"),
+            format!("give {server} `dns: [SERVER]` so it can look up the MX record of {domain}"),
+        ));
+    }
+    let domain_owned = domain.to_string();
+    let exchangers = ctx.in_node(server, move || async move {
+        let servers: Vec<std::net::IpAddr> =
+            servers.into_iter().map(std::net::IpAddr::V4).collect();
+        mail_exchangers(&servers, &domain_owned).await
+    });
+    let list = match exchangers {
+        Err(d) => return Some(d),
+        Ok(Err(e)) => {
+            return Some(Diagnosis::new(
+                "mx",
+                format!("{situation}: {server} cannot find the mail server of {domain}: {e}"),
+                format!(
+                    "is there an MX record for {domain} (and an A record for its target) on the DNS server {server} uses?"
+                ),
+            ));
+        }
+        Ok(Ok(list)) => list,
+    };
+    let Some(next) = list.iter().flat_map(|(_, ips)| ips.iter().copied()).next() else {
+        return Some(Diagnosis::new(
+            "mx",
+            format!("{situation}: the mail server of {domain} has no address"),
+            format!("add an A record for the MX target of {domain}"),
+        ));
+    };
+    let connected = ctx.in_node(server, move || async move {
+        connect(SocketAddrV4::new(next, SMTP_PORT), SILENCE)
+            .await
+            .map(|_| ())
+    });
+    match connected {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => {
+            let mut d = explain_silence(
+                ctx,
+                server,
+                next,
+                &format!("connect to {next} port {SMTP_PORT}"),
+            );
+            d.message = format!(
+                "{situation}: {server} cannot reach {domain}'s mail server {next} ({e}); {}",
+                d.message
+            );
+            Some(d)
+        }
+        Err(d) => Some(d),
+    }
+}
+
+/// The reason given in a bounce of this check's message, if one came back
+/// to the sender's mailbox.
+fn bounce_reason(ctx: &LabContext, probe: &Mail, token: &str) -> Option<String> {
+    let (server, port) = mailbox_of(ctx, &probe.from, &probe.account).ok()?;
+    let protocol = probe.account.protocol.unwrap_or_default();
+    let (user, password, token) = (
+        probe.account.user.clone(),
+        probe.account.password.clone(),
+        token.to_string(),
+    );
+    ctx.in_node(&probe.from, move || async move {
+        let mailbox = Mailbox {
+            protocol,
+            server: SocketAddrV4::new(server, port),
+            user: &user,
+            password: &password,
+        };
+        let list = mailbox::inbox(mailbox).await.ok()?;
+        for summary in list
+            .iter()
+            .rev()
+            .take(20)
+            .filter(|s| !s.subject.contains(&token))
+        {
+            let raw = mailbox::read(mailbox, summary.number).await.ok()?;
+            if raw.windows(token.len()).any(|w| w == token.as_bytes()) {
+                let text = mime::parse(&raw).text;
+                let reasons: Vec<&str> = text.lines().filter(|l| l.starts_with('<')).collect();
+                return Some(if reasons.is_empty() {
+                    summary.subject.clone()
+                } else {
+                    reasons.join("; ")
+                });
+            }
+        }
+        None
+    })
+    .ok()
+    .flatten()
+}
+
+/// If the message with `token` waits in `node`'s relay queue: the last
+/// error the relay recorded for it (or that it has not been tried yet).
+fn queued_error(ctx: &LabContext, node: &str, token: &str) -> Option<String> {
+    let state = crate::state::LabDir::of(&ctx.lab).ok()?.dir;
+    let queue = Queue::existing(&crate::daemon::mail::queue_dir(&state, node));
+    queue.pending().ok()?.into_iter().find_map(|envelope| {
+        let message = queue.message(&envelope.id).ok()?;
+        message
+            .windows(token.len())
+            .any(|w| w == token.as_bytes())
+            .then(|| {
+                envelope
+                    .last_error
+                    .unwrap_or_else(|| "not tried yet".to_string())
+            })
+    })
+}

@@ -1,0 +1,108 @@
+//! One module per kind of check, each holding that kind's resolution (its
+//! settings checked against the lab's plan, with positions), its probe
+//! (run from the source node's namespace with that node's own settings)
+//! and its diagnosis (on failure, the first link of the chain that broke).
+//! This module only dispatches on the kind.
+
+pub mod dhcp;
+pub mod dns;
+pub mod exec;
+pub mod http;
+pub mod mail;
+pub mod mail_refused;
+pub mod ping;
+pub mod tcp;
+
+use super::context::LabContext;
+use super::outcome::Outcome;
+use super::resolve::Resolver;
+use crate::lab::model_checks::CheckKind;
+
+/// A resolved check of one kind: what its probe does.
+#[derive(Clone, Debug)]
+pub enum Probe {
+    Ping(ping::Ping),
+    Tcp(tcp::Tcp),
+    Dhcp(dhcp::Dhcp),
+    Dns(dns::Dns),
+    Http(http::Http),
+    Mail(Box<mail::Mail>),
+    MailRefused(mail_refused::MailRefused),
+    Exec(exec::Exec),
+}
+
+/// Resolves one check's settings (problems go to `r`).
+pub fn resolve(r: &mut Resolver, kind: &CheckKind) -> Option<Probe> {
+    Some(match kind {
+        CheckKind::Ping(c) => Probe::Ping(ping::resolve(r, c)?),
+        CheckKind::Tcp(c) => Probe::Tcp(tcp::resolve(r, c)?),
+        CheckKind::Dhcp(c) => Probe::Dhcp(dhcp::resolve(r, c)?),
+        CheckKind::Dns(c) => Probe::Dns(dns::resolve(r, c)?),
+        CheckKind::Http(c) => Probe::Http(http::resolve(r, c)?),
+        CheckKind::Mail(c) => Probe::Mail(Box::new(mail::resolve(r, c)?)),
+        CheckKind::MailRefused(c) => Probe::MailRefused(mail_refused::resolve(r, c)?),
+        CheckKind::Exec(c) => Probe::Exec(exec::resolve(r, c)?),
+    })
+}
+
+impl Probe {
+    /// The kind's key in a file (`ping`, `mail-refused`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Probe::Ping(_) => "ping",
+            Probe::Tcp(_) => "tcp",
+            Probe::Dhcp(_) => "dhcp",
+            Probe::Dns(_) => "dns",
+            Probe::Http(_) => "http",
+            Probe::Mail(_) => "mail",
+            Probe::MailRefused(_) => "mail-refused",
+            Probe::Exec(_) => "exec",
+        }
+    }
+
+    /// The sentence a report shows when the check has no `name`.
+    pub fn describe(&self) -> String {
+        match self {
+            Probe::Ping(p) => p.describe(),
+            Probe::Tcp(p) => p.describe(),
+            Probe::Dhcp(p) => p.describe(),
+            Probe::Dns(p) => p.describe(),
+            Probe::Http(p) => p.describe(),
+            Probe::Mail(p) => p.describe(),
+            Probe::MailRefused(p) => p.describe(),
+            Probe::Exec(p) => p.describe(),
+        }
+    }
+
+    /// The node whose namespace the probe starts in.
+    pub fn source(&self) -> &str {
+        match self {
+            Probe::Ping(p) => &p.from,
+            Probe::Tcp(p) => &p.from,
+            Probe::Dhcp(p) => &p.node,
+            Probe::Dns(p) => &p.from,
+            Probe::Http(p) => &p.from,
+            Probe::Mail(p) => &p.from,
+            Probe::MailRefused(p) => &p.from,
+            Probe::Exec(p) => &p.node,
+        }
+    }
+
+    /// Runs the probe to its outcome (blocking; steps run inside nodes).
+    pub fn run(&self, ctx: &LabContext) -> Outcome {
+        let result = match self {
+            Probe::Ping(p) => p.run(ctx),
+            Probe::Tcp(p) => p.run(ctx),
+            Probe::Dhcp(p) => p.run(ctx),
+            Probe::Dns(p) => p.run(ctx),
+            Probe::Http(p) => p.run(ctx),
+            Probe::Mail(p) => p.run(ctx),
+            Probe::MailRefused(p) => p.run(ctx),
+            Probe::Exec(p) => p.run(ctx),
+        };
+        match result {
+            Ok(outcome) => outcome,
+            Err(diagnosis) => Outcome::fail(diagnosis),
+        }
+    }
+}
