@@ -37,6 +37,8 @@ mod tests;
 
 pub use names::{MAX_IFNAME, MAX_NAME, name_problem, valid_address, valid_domain};
 
+/// The lab's topology with its services (`None` if anything is an error),
+/// and every diagnostic the passes found.
 pub fn validate(lab: &Lab, raw: &RawNode) -> (Option<Topology>, Vec<Diagnostic>) {
     let (mut topology, mut found) = topology::resolve_topology(lab, raw);
     let (dhcp, dhcp_found) = dhcp::resolve_dhcp(lab, raw, &topology);
@@ -49,6 +51,7 @@ pub fn validate(lab: &Lab, raw: &RawNode) -> (Option<Topology>, Vec<Diagnostic>)
     found.extend(mail_found);
     found.extend(hints::reachability_warnings(lab, raw, &topology));
 
+    // Every pass's output is by node index, like `topology.nodes`.
     let services = dhcp.pools.into_iter().zip(agents).zip(dns).zip(mail);
     for (node, (((dhcp_pools, agents), dns_server), mail)) in
         topology.nodes.iter_mut().zip(services)

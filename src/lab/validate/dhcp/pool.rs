@@ -5,12 +5,12 @@
 
 use std::net::Ipv4Addr;
 
-use super::super::names::valid_domain;
 use super::DhcpPass;
 use crate::lab::addr::{Ipv4Net, Mac, parse_ipv4};
 use crate::lab::model::DhcpPool as WrittenPool;
 use crate::lab::raw::Step;
 use crate::lab::topology::{Addressing, DhcpPool, Reservation, Topology};
+use crate::lab::validate::names::valid_domain;
 
 /// Lease time when a pool gives none: one hour.
 const DEFAULT_LEASE_SECONDS: u64 = 3600;

@@ -1,6 +1,6 @@
 //! The DHCP pass: pools, reservations and relays resolved or refused.
 
-use super::super::tests::{DHCP, check, errors, find};
+use crate::lab::validate::tests::{DHCP, check, errors, find};
 
 #[test]
 fn a_dhcp_lab_resolves_pools_reservations_and_relays() {

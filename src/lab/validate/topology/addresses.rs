@@ -5,13 +5,13 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
-use super::super::findings::Findings;
-use super::super::iface_path;
 use super::segments::segment_name;
 use crate::lab::addr::{Ipv4Net, Mac};
 use crate::lab::model::{InterfaceSpec, Lab, NodeKind};
 use crate::lab::raw::Step;
 use crate::lab::topology::{End, Topology};
+use crate::lab::validate::findings::Findings;
+use crate::lab::validate::iface_path;
 
 /// Where the address of an interface is written.
 pub(super) fn address_path(lab: &Lab, topo: &Topology, end: End) -> Vec<Step> {

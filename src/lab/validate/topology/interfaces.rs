@@ -3,12 +3,12 @@
 
 use std::net::Ipv4Addr;
 
-use super::super::findings::Findings;
-use super::super::iface_path;
-use super::super::names::ifname_problem;
 use crate::lab::addr::{Ipv4Net, Mac, parse_ipv4};
 use crate::lab::model::{InterfaceSpec, Node, NodeKind};
 use crate::lab::topology::Addressing;
+use crate::lab::validate::findings::Findings;
+use crate::lab::validate::iface_path;
+use crate::lab::validate::names::ifname_problem;
 use crate::path;
 
 /// An interface as the node declares it under `interfaces`.

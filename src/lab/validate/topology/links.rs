@@ -4,14 +4,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::super::findings::Findings;
-use super::super::names::ifname_problem;
-use super::super::some_switch;
 use super::interfaces::Declared;
 use crate::lab::addr::Mac;
 use crate::lab::diagnostic::did_you_mean;
 use crate::lab::model::{Lab, NodeKind};
 use crate::lab::topology::{Addressing, End, TopoIface, TopoLink, TopoNode};
+use crate::lab::validate::findings::Findings;
+use crate::lab::validate::names::ifname_problem;
+use crate::lab::validate::some_switch;
 use crate::path;
 
 /// A link's two ends as written: node index and interface name, if given;

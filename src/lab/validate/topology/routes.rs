@@ -3,12 +3,12 @@
 
 use std::net::Ipv4Addr;
 
-use super::super::findings::Findings;
-use super::super::iface_path;
 use crate::lab::addr::{Ipv4Net, parse_ipv4};
 use crate::lab::model::{Lab, NodeKind, Routing};
 use crate::lab::raw::Step;
 use crate::lab::topology::{Addressing, End, Route, Topology};
+use crate::lab::validate::findings::Findings;
+use crate::lab::validate::iface_path;
 use crate::path;
 
 /// The static routes of node `index`, with its gateway as a default route.

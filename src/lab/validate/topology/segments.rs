@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 
-use super::super::findings::Findings;
 use crate::lab::model::NodeKind;
 use crate::lab::topology::{Segment, TopoLink, TopoNode, Topology};
+use crate::lab::validate::findings::Findings;
 use crate::path;
 
 /// Groups interfaces into layer-2 segments (recording each interface's

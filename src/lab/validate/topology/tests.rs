@@ -1,6 +1,6 @@
 //! The topology pass: every error, with the position it is reported at.
 
-use super::super::tests::{DHCP, LAN, check, errors, find};
+use crate::lab::validate::tests::{DHCP, LAN, check, errors, find};
 
 #[test]
 fn bad_addresses_say_what_is_wrong() {
