@@ -1,7 +1,7 @@
 //! The lab file's typed model: what a student or instructor writes.
 //!
 //! Values that need checking with a good message (addresses, names, routes) stay
-//! text here and are parsed by `validate.rs`, which knows where each one came
+//! text here and are parsed by `validate/`, which knows where each one came
 //! from. The JSON Schema for editors is generated from these types, and the
 //! shape check reads that schema, so the three cannot drift apart.
 

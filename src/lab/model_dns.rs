@@ -1,6 +1,6 @@
 //! The DNS service as a lab file writes it (`services: {dns: …}`): zones by
 //! origin, records by name and type, and an optional resolver role. Values
-//! stay text here; `validate_dns.rs` parses them with positions.
+//! stay text here; `validate/dns.rs` parses them with positions.
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;

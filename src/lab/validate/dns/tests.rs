@@ -176,3 +176,46 @@ fn unknown_record_types_and_bad_ttls() {
     assert!(hint.contains("did you mean"), "{hint}");
     error("        ttl: -5\n        zones: {}", "out of range");
 }
+
+#[test]
+fn a_dhcp_client_is_named_by_the_address_the_dhcp_pass_reserved() {
+    use crate::lab::zones::RecordValue;
+    let yaml = lab("        zones:
+          cbrc.com:
+            pc: {A: pc0}
+          1.168.192.in-addr.arpa: reverse")
+    .replace(
+        "    services:\n",
+        "    services:
+      dhcp:
+        pools:
+          - range: 192.168.1.100-192.168.1.150
+            reservations: [{node: pc0, address: 192.168.1.50}]
+",
+    );
+    let checked = check_text("lab.yaml", yaml);
+    assert!(checked.diagnostics.is_empty(), "{:#?}", checked.diagnostics);
+    let (_, topo) = checked.valid.expect("valid");
+    let server = topo.nodes[topo.node_index("server0").unwrap()]
+        .dns_server
+        .as_ref()
+        .expect("server0 runs DNS");
+    let records: Vec<(&str, &RecordValue)> = server
+        .zones
+        .iter()
+        .flat_map(|z| &z.records)
+        .map(|r| (r.name.as_str(), &r.data))
+        .collect();
+    let reserved = "192.168.1.50".parse().unwrap();
+    assert!(
+        records.contains(&("pc.cbrc.com.", &RecordValue::A(reserved))),
+        "{records:#?}"
+    );
+    assert!(
+        records.contains(&(
+            "50.1.168.192.in-addr.arpa.",
+            &RecordValue::Ptr("pc.cbrc.com.".into())
+        )),
+        "{records:#?}"
+    );
+}

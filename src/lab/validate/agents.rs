@@ -1,39 +1,67 @@
-//! Validation of what runs for a node's user: its mail client settings
-//! (addresses, servers, logins) and its web site.
+//! The agents pass: what runs for a node's user, its mail client settings
+//! (addresses, servers, logins) and its web site. Resolves each node's
+//! `Agents` (the accounts and the site that are usable).
 
-use super::{Validator, valid_domain};
+use super::findings::Findings;
+use super::names::{valid_address, valid_domain};
 use crate::lab::addr::parse_ipv4;
-use crate::lab::model::NodeKind;
-use crate::lab::model_agents::{MailAccount, MailSettings, WebService};
-use crate::lab::raw::Step;
+use crate::lab::diagnostic::Diagnostic;
+use crate::lab::model::{Lab, NodeKind};
+use crate::lab::model_agents::{Agents, MailAccount, MailSettings, WebService};
+use crate::lab::raw::{RawNode, Step};
 use crate::lab::topology::{Addressing, Topology};
 use crate::path;
 
-impl Validator<'_> {
-    pub(super) fn check_agents(&mut self, topo: &mut Topology) {
-        for index in 0..topo.nodes.len() {
-            let name = topo.nodes[index].name.clone();
-            let node = &self.lab.nodes[name.as_str()];
-            let kind = node.kind;
-            let mail = node.mail.clone();
-            let web = node.services.as_ref().and_then(|s| s.web.clone());
-            if let Some(settings) = mail {
-                let accounts = self.mail_settings(topo, index, &settings);
-                topo.nodes[index].agents.mail = accounts;
-            }
-            if let Some(web) = web {
-                let at = path!["nodes", name.as_str(), "services", "web"];
-                if kind == NodeKind::Switch {
-                    self.error(
-                        &at,
-                        "a switch cannot run a web server",
-                        "put `web` on a server",
-                    );
-                } else if self.web_service(&at, &web) {
-                    topo.nodes[index].agents.web = Some(web);
-                }
+/// Resolves every node's agents, by node index.
+pub(super) fn resolve_agents(
+    lab: &Lab,
+    raw: &RawNode,
+    topo: &Topology,
+) -> (Vec<Agents>, Vec<Diagnostic>) {
+    let mut pass = AgentsPass {
+        lab,
+        found: Findings::new(raw),
+    };
+    let agents = pass.resolve(topo);
+    (agents, pass.found.into_list())
+}
+
+struct AgentsPass<'a> {
+    lab: &'a Lab,
+    found: Findings<'a>,
+}
+
+impl AgentsPass<'_> {
+    fn resolve(&mut self, topo: &Topology) -> Vec<Agents> {
+        (0..topo.nodes.len())
+            .map(|index| self.agents_of(topo, index))
+            .collect()
+    }
+
+    /// Node `index`'s mail accounts and web site, as far as they are usable.
+    fn agents_of(&mut self, topo: &Topology, index: usize) -> Agents {
+        let mut agents = Agents::default();
+        let name = topo.nodes[index].name.clone();
+        let node = &self.lab.nodes[name.as_str()];
+        let kind = node.kind;
+        let mail = node.mail.clone();
+        let web = node.services.as_ref().and_then(|s| s.web.clone());
+        if let Some(settings) = mail {
+            agents.mail = self.mail_settings(topo, index, &settings);
+        }
+        if let Some(web) = web {
+            let at = path!["nodes", name.as_str(), "services", "web"];
+            if kind == NodeKind::Switch {
+                self.found.error(
+                    &at,
+                    "a switch cannot run a web server",
+                    "put `web` on a server",
+                );
+            } else if self.web_service(&at, &web) {
+                agents.web = Some(web);
             }
         }
+        agents
     }
 
     fn mail_settings(
@@ -45,7 +73,7 @@ impl Validator<'_> {
         let name = topo.nodes[index].name.clone();
         let base = path!["nodes", name.as_str(), "mail"].to_vec();
         if matches!(topo.nodes[index].kind, NodeKind::Switch | NodeKind::Router) {
-            self.error(
+            self.found.error(
                 &base,
                 format!(
                     "{name} is a {}: only hosts and servers have a mail client",
@@ -69,7 +97,7 @@ impl Validator<'_> {
             let mut ok = true;
             if !valid_address(&account.address) {
                 ok = false;
-                self.error(
+                self.found.error(
                     &field("address"),
                     format!("`{}` is not an email address", account.address),
                     "write USER@DOMAIN, e.g. ada@cbrc.com",
@@ -79,7 +107,7 @@ impl Validator<'_> {
                 .any(|a| a.address.eq_ignore_ascii_case(&account.address))
             {
                 ok = false;
-                self.error(
+                self.found.error(
                     &field("address"),
                     format!("{name} has two accounts for {}", account.address),
                     "each account of a PC needs its own address",
@@ -91,7 +119,7 @@ impl Validator<'_> {
             ] {
                 if parse_ipv4(server).is_err() && !valid_domain(server.trim_end_matches('.')) {
                     ok = false;
-                    self.error(
+                    self.found.error(
                         &field(key),
                         format!("`{server}` is neither a server name nor an address"),
                         "write the mail server's name (mail.cbrc.com) or address (192.168.1.2)",
@@ -100,7 +128,7 @@ impl Validator<'_> {
                     && !self.can_resolve(topo, index)
                     && !(key == "outgoing" && account.outgoing == account.incoming)
                 {
-                    self.warn(
+                    self.found.warn(
                         &field(key),
                         format!("{name} has no DNS server to look up {server}"),
                         "give the PC `dns: [SERVER]`, or a DHCP pool with `dns:`, or write the server's address",
@@ -110,7 +138,7 @@ impl Validator<'_> {
             for (key, value) in [("user", &account.user), ("password", &account.password)] {
                 if value.is_empty() || value.chars().any(|c| c.is_control() || c == ' ') {
                     ok = false;
-                    self.error(
+                    self.found.error(
                         &field(key),
                         format!("the mail {key} of {name} is empty or has spaces"),
                         format!("write the {key} the mail server knows, e.g. ada"),
@@ -144,7 +172,7 @@ impl Validator<'_> {
         };
         match (&web.root, web.pages.is_empty()) {
             (Some(_), false) => {
-                self.error(
+                self.found.error(
                     &field("root"),
                     "a web service has either `pages` or a `root` directory, not both",
                     "keep one of them",
@@ -152,7 +180,7 @@ impl Validator<'_> {
                 return false;
             }
             (None, true) => {
-                self.error(
+                self.found.error(
                     at,
                     "the web service has no pages",
                     "add `pages: {/: \"<h1>Hello</h1>\"}` or `root: ./site`",
@@ -160,7 +188,7 @@ impl Validator<'_> {
                 return false;
             }
             (Some(root), true) if root.trim().is_empty() => {
-                self.error(
+                self.found.error(
                     &field("root"),
                     "the web root is empty",
                     "write a directory, e.g. ./site",
@@ -178,7 +206,7 @@ impl Validator<'_> {
                 ok = false;
                 let mut p = field("pages");
                 p.push(Step::from(page.as_str()));
-                self.error(
+                self.found.error(
                     &p,
                     format!("`{page}` is not a page path"),
                     "paths start with `/`, e.g. / or /about.html",
@@ -186,20 +214,5 @@ impl Validator<'_> {
             }
         }
         ok
-    }
-}
-
-/// `local@domain` with a plausible local part and a domain name.
-pub fn valid_address(address: &str) -> bool {
-    match address.rsplit_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && local.len() <= 64
-                && local
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c))
-                && valid_domain(domain)
-        }
-        None => false,
     }
 }

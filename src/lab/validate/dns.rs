@@ -1,29 +1,35 @@
-//! Validation of DNS services: zone origins and record names, record values
-//! (node references resolved to addresses, including DHCP reservations),
-//! CNAME and MX rules, reverse zones, and resolver roles that only ever ask
-//! lab servers. Builds each node's `DnsServer` for the plan.
+//! The DNS pass: zone origins and record names, record values (node
+//! references resolved to addresses, including the DHCP pass's
+//! reservations), CNAME and MX rules, reverse zones, and resolver roles that
+//! only ever ask lab servers. Resolves each node's `DnsServer` for the plan.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::{Validator, valid_domain};
+use super::dhcp::DhcpServers;
+use super::findings::Findings;
+use super::names::valid_domain;
 use crate::lab::addr::{Ipv4Net, parse_ipv4};
-use crate::lab::diagnostic::did_you_mean;
-use crate::lab::model::NodeKind;
+use crate::lab::diagnostic::{Diagnostic, did_you_mean};
+use crate::lab::model::{Lab, NodeKind};
 use crate::lab::model_dns::{DnsRecords, DnsResolver, DnsService, DnsValues, DnsZone};
-use crate::lab::raw::Step;
+use crate::lab::raw::{RawNode, Step};
 use crate::lab::topology::{Addressing, Topology};
 use crate::lab::zones::{
     DEFAULT_TTL, DnsServer, RecordValue, ResolverRole, Zone, ZoneRecord, reverse_network,
     reverse_records,
 };
 use crate::path;
+use records::{
+    Problem, in_zone, mx_value, owner_name, relative, srv_value, target, txt_value, typed_values,
+};
+
+mod records;
+#[cfg(test)]
+mod tests;
 
 /// The longest TTL RFC 2181 §8 allows.
 const MAX_TTL: i64 = 2_147_483_647;
-/// A TXT value longer than this is surely a mistake (and would not fit a
-/// UDP answer).
-const MAX_TXT: usize = 4000;
 
 /// A node's zones before reverse zones are filled in.
 struct Pending {
@@ -33,8 +39,33 @@ struct Pending {
     resolver: Option<ResolverRole>,
 }
 
-impl Validator<'_> {
-    pub(super) fn check_dns(&mut self, topo: &mut Topology) {
+/// Resolves every node's DNS service, by node index (`None` for a node that
+/// runs none). A node named in an A record may have its address from
+/// `dhcp`'s reservations.
+pub(super) fn resolve_dns(
+    lab: &Lab,
+    raw: &RawNode,
+    topo: &Topology,
+    dhcp: &DhcpServers,
+) -> (Vec<Option<DnsServer>>, Vec<Diagnostic>) {
+    let mut pass = DnsPass {
+        lab,
+        dhcp,
+        found: Findings::new(raw),
+    };
+    let servers = pass.resolve(topo);
+    (servers, pass.found.into_list())
+}
+
+struct DnsPass<'a> {
+    lab: &'a Lab,
+    dhcp: &'a DhcpServers,
+    found: Findings<'a>,
+}
+
+impl DnsPass<'_> {
+    fn resolve(&mut self, topo: &Topology) -> Vec<Option<DnsServer>> {
+        let mut servers = vec![None; topo.nodes.len()];
         let mut pending = Vec::new();
         for index in 0..topo.nodes.len() {
             let name = topo.nodes[index].name.clone();
@@ -47,7 +78,7 @@ impl Validator<'_> {
             };
             let at = path!["nodes", name.as_str(), "services", "dns"].to_vec();
             if topo.nodes[index].kind == NodeKind::Switch {
-                self.error(
+                self.found.error(
                     &at,
                     "a switch cannot run a DNS server",
                     "put the DNS service on a server",
@@ -71,11 +102,12 @@ impl Validator<'_> {
                 let records = reverse_records(network, &forward);
                 zones.push(Zone::new(origin, ttl, true, records));
             }
-            topo.nodes[p.node].dns_server = Some(DnsServer {
+            servers[p.node] = Some(DnsServer {
                 zones,
                 resolver: p.resolver,
             });
         }
+        servers
     }
 
     fn dns_service(
@@ -89,7 +121,7 @@ impl Validator<'_> {
             None => DEFAULT_TTL,
             Some(ttl) if (0..=MAX_TTL).contains(&ttl) => ttl as u32,
             Some(ttl) => {
-                self.error(
+                self.found.error(
                     &child(at, ["ttl"]),
                     format!("a TTL of {ttl} seconds is out of range"),
                     "use 0 to 2147483647 seconds, e.g. ttl: 300",
@@ -112,13 +144,13 @@ impl Validator<'_> {
             match zone {
                 DnsZone::Generated(word) if word == "reverse" => match reverse_network(&origin) {
                     Some(network) => pending.reverse.push((origin, network, ttl)),
-                    None => self.error(
+                    None => self.found.error(
                         &zone_at,
                         format!("`{written_origin}` is not an IPv4 reverse zone"),
                         "a reverse zone is named by the network's octets backwards, e.g. 1.168.192.in-addr.arpa for 192.168.1.0/24",
                     ),
                 },
-                DnsZone::Generated(word) => self.error(
+                DnsZone::Generated(word) => self.found.error(
                     &zone_at,
                     format!("zone `{written_origin}` cannot be `{word}`"),
                     "a zone is a mapping of names to records, or `reverse`",
@@ -133,7 +165,7 @@ impl Validator<'_> {
             pending.resolver = self.resolver_role(topo, node, &child(at, ["resolver"]), resolver);
         }
         if service.zones.is_empty() && service.resolver.is_none() {
-            self.warn(
+            self.found.warn(
                 at,
                 format!(
                     "{} runs a DNS server with no zones and no resolver",
@@ -154,7 +186,7 @@ impl Validator<'_> {
         if valid_domain(trimmed) && trimmed.len() <= 253 {
             return Some(format!("{}.", trimmed.to_ascii_lowercase()));
         }
-        self.error_at_key(
+        self.found.error_at_key(
             zones_at,
             written,
             format!("`{written}` is not a valid zone name"),
@@ -177,7 +209,7 @@ impl Validator<'_> {
             let owner = match owner_name(origin, written) {
                 Ok(owner) => owner,
                 Err((message, hint)) => {
-                    self.error_at_key(zone_at, written, message, hint);
+                    self.found.error_at_key(zone_at, written, message, hint);
                     continue;
                 }
             };
@@ -243,7 +275,7 @@ impl Validator<'_> {
         match result {
             Ok(value) => vec![value],
             Err((message, hint)) => {
-                self.error(at, message, hint);
+                self.found.error(at, message, hint);
                 Vec::new()
             }
         }
@@ -256,7 +288,7 @@ impl Validator<'_> {
         }
         if text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
             let message = parse_ipv4(text).err().unwrap_or_default();
-            self.error(
+            self.found.error(
                 at,
                 message,
                 "an A record holds an IPv4 address or a node name",
@@ -274,13 +306,14 @@ impl Validator<'_> {
                 None => "an A record holds an IPv4 address or the name of a node of this lab"
                     .to_string(),
             };
-            self.error(at, format!("there is no node `{text}` in this lab"), hint);
+            self.found
+                .error(at, format!("there is no node `{text}` in this lab"), hint);
             return Vec::new();
         };
-        match node_addresses(topo, index) {
+        match node_addresses(topo, self.dhcp, index) {
             Ok(addresses) => addresses.into_iter().map(RecordValue::A).collect(),
             Err((message, hint)) => {
-                self.error(at, message, hint);
+                self.found.error(at, message, hint);
                 Vec::new()
             }
         }
@@ -300,19 +333,19 @@ impl Validator<'_> {
             }
             let at = child(zone_at, [written.as_str(), "CNAME"]);
             if owner == origin {
-                self.error(
+                self.found.error(
                     &at,
                     format!("the zone's own name {origin} cannot be a CNAME"),
                     "the apex holds the zone's SOA and NS: use A records there instead",
                 );
             } else if cnames > 1 {
-                self.error(
+                self.found.error(
                     &at,
                     format!("{owner} has {cnames} CNAMEs"),
                     "an alias points at exactly one name",
                 );
             } else if let Some(other) = types.iter().find(|t| **t != "CNAME") {
-                self.error(
+                self.found.error(
                     &at,
                     format!("{owner} has a CNAME beside other data ({other})"),
                     "a CNAME must be the only record of its name (RFC 1034 §3.6.2): remove the other records or the CNAME",
@@ -339,7 +372,7 @@ impl Validator<'_> {
             });
             if in_zone(server, origin) && !has_address {
                 let written = &owners[&record.name].0;
-                self.warn(
+                self.found.warn(
                     &child(zone_at, [written.as_str(), "NS"]),
                     format!("name server {server} has no address in zone {origin}"),
                     format!(
@@ -362,7 +395,7 @@ impl Validator<'_> {
             (false, true) => ("forward", &resolver.forward),
             (true, false) => ("roots", &resolver.roots),
             (false, false) => {
-                self.error(
+                self.found.error(
                     at,
                     "a resolver either forwards or iterates from roots, not both",
                     "keep `forward` (ask other lab servers) or `roots` (recursive), not both",
@@ -370,7 +403,7 @@ impl Validator<'_> {
                 return None;
             }
             (true, true) => {
-                self.error(
+                self.found.error(
                     at,
                     "the resolver has neither `forward` nor `roots`",
                     "add `forward: [ADDRESS]` (a lab DNS server) or `roots: [ADDRESS]` (a lab root server)",
@@ -392,7 +425,7 @@ impl Validator<'_> {
             let ip = match parse_ipv4(text.trim()) {
                 Ok(ip) => ip,
                 Err(message) => {
-                    self.error(
+                    self.found.error(
                         &item_at,
                         message,
                         "a lab DNS server's address, e.g. 10.0.0.2",
@@ -401,7 +434,7 @@ impl Validator<'_> {
                 }
             };
             if own.contains(&ip) {
-                self.error(
+                self.found.error(
                     &item_at,
                     format!("{ip} is this node's own address"),
                     "a resolver asking itself loops: point it at another lab server",
@@ -409,7 +442,7 @@ impl Validator<'_> {
                 continue;
             }
             if !lab_addresses(topo).contains(&ip) {
-                self.error(
+                self.found.error(
                     &item_at,
                     format!("{ip} is not the address of any node in this lab"),
                     "labs are sealed: a resolver only asks this lab's servers (give a node that address and a DNS service)",
@@ -437,190 +470,12 @@ fn child<const N: usize, S: Into<Step>>(at: &[Step], steps: [S; N]) -> Vec<Step>
     path
 }
 
-/// The record types a name sets, in a fixed order.
-fn typed_values(set: &DnsRecords) -> Vec<(&'static str, &DnsValues)> {
-    [
-        ("A", &set.a),
-        ("AAAA", &set.aaaa),
-        ("CNAME", &set.cname),
-        ("MX", &set.mx),
-        ("TXT", &set.txt),
-        ("NS", &set.ns),
-        ("PTR", &set.ptr),
-        ("SRV", &set.srv),
-    ]
-    .into_iter()
-    .filter_map(|(t, v)| v.as_ref().map(|v| (t, v)))
-    .collect()
-}
-
-type Problem = (String, String);
-
-/// A record's owner: `@`, relative to the origin, or absolute with a final
-/// dot (then it must be inside the zone). `*` may lead (a wildcard).
-fn owner_name(origin: &str, written: &str) -> Result<String, Problem> {
-    let name = if written == "@" {
-        origin.to_string()
-    } else if let Some(absolute) = written.strip_suffix('.') {
-        format!("{}.", absolute.to_ascii_lowercase())
-    } else {
-        join(&written.to_ascii_lowercase(), origin)
-    };
-    if name != "." {
-        let labels: Vec<&str> = name.trim_end_matches('.').split('.').collect();
-        for (i, label) in labels.iter().enumerate() {
-            if !(valid_label(label) || (i == 0 && *label == "*")) {
-                return Err((
-                    format!("`{written}` is not a valid record name"),
-                    "names are labels of letters, digits, `-` and `_` (at most 63 each) joined by dots; `@` is the zone itself".into(),
-                ));
-            }
-        }
-        if name.len() > 254 {
-            return Err((
-                format!("`{written}` is longer than 253 characters"),
-                "use a shorter name".into(),
-            ));
-        }
-    }
-    if !in_zone(&name, origin) {
-        return Err((
-            format!("{name} is outside zone {origin}"),
-            format!(
-                "a zone holds only names ending in {origin}: write the name relative to it (`mail` for mail.{origin}) or put it in its own zone"
-            ),
-        ));
-    }
-    Ok(name)
-}
-
-/// A name a record points at: absolute with a final dot, `@`, a single
-/// label (relative to the origin), or a dotted name (taken as absolute, so
-/// `web.cbrc.com` never becomes web.cbrc.com.cbrc.com).
-fn target(origin: &str, text: &str, rtype: &str) -> Result<String, Problem> {
-    if text.parse::<IpAddr>().is_ok() {
-        return Err((
-            format!("{rtype} points to an address ({text}), but it must name a host"),
-            format!(
-                "write the host's name (e.g. mail.{}) and give that name an A record",
-                origin.trim_start_matches('.')
-            ),
-        ));
-    }
-    let name = if text == "@" {
-        origin.to_string()
-    } else if let Some(absolute) = text.strip_suffix('.') {
-        format!("{}.", absolute.to_ascii_lowercase())
-    } else if text.contains('.') {
-        format!("{}.", text.to_ascii_lowercase())
-    } else {
-        join(&text.to_ascii_lowercase(), origin)
-    };
-    let bare = name.trim_end_matches('.');
-    let ok = name == "." || (bare.split('.').all(valid_label) && bare.len() <= 253);
-    if !ok {
-        return Err((
-            format!("`{text}` is not a valid host name for {rtype}"),
-            "a host name is labels of letters, digits and `-` joined by dots, e.g. mail.cbrc.com."
-                .into(),
-        ));
-    }
-    Ok(name)
-}
-
-fn mx_value(origin: &str, text: &str) -> Result<RecordValue, Problem> {
-    let hint =
-        || "write `PREFERENCE HOST`, e.g. `10 mail.cbrc.com.` (lower is preferred)".to_string();
-    let parts: Vec<&str> = text.split_whitespace().collect();
-    let [preference, exchange] = parts[..] else {
-        if parts.len() == 1 {
-            let is_address = text.parse::<IpAddr>().is_ok();
-            let message = if is_address {
-                format!("MX points to an address ({text}), but it must name a host")
-            } else {
-                format!("MX `{text}` has no preference")
-            };
-            return Err((message, hint()));
-        }
-        return Err((format!("`{text}` is not an MX value"), hint()));
-    };
-    let preference = preference.parse::<u16>().map_err(|_| {
-        (
-            format!("MX preference `{preference}` is not a number from 0 to 65535"),
-            hint(),
-        )
-    })?;
-    let exchange = target(origin, exchange, "MX")?;
-    Ok(RecordValue::Mx {
-        preference,
-        exchange,
-    })
-}
-
-fn srv_value(origin: &str, text: &str) -> Result<RecordValue, Problem> {
-    let hint = || "write `PRIORITY WEIGHT PORT TARGET`, e.g. `0 5 25 mail.cbrc.com.`".to_string();
-    let parts: Vec<&str> = text.split_whitespace().collect();
-    let [priority, weight, port, host] = parts[..] else {
-        return Err((format!("`{text}` is not an SRV value"), hint()));
-    };
-    let number = |t: &str| {
-        t.parse::<u16>().map_err(|_| {
-            (
-                format!("`{t}` in SRV `{text}` is not a number from 0 to 65535"),
-                hint(),
-            )
-        })
-    };
-    Ok(RecordValue::Srv {
-        priority: number(priority)?,
-        weight: number(weight)?,
-        port: number(port)?,
-        target: target(origin, host, "SRV")?,
-    })
-}
-
-fn txt_value(text: &str) -> Result<RecordValue, Problem> {
-    if text.len() > MAX_TXT {
-        return Err((
-            format!("this TXT value is {} bytes long", text.len()),
-            format!("keep TXT values under {MAX_TXT} bytes"),
-        ));
-    }
-    Ok(RecordValue::Txt(text.to_string()))
-}
-
-fn valid_label(label: &str) -> bool {
-    !label.is_empty()
-        && label.len() <= 63
-        && label
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-fn join(relative: &str, origin: &str) -> String {
-    if origin == "." {
-        format!("{relative}.")
-    } else {
-        format!("{relative}.{origin}")
-    }
-}
-
-/// `name` relative to `origin`, as a lab file would write it.
-fn relative(name: &str, origin: &str) -> String {
-    if origin == "." {
-        return name.trim_end_matches('.').to_string();
-    }
-    name.strip_suffix(&format!(".{origin}"))
-        .unwrap_or(name)
-        .to_string()
-}
-
-pub(crate) fn in_zone(name: &str, origin: &str) -> bool {
-    origin == "." || name == origin || name.ends_with(&format!(".{origin}"))
-}
-
 /// A node's IPv4 addresses: its static ones, else its DHCP reservations.
-fn node_addresses(topo: &Topology, index: usize) -> Result<Vec<Ipv4Addr>, Problem> {
+fn node_addresses(
+    topo: &Topology,
+    dhcp: &DhcpServers,
+    index: usize,
+) -> Result<Vec<Ipv4Addr>, Problem> {
     let node = &topo.nodes[index];
     if node.kind == NodeKind::Switch {
         return Err((
@@ -643,15 +498,7 @@ fn node_addresses(topo: &Topology, index: usize) -> Result<Vec<Ipv4Addr>, Proble
         .interfaces
         .iter()
         .filter(|i| i.addressing == Addressing::Dhcp)
-        .flat_map(|i| {
-            topo.nodes
-                .iter()
-                .filter_map(|n| n.dhcp_pools.as_ref())
-                .flatten()
-                .flat_map(|p| &p.reservations)
-                .filter(move |r| r.mac == i.mac)
-                .map(|r| r.address)
-        })
+        .flat_map(|i| dhcp.reserved_addresses(i.mac))
         .collect();
     if !reserved.is_empty() {
         return Ok(reserved);
@@ -706,7 +553,3 @@ fn lab_networks(topo: &Topology) -> Vec<Ipv4Net> {
     networks.dedup();
     networks
 }
-
-#[cfg(test)]
-#[path = "validate_dns_tests.rs"]
-mod tests;
