@@ -2,6 +2,7 @@
 //! compose and send over SMTP (logging in), list and read over POP3 or
 //! IMAP. Server names are resolved by the caller through the PC's own DNS.
 
+pub mod fetch_error;
 pub mod imap;
 pub mod lines;
 pub mod mailbox;

@@ -8,8 +8,8 @@ use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
+use super::fetch_error::FetchError;
 use super::lines::read_line;
-use super::mailbox::FetchError;
 
 /// How long each answer may take.
 const TIMEOUT: Duration = Duration::from_secs(10);

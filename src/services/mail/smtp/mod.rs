@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod command;
+pub mod config;
 pub mod data;
 pub mod delivery;
 pub mod queue;
