@@ -129,7 +129,7 @@ pub fn send(ctx: &LabContext, node: &str, account: &MailAccount, letter: &Letter
 
 fn smtp_diagnosis(node: &str, account: &MailAccount, to: &str, e: &SmtpError) -> Diagnosis {
     let server = &account.outgoing;
-    let hint = match (e.stage, e.code) {
+    let hint = match (e.stage(), e.code()) {
         ("AUTH", _) => format!(
             "is the password in {node}'s mail settings for user {} the one {server} has?",
             account.user
@@ -515,8 +515,11 @@ pub fn refused(
         let stream = connect(SocketAddrV4::new(ip, SMTP_PORT), SILENCE)
             .await
             .map_err(Err)?;
-        let (mut session, _) = smtp::Session::open(stream, &helo).await.map_err(Ok)?;
-        let result = session.try_recipient(&sender_owned, &to_owned).await;
+        let (mut session, _) = smtp::open(stream, &helo).await.map_err(Ok)?;
+        let result = session
+            .try_recipient(&sender_owned, &to_owned)
+            .await
+            .map(|reply| reply.quoted());
         session.quit().await;
         result.map_err(Ok)
     })?;
@@ -528,11 +531,11 @@ pub fn refused(
             ),
             "relay mail to other domains only for users who logged in",
         )),
-        Err(Ok(e)) if e.stage == "RCPT TO" && e.code.is_some_and(|c| c >= 500) => {
-            Ok(Outcome::pass(format!("{server} refused: \"{}\"", e.reply)))
-        }
-        Err(Ok(e)) if e.stage == "MAIL FROM" && e.code.is_some_and(|c| c >= 500) => Ok(
-            Outcome::pass(format!("{server} refused the sender: \"{}\"", e.reply)),
+        Err(Ok(e)) if e.stage() == "RCPT TO" && e.code().is_some_and(|c| c >= 500) => Ok(
+            Outcome::pass(format!("{server} refused: \"{}\"", e.reply())),
+        ),
+        Err(Ok(e)) if e.stage() == "MAIL FROM" && e.code().is_some_and(|c| c >= 500) => Ok(
+            Outcome::pass(format!("{server} refused the sender: \"{}\"", e.reply())),
         ),
         Err(Ok(e)) => Err(Diagnosis::new(
             "smtp",

@@ -6,6 +6,7 @@ pub mod accounts;
 #[cfg(test)]
 mod connection_limits_tests;
 pub mod date;
+pub mod dot_stuffing;
 mod group_sync;
 pub mod imap;
 pub mod lines;
