@@ -6,7 +6,7 @@
 //! hostile input costs at most linear work.
 
 use super::command::*;
-use super::date;
+use crate::services::mail::date;
 use super::sequence::SequenceSet;
 use crate::services::mail::store::Flag;
 

@@ -8,7 +8,7 @@ use std::cell::OnceCell;
 use std::ops::Range;
 
 use super::command::{DateTest, SearchKey};
-use super::date;
+use crate::services::mail::date;
 use super::mime;
 use crate::services::mail::store::MessageMeta;
 
