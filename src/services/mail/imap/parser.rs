@@ -6,8 +6,8 @@
 //! hostile input costs at most linear work.
 
 use super::command::*;
-use crate::services::mail::date;
 use super::sequence::SequenceSet;
+use crate::services::mail::date;
 use crate::services::mail::store::Flag;
 
 /// Why a command was refused: the tag when one was read, and the response
