@@ -40,7 +40,7 @@ pub async fn serve(
                 BufWriter::new(write),
             );
             if let Err(e) = session.run().await {
-                eprintln!("pop3 {peer}: {e}");
+                tracing::warn!("pop3 {peer}: {e}");
             }
         }
     })

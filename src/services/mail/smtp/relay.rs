@@ -293,7 +293,7 @@ impl Relay {
             .delivery
             .deliver(&new_id(), None, &[sender], bounce.as_bytes())
         {
-            eprintln!("mail: cannot deliver a bounce for {}: {e}", envelope.id);
+            tracing::warn!("mail: cannot deliver a bounce for {}: {e}", envelope.id);
         }
     }
 }

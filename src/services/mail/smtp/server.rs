@@ -38,7 +38,7 @@ pub async fn serve(
                 BufWriter::new(write),
             );
             if let Err(e) = session.run().await {
-                eprintln!("smtp {peer}: {e}");
+                tracing::warn!("smtp {peer}: {e}");
             }
         }
     })
