@@ -17,6 +17,7 @@ mod random_input_tests;
 pub mod sasl;
 pub mod smtp;
 pub mod store;
+mod store_folder;
 #[cfg(test)]
 pub(crate) mod test_support;
 pub mod transcript;
