@@ -22,7 +22,7 @@ use std::time::SystemTime;
 use super::group_sync::GroupSync;
 pub use super::maildir::Flag;
 use super::maildir::{FileName, unique_part};
-use super::store_folder::{Folder, FolderHandle, write_durably};
+use super::store_folder::{Folder, FolderHandle, not_found, write_durably};
 
 /// Folders per user besides INBOX. Far more than any exercise or mail
 /// client makes, and it bounds what one user's LIST walks and answers.
@@ -414,10 +414,6 @@ fn check_folder_name(name: &str) -> io::Result<()> {
 
 fn invalid(message: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, message.to_string())
-}
-
-pub(super) fn not_found(message: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::NotFound, message.to_string())
 }
 
 fn already_exists(name: &str) -> io::Error {

@@ -14,7 +14,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::group_sync::GroupSync;
 use super::maildir::{FileName, unique_part};
-use super::store::not_found;
 
 /// The file in each folder directory that holds `UIDVALIDITY RESERVED`.
 const UID_FILE: &str = "labctl-uids";
@@ -274,4 +273,8 @@ pub(super) fn write_durably(
 
 pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
+}
+
+pub(super) fn not_found(message: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::NotFound, message.to_string())
 }
