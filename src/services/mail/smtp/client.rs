@@ -381,4 +381,75 @@ mod tests {
         );
         assert_eq!((error.stage(), error.code()), ("RCPT TO", Some(550)));
     }
+
+    /// Against the real submission server: AUTH LOGIN (as with a server
+    /// that offers only LOGIN), then one recipient taken and one refused,
+    /// and the message arrives with its leading dot intact.
+    #[tokio::test]
+    async fn logs_in_with_login_and_judges_each_recipient() {
+        use crate::services::mail::test_support::{MailServer, Options};
+        let server = MailServer::start(Options::default()).await;
+        let login_only = reply(250, &["250-mx.test", "250 AUTH LOGIN"]);
+        let stream = TcpStream::connect(server.submission).await.unwrap();
+        let mut client = Client::new(stream, Duration::from_secs(5), None);
+        let ehlo = client.greet("pc.test").await.unwrap();
+        assert!(
+            ehlo.offers_auth("PLAIN") && ehlo.offers_auth("LOGIN"),
+            "{ehlo:?}"
+        );
+        let wrong = client.log_in(&login_only, "ada", "nope").await.unwrap_err();
+        assert_eq!(
+            (wrong.stage(), wrong.code()),
+            ("AUTH", Some(535)),
+            "{wrong}"
+        );
+        assert!(client.log_in(&login_only, "ada", "secret").await.unwrap());
+        let sent = client
+            .send(
+                "ada@mt.com",
+                &["bob@mt.com", "nobody@mt.com"],
+                b"Subject: two\r\n\r\n.dot\r\n",
+            )
+            .await
+            .unwrap();
+        assert!(sent.outcomes[0].is_ok(), "{sent:?}");
+        let refused = sent.outcomes[1].as_ref().unwrap_err();
+        assert_eq!((refused.stage(), refused.code()), ("RCPT TO", Some(550)));
+        assert!(sent.accepted.is_some_and(|r| r.is_positive()));
+        client.quit().await;
+        let inbox = server.wait_for_inbox("bob", 1).await;
+        assert!(inbox[0].ends_with(b"\r\n\r\n.dot\r\n"));
+    }
+
+    /// A server that refuses EHLO is greeted with HELO (RFC 5321 §3.2).
+    #[tokio::test]
+    async fn falls_back_to_helo_when_ehlo_is_refused() {
+        use tokio::io::AsyncBufReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let peer = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (read, mut write) = stream.into_split();
+            let mut lines = BufReader::new(read).lines();
+            write.write_all(b"220 old.test\r\n").await.unwrap();
+            let mut heard = Vec::new();
+            for answer in ["502 5.5.1 no EHLO here", "250 old.test", "221 bye"] {
+                heard.push(lines.next_line().await.unwrap().unwrap());
+                write
+                    .write_all(format!("{answer}\r\n").as_bytes())
+                    .await
+                    .unwrap();
+            }
+            heard
+        });
+        let stream = TcpStream::connect(address).await.unwrap();
+        let mut client = Client::new(stream, Duration::from_secs(5), None);
+        let hello = client.greet("pc.test").await.unwrap();
+        assert_eq!(hello.lines, ["250 old.test"]);
+        client.quit().await;
+        assert_eq!(
+            peer.await.unwrap(),
+            ["EHLO pc.test", "HELO pc.test", "QUIT"]
+        );
+    }
 }
