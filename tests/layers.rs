@@ -116,12 +116,19 @@ fn layers_only_point_down() {
         broken.join("\n")
     );
     // The rule is not vacuous: the layers really do use each other.
-    assert!(arrows.contains_key(&("cli".into(), "ops".into())), "{arrows:?}");
-    assert!(arrows.contains_key(&("daemon".into(), "services".into())), "{arrows:?}");
+    assert!(
+        arrows.contains_key(&("cli".into(), "ops".into())),
+        "{arrows:?}"
+    );
+    assert!(
+        arrows.contains_key(&("daemon".into(), "services".into())),
+        "{arrows:?}"
+    );
 }
 
 #[test]
 fn a_wrong_way_arrow_is_seen() {
-    let refs = crate_references("use crate::cli::main; // crate::ops in a comment\nlet x = $crate::y;");
+    let refs =
+        crate_references("use crate::cli::main; // crate::ops in a comment\nlet x = $crate::y;");
     assert_eq!(refs, vec![(1, "cli".to_string())]);
 }

@@ -4,6 +4,7 @@
 //! reading back unchanged.
 #![no_main]
 
+use labctl::services::mail::dot_stuffing;
 use labctl::services::mail::lines;
 use labctl::services::mail::smtp::data;
 
@@ -25,8 +26,8 @@ fn read(input: &[u8]) -> data::Data {
 fuzz_target!(|input: &[u8]| {
     if let data::Data::Message(message) = read(input) {
         assert!(message.len() <= CAP * 2);
-        assert_eq!(data::with_crlf_line_ends(message.clone()), message);
-        let stuffed = data::dot_stuffed(&message);
+        assert_eq!(dot_stuffing::with_crlf_line_ends(message.clone()), message);
+        let stuffed = dot_stuffing::dot_stuffed(&message);
         match read(&stuffed) {
             data::Data::Message(again) => {
                 let mut expected = message.clone();

@@ -8,8 +8,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
-use super::lines::read_line;
-use super::mailbox::FetchError;
+use super::MAX_REPLY_LINE;
+use super::fetch_error::FetchError;
+use crate::services::mail::lines::read_server_line;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest literal read.
@@ -49,9 +50,9 @@ impl Imap {
     }
 
     async fn line(&mut self, stage: &'static str) -> Result<Vec<u8>, FetchError> {
-        read_line(&mut self.reader, TIMEOUT)
+        read_server_line(&mut self.reader, MAX_REPLY_LINE, TIMEOUT)
             .await
-            .map_err(|why| FetchError::new(stage, why))
+            .map_err(|why| FetchError::new(stage, why.to_string()))
     }
 
     /// Sends a command; returns its untagged responses (literals read).

@@ -2,12 +2,16 @@
 //! compose and send over SMTP (logging in), list and read over POP3 or
 //! IMAP. Server names are resolved by the caller through the PC's own DNS.
 
+pub mod fetch_error;
 pub mod imap;
-pub mod lines;
 pub mod mailbox;
 pub mod mime;
 pub mod pop3;
 pub mod smtp;
+
+/// The longest reply line the clients read (RFC 5321 allows 512; POP3 and
+/// IMAP lines of message data can be up to 998 plus CRLF).
+pub const MAX_REPLY_LINE: usize = 8 * 1024;
 
 #[cfg(test)]
 mod tests;

@@ -8,8 +8,9 @@ use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
-use super::lines::read_line;
-use super::mailbox::FetchError;
+use super::MAX_REPLY_LINE;
+use super::fetch_error::FetchError;
+use crate::services::mail::lines::read_server_line;
 
 /// How long each answer may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -33,9 +34,9 @@ impl Pop3 {
     }
 
     async fn status(&mut self, stage: &'static str) -> Result<String, FetchError> {
-        let line = read_line(&mut self.reader, TIMEOUT)
+        let line = read_server_line(&mut self.reader, MAX_REPLY_LINE, TIMEOUT)
             .await
-            .map_err(|why| FetchError::new(stage, why))?;
+            .map_err(|why| FetchError::new(stage, why.to_string()))?;
         let text = String::from_utf8_lossy(&line).into_owned();
         if text.starts_with("+OK") {
             Ok(text)
@@ -55,9 +56,9 @@ impl Pop3 {
     async fn multiline(&mut self, stage: &'static str) -> Result<Vec<u8>, FetchError> {
         let mut out = Vec::new();
         loop {
-            let line = read_line(&mut self.reader, TIMEOUT)
+            let line = read_server_line(&mut self.reader, MAX_REPLY_LINE, TIMEOUT)
                 .await
-                .map_err(|why| FetchError::new(stage, why))?;
+                .map_err(|why| FetchError::new(stage, why.to_string()))?;
             if line == b"." {
                 return Ok(out);
             }

@@ -99,7 +99,11 @@ async fn refusals_say_where_and_quote_the_server() {
     )
     .await
     .unwrap_err();
-    assert_eq!((error.stage, error.code), ("AUTH", Some(535)), "{error}");
+    assert_eq!(
+        (error.stage(), error.code()),
+        ("AUTH", Some(535)),
+        "{error}"
+    );
     // Without a login the submission port refuses MAIL FROM.
     let stream = tokio::net::TcpStream::connect(server.submission)
         .await
@@ -108,19 +112,19 @@ async fn refusals_say_where_and_quote_the_server() {
         .await
         .unwrap_err();
     assert_eq!(
-        (error.stage, error.code),
+        (error.stage(), error.code()),
         ("MAIL FROM", Some(530)),
         "{error}"
     );
     // Port 25 refuses to relay for strangers.
     let stream = tokio::net::TcpStream::connect(server.smtp).await.unwrap();
-    let (mut session, _) = smtp::Session::open(stream, "pc0").await.unwrap();
+    let (mut session, _) = smtp::open(stream, "pc0").await.unwrap();
     let error = session
         .try_recipient("x@example.net", "y@elsewhere.org")
         .await
         .unwrap_err();
-    assert_eq!(error.stage, "RCPT TO");
-    assert!(error.reply.starts_with("554"), "{error}");
+    assert_eq!(error.stage(), "RCPT TO");
+    assert!(error.reply().starts_with("554"), "{error}");
     let bad = Mailbox {
         protocol: MailProtocol::Pop3,
         server: v4(server.pop3),

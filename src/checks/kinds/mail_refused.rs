@@ -71,8 +71,11 @@ fn probe(ctx: &LabContext, from: &str, server: &Target, to: &str, sender: &str) 
         let stream = connect(SocketAddrV4::new(ip, SMTP_PORT), SILENCE)
             .await
             .map_err(Err)?;
-        let (mut session, _) = smtp::Session::open(stream, &helo).await.map_err(Ok)?;
-        let result = session.try_recipient(&sender_owned, &to_owned).await;
+        let (mut session, _) = smtp::open(stream, &helo).await.map_err(Ok)?;
+        let result = session
+            .try_recipient(&sender_owned, &to_owned)
+            .await
+            .map(|reply| reply.quoted());
         session.quit().await;
         result.map_err(Ok)
     })?;
@@ -84,11 +87,11 @@ fn probe(ctx: &LabContext, from: &str, server: &Target, to: &str, sender: &str) 
             ),
             "relay mail to other domains only for users who logged in",
         )),
-        Err(Ok(e)) if e.stage == "RCPT TO" && e.code.is_some_and(|c| c >= 500) => {
-            Ok(Outcome::pass(format!("{server} refused: \"{}\"", e.reply)))
-        }
-        Err(Ok(e)) if e.stage == "MAIL FROM" && e.code.is_some_and(|c| c >= 500) => Ok(
-            Outcome::pass(format!("{server} refused the sender: \"{}\"", e.reply)),
+        Err(Ok(e)) if e.stage() == "RCPT TO" && e.code().is_some_and(|c| c >= 500) => Ok(
+            Outcome::pass(format!("{server} refused: \"{}\"", e.reply())),
+        ),
+        Err(Ok(e)) if e.stage() == "MAIL FROM" && e.code().is_some_and(|c| c >= 500) => Ok(
+            Outcome::pass(format!("{server} refused the sender: \"{}\"", e.reply())),
         ),
         Err(Ok(e)) => Err(Diagnosis::new(
             "smtp",

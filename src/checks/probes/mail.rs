@@ -122,7 +122,7 @@ pub fn send(ctx: &LabContext, node: &str, account: &MailAccount, letter: &Letter
 
 fn smtp_diagnosis(node: &str, account: &MailAccount, to: &str, e: &SmtpError) -> Diagnosis {
     let server = &account.outgoing;
-    let hint = match (e.stage, e.code) {
+    let hint = match (e.stage(), e.code()) {
         ("AUTH", _) => format!(
             "is the password in {node}'s mail settings for user {} the one {server} has?",
             account.user

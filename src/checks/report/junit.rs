@@ -101,7 +101,7 @@ fn timestamp(at: std::time::SystemTime) -> String {
         .as_secs();
     let days = secs / 86_400;
     let rem = secs % 86_400;
-    let (year, month, day) = crate::services::mail::date::civil_from_days(days);
+    let (year, month, day) = crate::services::mail::date::civil_from_days(days as i64);
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
         rem / 3600,

@@ -6,6 +6,7 @@ pub mod accounts;
 #[cfg(test)]
 mod connection_limits_tests;
 pub mod date;
+pub mod dot_stuffing;
 mod group_sync;
 pub mod imap;
 pub mod lines;
@@ -16,6 +17,7 @@ mod random_input_tests;
 pub mod sasl;
 pub mod smtp;
 pub mod store;
+mod store_folder;
 #[cfg(test)]
 pub(crate) mod test_support;
 pub mod transcript;

@@ -2,11 +2,12 @@
 //! targets do, briefly, on stable Rust): nothing panics, and the DATA
 //! reader's output always has CRLF line ends.
 
+use super::dot_stuffing::with_crlf_line_ends;
 use super::maildir::FileName;
 use super::pop3::command as pop3;
 use super::sasl;
 use super::smtp::command as smtp;
-use super::smtp::data::{Data, read_data, with_crlf_line_ends};
+use super::smtp::data::{Data, read_data};
 use crate::random_input::Random;
 
 /// The bytes the mail parsers care about.

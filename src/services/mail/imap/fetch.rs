@@ -6,10 +6,10 @@
 use std::borrow::Cow;
 
 use super::command::{BodyRequest, FetchItem, Rfc822Label, Section, SectionText};
-use super::date;
 use super::mime::{self, Children, Part};
 use super::response::{push_astring, push_flags, push_literal, push_string};
 use super::structure::{push_envelope, push_structure};
+use crate::services::mail::date;
 use crate::services::mail::store::MessageMeta;
 
 /// Whether any item needs the message's content (not only its metadata).

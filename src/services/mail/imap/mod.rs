@@ -9,7 +9,6 @@
 mod address;
 mod command;
 mod connection;
-mod date;
 mod fetch;
 mod list;
 mod mailbox;

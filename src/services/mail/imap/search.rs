@@ -8,8 +8,8 @@ use std::cell::OnceCell;
 use std::ops::Range;
 
 use super::command::{DateTest, SearchKey};
-use super::date;
 use super::mime;
+use crate::services::mail::date;
 use crate::services::mail::store::MessageMeta;
 
 /// One message as SEARCH sees it.

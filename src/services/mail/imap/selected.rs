@@ -9,7 +9,7 @@ use super::response::push_flags;
 use super::search::{self, Candidate, Largest};
 use super::sequence::SequenceSet;
 use super::session::{Pieces, Session, store_failure};
-use crate::services::mail::smtp::data::with_crlf_line_ends;
+use crate::services::mail::dot_stuffing::with_crlf_line_ends;
 use crate::services::mail::store::Flag;
 
 /// Responses are written out whenever this much is buffered.

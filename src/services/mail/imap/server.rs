@@ -99,7 +99,7 @@ fn report(peer: SocketAddr, error: &std::io::Error) {
         error.kind(),
         std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
     ) {
-        eprintln!("imap {peer}: {error}");
+        tracing::warn!("imap {peer}: {error}");
     }
 }
 

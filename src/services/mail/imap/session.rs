@@ -18,8 +18,8 @@ use super::command::{Command, CommandBody, StatusItem};
 use super::mailbox::Mailbox;
 use super::response::{ALL_FLAGS, push_string};
 use crate::services::mail::accounts::Accounts;
+use crate::services::mail::dot_stuffing::with_crlf_line_ends;
 use crate::services::mail::sasl::{self, SaslError};
-use crate::services::mail::smtp::data::with_crlf_line_ends;
 use crate::services::mail::store::{Flag, Store};
 
 /// What we claim to support; the same before and after login.

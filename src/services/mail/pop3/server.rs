@@ -1,44 +1,16 @@
-//! The POP3 listener and the settings its sessions share.
+//! The POP3 listener: accepts connections within the limits and runs a
+//! session for each.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::io::{BufReader, BufWriter};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+pub use super::config::Pop3Config;
 use super::session::{Locks, Session};
-use crate::services::listener::{self, Busy, Gate, Limits};
-use crate::services::mail::accounts::Accounts;
-use crate::services::mail::store::Store;
+use crate::services::listener::{self, Busy, Gate};
 use crate::services::mail::transcript::Transcript;
-use crate::services::mail::{LOGIN_TIMEOUT, SESSION_LIMITS};
-
-pub struct Pop3Config {
-    pub hostname: String,
-    pub accounts: Arc<Accounts>,
-    pub store: Store,
-    /// Sessions at once, in all and from one client address.
-    pub connections: Limits,
-    /// How long a client may stay silent before it has logged in (the
-    /// AUTHORIZATION state). Capped by `idle_timeout`.
-    pub login_timeout: Duration,
-    /// After login. RFC 1939 §3: at least 10 minutes.
-    pub idle_timeout: Duration,
-}
-
-impl Pop3Config {
-    pub fn new(hostname: String, accounts: Arc<Accounts>, store: Store) -> Pop3Config {
-        Pop3Config {
-            hostname,
-            accounts,
-            store,
-            connections: SESSION_LIMITS,
-            login_timeout: LOGIN_TIMEOUT,
-            idle_timeout: Duration::from_secs(600),
-        }
-    }
-}
 
 /// Accepts connections until `stop`.
 pub async fn serve(
@@ -68,7 +40,7 @@ pub async fn serve(
                 BufWriter::new(write),
             );
             if let Err(e) = session.run().await {
-                eprintln!("pop3 {peer}: {e}");
+                tracing::warn!("pop3 {peer}: {e}");
             }
         }
     })

@@ -12,10 +12,10 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::time::timeout;
 
 use super::command::{self, Command, Number};
-use super::server::Pop3Config;
+use super::config::Pop3Config;
 use crate::plural;
+use crate::services::mail::dot_stuffing::{dot_stuffed, with_crlf_line_ends};
 use crate::services::mail::lines::{Line, read_line};
-use crate::services::mail::smtp::data::{dot_stuffed, with_crlf_line_ends};
 use crate::services::mail::transcript::SessionLog;
 
 /// Commands are at most 255 octets with CRLF (RFC 2449 §4).

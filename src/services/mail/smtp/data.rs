@@ -10,6 +10,8 @@ use std::io;
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
+use crate::services::mail::dot_stuffing::with_crlf_line_ends;
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum Data {
     /// The message, with CRLF line ends.
@@ -110,65 +112,6 @@ fn after_content(byte: u8) -> At {
     if byte == b'\r' { At::Cr } else { At::Middle }
 }
 
-/// Whether a message has a CR or LF that is not part of a CRLF.
-fn has_bare_line_ends(message: &[u8]) -> bool {
-    message.iter().enumerate().any(|(i, &b)| match b {
-        b'\r' => message.get(i + 1) != Some(&b'\n'),
-        b'\n' => i == 0 || message[i - 1] != b'\r',
-        _ => false,
-    })
-}
-
-/// Turns bare CR and bare LF into CRLF.
-pub fn with_crlf_line_ends(message: Vec<u8>) -> Vec<u8> {
-    if !has_bare_line_ends(&message) {
-        return message;
-    }
-    let mut fixed = Vec::with_capacity(message.len() + 16);
-    let mut i = 0;
-    while i < message.len() {
-        match message[i] {
-            b'\r' if message.get(i + 1) == Some(&b'\n') => {
-                fixed.extend_from_slice(b"\r\n");
-                i += 1;
-            }
-            b'\r' | b'\n' => fixed.extend_from_slice(b"\r\n"),
-            byte => fixed.push(byte),
-        }
-        i += 1;
-    }
-    fixed
-}
-
-/// Dot-stuffs a message for sending (SMTP DATA, POP3 RETR): line ends
-/// become CRLF, lines starting with "." get another, and the terminating
-/// CRLF "." CRLF is appended.
-pub fn dot_stuffed(message: &[u8]) -> Vec<u8> {
-    let normalized;
-    let message = if has_bare_line_ends(message) {
-        normalized = with_crlf_line_ends(message.to_vec());
-        normalized.as_slice()
-    } else {
-        message
-    };
-    let mut out = Vec::with_capacity(message.len() + message.len() / 64 + 8);
-    let mut copied = 0;
-    for (i, &byte) in message.iter().enumerate() {
-        let line_start = i == 0 || message[i - 1] == b'\n';
-        if line_start && byte == b'.' {
-            out.extend_from_slice(&message[copied..i]);
-            out.push(b'.');
-            copied = i;
-        }
-    }
-    out.extend_from_slice(&message[copied..]);
-    if !message.is_empty() && !message.ends_with(b"\n") {
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b".\r\n");
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,18 +160,5 @@ mod tests {
         assert_eq!(rest, b"NOOP\r\n");
         let (data, _) = read(b"abc\r\n", 100).await;
         assert_eq!(data, Data::Closed);
-    }
-
-    #[test]
-    fn stuffing_for_output() {
-        assert_eq!(
-            dot_stuffed(b".a\r\nb\n.\r\nc"),
-            b"..a\r\nb\r\n..\r\nc\r\n.\r\n"
-        );
-        assert_eq!(dot_stuffed(b""), b".\r\n");
-        assert_eq!(
-            with_crlf_line_ends(b"a\rb\n\r\n".to_vec()),
-            b"a\r\nb\r\n\r\n"
-        );
     }
 }

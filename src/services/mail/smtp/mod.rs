@@ -1,10 +1,13 @@
 //! SMTP (RFC 5321): the server on ports 25 and 587, the relay queue and
-//! worker, and the client that hands mail on to other domains.
+//! worker with its hand-on attempts (`outbound`), and the one SMTP client
+//! (`client`) that the relay and the PCs' mail programs share.
 
 pub mod client;
 pub mod command;
+pub mod config;
 pub mod data;
 pub mod delivery;
+pub mod outbound;
 pub mod queue;
 pub mod relay;
 pub mod server;

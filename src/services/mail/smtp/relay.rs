@@ -13,9 +13,9 @@ use std::time::{Duration, SystemTime};
 use futures::StreamExt;
 use tokio::sync::watch;
 
-use super::client::{self, Outcome};
 use super::command::{self, Command, Mailbox};
 use super::delivery::Delivery;
+use super::outbound::{self, Outcome, Unreachable};
 use super::queue::{Envelope, Queue, new_id, now_seconds};
 use crate::plural;
 use crate::services::dns::client::{QueryError, mail_exchangers_at};
@@ -175,7 +175,7 @@ impl Relay {
         let mut last = format!("no mail server found for {domain}");
         for (name, server) in servers {
             let log = self.transcript.outgoing("smtp-out", &name, server);
-            match client::send(
+            match outbound::send(
                 server,
                 &self.hostname,
                 sender,
@@ -187,7 +187,7 @@ impl Relay {
             .await
             {
                 Ok(outcomes) => return outcomes,
-                Err(client::Unreachable(why)) => last = why,
+                Err(Unreachable(why)) => last = why,
             }
         }
         vec![Outcome::Later(last); recipients.len()]
@@ -293,7 +293,7 @@ impl Relay {
             .delivery
             .deliver(&new_id(), None, &[sender], bounce.as_bytes())
         {
-            eprintln!("mail: cannot deliver a bounce for {}: {e}", envelope.id);
+            tracing::warn!("mail: cannot deliver a bounce for {}: {e}", envelope.id);
         }
     }
 }

@@ -1,55 +1,16 @@
-//! The SMTP listener and the settings its sessions share.
+//! The SMTP listener: accepts connections within the limits and runs a
+//! session for each.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::io::{BufReader, BufWriter};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::delivery::Delivery;
+pub use super::config::SmtpConfig;
 use super::session::Session;
-use crate::services::listener::{self, Busy, Gate, Limits};
-use crate::services::mail::accounts::Accounts;
+use crate::services::listener::{self, Busy, Gate};
 use crate::services::mail::transcript::Transcript;
-use crate::services::mail::{LOGIN_TIMEOUT, SESSION_LIMITS};
-
-pub struct SmtpConfig {
-    /// The name in the banner, EHLO reply and `Received:` headers.
-    pub hostname: String,
-    pub accounts: Arc<Accounts>,
-    pub delivery: Arc<Delivery>,
-    pub max_message_size: usize,
-    pub max_recipients: usize,
-    /// Sessions at once, in all and from one client address.
-    pub connections: Limits,
-    /// How long a client may stay silent before its first AUTH or MAIL
-    /// (a real MTA sends EHLO and MAIL at once; only a forgotten or hostile
-    /// connection sits before them). Capped by `idle_timeout`.
-    pub login_timeout: Duration,
-    /// How long a client may stay silent after that (RFC 5321 §4.5.3.2:
-    /// 5 minutes).
-    pub idle_timeout: Duration,
-    /// Port 587 (RFC 6409): MAIL needs AUTH first.
-    pub submission: bool,
-}
-
-impl SmtpConfig {
-    /// Defaults for a lab mail server.
-    pub fn new(hostname: String, delivery: Arc<Delivery>, submission: bool) -> SmtpConfig {
-        SmtpConfig {
-            hostname,
-            accounts: delivery.accounts.clone(),
-            delivery,
-            max_message_size: 10 * 1024 * 1024,
-            max_recipients: 100,
-            connections: SESSION_LIMITS,
-            login_timeout: LOGIN_TIMEOUT,
-            idle_timeout: Duration::from_secs(300),
-            submission,
-        }
-    }
-}
 
 /// Accepts connections until `stop`.
 pub async fn serve(
@@ -77,7 +38,7 @@ pub async fn serve(
                 BufWriter::new(write),
             );
             if let Err(e) = session.run().await {
-                eprintln!("smtp {peer}: {e}");
+                tracing::warn!("smtp {peer}: {e}");
             }
         }
     })

@@ -13,9 +13,9 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::time::timeout;
 
 use super::command::{self, Command, Mailbox, ParseError};
+use super::config::SmtpConfig;
 use super::data::{Data, read_data};
 use super::delivery::{Destination, destination};
-use super::server::SmtpConfig;
 use crate::services::mail::date::rfc5322;
 use crate::services::mail::lines::{Line, read_line};
 use crate::services::mail::sasl::{self, SaslError};

@@ -1,0 +1,45 @@
+//! Why a PC's mail client could not read its mailbox: the stage of the
+//! POP3 or IMAP dialogue and what happened there.
+
+/// Why the mailbox could not be read: the stage (`connect`, `greeting`,
+/// `login`, `list`, `read`) and what happened, with the server's refusal
+/// quoted when it refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchError {
+    pub stage: &'static str,
+    pub message: String,
+    /// The server answered with a refusal (`-ERR …`, `a1 NO …`).
+    pub refused: bool,
+}
+
+impl FetchError {
+    pub fn new(stage: &'static str, message: String) -> Self {
+        FetchError {
+            stage,
+            message,
+            refused: false,
+        }
+    }
+
+    pub fn refused(stage: &'static str, reply: String) -> Self {
+        FetchError {
+            stage,
+            message: reply,
+            refused: true,
+        }
+    }
+}
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.refused {
+            write!(
+                f,
+                "at {} the server answered \"{}\"",
+                self.stage, self.message
+            )
+        } else {
+            write!(f, "at {}: {}", self.stage, self.message)
+        }
+    }
+}

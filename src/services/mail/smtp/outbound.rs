@@ -1,0 +1,76 @@
+//! One attempt of the relay to hand a message to one server of the
+//! recipients' domain: connect, the SMTP client's transaction logged as an
+//! `smtp-out` session, QUIT; and what became of each recipient: delivered,
+//! to be tried again (4xx), or bounced (5xx).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+use super::client::{Client, SmtpError};
+use super::command::Mailbox;
+use crate::services::mail::transcript::SessionLog;
+
+/// What became of one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Delivered,
+    /// A 4xx reply or a broken connection: try again later.
+    Later(String),
+    /// A 5xx reply: bounce.
+    Refused(String),
+}
+
+/// A server that could not be reached, or that broke off before any
+/// recipient could be judged: the next server is tried.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreachable(pub String);
+
+/// Sends one message to `server` for `recipients` (a null `sender` for a
+/// bounce).
+pub async fn send(
+    server: SocketAddr,
+    hostname: &str,
+    sender: Option<&str>,
+    recipients: &[Mailbox],
+    message: &[u8],
+    reply_timeout: Duration,
+    log: SessionLog,
+) -> Result<Vec<Outcome>, Unreachable> {
+    let stream = timeout(reply_timeout, TcpStream::connect(server))
+        .await
+        .map_err(|_| Unreachable(format!("connecting to {server} timed out")))?
+        .map_err(|e| Unreachable(format!("cannot connect to {server}: {e}")))?;
+    let mut client = Client::new(stream, reply_timeout, Some(log));
+    let result = match client.greet(hostname).await {
+        Ok(_) => client
+            .send(sender.unwrap_or(""), recipients, message)
+            .await
+            .map(|sent| sent.outcomes.into_iter().map(outcome).collect()),
+        Err(e) => Err(e),
+    };
+    client.quit().await;
+    match result {
+        Ok(outcomes) => Ok(outcomes),
+        // Refused before any recipient (greeting, EHLO and HELO): the
+        // server's answer holds for all of them.
+        Err(refused @ SmtpError::Refused { .. }) => {
+            Ok(vec![outcome(Err(refused)); recipients.len()])
+        }
+        Err(e @ SmtpError::Broken { .. }) => Err(Unreachable(format!("{server}: {e}"))),
+    }
+}
+
+fn outcome(result: Result<(), SmtpError>) -> Outcome {
+    match result {
+        Ok(()) => Outcome::Delivered,
+        Err(SmtpError::Refused { reply, .. }) if reply.code / 100 == 5 => {
+            Outcome::Refused(reply.summary())
+        }
+        Err(SmtpError::Refused { reply, .. }) => Outcome::Later(reply.summary()),
+        Err(broken) => Outcome::Later(broken.to_string()),
+    }
+}
