@@ -3,9 +3,15 @@
 //! of an authoritative server (cache with TTL countdown).
 
 use super::*;
+use crate::lab::zones::Zone;
 use crate::lab::zones::{RecordValue, ZoneRecord};
+use crate::random_input::Random;
 use crate::services::dns::client::{QueryError, query};
+use crate::services::dns::handler::Prepared;
+use crate::services::dns::upstream::Role;
+use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RData;
+use hickory_proto::rr::{Name, RecordType};
 use std::net::{Ipv4Addr, SocketAddr};
 
 fn cbrc() -> Zone {
@@ -199,14 +205,8 @@ async fn random_and_mutated_messages_never_panic() {
         RecordType::A,
     ));
     let valid = valid.to_vec().unwrap();
-    // A small xorshift generator: the same inputs on every run.
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut random = Random(0x9e37_79b9_7f4a_7c15);
+    let mut next = || random.next();
     for round in 0..20_000 {
         let mut bytes = if round % 2 == 0 {
             let len = (next() % 600) as usize;

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::server::{Handler, Pending, Prepared};
+use super::handler::{Handler, Pending, Prepared};
 
 /// Queries taken per `recvmmsg`.
 const BATCH: usize = 64;
