@@ -1,5 +1,7 @@
 //! The server without sockets (datagrams in, replies out, at chosen
-//! times), its lease file, hostile datagrams, and `serve` over UDP.
+//! times), its lease file, hostile datagrams, and `serve` over UDP. One
+//! file past 600 lines: every test drives the same small harness
+//! (`server`, `send`, `dora`) at the top.
 
 use std::fs::OpenOptions;
 use std::io::Write;
