@@ -13,7 +13,8 @@ use tokio::net::TcpListener;
 use super::node::NodeContext;
 use crate::lab::zones::ResolverRole;
 use crate::net::udp::udp_socket;
-use crate::services::dns::server::{self, Handler};
+use crate::services::dns::handler::Handler;
+use crate::services::dns::server;
 use crate::services::dns::upstream::Role;
 
 pub const DNS_PORT: u16 = 53;

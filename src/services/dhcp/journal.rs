@@ -8,14 +8,27 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-
-use super::leases::LeaseInfo;
+use super::lease_info::LeaseInfo;
 
 /// Compaction waits until the journal has at least this many lines…
 const MIN_LINES_TO_COMPACT: usize = 10_000;
 /// …and this many lines per lease.
 const LINES_PER_LEASE_TO_COMPACT: usize = 4;
+
+/// What went wrong with the lease file, and which file.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("cannot read the lease file {}", path.display())]
+    Read { path: PathBuf, source: io::Error },
+    #[error("cannot write {}", path.display())]
+    Write { path: PathBuf, source: io::Error },
+    #[error("cannot replace {}", path.display())]
+    Replace { path: PathBuf, source: io::Error },
+    #[error("cannot append to the lease file {}", path.display())]
+    Append { path: PathBuf, source: io::Error },
+    #[error("cannot encode a lease")]
+    Encode(#[from] serde_json::Error),
+}
 
 /// An open lease file.
 pub struct Journal {
@@ -27,13 +40,15 @@ pub struct Journal {
 impl Journal {
     /// The records of the lease file, oldest first; none when it does not
     /// exist. Unreadable lines (a write cut short) are skipped.
-    pub fn load(path: &Path) -> anyhow::Result<Vec<LeaseInfo>> {
+    pub fn load(path: &Path) -> Result<Vec<LeaseInfo>, JournalError> {
         let text = match fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => {
-                return Err(e)
-                    .with_context(|| format!("cannot read the lease file {}", path.display()));
+            Err(source) => {
+                return Err(JournalError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                });
             }
         };
         Ok(text
@@ -48,7 +63,7 @@ impl Journal {
     pub fn create(
         path: &Path,
         records: impl Iterator<Item = LeaseInfo>,
-    ) -> anyhow::Result<Journal> {
+    ) -> Result<Journal, JournalError> {
         let mut records: Vec<LeaseInfo> = records.collect();
         records.sort_by_key(|r| r.expires);
         let temporary = path.with_extension("tmp");
@@ -56,11 +71,19 @@ impl Journal {
         for record in &records {
             text.push_str(&line(record)?);
         }
-        fs::write(&temporary, text)
-            .with_context(|| format!("cannot write {}", temporary.display()))?;
-        fs::rename(&temporary, path)
-            .with_context(|| format!("cannot replace {}", path.display()))?;
-        let file = OpenOptions::new().append(true).open(path)?;
+        fs::write(&temporary, text).map_err(|source| JournalError::Write {
+            path: temporary.clone(),
+            source,
+        })?;
+        let replace = |source| JournalError::Replace {
+            path: path.to_path_buf(),
+            source,
+        };
+        fs::rename(&temporary, path).map_err(replace)?;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(replace)?;
         Ok(Journal {
             path: path.to_path_buf(),
             file,
@@ -69,12 +92,17 @@ impl Journal {
     }
 
     /// Appends records in one write.
-    pub fn append(&mut self, records: &[LeaseInfo]) -> anyhow::Result<()> {
+    pub fn append(&mut self, records: &[LeaseInfo]) -> Result<(), JournalError> {
         let mut text = String::new();
         for record in records {
             text.push_str(&line(record)?);
         }
-        self.file.write_all(text.as_bytes())?;
+        self.file
+            .write_all(text.as_bytes())
+            .map_err(|source| JournalError::Append {
+                path: self.path.clone(),
+                source,
+            })?;
         self.lines += records.len();
         Ok(())
     }
@@ -90,6 +118,6 @@ impl Journal {
     }
 }
 
-fn line(record: &LeaseInfo) -> anyhow::Result<String> {
+fn line(record: &LeaseInfo) -> Result<String, JournalError> {
     Ok(serde_json::to_string(record)? + "\n")
 }

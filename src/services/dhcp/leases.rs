@@ -4,51 +4,14 @@
 //! Times are unix seconds.
 
 use std::collections::{BTreeSet, HashMap};
-use std::fmt;
 use std::net::Ipv4Addr;
 
-use serde::{Deserialize, Serialize};
-
-use super::server::Pool;
+use super::lease_info::{LeaseInfo, LeaseState};
+use super::pool::Pool;
 use crate::lab::addr::{Ipv4Net, Mac};
 
 /// How long an offered address is kept for the client that was offered it.
 pub const OFFER_HOLD_SECONDS: u64 = 60;
-
-/// Where a lease stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LeaseState {
-    /// Offered, waiting for the client's REQUEST.
-    Offered,
-    /// Acknowledged: the client uses the address.
-    Bound,
-    /// A client found the address in use (DECLINE): not offered until expiry.
-    Declined,
-}
-
-impl fmt::Display for LeaseState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            LeaseState::Offered => "offered",
-            LeaseState::Bound => "bound",
-            LeaseState::Declined => "declined",
-        })
-    }
-}
-
-/// One lease as shown by `labctl status` and stored in the lease file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LeaseInfo {
-    /// The client's hardware address, `aa:bb:cc:dd:ee:ff`.
-    pub mac: String,
-    pub address: Ipv4Addr,
-    /// Option 12 as the client sent it.
-    pub hostname: Option<String>,
-    /// Unix seconds.
-    pub expires: u64,
-    pub state: LeaseState,
-}
 
 #[derive(Clone, Debug)]
 struct Lease {

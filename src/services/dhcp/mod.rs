@@ -1,9 +1,15 @@
 //! DHCP (RFC 2131/2132) on the wire: a server with pools and leases, a relay
 //! for routers (Cisco's `ip helper-address`), and a client for hosts.
+//!
+//! Inside the server, arrows point one way: `server` → `leases` (the lease
+//! table) and `journal` (the lease file) → `pool` and `lease_info` (plain
+//! values, which depend on nothing here).
 
 pub mod client;
 mod journal;
+pub mod lease_info;
 mod leases;
+pub mod pool;
 pub mod relay;
 pub mod server;
 

@@ -90,7 +90,7 @@ pub async fn serve(
                         log.line(&tag, FROM_CLIENT, &format!("{what} relayed from {} to server {}", relay.giaddr, relay.server.ip()));
                     }
                     if let Err(e) = server_side.send_to(&request, relay.server).await {
-                        eprintln!("dhcp-relay {}: cannot reach server {}: {e}", relay.giaddr, relay.server);
+                        tracing::warn!("dhcp-relay {}: cannot reach server {}: {e}", relay.giaddr, relay.server);
                     }
                 }
             }

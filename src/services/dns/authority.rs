@@ -8,11 +8,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use anyhow::Result;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 
-use super::zone::{name, rdata, soa};
+use super::zone::{BadName, name, rdata, soa};
 use crate::lab::zones::Zone;
 
 /// Longest CNAME chain followed inside our zones (loops stop here too).
@@ -46,7 +45,7 @@ pub struct Authority {
 }
 
 impl Authority {
-    pub fn new(zones: &[Zone]) -> Result<Authority> {
+    pub fn new(zones: &[Zone]) -> Result<Authority, BadName> {
         let mut indexed = Vec::new();
         for zone in zones {
             let origin = LowerName::from(name(&zone.origin)?);

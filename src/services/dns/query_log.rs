@@ -68,7 +68,7 @@ impl QueryLog {
             return;
         };
         let tag = format!("dns {peer}");
-        let Some(message) = super::server::decode(reply) else {
+        let Some(message) = super::decode(reply) else {
             log.line(
                 &tag,
                 NOTE,

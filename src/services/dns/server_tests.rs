@@ -3,9 +3,15 @@
 //! of an authoritative server (cache with TTL countdown).
 
 use super::*;
+use crate::lab::zones::Zone;
 use crate::lab::zones::{RecordValue, ZoneRecord};
+use crate::random_input::Random;
 use crate::services::dns::client::{QueryError, query};
+use crate::services::dns::handler::Prepared;
+use crate::services::dns::upstream::Role;
+use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RData;
+use hickory_proto::rr::{Name, RecordType};
 use std::net::{Ipv4Addr, SocketAddr};
 
 fn cbrc() -> Zone {
@@ -199,14 +205,8 @@ async fn random_and_mutated_messages_never_panic() {
         RecordType::A,
     ));
     let valid = valid.to_vec().unwrap();
-    // A small xorshift generator: the same inputs on every run.
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut random = Random(0x9e37_79b9_7f4a_7c15);
+    let mut next = || random.next();
     for round in 0..20_000 {
         let mut bytes = if round % 2 == 0 {
             let len = (next() % 600) as usize;
@@ -324,4 +324,46 @@ async fn silent_tcp_clients_are_closed_at_the_idle_timeout() {
         .unwrap();
     assert!(rest.is_empty());
     assert!(started.elapsed() < WAIT);
+}
+
+/// Many clients at once, with junk among their queries: every reply of a
+/// batch goes to the client that asked (its own ids), none is lost.
+#[tokio::test]
+async fn a_batch_of_queries_from_many_clients_is_answered_to_each() {
+    let (server, _stop) = start(&[cbrc()], None).await;
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        clients.push(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    }
+    for (c, client) in clients.iter().enumerate() {
+        for q in 0..8u16 {
+            let mut request = Message::query();
+            request.metadata.id = (c as u16) << 8 | q;
+            request.add_query(hickory_proto::op::Query::query(
+                Name::from_ascii("mail.cbrc.com.").unwrap(),
+                RecordType::A,
+            ));
+            client
+                .send_to(&request.to_vec().unwrap(), server)
+                .await
+                .unwrap();
+            client.send_to(b"\x01", server).await.unwrap(); // ignored
+        }
+    }
+    let mut buffer = [0u8; 4096];
+    for (c, client) in clients.iter().enumerate() {
+        let mut ids = Vec::new();
+        for _ in 0..8 {
+            let (len, _) = tokio::time::timeout(WAIT, client.recv_from(&mut buffer))
+                .await
+                .expect("every query answered")
+                .unwrap();
+            let reply = Message::from_vec(&buffer[..len]).unwrap();
+            assert_eq!(reply.answers.len(), 1);
+            ids.push(reply.metadata.id);
+        }
+        ids.sort();
+        let expected: Vec<u16> = (0..8).map(|q| (c as u16) << 8 | q).collect();
+        assert_eq!(ids, expected, "client {c}");
+    }
 }

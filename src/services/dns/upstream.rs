@@ -6,14 +6,13 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, anyhow};
 use hickory_server::net::runtime::TokioRuntimeProvider;
 use hickory_server::net::{DnsError, NetError};
 use hickory_server::proto::op::{Query, ResponseCode};
 use hickory_server::proto::rr::{Name, RecordType};
 use hickory_server::resolver::Resolver;
 use hickory_server::resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
-use hickory_server::resolver::recursor::{Recursor, RecursorOptions};
+use hickory_server::resolver::recursor::{Recursor, RecursorError, RecursorOptions};
 use ipnet::IpNet;
 
 use super::authority::Answer;
@@ -34,13 +33,22 @@ pub enum Role {
     },
 }
 
+/// A resolver role hickory would not set up.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("cannot set up the forwarder: {0}")]
+    Forwarder(NetError),
+    #[error("cannot set up the recursive resolver: {0}")]
+    Recursor(RecursorError),
+}
+
 pub enum Upstream {
     Forward(Box<Resolver<TokioRuntimeProvider>>),
     Recursive(Box<Recursor<TokioRuntimeProvider>>),
 }
 
 impl Upstream {
-    pub fn new(role: &Role) -> Result<Upstream> {
+    pub fn new(role: &Role) -> Result<Upstream, UpstreamError> {
         match role {
             Role::Forward(servers) => {
                 let name_servers = servers
@@ -69,9 +77,7 @@ impl Upstream {
                 options.ndots = 0;
                 options.preserve_intermediates = true;
                 options.use_hosts_file = hickory_server::resolver::config::ResolveHosts::Never;
-                let resolver = builder
-                    .build()
-                    .map_err(|e| anyhow!("cannot set up the forwarder: {e}"))?;
+                let resolver = builder.build().map_err(UpstreamError::Forwarder)?;
                 Ok(Upstream::Forward(Box::new(resolver)))
             }
             Role::Recursive { roots, allow } => {
@@ -86,7 +92,7 @@ impl Upstream {
                 };
                 let recursor =
                     Recursor::with_options(roots, options, TokioRuntimeProvider::default())
-                        .map_err(|e| anyhow!("cannot set up the recursive resolver: {e}"))?;
+                        .map_err(UpstreamError::Recursor)?;
                 Ok(Upstream::Recursive(Box::new(recursor)))
             }
         }
@@ -132,7 +138,7 @@ impl Upstream {
                 ..Answer::default()
             },
             Err(e) => {
-                eprintln!("dns resolver: {e}");
+                tracing::warn!("dns resolver: {e}");
                 Answer {
                     rcode: ResponseCode::ServFail,
                     ..Answer::default()

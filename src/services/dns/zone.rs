@@ -2,7 +2,7 @@
 //! the SOA labctl generates (primary server, contact, serial from the plan,
 //! negative-caching TTL).
 
-use anyhow::{Context, Result};
+use hickory_server::proto::ProtoError;
 use hickory_server::proto::rr::rdata::{A, AAAA, CNAME, MX, NS, PTR, SOA, SRV, TXT};
 use hickory_server::proto::rr::{Name, RData};
 
@@ -16,9 +16,18 @@ const EXPIRE: i32 = 604_800;
 /// A TXT character-string holds at most 255 bytes (RFC 1035 §3.3).
 const TXT_CHUNK: usize = 255;
 
+/// A name in the plan that is not a DNS name (validation should have
+/// caught it).
+#[derive(Debug, thiserror::Error)]
+#[error("bad name in plan: {name}")]
+pub struct BadName {
+    name: String,
+    source: ProtoError,
+}
+
 /// The SOA: the first name server at the apex is the primary (else
 /// `ns.ORIGIN`), the contact `hostmaster.ORIGIN`, the minimum the zone TTL.
-pub(super) fn soa(zone: &Zone) -> Result<SOA> {
+pub(super) fn soa(zone: &Zone) -> Result<SOA, BadName> {
     let primary = zone
         .records
         .iter()
@@ -46,7 +55,7 @@ fn in_origin(label: &str, origin: &str) -> String {
     }
 }
 
-pub(super) fn rdata(value: &RecordValue) -> Result<RData> {
+pub(super) fn rdata(value: &RecordValue) -> Result<RData, BadName> {
     Ok(match value {
         RecordValue::A(ip) => RData::A(A(*ip)),
         RecordValue::Aaaa(ip) => RData::AAAA(AAAA(*ip)),
@@ -67,8 +76,11 @@ pub(super) fn rdata(value: &RecordValue) -> Result<RData> {
     })
 }
 
-pub(super) fn name(text: &str) -> Result<Name> {
-    Name::from_ascii(text).with_context(|| format!("bad name in plan: {text}"))
+pub(super) fn name(text: &str) -> Result<Name, BadName> {
+    Name::from_ascii(text).map_err(|source| BadName {
+        name: text.to_string(),
+        source,
+    })
 }
 
 /// Splits a TXT value into character-strings of at most 255 bytes, on
