@@ -15,10 +15,10 @@ use std::time::Duration;
 use anyhow::Result;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::listener::{self, Busy, Gate, Limits};
+use super::shutdown::Shutdown;
 
 /// What a site serves.
 #[derive(Clone, Debug)]
@@ -78,7 +78,7 @@ pub async fn serve(
     listener: TcpListener,
     site: Site,
     config: HttpConfig,
-    stop: watch::Receiver<bool>,
+    stop: Shutdown,
 ) -> Result<()> {
     let site = Arc::new(site);
     let gate = Gate::new(config.connections);
@@ -421,6 +421,7 @@ async fn respond(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::services::shutdown::ShutdownTrigger;
 
     #[test]
     fn parses_strictly() {
@@ -466,15 +467,16 @@ mod tests {
     }
 
     /// Serves `site` on 127.0.0.1 (an ephemeral port) on its own thread.
-    fn serve_site(site: Site) -> (u16, watch::Sender<bool>) {
+    fn serve_site(site: Site) -> (u16, ShutdownTrigger) {
         serve_site_with(site, HttpConfig::default())
     }
 
-    fn serve_site_with(site: Site, config: HttpConfig) -> (u16, watch::Sender<bool>) {
+    fn serve_site_with(site: Site, config: HttpConfig) -> (u16, ShutdownTrigger) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
-        let (stop, stopped) = watch::channel(false);
+        let stop = ShutdownTrigger::new();
+        let stopped = stop.subscribe();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

@@ -15,7 +15,6 @@ use dhcproto::Encodable;
 use dhcproto::v4::{DhcpOption, DhcpOptions, Message, MessageType, Opcode, OptionCode};
 use serde::{Deserialize, Serialize};
 use tokio::net::UdpSocket;
-use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::journal::Journal;
@@ -23,6 +22,7 @@ pub use super::leases::LeaseInfo;
 use super::leases::Leases;
 use crate::lab::addr::{Ipv4Net, Mac};
 use crate::services::node_log::{FROM_CLIENT, FROM_SERVER, NOTE, NodeLog};
+use crate::services::shutdown::Shutdown;
 
 /// The magic cookie that starts the options of a DHCP message (RFC 2131 §3).
 const MAGIC_COOKIE: [u8; 4] = [99, 130, 83, 99];
@@ -560,7 +560,7 @@ fn unix_seconds(time: SystemTime) -> u64 {
 pub async fn serve(
     server: Arc<Mutex<Server>>,
     sockets: Vec<(UdpSocket, Arrival)>,
-    stop: watch::Receiver<bool>,
+    stop: Shutdown,
 ) -> anyhow::Result<()> {
     let mut tasks = JoinSet::new();
     for (socket, arrival) in sockets {
@@ -576,15 +576,12 @@ async fn serve_socket(
     server: Arc<Mutex<Server>>,
     socket: UdpSocket,
     arrival: Arrival,
-    mut stop: watch::Receiver<bool>,
+    mut stop: Shutdown,
 ) -> anyhow::Result<()> {
     let mut buffer = vec![0u8; 2048];
-    while !*stop.borrow() {
+    loop {
         let received = tokio::select! {
-            changed = stop.changed() => match changed {
-                Ok(()) => continue,
-                Err(_) => break,
-            },
+            () = stop.fired() => break,
             received = socket.recv_from(&mut buffer) => received,
         };
         let (len, _) = received.with_context(|| format!("DHCP server on {}", arrival.local))?;
@@ -604,6 +601,7 @@ async fn serve_socket(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::services::shutdown::ShutdownTrigger;
     use MessageType::{Ack, Decline, Discover, Inform, Nak, Offer, Release};
     use dhcproto::v4::Flags;
     use dhcproto::{Decodable, Decoder};
@@ -1185,7 +1183,8 @@ mod tests {
             server_port,
         };
         let server = Arc::new(Mutex::new(Server::new(config, SystemTime::now()).unwrap()));
-        let (stop_tx, stop) = watch::channel(false);
+        let stop_tx = ShutdownTrigger::new();
+        let stop = stop_tx.subscribe();
         let arrival = Arrival {
             local: net("127.0.0.1/8"),
         };
@@ -1207,7 +1206,7 @@ mod tests {
         assert_eq!((kind(&offer), offer.yiaddr()), (Offer, ip("127.0.0.100")));
         let ack = exchange(request(1, Some(ip("127.0.0.1")), Some(offer.yiaddr()))).await;
         assert_eq!((kind(&ack), ack.yiaddr()), (Ack, ip("127.0.0.100")));
-        stop_tx.send(true).unwrap();
+        stop_tx.fire();
         timeout(Duration::from_secs(5), task)
             .await
             .unwrap()

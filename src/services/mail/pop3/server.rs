@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use tokio::io::{BufReader, BufWriter};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use super::session::{Locks, Session};
 use crate::services::listener::{self, Busy, Gate, Limits};
@@ -13,6 +12,7 @@ use crate::services::mail::accounts::Accounts;
 use crate::services::mail::store::Store;
 use crate::services::mail::transcript::Transcript;
 use crate::services::mail::{LOGIN_TIMEOUT, SESSION_LIMITS};
+use crate::services::shutdown::Shutdown;
 
 pub struct Pop3Config {
     pub hostname: String,
@@ -45,7 +45,7 @@ pub async fn serve(
     listener: TcpListener,
     config: Arc<Pop3Config>,
     transcript: Transcript,
-    stop: watch::Receiver<bool>,
+    stop: Shutdown,
 ) -> anyhow::Result<()> {
     let locks = Locks::default();
     let busy = Busy {

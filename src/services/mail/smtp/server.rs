@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use tokio::io::{BufReader, BufWriter};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use super::delivery::Delivery;
 use super::session::Session;
@@ -13,6 +12,7 @@ use crate::services::listener::{self, Busy, Gate, Limits};
 use crate::services::mail::accounts::Accounts;
 use crate::services::mail::transcript::Transcript;
 use crate::services::mail::{LOGIN_TIMEOUT, SESSION_LIMITS};
+use crate::services::shutdown::Shutdown;
 
 pub struct SmtpConfig {
     /// The name in the banner, EHLO reply and `Received:` headers.
@@ -56,7 +56,7 @@ pub async fn serve(
     listener: TcpListener,
     config: Arc<SmtpConfig>,
     transcript: Transcript,
-    stop: watch::Receiver<bool>,
+    stop: Shutdown,
 ) -> anyhow::Result<()> {
     let busy = Busy {
         service: "smtp",
