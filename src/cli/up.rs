@@ -16,7 +16,7 @@ use crate::plural::count;
 use std::collections::BTreeMap;
 
 use crate::daemon::control::{self, Request};
-use crate::daemon::state::ClientReport;
+use crate::daemon::state::{ClientReport, ClientStatus};
 use crate::lifecycle::{require_admin, start_daemon, teardown};
 use crate::net::build::build;
 use crate::net::{etc, netns};
@@ -243,7 +243,7 @@ pub(super) async fn wait_for_leases(
                 reply
                     .dhcp_clients
                     .get(*k)
-                    .is_some_and(|c| c.state == "bound")
+                    .is_some_and(|c| c.state == ClientStatus::Bound)
             })
             .count();
         for _ in counted..bound {
@@ -260,7 +260,7 @@ pub(super) async fn wait_for_leases(
                 reply
                     .dhcp_clients
                     .get(*k)
-                    .is_some_and(|c| c.state == "bound" || c.reason.is_some())
+                    .is_some_and(|c| c.state == ClientStatus::Bound || c.reason.is_some())
             })
             .count();
         if leases == Leases::Reported && settled == wanted.len() {
@@ -275,7 +275,7 @@ pub(super) async fn wait_for_leases(
                     reply
                         .dhcp_clients
                         .get(*k)
-                        .is_none_or(|c| c.state != "bound")
+                        .is_none_or(|c| c.state != ClientStatus::Bound)
                 })
                 .collect();
             bail!("no DHCP lease after {LEASES_READY:?} for {missing:?}");

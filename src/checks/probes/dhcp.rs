@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 use crate::checks::context::{LabContext, leased_address};
 use crate::checks::outcome::{Diagnosis, Outcome, Step};
 use crate::checks::spec::Target;
+use crate::daemon::state::ClientStatus;
 use crate::lab::addr::Ipv4Net;
 use crate::net::inspect::inspect;
 
@@ -24,7 +25,7 @@ pub fn lease(
             "is the lab's daemon running? (`labctl status`)",
         )
     })?;
-    if report.state != "bound" {
+    if report.state != ClientStatus::Bound {
         return Err(Diagnosis::new(
             "lease",
             format!(
