@@ -198,4 +198,60 @@ mod tests {
         assert_eq!(ports_text(&Kind::WebServer.ports()), "HTTP 80");
         assert_eq!(ports_text(&Kind::DnsServer.ports()), "DNS 53");
     }
+
+    /// Two relaying interfaces and two DHCP interfaces start one relay and
+    /// one client service each (which cover every interface); the server
+    /// and relays start before any client.
+    #[test]
+    fn each_kind_starts_once_in_its_phase() {
+        let yaml = "
+name: seam
+nodes:
+  r1:
+    kind: router
+    interfaces:
+      eth0: {address: 192.168.10.1/24, dhcp_relay: 192.168.1.2}
+      eth1: {address: 192.168.20.1/24, dhcp_relay: 192.168.1.2}
+      eth2: 192.168.1.1/24
+  server:
+    kind: server
+    interfaces: {eth0: 192.168.1.2/24}
+    gateway: 192.168.1.1
+    services:
+      dhcp:
+        pools:
+          - {range: 192.168.10.100-192.168.10.120, gateway: 192.168.10.1}
+          - {range: 192.168.20.100-192.168.20.120, gateway: 192.168.20.1}
+      web: {pages: {/: hello}}
+  pc:
+    kind: host
+    interfaces: {eth0: dhcp, eth1: dhcp}
+links:
+  - [r1:eth0, pc:eth0]
+  - [r1:eth1, pc:eth1]
+  - [r1:eth2, server]
+";
+        let checked = crate::lab::load::check_text("seam.yaml", yaml.to_string());
+        let (_, topology) = checked
+            .valid
+            .unwrap_or_else(|| panic!("{:#?}", checked.diagnostics));
+        let plan = crate::lab::plan::plan(&topology);
+        let node = |name: &str| plan.node(name).unwrap();
+        assert_eq!(
+            planned(node("r1")),
+            [Kind::DhcpRelay, Kind::DhcpRelay],
+            "status lists each relay interface"
+        );
+        assert_eq!(
+            to_start(node("r1"), Phase::Infrastructure),
+            [Kind::DhcpRelay]
+        );
+        assert_eq!(to_start(node("r1"), Phase::Clients), []);
+        assert_eq!(
+            to_start(node("server"), Phase::Infrastructure),
+            [Kind::DhcpServer, Kind::WebServer]
+        );
+        assert_eq!(to_start(node("pc"), Phase::Infrastructure), []);
+        assert_eq!(to_start(node("pc"), Phase::Clients), [Kind::DhcpClient]);
+    }
 }
