@@ -12,7 +12,7 @@ use super::outcome::{Diagnosis, Step};
 use super::spec::Target;
 use crate::agent::resolver;
 use crate::daemon::control::{self, Request};
-use crate::daemon::state::ClientReport;
+use crate::daemon::state::{ClientReport, ClientStatus};
 use crate::lab::plan::{Plan, PlanNode};
 use crate::net::netns;
 use crate::services::dns::client::QueryError;
@@ -56,7 +56,7 @@ impl LabContext {
         for iface in node.interfaces.iter().filter(|i| i.dhcp) {
             let key = format!("{name}/{}", iface.name);
             match self.leases.get(&key) {
-                Some(lease) if lease.state == "bound" => {
+                Some(lease) if lease.state == ClientStatus::Bound => {
                     if let Some(ip) = lease.leased_address() {
                         return Ok(ip);
                     }

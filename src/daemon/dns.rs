@@ -6,12 +6,11 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
-use socket2::{Domain, Protocol, Socket, Type};
-use tokio::net::TcpListener;
+use anyhow::Result;
 
-use super::node::NodeContext;
+use super::context::{NodeContext, Tasks};
 use crate::lab::zones::ResolverRole;
+use crate::net::tcp::tcp_listener;
 use crate::net::udp::udp_socket;
 use crate::services::dns::handler::Handler;
 use crate::services::dns::server;
@@ -19,10 +18,7 @@ use crate::services::dns::upstream::Role;
 
 pub const DNS_PORT: u16 = 53;
 
-pub async fn start(
-    context: &NodeContext,
-    tasks: &mut tokio::task::JoinSet<Result<()>>,
-) -> Result<()> {
+pub fn start(context: &NodeContext, tasks: &mut Tasks) -> Result<()> {
     let node = &context.node;
     let Some(dns) = &node.dns_server else {
         return Ok(());
@@ -60,7 +56,7 @@ pub async fn start(
         udp.push(udp_socket(None, at)?);
         tcp.push(tcp_listener(at)?);
     }
-    eprintln!(
+    tracing::info!(
         "{}: DNS on port {DNS_PORT}: {} zone(s){}",
         node.name,
         dns.zones.len(),
@@ -74,18 +70,7 @@ pub async fn start(
         udp,
         tcp,
         server::TcpConfig::default(),
-        context.stop.clone(),
+        context.shutdown.clone(),
     ));
     Ok(())
-}
-
-fn tcp_listener(at: SocketAddrV4) -> Result<TcpListener> {
-    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_reuse_address(true)?;
-    socket.set_nonblocking(true)?;
-    socket
-        .bind(&SocketAddr::V4(at).into())
-        .with_context(|| format!("cannot bind TCP {at}"))?;
-    socket.listen(1024)?;
-    Ok(TcpListener::from_std(socket.into())?)
 }

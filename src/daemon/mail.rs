@@ -11,9 +11,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use tokio::net::TcpListener;
 
-use super::node::NodeContext;
+use super::context::{NodeContext, Tasks};
 use crate::lab::plan::PlanNode;
 use crate::net::etc;
+use crate::net::tcp::tcp_listener;
 use crate::services::mail::accounts::Accounts;
 use crate::services::mail::imap::server::{self as imap, ImapConfig};
 use crate::services::mail::pop3::server::{self as pop3, Pop3Config};
@@ -49,7 +50,7 @@ pub struct MailNode {
 }
 
 /// Starts the node's mail services, if it has any.
-pub fn start(context: &NodeContext, tasks: &mut tokio::task::JoinSet<Result<()>>) -> Result<()> {
+pub fn start(context: &NodeContext, tasks: &mut Tasks) -> Result<()> {
     let node = &context.node;
     let Some(plan) = &node.mail else {
         return Ok(());
@@ -81,7 +82,7 @@ pub fn start(context: &NodeContext, tasks: &mut tokio::task::JoinSet<Result<()>>
         store,
         queue,
     });
-    let stop = &context.stop;
+    let stop = &context.shutdown;
     for (port, submission) in [(SMTP_PORT, false), (SUBMISSION_PORT, true)] {
         let config = SmtpConfig::new(mail.hostname.clone(), delivery.clone(), submission);
         let listener = listen(port)?;
@@ -131,7 +132,7 @@ pub fn start(context: &NodeContext, tasks: &mut tokio::task::JoinSet<Result<()>>
         transcript: mail.transcript.clone(),
     };
     tasks.spawn(relay.run(stop.clone()));
-    eprintln!(
+    tracing::info!(
         "{}: mail for {} (SMTP 25, 587; POP3 110; IMAP 143)",
         node.name,
         plan.domains.join(", ")
@@ -150,9 +151,5 @@ fn hostname(node: &PlanNode) -> String {
 
 /// A listening socket on every address of the node.
 fn listen(port: u16) -> Result<TcpListener> {
-    let address = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
-    let listener = std::net::TcpListener::bind(address)
-        .with_context(|| format!("cannot listen on TCP port {port}"))?;
-    listener.set_nonblocking(true)?;
-    Ok(TcpListener::from_std(listener)?)
+    tcp_listener(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))
 }

@@ -1,13 +1,17 @@
-//! What the daemon runs for a node, read from the plan: each service with
-//! the ports it listens on. `status` and `graph` list services from here,
-//! and the ports are the constants the daemon binds.
+//! What the daemon runs for a node, read from the plan: the one list of
+//! services. Each kind has its name, the ports it listens on, the phase it
+//! starts in and the function that starts it; `status` and `graph` list
+//! services from here, and the daemon starts exactly what `planned` says.
+//! A new service is a new `Kind` here plus the module that starts it.
 
+use anyhow::Result;
 use serde::Serialize;
 
-use super::dns::DNS_PORT;
-use super::mail::{IMAP_PORT, POP3_PORT, SMTP_PORT, SUBMISSION_PORT};
-use super::node::{DHCP_CLIENT_PORT, DHCP_SERVER_PORT};
-use super::web::HTTP_PORT;
+use super::context::{NodeContext, Tasks};
+use super::dhcp::{self, DHCP_CLIENT_PORT, DHCP_SERVER_PORT};
+use super::dns::{self, DNS_PORT};
+use super::mail::{self, IMAP_PORT, POP3_PORT, SMTP_PORT, SUBMISSION_PORT};
+use super::web::{self, HTTP_PORT};
 use crate::lab::plan::PlanNode;
 
 /// One port a service listens on.
@@ -18,6 +22,20 @@ pub struct Port {
     /// `tcp` or `udp`.
     pub transport: &'static str,
     pub port: u16,
+}
+
+/// Which of a node's services start together: servers and relays first, so
+/// that clients started afterwards find them listening (no first DISCOVER
+/// is lost).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Infrastructure,
+    Clients,
+}
+
+impl Phase {
+    /// In the order the daemon starts them.
+    pub const ALL: [Phase; 2] = [Phase::Infrastructure, Phase::Clients];
 }
 
 /// The kinds of service, as `status --json` names them.
@@ -68,6 +86,32 @@ impl Kind {
             Kind::WebServer => vec![tcp("HTTP", HTTP_PORT)],
         }
     }
+
+    pub fn phase(self) -> Phase {
+        match self {
+            Kind::DhcpClient => Phase::Clients,
+            Kind::DhcpServer
+            | Kind::DhcpRelay
+            | Kind::DnsServer
+            | Kind::MailServer
+            | Kind::WebServer => Phase::Infrastructure,
+        }
+    }
+
+    /// Binds the service's sockets in the node's namespace (the calling
+    /// thread is there) and spawns its tasks, every instance of it on the
+    /// node (each relay or client interface). Runs inside the node's
+    /// runtime; its tasks end once `context.shutdown` fired and they drained.
+    pub fn start(self, context: &NodeContext, tasks: &mut Tasks) -> Result<()> {
+        match self {
+            Kind::DhcpServer => dhcp::server::start(context, tasks),
+            Kind::DhcpRelay => dhcp::relay::start(context, tasks),
+            Kind::DhcpClient => dhcp::client::start(context, tasks),
+            Kind::DnsServer => dns::start(context, tasks),
+            Kind::MailServer => mail::start(context, tasks),
+            Kind::WebServer => web::start(context, tasks),
+        }
+    }
 }
 
 /// The node's services in the order the daemon starts them (relays and
@@ -92,6 +136,17 @@ pub fn planned(node: &PlanNode) -> Vec<Kind> {
         }
         if iface.dhcp {
             kinds.push(Kind::DhcpClient);
+        }
+    }
+    kinds
+}
+
+/// The kinds a node starts in `phase`, each once, in `planned` order.
+pub fn to_start(node: &PlanNode, phase: Phase) -> Vec<Kind> {
+    let mut kinds = Vec::new();
+    for kind in planned(node) {
+        if kind.phase() == phase && !kinds.contains(&kind) {
+            kinds.push(kind);
         }
     }
     kinds
@@ -142,5 +197,61 @@ mod tests {
         );
         assert_eq!(ports_text(&Kind::WebServer.ports()), "HTTP 80");
         assert_eq!(ports_text(&Kind::DnsServer.ports()), "DNS 53");
+    }
+
+    /// Two relaying interfaces and two DHCP interfaces start one relay and
+    /// one client service each (which cover every interface); the server
+    /// and relays start before any client.
+    #[test]
+    fn each_kind_starts_once_in_its_phase() {
+        let yaml = "
+name: seam
+nodes:
+  r1:
+    kind: router
+    interfaces:
+      eth0: {address: 192.168.10.1/24, dhcp_relay: 192.168.1.2}
+      eth1: {address: 192.168.20.1/24, dhcp_relay: 192.168.1.2}
+      eth2: 192.168.1.1/24
+  server:
+    kind: server
+    interfaces: {eth0: 192.168.1.2/24}
+    gateway: 192.168.1.1
+    services:
+      dhcp:
+        pools:
+          - {range: 192.168.10.100-192.168.10.120, gateway: 192.168.10.1}
+          - {range: 192.168.20.100-192.168.20.120, gateway: 192.168.20.1}
+      web: {pages: {/: hello}}
+  pc:
+    kind: host
+    interfaces: {eth0: dhcp, eth1: dhcp}
+links:
+  - [r1:eth0, pc:eth0]
+  - [r1:eth1, pc:eth1]
+  - [r1:eth2, server]
+";
+        let checked = crate::lab::load::check_text("seam.yaml", yaml.to_string());
+        let (_, topology) = checked
+            .valid
+            .unwrap_or_else(|| panic!("{:#?}", checked.diagnostics));
+        let plan = crate::lab::plan::plan(&topology);
+        let node = |name: &str| plan.node(name).unwrap();
+        assert_eq!(
+            planned(node("r1")),
+            [Kind::DhcpRelay, Kind::DhcpRelay],
+            "status lists each relay interface"
+        );
+        assert_eq!(
+            to_start(node("r1"), Phase::Infrastructure),
+            [Kind::DhcpRelay]
+        );
+        assert_eq!(to_start(node("r1"), Phase::Clients), []);
+        assert_eq!(
+            to_start(node("server"), Phase::Infrastructure),
+            [Kind::DhcpServer, Kind::WebServer]
+        );
+        assert_eq!(to_start(node("pc"), Phase::Infrastructure), []);
+        assert_eq!(to_start(node("pc"), Phase::Clients), [Kind::DhcpClient]);
     }
 }

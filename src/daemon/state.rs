@@ -27,11 +27,39 @@ pub enum ClientState {
     Failed { reason: String },
 }
 
+/// Where a DHCP client is, as `status --json` and the control socket spell
+/// it: `"waiting"`, `"bound"`, `"failed"`, or `"unknown"` when the daemon
+/// does not answer (docs/status-json.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientStatus {
+    Waiting,
+    Bound,
+    Failed,
+    Unknown,
+}
+
+impl ClientStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientStatus::Waiting => "waiting",
+            ClientStatus::Bound => "bound",
+            ClientStatus::Failed => "failed",
+            ClientStatus::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for ClientStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A DHCP client as the control socket reports it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ClientReport {
-    /// `waiting`, `bound` or `failed`.
-    pub state: String,
+    pub state: ClientStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -57,7 +85,7 @@ impl ClientReport {
     /// A client whose state nobody can tell: the daemon does not answer.
     pub fn unknown() -> ClientReport {
         ClientReport {
-            state: "unknown".into(),
+            state: ClientStatus::Unknown,
             ..report(&ClientState::Waiting)
         }
     }
@@ -82,7 +110,7 @@ impl Shared {
 
 fn report(state: &ClientState) -> ClientReport {
     let empty = ClientReport {
-        state: String::new(),
+        state: ClientStatus::Waiting,
         address: None,
         server: None,
         gateway: None,
@@ -92,11 +120,11 @@ fn report(state: &ClientState) -> ClientReport {
     };
     match state {
         ClientState::Waiting => ClientReport {
-            state: "waiting".into(),
+            state: ClientStatus::Waiting,
             ..empty
         },
         ClientState::Failed { reason } => ClientReport {
-            state: "failed".into(),
+            state: ClientStatus::Failed,
             reason: Some(reason.clone()),
             ..empty
         },
@@ -106,7 +134,7 @@ fn report(state: &ClientState) -> ClientReport {
                 .unwrap_or_default()
                 .as_secs();
             ClientReport {
-                state: "bound".into(),
+                state: ClientStatus::Bound,
                 address: Some(lease.address.to_string()),
                 server: Some(lease.server.to_string()),
                 gateway: lease.gateway.map(|g| g.to_string()),
@@ -125,7 +153,7 @@ mod tests {
     #[test]
     fn a_reported_lease_gives_its_address_without_the_prefix() {
         let bound = ClientReport {
-            state: "bound".into(),
+            state: ClientStatus::Bound,
             address: Some("192.168.1.100/24".into()),
             ..ClientReport::unknown()
         };
@@ -134,5 +162,29 @@ mod tests {
             Some(Ipv4Addr::new(192, 168, 1, 100))
         );
         assert_eq!(ClientReport::unknown().leased_address(), None);
+    }
+
+    /// `status --json` and the control socket spell the states as before
+    /// the enum: plain lowercase strings, and they read back.
+    #[test]
+    fn states_keep_their_json_spelling() {
+        for (status, text) in [
+            (ClientStatus::Waiting, "waiting"),
+            (ClientStatus::Bound, "bound"),
+            (ClientStatus::Failed, "failed"),
+            (ClientStatus::Unknown, "unknown"),
+        ] {
+            assert_eq!(serde_json::to_value(status).unwrap(), text);
+            assert_eq!(status.to_string(), text);
+            let back: ClientStatus = serde_json::from_value(text.into()).unwrap();
+            assert_eq!(back, status);
+        }
+        let failed = report(&ClientState::Failed {
+            reason: "no DHCPOFFER".into(),
+        });
+        assert_eq!(
+            serde_json::to_string(&failed).unwrap(),
+            r#"{"state":"failed","reason":"no DHCPOFFER"}"#
+        );
     }
 }

@@ -2,20 +2,19 @@
 //! namespace (the caller's thread is already there) and serves the site.
 //! A `root` directory is relative to the lab file, found in the lab record.
 
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use socket2::{Domain, Protocol, Socket, Type};
-use tokio::net::TcpListener;
 
-use super::node::NodeContext;
+use super::context::{NodeContext, Tasks};
+use crate::net::tcp::tcp_listener;
 use crate::services::http::{self, Site};
 use crate::state::LabRecord;
 
 pub const HTTP_PORT: u16 = 80;
 
-pub fn start(context: &NodeContext, tasks: &mut tokio::task::JoinSet<Result<()>>) -> Result<()> {
+pub fn start(context: &NodeContext, tasks: &mut Tasks) -> Result<()> {
     let Some(web) = &context.node.agents.web else {
         return Ok(());
     };
@@ -41,25 +40,12 @@ pub fn start(context: &NodeContext, tasks: &mut tokio::task::JoinSet<Result<()>>
         }
     };
     let listener = tcp_listener(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, HTTP_PORT))?;
-    eprintln!("{}: web server on port {HTTP_PORT}", context.node.name);
+    tracing::info!("{}: web server on port {HTTP_PORT}", context.node.name);
     tasks.spawn(http::serve(
         listener,
         site,
         http::HttpConfig::default(),
-        context.stop.clone(),
+        context.shutdown.clone(),
     ));
     Ok(())
-}
-
-/// A listening TCP socket on `addr` (address reuse on, so a restarted
-/// daemon can bind again at once).
-pub fn tcp_listener(addr: SocketAddrV4) -> Result<TcpListener> {
-    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_reuse_address(true)?;
-    socket.set_nonblocking(true)?;
-    socket
-        .bind(&SocketAddr::V4(addr).into())
-        .with_context(|| format!("cannot bind {addr}"))?;
-    socket.listen(1024)?;
-    Ok(TcpListener::from_std(socket.into())?)
 }

@@ -1,5 +1,6 @@
 //! Puts a DHCP lease on an interface (address and default route) and takes
-//! it back, through the netlink socket of the interface's namespace.
+//! it back, through the netlink socket of the interface's namespace. It
+//! takes the lease's plain values, so the kernel layer knows no service.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -8,17 +9,24 @@ use futures::TryStreamExt;
 use rtnetlink::Handle;
 use rtnetlink::packet_route::address::AddressAttribute;
 
-use crate::services::dhcp::client::Lease;
+use crate::lab::addr::Ipv4Net;
 
-pub async fn put(netlink: &Handle, index: u32, lease: &Lease) -> Result<()> {
+/// Adds `address` to interface `index` and, when there is a `gateway`, the
+/// default route through it (both replacing what is there).
+pub async fn put(
+    netlink: &Handle,
+    index: u32,
+    address: Ipv4Net,
+    gateway: Option<Ipv4Addr>,
+) -> Result<()> {
     netlink
         .address()
-        .add(index, lease.address.addr.into(), lease.address.prefix)
+        .add(index, address.addr.into(), address.prefix)
         .replace()
         .execute()
         .await
-        .with_context(|| format!("cannot add {} to interface {index}", lease.address))?;
-    if let Some(gateway) = lease.gateway {
+        .with_context(|| format!("cannot add {address} to interface {index}"))?;
+    if let Some(gateway) = gateway {
         let route = rtnetlink::RouteMessageBuilder::<Ipv4Addr>::new()
             .destination_prefix(Ipv4Addr::UNSPECIFIED, 0)
             .gateway(gateway)
@@ -34,17 +42,19 @@ pub async fn put(netlink: &Handle, index: u32, lease: &Lease) -> Result<()> {
     Ok(())
 }
 
-/// Removes the lease's address (the kernel drops routes through it).
-pub async fn take_back(netlink: &Handle, index: u32, lease: &Lease) {
+/// Removes `address` from interface `index` (the kernel drops routes
+/// through it).
+pub async fn take_back(netlink: &Handle, index: u32, address: Ipv4Addr) {
     let mut addresses = netlink
         .address()
         .get()
         .set_link_index_filter(index)
         .execute();
     while let Ok(Some(message)) = addresses.try_next().await {
-        let ours = message.attributes.iter().any(
-            |a| matches!(a, AddressAttribute::Local(IpAddr::V4(ip)) if *ip == lease.address.addr),
-        );
+        let ours = message
+            .attributes
+            .iter()
+            .any(|a| matches!(a, AddressAttribute::Local(IpAddr::V4(ip)) if *ip == address));
         if ours {
             let _ = netlink.address().del(message).execute().await;
         }

@@ -6,4 +6,5 @@ pub mod etc;
 pub mod inspect;
 pub mod lease;
 pub mod netns;
+pub mod tcp;
 pub mod udp;

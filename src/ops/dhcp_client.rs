@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use futures::TryStreamExt;
 use rtnetlink::packet_route::link::LinkAttribute;
 
-use crate::daemon::node::{DHCP_CLIENT_PORT, DHCP_SERVER_PORT};
+use crate::daemon::dhcp::{DHCP_CLIENT_PORT, DHCP_SERVER_PORT};
 use crate::lab::addr::Mac;
 use crate::net::{lease, netns, udp::udp_socket};
 use crate::services::dhcp::client::{Client, Lease};
@@ -66,7 +66,13 @@ pub fn acquire(iface: &str) -> Result<Lease> {
             .acquire(&socket)
             .await
             .map_err(|e| anyhow::anyhow!("{iface}: {e}"))?;
-        lease::put(&netlink, link.header.index, &granted).await?;
+        lease::put(
+            &netlink,
+            link.header.index,
+            granted.address,
+            granted.gateway,
+        )
+        .await?;
         Ok(granted)
     })
 }

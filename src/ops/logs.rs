@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use crate::daemon::node::{keeps_log, log_path};
+use crate::daemon::node_logs::{keeps_log, log_path};
 use crate::daemon::pidfile::ProcessId;
 use crate::printable;
 use crate::services::node_log::{BODY, direction};

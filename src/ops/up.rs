@@ -12,7 +12,7 @@ use super::admin::require_admin;
 use super::cancel::Cancel;
 use super::lifecycle::{start_daemon, teardown};
 use crate::daemon::control::{self, Request};
-use crate::daemon::state::ClientReport;
+use crate::daemon::state::{ClientReport, ClientStatus};
 use crate::lab::plan::Plan;
 use crate::net::build::build;
 use crate::net::{etc, netns};
@@ -217,7 +217,7 @@ pub(super) async fn wait_for_leases(
                 reply
                     .dhcp_clients
                     .get(*k)
-                    .is_some_and(|c| c.state == "bound")
+                    .is_some_and(|c| c.state == ClientStatus::Bound)
             })
             .count();
         for _ in counted..bound {
@@ -234,7 +234,7 @@ pub(super) async fn wait_for_leases(
                 reply
                     .dhcp_clients
                     .get(*k)
-                    .is_some_and(|c| c.state == "bound" || c.reason.is_some())
+                    .is_some_and(|c| c.state == ClientStatus::Bound || c.reason.is_some())
             })
             .count();
         if leases == Leases::Reported && settled == wanted.len() {
@@ -249,7 +249,7 @@ pub(super) async fn wait_for_leases(
                     reply
                         .dhcp_clients
                         .get(*k)
-                        .is_none_or(|c| c.state != "bound")
+                        .is_none_or(|c| c.state != ClientStatus::Bound)
                 })
                 .collect();
             bail!("no DHCP lease after {LEASES_READY:?} for {missing:?}");

@@ -15,10 +15,10 @@ use std::time::Duration;
 use anyhow::Result;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::listener::{self, Busy, Gate, Limits};
+use super::shutdown::Shutdown;
 
 /// What a site serves.
 #[derive(Clone, Debug)]
@@ -78,7 +78,7 @@ pub async fn serve(
     listener: TcpListener,
     site: Site,
     config: HttpConfig,
-    stop: watch::Receiver<bool>,
+    stop: Shutdown,
 ) -> Result<()> {
     let site = Arc::new(site);
     let gate = Gate::new(config.connections);

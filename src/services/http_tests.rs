@@ -65,11 +65,11 @@ fn the_head_size_is_the_only_limit_on_headers() {
 }
 
 /// Serves `site` on 127.0.0.1 (an ephemeral port) on its own thread.
-fn serve_site(site: Site) -> (u16, watch::Sender<bool>) {
+fn serve_site(site: Site) -> (u16, ShutdownTrigger) {
     serve_site_with(site, HttpConfig::default())
 }
 
-fn serve_site_with(site: Site, config: HttpConfig) -> (u16, watch::Sender<bool>) {
+fn serve_site_with(site: Site, config: HttpConfig) -> (u16, ShutdownTrigger) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();

@@ -3,8 +3,10 @@
 //! smaller cap per client address, so one machine cannot take every slot
 //! and lock the others out. A connection past a cap gets the protocol's
 //! "busy" reply and is closed; nobody else notices. Accept errors (out of
-//! descriptors, mostly) back off instead of spinning, and the loop ends on
-//! the daemon's stop signal.
+//! descriptors, mostly) back off instead of spinning. On the daemon's stop
+//! signal the loop stops accepting, lets open sessions finish for at most
+//! `DRAIN_LIMIT`, then drops what is left; with no session open it returns
+//! at once.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -14,7 +16,10 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::shutdown::Shutdown;
 
 /// How many connections a service takes at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,14 +119,33 @@ const REFUSAL_LINGER: Duration = Duration::from_secs(1);
 /// The first and longest wait after a failed accept (doubling in between).
 const ACCEPT_BACKOFF_FIRST: Duration = Duration::from_millis(5);
 const ACCEPT_BACKOFF_LONGEST: Duration = Duration::from_secs(1);
+/// How long open sessions get to finish once the daemon stops. Shorter
+/// than the grace `down` gives the daemon after SIGTERM (2 s), so the
+/// drain ends before the daemon could be killed.
+pub const DRAIN_LIMIT: Duration = Duration::from_millis(1500);
 
-/// Runs `session` for every admitted connection until `stop` turns true
-/// (or its sender is gone).
+/// Runs `session` for every admitted connection until `shutdown` fires,
+/// then drains: no more accepts, open sessions get `DRAIN_LIMIT` to end.
 pub async fn serve<F, Fut>(
     listener: TcpListener,
     gate: Gate,
     busy: Busy,
-    mut stop: watch::Receiver<bool>,
+    shutdown: Shutdown,
+    session: F,
+) -> anyhow::Result<()>
+where
+    F: Fn(TcpStream, SocketAddr) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    serve_draining(listener, gate, busy, shutdown, DRAIN_LIMIT, session).await
+}
+
+async fn serve_draining<F, Fut>(
+    listener: TcpListener,
+    gate: Gate,
+    busy: Busy,
+    mut shutdown: Shutdown,
+    drain_limit: Duration,
     session: F,
 ) -> anyhow::Result<()>
 where
@@ -129,10 +153,14 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
+    let mut sessions = JoinSet::new();
     let mut backoff = ACCEPT_BACKOFF_FIRST;
     loop {
         let (stream, peer) = tokio::select! {
-            () = stopped(&mut stop) => return Ok(()),
+            () = shutdown.fired() => break,
+            // Reap finished sessions as they end, so the set holds only
+            // open ones.
+            Some(_) = sessions.join_next(), if !sessions.is_empty() => continue,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => {
                     backoff = ACCEPT_BACKOFF_FIRST;
@@ -141,7 +169,7 @@ where
                 Err(e) => {
                     // Out of descriptors, most likely: sessions must end
                     // before another accept can succeed.
-                    eprintln!("{}: accept failed: {e}; waiting {backoff:?}", busy.service);
+                    tracing::warn!("{}: accept failed: {e}; waiting {backoff:?}", busy.service);
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(ACCEPT_BACKOFF_LONGEST);
                     continue;
@@ -152,7 +180,7 @@ where
         match gate.admit(peer.ip()) {
             Ok(slot) => {
                 let running = session(stream, peer);
-                tokio::spawn(async move {
+                sessions.spawn(async move {
                     running.await;
                     drop(slot);
                 });
@@ -171,11 +199,27 @@ where
             }
         }
     }
+    // Stop accepting first: from here new connections are refused by the
+    // kernel instead of waiting in the backlog.
+    drop(listener);
+    drain(sessions, drain_limit, busy.service).await;
+    Ok(())
 }
 
-/// Returns when `stop` is true or its sender is gone.
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stopped| *stopped).await;
+/// Waits for open sessions to end, at most `limit`; then drops (closes)
+/// the ones still open. Returns at once when none is open.
+async fn drain(mut sessions: JoinSet<()>, limit: Duration, service: &str) {
+    if sessions.is_empty() {
+        return;
+    }
+    let all_ended = async { while sessions.join_next().await.is_some() {} };
+    if tokio::time::timeout(limit, all_ended).await.is_err() {
+        tracing::info!(
+            "{service}: stopping: {} still open after {limit:?}, closing them",
+            crate::plural::count(sessions.len(), "session")
+        );
+        sessions.shutdown().await;
+    }
 }
 
 /// Sends the busy reply and closes. What the client already sent is read
@@ -192,6 +236,7 @@ async fn refuse(mut stream: TcpStream, reply: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::services::shutdown::ShutdownTrigger;
     use std::net::Ipv4Addr;
 
     fn ip(last: u8) -> IpAddr {
@@ -236,45 +281,150 @@ mod tests {
         assert!(counts.by_client.is_empty(), "no entry left per client");
     }
 
-    /// The loop ends when the stop signal turns true, even when it already
-    /// was before the loop started.
-    #[tokio::test]
-    async fn stops_on_the_stop_signal() {
-        let limits = Limits {
-            max_connections: 1,
-            max_per_client: 1,
-        };
-        let busy = Busy {
+    fn test_busy() -> Busy {
+        Busy {
             service: "test",
             server_full: "",
             client_full: "",
-        };
-        let (stop, stopped) = watch::channel(false);
+        }
+    }
+
+    const ROOMY: Limits = Limits {
+        max_connections: 8,
+        max_per_client: 8,
+    };
+
+    /// The loop ends when the signal fires, even when it already had before
+    /// the loop started; with no session open it does not wait.
+    #[tokio::test]
+    async fn stops_on_the_stop_signal() {
+        let trigger = ShutdownTrigger::new();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
         let running = tokio::spawn(serve(
             listener,
-            Gate::new(limits),
-            busy,
-            stopped,
+            Gate::new(ROOMY),
+            test_busy(),
+            trigger.subscribe(),
             |_, _| async {},
         ));
-        stop.send(true).unwrap();
+        // One session that has ended by the time the signal fires.
+        let mut client = TcpStream::connect(address).await.unwrap();
+        let mut sink = Vec::new();
+        client.read_to_end(&mut sink).await.unwrap();
+        let asked = std::time::Instant::now();
+        trigger.fire();
         tokio::time::timeout(Duration::from_secs(5), running)
             .await
             .expect("stopped in time")
             .unwrap()
             .unwrap();
+        assert!(
+            asked.elapsed() < DRAIN_LIMIT,
+            "no open session, no wait: {:?}",
+            asked.elapsed()
+        );
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let already = serve(
             listener,
-            Gate::new(limits),
-            busy,
-            stop.subscribe(),
+            Gate::new(ROOMY),
+            test_busy(),
+            trigger.subscribe(),
             |_, _| async {},
         );
         tokio::time::timeout(Duration::from_secs(5), already)
             .await
             .expect("stopped at once")
             .unwrap();
+    }
+
+    /// A session open when the signal fires finishes its work (here: a
+    /// reply written after a pause) before `serve` returns, and nobody new
+    /// gets in meanwhile.
+    #[tokio::test]
+    async fn open_sessions_finish_before_serve_returns() {
+        let trigger = ShutdownTrigger::new();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (started_tx, mut started) = tokio::sync::mpsc::unbounded_channel();
+        let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let finished_in_session = finished.clone();
+        let running = tokio::spawn(serve(
+            listener,
+            Gate::new(ROOMY),
+            test_busy(),
+            trigger.subscribe(),
+            move |mut stream, _| {
+                let started = started_tx.clone();
+                let finished = finished_in_session.clone();
+                async move {
+                    let _ = started.send(());
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    let _ = stream.write_all(b"bye\n").await;
+                    finished.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+            },
+        ));
+        let mut client = TcpStream::connect(address).await.unwrap();
+        started.recv().await.unwrap();
+        trigger.fire();
+        tokio::time::timeout(Duration::from_secs(5), running)
+            .await
+            .expect("drained in time")
+            .unwrap()
+            .unwrap();
+        assert!(
+            finished.load(std::sync::atomic::Ordering::SeqCst),
+            "serve returned before its open session had finished"
+        );
+        let mut reply = Vec::new();
+        client.read_to_end(&mut reply).await.unwrap();
+        assert_eq!(reply, b"bye\n");
+        assert!(
+            TcpStream::connect(address).await.is_err(),
+            "no longer accepting"
+        );
+    }
+
+    /// A session that would never end is closed once the drain limit has
+    /// passed: the client reads the end of the stream.
+    #[tokio::test]
+    async fn sessions_still_open_after_the_limit_are_closed() {
+        let trigger = ShutdownTrigger::new();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (started_tx, mut started) = tokio::sync::mpsc::unbounded_channel();
+        let limit = Duration::from_millis(200);
+        let running = tokio::spawn(serve_draining(
+            listener,
+            Gate::new(ROOMY),
+            test_busy(),
+            trigger.subscribe(),
+            limit,
+            move |mut stream, _| {
+                let started = started_tx.clone();
+                async move {
+                    let _ = started.send(());
+                    // Waits for a client that says nothing.
+                    let mut sink = Vec::new();
+                    let _ = stream.read_to_end(&mut sink).await;
+                }
+            },
+        ));
+        let mut client = TcpStream::connect(address).await.unwrap();
+        started.recv().await.unwrap();
+        let asked = std::time::Instant::now();
+        trigger.fire();
+        tokio::time::timeout(Duration::from_secs(5), running)
+            .await
+            .expect("gave up on the session in time")
+            .unwrap()
+            .unwrap();
+        assert!(asked.elapsed() >= limit, "waited {:?}", asked.elapsed());
+        let mut rest = Vec::new();
+        // Ends with a FIN or a reset; either way the read returns.
+        let _ = tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut rest))
+            .await
+            .expect("the session was closed");
     }
 }

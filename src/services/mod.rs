@@ -8,3 +8,4 @@ pub mod http;
 pub mod listener;
 pub mod mail;
 pub mod node_log;
+pub mod shutdown;

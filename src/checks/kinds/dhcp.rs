@@ -7,6 +7,7 @@ use crate::checks::context::LabContext;
 use crate::checks::outcome::{Diagnosis, Outcome, Step};
 use crate::checks::resolve::Resolver;
 use crate::checks::spec::Target;
+use crate::daemon::state::ClientStatus;
 use crate::lab::addr::Ipv4Net;
 use crate::lab::model_checks::DhcpCheck;
 use crate::lab::plan::PlanNode;
@@ -132,7 +133,7 @@ fn probe(
             "is the lab's daemon running? (`labctl status`)",
         )
     })?;
-    if report.state != "bound" {
+    if report.state != ClientStatus::Bound {
         return Err(Diagnosis::new(
             "lease",
             format!(

@@ -8,10 +8,10 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use dhcproto::Encodable;
 use dhcproto::v4::Opcode;
 use tokio::net::UdpSocket;
-use tokio::sync::watch;
 
 use crate::lab::addr::Mac;
 use crate::services::node_log::{FROM_CLIENT, FROM_SERVER, NodeLog};
+use crate::services::shutdown::Shutdown;
 
 /// Requests that have crossed this many relays are dropped (RFC 1542 §4.1.1).
 const MAX_HOPS: u8 = 16;
@@ -76,13 +76,13 @@ pub async fn serve(
     client_side: UdpSocket,
     server_side: UdpSocket,
     log: NodeLog,
-    mut stop: watch::Receiver<bool>,
+    mut stop: Shutdown,
 ) -> anyhow::Result<()> {
     let mut from_client = vec![0u8; 1500];
     let mut from_server = vec![0u8; 1500];
     loop {
         tokio::select! {
-            _ = stop.changed() => return Ok(()),
+            () = stop.fired() => return Ok(()),
             received = client_side.recv_from(&mut from_client) => {
                 let (len, _) = received?;
                 if let Some(request) = relay.forward_request(&from_client[..len]) {

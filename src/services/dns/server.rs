@@ -10,11 +10,12 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{Semaphore, mpsc};
 
 use super::handler::Handler;
 use super::udp_batch::{self, ToResolve};
 use crate::services::listener::{self, Busy, Gate, Limits};
+use crate::services::shutdown::Shutdown;
 
 /// DNS over TCP: connection caps and how long a silent client is kept.
 #[derive(Clone, Copy, Debug)]
@@ -49,14 +50,15 @@ const TCP_BUSY: Busy = Busy {
 /// At most this many questions waiting for the resolver at once.
 const MAX_PENDING_RESOLUTIONS: usize = 512;
 
-/// Serves on the bound sockets until `stop` turns true: each UDP socket on
-/// its own batching thread (`udp_batch`), TCP on the runtime.
+/// Serves on the bound sockets until `stop` fires: each UDP socket on its
+/// own batching thread (`udp_batch`), TCP on the runtime (drained, see
+/// `listener::serve`).
 pub async fn serve(
     handler: Arc<Handler>,
     udp: Vec<UdpSocket>,
     tcp: Vec<TcpListener>,
     tcp_config: TcpConfig,
-    mut stop: watch::Receiver<bool>,
+    mut stop: Shutdown,
 ) -> Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     let stopping = Arc::new(AtomicBool::new(false));
@@ -72,8 +74,9 @@ pub async fn serve(
         tasks.spawn(resolve_for_udp(handler.clone(), socket, questions));
     }
     let gate = Gate::new(tcp_config.connections);
+    let mut tcp_tasks = tokio::task::JoinSet::new();
     for listener in tcp {
-        tasks.spawn(serve_tcp(
+        tcp_tasks.spawn(serve_tcp(
             handler.clone(),
             listener,
             gate.clone(),
@@ -81,12 +84,10 @@ pub async fn serve(
             stop.clone(),
         ));
     }
-    while !*stop.borrow() {
-        if stop.changed().await.is_err() {
-            break;
-        }
-    }
+    stop.fired().await;
     stopping.store(true, Ordering::Relaxed);
+    // The TCP loops end by themselves once their open connections drained.
+    while tcp_tasks.join_next().await.is_some() {}
     tasks.shutdown().await;
     let joined = tokio::task::spawn_blocking(move || {
         threads
@@ -133,7 +134,7 @@ async fn serve_tcp(
     listener: TcpListener,
     gate: Gate,
     idle_timeout: Duration,
-    stop: watch::Receiver<bool>,
+    stop: Shutdown,
 ) {
     let served = listener::serve(listener, gate, TCP_BUSY, stop, |stream, peer| {
         let handler = handler.clone();

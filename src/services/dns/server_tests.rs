@@ -9,6 +9,7 @@ use crate::random_input::Random;
 use crate::services::dns::client::{QueryError, query};
 use crate::services::dns::handler::Prepared;
 use crate::services::dns::upstream::Role;
+use crate::services::shutdown::ShutdownTrigger;
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RData;
 use hickory_proto::rr::{Name, RecordType};
@@ -41,7 +42,7 @@ fn cbrc() -> Zone {
     Zone::new("cbrc.com.".into(), 300, false, records)
 }
 
-async fn start(zones: &[Zone], role: Option<Role>) -> (SocketAddr, watch::Sender<bool>) {
+async fn start(zones: &[Zone], role: Option<Role>) -> (SocketAddr, ShutdownTrigger) {
     start_with(zones, role, TcpConfig::default()).await
 }
 
@@ -49,7 +50,7 @@ async fn start_with(
     zones: &[Zone],
     role: Option<Role>,
     tcp_config: TcpConfig,
-) -> (SocketAddr, watch::Sender<bool>) {
+) -> (SocketAddr, ShutdownTrigger) {
     let handler = Arc::new(Handler::new(zones, role.as_ref()).unwrap());
     let (udp, tcp) = loop {
         let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -58,8 +59,14 @@ async fn start_with(
         }
     };
     let addr = udp.local_addr().unwrap();
-    let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(serve(handler, vec![udp], vec![tcp], tcp_config, stop_rx));
+    let stop_tx = ShutdownTrigger::new();
+    tokio::spawn(serve(
+        handler,
+        vec![udp],
+        vec![tcp],
+        tcp_config,
+        stop_tx.subscribe(),
+    ));
     (addr, stop_tx)
 }
 

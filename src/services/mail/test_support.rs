@@ -12,7 +12,6 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::watch;
 
 use super::accounts::Accounts;
 use super::imap::server::{self as imap, ImapConfig};
@@ -24,6 +23,7 @@ use super::smtp::relay::{NextHop, Relay, Retry};
 use super::smtp::server::{self as smtp, SmtpConfig};
 use super::store::Store;
 use super::transcript::Transcript;
+use crate::services::shutdown::ShutdownTrigger;
 
 /// Settings a test may change before the servers start.
 pub struct Options {
@@ -55,7 +55,7 @@ pub struct MailServer {
     pub pop3: SocketAddr,
     pub imap: SocketAddr,
     transcript: Transcript,
-    _stop: watch::Sender<bool>,
+    _stop: ShutdownTrigger,
 }
 
 impl MailServer {
@@ -83,7 +83,8 @@ impl MailServer {
             store: store.clone(),
             queue: queue.clone(),
         });
-        let (stop_tx, stop) = watch::channel(false);
+        let stop_tx = ShutdownTrigger::new();
+        let stop = stop_tx.subscribe();
         let mut addresses = Vec::new();
         for submission in [false, true] {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

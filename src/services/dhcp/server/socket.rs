@@ -7,10 +7,10 @@ use std::time::SystemTime;
 
 use anyhow::Context;
 use tokio::net::UdpSocket;
-use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::{Arrival, Server};
+use crate::services::shutdown::Shutdown;
 
 /// Runs `server` on sockets bound by the caller (0.0.0.0:67 with
 /// SO_BROADCAST, one per interface, each with its Arrival) until `stop`
@@ -18,7 +18,7 @@ use super::{Arrival, Server};
 pub async fn serve(
     server: Arc<Mutex<Server>>,
     sockets: Vec<(UdpSocket, Arrival)>,
-    stop: watch::Receiver<bool>,
+    stop: Shutdown,
 ) -> anyhow::Result<()> {
     let mut tasks = JoinSet::new();
     for (socket, arrival) in sockets {
@@ -34,15 +34,12 @@ async fn serve_socket(
     server: Arc<Mutex<Server>>,
     socket: UdpSocket,
     arrival: Arrival,
-    mut stop: watch::Receiver<bool>,
+    mut stop: Shutdown,
 ) -> anyhow::Result<()> {
     let mut buffer = vec![0u8; 2048];
-    while !*stop.borrow() {
+    loop {
         let received = tokio::select! {
-            changed = stop.changed() => match changed {
-                Ok(()) => continue,
-                Err(_) => break,
-            },
+            () = stop.fired() => break,
             received = socket.recv_from(&mut buffer) => received,
         };
         let (len, _) = received.with_context(|| format!("DHCP server on {}", arrival.local))?;

@@ -9,11 +9,11 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::services::shutdown::ShutdownTrigger;
 use MessageType::{Ack, Decline, Discover, Inform, Nak, Offer, Release};
 use dhcproto::v4::{DhcpOption, Flags, Message, MessageType, Opcode, OptionCode};
 use dhcproto::{Decodable, Decoder, Encodable};
 use tokio::net::UdpSocket;
-use tokio::sync::watch;
 
 use super::reply::MIN_REPLY_LEN;
 use super::request::{COOKIE_OFFSET, MAGIC_COOKIE};
@@ -586,7 +586,8 @@ async fn serve_answers_a_relay_over_udp() {
         server_port,
     };
     let server = Arc::new(Mutex::new(Server::new(config, SystemTime::now()).unwrap()));
-    let (stop_tx, stop) = watch::channel(false);
+    let stop_tx = ShutdownTrigger::new();
+    let stop = stop_tx.subscribe();
     let arrival = Arrival {
         local: net("127.0.0.1/8"),
     };
@@ -608,7 +609,7 @@ async fn serve_answers_a_relay_over_udp() {
     assert_eq!((kind(&offer), offer.yiaddr()), (Offer, ip("127.0.0.100")));
     let ack = exchange(request(1, Some(ip("127.0.0.1")), Some(offer.yiaddr()))).await;
     assert_eq!((kind(&ack), ack.yiaddr()), (Ack, ip("127.0.0.100")));
-    stop_tx.send(true).unwrap();
+    stop_tx.fire();
     timeout(Duration::from_secs(5), task)
         .await
         .unwrap()

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use super::connection::{self, Incoming, Limits};
 use super::parser;
@@ -26,6 +26,7 @@ use crate::services::mail::lines::{Line, read_line};
 use crate::services::mail::store::Store;
 use crate::services::mail::transcript::{SessionLog, Transcript};
 use crate::services::mail::{LOGIN_TIMEOUT, SESSION_LIMITS};
+use crate::services::shutdown::Shutdown;
 
 /// Malformed commands in a row before the connection is closed (a client
 /// that speaks another protocol, or garbage).
@@ -74,7 +75,7 @@ pub async fn serve(
     listener: TcpListener,
     config: Arc<ImapConfig>,
     transcript: Transcript,
-    stop: watch::Receiver<bool>,
+    stop: Shutdown,
 ) -> anyhow::Result<()> {
     let busy = Busy {
         service: "imap",

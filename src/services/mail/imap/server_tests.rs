@@ -15,6 +15,7 @@ use super::server::{ImapConfig, serve};
 use crate::services::mail::accounts::Accounts;
 use crate::services::mail::store::Store;
 use crate::services::mail::transcript::Transcript;
+use crate::services::shutdown::ShutdownTrigger;
 
 /// A message with a text part and a binary attachment (octets 0-255
 /// repeated, base64), with CRLF line ends.
@@ -26,12 +27,12 @@ pub struct TestServer {
     pub address: SocketAddr,
     pub store: Store,
     pub dir: PathBuf,
-    stop: tokio::sync::watch::Sender<bool>,
+    stop: ShutdownTrigger,
 }
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        let _ = self.stop.send(true);
+        self.stop.fire();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -52,7 +53,8 @@ pub fn start(tune: fn(&mut ImapConfig)) -> TestServer {
     let mut config = ImapConfig::new(accounts, store.clone());
     tune(&mut config);
     let transcript = Transcript::open(&dir.join("dialogue.log")).unwrap();
-    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let stop = ShutdownTrigger::new();
+    let stop_rx = stop.subscribe();
     let (bound_tx, bound_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures::StreamExt;
-use tokio::sync::watch;
 
 use super::command::{self, Command, Mailbox};
 use super::delivery::Delivery;
@@ -21,6 +20,7 @@ use crate::plural;
 use crate::services::dns::client::{QueryError, mail_exchangers_at};
 use crate::services::mail::date::rfc5322;
 use crate::services::mail::transcript::Transcript;
+use crate::services::shutdown::Shutdown;
 
 /// Queue entries tried at once.
 const PARALLEL_ATTEMPTS: usize = 16;
@@ -68,7 +68,7 @@ pub struct Relay {
 
 impl Relay {
     /// Works the queue until `stop`.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+    pub async fn run(self, mut stop: Shutdown) -> anyhow::Result<()> {
         let queue = self.delivery.queue.clone();
         loop {
             let (due, waiting): (Vec<Envelope>, Vec<Envelope>) = queue
@@ -92,7 +92,7 @@ impl Relay {
                 Duration::from_secs(due.saturating_sub(now_seconds()))
             });
             tokio::select! {
-                _ = stop.changed() => return Ok(()),
+                () = stop.fired() => return Ok(()),
                 _ = queue.woken() => {}
                 _ = tokio::time::sleep(wait) => {}
             }

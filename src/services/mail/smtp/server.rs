@@ -5,19 +5,19 @@ use std::sync::Arc;
 
 use tokio::io::{BufReader, BufWriter};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 pub use super::config::SmtpConfig;
 use super::session::Session;
 use crate::services::listener::{self, Busy, Gate};
 use crate::services::mail::transcript::Transcript;
+use crate::services::shutdown::Shutdown;
 
 /// Accepts connections until `stop`.
 pub async fn serve(
     listener: TcpListener,
     config: Arc<SmtpConfig>,
     transcript: Transcript,
-    stop: watch::Receiver<bool>,
+    stop: Shutdown,
 ) -> anyhow::Result<()> {
     let busy = Busy {
         service: "smtp",
