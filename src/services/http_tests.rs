@@ -2,6 +2,7 @@
 //! slow clients, and the head parser on its own.
 
 use super::*;
+use crate::services::shutdown::ShutdownTrigger;
 
 #[test]
 fn parses_strictly() {
@@ -73,7 +74,8 @@ fn serve_site_with(site: Site, config: HttpConfig) -> (u16, ShutdownTrigger) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
-    let (stop, stopped) = watch::channel(false);
+    let stop = ShutdownTrigger::new();
+    let stopped = stop.subscribe();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
