@@ -1,7 +1,7 @@
 //! labctl: real network labs from a YAML file.
 //!
 //! The library holds all of labctl; `src/main.rs` is a thin binary over
-//! [`cli::main`]. Fuzz targets and benchmarks link the library, so they use
+//! [`cli::main`]. The fuzz targets link the library, so they use
 //! the parsers exactly as the servers do. The modules are layers that only
 //! point down (docs/architecture.md draws them; `tests/layers.rs` keeps it
 //! so):
