@@ -16,8 +16,16 @@ use crate::ops::check::checks_from_file;
 use crate::ops::test::{Graded, test};
 use crate::progress::Progress;
 
-/// Exit code after Ctrl-C (128 + SIGINT), as shells report it.
-const EXIT_INTERRUPTED: u8 = 130;
+/// The exit code after a stop signal, as shells report it (128 + the
+/// signal): 130 for Ctrl-C, 143 for SIGTERM (a CI runner's timeout), 129
+/// for a closed terminal.
+fn interrupted_exit_code(reason: Option<&str>) -> u8 {
+    match reason {
+        Some("terminated") => 128 + 15,
+        Some("the terminal went away") => 128 + 1,
+        _ => 128 + 2,
+    }
+}
 
 pub fn run(
     file: &Path,
@@ -67,9 +75,21 @@ pub fn run(
     match tested.graded {
         Graded::Interrupted => {
             eprintln!("interrupted: lab {} was torn down", tested.lab);
-            Ok(ExitCode::from(EXIT_INTERRUPTED))
+            Ok(ExitCode::from(interrupted_exit_code(cancel.reason())))
         }
         Graded::Failed(e) => Ok(invalid(&e)),
         Graded::Done(report) => emit(&report, output),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::interrupted_exit_code;
+
+    #[test]
+    fn a_stop_signal_exits_as_the_shell_reports_it() {
+        assert_eq!(interrupted_exit_code(Some("interrupted")), 130);
+        assert_eq!(interrupted_exit_code(Some("terminated")), 143);
+        assert_eq!(interrupted_exit_code(Some("the terminal went away")), 129);
     }
 }

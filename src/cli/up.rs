@@ -115,7 +115,7 @@ fn print_summary(plan: &Plan, leases: &BTreeMap<String, ClientReport>, took: Dur
         took.as_secs_f64()
     );
     if let Some(description) = &plan.description {
-        println!("  {description}");
+        println!("  {}", crate::printable::line(description));
     }
     let width = plan
         .nodes

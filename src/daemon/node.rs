@@ -26,6 +26,9 @@ pub fn start(context: NodeContext, kinds: Vec<Kind>) -> Result<NodeThread> {
             .enable_all()
             .build()?;
         runtime.block_on(run(context, &kinds, ready_tx));
+        // A command still running on the blocking pool (a long IMAP
+        // SEARCH) must not hold the daemon past `down`'s grace period.
+        runtime.shutdown_timeout(crate::services::listener::DRAIN_LIMIT);
         Ok(())
     })?;
     match ready_rx.blocking_recv() {

@@ -11,7 +11,6 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use crate::daemon::node_logs::{keeps_log, log_path};
-use crate::daemon::pidfile::ProcessId;
 use crate::printable;
 use crate::services::node_log::{BODY, direction};
 use crate::state::LabDir;
@@ -58,15 +57,15 @@ impl NodeLog {
         self.reader.take_new(&self.path)
     }
 
-    /// Gives `each` the lines added, as they come, until the lab's daemon
-    /// is gone (the lab went down); the last lines are given before.
+    /// Gives `each` the lines added, as they come, until the lab is gone
+    /// (`down`); the last lines are given before. A crashed daemon does not
+    /// end it: after `labctl restart` the services write here again.
     pub fn follow(&mut self, mut each: impl FnMut(&str) -> Result<()>) -> Result<()> {
         loop {
             std::thread::sleep(FOLLOW_EVERY);
-            let running = self.dir.exists()
-                && ProcessId::read(&self.dir.pid_path()).is_some_and(|d| d.is_alive());
+            let up = self.dir.exists();
             each(&self.take_new()?)?;
-            if !running {
+            if !up {
                 return Ok(());
             }
         }

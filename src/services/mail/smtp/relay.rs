@@ -78,11 +78,17 @@ impl Relay {
             let mut next_due = waiting.iter().map(|e| e.next_attempt).min();
             // Entries are tried side by side, so one slow server holds up
             // only its own mail.
-            let attempts: Vec<anyhow::Result<Option<u64>>> = futures::stream::iter(due)
+            let attempting = futures::stream::iter(due)
                 .map(|envelope| self.attempt(&queue, envelope))
                 .buffer_unordered(PARALLEL_ATTEMPTS)
-                .collect()
-                .await;
+                .collect::<Vec<anyhow::Result<Option<u64>>>>();
+            // A stop does not wait for a slow server (up to `reply_timeout`):
+            // the queue is durable, so an attempt cut short is tried again
+            // after the next start.
+            let attempts = tokio::select! {
+                () = stop.fired() => return Ok(()),
+                attempts = attempting => attempts,
+            };
             for again in attempts {
                 if let Some(again) = again? {
                     next_due = Some(next_due.map_or(again, |d| d.min(again)));
