@@ -28,20 +28,21 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(message: impl Into<String>, pos: Option<Pos>) -> Self {
+    pub fn new(severity: Severity, message: impl Into<String>, pos: Option<Pos>) -> Self {
         Diagnostic {
-            severity: Severity::Error,
+            severity,
             message: message.into(),
             pos,
             hint: None,
         }
     }
 
+    pub fn error(message: impl Into<String>, pos: Option<Pos>) -> Self {
+        Diagnostic::new(Severity::Error, message, pos)
+    }
+
     pub fn warning(message: impl Into<String>, pos: Option<Pos>) -> Self {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(message, pos)
-        }
+        Diagnostic::new(Severity::Warning, message, pos)
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::services::shutdown::ShutdownTrigger;
+use crate::services::test_thread::serve_on_own_thread;
 
 #[test]
 fn parses_strictly() {
@@ -71,22 +72,12 @@ fn serve_site(site: Site) -> (u16, ShutdownTrigger) {
 }
 
 fn serve_site_with(site: Site, config: HttpConfig) -> (u16, ShutdownTrigger) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let port = listener.local_addr().unwrap().port();
     let stop = ShutdownTrigger::new();
     let stopped = stop.subscribe();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = TcpListener::from_std(listener).unwrap();
-            serve(listener, site, config, stopped).await.unwrap();
-        });
+    let address = serve_on_own_thread(move |listener| async move {
+        serve(listener, site, config, stopped).await.unwrap();
     });
-    (port, stop)
+    (address.port(), stop)
 }
 
 fn curl(args: &[&str]) -> String {

@@ -9,3 +9,5 @@ pub mod listener;
 pub mod mail;
 pub mod node_log;
 pub mod shutdown;
+#[cfg(test)]
+pub(crate) mod test_thread;

@@ -63,15 +63,34 @@ fn summary(number: u32, size: u64, headers: &[u8]) -> Summary {
     }
 }
 
-/// Every message's summary.
-pub async fn inbox(mailbox: Mailbox<'_>) -> Result<Vec<Summary>, FetchError> {
+/// A client logged in to the mailbox's server.
+enum Session {
+    Pop3(Pop3),
+    Imap(Imap),
+}
+
+async fn log_in(mailbox: Mailbox<'_>) -> Result<Session, FetchError> {
     let stream = connect(mailbox.server, CONNECT_TIMEOUT)
         .await
         .map_err(|e| FetchError::new("connect", e.to_string()))?;
-    match mailbox.protocol {
+    Ok(match mailbox.protocol {
         MailProtocol::Pop3 => {
             let mut client = Pop3::open(stream).await?;
             client.login(mailbox.user, mailbox.password).await?;
+            Session::Pop3(client)
+        }
+        MailProtocol::Imap => {
+            let mut client = Imap::open(stream).await?;
+            client.login(mailbox.user, mailbox.password).await?;
+            Session::Imap(client)
+        }
+    })
+}
+
+/// Every message's summary.
+pub async fn inbox(mailbox: Mailbox<'_>) -> Result<Vec<Summary>, FetchError> {
+    match log_in(mailbox).await? {
+        Session::Pop3(mut client) => {
             let mut out = Vec::new();
             for (n, size) in client.list().await? {
                 let headers = client.headers(n).await?;
@@ -80,9 +99,7 @@ pub async fn inbox(mailbox: Mailbox<'_>) -> Result<Vec<Summary>, FetchError> {
             client.quit().await;
             Ok(out)
         }
-        MailProtocol::Imap => {
-            let mut client = Imap::open(stream).await?;
-            client.login(mailbox.user, mailbox.password).await?;
+        Session::Imap(mut client) => {
             let count = client.examine_inbox().await?;
             let fetched = if count == 0 {
                 Vec::new()
@@ -106,20 +123,13 @@ pub async fn inbox(mailbox: Mailbox<'_>) -> Result<Vec<Summary>, FetchError> {
 
 /// Message `number` (from 1), whole.
 pub async fn read(mailbox: Mailbox<'_>, number: u32) -> Result<Vec<u8>, FetchError> {
-    let stream = connect(mailbox.server, CONNECT_TIMEOUT)
-        .await
-        .map_err(|e| FetchError::new("connect", e.to_string()))?;
-    match mailbox.protocol {
-        MailProtocol::Pop3 => {
-            let mut client = Pop3::open(stream).await?;
-            client.login(mailbox.user, mailbox.password).await?;
+    match log_in(mailbox).await? {
+        Session::Pop3(mut client) => {
             let message = client.retrieve(number).await?;
             client.quit().await;
             Ok(message)
         }
-        MailProtocol::Imap => {
-            let mut client = Imap::open(stream).await?;
-            client.login(mailbox.user, mailbox.password).await?;
+        Session::Imap(mut client) => {
             client.examine_inbox().await?;
             let message = client.message(number).await?;
             client.logout().await;

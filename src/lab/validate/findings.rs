@@ -2,7 +2,7 @@
 //! by the path of what it is about. A pass collects into its own `Findings`
 //! and hands the list back with what it resolved.
 
-use crate::lab::diagnostic::{Diagnostic, Pos};
+use crate::lab::diagnostic::{Diagnostic, Pos, Severity};
 use crate::lab::raw::{RawNode, Step};
 use crate::path;
 
@@ -30,9 +30,7 @@ impl<'a> Findings<'a> {
         message: impl Into<String>,
         hint: impl Into<String>,
     ) {
-        let pos = self.raw.pos(at);
-        self.list
-            .push(Diagnostic::error(message, Some(pos)).hint(hint));
+        self.push_at(at, Severity::Error, message.into(), hint.into());
     }
 
     pub(super) fn warn(
@@ -41,9 +39,13 @@ impl<'a> Findings<'a> {
         message: impl Into<String>,
         hint: impl Into<String>,
     ) {
-        let pos = self.raw.pos(at);
-        self.list
-            .push(Diagnostic::warning(message, Some(pos)).hint(hint));
+        self.push_at(at, Severity::Warning, message.into(), hint.into());
+    }
+
+    /// A diagnostic located where `at` is written.
+    fn push_at(&mut self, at: &[Step], severity: Severity, message: String, hint: String) {
+        let diagnostic = Diagnostic::new(severity, message, Some(self.raw.pos(at)));
+        self.list.push(diagnostic.hint(hint));
     }
 
     /// A warning about a node as a whole, at its name under `nodes`.

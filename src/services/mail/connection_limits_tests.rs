@@ -127,7 +127,7 @@ fn timeout_options() -> Options {
 async fn smtp_login_timeout_ends_idle_connections_only_before_auth_or_mail() {
     let server = MailServer::start(timeout_options()).await;
     let (mut idle, _) = first_line(PC_A, server.smtp).await;
-    assert!(idle.smtp("EHLO pc").await.starts_with("250"));
+    idle.smtp_expect("EHLO pc", "250").await;
     assert_eq!(
         idle.line().await.as_deref(),
         Some("421 4.4.2 Timeout: closing the connection")
@@ -135,16 +135,16 @@ async fn smtp_login_timeout_ends_idle_connections_only_before_auth_or_mail() {
     assert!(idle.closed().await);
 
     let (mut sender, _) = first_line(PC_A, server.smtp).await;
-    assert!(sender.smtp("EHLO pc").await.starts_with("250"));
-    assert!(sender.smtp("MAIL FROM:<x@y.org>").await.starts_with("250"));
+    sender.smtp_expect("EHLO pc", "250").await;
+    sender.smtp_expect("MAIL FROM:<x@y.org>", "250").await;
     let (mut user, _) = first_line(PC_A, server.submission).await;
-    assert!(user.smtp("EHLO pc").await.starts_with("250"));
+    user.smtp_expect("EHLO pc", "250").await;
     // "\0ada\0secret"
     let auth = user.smtp("AUTH PLAIN AGFkYQBzZWNyZXQ=").await;
     assert!(auth.starts_with("235"), "{auth}");
     tokio::time::sleep(LONGER_THAN_LOGIN_TIMEOUT).await;
-    assert!(sender.smtp("RCPT TO:<ada@mt.com>").await.starts_with("250"));
-    assert!(user.smtp("NOOP").await.starts_with("250"));
+    sender.smtp_expect("RCPT TO:<ada@mt.com>", "250").await;
+    user.smtp_expect("NOOP", "250").await;
 }
 
 #[tokio::test]

@@ -168,6 +168,17 @@ impl MailServer {
         panic!("{user} did not get {count} messages");
     }
 
+    /// Waits (up to 10 s) until the relay queue is empty.
+    pub async fn wait_for_empty_queue(&self) {
+        for _ in 0..200 {
+            if self.queue.pending().unwrap().is_empty() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the queue entry was not removed after delivery");
+    }
+
     pub fn log(&self) -> String {
         self.transcript.sync();
         std::fs::read_to_string(self.root.join("mail.log")).unwrap()
@@ -244,6 +255,14 @@ impl Client {
     pub async fn smtp(&mut self, line: &str) -> String {
         self.send(format!("{line}\r\n").as_bytes()).await;
         self.reply().await
+    }
+
+    /// Sends a command line, asserts that the SMTP reply starts with
+    /// `expected` (naming both on failure), returns the reply.
+    pub async fn smtp_expect(&mut self, line: &str, expected: &str) -> String {
+        let reply = self.smtp(line).await;
+        assert!(reply.starts_with(expected), "{line}: {reply}");
+        reply
     }
 
     /// Sends a command line, returns the first POP3 reply line.

@@ -16,6 +16,7 @@ use crate::services::mail::accounts::Accounts;
 use crate::services::mail::store::Store;
 use crate::services::mail::transcript::Transcript;
 use crate::services::shutdown::ShutdownTrigger;
+use crate::services::test_thread::serve_on_own_thread;
 
 /// A message with a text part and a binary attachment (octets 0-255
 /// repeated, base64), with CRLF line ends.
@@ -55,21 +56,11 @@ pub fn start(tune: fn(&mut ImapConfig)) -> TestServer {
     let transcript = Transcript::open(&dir.join("dialogue.log")).unwrap();
     let stop = ShutdownTrigger::new();
     let stop_rx = stop.subscribe();
-    let (bound_tx, bound_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
+    let address = serve_on_own_thread(move |listener| async move {
+        serve(listener, Arc::new(config), transcript, stop_rx)
+            .await
             .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            bound_tx.send(listener.local_addr().unwrap()).unwrap();
-            serve(listener, Arc::new(config), transcript, stop_rx)
-                .await
-                .unwrap();
-        });
     });
-    let address = bound_rx.recv().unwrap();
     TestServer {
         address,
         store,
@@ -131,6 +122,32 @@ impl Client {
         }
     }
 
+    /// Sends `tag command`, asserts that the reply contains `expected`
+    /// (showing it on failure), returns the reply.
+    pub(super) fn run_contains(&mut self, tag: &str, command: &str, expected: &str) -> String {
+        let reply = self.run(tag, command);
+        assert!(reply.contains(expected), "{tag} {command}: {reply}");
+        reply
+    }
+
+    /// Like `run_contains`, for a reply that starts with `expected`.
+    pub(super) fn run_starts_with(&mut self, tag: &str, command: &str, expected: &str) -> String {
+        let reply = self.run(tag, command);
+        assert!(reply.starts_with(expected), "{tag} {command}: {reply}");
+        reply
+    }
+
+    /// `tag LOGIN ada secret` with both strings as synchronizing literals,
+    /// asserting each continuation; returns the reply.
+    fn login_with_literals(&mut self, tag: &str) -> String {
+        self.send(format!("{tag} LOGIN {{3}}\r\n").as_bytes());
+        assert!(self.line().starts_with("+ "));
+        self.send(b"ada {6}\r\n");
+        assert!(self.line().starts_with("+ "));
+        self.send(b"secret\r\n");
+        self.until(tag)
+    }
+
     /// Like `until`, but a BYE also ends the reply.
     fn until_or_bye(&mut self, tag: &str) -> String {
         let mut all = String::new();
@@ -174,70 +191,45 @@ fn state_machine_and_bad_input() {
         greeting.starts_with("* OK [CAPABILITY IMAP4rev1"),
         "{greeting}"
     );
-    assert!(
-        c.run("a1", "SELECT INBOX")
-            .starts_with("a1 BAD log in first")
-    );
+    c.run_starts_with("a1", "SELECT INBOX", "a1 BAD log in first");
     c.send(b"\x00\xff\xfe garbage\r\n");
     assert!(c.line().starts_with("* BAD"));
-    assert!(c.run("a2", "FROBNICATE").contains("a2 BAD unknown command"));
-    assert!(c.run("a3", "LOGIN ada").starts_with("a3 BAD"));
+    c.run_contains("a2", "FROBNICATE", "a2 BAD unknown command");
+    c.run_starts_with("a3", "LOGIN ada", "a3 BAD");
     // Over-long line: refused, the session goes on.
     c.send(format!("a4 NOOP {}\r\n", "x".repeat(100_000)).as_bytes());
     assert!(c.until("a4").contains("a4 BAD command line too long"));
     // An oversize literal is refused before the client sends it.
-    assert!(c.run("a5", "LOGIN {100000}").contains("a5 NO [TOOBIG]"));
-    assert!(c.run("a6", "NOOP").contains("a6 OK"));
+    c.run_contains("a5", "LOGIN {100000}", "a5 NO [TOOBIG]");
+    c.run_contains("a6", "NOOP", "a6 OK");
     // A literal within the limits, with its continuation.
-    c.send(b"a7 LOGIN {3}\r\n");
-    assert!(c.line().starts_with("+ "));
-    c.send(b"ada {6}\r\n");
-    assert!(c.line().starts_with("+ "));
-    c.send(b"secret\r\n");
-    assert!(c.until("a7").contains("a7 OK"));
-    assert!(
-        c.run("b1", "LOGIN ada secret")
-            .contains("b1 BAD already logged in")
-    );
+    assert!(c.login_with_literals("a7").contains("a7 OK"));
+    c.run_contains("b1", "LOGIN ada secret", "b1 BAD already logged in");
     // A pattern with a multi-byte character where INBOX would end.
-    assert!(c.run("l1", "LIST \"\" \"INBO\u{20ac}\"").contains("l1 OK"));
-    assert!(
-        c.run("l2", "LIST \"\" inbox")
-            .contains("* LIST (\\HasNoChildren) \".\" \"INBOX\"")
+    c.run_contains("l1", "LIST \"\" \"INBO\u{20ac}\"", "l1 OK");
+    c.run_contains(
+        "l2",
+        "LIST \"\" inbox",
+        "* LIST (\\HasNoChildren) \".\" \"INBOX\"",
     );
-    assert!(
-        c.run("b2", "FETCH 1 FLAGS")
-            .contains("b2 BAD no mailbox selected")
-    );
-    assert!(
-        c.run("b3", "SELECT Nowhere")
-            .contains("b3 NO [NONEXISTENT]")
-    );
+    c.run_contains("b2", "FETCH 1 FLAGS", "b2 BAD no mailbox selected");
+    c.run_contains("b3", "SELECT Nowhere", "b3 NO [NONEXISTENT]");
     let examine = c.run("b4", "EXAMINE INBOX");
     assert!(
         examine.contains("* 1 EXISTS") && examine.contains("b4 OK [READ-ONLY]"),
         "{examine}"
     );
-    assert!(
-        c.run("b5", "STORE 1 +FLAGS (\\Deleted)")
-            .contains("b5 NO [READ-ONLY]")
-    );
-    assert!(c.run("b6", "FETCH 2 FLAGS").contains("b6 BAD no message 2"));
-    assert!(c.run("b7", "FETCH 1 (FLAGS").contains("b7 BAD"));
+    c.run_contains("b5", "STORE 1 +FLAGS (\\Deleted)", "b5 NO [READ-ONLY]");
+    c.run_contains("b6", "FETCH 2 FLAGS", "b6 BAD no message 2");
+    c.run_contains("b7", "FETCH 1 (FLAGS", "b7 BAD");
     assert!(
         c.run("b8", "UID FETCH 99 FLAGS").starts_with("b8 OK"),
         "absent UIDs are skipped"
     );
     // EXAMINE never sets \Seen.
-    assert!(
-        c.run("b9", "FETCH 1 BODY[TEXT]")
-            .contains("FETCH (BODY[TEXT]")
-    );
-    assert!(c.run("c1", "FETCH 1 FLAGS").contains("FLAGS ()"));
-    assert!(
-        c.run("c2", "SEARCH CHARSET KOI8-R ALL")
-            .contains("c2 NO [BADCHARSET")
-    );
+    c.run_contains("b9", "FETCH 1 BODY[TEXT]", "FETCH (BODY[TEXT]");
+    c.run_contains("c1", "FETCH 1 FLAGS", "FLAGS ()");
+    c.run_contains("c2", "SEARCH CHARSET KOI8-R ALL", "c2 NO [BADCHARSET");
     // An APPEND literal within the limit is stored; a larger one is refused
     // before it is sent.
     let appended = c.run("c4", "APPEND INBOX {5+}\r\nHi\r\n!");
@@ -245,10 +237,7 @@ fn state_machine_and_bad_input() {
         appended.contains("* 2 EXISTS") && appended.contains("c4 OK [APPENDUID"),
         "{appended}"
     );
-    assert!(
-        c.run("c5", "APPEND INBOX {100001}")
-            .contains("c5 NO [TOOBIG]")
-    );
+    c.run_contains("c5", "APPEND INBOX {100001}", "c5 NO [TOOBIG]");
     let logout = c.run("c3", "LOGOUT");
     assert!(logout.contains("* BYE") && logout.contains("c3 OK"));
     assert!(c.closed());
@@ -292,12 +281,7 @@ fn strangers_get_no_room_for_big_literals() {
         "the session goes on"
     );
     // LOGIN's strings still fit, as literals too.
-    c.send(b"c LOGIN {3}\r\n");
-    assert!(c.line().starts_with("+ "));
-    c.send(b"ada {6}\r\n");
-    assert!(c.line().starts_with("+ "));
-    c.send(b"secret\r\n");
-    assert!(c.until("c").starts_with("c OK"));
+    assert!(c.login_with_literals("c").starts_with("c OK"));
     // Logged in, a large APPEND is accepted and stored whole.
     let message = [
         &b"Subject: big\r\n\r\n"[..],
@@ -363,17 +347,11 @@ fn one_command_has_a_bounded_cost() {
         refused.starts_with("f NO [LIMIT] LSUB pattern"),
         "{refused}"
     );
-    assert!(
-        c.run("g", "LIST \"\" \"La%.F1*\"")
-            .contains("\"Lab1.F11\"\r\n")
-    );
+    c.run_contains("g", "LIST \"\" \"La%.F1*\"", "\"Lab1.F11\"\r\n");
     // SEARCH takes up to 100 keys, counting those inside NOT, OR and ().
     c.run("h", "SELECT INBOX");
     let keys = |n: usize| vec!["NOT SEEN"; n / 2].join(" ");
-    assert!(
-        c.run("i", &format!("SEARCH {}", keys(100)))
-            .contains("i OK")
-    );
+    c.run_contains("i", &format!("SEARCH {}", keys(100)), "i OK");
     let refused = c.run("j", &format!("SEARCH {}", keys(102)));
     assert!(
         refused.starts_with("j NO [LIMIT] too many search keys"),
@@ -409,13 +387,11 @@ fn a_stream_of_garbage_is_cut_off() {
 fn repeated_failed_logins_close_the_connection() {
     let server = start(small_limits);
     let (mut c, _) = Client::connect(&server);
-    assert!(
-        c.run("a", "LOGIN ada wrong")
-            .contains("a NO [AUTHENTICATIONFAILED]")
-    );
-    assert!(
-        c.run("b", "AUTHENTICATE PLAIN AGFkYQB3cm9uZw==")
-            .contains("b NO [AUTHENTICATIONFAILED]")
+    c.run_contains("a", "LOGIN ada wrong", "a NO [AUTHENTICATIONFAILED]");
+    c.run_contains(
+        "b",
+        "AUTHENTICATE PLAIN AGFkYQB3cm9uZw==",
+        "b NO [AUTHENTICATIONFAILED]",
     );
     c.send(b"c LOGIN nobody x\r\n");
     assert!(c.line().starts_with("c NO"));
@@ -439,10 +415,7 @@ fn authenticate_plain_continuations() {
     assert_eq!(c.line(), "+ \r\n");
     c.send(b"AGFkYQBzZWNyZXQ=\r\n"); // \0ada\0secret
     assert!(c.until("c").starts_with("c OK"));
-    assert!(
-        c.run("d", "AUTHENTICATE CRAM-MD5")
-            .starts_with("d BAD already logged in")
-    );
+    c.run_starts_with("d", "AUTHENTICATE CRAM-MD5", "d BAD already logged in");
 }
 
 #[test]
@@ -453,7 +426,7 @@ fn idle_sees_new_mail_and_silence_times_out() {
     });
     let (mut c, _) = Client::connect(&server);
     c.run("a", "LOGIN ada secret");
-    assert!(c.run("b", "SELECT INBOX").contains("* 0 EXISTS"));
+    c.run_contains("b", "SELECT INBOX", "* 0 EXISTS");
     c.send(b"c IDLE\r\n");
     assert_eq!(c.line(), "+ idling\r\n");
     server
@@ -487,22 +460,23 @@ fn concurrent_sessions_see_each_others_changes() {
     let (mut b, _) = Client::connect(&server);
     for c in [&mut a, &mut b] {
         c.run("l", "LOGIN ada secret");
-        assert!(c.run("s", "SELECT INBOX").contains("* 3 EXISTS"));
+        c.run_contains("s", "SELECT INBOX", "* 3 EXISTS");
     }
     let stored = a.run("t", "STORE 2 +FLAGS (\\Deleted)");
     assert!(stored.contains("* 2 FETCH (FLAGS (\\Deleted))"), "{stored}");
-    assert!(a.run("x", "EXPUNGE").contains("* 2 EXPUNGE"));
+    a.run_contains("x", "EXPUNGE", "* 2 EXPUNGE");
     // The other session is told on NOOP, not during FETCH.
     let fetched = b.run("f", "FETCH 1:3 (FLAGS)");
     assert!(!fetched.contains("EXPUNGE"), "{fetched}");
     let noop = b.run("n", "NOOP");
     assert!(noop.contains("* 2 EXPUNGE"), "{noop}");
-    assert!(
-        b.run("f2", "FETCH 2 BODY.PEEK[HEADER.FIELDS (SUBJECT)]")
-            .contains("Subject: three")
+    b.run_contains(
+        "f2",
+        "FETCH 2 BODY.PEEK[HEADER.FIELDS (SUBJECT)]",
+        "Subject: three",
     );
     // MOVE, COPY and UIDPLUS codes.
-    assert!(b.run("c", "CREATE Archive").contains("c OK"));
+    b.run_contains("c", "CREATE Archive", "c OK");
     let copy = b.run("cp", "UID COPY 1 Archive");
     assert!(copy.contains("[COPYUID "), "{copy}");
     let moved = b.run("mv", "MOVE 1 Archive");
@@ -511,28 +485,28 @@ fn concurrent_sessions_see_each_others_changes() {
         "{moved}"
     );
     // Renaming the selected folder keeps it selected under its new name.
-    assert!(b.run("se", "SELECT Archive").contains("* 2 EXISTS"));
-    assert!(b.run("rn", "RENAME Archive Old").contains("rn OK"));
+    b.run_contains("se", "SELECT Archive", "* 2 EXISTS");
+    b.run_contains("rn", "RENAME Archive Old", "rn OK");
     let renamed = b.run("nf", "FETCH 1:2 FLAGS");
     assert!(
         renamed.contains("nf OK") && !renamed.contains("* NO"),
         "{renamed}"
     );
-    assert!(b.run("rb", "RENAME Old Archive").contains("rb OK"));
-    assert!(b.run("bk", "SELECT INBOX").contains("bk OK"));
+    b.run_contains("rb", "RENAME Old Archive", "rb OK");
+    b.run_contains("bk", "SELECT INBOX", "bk OK");
     let status = b.run("st", "STATUS Archive (MESSAGES UNSEEN)");
     assert!(
         status.contains("* STATUS \"Archive\" (MESSAGES 2 UNSEEN 2)"),
         "{status}"
     );
-    assert!(b.run("tc", "COPY 1 Nowhere").contains("tc NO [TRYCREATE]"));
+    b.run_contains("tc", "COPY 1 Nowhere", "tc NO [TRYCREATE]");
     let listed = b.run("ls", "LIST \"\" *");
     assert!(
         listed.contains("\"INBOX\"") && listed.contains("\"Archive\""),
         "{listed}"
     );
     // A level without a folder of its own is listed as \Noselect.
-    assert!(b.run("c2", "CREATE Lab.Reports.2026").contains("c2 OK"));
+    b.run_contains("c2", "CREATE Lab.Reports.2026", "c2 OK");
     let top = b.run("ls2", "LIST \"\" %");
     assert!(
         top.contains("* LIST (\\Noselect \\HasChildren) \".\" \"Lab\""),
@@ -769,7 +743,7 @@ fn mutated_commands_never_break_the_server() {
         "CAPABILITY",
     ];
     let (mut c, _) = Client::connect(&server);
-    assert!(c.run("L", "LOGIN ada secret").contains("L OK"));
+    c.run_contains("L", "LOGIN ada secret", "L OK");
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move |bound: usize| {
         seed ^= seed << 13;
@@ -814,8 +788,8 @@ fn mutated_commands_never_break_the_server() {
             );
             assert!(c.closed());
             (c, _) = Client::connect(&server);
-            assert!(c.run("L", "LOGIN ada secret").contains("L OK"));
+            c.run_contains("L", "LOGIN ada secret", "L OK");
         }
     }
-    assert!(c.run("z", "LOGOUT").contains("z OK"));
+    c.run_contains("z", "LOGOUT", "z OK");
 }
