@@ -8,10 +8,11 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use super::addr::{Ipv4Net, Mac};
+use super::addr::{DEFAULT_ROUTE, Mac};
 use super::model::{NodeKind, Routing};
 use super::routing::auto_routes;
 use super::topology::{Addressing, DhcpPool, End, MailPlan, Topology};
+use ipnet::Ipv4Net;
 
 /// The bridge inside every switch's namespace.
 pub const BRIDGE_NAME: &str = "br0";
@@ -159,7 +160,7 @@ pub fn plan(topo: &Topology) -> Plan {
                 .map(|r| PlanRoute {
                     to: r.to,
                     via: r.via,
-                    origin: if r.to == Ipv4Net::DEFAULT && node.kind.is_end_device() {
+                    origin: if r.to == DEFAULT_ROUTE && node.kind.is_end_device() {
                         RouteOrigin::Gateway
                     } else {
                         RouteOrigin::Static

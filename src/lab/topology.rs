@@ -7,8 +7,9 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use super::addr::{Ipv4Net, Mac};
+use super::addr::Mac;
 use super::model::{NodeKind, Routing};
+use ipnet::Ipv4Net;
 
 pub struct Topology {
     pub name: String,

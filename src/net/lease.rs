@@ -9,7 +9,7 @@ use futures::TryStreamExt;
 use rtnetlink::Handle;
 use rtnetlink::packet_route::address::AddressAttribute;
 
-use crate::lab::addr::Ipv4Net;
+use ipnet::Ipv4Net;
 
 /// Adds `address` to interface `index` and, when there is a `gateway`, the
 /// default route through it (both replacing what is there).
@@ -21,7 +21,7 @@ pub async fn put(
 ) -> Result<()> {
     netlink
         .address()
-        .add(index, address.addr.into(), address.prefix)
+        .add(index, address.addr().into(), address.prefix_len())
         .replace()
         .execute()
         .await

@@ -9,7 +9,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use super::dhcp::DhcpServers;
 use super::findings::Findings;
 use super::names::valid_domain;
-use crate::lab::addr::{Ipv4Net, parse_ipv4};
+use crate::lab::addr::parse_ipv4;
 use crate::lab::diagnostic::{Diagnostic, did_you_mean};
 use crate::lab::model::{Lab, NodeKind};
 use crate::lab::model_dns::{DnsRecords, DnsResolver, DnsService, DnsValues, DnsZone};
@@ -20,6 +20,7 @@ use crate::lab::zones::{
     reverse_records,
 };
 use crate::path;
+use ipnet::Ipv4Net;
 use records::{
     Problem, in_zone, mx_value, owner_name, relative, srv_value, target, txt_value, typed_values,
 };
@@ -415,7 +416,7 @@ impl DnsPass<'_> {
             .interfaces
             .iter()
             .filter_map(|i| match i.addressing {
-                Addressing::Static(net) => Some(net.addr),
+                Addressing::Static(net) => Some(net.addr()),
                 _ => None,
             })
             .collect();
@@ -487,7 +488,7 @@ fn node_addresses(
         .interfaces
         .iter()
         .filter_map(|i| match i.addressing {
-            Addressing::Static(net) => Some(net.addr),
+            Addressing::Static(net) => Some(net.addr()),
             _ => None,
         })
         .collect();
@@ -532,7 +533,7 @@ fn lab_addresses(topo: &Topology) -> Vec<Ipv4Addr> {
         .iter()
         .flat_map(|n| &n.interfaces)
         .filter_map(|i| match i.addressing {
-            Addressing::Static(net) => Some(net.addr),
+            Addressing::Static(net) => Some(net.addr()),
             _ => None,
         })
         .collect()
@@ -545,11 +546,11 @@ fn lab_networks(topo: &Topology) -> Vec<Ipv4Net> {
         .iter()
         .flat_map(|n| &n.interfaces)
         .filter_map(|i| match i.addressing {
-            Addressing::Static(net) => Some(net.network()),
+            Addressing::Static(net) => Some(net.trunc()),
             _ => None,
         })
         .collect();
-    networks.sort_by_key(|n| (u32::from(n.addr), n.prefix));
+    networks.sort_by_key(|n| (u32::from(n.addr()), n.prefix_len()));
     networks.dedup();
     networks
 }

@@ -11,10 +11,10 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 
 use super::admin::require_admin;
-use crate::lab::addr::Ipv4Net;
 use crate::lab::plan::Plan;
 use crate::net::inspect::inspect_plan;
 use crate::state::LabDir;
+use ipnet::Ipv4Net;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum GraphFormat {
