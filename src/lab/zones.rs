@@ -163,7 +163,7 @@ pub fn reverse_name(ip: Ipv4Addr) -> String {
 pub fn reverse_records(network: Ipv4Net, forward: &[(String, Ipv4Addr)]) -> Vec<ZoneRecord> {
     let mut records: Vec<ZoneRecord> = forward
         .iter()
-        .filter(|(_, ip)| network.contains(&*ip))
+        .filter(|(_, ip)| network.contains(ip))
         .map(|(name, ip)| ZoneRecord {
             name: reverse_name(*ip),
             data: RecordValue::Ptr(name.clone()),

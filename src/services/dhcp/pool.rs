@@ -56,7 +56,7 @@ impl Pool {
         if let Some(&(_, addr)) = self
             .reservations
             .iter()
-            .find(|(_, addr)| !subnet.contains(&*addr))
+            .find(|(_, addr)| !subnet.contains(addr))
         {
             return Err(PoolError::ReservationOutsideSubnet { subnet, addr });
         }
