@@ -8,7 +8,6 @@ use std::net::Ipv4Addr;
 use std::str::FromStr;
 
 use ipnet::Ipv4Net;
-
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The destination of a default route: every IPv4 address.

@@ -6,13 +6,13 @@
 
 use std::net::Ipv4Addr;
 
+use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
 use super::addr::{DEFAULT_ROUTE, Mac};
 use super::model::{NodeKind, Routing};
 use super::routing::auto_routes;
 use super::topology::{Addressing, DhcpPool, End, MailPlan, Topology};
-use ipnet::Ipv4Net;
 
 /// The bridge inside every switch's namespace.
 pub const BRIDGE_NAME: &str = "br0";

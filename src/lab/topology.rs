@@ -5,11 +5,11 @@
 
 use std::net::Ipv4Addr;
 
+use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
 use super::addr::Mac;
 use super::model::{NodeKind, Routing};
-use ipnet::Ipv4Net;
 
 pub struct Topology {
     pub name: String,

@@ -5,9 +5,8 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use serde::{Deserialize, Serialize};
-
 use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
 
 /// TTL of records when neither the record nor the service gives one.
 pub const DEFAULT_TTL: u32 = 300;

@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::{Context, Result};
 use futures::TryStreamExt;
+use ipnet::Ipv4Net;
 use rtnetlink::packet_route::address::AddressAttribute;
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, State};
 use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute};
@@ -13,7 +14,6 @@ use rtnetlink::{Handle, RouteMessageBuilder};
 use super::netns;
 use crate::lab::addr::Mac;
 use crate::lab::plan::Plan;
-use ipnet::Ipv4Net;
 
 #[derive(Debug, Clone)]
 pub struct LinkView {

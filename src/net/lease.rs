@@ -6,10 +6,9 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::{Context, Result};
 use futures::TryStreamExt;
+use ipnet::Ipv4Net;
 use rtnetlink::Handle;
 use rtnetlink::packet_route::address::AddressAttribute;
-
-use ipnet::Ipv4Net;
 
 /// Adds `address` to interface `index` and, when there is a `gateway`, the
 /// default route through it (both replacing what is there).

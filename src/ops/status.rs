@@ -8,6 +8,7 @@
 use std::net::Ipv4Addr;
 
 use anyhow::Result;
+use ipnet::Ipv4Net;
 use serde::Serialize;
 
 use super::admin::require_admin;
@@ -20,7 +21,6 @@ use crate::lab::plan::{PlanNode, RouteOrigin};
 use crate::net::inspect::{NamespaceView, inspect_plan};
 use crate::services::dhcp::server::{LeaseInfo, Stats};
 use crate::state::{LabDir, LabRecord, all_labs, is_permission_denied};
-use ipnet::Ipv4Net;
 
 pub const VERSION: u32 = 1;
 

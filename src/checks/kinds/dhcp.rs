@@ -3,6 +3,8 @@
 
 use std::net::Ipv4Addr;
 
+use ipnet::Ipv4Net;
+
 use crate::checks::context::LabContext;
 use crate::checks::outcome::{Diagnosis, Outcome, Step};
 use crate::checks::resolve::Resolver;
@@ -12,7 +14,6 @@ use crate::lab::addr::parse_net;
 use crate::lab::model_checks::DhcpCheck;
 use crate::lab::plan::PlanNode;
 use crate::net::inspect::inspect;
-use ipnet::Ipv4Net;
 
 #[derive(Clone, Debug)]
 pub struct Dhcp {

@@ -5,6 +5,8 @@
 
 use std::net::Ipv4Addr;
 
+use ipnet::Ipv4Net;
+
 use super::findings::Findings;
 use super::iface_path;
 use crate::lab::addr::Mac;
@@ -14,7 +16,6 @@ use crate::lab::raw::{RawNode, Step};
 use crate::lab::topology::{Addressing, DhcpPool, End, Topology};
 use crate::path;
 use crate::plural;
-use ipnet::Ipv4Net;
 
 mod pool;
 #[cfg(test)]

@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use ipnet::Ipv4Net;
+
 use super::dhcp::DhcpServers;
 use super::findings::Findings;
 use super::names::valid_domain;
@@ -20,7 +22,6 @@ use crate::lab::zones::{
     reverse_records,
 };
 use crate::path;
-use ipnet::Ipv4Net;
 use records::{
     Problem, in_zone, mx_value, owner_name, relative, srv_value, target, txt_value, typed_values,
 };

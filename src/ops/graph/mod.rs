@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use ipnet::Ipv4Net;
 
 use super::admin::require_admin;
 use crate::lab::plan::Plan;
 use crate::net::inspect::inspect_plan;
 use crate::state::LabDir;
-use ipnet::Ipv4Net;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum GraphFormat {

@@ -6,11 +6,12 @@
 
 use std::fmt::Write;
 
+use ipnet::Ipv4Net;
+
 use super::{GraphFormat, LiveAddresses};
 use crate::daemon::services;
 use crate::lab::model::NodeKind;
 use crate::lab::plan::{Plan, PlanEnd, PlanIface, PlanLink, PlanNode};
-use ipnet::Ipv4Net;
 
 /// Mermaid or DOT source; `live` replaces the planned addresses.
 pub fn render(plan: &Plan, live: Option<&LiveAddresses>, format: GraphFormat) -> String {

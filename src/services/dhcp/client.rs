@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use dhcproto::Encodable;
 use dhcproto::v4::{DhcpOption, Flags, Message, MessageType, Opcode, OptionCode};
+use ipnet::Ipv4Net;
 use serde::Serialize;
 use tokio::net::UdpSocket;
 use tokio::time::{Instant, timeout_at};
 
 use crate::lab::addr::Mac;
-use ipnet::Ipv4Net;
 
 /// What the server granted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

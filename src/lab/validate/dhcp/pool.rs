@@ -5,13 +5,14 @@
 
 use std::net::Ipv4Addr;
 
+use ipnet::Ipv4Net;
+
 use super::DhcpPass;
 use crate::lab::addr::{Mac, SubnetExt, parse_ipv4, parse_net};
 use crate::lab::model::DhcpPool as WrittenPool;
 use crate::lab::raw::Step;
 use crate::lab::topology::{Addressing, DhcpPool, Reservation, Topology};
 use crate::lab::validate::names::valid_domain;
-use ipnet::Ipv4Net;
 
 /// Lease time when a pool gives none: one hour.
 const DEFAULT_LEASE_SECONDS: u64 = 3600;

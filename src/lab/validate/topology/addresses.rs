@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
+use ipnet::Ipv4Net;
+
 use super::segments::segment_name;
 use crate::lab::addr::{Mac, SubnetExt};
 use crate::lab::model::{InterfaceSpec, Lab, NodeKind};
@@ -12,7 +14,6 @@ use crate::lab::raw::Step;
 use crate::lab::topology::{End, Topology};
 use crate::lab::validate::findings::Findings;
 use crate::lab::validate::iface_path;
-use ipnet::Ipv4Net;
 
 /// Where the address of an interface is written.
 pub(super) fn address_path(lab: &Lab, topo: &Topology, end: End) -> Vec<Step> {

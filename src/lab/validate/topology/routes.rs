@@ -3,6 +3,8 @@
 
 use std::net::Ipv4Addr;
 
+use ipnet::Ipv4Net;
+
 use crate::lab::addr::{DEFAULT_ROUTE, SubnetExt, parse_ipv4, parse_net};
 use crate::lab::model::{Lab, NodeKind, Routing};
 use crate::lab::raw::Step;
@@ -10,7 +12,6 @@ use crate::lab::topology::{Addressing, End, Route, Topology};
 use crate::lab::validate::findings::Findings;
 use crate::lab::validate::iface_path;
 use crate::path;
-use ipnet::Ipv4Net;
 
 /// The static routes of node `index`, with its gateway as a default route.
 pub(super) fn resolve_routes(

@@ -17,13 +17,13 @@ mod socket;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
 use super::journal::{Journal, JournalError};
 use super::leases::Leases;
 use crate::services::node_log::{FROM_CLIENT, FROM_SERVER, NOTE, NodeLog};
 use answer::Answer;
-use ipnet::Ipv4Net;
 use request::Request;
 
 pub use super::lease_info::LeaseInfo;
