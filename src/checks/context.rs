@@ -51,7 +51,7 @@ impl LabContext {
     pub fn address_of(&self, name: &str) -> Step<Ipv4Addr> {
         let node = self.node(name);
         if let Some(net) = node.interfaces.iter().find_map(|i| i.address) {
-            return Ok(net.addr);
+            return Ok(net.addr());
         }
         for iface in node.interfaces.iter().filter(|i| i.dhcp) {
             let key = format!("{name}/{}", iface.name);
@@ -91,7 +91,7 @@ impl LabContext {
         self.plan.nodes.iter().find(|n| {
             n.interfaces
                 .iter()
-                .any(|i| i.address.is_some_and(|a| a.addr == ip))
+                .any(|i| i.address.is_some_and(|a| a.addr() == ip))
                 || self.leases.iter().any(|(key, lease)| {
                     key.split('/').next() == Some(n.name.as_str())
                         && lease.leased_address() == Some(ip)

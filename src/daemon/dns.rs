@@ -32,11 +32,7 @@ pub fn start(context: &NodeContext, tasks: &mut Tasks) -> Result<()> {
         ),
         ResolverRole::Recursive { roots, allow } => Role::Recursive {
             roots: roots.iter().map(|ip| IpAddr::V4(*ip)).collect(),
-            allow: allow
-                .iter()
-                .filter_map(|n| ipnet::Ipv4Net::new(n.addr, n.prefix).ok())
-                .map(ipnet::IpNet::V4)
-                .collect(),
+            allow: allow.iter().copied().map(ipnet::IpNet::V4).collect(),
         },
     });
     let handler = Arc::new(Handler::new(&dns.zones, role.as_ref())?.with_log(context.log.clone()));
@@ -44,7 +40,7 @@ pub fn start(context: &NodeContext, tasks: &mut Tasks) -> Result<()> {
     addresses.extend(
         node.interfaces
             .iter()
-            .filter_map(|i| i.address.map(|a| a.addr)),
+            .filter_map(|i| i.address.map(|a| a.addr())),
     );
     if node.interfaces.iter().any(|i| i.dhcp) {
         addresses.push(Ipv4Addr::UNSPECIFIED);

@@ -1,113 +1,83 @@
-//! IPv4 networks written as `ADDRESS/PREFIX`, with the messages a student
-//! needs when one is wrong.
+//! Addresses as a lab file writes them: IPv4 networks `ADDRESS/PREFIX`
+//! (the type is `ipnet::Ipv4Net`; this module adds the parser with the
+//! messages a student needs when one is wrong, and the subnet questions
+//! ipnet does not answer) and MAC addresses.
 
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::str::FromStr;
 
+use ipnet::Ipv4Net;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// An interface address with its prefix (`192.168.1.2/24`), or a network
-/// (`192.168.1.0/24`) when the host bits are zero.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Ipv4Net {
-    pub addr: Ipv4Addr,
-    pub prefix: u8,
+/// The destination of a default route: every IPv4 address.
+pub const DEFAULT_ROUTE: Ipv4Net = Ipv4Net::new_assert(Ipv4Addr::UNSPECIFIED, 0);
+
+/// What `ipnet::Ipv4Net` does not say about a subnet: which of its
+/// addresses a host cannot have, and whether two networks overlap.
+pub trait SubnetExt {
+    /// True when the address has no host bits: it names the network itself.
+    fn is_network_address(&self) -> bool;
+    /// True when `addr` cannot be given to an interface on this subnet: its
+    /// network or broadcast address, if the subnet has room for hosts
+    /// (a /31 or /32 uses every address).
+    fn reserves(&self, addr: Ipv4Addr) -> bool;
+    /// True when this address cannot be given to an interface (see `reserves`).
+    fn is_reserved_host(&self) -> bool;
+    /// True when the two networks share an address.
+    fn overlaps(&self, other: &Ipv4Net) -> bool;
 }
 
-impl Ipv4Net {
-    pub const DEFAULT: Ipv4Net = Ipv4Net {
-        addr: Ipv4Addr::UNSPECIFIED,
-        prefix: 0,
-    };
-
-    pub fn mask(self) -> u32 {
-        if self.prefix == 0 {
-            0
-        } else {
-            u32::MAX << (32 - u32::from(self.prefix))
-        }
+impl SubnetExt for Ipv4Net {
+    fn is_network_address(&self) -> bool {
+        self.addr() == self.network()
     }
 
-    /// The network this address belongs to (host bits cleared).
-    pub fn network(self) -> Ipv4Net {
-        Ipv4Net {
-            addr: Ipv4Addr::from(u32::from(self.addr) & self.mask()),
-            prefix: self.prefix,
-        }
+    fn reserves(&self, addr: Ipv4Addr) -> bool {
+        self.prefix_len() < 31 && (addr == self.network() || addr == self.broadcast())
     }
 
-    pub fn contains(self, ip: Ipv4Addr) -> bool {
-        u32::from(ip) & self.mask() == u32::from(self.network().addr)
+    fn is_reserved_host(&self) -> bool {
+        self.reserves(self.addr())
     }
 
-    pub fn overlaps(self, other: Ipv4Net) -> bool {
-        let shorter = self.prefix.min(other.prefix);
-        let probe = |n: Ipv4Net| {
-            Ipv4Net {
-                addr: n.addr,
-                prefix: shorter,
-            }
-            .network()
-        };
-        probe(self) == probe(other)
-    }
-
-    pub fn is_network_address(self) -> bool {
-        self.addr == self.network().addr
-    }
-
-    pub fn broadcast(self) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.addr) | !self.mask())
-    }
-
-    /// True when this address cannot be given to an interface: the network or
-    /// broadcast address of a subnet that has room for hosts.
-    pub fn is_reserved_host(self) -> bool {
-        self.prefix < 31 && (self.is_network_address() || self.addr == self.broadcast())
+    fn overlaps(&self, other: &Ipv4Net) -> bool {
+        self.contains(other) || other.contains(self)
     }
 }
 
-impl fmt::Display for Ipv4Net {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
-    }
-}
-
+/// Why a text is not `ADDRESS/PREFIX`, and what to write instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetParseError {
     pub message: String,
     pub hint: String,
 }
 
-impl FromStr for Ipv4Net {
-    type Err = NetParseError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let example = "write ADDRESS/PREFIX, e.g. 192.168.1.2/24";
-        let Some((addr, prefix)) = text.split_once('/') else {
-            return Err(NetParseError {
-                message: format!("`{text}` has no prefix length"),
-                hint: match parse_ipv4(text) {
-                    Ok(_) => format!("add the prefix length: `{text}/24` for a 255.255.255.0 mask"),
-                    Err(_) => example.to_string(),
-                },
-            });
-        };
-        let addr = parse_ipv4(addr).map_err(|message| NetParseError {
-            message,
-            hint: example.to_string(),
-        })?;
-        let prefix = match prefix.parse::<u8>() {
-            Ok(p) if p <= 32 => p,
-            _ => {
-                return Err(NetParseError {
-                    message: format!("`/{prefix}` is not a prefix length"),
-                    hint: mask_hint(prefix),
-                });
-            }
-        };
-        Ok(Ipv4Net { addr, prefix })
+/// Parses `ADDRESS/PREFIX` as written in a lab file, keeping the host bits
+/// (an interface address `192.168.1.2/24` stays itself); a mistake is told
+/// the way a student needs it (a missing prefix, a mask where the prefix
+/// length goes, a number out of range).
+pub fn parse_net(text: &str) -> Result<Ipv4Net, NetParseError> {
+    let example = "write ADDRESS/PREFIX, e.g. 192.168.1.2/24";
+    let Some((addr, prefix)) = text.split_once('/') else {
+        return Err(NetParseError {
+            message: format!("`{text}` has no prefix length"),
+            hint: match parse_ipv4(text) {
+                Ok(_) => format!("add the prefix length: `{text}/24` for a 255.255.255.0 mask"),
+                Err(_) => example.to_string(),
+            },
+        });
+    };
+    let addr = parse_ipv4(addr).map_err(|message| NetParseError {
+        message,
+        hint: example.to_string(),
+    })?;
+    match prefix.parse::<u8>().map(|p| Ipv4Net::new(addr, p)) {
+        Ok(Ok(net)) => Ok(net),
+        _ => Err(NetParseError {
+            message: format!("`/{prefix}` is not a prefix length"),
+            hint: mask_hint(prefix),
+        }),
     }
 }
 
@@ -183,53 +153,55 @@ impl<'de> Deserialize<'de> for Mac {
     }
 }
 
-impl Serialize for Ipv4Net {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Ipv4Net {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse()
-            .map_err(|e: NetParseError| serde::de::Error::custom(e.message))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn net(s: &str) -> Ipv4Net {
-        s.parse().unwrap()
+        parse_net(s).unwrap()
     }
 
     #[test]
     fn networks_and_membership() {
-        assert_eq!(net("192.168.1.7/24").network(), net("192.168.1.0/24"));
-        assert!(net("10.0.0.1/30").contains("10.0.0.2".parse().unwrap()));
-        assert!(!net("10.0.0.1/30").contains("10.0.0.4".parse().unwrap()));
-        assert!(net("10.0.0.0/8").overlaps(net("10.1.2.0/24")));
-        assert!(!net("10.0.0.0/24").overlaps(net("10.0.1.0/24")));
+        assert_eq!(net("192.168.1.7/24").addr(), Ipv4Addr::new(192, 168, 1, 7));
+        assert_eq!(net("192.168.1.7/24").trunc(), net("192.168.1.0/24"));
+        assert!(net("10.0.0.1/30").contains(&"10.0.0.2".parse::<Ipv4Addr>().unwrap()));
+        assert!(!net("10.0.0.1/30").contains(&"10.0.0.4".parse::<Ipv4Addr>().unwrap()));
+        assert!(net("10.0.0.0/8").overlaps(&net("10.1.2.0/24")));
+        assert!(net("10.1.2.0/24").overlaps(&net("10.0.0.0/8")));
+        assert!(net("10.1.2.9/24").overlaps(&net("10.1.2.200/24")));
+        assert!(!net("10.0.0.0/24").overlaps(&net("10.0.1.0/24")));
         assert!(net("192.168.1.0/24").is_reserved_host());
         assert!(net("192.168.1.255/24").is_reserved_host());
+        assert!(!net("192.168.1.254/24").is_reserved_host());
         assert!(!net("10.0.0.0/31").is_reserved_host());
-        assert_eq!(net("0.0.0.0/0").mask(), 0);
+        assert!(net("192.168.1.0/24").is_network_address());
+        assert!(!net("192.168.1.1/24").is_network_address());
+        assert_eq!(DEFAULT_ROUTE, net("0.0.0.0/0"));
     }
 
     #[test]
     fn explains_bad_input() {
-        let e = "192.168.1.300/24".parse::<Ipv4Net>().unwrap_err();
+        let e = parse_net("192.168.1.300/24").unwrap_err();
         assert!(
             e.message.contains("`300` is not a number from 0 to 255"),
             "{e:?}"
         );
-        let e = "192.168.1.3".parse::<Ipv4Net>().unwrap_err();
+        let e = parse_net("192.168.1.3").unwrap_err();
         assert!(e.hint.contains("192.168.1.3/24"), "{e:?}");
-        let e = "192.168.1.3/255.255.255.0".parse::<Ipv4Net>().unwrap_err();
+        let e = parse_net("192.168.1.3/255.255.255.0").unwrap_err();
         assert!(e.hint.contains("/24"), "{e:?}");
-        let e = "192.168.1.3/33".parse::<Ipv4Net>().unwrap_err();
+        let e = parse_net("192.168.1.3/33").unwrap_err();
         assert!(e.message.contains("/33"), "{e:?}");
+    }
+
+    #[test]
+    fn serialises_as_the_text_a_lab_file_uses() {
+        let json = serde_json::to_string(&net("192.168.1.2/24")).unwrap();
+        assert_eq!(json, "\"192.168.1.2/24\"");
+        assert_eq!(
+            serde_json::from_str::<Ipv4Net>(&json).unwrap(),
+            net("192.168.1.2/24")
+        );
     }
 }

@@ -6,9 +6,10 @@
 
 use std::net::Ipv4Addr;
 
+use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
-use super::addr::{Ipv4Net, Mac};
+use super::addr::{DEFAULT_ROUTE, Mac};
 use super::model::{NodeKind, Routing};
 use super::routing::auto_routes;
 use super::topology::{Addressing, DhcpPool, End, MailPlan, Topology};
@@ -159,7 +160,7 @@ pub fn plan(topo: &Topology) -> Plan {
                 .map(|r| PlanRoute {
                     to: r.to,
                     via: r.via,
-                    origin: if r.to == Ipv4Net::DEFAULT && node.kind.is_end_device() {
+                    origin: if r.to == DEFAULT_ROUTE && node.kind.is_end_device() {
                         RouteOrigin::Gateway
                     } else {
                         RouteOrigin::Static

@@ -20,7 +20,7 @@ pub fn auto_routes(topo: &Topology, start: usize) -> Vec<Route> {
             s.ends
                 .iter()
                 .filter(|e| topo.nodes[e.node].kind == NodeKind::Router)
-                .filter_map(|&e| topo.static_address(e).map(|a| (e.node, a.addr)))
+                .filter_map(|&e| topo.static_address(e).map(|a| (e.node, a.addr())))
                 .collect()
         })
         .collect();

@@ -5,9 +5,10 @@
 
 use std::net::Ipv4Addr;
 
+use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
-use super::addr::{Ipv4Net, Mac};
+use super::addr::Mac;
 use super::model::{NodeKind, Routing};
 
 pub struct Topology {

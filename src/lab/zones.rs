@@ -5,9 +5,8 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
-
-use super::addr::Ipv4Net;
 
 /// TTL of records when neither the record nor the service gives one.
 pub const DEFAULT_TTL: u32 = 300;
@@ -149,10 +148,7 @@ pub fn reverse_network(origin: &str) -> Option<Ipv4Net> {
     for (i, octet) in octets.iter().rev().enumerate() {
         bytes[i] = *octet;
     }
-    Some(Ipv4Net {
-        addr: Ipv4Addr::from(bytes),
-        prefix: 8 * octets.len() as u8,
-    })
+    Ipv4Net::new(Ipv4Addr::from(bytes), 8 * octets.len() as u8).ok()
 }
 
 /// The PTR owner name of an address: `2.1.168.192.in-addr.arpa.`.
@@ -166,7 +162,7 @@ pub fn reverse_name(ip: Ipv4Addr) -> String {
 pub fn reverse_records(network: Ipv4Net, forward: &[(String, Ipv4Addr)]) -> Vec<ZoneRecord> {
     let mut records: Vec<ZoneRecord> = forward
         .iter()
-        .filter(|(_, ip)| network.contains(*ip))
+        .filter(|(_, ip)| network.contains(ip))
         .map(|(name, ip)| ZoneRecord {
             name: reverse_name(*ip),
             data: RecordValue::Ptr(name.clone()),
@@ -183,9 +179,15 @@ mod tests {
     #[test]
     fn reverse_origins_map_to_networks() {
         let net = reverse_network("1.168.192.in-addr.arpa.").unwrap();
-        assert_eq!((net.addr, net.prefix), (Ipv4Addr::new(192, 168, 1, 0), 24));
+        assert_eq!(
+            (net.addr(), net.prefix_len()),
+            (Ipv4Addr::new(192, 168, 1, 0), 24)
+        );
         let net = reverse_network("10.IN-ADDR.ARPA").unwrap();
-        assert_eq!((net.addr, net.prefix), (Ipv4Addr::new(10, 0, 0, 0), 8));
+        assert_eq!(
+            (net.addr(), net.prefix_len()),
+            (Ipv4Addr::new(10, 0, 0, 0), 8)
+        );
         assert!(reverse_network("cbrc.com.").is_none());
         assert!(reverse_network("300.in-addr.arpa.").is_none());
         assert!(reverse_network("01.in-addr.arpa.").is_none());

@@ -197,7 +197,7 @@ async fn configure(node: &PlanNode, down: &[u32], netlink: &Handle) -> Result<()
         if let Some(net) = iface.address {
             netlink
                 .address()
-                .add(iface.index, IpAddr::V4(net.addr), net.prefix)
+                .add(iface.index, IpAddr::V4(net.addr()), net.prefix_len())
                 .execute()
                 .await
                 .with_context(|| format!("cannot add {net} to {}", iface.name))?;
@@ -205,7 +205,7 @@ async fn configure(node: &PlanNode, down: &[u32], netlink: &Handle) -> Result<()
     }
     for route in &node.routes {
         let message = RouteMessageBuilder::<Ipv4Addr>::new()
-            .destination_prefix(route.to.addr, route.to.prefix)
+            .destination_prefix(route.to.addr(), route.to.prefix_len())
             .gateway(route.via)
             .build();
         netlink

@@ -5,13 +5,14 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::{Context, Result};
 use futures::TryStreamExt;
+use ipnet::Ipv4Net;
 use rtnetlink::packet_route::address::AddressAttribute;
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, State};
 use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute};
 use rtnetlink::{Handle, RouteMessageBuilder};
 
 use super::netns;
-use crate::lab::addr::{Ipv4Net, Mac};
+use crate::lab::addr::Mac;
 use crate::lab::plan::Plan;
 
 #[derive(Debug, Clone)]
@@ -112,14 +113,13 @@ pub async fn inspect(netlink: &Handle) -> Result<NamespaceView> {
             }
             _ => None,
         });
-        if let (Some(ip), Some(link)) = (
-            local,
+        // The kernel gives an IPv4 address a prefix of at most 32.
+        let address = local.and_then(|ip| Ipv4Net::new(ip, message.header.prefix_len).ok());
+        if let (Some(address), Some(link)) = (
+            address,
             links.iter_mut().find(|l| l.index == message.header.index),
         ) {
-            link.addresses.push(Ipv4Net {
-                addr: ip,
-                prefix: message.header.prefix_len,
-            });
+            link.addresses.push(address);
         }
     }
     let mut routes = Vec::new();
@@ -129,21 +129,17 @@ pub async fn inspect(netlink: &Handle) -> Result<NamespaceView> {
         .execute();
     while let Some(message) = stream.try_next().await.context("cannot list routes")? {
         let mut table = u32::from(message.header.table);
-        let mut route = RouteView {
-            to: Ipv4Net {
-                addr: Ipv4Addr::UNSPECIFIED,
-                prefix: message.header.destination_prefix_length,
-            },
-            via: None,
-            dev: None,
-        };
+        // No destination attribute: the default route.
+        let mut destination = Ipv4Addr::UNSPECIFIED;
+        let mut via = None;
+        let mut dev = None;
         for attribute in &message.attributes {
             match attribute {
                 RouteAttribute::Table(t) => table = *t,
-                RouteAttribute::Destination(RouteAddress::Inet(ip)) => route.to.addr = *ip,
-                RouteAttribute::Gateway(RouteAddress::Inet(ip)) => route.via = Some(*ip),
+                RouteAttribute::Destination(RouteAddress::Inet(ip)) => destination = *ip,
+                RouteAttribute::Gateway(RouteAddress::Inet(ip)) => via = Some(*ip),
                 RouteAttribute::Oif(index) => {
-                    route.dev = links
+                    dev = links
                         .iter()
                         .find(|l| l.index == *index)
                         .map(|l| l.name.clone());
@@ -151,8 +147,10 @@ pub async fn inspect(netlink: &Handle) -> Result<NamespaceView> {
                 _ => {}
             }
         }
-        if table == MAIN_TABLE {
-            routes.push(route);
+        // The kernel gives an IPv4 route a prefix of at most 32.
+        let to = Ipv4Net::new(destination, message.header.destination_prefix_length);
+        if let (MAIN_TABLE, Ok(to)) = (table, to) {
+            routes.push(RouteView { to, via, dev });
         }
     }
     Ok(NamespaceView { links, routes })

@@ -6,10 +6,9 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::{Context, Result};
 use futures::TryStreamExt;
+use ipnet::Ipv4Net;
 use rtnetlink::Handle;
 use rtnetlink::packet_route::address::AddressAttribute;
-
-use crate::lab::addr::Ipv4Net;
 
 /// Adds `address` to interface `index` and, when there is a `gateway`, the
 /// default route through it (both replacing what is there).
@@ -21,7 +20,7 @@ pub async fn put(
 ) -> Result<()> {
     netlink
         .address()
-        .add(index, address.addr.into(), address.prefix)
+        .add(index, address.addr().into(), address.prefix_len())
         .replace()
         .execute()
         .await

@@ -8,6 +8,7 @@
 use std::net::Ipv4Addr;
 
 use anyhow::Result;
+use ipnet::Ipv4Net;
 use serde::Serialize;
 
 use super::admin::require_admin;
@@ -15,7 +16,7 @@ use crate::daemon::control::{self, Reply, Request};
 use crate::daemon::pidfile::ProcessId;
 use crate::daemon::services::{Kind, Port};
 use crate::daemon::state::ClientReport;
-use crate::lab::addr::Ipv4Net;
+use crate::lab::addr::DEFAULT_ROUTE;
 use crate::lab::plan::{PlanNode, RouteOrigin};
 use crate::net::inspect::{NamespaceView, inspect_plan};
 use crate::services::dhcp::server::{LeaseInfo, Stats};
@@ -324,7 +325,7 @@ fn node_status(node: &PlanNode, view: Option<NamespaceView>, reply: Option<&Repl
         .iter()
         .map(|r| {
             let from_dhcp = |via: Ipv4Addr| {
-                r.to == Ipv4Net::DEFAULT
+                r.to == DEFAULT_ROUTE
                     && node.interfaces.iter().any(|i| {
                         i.dhcp
                             && client(&i.name).is_some_and(|c| c.gateway == Some(via.to_string()))
@@ -344,7 +345,7 @@ fn node_status(node: &PlanNode, view: Option<NamespaceView>, reply: Option<&Repl
                     }),
             };
             RouteStatus {
-                to: if r.to == Ipv4Net::DEFAULT {
+                to: if r.to == DEFAULT_ROUTE {
                     "default".into()
                 } else {
                     r.to.to_string()

@@ -3,12 +3,14 @@
 
 use std::net::Ipv4Addr;
 
+use ipnet::Ipv4Net;
+
 use crate::checks::context::LabContext;
 use crate::checks::outcome::{Diagnosis, Outcome, Step};
 use crate::checks::resolve::Resolver;
 use crate::checks::spec::Target;
 use crate::daemon::state::ClientStatus;
-use crate::lab::addr::Ipv4Net;
+use crate::lab::addr::parse_net;
 use crate::lab::model_checks::DhcpCheck;
 use crate::lab::plan::PlanNode;
 use crate::net::inspect::inspect;
@@ -28,8 +30,8 @@ pub fn resolve(r: &mut Resolver, c: &DhcpCheck) -> Option<Dhcp> {
     let interface = dhcp_interface(r, node, c.interface.as_deref())?;
     let subnet = match &c.subnet {
         None => None,
-        Some(text) => match text.parse::<Ipv4Net>() {
-            Ok(net) => Some(net.network()),
+        Some(text) => match parse_net(text) {
+            Ok(net) => Some(net.trunc()),
             Err(e) => {
                 r.error("subnet", e.message, e.hint);
                 return None;
@@ -157,7 +159,7 @@ fn probe(
     })?;
     let given_by: Option<Ipv4Addr> = report.server.as_deref().and_then(|s| s.parse().ok());
     if let Some(subnet) = subnet
-        && !subnet.contains(address)
+        && !subnet.contains(&address)
     {
         return Err(Diagnosis::new(
             "lease",
@@ -177,7 +179,7 @@ fn probe(
                 .node(name)
                 .interfaces
                 .iter()
-                .filter_map(|i| i.address.map(|a| a.addr))
+                .filter_map(|i| i.address.map(|a| a.addr()))
                 .collect(),
             Target::Name(_) => Vec::new(),
         };
@@ -203,7 +205,7 @@ fn probe(
         Ok::<bool, anyhow::Error>(
             view.links
                 .iter()
-                .any(|l| l.name == iface && l.addresses.iter().any(|a| a.addr == address)),
+                .any(|l| l.name == iface && l.addresses.iter().any(|a| a.addr() == address)),
         )
     })?;
     match on_interface {

@@ -77,7 +77,7 @@ fn expected_answers(
             let addresses: Vec<Ipv4Addr> = node
                 .interfaces
                 .iter()
-                .filter_map(|i| i.address.map(|a| a.addr))
+                .filter_map(|i| i.address.map(|a| a.addr()))
                 .collect();
             match addresses.first() {
                 Some(ip) => out.push(ip.to_string()),

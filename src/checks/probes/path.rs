@@ -30,8 +30,8 @@ pub fn explain_silence(ctx: &LabContext, from: &str, to: Ipv4Addr, what: &str) -
     };
     let best = routes
         .iter()
-        .filter(|r| r.to.contains(to))
-        .max_by_key(|r| r.to.prefix);
+        .filter(|r| r.to.contains(&to))
+        .max_by_key(|r| r.to.prefix_len());
     let target = ctx
         .owner_of(to)
         .map(|n| format!("{to} ({})", n.name))

@@ -218,7 +218,7 @@ impl ClientJob {
 
     /// Takes an expired lease's address off the interface.
     async fn remove(&self, lease: &Lease) {
-        net_lease::take_back(&self.netlink, self.iface.index, lease.address.addr).await;
+        net_lease::take_back(&self.netlink, self.iface.index, lease.address.addr()).await;
         self.shared.set_client(&self.key, ClientState::Waiting);
     }
 }

@@ -18,7 +18,7 @@ pub fn start(context: &NodeContext, tasks: &mut Tasks) -> Result<()> {
             continue;
         };
         let relay = Relay {
-            giaddr: local.addr,
+            giaddr: local.addr(),
             server: SocketAddrV4::new(server, DHCP_SERVER_PORT),
             clients: SocketAddrV4::new(Ipv4Addr::BROADCAST, DHCP_CLIENT_PORT),
         };
@@ -26,7 +26,7 @@ pub fn start(context: &NodeContext, tasks: &mut Tasks) -> Result<()> {
             Some(&iface.name),
             SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, DHCP_SERVER_PORT),
         )?;
-        let server_side = udp_socket(None, SocketAddrV4::new(local.addr, DHCP_SERVER_PORT))?;
+        let server_side = udp_socket(None, SocketAddrV4::new(local.addr(), DHCP_SERVER_PORT))?;
         tracing::info!("{}/{}: relaying DHCP to {server}", node.name, iface.name);
         tasks.spawn(relay::serve(
             relay,

@@ -5,9 +5,11 @@
 
 use std::net::Ipv4Addr;
 
+use ipnet::Ipv4Net;
+
 use super::findings::Findings;
 use super::iface_path;
-use crate::lab::addr::{Ipv4Net, Mac};
+use crate::lab::addr::Mac;
 use crate::lab::diagnostic::Diagnostic;
 use crate::lab::model::{Lab, NodeKind};
 use crate::lab::raw::{RawNode, Step};
@@ -147,9 +149,9 @@ impl DhcpPass<'_> {
                 };
                 let at = iface_path(&node.name, &iface.name, Some("dhcp_relay"));
                 let owner = topo.nodes.iter().find(|n| {
-                    n.interfaces
-                        .iter()
-                        .any(|i| matches!(i.addressing, Addressing::Static(a) if a.addr == server))
+                    n.interfaces.iter().any(
+                        |i| matches!(i.addressing, Addressing::Static(a) if a.addr() == server),
+                    )
                 });
                 match owner {
                     None => self.found.error(
@@ -199,18 +201,18 @@ impl DhcpPass<'_> {
         own: &[Ipv4Net],
         pool: &DhcpPool,
     ) {
-        if own.iter().any(|n| n.network() == pool.subnet) {
+        if own.iter().any(|n| n.trunc() == pool.subnet) {
             return;
         }
         let relayed = topo.nodes.iter().any(|n| {
             n.interfaces.iter().any(|i| {
-                matches!(i.addressing, Addressing::Static(a) if pool.subnet.contains(a.addr))
+                matches!(i.addressing, Addressing::Static(a) if pool.subnet.contains(&a.addr()))
                     && i.dhcp_relay
-                        .is_some_and(|to| own.iter().any(|o| o.addr == to))
+                        .is_some_and(|to| own.iter().any(|o| o.addr() == to))
             })
         });
         if !relayed {
-            let address = own[0].addr;
+            let address = own[0].addr();
             self.found.warn(
                 at,
                 format!(
@@ -296,7 +298,7 @@ fn serving_pool<'a>(
         let (server, _) = topo.nodes.iter().enumerate().find(|(_, n)| {
             n.interfaces
                 .iter()
-                .any(|i| matches!(i.addressing, Addressing::Static(a) if a.addr == relay))
+                .any(|i| matches!(i.addressing, Addressing::Static(a) if a.addr() == relay))
         })?;
         servers.pool_of(server, subnet)
     })

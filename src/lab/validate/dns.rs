@@ -6,10 +6,12 @@
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use ipnet::Ipv4Net;
+
 use super::dhcp::DhcpServers;
 use super::findings::Findings;
 use super::names::valid_domain;
-use crate::lab::addr::{Ipv4Net, parse_ipv4};
+use crate::lab::addr::parse_ipv4;
 use crate::lab::diagnostic::{Diagnostic, did_you_mean};
 use crate::lab::model::{Lab, NodeKind};
 use crate::lab::model_dns::{DnsRecords, DnsResolver, DnsService, DnsValues, DnsZone};
@@ -415,7 +417,7 @@ impl DnsPass<'_> {
             .interfaces
             .iter()
             .filter_map(|i| match i.addressing {
-                Addressing::Static(net) => Some(net.addr),
+                Addressing::Static(net) => Some(net.addr()),
                 _ => None,
             })
             .collect();
@@ -487,7 +489,7 @@ fn node_addresses(
         .interfaces
         .iter()
         .filter_map(|i| match i.addressing {
-            Addressing::Static(net) => Some(net.addr),
+            Addressing::Static(net) => Some(net.addr()),
             _ => None,
         })
         .collect();
@@ -532,7 +534,7 @@ fn lab_addresses(topo: &Topology) -> Vec<Ipv4Addr> {
         .iter()
         .flat_map(|n| &n.interfaces)
         .filter_map(|i| match i.addressing {
-            Addressing::Static(net) => Some(net.addr),
+            Addressing::Static(net) => Some(net.addr()),
             _ => None,
         })
         .collect()
@@ -545,11 +547,11 @@ fn lab_networks(topo: &Topology) -> Vec<Ipv4Net> {
         .iter()
         .flat_map(|n| &n.interfaces)
         .filter_map(|i| match i.addressing {
-            Addressing::Static(net) => Some(net.network()),
+            Addressing::Static(net) => Some(net.trunc()),
             _ => None,
         })
         .collect();
-    networks.sort_by_key(|n| (u32::from(n.addr), n.prefix));
+    networks.sort_by_key(|n| (u32::from(n.addr()), n.prefix_len()));
     networks.dedup();
     networks
 }

@@ -5,7 +5,7 @@
 use super::findings::Findings;
 use super::topology::segment_name;
 use super::{iface_path, some_switch};
-use crate::lab::addr::Ipv4Net;
+use crate::lab::addr::DEFAULT_ROUTE;
 use crate::lab::diagnostic::Diagnostic;
 use crate::lab::model::{Lab, NodeKind};
 use crate::lab::raw::RawNode;
@@ -65,7 +65,7 @@ pub(super) fn reachability_warnings(lab: &Lab, raw: &RawNode, topo: &Topology) -
             .any(|i| matches!(i.addressing, Addressing::Static(_)));
         let has_default = written.gateway.is_some()
             || written.interfaces.values().any(|i| i.gateway().is_some())
-            || node.routes.iter().any(|r| r.to == Ipv4Net::DEFAULT);
+            || node.routes.iter().any(|r| r.to == DEFAULT_ROUTE);
         if has_static && !has_default && subnet_count > 1 {
             found.warn_node(
                 &node.name,

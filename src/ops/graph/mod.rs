@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use ipnet::Ipv4Net;
 
 use super::admin::require_admin;
-use crate::lab::addr::Ipv4Net;
 use crate::lab::plan::Plan;
 use crate::net::inspect::inspect_plan;
 use crate::state::LabDir;

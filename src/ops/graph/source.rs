@@ -6,9 +6,10 @@
 
 use std::fmt::Write;
 
+use ipnet::Ipv4Net;
+
 use super::{GraphFormat, LiveAddresses};
 use crate::daemon::services;
-use crate::lab::addr::Ipv4Net;
 use crate::lab::model::NodeKind;
 use crate::lab::plan::{Plan, PlanEnd, PlanIface, PlanLink, PlanNode};
 

@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use dhcproto::Encodable;
 use dhcproto::v4::{DhcpOption, Flags, Message, MessageType, Opcode, OptionCode};
+use ipnet::Ipv4Net;
 use serde::Serialize;
 use tokio::net::UdpSocket;
 use tokio::time::{Instant, timeout_at};
 
-use crate::lab::addr::{Ipv4Net, Mac};
+use crate::lab::addr::Mac;
 
 /// What the server granted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -88,15 +89,22 @@ impl Client {
         let xid = rand_xid(self.mac);
         let mut request = self.message(xid, MessageType::Request, None);
         request
-            .set_ciaddr(lease.address.addr)
+            .set_ciaddr(lease.address.addr())
             .set_flags(Flags::default());
         let to = if rebind {
             self.servers
         } else {
             SocketAddrV4::new(lease.server, self.servers.port())
         };
-        self.finish(socket, &request, to, xid, lease.server, lease.address.addr)
-            .await
+        self.finish(
+            socket,
+            &request,
+            to,
+            xid,
+            lease.server,
+            lease.address.addr(),
+        )
+        .await
     }
 
     async fn finish(
@@ -230,10 +238,8 @@ fn lease_from(ack: &Message, fallback_server: Ipv4Addr) -> Lease {
         _ => lease_seconds / 8 * 7,
     };
     Lease {
-        address: Ipv4Net {
-            addr: ack.yiaddr(),
-            prefix,
-        },
+        // A prefix counted from a u32 is at most 32.
+        address: Ipv4Net::new_assert(ack.yiaddr(), prefix),
         gateway: match opts.get(OptionCode::Router) {
             Some(DhcpOption::Router(routers)) => routers.first().copied(),
             _ => None,

@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 
 use super::lease_info::{LeaseInfo, LeaseState};
 use super::pool::Pool;
-use crate::lab::addr::{Ipv4Net, Mac};
+use crate::lab::addr::{Mac, SubnetExt};
 
 /// How long an offered address is kept for the client that was offered it.
 pub const OFFER_HOLD_SECONDS: u64 = 60;
@@ -241,13 +241,9 @@ impl Leases {
     /// network or broadcast address).
     fn is_dynamic(&self, addr: Ipv4Addr) -> bool {
         let subnet = self.pool.subnet;
-        let host = Ipv4Net {
-            addr,
-            prefix: subnet.prefix,
-        };
         (self.pool.range.0..=self.pool.range.1).contains(&addr)
-            && subnet.contains(addr)
-            && !host.is_reserved_host()
+            && subnet.contains(&addr)
+            && !subnet.reserves(addr)
     }
 
     fn next_unused(&mut self) -> Option<Ipv4Addr> {

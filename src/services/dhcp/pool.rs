@@ -5,7 +5,7 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use crate::lab::addr::Ipv4Net;
+use ipnet::Ipv4Net;
 
 /// The addresses handed out on one subnet, and the options that go with them.
 #[derive(Clone, Debug)]
@@ -46,7 +46,7 @@ impl Pool {
     pub fn check(&self) -> Result<(), PoolError> {
         let (first, last) = self.range;
         let subnet = self.subnet;
-        if first > last || !subnet.contains(first) || !subnet.contains(last) {
+        if first > last || !subnet.contains(&first) || !subnet.contains(&last) {
             return Err(PoolError::RangeOutsideSubnet {
                 subnet,
                 first,
@@ -56,7 +56,7 @@ impl Pool {
         if let Some(&(_, addr)) = self
             .reservations
             .iter()
-            .find(|(_, addr)| !subnet.contains(*addr))
+            .find(|(_, addr)| !subnet.contains(addr))
         {
             return Err(PoolError::ReservationOutsideSubnet { subnet, addr });
         }

@@ -5,8 +5,10 @@
 
 use std::net::Ipv4Addr;
 
+use ipnet::Ipv4Net;
+
 use super::DhcpPass;
-use crate::lab::addr::{Ipv4Net, Mac, parse_ipv4};
+use crate::lab::addr::{Mac, SubnetExt, parse_ipv4, parse_net};
 use crate::lab::model::DhcpPool as WrittenPool;
 use crate::lab::raw::Step;
 use crate::lab::topology::{Addressing, DhcpPool, Reservation, Topology};
@@ -30,13 +32,13 @@ impl DhcpPass<'_> {
         };
         let (first, last) = self.range(&field("range"), &written.range)?;
         let subnet = match &written.subnet {
-            Some(text) => match text.parse::<Ipv4Net>() {
+            Some(text) => match parse_net(text) {
                 Ok(net) if net.is_network_address() => net,
                 Ok(net) => {
                     self.found.error(
                         &field("subnet"),
                         format!("{net} is an address, not a network"),
-                        format!("write {}", net.network()),
+                        format!("write {}", net.trunc()),
                     );
                     return None;
                 }
@@ -49,7 +51,7 @@ impl DhcpPass<'_> {
                 .segments
                 .iter()
                 .filter_map(|s| s.subnet)
-                .find(|n| n.contains(first))
+                .find(|n| n.contains(&first))
             {
                 Some(net) => net,
                 None => {
@@ -63,11 +65,7 @@ impl DhcpPass<'_> {
             },
         };
         for address in [first, last] {
-            let host = Ipv4Net {
-                addr: address,
-                prefix: subnet.prefix,
-            };
-            if !subnet.contains(address) || host.is_reserved_host() {
+            if !subnet.contains(&address) || subnet.reserves(address) {
                 self.found.error(
                     &field("range"),
                     format!("pool {first}-{last} is outside its subnet {subnet} ({address} is not a host address there)"),
@@ -77,13 +75,13 @@ impl DhcpPass<'_> {
             }
         }
         for (node, iface, net) in static_addresses(topo) {
-            let a = u32::from(net.addr);
+            let a = u32::from(net.addr());
             if a >= u32::from(first) && a <= u32::from(last) {
                 self.found.error(
                     &field("range"),
                     format!(
                         "pool {first}-{last} includes {}, the address of {node}/{iface}",
-                        net.addr
+                        net.addr()
                     ),
                     "start the range after the fixed addresses (routers, servers)",
                 );
@@ -91,7 +89,7 @@ impl DhcpPass<'_> {
         }
         let gateway = written.gateway.as_ref().and_then(|text| {
             let gw = parse_ipv4(text).map_err(|m| self.found.error(&field("gateway"), m, "the gateway is the router's address on the pool's network")).ok()?;
-            if !subnet.contains(gw) {
+            if !subnet.contains(&gw) {
                 self.found.error(
                     &field("gateway"),
                     format!("gateway {gw} is outside the pool's subnet {subnet}"),
@@ -184,14 +182,7 @@ impl DhcpPass<'_> {
             let mut rat = at.to_vec();
             rat.push(Step::from(i));
             let address = match parse_ipv4(&r.address) {
-                Ok(a)
-                    if subnet.contains(a)
-                        && (Ipv4Net {
-                            addr: a,
-                            prefix: subnet.prefix,
-                        })
-                        .is_reserved_host() =>
-                {
+                Ok(a) if subnet.contains(&a) && subnet.reserves(a) => {
                     self.found.error(
                         &rat,
                         format!("{a} is the network or broadcast address of {subnet}"),
@@ -199,7 +190,7 @@ impl DhcpPass<'_> {
                     );
                     continue;
                 }
-                Ok(a) if subnet.contains(a) => a,
+                Ok(a) if subnet.contains(&a) => a,
                 Ok(a) => {
                     self.found.error(
                         &rat,
@@ -251,7 +242,7 @@ impl DhcpPass<'_> {
             }
             if let Some((node, iface, _)) = static_addresses(topo)
                 .into_iter()
-                .find(|(_, _, n)| n.addr == address)
+                .find(|(_, _, n)| n.addr() == address)
             {
                 self.found.error(
                     &rat,

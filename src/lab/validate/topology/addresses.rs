@@ -5,8 +5,10 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
+use ipnet::Ipv4Net;
+
 use super::segments::segment_name;
-use crate::lab::addr::{Ipv4Net, Mac};
+use crate::lab::addr::{Mac, SubnetExt};
 use crate::lab::model::{InterfaceSpec, Lab, NodeKind};
 use crate::lab::raw::Step;
 use crate::lab::topology::{End, Topology};
@@ -43,9 +45,9 @@ pub(super) fn assign_subnets(found: &mut Findings, lab: &Lab, topo: &mut Topolog
         let Some((ref_end, ref_net)) = reference else {
             continue;
         };
-        topo.segments[s].subnet = Some(ref_net.network());
+        topo.segments[s].subnet = Some(ref_net.trunc());
         for &(end, net) in &with_address {
-            if net.network() != ref_net.network() {
+            if net.trunc() != ref_net.trunc() {
                 let at = address_path(lab, topo, end);
                 let peer = topo.peer(end);
                 found.error(
@@ -53,12 +55,12 @@ pub(super) fn assign_subnets(found: &mut Findings, lab: &Lab, topo: &mut Topolog
                         format!(
                             "{net} on {} is outside {}, the subnet of the network it is plugged into ({} has {ref_net})",
                             topo.end_name(end),
-                            ref_net.network(),
+                            ref_net.trunc(),
                             topo.end_name(ref_end),
                         ),
                         format!(
                             "use an address in {} (this interface is cabled to {}), or cable it elsewhere",
-                            ref_net.network(),
+                            ref_net.trunc(),
                             topo.end_name(peer)
                         ),
                     );
@@ -69,20 +71,20 @@ pub(super) fn assign_subnets(found: &mut Findings, lab: &Lab, topo: &mut Topolog
         for i in 0..topo.nodes[n].interfaces.len() {
             let end = End { node: n, iface: i };
             if let Some(net) = topo.static_address(end) {
-                if let Some(&first) = owners.get(&net.addr) {
+                if let Some(&first) = owners.get(&net.addr()) {
                     let at = address_path(lab, topo, end);
                     found.error(
                         &at,
                         format!(
                             "{} is used twice: by {} and {}",
-                            net.addr,
+                            net.addr(),
                             topo.end_name(first),
                             topo.end_name(end)
                         ),
                         "every interface in a lab needs its own address",
                     );
                 } else {
-                    owners.insert(net.addr, end);
+                    owners.insert(net.addr(), end);
                 }
             }
         }
@@ -96,7 +98,7 @@ pub(super) fn assign_subnets(found: &mut Findings, lab: &Lab, topo: &mut Topolog
     subnets.sort();
     for pair in subnets.windows(2) {
         let ((a, sa), (b, sb)) = (pair[0], pair[1]);
-        if a.overlaps(b) {
+        if a.overlaps(&b) {
             let end = topo.segments[sb]
                 .ends
                 .iter()

@@ -3,7 +3,7 @@
 
 use std::net::Ipv4Addr;
 
-use crate::lab::addr::{Ipv4Net, Mac, parse_ipv4};
+use crate::lab::addr::{Mac, SubnetExt, parse_ipv4, parse_net};
 use crate::lab::model::{InterfaceSpec, Node, NodeKind};
 use crate::lab::topology::Addressing;
 use crate::lab::validate::findings::Findings;
@@ -56,7 +56,7 @@ pub(super) fn declared_interfaces(
                 }
                 Addressing::Dhcp
             }
-            Some(text) => match text.parse::<Ipv4Net>() {
+            Some(text) => match parse_net(text) {
                 Ok(net) if net.is_reserved_host() => {
                     let which = if net.is_network_address() {
                         "network"
@@ -67,17 +67,17 @@ pub(super) fn declared_interfaces(
                         &at,
                         format!(
                             "{net} is the {which} address of {}, not a host address",
-                            net.network()
+                            net.trunc()
                         ),
                         "pick an address between the first and the last of the subnet",
                     );
                     Addressing::Static(net)
                 }
-                Ok(net) => match unusable(net.addr) {
+                Ok(net) => match unusable(net.addr()) {
                     Some(why) => {
                         found.error(
                             &at,
-                            format!("{} is {why}, not an interface address", net.addr),
+                            format!("{} is {why}, not an interface address", net.addr()),
                             "use a private address, e.g. 192.168.1.10/24 or 10.0.0.1/30",
                         );
                         Addressing::Static(net)

@@ -3,7 +3,9 @@
 
 use std::net::Ipv4Addr;
 
-use crate::lab::addr::{Ipv4Net, parse_ipv4};
+use ipnet::Ipv4Net;
+
+use crate::lab::addr::{DEFAULT_ROUTE, SubnetExt, parse_ipv4, parse_net};
 use crate::lab::model::{Lab, NodeKind, Routing};
 use crate::lab::raw::Step;
 use crate::lab::topology::{Addressing, End, Route, Topology};
@@ -119,21 +121,21 @@ pub(super) fn resolve_routes(
             })
         });
         if let (Some(ifname), Some(net)) = (on, own_net)
-            && !net.contains(gw)
+            && !net.contains(&gw)
         {
             found.error(
                 &at,
-                format!("gateway {gw} is not on {ifname}'s subnet {}", net.network()),
+                format!("gateway {gw} is not on {ifname}'s subnet {}", net.trunc()),
                 format!(
                     "a gateway written on {ifname} must be a router address in {}",
-                    net.network()
+                    net.trunc()
                 ),
             );
             continue;
         }
         defaults.push((at, format!("gateway {gw}")));
         routes.push(Route {
-            to: Ipv4Net::DEFAULT,
+            to: DEFAULT_ROUTE,
             via: gw,
         });
     }
@@ -148,16 +150,16 @@ pub(super) fn resolve_routes(
             continue;
         }
         let to = if route.to == "default" {
-            Ipv4Net::DEFAULT
+            DEFAULT_ROUTE
         } else {
-            match route.to.parse::<Ipv4Net>() {
+            match parse_net(&route.to) {
                 Ok(net) if !net.is_network_address() => {
                     let mut to_at = at.clone();
                     to_at.push(Step::from("to"));
                     found.error(
                         &to_at,
                         format!("{net} is an address, not a network"),
-                        format!("the destination is the network: write {}", net.network()),
+                        format!("the destination is the network: write {}", net.trunc()),
                     );
                     continue;
                 }
@@ -174,18 +176,18 @@ pub(super) fn resolve_routes(
                 }
             }
         };
-        if let Some(net) = connected.iter().find(|n| n.network() == to) {
+        if let Some(net) = connected.iter().find(|n| n.trunc() == to) {
             found.error(
                 &at,
                 format!(
                     "{node_name} is directly on {to} ({}): it needs no route there",
-                    net.addr
+                    net.addr()
                 ),
                 "remove this route",
             );
             continue;
         }
-        if to != Ipv4Net::DEFAULT && routes.iter().any(|r| r.to == to) {
+        if to != DEFAULT_ROUTE && routes.iter().any(|r| r.to == to) {
             found.error(
                 &at,
                 format!("{node_name} has two routes to {to}"),
@@ -209,7 +211,7 @@ pub(super) fn resolve_routes(
         if !next_hop_ok(found, topo, &via_at, &node_name, via, &connected, has_dhcp) {
             continue;
         }
-        if to == Ipv4Net::DEFAULT {
+        if to == DEFAULT_ROUTE {
             defaults.push((at, format!("route to default via {via}")));
         }
         routes.push(Route { to, via });
@@ -243,7 +245,7 @@ fn next_hop_ok(
     connected: &[Ipv4Net],
     has_dhcp: bool,
 ) -> bool {
-    if connected.iter().any(|n| n.addr == hop) {
+    if connected.iter().any(|n| n.addr() == hop) {
         found.error(
             at,
             format!("{hop} is {node_name}'s own address"),
@@ -251,28 +253,24 @@ fn next_hop_ok(
         );
         return false;
     }
-    if let Some(net) = connected.iter().find(|n| n.contains(hop))
-        && (Ipv4Net {
-            addr: hop,
-            prefix: net.prefix,
-        })
-        .is_reserved_host()
+    if let Some(net) = connected.iter().find(|n| n.contains(&hop))
+        && net.reserves(hop)
     {
         found.error(
             at,
             format!(
                 "{hop} is the network or broadcast address of {}, not a router",
-                net.network()
+                net.trunc()
             ),
             "the next hop is a router's own address on this subnet",
         );
         return false;
     }
-    if connected.iter().any(|n| n.contains(hop)) {
+    if connected.iter().any(|n| n.contains(&hop)) {
         let known = topo.segments.iter().any(|s| {
             s.ends
                 .iter()
-                .any(|&e| topo.static_address(e).is_some_and(|a| a.addr == hop))
+                .any(|&e| topo.static_address(e).is_some_and(|a| a.addr() == hop))
         });
         if !known {
             found.warn(
@@ -283,7 +281,7 @@ fn next_hop_ok(
         }
         return true;
     }
-    let subnets: Vec<String> = connected.iter().map(|n| n.network().to_string()).collect();
+    let subnets: Vec<String> = connected.iter().map(|n| n.trunc().to_string()).collect();
     let hint = if subnets.is_empty() && has_dhcp {
         format!("{node_name} gets its address by DHCP, which also gives the gateway: remove this")
     } else if subnets.is_empty() {

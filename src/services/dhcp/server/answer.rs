@@ -86,7 +86,7 @@ impl Server {
         let Some(addr) = request.requested().or(ciaddr) else {
             return Answer::Silent("ignored: no address requested".into());
         };
-        if !leases.pool.subnet.contains(addr) {
+        if !leases.pool.subnet.contains(&addr) {
             return Answer::Nak(addr, "wrong subnet");
         }
         // INIT-REBOOT (RFC 2131 §4.3.2): a client we know nothing of may

@@ -17,11 +17,11 @@ mod socket;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
 use super::journal::{Journal, JournalError};
 use super::leases::Leases;
-use crate::lab::addr::Ipv4Net;
 use crate::services::node_log::{FROM_CLIENT, FROM_SERVER, NOTE, NodeLog};
 use answer::Answer;
 use request::Request;
@@ -104,7 +104,7 @@ impl Server {
                 for record in Journal::load(path)? {
                     if let Some(leases) = pools
                         .iter_mut()
-                        .find(|l| l.pool.subnet.contains(record.address))
+                        .find(|l| l.pool.subnet.contains(&record.address))
                     {
                         leases.restore(&record, unix_seconds(now));
                     }
@@ -135,7 +135,7 @@ impl Server {
         self.stats.received += 1;
         let Some(request) = Request::parse(datagram) else {
             self.stats.malformed += 1;
-            let what = format!("dropped a malformed datagram via {}", arrival.local.addr);
+            let what = format!("dropped a malformed datagram via {}", arrival.local.addr());
             tracing::info!("dhcp: {what}");
             self.log.line("dhcp", NOTE, &what);
             return None;
@@ -152,7 +152,7 @@ impl Server {
                 .line(&tag, NOTE, "dropped: no pool for that subnet");
             return None;
         };
-        let answer = self.answer(&request, pool, arrival.local.addr, unix_seconds(now));
+        let answer = self.answer(&request, pool, arrival.local.addr(), unix_seconds(now));
         tracing::info!("dhcp: {request} via {via} -> {answer}");
         match &answer {
             Answer::Silent(what) => self.log.line(&tag, NOTE, what),
@@ -162,7 +162,7 @@ impl Server {
                 &format!("{answer} to {}{route}", request.mac),
             ),
         }
-        self.reply(&request, pool, &answer, arrival.local.addr)
+        self.reply(&request, pool, &answer, arrival.local.addr())
     }
 
     /// The leases that have not expired, by address.
@@ -184,8 +184,8 @@ impl Server {
         let key = [request.message.giaddr(), request.message.ciaddr()]
             .into_iter()
             .find(|a| !a.is_unspecified())
-            .unwrap_or(arrival.local.addr);
-        self.pools.iter().position(|l| l.pool.subnet.contains(key))
+            .unwrap_or(arrival.local.addr());
+        self.pools.iter().position(|l| l.pool.subnet.contains(&key))
     }
 
     /// Appends to the lease file, compacting it when it has grown long. A

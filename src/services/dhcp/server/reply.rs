@@ -96,7 +96,7 @@ fn options(kind: MessageType, answer: &Answer, pool: &Pool, server_id: Ipv4Addr)
         opts.insert(DhcpOption::Message((*why).into()));
         return opts;
     }
-    opts.insert(DhcpOption::SubnetMask(Ipv4Addr::from(pool.subnet.mask())));
+    opts.insert(DhcpOption::SubnetMask(pool.subnet.netmask()));
     opts.insert(DhcpOption::BroadcastAddr(pool.subnet.broadcast()));
     if let Some(gateway) = pool.gateway {
         opts.insert(DhcpOption::Router(vec![gateway]));

@@ -47,7 +47,7 @@ impl Request {
     pub(super) fn via(&self, arrival: &Arrival) -> Ipv4Addr {
         Some(self.message.giaddr())
             .filter(|a| !a.is_unspecified())
-            .unwrap_or(arrival.local.addr)
+            .unwrap_or(arrival.local.addr())
     }
 
     /// ` via relay 192.168.20.1` or ` on 192.168.10.2/24` (the interface

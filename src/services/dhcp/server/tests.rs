@@ -26,10 +26,7 @@ use crate::services::dhcp::leases::OFFER_HOLD_SECONDS;
 const CLIENT_PORT: u16 = 1068;
 const SERVER_PORT: u16 = 1067;
 const LAN: Arrival = Arrival {
-    local: Ipv4Net {
-        addr: Ipv4Addr::new(192, 168, 10, 1),
-        prefix: 24,
-    },
+    local: Ipv4Net::new_assert(Ipv4Addr::new(192, 168, 10, 1), 24),
 };
 const BROADCAST: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::BROADCAST, CLIENT_PORT);
 
@@ -146,7 +143,7 @@ fn dora(server: &mut Server, client: u8) -> Ipv4Addr {
     let addr = offer(server, client).unwrap();
     let (ack, _) = send(
         server,
-        &request(client, Some(LAN.local.addr), Some(addr)),
+        &request(client, Some(LAN.local.addr()), Some(addr)),
         0,
     )
     .unwrap();
@@ -201,7 +198,7 @@ fn discover_gets_an_offer_with_the_pool_options() {
 fn a_request_after_the_offer_is_acked_and_bound() {
     let mut s = server();
     let addr = offer(&mut s, 1).unwrap();
-    let mut m = request(1, Some(LAN.local.addr), Some(addr));
+    let mut m = request(1, Some(LAN.local.addr()), Some(addr));
     m.opts_mut().insert(DhcpOption::Hostname("pc1".into()));
     let (ack, to) = send(&mut s, &m, 10).unwrap();
     assert_eq!((kind(&ack), ack.yiaddr(), to), (Ack, addr, BROADCAST));
@@ -244,7 +241,7 @@ fn choosing_another_server_drops_our_offer() {
 fn an_address_held_by_another_client_is_refused() {
     let mut s = server();
     let addr = dora(&mut s, 1);
-    let (nak, to) = send(&mut s, &request(2, Some(LAN.local.addr), Some(addr)), 0).unwrap();
+    let (nak, to) = send(&mut s, &request(2, Some(LAN.local.addr()), Some(addr)), 0).unwrap();
     assert_eq!(
         (kind(&nak), nak.yiaddr(), to),
         (Nak, Ipv4Addr::UNSPECIFIED, BROADCAST)
@@ -319,7 +316,7 @@ fn relayed_requests_get_the_relays_pool_and_go_back_to_the_relay() {
     assert_eq!(to, SocketAddrV4::new(ip("10.20.0.1"), SERVER_PORT));
     assert_eq!(
         offer.opts().get(OptionCode::ServerIdentifier),
-        Some(&DhcpOption::ServerIdentifier(LAN.local.addr))
+        Some(&DhcpOption::ServerIdentifier(LAN.local.addr()))
     );
     let (nak, to) = send(
         &mut s,
@@ -380,7 +377,7 @@ fn reservations_are_honoured() {
     );
     let (nak, _) = send(
         &mut s,
-        &request(2, Some(LAN.local.addr), Some(ip("192.168.10.50"))),
+        &request(2, Some(LAN.local.addr()), Some(ip("192.168.10.50"))),
         0,
     )
     .unwrap();
@@ -503,7 +500,7 @@ fn leases_survive_a_restart() {
     let (old, second) = (dora(&mut s, 1), dora(&mut s, 2));
     dora(&mut s, 2); // a renewal: one more line for the same lease
     let moved = ip("192.168.10.150");
-    let (ack, _) = send(&mut s, &request(1, Some(LAN.local.addr), Some(moved)), 0).unwrap();
+    let (ack, _) = send(&mut s, &request(1, Some(LAN.local.addr()), Some(moved)), 0).unwrap();
     assert_eq!((kind(&ack), ack.yiaddr()), (Ack, moved));
     drop(s);
     let mut file = OpenOptions::new().append(true).open(&path).unwrap();
@@ -540,7 +537,7 @@ fn malformed_datagrams_are_dropped_and_counted() {
         &mac(1),
     );
     bad.extend([reply, untyped, long_hlen, zero_mac, multicast].map(|m| m.to_vec().unwrap()));
-    let real = request(1, Some(LAN.local.addr), Some(ip("192.168.10.100")))
+    let real = request(1, Some(LAN.local.addr()), Some(ip("192.168.10.100")))
         .to_vec()
         .unwrap();
     bad.extend((0..COOKIE_OFFSET + 4).map(|len| real[..len].to_vec()));
