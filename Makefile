@@ -77,7 +77,7 @@ lint: toolchain-lint
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 	# The fuzz targets link the library: keep them compiling (running them
 	# needs cargo-fuzz and a nightly toolchain, see fuzz/Cargo.toml).
-	$(CARGO) check --quiet --manifest-path fuzz/Cargo.toml --bins
+	$(CARGO) check --quiet --locked --manifest-path fuzz/Cargo.toml --bins
 
 unit: toolchain
 	$(CARGO) test --locked --lib
