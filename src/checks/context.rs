@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 use anyhow::Result;
 
 use super::outcome::{Diagnosis, Step};
-use super::spec::Target;
+use super::target::Target;
 use crate::agent::resolver;
 use crate::daemon::control::{self, Request};
 use crate::daemon::state::{ClientReport, ClientStatus};

@@ -10,8 +10,10 @@ pub mod outcome;
 pub mod probes;
 pub mod report;
 pub mod resolve;
+pub mod resolver;
 pub mod runner;
 pub mod spec;
+pub mod target;
 
 #[cfg(test)]
 mod resolve_tests;

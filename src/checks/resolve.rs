@@ -1,22 +1,19 @@
 //! Check resolution: every check of a lab file or checks file is resolved
 //! against the lab's plan (nodes exist and can send, values parse), and
 //! every problem is reported at its file:line:col with a hint, all in one
-//! run. This module holds what every kind shares (one kind per entry,
-//! points, nodes, targets, durations); each kind's own settings are
-//! resolved in its module under `kinds/`.
+//! run. This module checks what every entry shares (one kind per entry,
+//! points) and hands each kind's settings to its module under `kinds/`,
+//! through the shared `Resolver`.
 
 use std::path::Path;
-use std::time::Duration;
 
 use super::kinds;
-use super::spec::{CheckSpec, Target, parse_duration};
-use crate::lab::addr::parse_ipv4;
-use crate::lab::diagnostic::{Diagnostic, did_you_mean};
-use crate::lab::model::NodeKind;
+use super::resolver::{At, Resolver};
+use super::spec::CheckSpec;
+use crate::lab::diagnostic::Diagnostic;
 use crate::lab::model_checks::{CHECK_KINDS, Check, NotOneKind};
-use crate::lab::plan::{Plan, PlanNode};
-use crate::lab::raw::{RawNode, RawValue, Step};
-use crate::lab::validate::valid_domain;
+use crate::lab::plan::Plan;
+use crate::lab::raw::{RawNode, Step};
 
 /// Points one check may be worth at most.
 pub const MAX_POINTS: u32 = 1000;
@@ -40,215 +37,60 @@ pub fn resolve_checks(
     let specs = checks
         .iter()
         .enumerate()
-        .filter_map(|(i, check)| resolver.check(i, check))
+        .filter_map(|(i, check)| resolve_one(&mut resolver, i, check))
         .collect();
     (specs, resolver.found)
 }
 
-/// Resolves one check's settings against the plan, reporting each problem
-/// at the field it is about (`checks[i].KIND.FIELD`).
-pub struct Resolver<'a> {
-    raw: &'a RawNode,
-    plan: &'a Plan,
-    base_dir: &'a Path,
-    /// The check being resolved.
-    at: At,
-    found: Vec<Diagnostic>,
-}
-
-/// Which check is being resolved: `checks[index].kind`.
-struct At {
-    index: usize,
-    kind: &'static str,
-}
-
-impl<'a> Resolver<'a> {
-    fn check(&mut self, index: usize, check: &Check) -> Option<CheckSpec> {
-        let item = [Step::from("checks"), Step::from(index)];
-        let kind = match &check.kind {
-            Ok(kind) => kind,
-            Err(NotOneKind::None) if self.has_other_keys(&item) => return None,
-            Err(NotOneKind::None) => {
-                self.error_at(
-                    &item,
-                    format!(
-                        "check {} says what to check with none of its keys",
-                        index + 1
-                    ),
-                    format!("give it one of: {}", CHECK_KINDS.join(", ")),
-                );
-                return None;
-            }
-            Err(NotOneKind::Several(kinds)) => {
-                let (first, second) = (kinds[0].key(), kinds[1].key());
-                let pos = self
-                    .raw
-                    .key_pos(&item, second)
-                    .unwrap_or_else(|| self.raw.pos(&item));
-                self.found.push(
-                    Diagnostic::error(
-                        format!("check {} has both `{first}` and `{second}`", index + 1),
-                        Some(pos),
-                    )
-                    .hint("one check checks one thing: split it into two list items"),
-                );
-                return None;
-            }
-        };
-        if check.points.is_some_and(|p| p > MAX_POINTS) {
-            self.error_at(
-                &[item[0].clone(), item[1].clone(), Step::from("points")],
-                format!("a check is worth at most {MAX_POINTS} points"),
-                "use smaller numbers; the report shows a percentage anyway",
-            );
-        }
-        self.at = At {
-            index,
-            kind: kind.key(),
-        };
-        let probe = kinds::resolve(self, kind)?;
-        let title = check.name.clone().unwrap_or_else(|| probe.describe());
-        Some(CheckSpec {
-            title,
-            points: check.points.unwrap_or(1),
-            probe,
-        })
-    }
-
-    /// Whether the check's mapping has keys besides `name` and `points`
-    /// (unknown ones, already reported by the shape check).
-    fn has_other_keys(&self, item: &[Step]) -> bool {
-        match self.raw.get(item).map(|n| &n.value) {
-            Some(RawValue::Map(entries)) => entries.iter().any(|(key, _)| {
-                !matches!(key.value.scalar_text().as_deref(), Some("name" | "points"))
-            }),
-            _ => false,
-        }
-    }
-
-    fn error_at(&mut self, at: &[Step], message: impl Into<String>, hint: impl Into<String>) {
-        let pos = self.raw.pos(at);
-        self.found
-            .push(Diagnostic::error(message, Some(pos)).hint(hint));
-    }
-
-    /// Reports a problem with `field` of the check being resolved.
-    pub fn error(&mut self, field: &str, message: impl Into<String>, hint: impl Into<String>) {
-        let at = [
-            Step::from("checks"),
-            Step::from(self.at.index),
-            Step::from(self.at.kind),
-            Step::from(field),
-        ];
-        self.error_at(&at, message, hint);
-    }
-
-    /// The lab's plan the checks are resolved against.
-    pub fn plan(&self) -> &'a Plan {
-        self.plan
-    }
-
-    /// The directory of the file the checks are in.
-    pub fn base_dir(&self) -> &'a Path {
-        self.base_dir
-    }
-
-    /// The node named `name` (in any case), if the lab has it.
-    pub fn find_node(&self, name: &str) -> Option<&'a PlanNode> {
-        self.plan
-            .nodes
-            .iter()
-            .find(|n| n.name.eq_ignore_ascii_case(name))
-    }
-
-    /// A node of the lab, or an error with the closest name.
-    pub fn node(&mut self, field: &str, name: &str) -> Option<&'a PlanNode> {
-        if let Some(node) = self.find_node(name) {
-            return Some(node);
-        }
-        let plan = self.plan;
-        let names: Vec<&str> = plan.nodes.iter().map(|n| n.name.as_str()).collect();
-        let hint = match did_you_mean(name, names.iter().copied()) {
-            Some(close) => format!("did you mean `{close}`?"),
-            None => format!("the nodes are {}", names.join(", ")),
-        };
-        self.error(
-            field,
-            format!("lab {} has no node `{name}`", plan.lab),
-            hint,
-        );
-        None
-    }
-
-    /// A node a probe can start from: not a switch.
-    pub fn source(&mut self, field: &str, name: &str) -> Option<String> {
-        let node = self.node(field, name)?;
-        if node.kind == NodeKind::Switch {
-            let name = node.name.clone();
-            self.error(
-                field,
-                format!("{name} is a switch: it has no address to send from"),
-                "start the check from a host, server or router",
+/// One check: exactly one kind, sensible points, then its kind's settings.
+fn resolve_one(resolver: &mut Resolver, index: usize, check: &Check) -> Option<CheckSpec> {
+    let item = [Step::from("checks"), Step::from(index)];
+    let kind = match &check.kind {
+        Ok(kind) => kind,
+        Err(NotOneKind::None) if resolver.has_other_keys(&item) => return None,
+        Err(NotOneKind::None) => {
+            resolver.error_at(
+                &item,
+                format!(
+                    "check {} says what to check with none of its keys",
+                    index + 1
+                ),
+                format!("give it one of: {}", CHECK_KINDS.join(", ")),
             );
             return None;
         }
-        Some(node.name.clone())
-    }
-
-    /// A node name, an address, or a DNS name.
-    pub fn target(&mut self, field: &str, text: &str) -> Option<Target> {
-        if let Ok(ip) = parse_ipv4(text) {
-            return Some(Target::Ip(ip));
+        Err(NotOneKind::Several(kinds)) => {
+            let (first, second) = (kinds[0].key(), kinds[1].key());
+            let pos = resolver
+                .raw
+                .key_pos(&item, second)
+                .unwrap_or_else(|| resolver.raw.pos(&item));
+            resolver.found.push(
+                Diagnostic::error(
+                    format!("check {} has both `{first}` and `{second}`", index + 1),
+                    Some(pos),
+                )
+                .hint("one check checks one thing: split it into two list items"),
+            );
+            return None;
         }
-        if let Some(node) = self.find_node(text) {
-            if node.kind == NodeKind::Switch {
-                self.error(
-                    field,
-                    format!("{} is a switch: it has no address", node.name),
-                    "name a host, server or router",
-                );
-                return None;
-            }
-            return Some(Target::Node(node.name.clone()));
-        }
-        let name = text.trim_end_matches('.');
-        if name.contains('.') && valid_domain(name) {
-            return Some(Target::Name(name.to_string()));
-        }
-        let names: Vec<&str> = self.plan.nodes.iter().map(|n| n.name.as_str()).collect();
-        let hint = match did_you_mean(text, names.iter().copied()) {
-            Some(close) => format!("did you mean `{close}`?"),
-            None => "write a node name, an address (192.168.1.2) or a DNS name (mail.cbrc.com)"
-                .to_string(),
-        };
-        self.error(
-            field,
-            format!("`{text}` is not a node, an address or a DNS name"),
-            hint,
+    };
+    if check.points.is_some_and(|p| p > MAX_POINTS) {
+        resolver.error_at(
+            &[item[0].clone(), item[1].clone(), Step::from("points")],
+            format!("a check is worth at most {MAX_POINTS} points"),
+            "use smaller numbers; the report shows a percentage anyway",
         );
-        None
     }
-
-    /// A duration setting, or `default` when it is not given.
-    pub fn duration(
-        &mut self,
-        field: &str,
-        text: Option<&str>,
-        default: Duration,
-    ) -> Option<Duration> {
-        let Some(text) = text else {
-            return Some(default);
-        };
-        match parse_duration(text) {
-            Some(d) => Some(d),
-            None => {
-                self.error(
-                    field,
-                    format!("`{text}` is not a duration"),
-                    "write e.g. 10s, 500ms or 2m",
-                );
-                None
-            }
-        }
-    }
+    resolver.at = At {
+        index,
+        kind: kind.key(),
+    };
+    let probe = kinds::resolve(resolver, kind)?;
+    let title = check.name.clone().unwrap_or_else(|| probe.describe());
+    Some(CheckSpec {
+        title,
+        points: check.points.unwrap_or(1),
+        probe,
+    })
 }

@@ -109,7 +109,7 @@ fn every_kind_resolves() {
             assert_eq!((url.port, url.path.as_str(), status), (8080, "/a?b", 404));
             assert_eq!(
                 url.host,
-                crate::checks::spec::Target::Node("server0".into())
+                crate::checks::target::Target::Node("server0".into())
             );
         }
         other => panic!("{other:?}"),

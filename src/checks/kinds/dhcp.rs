@@ -7,8 +7,8 @@ use ipnet::Ipv4Net;
 
 use crate::checks::context::LabContext;
 use crate::checks::outcome::{Diagnosis, Outcome, Step};
-use crate::checks::resolve::Resolver;
-use crate::checks::spec::Target;
+use crate::checks::resolver::Resolver;
+use crate::checks::target::Target;
 use crate::daemon::state::ClientStatus;
 use crate::lab::addr::parse_net;
 use crate::lab::model_checks::DhcpCheck;

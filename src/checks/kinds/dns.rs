@@ -8,7 +8,7 @@ use hickory_proto::rr::{RData, RecordType};
 use crate::agent::resolver;
 use crate::checks::context::{LabContext, dns_diagnosis};
 use crate::checks::outcome::{Diagnosis, Outcome, Step};
-use crate::checks::resolve::Resolver;
+use crate::checks::resolver::Resolver;
 use crate::lab::addr::parse_ipv4;
 use crate::lab::model_checks::{DnsCheck, OneOrMany};
 use crate::lab::validate::valid_domain;

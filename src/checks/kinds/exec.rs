@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::checks::context::LabContext;
 use crate::checks::outcome::{Diagnosis, Outcome, Step};
-use crate::checks::resolve::Resolver;
+use crate::checks::resolver::Resolver;
 use crate::lab::model_checks::{ExecCheck, OneOrMany};
 
 /// Run time an `exec` check allows by default.

@@ -17,7 +17,7 @@ use crate::checks::probes::mail::{
     Letter, SMTP_PORT, fetch_diagnosis, mailbox_of, new_token, send, server_target,
 };
 use crate::checks::probes::path::{SILENCE, explain_silence};
-use crate::checks::resolve::Resolver;
+use crate::checks::resolver::Resolver;
 use crate::lab::model_agents::MailAccount;
 use crate::lab::model_checks::MailCheck;
 use crate::lab::validate::valid_address;

@@ -9,8 +9,8 @@ use crate::checks::context::LabContext;
 use crate::checks::outcome::{Diagnosis, Outcome, Step};
 use crate::checks::probes::mail::SMTP_PORT;
 use crate::checks::probes::path::SILENCE;
-use crate::checks::resolve::Resolver;
-use crate::checks::spec::Target;
+use crate::checks::resolver::Resolver;
+use crate::checks::target::Target;
 use crate::lab::model_checks::MailRefusedCheck;
 use crate::lab::validate::valid_address;
 

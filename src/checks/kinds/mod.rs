@@ -15,7 +15,7 @@ pub mod tcp;
 
 use super::context::LabContext;
 use super::outcome::Outcome;
-use super::resolve::Resolver;
+use super::resolver::Resolver;
 use crate::lab::model_checks::CheckKind;
 
 /// A resolved check of one kind: what its probe does.

@@ -7,8 +7,8 @@ use crate::agent::icmp::{PingOutcome, ping as send_pings};
 use crate::checks::context::LabContext;
 use crate::checks::outcome::{Diagnosis, Outcome, Step};
 use crate::checks::probes::path::{SILENCE, explain_silence};
-use crate::checks::resolve::Resolver;
-use crate::checks::spec::Target;
+use crate::checks::resolver::Resolver;
+use crate::checks::target::Target;
 use crate::lab::model_checks::{Expect, PingCheck};
 
 #[derive(Clone, Debug)]

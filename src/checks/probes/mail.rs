@@ -14,7 +14,7 @@ use crate::agent::mail::smtp::{self, Login, SmtpError};
 use crate::agent::tcp::{ConnectError, connect};
 use crate::checks::context::LabContext;
 use crate::checks::outcome::{Diagnosis, Step};
-use crate::checks::spec::Target;
+use crate::checks::target::Target;
 use crate::lab::addr::parse_ipv4;
 use crate::lab::model_agents::MailAccount;
 

@@ -86,7 +86,8 @@ pub(crate) mod tests {
     use super::*;
     use crate::checks::kinds::{Probe, ping::Ping};
     use crate::checks::outcome::{Diagnosis, Outcome};
-    use crate::checks::spec::{CheckSpec, Target};
+    use crate::checks::spec::CheckSpec;
+    use crate::checks::target::Target;
 
     /// Two checks: one passed (2 points), one failed with a diagnosis that
     /// has characters XML and JSON must escape.
