@@ -8,9 +8,9 @@
 mod common;
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{LABCTL, Lab, Spawned, require_root, text};
+use common::{LABCTL, Lab, Spawned, eventually, require_root, text};
 
 const LAB: &str = "
 name: LAB
@@ -117,18 +117,6 @@ fn exec_spawned(lab: &Lab, node: &str, command: &[&str]) -> std::process::Child 
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
-}
-
-/// Runs `check` until it returns true or `within` passes.
-fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < within {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    false
 }
 
 /// The lab's DNS server (dnsmasq on dns0); stopped when the result is

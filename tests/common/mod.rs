@@ -219,3 +219,15 @@ pub fn host_network() -> String {
     ]
     .join("\n")
 }
+
+/// Runs `check` every 100 ms until it returns true or `within` passes.
+pub fn eventually(within: std::time::Duration, mut check: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < within {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
