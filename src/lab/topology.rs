@@ -84,6 +84,26 @@ pub struct TopoIface {
     pub segment: usize,
 }
 
+impl TopoIface {
+    /// The interface's static address with its prefix, if it has one.
+    pub fn static_net(&self) -> Option<Ipv4Net> {
+        match self.addressing {
+            Addressing::Static(net) => Some(net),
+            _ => None,
+        }
+    }
+}
+
+impl TopoNode {
+    /// The node's static addresses, interface by interface.
+    pub fn static_addresses(&self) -> impl Iterator<Item = Ipv4Addr> + '_ {
+        self.interfaces
+            .iter()
+            .filter_map(TopoIface::static_net)
+            .map(|net| net.addr())
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Addressing {
     None,
@@ -132,10 +152,7 @@ impl Topology {
 
     /// The static address of `end`, if it has one.
     pub fn static_address(&self, end: End) -> Option<Ipv4Net> {
-        match self.iface(end).addressing {
-            Addressing::Static(net) => Some(net),
-            _ => None,
-        }
+        self.iface(end).static_net()
     }
 
     pub fn node_index(&self, name: &str) -> Option<usize> {

@@ -16,7 +16,7 @@ use crate::lab::diagnostic::{Diagnostic, did_you_mean};
 use crate::lab::model::{Lab, NodeKind};
 use crate::lab::model_dns::{DnsRecords, DnsResolver, DnsService, DnsValues, DnsZone};
 use crate::lab::raw::{RawNode, Step};
-use crate::lab::topology::{Addressing, Topology};
+use crate::lab::topology::{Addressing, TopoIface, TopoNode, Topology};
 use crate::lab::zones::{
     DEFAULT_TTL, DnsServer, RecordValue, ResolverRole, Zone, ZoneRecord, reverse_network,
     reverse_records,
@@ -413,14 +413,7 @@ impl DnsPass<'_> {
                 return None;
             }
         };
-        let own: Vec<Ipv4Addr> = topo.nodes[node]
-            .interfaces
-            .iter()
-            .filter_map(|i| match i.addressing {
-                Addressing::Static(net) => Some(net.addr()),
-                _ => None,
-            })
-            .collect();
+        let own: Vec<Ipv4Addr> = topo.nodes[node].static_addresses().collect();
         let mut servers = Vec::new();
         for (i, text) in written.iter().enumerate() {
             let item_at = child(at, [Step::from(field), Step::from(i)]);
@@ -485,14 +478,7 @@ fn node_addresses(
             "name a host, server or router".into(),
         ));
     }
-    let statics: Vec<Ipv4Addr> = node
-        .interfaces
-        .iter()
-        .filter_map(|i| match i.addressing {
-            Addressing::Static(net) => Some(net.addr()),
-            _ => None,
-        })
-        .collect();
+    let statics: Vec<Ipv4Addr> = node.static_addresses().collect();
     if !statics.is_empty() {
         return Ok(statics);
     }
@@ -532,11 +518,7 @@ fn node_addresses(
 fn lab_addresses(topo: &Topology) -> Vec<Ipv4Addr> {
     topo.nodes
         .iter()
-        .flat_map(|n| &n.interfaces)
-        .filter_map(|i| match i.addressing {
-            Addressing::Static(net) => Some(net.addr()),
-            _ => None,
-        })
+        .flat_map(TopoNode::static_addresses)
         .collect()
 }
 
@@ -546,10 +528,8 @@ fn lab_networks(topo: &Topology) -> Vec<Ipv4Net> {
         .nodes
         .iter()
         .flat_map(|n| &n.interfaces)
-        .filter_map(|i| match i.addressing {
-            Addressing::Static(net) => Some(net.trunc()),
-            _ => None,
-        })
+        .filter_map(TopoIface::static_net)
+        .map(|net| net.trunc())
         .collect();
     networks.sort_by_key(|n| (u32::from(n.addr()), n.prefix_len()));
     networks.dedup();
