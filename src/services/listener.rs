@@ -4,13 +4,17 @@
 //! and lock the others out. A connection past a cap gets the protocol's
 //! "busy" reply and is closed; nobody else notices. Accept errors (out of
 //! descriptors, mostly) back off instead of spinning. On the daemon's stop
-//! signal the loop stops accepting, lets open sessions finish for at most
-//! `DRAIN_LIMIT`, then drops what is left; with no session open it returns
-//! at once.
+//! signal the loop stops accepting and ends every open session's input
+//! (`shutdown(SHUT_RD)`): a session waiting for its client's next command
+//! reads the end of the stream and closes at once, while one in the middle
+//! of a command finishes it and writes its reply. Sessions get at most
+//! `DRAIN_LIMIT` for that; what is left is then dropped. With no session
+//! open it returns at once.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -154,6 +158,7 @@ where
 {
     let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
     let mut sessions = JoinSet::new();
+    let inputs = OpenInputs::default();
     let mut backoff = ACCEPT_BACKOFF_FIRST;
     loop {
         let (stream, peer) = tokio::select! {
@@ -179,9 +184,12 @@ where
         let _ = stream.set_nodelay(true);
         match gate.admit(peer.ip()) {
             Ok(slot) => {
+                let input = inputs.add(&stream);
                 let running = session(stream, peer);
+                let inputs = inputs.clone();
                 sessions.spawn(async move {
                     running.await;
+                    inputs.remove(input);
                     drop(slot);
                 });
             }
@@ -202,8 +210,45 @@ where
     // Stop accepting first: from here new connections are refused by the
     // kernel instead of waiting in the backlog.
     drop(listener);
+    inputs.end_all();
     drain(sessions, drain_limit, busy.service).await;
     Ok(())
+}
+
+/// A duplicate of each open session's socket, so the loop can end its
+/// input at shutdown while the session owns the stream. The duplicate is
+/// dropped the moment the session ends, so it never keeps a connection
+/// open, and a descriptor number reused elsewhere is never touched.
+#[derive(Clone, Default)]
+struct OpenInputs(Arc<Mutex<(u64, HashMap<u64, OwnedFd>)>>);
+
+impl OpenInputs {
+    /// Remembers `stream`'s socket; `None` if it cannot be duplicated (out
+    /// of descriptors), in which case the drain limit still closes it.
+    fn add(&self, stream: &TcpStream) -> Option<u64> {
+        let socket = stream.as_fd().try_clone_to_owned().ok()?;
+        let mut open = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        open.0 += 1;
+        let id = open.0;
+        open.1.insert(id, socket);
+        Some(id)
+    }
+
+    fn remove(&self, id: Option<u64>) {
+        if let Some(id) = id {
+            let mut open = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            open.1.remove(&id);
+        }
+    }
+
+    /// Ends every open session's input: its next read sees the end of
+    /// the stream; what it writes still goes out.
+    fn end_all(&self) {
+        let open = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for socket in open.1.values() {
+            let _ = socket2::SockRef::from(socket).shutdown(std::net::Shutdown::Read);
+        }
+    }
 }
 
 /// Waits for open sessions to end, at most `limit`; then drops (closes)
@@ -386,6 +431,47 @@ mod tests {
         );
     }
 
+    /// A session waiting for its client's next command ends at shutdown,
+    /// not at the drain limit: its read sees the end of the stream, and it
+    /// can still say goodbye.
+    #[tokio::test]
+    async fn an_idle_session_ends_at_once_and_can_still_reply() {
+        let trigger = ShutdownTrigger::new();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (started_tx, mut started) = tokio::sync::mpsc::unbounded_channel();
+        let running = tokio::spawn(serve_draining(
+            listener,
+            Gate::new(ROOMY),
+            test_busy(),
+            trigger.subscribe(),
+            // Far longer than the test allows: only the ended input can
+            // make the session return in time.
+            Duration::from_secs(30),
+            move |mut stream, _| {
+                let started = started_tx.clone();
+                async move {
+                    let _ = started.send(());
+                    let mut next = [0u8; 16];
+                    if let Ok(0) = stream.read(&mut next).await {
+                        let _ = stream.write_all(b"* BYE shutting down\n").await;
+                    }
+                }
+            },
+        ));
+        let mut client = TcpStream::connect(address).await.unwrap();
+        started.recv().await.unwrap();
+        trigger.fire();
+        tokio::time::timeout(Duration::from_secs(10), running)
+            .await
+            .expect("the idle session ended at shutdown, not at the drain limit")
+            .unwrap()
+            .unwrap();
+        let mut reply = Vec::new();
+        client.read_to_end(&mut reply).await.unwrap();
+        assert_eq!(reply, b"* BYE shutting down\n");
+    }
+
     /// A session that would never end is closed once the drain limit has
     /// passed: the client reads the end of the stream.
     #[tokio::test]
@@ -401,13 +487,14 @@ mod tests {
             test_busy(),
             trigger.subscribe(),
             limit,
-            move |mut stream, _| {
+            move |stream, _| {
                 let started = started_tx.clone();
                 async move {
                     let _ = started.send(());
-                    // Waits for a client that says nothing.
-                    let mut sink = Vec::new();
-                    let _ = stream.read_to_end(&mut sink).await;
+                    // A command that never finishes (reading is not it: a
+                    // waiting read ends at shutdown), holding the stream.
+                    std::future::pending::<()>().await;
+                    drop(stream);
                 }
             },
         ));
