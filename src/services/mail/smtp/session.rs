@@ -46,6 +46,8 @@ pub struct Session<'a, R, W> {
     /// `Some(None)` is MAIL FROM:<>.
     sender: Option<Option<Mailbox>>,
     recipients: Vec<Mailbox>,
+    /// The mailbox each recipient stands for, resolved once at RCPT.
+    named: Vec<Destination>,
     /// Whether a MAIL was accepted: from then on the client is a real
     /// sender and gets the RFC's timeout, not the short one before login.
     mailed: bool,
@@ -71,6 +73,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
             user: None,
             sender: None,
             recipients: Vec::new(),
+            named: Vec::new(),
             mailed: false,
             errors: 0,
             auth_failures: 0,
@@ -241,15 +244,12 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
         }
         // Another address of a mailbox already named (`BOB@mt.com` after
         // `bob@MT.COM`) is accepted but recorded once: one copy per mailbox.
-        let named_already = self
-            .recipients
-            .iter()
-            .any(|earlier| destination(accounts, earlier).as_ref() == Some(&mailbox));
-        if !named_already {
+        if !self.named.contains(&mailbox) {
             if self.recipients.len() >= self.config.max_recipients {
                 return self.reply_continue("452 4.5.3 Too many recipients").await;
             }
             self.recipients.push(recipient);
+            self.named.push(mailbox);
         }
         self.reply_continue("250 2.1.5 Ok").await
     }
@@ -290,6 +290,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
         let stamped = [self.received_header(&id).as_bytes(), &message].concat();
         let sender = self.sender.take().expect("checked above");
         let recipients = std::mem::take(&mut self.recipients);
+        self.named.clear();
         let delivery = self.config.delivery.clone();
         let delivered = tokio::task::spawn_blocking(move || {
             delivery
@@ -444,6 +445,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
     fn reset(&mut self) {
         self.sender = None;
         self.recipients.clear();
+        self.named.clear();
     }
 
     /// A reply to a bad command; the session closes after too many.
