@@ -222,22 +222,7 @@ fn leases_survive_a_daemon_restart() {
     std::thread::sleep(Duration::from_millis(500));
     // A server that forgot its leases would give the newcomer the first
     // address of the pool; one that remembers gives it the next free one.
-    let out = lab.exec(
-        "probe",
-        &[
-            "busybox",
-            "udhcpc",
-            "-i",
-            "eth0",
-            "-n",
-            "-q",
-            "-f",
-            "-s",
-            "/bin/true",
-            "-t",
-            "5",
-        ],
-    );
+    let out = lab.udhcpc("probe", &[]);
     let said = text(&out);
     assert!(out.status.success(), "{said}");
     for old in &leased_before {
@@ -275,22 +260,7 @@ fn busybox_udhcpc_and_isc_dhclient_get_leases_from_labctls_server() {
     require_root();
     let lab = Lab::new("t-peers", ONE_SWITCH);
     lab.up_ok();
-    let out = lab.exec(
-        "pc0",
-        &[
-            "busybox",
-            "udhcpc",
-            "-i",
-            "eth0",
-            "-n",
-            "-q",
-            "-f",
-            "-s",
-            "/bin/true",
-            "-t",
-            "5",
-        ],
-    );
+    let out = lab.udhcpc("pc0", &[]);
     let said = text(&out);
     assert!(out.status.success(), "{said}");
     assert!(

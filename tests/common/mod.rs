@@ -155,6 +155,26 @@ impl Lab {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// busybox's DHCP client on `node`'s eth0, once (quit after the lease,
+    /// no script, 5 tries), with `extra` options (`-x hostname:NAME`).
+    pub fn udhcpc(&self, node: &str, extra: &[&str]) -> Output {
+        let mut command = vec![
+            "busybox",
+            "udhcpc",
+            "-i",
+            "eth0",
+            "-n",
+            "-q",
+            "-f",
+            "-s",
+            "/bin/true",
+            "-t",
+            "5",
+        ];
+        command.extend_from_slice(extra);
+        self.exec(node, &command)
+    }
+
     pub fn down(&self) -> Output {
         labctl(&["down", &self.name])
     }
