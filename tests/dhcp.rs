@@ -255,6 +255,33 @@ fn no_server_fails_up_with_a_diagnosis_and_rolls_back() {
     assert_eq!(leftovers(&lab.name), Vec::<String>::new());
 }
 
+/// `up --keep-going` leaves the lab up with the failed lease reported, so a
+/// student can troubleshoot it; the daemon keeps running.
+#[test]
+fn keep_going_leaves_a_lab_without_a_lease_up_to_explore() {
+    require_root();
+    let lab = Lab::new(
+        "t-keepgoing",
+        "name: LAB\nnodes:\n  sw0: {kind: switch}\n  pc3: {kind: host, interfaces: {eth0: dhcp}}\nlinks:\n  - [pc3, sw0]\n",
+    );
+    let out = labctl(&["up", lab.file.to_str().unwrap(), "--keep-going"]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("no DHCP lease for: pc3/eth0: no DHCPOFFER"),
+        "{said}"
+    );
+    assert!(said.contains("eth0 NO LEASE"), "{said}");
+    assert!(
+        said.contains("1 interface got no DHCP lease; the lab stays up"),
+        "{said}"
+    );
+    let status = status(&lab);
+    assert_eq!(status["lab"]["daemon"]["running"], true, "{status}");
+    // The lab is really there: the PC's namespace answers.
+    lab.exec_ok("pc3", &["ip", "link", "show", "eth0"]);
+}
+
 #[test]
 fn busybox_udhcpc_and_isc_dhclient_get_leases_from_labctls_server() {
     require_root();

@@ -67,13 +67,19 @@ enum Command {
     /// everything made so far is removed again.
     #[command(after_help = "Examples:\n  \
                             labctl up labs/mastertech.yaml\n  \
-                            labctl up student.yaml --name ada-lab1")]
+                            labctl up student.yaml --name ada-lab1\n  \
+                            labctl up student.yaml --keep-going")]
     Up {
         /// The lab file (YAML) to build.
         file: PathBuf,
         /// Run the lab under this name instead of the file's `name:`.
         #[arg(long)]
         name: Option<String>,
+        /// Leave the lab up when a DHCP client gets no lease, as Packet
+        /// Tracer leaves a PC without an address, so it can be explored;
+        /// the failed leases are reported. Without it, `up` rolls back.
+        #[arg(long)]
+        keep_going: bool,
     },
     /// Stop a lab and remove everything it made (idempotent).
     ///
@@ -290,7 +296,11 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate { file } => validate::run(&file),
-        Command::Up { file, name } => up::run(&file, name.as_deref()),
+        Command::Up {
+            file,
+            name,
+            keep_going,
+        } => up::run(&file, name.as_deref(), keep_going),
         Command::Down { lab, all } => down::run(lab.as_deref(), all),
         Command::Restart { lab } => restart::run(&lab),
         Command::Status { lab, json } => status::run(lab.as_deref(), json),

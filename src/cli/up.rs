@@ -1,6 +1,7 @@
-//! `labctl up FILE [--name NAME]`: validate and plan the file, build it
-//! (`ops::up`, which rolls everything back on failure or Ctrl-C), and print
-//! a summary.
+//! `labctl up FILE [--name NAME] [--keep-going]`: validate and plan the
+//! file, build it (`ops::up`, which rolls everything back on failure or
+//! Ctrl-C, and when a DHCP client gets no lease unless `--keep-going`),
+//! and print a summary.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,7 +21,7 @@ use crate::plural::count;
 use crate::printable::line;
 use crate::progress::Progress;
 
-pub fn run(file: &Path, name: Option<&str>) -> Result<ExitCode> {
+pub fn run(file: &Path, name: Option<&str>, keep_going: bool) -> Result<ExitCode> {
     let mut checked = load_lab_file(file)?.checked;
     if checked.valid.is_some()
         && let Some(name) = name
@@ -32,8 +33,21 @@ pub fn run(file: &Path, name: Option<&str>) -> Result<ExitCode> {
     };
     print_warnings(&checked);
     let cancel = cancel_on_stop_signals()?;
-    let up = up(plan, file, Leases::Required, &Progress::new(), &cancel)?;
+    let leases = if keep_going {
+        Leases::Reported
+    } else {
+        Leases::Required
+    };
+    let up = up(plan, file, leases, &Progress::new(), &cancel)?;
     print_summary(&up.plan, &up.leases, up.took);
+    let unleased = up.leases.values().filter(|l| l.reason.is_some()).count();
+    if unleased > 0 {
+        println!(
+            "{} got no DHCP lease; the lab stays up (--keep-going): `labctl status {lab}` says why, `labctl logs {lab} NODE` shows the DHCP server's side",
+            count(unleased, "interface"),
+            lab = up.plan.lab
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -52,6 +66,9 @@ fn addresses_of(node: &PlanNode, leases: &BTreeMap<String, ClientReport>) -> Str
             (Some(net), _) => Some(format!("{} {net}", i.name)),
             (None, true) => {
                 let lease = leases.get(&format!("{}/{}", node.name, i.name));
+                if lease.is_some_and(|l| l.address.is_none() && l.reason.is_some()) {
+                    return Some(format!("{} NO LEASE", i.name));
+                }
                 let address = lease.and_then(|l| l.address.as_deref()).unwrap_or("?");
                 let server = lease.and_then(|l| l.server.as_deref()).unwrap_or("?");
                 let (address, server) = (line(address), line(server));
