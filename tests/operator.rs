@@ -117,25 +117,21 @@ fn assert_no_terminal_controls(what: &str, bytes: &[u8]) {
     assert!(raw.is_empty(), "{what} printed raw {raw:?}:\n{shown}");
 }
 
+/// pc0 (Ada's PC) sends a message to Ada with its own mail settings.
+fn mail_ada(lab: &Lab, message: &[&str]) {
+    let mut args = vec!["mail", "send", &lab.name, "pc0", "--to", "ada@lab.test"];
+    args.extend_from_slice(message);
+    let out = labctl(&args);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 #[test]
 fn the_state_dir_is_root_only() {
     require_root();
     let lab = Lab::new("t-perm", SERVER_AND_PCS);
     lab.up_ok();
     // A delivered message, a dialogue log with a login, a lease file.
-    let out = labctl(&[
-        "mail",
-        "send",
-        &lab.name,
-        "pc0",
-        "--to",
-        "ada@lab.test",
-        "--subject",
-        "private",
-        "--body",
-        "for Ada only",
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
+    mail_ada(&lab, &["--subject", "private", "--body", "for Ada only"]);
     let state = state_dir(&lab);
     let inbox = state.join("mail/server0/maildirs/ada/new");
     assert!(
@@ -306,19 +302,7 @@ fn restart_after_kill_9_keeps_mail_and_leases() {
     require_root();
     let lab = Lab::new("t-restart", SERVER_AND_PCS);
     lab.up_ok();
-    let send = |subject: &str| {
-        let out = labctl(&[
-            "mail",
-            "send",
-            &lab.name,
-            "pc0",
-            "--to",
-            "ada@lab.test",
-            "--subject",
-            subject,
-        ]);
-        assert!(out.status.success(), "{}", text(&out));
-    };
+    let send = |subject: &str| mail_ada(&lab, &["--subject", subject]);
     let inbox = || {
         let out = labctl(&["mail", "inbox", &lab.name, "pc0"]);
         String::from_utf8_lossy(&out.stdout).into_owned()
