@@ -127,6 +127,37 @@ impl Plan {
     }
 }
 
+/// The routes node `index` is given: its `routes` and gateway, then for
+/// `routing: auto` the computed ones to every network not already listed.
+pub fn node_routes(topo: &Topology, index: usize) -> Vec<PlanRoute> {
+    let node = &topo.nodes[index];
+    let mut routes: Vec<PlanRoute> = node
+        .routes
+        .iter()
+        .map(|r| PlanRoute {
+            to: r.to,
+            via: r.via,
+            origin: if r.to == DEFAULT_ROUTE && node.kind.is_end_device() {
+                RouteOrigin::Gateway
+            } else {
+                RouteOrigin::Static
+            },
+        })
+        .collect();
+    if node.routing == Routing::Auto {
+        for route in auto_routes(topo, index) {
+            if !routes.iter().any(|r| r.to == route.to) {
+                routes.push(PlanRoute {
+                    to: route.to,
+                    via: route.via,
+                    origin: RouteOrigin::Auto,
+                });
+            }
+        }
+    }
+    routes
+}
+
 pub fn plan(topo: &Topology) -> Plan {
     let nodes = topo
         .nodes
@@ -154,30 +185,7 @@ pub fn plan(topo: &Topology) -> Plan {
                     }
                 })
                 .collect();
-            let mut routes: Vec<PlanRoute> = node
-                .routes
-                .iter()
-                .map(|r| PlanRoute {
-                    to: r.to,
-                    via: r.via,
-                    origin: if r.to == DEFAULT_ROUTE && node.kind.is_end_device() {
-                        RouteOrigin::Gateway
-                    } else {
-                        RouteOrigin::Static
-                    },
-                })
-                .collect();
-            if node.routing == Routing::Auto {
-                for route in auto_routes(topo, index) {
-                    if !routes.iter().any(|r| r.to == route.to) {
-                        routes.push(PlanRoute {
-                            to: route.to,
-                            via: route.via,
-                            origin: RouteOrigin::Auto,
-                        });
-                    }
-                }
-            }
+            let routes = node_routes(topo, index);
             PlanNode {
                 name: node.name.clone(),
                 kind: node.kind,

@@ -155,6 +155,16 @@ impl Topology {
         self.iface(end).static_net()
     }
 
+    /// The interface whose static address is `address`, if any has it.
+    pub fn owner_of(&self, address: Ipv4Addr) -> Option<End> {
+        self.nodes.iter().enumerate().find_map(|(node, n)| {
+            n.interfaces
+                .iter()
+                .position(|i| i.static_net().is_some_and(|a| a.addr() == address))
+                .map(|iface| End { node, iface })
+        })
+    }
+
     pub fn node_index(&self, name: &str) -> Option<usize> {
         self.nodes.iter().position(|n| n.name == name)
     }

@@ -40,6 +40,21 @@ impl DhcpServers {
             .map(|r| r.address)
     }
 
+    /// The pool that answers DHCP clients on segment `s`: a server's own
+    /// pool for the segment's network, or one reached through a relay there.
+    pub(super) fn serving(&self, topo: &Topology, s: usize) -> Option<&DhcpPool> {
+        let segment = &topo.segments[s];
+        let subnet = segment.subnet?;
+        segment.ends.iter().find_map(|&e| {
+            if let Some(pool) = self.pool_of(e.node, subnet) {
+                return Some(pool);
+            }
+            let relay = topo.iface(e).dhcp_relay?;
+            let server = topo.owner_of(relay)?.node;
+            self.pool_of(server, subnet)
+        })
+    }
+
     /// Node `node`'s pool for `subnet`, if it serves one.
     fn pool_of(&self, node: usize, subnet: Ipv4Net) -> Option<&DhcpPool> {
         self.pools[node]
@@ -240,9 +255,7 @@ impl DhcpPass<'_> {
             let Some(&first) = clients.first() else {
                 continue;
             };
-            let pool = segment
-                .subnet
-                .and_then(|subnet| serving_pool(topo, servers, s, subnet));
+            let pool = servers.serving(topo, s);
             let at = iface_path(&topo.nodes[first.node].name, &topo.iface(first).name, None);
             let Some(pool) = pool else {
                 let hint = match segment.subnet {
@@ -279,27 +292,4 @@ impl DhcpPass<'_> {
             }
         }
     }
-}
-
-/// The pool that answers DHCP clients on segment `s` (network `subnet`):
-/// a server's own pool on the segment, or one reached through a relay there.
-fn serving_pool<'a>(
-    topo: &Topology,
-    servers: &'a DhcpServers,
-    s: usize,
-    subnet: Ipv4Net,
-) -> Option<&'a DhcpPool> {
-    let segment = &topo.segments[s];
-    segment.ends.iter().find_map(|&e| {
-        if let Some(pool) = servers.pool_of(e.node, subnet) {
-            return Some(pool);
-        }
-        let relay = topo.iface(e).dhcp_relay?;
-        let (server, _) = topo.nodes.iter().enumerate().find(|(_, n)| {
-            n.interfaces
-                .iter()
-                .any(|i| matches!(i.addressing, Addressing::Static(a) if a.addr() == relay))
-        })?;
-        servers.pool_of(server, subnet)
-    })
 }

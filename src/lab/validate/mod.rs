@@ -11,6 +11,7 @@
 //!   ├─▶ agents ─▶ mail accounts and web sites by node
 //!   ├─▶ dns ◀────────────────────┘ (reserved addresses) ─▶ DNS servers by node
 //!   ├─▶ mail ───▶ mail plans by node
+//!   ├─▶ providers ▶ warnings: pool gateways are routers, DNS servers run DNS
 //!   └─▶ hints ──▶ warnings only
 //! ```
 //!
@@ -30,6 +31,7 @@ mod findings;
 mod hints;
 mod mail;
 mod names;
+mod providers;
 mod topology;
 
 #[cfg(test)]
@@ -49,6 +51,7 @@ pub fn validate(lab: &Lab, raw: &RawNode) -> (Option<Topology>, Vec<Diagnostic>)
     found.extend(dns_found);
     let (mail, mail_found) = mail::resolve_mail(lab, raw, &topology);
     found.extend(mail_found);
+    found.extend(providers::provider_warnings(lab, raw, &topology));
     found.extend(hints::reachability_warnings(lab, raw, &topology));
 
     // Every pass's output is by node index, like `topology.nodes`.

@@ -21,7 +21,11 @@ nodes:
     dns: [10.0.0.53]
     services:
       mail: {domains: [cbrc.com], users: {carol: pw}}
-links: [[mx1, sw0], [mx2, sw0]]
+  ns:
+    kind: server
+    interfaces: {eth0: 10.0.0.53/24}
+    services: {dns: {zones: {mt.com: {ns: {A: ns}}}}}
+links: [[mx1, sw0], [mx2, sw0], [ns, sw0]]
 ";
 
 fn diagnostics(yaml: &str) -> Vec<Diagnostic> {
