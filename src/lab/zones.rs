@@ -151,6 +151,40 @@ pub fn reverse_network(origin: &str) -> Option<Ipv4Net> {
     Ipv4Net::new(Ipv4Addr::from(bytes), 8 * octets.len() as u8).ok()
 }
 
+/// The IPv4 addresses `name` has in `zones` (following CNAMEs among them),
+/// as the lab's DNS servers would answer it together; empty when no zone
+/// has it. Used to cross-check settings before anything runs.
+pub fn addresses_in_zones(zones: &[&Zone], name: &str) -> Vec<Ipv4Addr> {
+    let mut name = format!("{}.", name.trim_end_matches('.').to_ascii_lowercase());
+    // A chain longer than this is a loop (resolvers give up around 8–16).
+    for _ in 0..8 {
+        let records: Vec<&RecordValue> = zones
+            .iter()
+            .flat_map(|z| &z.records)
+            .filter(|r| r.name.eq_ignore_ascii_case(&name))
+            .map(|r| &r.data)
+            .collect();
+        let addresses: Vec<Ipv4Addr> = records
+            .iter()
+            .filter_map(|d| match d {
+                RecordValue::A(a) => Some(*a),
+                _ => None,
+            })
+            .collect();
+        if !addresses.is_empty() {
+            return addresses;
+        }
+        match records.iter().find_map(|d| match d {
+            RecordValue::Cname(target) => Some(target.to_ascii_lowercase()),
+            _ => None,
+        }) {
+            Some(target) => name = target,
+            None => break,
+        }
+    }
+    Vec::new()
+}
+
 /// The PTR owner name of an address: `2.1.168.192.in-addr.arpa.`.
 pub fn reverse_name(ip: Ipv4Addr) -> String {
     let [a, b, c, d] = ip.octets();
@@ -192,6 +226,38 @@ mod tests {
         assert!(reverse_network("300.in-addr.arpa.").is_none());
         assert!(reverse_network("01.in-addr.arpa.").is_none());
         assert!(reverse_network("1.2.3.4.5.in-addr.arpa.").is_none());
+    }
+
+    #[test]
+    fn names_are_looked_up_across_zones_through_cnames() {
+        let record = |name: &str, data| ZoneRecord {
+            name: name.to_string(),
+            data,
+        };
+        let ip = Ipv4Addr::new(192, 168, 1, 2);
+        let com = Zone::new(
+            "cbrc.com.".into(),
+            DEFAULT_TTL,
+            false,
+            vec![
+                record("mail.cbrc.com.", RecordValue::Cname("mx.cbrc.net.".into())),
+                record(
+                    "loop.cbrc.com.",
+                    RecordValue::Cname("loop.cbrc.com.".into()),
+                ),
+            ],
+        );
+        let net = Zone::new(
+            "cbrc.net.".into(),
+            DEFAULT_TTL,
+            false,
+            vec![record("mx.cbrc.net.", RecordValue::A(ip))],
+        );
+        let zones = [&com, &net];
+        assert_eq!(addresses_in_zones(&zones, "MAIL.cbrc.com"), [ip]);
+        assert_eq!(addresses_in_zones(&zones, "mx.cbrc.net."), [ip]);
+        assert!(addresses_in_zones(&zones, "mail.cbrc.co").is_empty());
+        assert!(addresses_in_zones(&zones, "loop.cbrc.com").is_empty());
     }
 
     #[test]

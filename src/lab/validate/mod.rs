@@ -12,6 +12,7 @@
 //!   ├─▶ dns ◀────────────────────┘ (reserved addresses) ─▶ DNS servers by node
 //!   ├─▶ mail ───▶ mail plans by node
 //!   ├─▶ providers ▶ warnings: pool gateways are routers, DNS servers run DNS
+//!   ├─▶ mail_clients ▶ warnings: PCs' mail settings against servers and zones
 //!   └─▶ hints ──▶ warnings only
 //! ```
 //!
@@ -30,6 +31,7 @@ mod dns;
 mod findings;
 mod hints;
 mod mail;
+mod mail_clients;
 mod names;
 mod providers;
 mod topology;
@@ -52,6 +54,14 @@ pub fn validate(lab: &Lab, raw: &RawNode) -> (Option<Topology>, Vec<Diagnostic>)
     let (mail, mail_found) = mail::resolve_mail(lab, raw, &topology);
     found.extend(mail_found);
     found.extend(providers::provider_warnings(lab, raw, &topology));
+    let resolved = mail_clients::Resolved {
+        agents: &agents,
+        mail: &mail,
+        dns: &dns,
+    };
+    found.extend(mail_clients::mail_client_warnings(
+        lab, raw, &topology, &resolved,
+    ));
     found.extend(hints::reachability_warnings(lab, raw, &topology));
 
     // Every pass's output is by node index, like `topology.nodes`.
