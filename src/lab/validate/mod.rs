@@ -13,7 +13,8 @@
 //!   ├─▶ mail ───▶ mail plans by node
 //!   ├─▶ providers ▶ warnings: pool gateways are routers, DNS servers run DNS
 //!   ├─▶ mail_clients ▶ warnings: PCs' mail settings against servers and zones
-//!   └─▶ hints ──▶ warnings only
+//!   ├─▶ hints ──▶ warnings only
+//!   └─▶ reachability ▶ warnings: LANs that cannot reach each other (error-free labs)
 //! ```
 //!
 //! Diagnostics are kept in that order; the services resolved are then
@@ -34,6 +35,7 @@ mod mail;
 mod mail_clients;
 mod names;
 mod providers;
+mod reachability;
 mod topology;
 
 #[cfg(test)]
@@ -63,6 +65,10 @@ pub fn validate(lab: &Lab, raw: &RawNode) -> (Option<Topology>, Vec<Diagnostic>)
         lab, raw, &topology, &resolved,
     ));
     found.extend(hints::reachability_warnings(lab, raw, &topology));
+    // Walking packets through a lab with errors would guess at its routes.
+    if !found.iter().any(Diagnostic::is_error) {
+        found.extend(reachability::routing_warnings(lab, raw, &topology, &dhcp));
+    }
 
     // Every pass's output is by node index, like `topology.nodes`.
     let services = dhcp.pools.into_iter().zip(agents).zip(dns).zip(mail);
