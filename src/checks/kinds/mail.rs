@@ -489,6 +489,9 @@ fn bounced(
         .and_then(|e| e.last().cloned())
     {
         Some(Fate::Delivered { mailbox }) => format!("its bounce is in {mailbox}'s mailbox"),
+        Some(Fate::Bounced { reason: why, .. }) if why == reason => {
+            format!("its bounce to {sender} was lost the same way")
+        }
         Some(Fate::Bounced { reason, .. }) => {
             format!("its bounce to {sender} was lost as well ({reason})")
         }

@@ -260,10 +260,7 @@ pub fn mailbox_diagnosis(
     match e.stage {
         "connect" if !runs_mail(ctx, ip) => {
             d.message = format!("{}; {} is {}", d.message, account.incoming, who_is(ctx, ip));
-            d.hint = format!(
-                "{} (a mail service serves SMTP, POP3 and IMAP)",
-                wrong_server_hint(ctx, reader, "incoming", account, ip)
-            );
+            d.hint = wrong_server_hint(ctx, reader, "incoming", account, ip);
         }
         "login" => {
             refine_with_account(ctx, reader, account, ip, &mut d);
