@@ -160,3 +160,28 @@ fn a_mail_host_record_pointing_elsewhere_names_that_node() {
     );
     assert_eq!(step, "mailbox", "{text}");
 }
+
+/// Hamburger's MX names its DNS server: Alice's server keeps the message
+/// queued, and the check names the record and the node it leads to at
+/// once (it used to wait 10 s and then blame the routes).
+#[test]
+fn an_mx_pointing_at_a_node_without_mail_names_that_node() {
+    let (check, _) = run_broken(
+        "md-mx",
+        "alice-bob.yaml",
+        "\"@\": {NS: ns.hamburger.edu., MX: 10 mail.hamburger.edu.}",
+        "\"@\": {NS: ns.hamburger.edu., MX: 10 ns.hamburger.edu.}",
+        "Alice emails Bob",
+    );
+    let (step, text) = diagnosis(&check);
+    assert_eq!(step, "mx", "{text}");
+    assert_words(
+        &text,
+        &[
+            "the message waits in mail-uts's relay queue",
+            "the MX record of hamburger.edu names ns.hamburger.edu",
+            "which is ns-hamburger: it runs DNS, but no mail server",
+        ],
+    );
+    assert!(check["duration_ms"].as_u64().unwrap_or(0) < 5000, "{check}");
+}
