@@ -18,12 +18,26 @@ fn run_broken(
     to: &str,
     check: &str,
 ) -> (serde_json::Value, Duration) {
+    run_edited(prefix, lab, &[(from, to)], check)
+}
+
+/// `run_broken` with several edits.
+fn run_edited(
+    prefix: &str,
+    lab: &str,
+    edits: &[(&str, &str)],
+    check: &str,
+) -> (serde_json::Value, Duration) {
     require_root();
     let yaml =
         std::fs::read_to_string(format!("{}/labs/{lab}", env!("CARGO_MANIFEST_DIR"))).unwrap();
-    assert!(yaml.contains(from), "{lab} no longer has {from:?}");
     let name_line = yaml.lines().find(|l| l.starts_with("name:")).unwrap();
-    let yaml = yaml.replace(from, to).replace(name_line, "name: LAB");
+    let mut edited = yaml.replace(name_line, "name: LAB");
+    for (from, to) in edits {
+        assert!(edited.contains(from), "{lab} no longer has {from:?}");
+        edited = edited.replace(from, to);
+    }
+    let yaml = edited;
     let lab = Lab::new(prefix, &yaml);
     let started = Instant::now();
     let out = Command::new(LABCTL)
@@ -181,6 +195,35 @@ fn an_mx_pointing_at_a_node_without_mail_names_that_node() {
             "the message waits in mail-uts's relay queue",
             "the MX record of hamburger.edu names ns.hamburger.edu",
             "which is ns-hamburger: it runs DNS, but no mail server",
+        ],
+    );
+    assert!(check["duration_ms"].as_u64().unwrap_or(0) < 5000, "{check}");
+}
+
+/// Ada's PC logs in as bob: her message to herself lands in her own
+/// mailbox, and the check says her PC reads bob's.
+#[test]
+fn a_pc_logging_in_as_another_user_is_named() {
+    let (check, _) = run_edited(
+        "md-other",
+        "cbrc.yaml",
+        &[
+            (
+                "          ada: secret\n",
+                "          ada: secret\n          bob: secret\n",
+            ),
+            ("      user: ada\n", "      user: bob\n"),
+        ],
+        "Ada emails herself",
+    );
+    let (step, text) = diagnosis(&check);
+    eprintln!("{text}");
+    assert_eq!(step, "mailbox", "{text}");
+    assert_words(
+        &text,
+        &[
+            "server0 delivered the message for ada@cbrc.com to ada's mailbox, but pc0 reads bob's mailbox on server0",
+            "pc0's settings log in as bob",
         ],
     );
     assert!(check["duration_ms"].as_u64().unwrap_or(0) < 5000, "{check}");

@@ -181,7 +181,7 @@ fn wrong_server_hint(
             format!("{record} should lead to the mail server of {domain}: {server} ({at})")
         }
         _ => format!(
-            "{record} should lead to a node with `services: {{mail: …}}`; no mail server of the lab serves {domain}"
+            "{record} should lead to the mail server of {domain}, but no node of the lab runs a mail service for {domain} (`services: {{mail: {{domains: [{domain}], …}}}}`)"
         ),
     }
 }
