@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::state::ClientReport;
 use crate::services::dhcp::server::{LeaseInfo, Stats};
+use crate::services::mail::smtp::fates::Fate;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "lowercase")]
@@ -15,6 +16,11 @@ pub enum Request {
     Ping,
     /// Stop the daemon (and with it the lab's services).
     Stop,
+    /// What became of message `id` (its queue id) at the mail server of
+    /// `node` (read-only; a daemon older than this request answers
+    /// `ok: false`).
+    #[serde(rename = "mail-fate")]
+    MailFate { node: String, id: String },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -29,6 +35,10 @@ pub struct Reply {
     /// DHCP servers by node: their leases and counters.
     #[serde(default)]
     pub dhcp_servers: BTreeMap<String, ServerReport>,
+    /// For `mail-fate`: the message's fates, oldest first; absent when the
+    /// node has no such message (or no mail server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail_fate: Option<Vec<Fate>>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

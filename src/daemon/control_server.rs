@@ -78,6 +78,15 @@ async fn answer(stream: UnixStream, lab: &str, started: Instant, shared: &Shared
                 (node.clone(), report)
             })
             .collect(),
+        mail_fate: match &request {
+            Ok(Request::MailFate { node, id }) => shared
+                .mail_fates
+                .lock()
+                .expect("lock")
+                .get(node)
+                .and_then(|fates| fates.of(id)),
+            _ => None,
+        },
     };
     let mut text = serde_json::to_string(&reply).unwrap_or_default();
     text.push('\n');

@@ -19,6 +19,7 @@ use crate::services::mail::accounts::Accounts;
 use crate::services::mail::imap::server::{self as imap, ImapConfig};
 use crate::services::mail::pop3::server::{self as pop3, Pop3Config};
 use crate::services::mail::smtp::delivery::Delivery;
+use crate::services::mail::smtp::fates::Fates;
 use crate::services::mail::smtp::queue::Queue;
 use crate::services::mail::smtp::relay::{NextHop, Relay, Retry};
 use crate::services::mail::smtp::server::{self as smtp, SmtpConfig};
@@ -71,6 +72,13 @@ pub fn start(context: &NodeContext, tasks: &mut Tasks) -> Result<()> {
     }
     let queue = Queue::open(&queue_dir(&context.state_dir, &node.name))
         .with_context(|| format!("cannot open the mail queue in {}", dir.display()))?;
+    let fates = Arc::new(Fates::default());
+    context
+        .shared
+        .mail_fates
+        .lock()
+        .expect("lock")
+        .insert(node.name.clone(), fates.clone());
     let mail = MailNode {
         hostname: hostname(node),
         accounts: accounts.clone(),
@@ -81,6 +89,7 @@ pub fn start(context: &NodeContext, tasks: &mut Tasks) -> Result<()> {
         accounts,
         store,
         queue,
+        fates: fates.clone(),
     });
     let stop = &context.shutdown;
     for (port, submission) in [(SMTP_PORT, false), (SUBMISSION_PORT, true)] {

@@ -1,6 +1,6 @@
 //! What the daemon knows about its running services, shared between node
 //! threads and the control socket: each DHCP client's state, each DHCP
-//! server's leases.
+//! server's leases, each mail server's recent messages.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::services::dhcp::client::Lease;
 use crate::services::dhcp::server::Server;
+use crate::services::mail::smtp::fates::Fates;
 
 #[derive(Default)]
 pub struct Shared {
@@ -18,6 +19,8 @@ pub struct Shared {
     clients: Mutex<BTreeMap<String, ClientState>>,
     /// By node.
     pub dhcp_servers: Mutex<BTreeMap<String, Arc<Mutex<Server>>>>,
+    /// By node: what became of each mail server's recent messages.
+    pub mail_fates: Mutex<BTreeMap<String, Arc<Fates>>>,
 }
 
 #[derive(Clone, Debug)]

@@ -5,7 +5,7 @@
 //! outgoing server → TCP → SMTP reply → relay queue at the server → DNS MX
 //! at the server → delivery → mailbox login → message.
 
-use std::net::SocketAddrV4;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use crate::agent::mail::mailbox::{self, Mailbox};
@@ -14,7 +14,10 @@ use crate::agent::tcp::connect;
 use crate::checks::context::LabContext;
 use crate::checks::outcome::{Diagnosis, Outcome, Step};
 use crate::checks::probes::mail::{
-    Letter, SMTP_PORT, fetch_diagnosis, mailbox_of, new_token, send, server_target,
+    Letter, SMTP_PORT, mailbox_diagnosis, mailbox_of, new_token, send, server_target,
+};
+use crate::checks::probes::mail_server::{
+    AccountProblem, account_problem, accounts_of, fate, not_served, queue_id, runs_mail, who_is,
 };
 use crate::checks::probes::path::{SILENCE, explain_silence};
 use crate::checks::resolver::Resolver;
@@ -22,6 +25,7 @@ use crate::lab::model_agents::MailAccount;
 use crate::lab::model_checks::MailCheck;
 use crate::lab::validate::valid_address;
 use crate::services::dns::client::mail_exchangers;
+use crate::services::mail::smtp::fates::Fate;
 use crate::services::mail::smtp::queue::Queue;
 
 /// Delivery time a `mail` check allows by default.
@@ -201,7 +205,7 @@ fn probe(ctx: &LabContext, probe: &Mail) -> Step<Outcome> {
             };
             mailbox::inbox(mailbox).await
         })?
-        .map_err(|e| fetch_diagnosis(&probe.reader, &probe.reader_account, &e))?;
+        .map_err(|e| mailbox_diagnosis(ctx, &probe.reader, &probe.reader_account, incoming, &e))?;
     }
     let reply = send(
         ctx,
@@ -217,6 +221,7 @@ fn probe(ctx: &LabContext, probe: &Mail) -> Step<Outcome> {
     )?;
     let sent_at = Instant::now();
     let deadline = sent_at + probe.within;
+    let mut watch = Watch::new(ctx, probe, incoming, &reply);
     // Look every POLL until the message is there; now and then, also look
     // for a bounce in the sender's mailbox, so a refused message does not
     // keep the check waiting until `within`.
@@ -241,12 +246,31 @@ fn probe(ctx: &LabContext, probe: &Mail) -> Step<Outcome> {
         match found {
             Ok(Some(message)) => break message,
             Ok(None) => {}
-            Err(e) => return Err(fetch_diagnosis(&probe.reader, &probe.reader_account, &e)),
+            Err(e) => {
+                return Err(mailbox_diagnosis(
+                    ctx,
+                    &probe.reader,
+                    &probe.reader_account,
+                    incoming,
+                    &e,
+                ));
+            }
         }
         looks += 1;
-        let bounced =
-            looks.is_multiple_of(BOUNCE_EVERY) && bounce_reason(ctx, probe, &token).is_some();
-        if bounced || Instant::now() + POLL > deadline {
+        // The servers' own record says sooner than any timeout whether
+        // the message can still arrive; without it (an older daemon), a
+        // bounce in the sender's mailbox does.
+        match watch.as_mut().map(|w| w.verdict(ctx, probe)) {
+            Some(Ok(Some(d))) => return Err(d),
+            Some(Ok(None)) => {}
+            Some(Err(())) | None => {
+                if looks.is_multiple_of(BOUNCE_EVERY) && bounce_reason(ctx, probe, &token).is_some()
+                {
+                    return Err(explain_undelivered(ctx, probe, &token, &reply));
+                }
+            }
+        }
+        if Instant::now() + POLL > deadline {
             return Err(explain_undelivered(ctx, probe, &token, &reply));
         }
         std::thread::sleep(POLL);
@@ -293,6 +317,215 @@ fn probe(ctx: &LabContext, probe: &Mail) -> Step<Outcome> {
             ""
         }
     )))
+}
+
+/// How long a message may wait in a relay queue untried before the check
+/// looks at the next hop itself (a relay's connect can take 30 s to fail).
+const QUEUE_PATIENCE: Duration = Duration::from_secs(2);
+/// Servers followed along a relay chain.
+const MAX_HOPS: usize = 4;
+
+/// Follows the message through the lab's mail servers by their own record
+/// (`mail-fate`): from the server that took it, hop by hop, to the mailbox
+/// it landed in or the reason it never will.
+struct Watch {
+    /// The server that took the message, and its queue id there.
+    first: (String, String),
+    /// The reader's mailbox: its server node and user.
+    reader_box: Option<(String, String)>,
+    sent_at: Instant,
+    /// The next hop was already looked at for a waiting message.
+    looked_ahead: bool,
+}
+
+impl Watch {
+    fn new(ctx: &LabContext, probe: &Mail, incoming: Ipv4Addr, reply: &str) -> Option<Watch> {
+        let server = ctx
+            .resolve(&probe.from, &server_target(&probe.account.outgoing))
+            .ok()
+            .and_then(|ip| ctx.owner_of(ip))
+            .filter(|n| n.mail.is_some())?;
+        let reader_box = ctx.owner_of(incoming).and_then(|n| {
+            let user = accounts_of(n.mail.as_ref()?)
+                .user(&probe.reader_account.user)?
+                .to_string();
+            Some((n.name.clone(), user))
+        });
+        Some(Watch {
+            first: (server.name.clone(), queue_id(reply)?.to_string()),
+            reader_box,
+            sent_at: Instant::now(),
+            looked_ahead: false,
+        })
+    }
+
+    /// Ok(Some) when the message will not arrive (and why), Ok(None) while
+    /// it may, Err when the daemon keeps no record.
+    fn verdict(&mut self, ctx: &LabContext, probe: &Mail) -> Result<Option<Diagnosis>, ()> {
+        let (mut node, mut id) = self.first.clone();
+        let domain = domain_of(&probe.to);
+        for hop in 0..MAX_HOPS {
+            let Some(events) = fate(ctx, &node, &id) else {
+                return if hop == 0 { Err(()) } else { Ok(None) };
+            };
+            let last = events.iter().rev().find(|e| match e {
+                Fate::Delivered { .. } => true,
+                Fate::Queued { recipient }
+                | Fate::Relayed { recipient, .. }
+                | Fate::Deferred { recipient, .. }
+                | Fate::Bounced { recipient, .. } => recipient.eq_ignore_ascii_case(&probe.to),
+            });
+            match last {
+                None => return Ok(None),
+                Some(Fate::Delivered { mailbox }) => {
+                    return Ok(self.elsewhere(ctx, probe, &node, mailbox));
+                }
+                Some(Fate::Relayed { server, reply, .. }) => {
+                    let next = relayed_to(server).and_then(|ip| ctx.owner_of(ip));
+                    match (next, queue_id(reply)) {
+                        (Some(next), Some(next_id)) if next.mail.is_some() => {
+                            (node, id) = (next.name.clone(), next_id.to_string());
+                        }
+                        _ => return Ok(None),
+                    }
+                }
+                Some(Fate::Bounced { reason, bounce, .. }) => {
+                    return Ok(Some(bounced(ctx, probe, &node, reason, bounce.as_deref())));
+                }
+                Some(Fate::Queued { .. }) if self.sent_at.elapsed() < QUEUE_PATIENCE => {
+                    return Ok(None);
+                }
+                Some(Fate::Queued { .. } | Fate::Deferred { .. }) => {
+                    if self.looked_ahead {
+                        return Ok(None);
+                    }
+                    self.looked_ahead = true;
+                    let waiting = match last {
+                        Some(Fate::Deferred { error, .. }) => format!(
+                            "the message waits in {node}'s relay queue (last attempt: {error})"
+                        ),
+                        _ => format!("the message waits in {node}'s relay queue"),
+                    };
+                    return Ok(next_hop_diagnosis(ctx, &node, &domain, &waiting));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// A message stored at `node` in `mailbox`: None when that is the
+    /// reader's mailbox (it is on its way), else where it went instead.
+    fn elsewhere(
+        &self,
+        ctx: &LabContext,
+        probe: &Mail,
+        node: &str,
+        mailbox: &str,
+    ) -> Option<Diagnosis> {
+        let (reader_server, reader_user) = self.reader_box.as_ref()?;
+        if reader_server == node && reader_user.eq_ignore_ascii_case(mailbox) {
+            return None;
+        }
+        let account = &probe.reader_account;
+        let hint = if reader_server == node && account_is_other(ctx, node, account) {
+            format!(
+                "{}'s settings log in as {reader_user}: set `user: {mailbox}` and {mailbox}'s password in them",
+                probe.reader
+            )
+        } else {
+            format!(
+                "is {} the right mail server and {} the right user in {}'s mail settings?",
+                account.incoming, account.user, probe.reader
+            )
+        };
+        Some(Diagnosis::new(
+            "mailbox",
+            format!(
+                "{node} delivered the message for {} to {mailbox}'s mailbox, but {} reads {reader_user}'s mailbox on {reader_server}",
+                probe.to, probe.reader
+            ),
+            hint,
+        ))
+    }
+}
+
+/// Whether `account` logs in at `node` as another user than its address names.
+fn account_is_other(ctx: &LabContext, node: &str, account: &MailAccount) -> bool {
+    ctx.node(node).mail.as_ref().is_some_and(|m| {
+        matches!(
+            account_problem(m, account),
+            Some(AccountProblem::OtherUser { .. })
+        )
+    })
+}
+
+/// The address in a fate's server (`mail.b.org [10.2.0.25:25]`).
+fn relayed_to(server: &str) -> Option<Ipv4Addr> {
+    let inside = server.rsplit_once('[')?.1.trim_end_matches(']');
+    let address: std::net::SocketAddr = inside.parse().ok()?;
+    match address.ip() {
+        std::net::IpAddr::V4(ip) => Some(ip),
+        std::net::IpAddr::V6(_) => None,
+    }
+}
+
+fn domain_of(address: &str) -> String {
+    address.rsplit_once('@').map_or("", |(_, d)| d).to_string()
+}
+
+/// `node` refused the message for good: a loop back to itself (a server
+/// that does not serve the domain its MX names it for), or another reason;
+/// and what became of the bounce.
+fn bounced(
+    ctx: &LabContext,
+    probe: &Mail,
+    node: &str,
+    reason: &str,
+    bounce: Option<&str>,
+) -> Diagnosis {
+    let sender = &probe.account.address;
+    let returned = match bounce
+        .and_then(|id| fate(ctx, node, id))
+        .and_then(|e| e.last().cloned())
+    {
+        Some(Fate::Delivered { mailbox }) => format!("its bounce is in {mailbox}'s mailbox"),
+        Some(Fate::Bounced { reason: why, .. }) if why == reason => {
+            format!("its bounce to {sender} was lost the same way")
+        }
+        Some(Fate::Bounced { reason, .. }) => {
+            format!("its bounce to {sender} was lost as well ({reason})")
+        }
+        Some(Fate::Queued { .. } | Fate::Deferred { .. } | Fate::Relayed { .. }) => {
+            format!("its bounce to {sender} is on its way")
+        }
+        None if bounce.is_none() => "no bounce could be sent".to_string(),
+        None => format!("its bounce to {sender} was sent"),
+    };
+    let domain = domain_of(&probe.to);
+    if reason.contains("loops back to myself") {
+        let serves = not_served(ctx.node(node), &domain)
+            .unwrap_or_else(|| format!("{node} does not serve {domain}"));
+        return Diagnosis::new(
+            "domain",
+            format!(
+                "mail server {serves}: the message for {} went to {domain}'s MX, which is {node} itself, and would loop (\"{reason}\"); {returned}",
+                probe.to
+            ),
+            format!(
+                "add {domain} to {node}'s `mail: {{domains: …}}`, or point the MX record of {domain} at the mail server that serves it"
+            ),
+        );
+    }
+    let returned_to = format!(
+        "{node} could not deliver the message and returned it to {sender}: {reason}; {returned}"
+    );
+    next_hop_diagnosis(ctx, node, &domain, &returned_to).unwrap_or_else(|| {
+        Diagnosis::new(
+            "delivery",
+            returned_to,
+            format!("see `labctl logs {} {node}`", ctx.lab),
+        )
+    })
 }
 
 /// Accepted but not delivered in time: look at the server that took it —
@@ -395,13 +628,29 @@ fn next_hop_diagnosis(
         }
         Ok(Ok(list)) => list,
     };
-    let Some(next) = list.iter().flat_map(|(_, ips)| ips.iter().copied()).next() else {
+    let Some((exchange, next)) = list
+        .iter()
+        .flat_map(|(name, ips)| ips.iter().map(move |ip| (name.clone(), *ip)))
+        .next()
+    else {
         return Some(Diagnosis::new(
             "mx",
             format!("{situation}: the mail server of {domain} has no address"),
             format!("add an A record for the MX target of {domain}"),
         ));
     };
+    if ctx.owner_of(next).is_some() && !runs_mail(ctx, next) {
+        return Some(Diagnosis::new(
+            "mx",
+            format!(
+                "{situation}: the MX record of {domain} names {exchange}, and {exchange} is {}",
+                who_is(ctx, next)
+            ),
+            format!(
+                "the MX record of {domain} and the A record of its target must lead to the mail server that serves {domain}"
+            ),
+        ));
+    }
     let connected = ctx.in_node(server, move || async move {
         connect(SocketAddrV4::new(next, SMTP_PORT), SILENCE)
             .await

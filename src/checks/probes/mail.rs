@@ -1,12 +1,17 @@
 //! A PC's mail client, as the mail checks and `labctl mail send` use it:
 //! send with the PC's own settings (its DNS, its outgoing server, its
 //! login), find and read a mailbox over POP3 or IMAP, and say in a
-//! student's words which step failed.
+//! student's words which step failed — naming the setting, the record, the
+//! user or the password, from what the lab knows (`mail_server`).
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::Path;
 use std::time::SystemTime;
 
+use super::mail_server::{
+    account_problem, account_words, accounts_of, close_name, others_logging_in_as, runs_mail,
+    servers_of, who_is,
+};
 use super::path::{SILENCE, explain_silence};
 use crate::agent::mail::mailbox::{self, FetchError, protocol_name};
 use crate::agent::mail::mime::{self, Draft};
@@ -59,7 +64,9 @@ pub struct Letter<'a> {
 pub fn send(ctx: &LabContext, node: &str, account: &MailAccount, letter: &Letter) -> Step<String> {
     let to = letter.to;
     ctx.address_of(node)?;
-    let server = ctx.resolve(node, &server_target(&account.outgoing))?;
+    let server = ctx
+        .resolve(node, &server_target(&account.outgoing))
+        .map_err(|d| setting_unresolved(ctx, node, "outgoing", &account.outgoing, d))?;
     let message = mime::compose(
         &Draft {
             from_name: account.name.as_deref(),
@@ -97,11 +104,10 @@ pub fn send(ctx: &LabContext, node: &str, account: &MailAccount, letter: &Letter
         Err(Err(ConnectError::Refused)) => Err(Diagnosis::new(
             "connect",
             format!(
-                "{node} reached {outgoing} ({server}) but no mail server listens on port {SUBMISSION_PORT}"
+                "{node} reached its outgoing server {outgoing}, {}; no mail server listens on port {SUBMISSION_PORT}",
+                who_is(ctx, server)
             ),
-            format!(
-                "does the node with address {server} have `services: {{mail: …}}`, and is {outgoing} the right outgoing server?"
-            ),
+            wrong_server_hint(ctx, node, "outgoing", account, server),
         )),
         Err(Err(e)) => {
             let mut d = explain_silence(
@@ -116,8 +122,93 @@ pub fn send(ctx: &LabContext, node: &str, account: &MailAccount, letter: &Letter
             );
             Err(d)
         }
-        Err(Ok(e)) => Err(smtp_diagnosis(node, account, to, &e)),
+        Err(Ok(e)) => {
+            let mut d = smtp_diagnosis(node, account, to, &e);
+            if e.stage() == "AUTH" {
+                refine_with_account(ctx, node, account, server, &mut d);
+            }
+            Err(d)
+        }
     }
+}
+
+/// A mail setting's server name that did not resolve: say it is the
+/// setting, and the name it was probably meant to be.
+fn setting_unresolved(
+    ctx: &LabContext,
+    node: &str,
+    role: &str,
+    name: &str,
+    mut d: Diagnosis,
+) -> Diagnosis {
+    if d.step != "dns" {
+        return d;
+    }
+    d.message = format!(
+        "{node}'s mail settings name {name} as the {role} server, and {}",
+        d.message
+    );
+    if let Some(close) = close_name(ctx, name) {
+        d.hint = format!(
+            "a typo? the lab's DNS has {close}: set `{role}: {close}` in {node}'s mail settings"
+        );
+    }
+    d
+}
+
+/// What to change when a mail setting leads to a node without a mail
+/// server: the setting, or the record, and where the mail server is.
+fn wrong_server_hint(
+    ctx: &LabContext,
+    node: &str,
+    role: &str,
+    account: &MailAccount,
+    ip: Ipv4Addr,
+) -> String {
+    let setting = if role == "outgoing" {
+        &account.outgoing
+    } else {
+        &account.incoming
+    };
+    let domain = account.address.rsplit_once('@').map_or("", |(_, d)| d);
+    let record = if server_target(setting) == Target::Ip(ip) {
+        format!("`{role}: {setting}` in {node}'s mail settings")
+    } else {
+        format!("the A record of {setting} (or `{role}` in {node}'s mail settings)")
+    };
+    match servers_of(ctx, domain).as_slice() {
+        [(server, Some(at)), ..] => {
+            format!("{record} should lead to the mail server of {domain}: {server} ({at})")
+        }
+        _ => format!(
+            "{record} should lead to the mail server of {domain}, but no node of the lab runs a mail service for {domain} (`services: {{mail: {{domains: [{domain}], …}}}}`)"
+        ),
+    }
+}
+
+/// When the server at `ip` is a lab mail server, say what is wrong with
+/// `pc`'s login there (the user, the password, or another user's mailbox).
+fn refine_with_account(
+    ctx: &LabContext,
+    pc: &str,
+    account: &MailAccount,
+    ip: Ipv4Addr,
+    d: &mut Diagnosis,
+) {
+    let Some(server) = ctx.owner_of(ip) else {
+        return;
+    };
+    let Some(problem) = server
+        .mail
+        .as_ref()
+        .and_then(|m| account_problem(m, account))
+    else {
+        return;
+    };
+    let (message, hint) = account_words(pc, &server.name, &problem);
+    d.step = "account";
+    d.message = format!("{}: {message}", d.message);
+    d.hint = hint;
 }
 
 fn smtp_diagnosis(node: &str, account: &MailAccount, to: &str, e: &SmtpError) -> Diagnosis {
@@ -149,8 +240,60 @@ fn smtp_diagnosis(node: &str, account: &MailAccount, to: &str, e: &SmtpError) ->
 /// The reader's mailbox, with its incoming server resolved through the reader's DNS.
 pub fn mailbox_of(ctx: &LabContext, reader: &str, account: &MailAccount) -> Step<(Ipv4Addr, u16)> {
     ctx.address_of(reader)?;
-    let server = ctx.resolve(reader, &server_target(&account.incoming))?;
+    let server = ctx
+        .resolve(reader, &server_target(&account.incoming))
+        .map_err(|d| setting_unresolved(ctx, reader, "incoming", &account.incoming, d))?;
     Ok((server, mailbox::port(account.protocol.unwrap_or_default())))
+}
+
+/// `fetch_diagnosis`, told with what the lab knows about the server at
+/// `ip`: whose address it is when nothing listens, which user or password
+/// is wrong, who else logs in as the same user when the mailbox is in use.
+pub fn mailbox_diagnosis(
+    ctx: &LabContext,
+    reader: &str,
+    account: &MailAccount,
+    ip: Ipv4Addr,
+    e: &FetchError,
+) -> Diagnosis {
+    let mut d = fetch_diagnosis(reader, account, e);
+    match e.stage {
+        "connect" if !runs_mail(ctx, ip) => {
+            d.message = format!("{}; {} is {}", d.message, account.incoming, who_is(ctx, ip));
+            d.hint = wrong_server_hint(ctx, reader, "incoming", account, ip);
+        }
+        "login" => {
+            refine_with_account(ctx, reader, account, ip, &mut d);
+            if e.message.contains("[IN-USE]")
+                && let Some(server) = ctx.owner_of(ip)
+                && let Some(user) = server
+                    .mail
+                    .as_ref()
+                    .and_then(|m| accounts_of(m).user(&account.user).map(str::to_string))
+            {
+                let others = others_logging_in_as(ctx, reader, server, &user);
+                if !others.is_empty() {
+                    d.step = "account";
+                    d.message = format!(
+                        "{}: {user}'s mailbox on {} is in use, and {} also log{} in as {user}",
+                        d.message,
+                        server.name,
+                        others.join(", "),
+                        if others.len() == 1 { "s" } else { "" }
+                    );
+                    if d.hint.is_empty() || !d.hint.starts_with("set `user") {
+                        d.hint = format!(
+                            "each PC logs in as its own user: check `user:` in the mail settings of {} and {}",
+                            reader,
+                            others.join(", ")
+                        );
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    d
 }
 
 pub fn fetch_diagnosis(reader: &str, account: &MailAccount, e: &FetchError) -> Diagnosis {

@@ -3,4 +3,5 @@
 //! `labctl mail send`).
 
 pub mod mail;
+pub mod mail_server;
 pub mod path;

@@ -18,6 +18,7 @@ use super::imap::server::{self as imap, ImapConfig};
 use super::lines::{Line, read_line};
 use super::pop3::server::{self as pop3, Pop3Config};
 use super::smtp::delivery::Delivery;
+use super::smtp::fates::Fates;
 use super::smtp::queue::Queue;
 use super::smtp::relay::{NextHop, Relay, Retry};
 use super::smtp::server::{self as smtp, SmtpConfig};
@@ -50,6 +51,7 @@ pub struct MailServer {
     pub root: PathBuf,
     pub store: Store,
     pub queue: Queue,
+    pub fates: Arc<Fates>,
     pub smtp: SocketAddr,
     pub submission: SocketAddr,
     pub pop3: SocketAddr,
@@ -78,10 +80,12 @@ impl MailServer {
         }
         let queue = Queue::open(&root.join("queue")).unwrap();
         let transcript = Transcript::open(&root.join("mail.log")).unwrap();
+        let fates = Arc::new(Fates::default());
         let delivery = Arc::new(Delivery {
             accounts: accounts.clone(),
             store: store.clone(),
             queue: queue.clone(),
+            fates: fates.clone(),
         });
         let stop_tx = ShutdownTrigger::new();
         let stop = stop_tx.subscribe();
@@ -137,6 +141,7 @@ impl MailServer {
             root,
             store,
             queue,
+            fates,
             smtp: addresses[0],
             submission: addresses[1],
             pop3: pop3_address,

@@ -3,12 +3,13 @@
 //! this returns, so the 250 that follows is a promise kept across crashes.
 //! Recipients that name the same mailbox (`bob@mt.com`, `BOB@MT.COM`) get
 //! one copy: a mailbox is its local account, or a remote address with its
-//! domain in lower case.
+//! domain in lower case. Where each message went is recorded in `fates`.
 
 use std::io;
 use std::sync::Arc;
 
 use super::command::Mailbox;
+use super::fates::{Fate, Fates};
 use super::queue::Queue;
 use crate::services::mail::accounts::Accounts;
 use crate::services::mail::store::Store;
@@ -17,6 +18,7 @@ pub struct Delivery {
     pub accounts: Arc<Accounts>,
     pub store: Store,
     pub queue: Queue,
+    pub fates: Arc<Fates>,
 }
 
 /// The mailbox a recipient address stands for.
@@ -66,11 +68,18 @@ impl Delivery {
             match destination {
                 Destination::Local(user) => {
                     self.store.deliver(&user, message)?;
+                    self.fates.record(id, Fate::Delivered { mailbox: user });
                 }
                 Destination::Remote(mailbox) => remote.push(mailbox),
             }
         }
         if !remote.is_empty() {
+            // Recorded first: the relay, woken by the enqueue, records what
+            // comes next.
+            for recipient in &remote {
+                let recipient = recipient.to_string();
+                self.fates.record(id, Fate::Queued { recipient });
+            }
             self.queue.enqueue(id, sender, &remote, message)?;
         }
         Ok(())

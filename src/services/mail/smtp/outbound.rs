@@ -16,7 +16,8 @@ use crate::services::mail::transcript::SessionLog;
 /// What became of one recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Delivered,
+    /// Taken; the server's reply to the message (`250 … queued as ID`).
+    Delivered(String),
     /// A 4xx reply or a broken connection: try again later.
     Later(String),
     /// A 5xx reply: bounce.
@@ -49,7 +50,13 @@ pub async fn send(
         Ok(_) => client
             .send(sender.unwrap_or(""), recipients, message)
             .await
-            .map(|sent| sent.outcomes.into_iter().map(outcome).collect()),
+            .map(|sent| {
+                let reply = sent.accepted.map(|r| r.summary()).unwrap_or_default();
+                sent.outcomes
+                    .into_iter()
+                    .map(|result| outcome(result, &reply))
+                    .collect()
+            }),
         Err(e) => Err(e),
     };
     client.quit().await;
@@ -58,15 +65,15 @@ pub async fn send(
         // Refused before any recipient (greeting, EHLO and HELO): the
         // server's answer holds for all of them.
         Err(refused @ SmtpError::Refused { .. }) => {
-            Ok(vec![outcome(Err(refused)); recipients.len()])
+            Ok(vec![outcome(Err(refused), ""); recipients.len()])
         }
         Err(e @ SmtpError::Broken { .. }) => Err(Unreachable(format!("{server}: {e}"))),
     }
 }
 
-fn outcome(result: Result<(), SmtpError>) -> Outcome {
+fn outcome(result: Result<(), SmtpError>, reply: &str) -> Outcome {
     match result {
-        Ok(()) => Outcome::Delivered,
+        Ok(()) => Outcome::Delivered(reply.to_string()),
         Err(SmtpError::Refused { reply, .. }) if reply.code / 100 == 5 => {
             Outcome::Refused(reply.summary())
         }

@@ -2,7 +2,9 @@
 //! each domain's mail exchangers through the node's own resolver (MX, else
 //! A: RFC 5321 §5.1), hands the message on, and retries with growing waits.
 //! Recipients refused for good, or still undelivered when the queue gives
-//! up, get a bounce to the sender (never for a bounce: null sender).
+//! up, get a bounce to the sender (never for a bounce: null sender). A
+//! domain whose best MX is this server itself is refused ("loops back to
+//! myself"). Each outcome is recorded in the server's fates.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -14,6 +16,7 @@ use futures::StreamExt;
 
 use super::command::{self, Command, Mailbox};
 use super::delivery::Delivery;
+use super::fates::Fate;
 use super::outbound::{self, Outcome, Unreachable};
 use super::queue::{Envelope, Queue, new_id, now_seconds};
 use crate::plural;
@@ -129,13 +132,21 @@ impl Relay {
         }
         let mut later = Vec::new();
         let mut refused = Vec::new();
+        let fates = &self.delivery.fates;
         for (domain, recipients) in by_domain {
-            let outcomes = self
+            let (outcomes, server) = self
                 .hand_on(&domain, envelope.sender.as_deref(), &recipients, &message)
                 .await;
             for (recipient, outcome) in recipients.into_iter().zip(outcomes) {
                 match outcome {
-                    Outcome::Delivered => {}
+                    Outcome::Delivered(reply) => fates.record(
+                        &envelope.id,
+                        Fate::Relayed {
+                            recipient: recipient.to_string(),
+                            server: server.clone(),
+                            reply,
+                        },
+                    ),
                     Outcome::Later(why) => later.push((recipient, why)),
                     Outcome::Refused(why) => refused.push((recipient, why)),
                 }
@@ -153,7 +164,32 @@ impl Relay {
             }));
         }
         if !refused.is_empty() {
-            self.bounce(&envelope, &refused, &message);
+            // Recorded before the bounce is sent: whoever sees the bounce
+            // can also learn which message it returns.
+            let sender = envelope.sender.as_deref().and_then(parse_mailbox);
+            let bounce = sender.as_ref().map(|_| new_id());
+            for (recipient, reason) in &refused {
+                fates.record(
+                    &envelope.id,
+                    Fate::Bounced {
+                        recipient: recipient.to_string(),
+                        reason: reason.clone(),
+                        bounce: bounce.clone(),
+                    },
+                );
+            }
+            if let (Some(sender), Some(id)) = (sender, bounce) {
+                self.bounce(&id, sender, &envelope, &refused, &message);
+            }
+        }
+        for (recipient, why) in &later {
+            fates.record(
+                &envelope.id,
+                Fate::Deferred {
+                    recipient: recipient.to_string(),
+                    error: why.clone(),
+                },
+            );
         }
         if later.is_empty() {
             queue.finish(&envelope.id)?;
@@ -166,17 +202,18 @@ impl Relay {
         Ok(Some(envelope.next_attempt))
     }
 
-    /// Tries the domain's servers in order until one takes a decision.
+    /// Tries the domain's servers in order until one takes a decision;
+    /// also returns the server that took it (`mail.b.org [10.2.0.25]:25`).
     async fn hand_on(
         &self,
         domain: &str,
         sender: Option<&str>,
         recipients: &[Mailbox],
         message: &[u8],
-    ) -> Vec<Outcome> {
+    ) -> (Vec<Outcome>, String) {
         let servers = match self.servers_for(domain).await {
             Ok(servers) => servers,
-            Err(outcome) => return vec![outcome; recipients.len()],
+            Err(outcome) => return (vec![outcome; recipients.len()], String::new()),
         };
         let mut last = format!("no mail server found for {domain}");
         for (name, server) in servers {
@@ -192,11 +229,11 @@ impl Relay {
             )
             .await
             {
-                Ok(outcomes) => return outcomes,
+                Ok(outcomes) => return (outcomes, format!("{name} [{server}]")),
                 Err(Unreachable(why)) => last = why,
             }
         }
-        vec![Outcome::Later(last); recipients.len()]
+        (vec![Outcome::Later(last); recipients.len()], String::new())
     }
 
     /// The servers to try for `domain`, by name and address, in order. The
@@ -216,14 +253,7 @@ impl Relay {
                 let found = mail_exchangers_at(&asked, domain).await;
                 self.log_lookup(domain, &asked, &found);
                 match found {
-                    Ok(exchangers) => Ok(exchangers
-                        .into_iter()
-                        .flat_map(|(name, addresses)| {
-                            addresses
-                                .into_iter()
-                                .map(move |ip| (name.clone(), SocketAddr::new(ip.into(), *port)))
-                        })
-                        .collect()),
+                    Ok(exchangers) => before_myself(domain, exchangers, *port),
                     Err(
                         e @ (QueryError::NxDomain { .. }
                         | QueryError::NullMx { .. }
@@ -262,11 +292,16 @@ impl Relay {
         );
     }
 
-    /// A delivery status notification to the sender of a failed message.
-    fn bounce(&self, envelope: &Envelope, refused: &[(Mailbox, String)], message: &[u8]) {
-        let Some(sender) = envelope.sender.as_deref().and_then(parse_mailbox) else {
-            return;
-        };
+    /// A delivery status notification, queue id `id`, to the sender of a
+    /// failed message.
+    fn bounce(
+        &self,
+        id: &str,
+        sender: Mailbox,
+        envelope: &Envelope,
+        refused: &[(Mailbox, String)],
+        message: &[u8],
+    ) {
         let postmaster = format!(
             "MAILER-DAEMON@{}",
             self.delivery
@@ -297,11 +332,44 @@ impl Relay {
         );
         if let Err(e) = self
             .delivery
-            .deliver(&new_id(), None, &[sender], bounce.as_bytes())
+            .deliver(id, None, &[sender], bounce.as_bytes())
         {
             tracing::warn!("mail: cannot deliver a bounce for {}: {e}", envelope.id);
         }
     }
+}
+
+/// The servers to try for `domain`, in the exchangers' order, up to the
+/// first that is this node itself: mail handed to itself would only come
+/// back to the queue, over and over. When this node is the best exchanger
+/// the domain's mail has nowhere to go: refused for good, in the words a
+/// real MTA uses ("loops back to myself"), so the sender learns why.
+fn before_myself(
+    domain: &str,
+    exchangers: Vec<(String, Vec<std::net::Ipv4Addr>)>,
+    port: u16,
+) -> Result<Vec<(String, SocketAddr)>, Outcome> {
+    let mut servers = Vec::new();
+    for (name, addresses) in exchangers {
+        for ip in addresses {
+            if is_mine(ip) {
+                if servers.is_empty() {
+                    return Err(Outcome::Refused(format!(
+                        "554 5.4.6 mail for {domain} loops back to myself: its MX {name} is {ip}, this server, which does not serve {domain}"
+                    )));
+                }
+                return Ok(servers);
+            }
+            servers.push((name.clone(), SocketAddr::new(ip.into(), port)));
+        }
+    }
+    Ok(servers)
+}
+
+/// Whether `ip` is an address of this node (the namespace the relay runs
+/// in): only a local address can be bound.
+fn is_mine(ip: std::net::Ipv4Addr) -> bool {
+    ip.is_loopback() || std::net::UdpSocket::bind((ip, 0)).is_ok()
 }
 
 /// The DNS servers to ask: the configured ones, else those of resolv.conf.
@@ -345,6 +413,31 @@ mod tests {
         let given: SocketAddr = "10.9.9.9:53".parse().unwrap();
         assert_eq!(resolvers(&[given], Some(&path)), [given]);
         assert!(resolvers(&[], None).is_empty());
+    }
+
+    #[test]
+    fn an_mx_that_is_this_server_is_a_loop_not_a_hop() {
+        let mx = |name: &str, ip: [u8; 4]| (name.to_string(), vec![std::net::Ipv4Addr::from(ip)]);
+        // 192.0.2.1 (TEST-NET-1) is no address of the machine running the tests.
+        let other = mx("mx.b.org", [192, 0, 2, 1]);
+        let me = mx("mail.b.org", [127, 0, 0, 1]);
+        match before_myself("b.org", vec![me.clone(), other.clone()], 25) {
+            Err(Outcome::Refused(why)) => {
+                assert!(
+                    why.starts_with("554 5.4.6 mail for b.org loops back to myself"),
+                    "{why}"
+                );
+                assert!(why.contains("mail.b.org is 127.0.0.1"), "{why}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // A better exchanger than this server: only it is tried.
+        let servers = before_myself("b.org", vec![other.clone(), me], 25).unwrap();
+        assert_eq!(
+            servers,
+            [("mx.b.org".to_string(), "192.0.2.1:25".parse().unwrap())]
+        );
+        assert_eq!(before_myself("b.org", vec![other], 25).unwrap().len(), 1);
     }
 
     #[test]

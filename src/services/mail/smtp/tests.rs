@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::services::mail::smtp::command::Mailbox;
+use crate::services::mail::smtp::fates::Fate;
 use crate::services::mail::smtp::queue::new_id;
 use crate::services::mail::test_support::{Client, MailServer, Options};
 
@@ -434,10 +435,33 @@ async fn permanent_failures_bounce_to_the_sender() {
     client.smtp("MAIL FROM:<ada@mt.com>").await;
     client.smtp("RCPT TO:<nobody@far.org>").await;
     client.smtp("DATA").await;
-    client
+    let reply = client
         .smtp_expect("Subject: lost\r\n\r\nhello\r\n.", "250")
         .await;
     let bounce = server.wait_for_inbox("ada", 1).await;
+    // The server remembers why: queued, refused, returned in a bounce that
+    // went to ada's mailbox.
+    let id = reply.rsplit(' ').next().unwrap();
+    let fates = server.fates.of(id).unwrap();
+    assert!(
+        matches!(&fates[0], Fate::Queued { recipient } if recipient == "nobody@far.org"),
+        "{fates:?}"
+    );
+    let Some(Fate::Bounced {
+        reason,
+        bounce: Some(bounce_id),
+        ..
+    }) = fates.last()
+    else {
+        panic!("{fates:?}");
+    };
+    assert!(reason.starts_with("550 5.1.1"), "{reason}");
+    assert_eq!(
+        server.fates.of(bounce_id),
+        Some(vec![Fate::Delivered {
+            mailbox: "ada".into()
+        }])
+    );
     let text = String::from_utf8(bounce[0].clone()).unwrap();
     assert!(
         text.contains("Subject: Undelivered Mail Returned to Sender"),
