@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 
 use super::EXIT_INVALID;
 use crate::checks::report::{Report, to_json, to_junit, to_text};
+use crate::checks::runner::RunOptions;
 use crate::ops::check::{InvalidFile, grade, prepare};
 
 /// How the report is given: text or JSON on stdout, JUnit XML to a file.
@@ -19,13 +20,18 @@ pub struct Output {
     pub junit: Option<PathBuf>,
 }
 
-pub fn run(lab: &str, checks_file: Option<&Path>, output: &Output) -> Result<ExitCode> {
+pub fn run(
+    lab: &str,
+    checks_file: Option<&Path>,
+    options: &RunOptions,
+    output: &Output,
+) -> Result<ExitCode> {
     let prepared = match prepare(lab, checks_file) {
         Ok(prepared) => prepared,
         Err(e) => return Ok(invalid(&e)),
     };
     print_warnings(&prepared.checks.warnings);
-    let report = grade(&prepared.ctx, prepared.checks.checks, None);
+    let report = grade(&prepared.ctx, prepared.checks.checks, None, options);
     emit(&report, output)
 }
 

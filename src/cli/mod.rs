@@ -22,6 +22,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::checks::runner::RunOptions;
 use crate::ops::graph::GraphFormat;
 
 #[derive(Parser)]
@@ -212,6 +213,10 @@ enum Command {
         /// Run the checks of this file instead of the lab file's own.
         #[arg(long, value_name = "FILE")]
         checks: Option<PathBuf>,
+        /// Leave the messages mail checks send in the mailboxes (normally
+        /// each is removed once it has been verified).
+        #[arg(long)]
+        keep_mail: bool,
         /// Print the report as JSON (documented in docs/checks.md).
         #[arg(long)]
         json: bool,
@@ -235,6 +240,10 @@ enum Command {
         /// Run the checks of this file instead of the lab file's own.
         #[arg(long, value_name = "FILE")]
         checks: Option<PathBuf>,
+        /// Leave the messages mail checks send in the mailboxes (normally
+        /// each is removed once it has been verified).
+        #[arg(long)]
+        keep_mail: bool,
         /// Print the report as JSON (documented in docs/checks.md).
         #[arg(long)]
         json: bool,
@@ -328,19 +337,27 @@ pub fn main() -> ExitCode {
         Command::Check {
             lab,
             checks,
+            keep_mail,
             json,
             junit,
-        } => check::run(&lab, checks.as_deref(), &check::Output { json, junit }),
+        } => check::run(
+            &lab,
+            checks.as_deref(),
+            &RunOptions { keep_mail },
+            &check::Output { json, junit },
+        ),
         Command::Test {
             file,
             name,
             checks,
+            keep_mail,
             json,
             junit,
         } => test::run(
             &file,
             name.as_deref(),
             checks.as_deref(),
+            &RunOptions { keep_mail },
             &check::Output { json, junit },
         ),
         Command::Mail(command) => mail::run(command),

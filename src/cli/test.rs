@@ -12,6 +12,7 @@ use super::check::{Output, emit, invalid, print_warnings};
 use super::signals::cancel_on_stop_signals;
 use super::validate;
 use crate::checks::load::load_lab_file;
+use crate::checks::runner::RunOptions;
 use crate::ops::check::checks_from_file;
 use crate::ops::test::{Graded, test};
 use crate::progress::Progress;
@@ -31,6 +32,7 @@ pub fn run(
     file: &Path,
     name: Option<&str>,
     checks_file: Option<&Path>,
+    options: &RunOptions,
     output: &Output,
 ) -> Result<ExitCode> {
     let (mut checked, lab_checks) = match load_lab_file(file) {
@@ -65,7 +67,7 @@ pub fn run(
         Ok(cancel) => cancel,
         Err(e) => return Ok(invalid(&e)),
     };
-    let tested = match test(plan, file, checks, &Progress::new(), &cancel) {
+    let tested = match test(plan, file, checks, options, &Progress::new(), &cancel) {
         Ok(tested) => tested,
         Err(e) => return Ok(invalid(&e)),
     };

@@ -12,7 +12,7 @@ use super::target::lab_name;
 use crate::checks::context::LabContext;
 use crate::checks::load::{load_checks_file, load_lab_file};
 use crate::checks::report::{Report, Timings};
-use crate::checks::runner::run_all;
+use crate::checks::runner::{RunOptions, run_all};
 use crate::checks::spec::CheckSpec;
 use crate::lab::diagnostic::Report as DiagnosticReport;
 use crate::lab::plan::Plan;
@@ -106,10 +106,15 @@ pub fn lab_file_checks(lab: &str) -> Result<Vec<CheckSpec>> {
 }
 
 /// Runs the checks and builds the report.
-pub fn grade(ctx: &LabContext, checks: Vec<CheckSpec>, timings: Option<Timings>) -> Report {
+pub fn grade(
+    ctx: &LabContext,
+    checks: Vec<CheckSpec>,
+    timings: Option<Timings>,
+    options: &RunOptions,
+) -> Report {
     let started = SystemTime::now();
     let clock = Instant::now();
-    let results = run_all(ctx, checks);
+    let results = run_all(ctx, checks, options);
     Report {
         lab: ctx.lab.clone(),
         results,

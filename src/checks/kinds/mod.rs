@@ -16,6 +16,7 @@ pub mod tcp;
 use super::context::LabContext;
 use super::outcome::Outcome;
 use super::resolver::Resolver;
+use super::runner::RunOptions;
 use crate::lab::model_checks::CheckKind;
 
 /// A resolved check of one kind: what its probe does.
@@ -89,14 +90,14 @@ impl Probe {
     }
 
     /// Runs the probe to its outcome (blocking; steps run inside nodes).
-    pub fn run(&self, ctx: &LabContext) -> Outcome {
+    pub fn run(&self, ctx: &LabContext, options: &RunOptions) -> Outcome {
         let result = match self {
             Probe::Ping(p) => p.run(ctx),
             Probe::Tcp(p) => p.run(ctx),
             Probe::Dhcp(p) => p.run(ctx),
             Probe::Dns(p) => p.run(ctx),
             Probe::Http(p) => p.run(ctx),
-            Probe::Mail(p) => p.run(ctx),
+            Probe::Mail(p) => p.run(ctx, options),
             Probe::MailRefused(p) => p.run(ctx),
             Probe::Exec(p) => p.run(ctx),
         };
