@@ -131,3 +131,62 @@ fn mail_checks_remove_their_messages_unless_keep_mail() {
         );
     }
 }
+
+/// A rubric naming a node the submission renamed fails that check alone
+/// (0 points, step `rubric`, the missing node named); the others still run
+/// and score, and the exit code is 1, not 2.
+#[test]
+fn a_check_naming_what_the_lab_lacks_fails_alone() {
+    require_root();
+    let dir = common::TempDir::new("vd-rubric");
+    let rubric = dir.join("rubric.yaml");
+    std::fs::write(
+        &rubric,
+        "checks:
+  - {name: Ada emails Bob, points: 3, mail: {from: pc-ada, to: bob@cbrc.com, reader: pc-bobby}}
+  - {name: Bob emails Ada, points: 3, mail: {from: pc-bob, to: ada@cbrc.com, reader: pc-ada}}
+  - {name: Bob reaches the server, points: 1, ping: {from: pc-bob, to: server0}}
+",
+    )
+    .unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/cbrc-challenge.yaml");
+    let name = unique_name("vd-gap");
+    let out = labctl(&[
+        "test",
+        file.to_str().unwrap(),
+        "--name",
+        &name,
+        "--checks",
+        rubric.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let checks = report["checks"].as_array().unwrap();
+    let verdicts: Vec<(bool, u64)> = checks
+        .iter()
+        .map(|c| {
+            (
+                c["passed"].as_bool().unwrap(),
+                c["points"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [(false, 0), (true, 3), (true, 1)],
+        "{}",
+        text(&out)
+    );
+    let failed = &checks[0];
+    assert_eq!(failed["kind"], "mail");
+    assert_eq!(failed["diagnosis"]["step"], "rubric");
+    let message = failed["diagnosis"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("lab {name} has no node `pc-bobby`"))
+            && message.contains("`mail.reader`"),
+        "{message}"
+    );
+    let hint = failed["diagnosis"]["hint"].as_str().unwrap();
+    assert!(hint.contains("is it your `pc-bob`?"), "{hint}");
+}

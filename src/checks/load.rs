@@ -11,6 +11,7 @@ use anyhow::Context;
 use serde_json::Value;
 
 use super::resolve::resolve_checks;
+use super::resolver::LabGaps;
 use super::spec::CheckSpec;
 use crate::lab::diagnostic::{Diagnostic, Report, SourceFile};
 use crate::lab::load::{Checked, Stages, read_file, read_text};
@@ -42,7 +43,13 @@ pub fn load_lab_text(name: &str, text: String) -> LabWithChecks {
 fn with_checks(mut stages: Stages) -> LabWithChecks {
     let mut checks = Vec::new();
     if let (Some(raw), Some((lab, _, plan))) = (&stages.raw, &stages.sound) {
-        let (specs, found) = resolve_checks(&lab.checks, raw, plan, &base_dir(&stages.source));
+        let (specs, found) = resolve_checks(
+            &lab.checks,
+            raw,
+            plan,
+            &base_dir(&stages.source),
+            LabGaps::Errors,
+        );
         stages.diagnostics.extend(found);
         checks = specs;
     }
@@ -114,7 +121,8 @@ pub fn load_checks_text(name: &str, text: String, plan: &Plan) -> LoadedChecks {
             match decoded {
                 None => (None, diagnostics),
                 Some(file) => {
-                    let (specs, found) = resolve_checks(&file.checks, &raw, plan, &base_dir);
+                    let (specs, found) =
+                        resolve_checks(&file.checks, &raw, plan, &base_dir, LabGaps::FailTheCheck);
                     diagnostics.extend(found);
                     let ok = !diagnostics.iter().any(Diagnostic::is_error);
                     (ok.then_some(specs), diagnostics)

@@ -114,7 +114,7 @@ fn mail_account(
             ),
         ),
     };
-    r.error(field, message, hint);
+    r.missing(field, message, hint);
     None
 }
 

@@ -12,6 +12,7 @@ pub mod mail;
 pub mod mail_refused;
 pub mod ping;
 pub mod tcp;
+pub mod unrunnable;
 
 use super::context::LabContext;
 use super::outcome::Outcome;
@@ -30,6 +31,8 @@ pub enum Probe {
     Mail(Box<mail::Mail>),
     MailRefused(mail_refused::MailRefused),
     Exec(exec::Exec),
+    /// A check the lab lacks something for: it fails with the reason.
+    Unrunnable(unrunnable::Unrunnable),
 }
 
 /// Resolves one check's settings (problems go to `r`).
@@ -58,6 +61,7 @@ impl Probe {
             Probe::Mail(_) => "mail",
             Probe::MailRefused(_) => "mail-refused",
             Probe::Exec(_) => "exec",
+            Probe::Unrunnable(u) => u.kind,
         }
     }
 
@@ -72,6 +76,7 @@ impl Probe {
             Probe::Mail(p) => p.describe(),
             Probe::MailRefused(p) => p.describe(),
             Probe::Exec(p) => p.describe(),
+            Probe::Unrunnable(u) => u.describe(),
         }
     }
 
@@ -86,6 +91,7 @@ impl Probe {
             Probe::Mail(p) => &p.from,
             Probe::MailRefused(p) => &p.from,
             Probe::Exec(p) => &p.node,
+            Probe::Unrunnable(u) => &u.source,
         }
     }
 
@@ -100,6 +106,7 @@ impl Probe {
             Probe::Mail(p) => p.run(ctx, options),
             Probe::MailRefused(p) => p.run(ctx),
             Probe::Exec(p) => p.run(ctx),
+            Probe::Unrunnable(u) => u.run(),
         };
         match result {
             Ok(outcome) => outcome,
