@@ -190,3 +190,43 @@ fn a_check_naming_what_the_lab_lacks_fails_alone() {
     let hint = failed["diagnosis"]["hint"].as_str().unwrap();
     assert!(hint.contains("is it your `pc-bob`?"), "{hint}");
 }
+
+/// `labctl test --checks` with a broken rubric (no lab is built): the
+/// student sees the check and field, never the rubric's lines; the
+/// instructor sees them with `--show-rubric`. Both exit 2.
+#[test]
+fn a_broken_hidden_rubric_is_not_printed() {
+    let dir = common::TempDir::new("vd-hidden");
+    let rubric = dir.join("rubric.yaml");
+    let secret =
+        "{name: Ada emails Bob, points: 5, mail: {from: pc-ada, to: bob-at-cbrc, reader: pc-bob}}";
+    std::fs::write(&rubric, format!("checks:\n  - {secret}\n")).unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/cbrc-challenge.yaml");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "test",
+            file.to_str().unwrap(),
+            "--checks",
+            rubric.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        labctl(&args)
+    };
+    let out = run(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        stderr.contains("check 1 (\"Ada emails Bob\"), `mail.to`")
+            && stderr.contains("is not an email address")
+            && !stderr.contains(secret)
+            && !stderr.contains("points: 5"),
+        "{stderr}"
+    );
+    let out = run(&["--show-rubric"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(secret),
+        "{}",
+        text(&out)
+    );
+}

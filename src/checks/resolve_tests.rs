@@ -374,3 +374,52 @@ fn a_rubric_naming_what_the_lab_lacks_fails_only_those_checks() {
         "{report}"
     );
 }
+
+/// A hidden rubric's problems name the check (number and name) and the
+/// field, never a line of the file; shown, they quote it as before.
+#[test]
+fn a_hidden_rubric_is_never_quoted() {
+    use crate::checks::load::RubricLines;
+    let plan = check_text("lab.yaml", LAB.to_string())
+        .checked
+        .plan
+        .expect("valid");
+    let rubric = "checks:
+  - {name: secret ping, ping: {from: pc1, to: server0}}
+  - {name: Ada emails Bob, points: 5, mail: {from: pc0, to: bob-at-cbrc, reader: pc1, within: soon}}
+  - dns: {from: pc1, name: www.cbrc.com, tpye: A}
+grading: {hidden: true}
+";
+    let loaded = load_checks_text("rubric.yaml", rubric.into(), &plan);
+    assert!(loaded.checks.is_none());
+    let hidden = loaded.render(RubricLines::Hidden).expect("errors");
+    for line in rubric.lines() {
+        assert!(!hidden.contains(line.trim()), "quotes {line:?}:\n{hidden}");
+    }
+    for place in [
+        "rubric.yaml: check 2 (\"Ada emails Bob\"), `mail.to`",
+        "rubric.yaml: check 3, `dns.tpye`",
+        "rubric.yaml: `grading`",
+    ] {
+        assert!(hidden.contains(place), "{place} in:\n{hidden}");
+    }
+    assert!(hidden.contains("is not an email address"), "{hidden}");
+    assert!(
+        hidden.ends_with("rubric.yaml: 3 errors, 0 warnings"),
+        "{hidden}"
+    );
+    let shown = loaded.render(RubricLines::Shown).expect("errors");
+    assert!(
+        shown.contains("rubric.yaml:3:") && shown.contains(rubric.lines().nth(2).unwrap()),
+        "{shown}"
+    );
+    // A file that is not even YAML: placed by line only.
+    let garbled = load_checks_text(
+        "rubric.yaml",
+        "checks: [\n  - {ping: secret\n".into(),
+        &plan,
+    );
+    let hidden = garbled.render(RubricLines::Hidden).expect("errors");
+    assert!(!hidden.contains("secret"), "{hidden}");
+    assert!(hidden.contains("rubric.yaml: line "), "{hidden}");
+}

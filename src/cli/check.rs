@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use super::EXIT_INVALID;
+use crate::checks::load::RubricLines;
 use crate::checks::report::{Report, to_json, to_junit, to_text};
 use crate::checks::runner::RunOptions;
 use crate::ops::check::{InvalidFile, grade, prepare};
@@ -23,10 +24,11 @@ pub struct Output {
 pub fn run(
     lab: &str,
     checks_file: Option<&Path>,
+    lines: RubricLines,
     options: &RunOptions,
     output: &Output,
 ) -> Result<ExitCode> {
-    let prepared = match prepare(lab, checks_file) {
+    let prepared = match prepare(lab, checks_file, lines) {
         Ok(prepared) => prepared,
         Err(e) => return Ok(invalid(&e)),
     };

@@ -22,6 +22,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::checks::load::RubricLines;
 use crate::checks::runner::RunOptions;
 use crate::ops::graph::GraphFormat;
 
@@ -217,6 +218,11 @@ enum Command {
         /// each is removed once it has been verified).
         #[arg(long)]
         keep_mail: bool,
+        /// Quote the checks file's lines in its errors and warnings (for the
+        /// instructor; by default they are placed by check number, name and
+        /// field only, so a hidden rubric is never shown to a student).
+        #[arg(long, requires = "checks")]
+        show_rubric: bool,
         /// Print the report as JSON (documented in docs/checks.md).
         #[arg(long)]
         json: bool,
@@ -244,6 +250,11 @@ enum Command {
         /// each is removed once it has been verified).
         #[arg(long)]
         keep_mail: bool,
+        /// Quote the checks file's lines in its errors and warnings (for the
+        /// instructor; by default they are placed by check number, name and
+        /// field only, so a hidden rubric is never shown to a student).
+        #[arg(long, requires = "checks")]
+        show_rubric: bool,
         /// Print the report as JSON (documented in docs/checks.md).
         #[arg(long)]
         json: bool,
@@ -338,11 +349,13 @@ pub fn main() -> ExitCode {
             lab,
             checks,
             keep_mail,
+            show_rubric,
             json,
             junit,
         } => check::run(
             &lab,
             checks.as_deref(),
+            rubric_lines(show_rubric),
             &RunOptions { keep_mail },
             &check::Output { json, junit },
         ),
@@ -351,12 +364,14 @@ pub fn main() -> ExitCode {
             name,
             checks,
             keep_mail,
+            show_rubric,
             json,
             junit,
         } => test::run(
             &file,
             name.as_deref(),
             checks.as_deref(),
+            rubric_lines(show_rubric),
             &RunOptions { keep_mail },
             &check::Output { json, junit },
         ),
@@ -373,5 +388,14 @@ pub fn main() -> ExitCode {
             eprintln!("error: {}", crate::printable::lines(&format!("{e:#}")));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `--show-rubric`: whether a checks file's problems quote its lines.
+fn rubric_lines(show_rubric: bool) -> RubricLines {
+    if show_rubric {
+        RubricLines::Shown
+    } else {
+        RubricLines::Hidden
     }
 }

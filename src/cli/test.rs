@@ -11,7 +11,7 @@ use anyhow::Result;
 use super::check::{Output, emit, invalid, print_warnings};
 use super::signals::cancel_on_stop_signals;
 use super::validate;
-use crate::checks::load::load_lab_file;
+use crate::checks::load::{RubricLines, load_lab_file};
 use crate::checks::runner::RunOptions;
 use crate::ops::check::checks_from_file;
 use crate::ops::test::{Graded, test};
@@ -32,6 +32,7 @@ pub fn run(
     file: &Path,
     name: Option<&str>,
     checks_file: Option<&Path>,
+    lines: RubricLines,
     options: &RunOptions,
     output: &Output,
 ) -> Result<ExitCode> {
@@ -47,7 +48,7 @@ pub fn run(
     };
     // Every file is checked before anything is built.
     let checks = match checks_file {
-        Some(path) => match checks_from_file(path, &plan) {
+        Some(path) => match checks_from_file(path, &plan, lines) {
             Ok(checks) => {
                 print_warnings(&checks.warnings);
                 checks.checks

@@ -157,4 +157,31 @@ mod tests {
         assert!(!in_use(&wrong));
         assert!(!in_use(&FetchError::new("connect", "[IN-USE]".into())));
     }
+
+    #[test]
+    fn a_mailbox_held_by_another_client_does_not_blame_the_password() {
+        let account = MailAccount {
+            name: None,
+            address: "bob@cbrc.com".into(),
+            incoming: "mail.cbrc.com".into(),
+            protocol: None,
+            outgoing: "mail.cbrc.com".into(),
+            user: "bob".into(),
+            password: "secret".into(),
+        };
+        let busy = FetchError::refused(
+            "login",
+            "-ERR [IN-USE] the maildrop is already in use".into(),
+        );
+        let d = super::super::mail::fetch_diagnosis("pc-bob", &account, &busy);
+        assert!(
+            d.hint
+                .starts_with("another mail client kept bob's mailbox open"),
+            "{d}"
+        );
+        let wrong =
+            FetchError::refused("login", "-ERR [AUTH] invalid user name or password".into());
+        let d = super::super::mail::fetch_diagnosis("pc-bob", &account, &wrong);
+        assert!(d.hint.contains("password"), "{d}");
+    }
 }
