@@ -288,11 +288,30 @@ fn check_grades_a_running_lab_with_a_separate_checks_file() {
         stdout.contains("score: 1/2 points (50.0%), 1 of 2 checks passed"),
         "{stdout}"
     );
+    // A node the lab lacks fails that check; a mistake of the file itself
+    // stops everything, placed by check and field (a rubric may be hidden).
+    let lacking = dir.join("lacking.yaml");
+    std::fs::write(&lacking, "checks:\n  - ping: {from: pc-nobody, to: mail}\n").unwrap();
+    let out = labctl(&["check", &lab.name, "--checks", lacking.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("has no node `pc-nobody`"),
+        "{}",
+        text(&out)
+    );
     let invalid = dir.join("invalid.yaml");
-    std::fs::write(&invalid, "checks:\n  - ping: {from: pc-nobody, to: mail}\n").unwrap();
+    std::fs::write(
+        &invalid,
+        "checks:\n  - ping: {from: pc-cbrc, to: mail, expect: maybe}\n",
+    )
+    .unwrap();
     let out = labctl(&["check", &lab.name, "--checks", invalid.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("invalid.yaml:2:18"), "{}", text(&out));
+    assert!(
+        text(&out).contains("invalid.yaml: check 1, `ping.expect`"),
+        "{}",
+        text(&out)
+    );
     // The lab's own checks, by lab file.
     let out = labctl(&["check", lab.file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

@@ -4,6 +4,10 @@
 //! schema, types, meaning against the lab's plan) with file:line:col errors.
 //! A lab file is loaded here with its checks, so that every verb sees one
 //! verdict for both, the lab's problems first.
+//!
+//! A checks file is often an instructor's hidden rubric: its problems can
+//! be rendered without its lines (`RubricLines::Hidden`), each placed by
+//! check number, name and field instead, for the student who sees them.
 
 use std::path::Path;
 
@@ -11,12 +15,13 @@ use anyhow::Context;
 use serde_json::Value;
 
 use super::resolve::resolve_checks;
+use super::resolver::LabGaps;
 use super::spec::CheckSpec;
-use crate::lab::diagnostic::{Diagnostic, Report, SourceFile};
+use crate::lab::diagnostic::{Diagnostic, Pos, Report, SourceFile};
 use crate::lab::load::{Checked, Stages, read_file, read_text};
 use crate::lab::model_checks::{ChecksFile, explain_misplaced_keys};
 use crate::lab::plan::Plan;
-use crate::lab::raw::RawNode;
+use crate::lab::raw::{RawNode, RawValue, Step};
 use crate::lab::shape::check_shape;
 
 /// A lab file and its own checks, with one verdict for both.
@@ -42,7 +47,13 @@ pub fn load_lab_text(name: &str, text: String) -> LabWithChecks {
 fn with_checks(mut stages: Stages) -> LabWithChecks {
     let mut checks = Vec::new();
     if let (Some(raw), Some((lab, _, plan))) = (&stages.raw, &stages.sound) {
-        let (specs, found) = resolve_checks(&lab.checks, raw, plan, &base_dir(&stages.source));
+        let (specs, found) = resolve_checks(
+            &lab.checks,
+            raw,
+            plan,
+            &base_dir(&stages.source),
+            LabGaps::Errors,
+        );
         stages.diagnostics.extend(found);
         checks = specs;
     }
@@ -66,19 +77,131 @@ pub struct LoadedChecks {
     pub source: SourceFile,
     pub diagnostics: Vec<Diagnostic>,
     pub checks: Option<Vec<CheckSpec>>,
+    /// The file's syntax tree, when it parsed (to place a diagnostic by
+    /// check and field).
+    raw: Option<RawNode>,
+}
+
+/// Whether a checks file's diagnostics may quote its lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RubricLines {
+    /// With the file's lines and carets (for the instructor who wrote it).
+    Shown,
+    /// Placed by check number, name and field only: a student grading
+    /// against a hidden rubric never sees its lines.
+    Hidden,
 }
 
 impl LoadedChecks {
-    /// The rendered diagnostics (errors and warnings), if any.
+    /// The rendered diagnostics (errors and warnings), if any, with the
+    /// file's lines.
     pub fn report(&self) -> Option<String> {
-        (!self.diagnostics.is_empty()).then(|| {
-            Report {
-                source: &self.source,
-                diagnostics: self.diagnostics.clone(),
+        self.render(RubricLines::Shown)
+    }
+
+    /// The rendered diagnostics, if any, with or without the file's lines.
+    pub fn render(&self, lines: RubricLines) -> Option<String> {
+        if self.diagnostics.is_empty() {
+            return None;
+        }
+        let report = Report {
+            source: &self.source,
+            diagnostics: self.diagnostics.clone(),
+        };
+        Some(match lines {
+            RubricLines::Shown => report.to_string(),
+            RubricLines::Hidden => {
+                let mut sorted: Vec<&Diagnostic> = self.diagnostics.iter().collect();
+                sorted.sort_by_key(|d| (d.severity, d.pos));
+                let mut out = String::new();
+                for d in sorted {
+                    let label = if d.is_error() { "error" } else { "warning" };
+                    out.push_str(&format!("{label}: {}\n", d.message));
+                    let place = d.pos.map(|pos| self.place(pos));
+                    out.push_str(&format!(
+                        "  --> {}{}\n",
+                        self.source.name,
+                        place.map(|p| format!(": {p}")).unwrap_or_default()
+                    ));
+                    if let Some(hint) = &d.hint {
+                        out.push_str(&format!("   = hint: {hint}\n"));
+                    }
+                    out.push('\n');
+                }
+                out + &report.summary()
             }
-            .to_string()
         })
     }
+
+    /// Where `pos` is, in words: `check 3 ("Ada emails Bob"), mail.reader`,
+    /// or the top-level key, or only the line when the file did not parse.
+    fn place(&self, pos: Pos) -> String {
+        let path = self.raw.as_ref().and_then(|raw| path_to(raw, pos));
+        let Some(path) = path else {
+            return format!("line {}", pos.line);
+        };
+        let keys = |steps: &[Step]| {
+            steps
+                .iter()
+                .map(|s| match s {
+                    Step::Key(k) => k.clone(),
+                    Step::Index(i) => format!("[{i}]"),
+                })
+                .collect::<Vec<_>>()
+                .join(".")
+        };
+        match path.as_slice() {
+            [Step::Key(top), Step::Index(i), field @ ..] if top == "checks" => {
+                let name = self
+                    .raw
+                    .as_ref()
+                    .and_then(|raw| {
+                        raw.get(&[Step::from("checks"), Step::from(*i), Step::from("name")])
+                    })
+                    .and_then(|n| n.value.scalar_text());
+                let mut place = format!("check {}", i + 1);
+                if let Some(name) = name {
+                    place.push_str(&format!(" (\"{}\")", crate::printable::line(&name)));
+                }
+                if !field.is_empty() {
+                    place.push_str(&format!(", `{}`", keys(field)));
+                }
+                place
+            }
+            [] => format!("line {}", pos.line),
+            steps => format!("`{}`", keys(steps)),
+        }
+    }
+}
+
+/// The path from the root to the key or value written at `pos`.
+fn path_to(node: &RawNode, pos: Pos) -> Option<Vec<Step>> {
+    let at = |p: Pos| (p.line, p.col) == (pos.line, pos.col);
+    if at(node.pos) {
+        return Some(Vec::new());
+    }
+    let children: Vec<(Step, Option<&RawNode>, &RawNode)> = match &node.value {
+        RawValue::Seq(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| (Step::Index(i), None, item))
+            .collect(),
+        RawValue::Map(entries) => entries
+            .iter()
+            .filter_map(|(key, value)| {
+                Some((Step::Key(key.value.scalar_text()?), Some(key), value))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    children.into_iter().find_map(|(step, key, value)| {
+        if key.is_some_and(|k| at(k.pos)) {
+            return Some(vec![step]);
+        }
+        let mut rest = path_to(value, pos)?;
+        rest.insert(0, step);
+        Some(rest)
+    })
 }
 
 pub fn checks_schema() -> Value {
@@ -95,10 +218,11 @@ pub fn load_checks_file(path: &Path, plan: &Plan) -> anyhow::Result<LoadedChecks
 pub fn load_checks_text(name: &str, text: String, plan: &Plan) -> LoadedChecks {
     let source = SourceFile::new(name, text);
     let base_dir = base_dir(&source);
-    let (checks, diagnostics) = match RawNode::parse(&source.text) {
-        Err(d) => (None, vec![d]),
+    let parsed = RawNode::parse(&source.text);
+    let (checks, diagnostics) = match &parsed {
+        Err(d) => (None, vec![d.clone()]),
         Ok(raw) => {
-            let shape = check_shape(&raw, &checks_schema());
+            let shape = check_shape(raw, &checks_schema());
             let mut diagnostics = shape.diagnostics;
             explain_misplaced_keys(&mut diagnostics);
             let decoded = shape.pruned.and_then(|json| {
@@ -114,7 +238,8 @@ pub fn load_checks_text(name: &str, text: String, plan: &Plan) -> LoadedChecks {
             match decoded {
                 None => (None, diagnostics),
                 Some(file) => {
-                    let (specs, found) = resolve_checks(&file.checks, &raw, plan, &base_dir);
+                    let (specs, found) =
+                        resolve_checks(&file.checks, raw, plan, &base_dir, LabGaps::FailTheCheck);
                     diagnostics.extend(found);
                     let ok = !diagnostics.iter().any(Diagnostic::is_error);
                     (ok.then_some(specs), diagnostics)
@@ -126,5 +251,6 @@ pub fn load_checks_text(name: &str, text: String, plan: &Plan) -> LoadedChecks {
         source,
         diagnostics,
         checks,
+        raw: parsed.ok(),
     }
 }

@@ -3,12 +3,16 @@
 //! every problem is reported at its file:line:col with a hint, all in one
 //! run. This module checks what every entry shares (one kind per entry,
 //! points) and hands each kind's settings to its module under `kinds/`,
-//! through the shared `Resolver`.
+//! through the shared `Resolver`. In a checks file, a check that names
+//! something the lab lacks becomes a check that fails with the reason
+//! (`kinds::unrunnable`), not an error of the file.
 
 use std::path::Path;
 
 use super::kinds;
-use super::resolver::{At, Resolver};
+use super::kinds::Probe;
+use super::kinds::unrunnable::Unrunnable;
+use super::resolver::{At, LabGaps, Resolver};
 use super::spec::CheckSpec;
 use crate::lab::diagnostic::Diagnostic;
 use crate::lab::model_checks::{CHECK_KINDS, Check, NotOneKind};
@@ -20,12 +24,14 @@ pub const MAX_POINTS: u32 = 1000;
 
 /// Resolves `checks` (found under the top-level `checks` key of `raw`)
 /// against `plan`. `base_dir` is the directory of the file they are in
-/// (attachments are relative to it).
+/// (attachments are relative to it); `lab_gaps` says what a check that
+/// names something the lab lacks is.
 pub fn resolve_checks(
     checks: &[Check],
     raw: &RawNode,
     plan: &Plan,
     base_dir: &Path,
+    lab_gaps: LabGaps,
 ) -> (Vec<CheckSpec>, Vec<Diagnostic>) {
     let mut resolver = Resolver {
         raw,
@@ -33,6 +39,8 @@ pub fn resolve_checks(
         base_dir,
         at: At { index: 0, kind: "" },
         found: Vec::new(),
+        lab_gaps,
+        gap: None,
     };
     let specs = checks
         .iter()
@@ -86,7 +94,12 @@ fn resolve_one(resolver: &mut Resolver, index: usize, check: &Check) -> Option<C
         index,
         kind: kind.key(),
     };
-    let probe = kinds::resolve(resolver, kind)?;
+    resolver.gap = None;
+    let resolved = kinds::resolve(resolver, kind);
+    let probe = match resolver.gap.take() {
+        Some(diagnosis) => Probe::Unrunnable(Unrunnable::new(kind, diagnosis)),
+        None => resolved?,
+    };
     let title = check.name.clone().unwrap_or_else(|| probe.describe());
     Some(CheckSpec {
         title,

@@ -288,3 +288,138 @@ fn the_lab_file_reports_its_own_problems_first_then_its_checks() {
     );
     assert!(checked.valid.is_none() && checked.plan.is_none());
 }
+
+/// A rubric naming what the student's lab lacks fails those checks alone
+/// (step `rubric`, naming the missing thing and the field); the same in a
+/// lab file's own checks is an error of the file; a mistake of the rubric
+/// itself stays an error whatever the lab.
+#[test]
+fn a_rubric_naming_what_the_lab_lacks_fails_only_those_checks() {
+    let plan = check_text("lab.yaml", LAB.to_string())
+        .checked
+        .plan
+        .expect("valid");
+    let rubric = "checks:
+  - {name: Ada emails Bob, mail: {from: pc0, to: bob@cbrc.com, reader: pc-1}}
+  - ping: {from: pc1, to: server0}
+  - mail: {from: server0, to: ada@cbrc.com, reader: pc0}
+  - dhcp: {node: pc1}
+  - dns: {from: pc1, name: www.cbrc.com, expect: web0}
+  - tcp: {from: pc1, to: sw0, port: 80}
+";
+    let loaded = load_checks_text("rubric.yaml", rubric.into(), &plan);
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    let checks = loaded.checks.expect("runnable");
+    let failing: Vec<(&str, &str, String)> = checks
+        .iter()
+        .filter_map(|c| match &c.probe {
+            Probe::Unrunnable(u) => Some((c.title.as_str(), u.kind, u.diagnosis.to_string())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(checks.len(), 6);
+    assert_eq!(failing.len(), 5, "{failing:#?}");
+    let expected = [
+        (
+            "Ada emails Bob",
+            "lab lab has no node `pc-1` (its `mail.reader`)",
+            "the checks expect a node named `pc-1`: is it your `pc1`? give it that name",
+        ),
+        (
+            "a mail check from server0",
+            "server0 has no mail settings (its `mail.from`)",
+            "give server0 `mail:",
+        ),
+        ("a dhcp check from pc1", "pc1 has no `dhcp` interface", ""),
+        (
+            "a dns check from pc1",
+            "`web0` is not an address nor a node (its `dns.expect`)",
+            "",
+        ),
+        ("a tcp check from pc1", "sw0 is a switch", "(its `tcp.to`)"),
+    ];
+    for ((title, kind, diagnosis), (want_title, words, more)) in failing.iter().zip(expected) {
+        assert_eq!(*title, want_title, "{diagnosis}");
+        assert!(
+            diagnosis.starts_with("this check cannot run on this lab: ")
+                && diagnosis.contains(words)
+                && diagnosis.contains(more),
+            "{kind}: {diagnosis}"
+        );
+    }
+    assert!(checks.iter().all(|c| match &c.probe {
+        Probe::Unrunnable(u) => u.diagnosis.step == "rubric",
+        _ => true,
+    }));
+    // The same checks in the lab file itself: errors of the file.
+    let errors = lab_errors(rubric);
+    assert_eq!(errors.len(), 5, "{errors:#?}");
+    assert!(
+        errors[0]
+            .2
+            .contains("has no node `pc-1` | did you mean `pc1`?"),
+        "{errors:#?}"
+    );
+    // A rubric's own mistake is an error, even beside a missing node.
+    let broken = load_checks_text(
+        "rubric.yaml",
+        "checks:\n  - ping: {from: pc9, to: server0}\n  - mail: {from: pc0, to: not-an-address, reader: pc1}\n"
+            .into(),
+        &plan,
+    );
+    assert!(broken.checks.is_none());
+    let report = broken.report().expect("errors");
+    assert!(
+        report.contains("is not an email address") && !report.contains("pc9"),
+        "{report}"
+    );
+}
+
+/// A hidden rubric's problems name the check (number and name) and the
+/// field, never a line of the file; shown, they quote it as before.
+#[test]
+fn a_hidden_rubric_is_never_quoted() {
+    use crate::checks::load::RubricLines;
+    let plan = check_text("lab.yaml", LAB.to_string())
+        .checked
+        .plan
+        .expect("valid");
+    let rubric = "checks:
+  - {name: secret ping, ping: {from: pc1, to: server0}}
+  - {name: Ada emails Bob, points: 5, mail: {from: pc0, to: bob-at-cbrc, reader: pc1, within: soon}}
+  - dns: {from: pc1, name: www.cbrc.com, tpye: A}
+grading: {hidden: true}
+";
+    let loaded = load_checks_text("rubric.yaml", rubric.into(), &plan);
+    assert!(loaded.checks.is_none());
+    let hidden = loaded.render(RubricLines::Hidden).expect("errors");
+    for line in rubric.lines() {
+        assert!(!hidden.contains(line.trim()), "quotes {line:?}:\n{hidden}");
+    }
+    for place in [
+        "rubric.yaml: check 2 (\"Ada emails Bob\"), `mail.to`",
+        "rubric.yaml: check 3, `dns.tpye`",
+        "rubric.yaml: `grading`",
+    ] {
+        assert!(hidden.contains(place), "{place} in:\n{hidden}");
+    }
+    assert!(hidden.contains("is not an email address"), "{hidden}");
+    assert!(
+        hidden.ends_with("rubric.yaml: 3 errors, 0 warnings"),
+        "{hidden}"
+    );
+    let shown = loaded.render(RubricLines::Shown).expect("errors");
+    assert!(
+        shown.contains("rubric.yaml:3:") && shown.contains(rubric.lines().nth(2).unwrap()),
+        "{shown}"
+    );
+    // A file that is not even YAML: placed by line only.
+    let garbled = load_checks_text(
+        "rubric.yaml",
+        "checks: [\n  - {ping: secret\n".into(),
+        &plan,
+    );
+    let hidden = garbled.render(RubricLines::Hidden).expect("errors");
+    assert!(!hidden.contains("secret"), "{hidden}");
+    assert!(hidden.contains("rubric.yaml: line "), "{hidden}");
+}

@@ -2,10 +2,17 @@
 //! resolved against the lab's plan (nodes that exist and can send, targets,
 //! durations), each problem reported at the field it is about with a hint.
 //! The kinds (`kinds/`) use it; `resolve.rs` drives it over a file's checks.
+//!
+//! Two kinds of problem: the file's own (bad values, which no lab can fix)
+//! are always errors; a name the lab lacks (`missing`: a renamed node, a
+//! node without mail settings) is an error in a lab file's own checks, but
+//! in a separate checks file — an instructor's rubric grading a student's
+//! lab — it fails only that check (`LabGaps::FailTheCheck`).
 
 use std::path::Path;
 use std::time::Duration;
 
+use super::outcome::Diagnosis;
 use super::target::{Target, parse_duration};
 use crate::lab::addr::parse_ipv4;
 use crate::lab::diagnostic::{Diagnostic, did_you_mean};
@@ -23,6 +30,18 @@ pub struct Resolver<'a> {
     /// The check being resolved.
     pub(super) at: At,
     pub(super) found: Vec<Diagnostic>,
+    pub(super) lab_gaps: LabGaps,
+    /// What the lab lacks for the check being resolved (`FailTheCheck`).
+    pub(super) gap: Option<Diagnosis>,
+}
+
+/// What a check that names something the lab lacks is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LabGaps {
+    /// An error of the file (a lab file's own checks: one author, one file).
+    Errors,
+    /// A failed check, the others still run (a checks file grading a lab).
+    FailTheCheck,
 }
 
 /// Which check is being resolved: `checks[index].kind`.
@@ -65,6 +84,27 @@ impl<'a> Resolver<'a> {
         self.error_at(&at, message, hint);
     }
 
+    /// Reports that the lab lacks what `field` names: an error, or the
+    /// failure of this check alone (see `LabGaps`).
+    pub fn missing(&mut self, field: &str, message: impl Into<String>, hint: impl Into<String>) {
+        match self.lab_gaps {
+            LabGaps::Errors => self.error(field, message, hint),
+            LabGaps::FailTheCheck => {
+                if self.gap.is_none() {
+                    self.gap = Some(Diagnosis::new(
+                        "rubric",
+                        format!(
+                            "this check cannot run on this lab: {} (its `{}.{field}`)",
+                            message.into(),
+                            self.at.kind
+                        ),
+                        hint,
+                    ));
+                }
+            }
+        }
+    }
+
     /// The lab's plan the checks are resolved against.
     pub fn plan(&self) -> &'a Plan {
         self.plan
@@ -90,11 +130,19 @@ impl<'a> Resolver<'a> {
         }
         let plan = self.plan;
         let names: Vec<&str> = plan.nodes.iter().map(|n| n.name.as_str()).collect();
-        let hint = match did_you_mean(name, names.iter().copied()) {
-            Some(close) => format!("did you mean `{close}`?"),
-            None => format!("the nodes are {}", names.join(", ")),
+        let close = did_you_mean(name, names.iter().copied());
+        let hint = match (self.lab_gaps, close) {
+            (LabGaps::Errors, Some(close)) => format!("did you mean `{close}`?"),
+            (LabGaps::Errors, None) => format!("the nodes are {}", names.join(", ")),
+            (LabGaps::FailTheCheck, Some(close)) => format!(
+                "the checks expect a node named `{name}`: is it your `{close}`? give it that name"
+            ),
+            (LabGaps::FailTheCheck, None) => format!(
+                "the checks expect a node named `{name}`; the lab's nodes are {}",
+                names.join(", ")
+            ),
         };
-        self.error(
+        self.missing(
             field,
             format!("lab {} has no node `{name}`", plan.lab),
             hint,
@@ -107,7 +155,7 @@ impl<'a> Resolver<'a> {
         let node = self.node(field, name)?;
         if node.kind == NodeKind::Switch {
             let name = node.name.clone();
-            self.error(
+            self.missing(
                 field,
                 format!("{name} is a switch: it has no address to send from"),
                 "start the check from a host, server or router",
@@ -124,7 +172,7 @@ impl<'a> Resolver<'a> {
         }
         if let Some(node) = self.find_node(text) {
             if node.kind == NodeKind::Switch {
-                self.error(
+                self.missing(
                     field,
                     format!("{} is a switch: it has no address", node.name),
                     "name a host, server or router",
@@ -143,7 +191,8 @@ impl<'a> Resolver<'a> {
             None => "write a node name, an address (192.168.1.2) or a DNS name (mail.cbrc.com)"
                 .to_string(),
         };
-        self.error(
+        // Most often a node the lab does not have (renamed, or not there).
+        self.missing(
             field,
             format!("`{text}` is not a node, an address or a DNS name"),
             hint,

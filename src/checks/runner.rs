@@ -1,5 +1,7 @@
 //! Runs checks concurrently — one OS thread per check, each stepping into
 //! the namespaces it needs — and collects their outcomes in file order.
+//! Checks that share something only one may use at a time (a mailbox) take
+//! turns where they use it (`probes::mailbox`); everything else overlaps.
 
 use std::time::Instant;
 
@@ -13,14 +15,22 @@ pub struct CheckResult {
     pub outcome: Outcome,
 }
 
-pub fn run_all(ctx: &LabContext, checks: Vec<CheckSpec>) -> Vec<CheckResult> {
+/// How checks run, as `labctl check`, `test` and `grade` ask.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunOptions {
+    /// Leave the messages mail checks send in the mailboxes (by default a
+    /// check removes its message, and any bounce of it, once verified).
+    pub keep_mail: bool,
+}
+
+pub fn run_all(ctx: &LabContext, checks: Vec<CheckSpec>, options: &RunOptions) -> Vec<CheckResult> {
     std::thread::scope(|scope| {
         let running: Vec<_> = checks
             .into_iter()
             .map(|spec| {
                 scope.spawn(move || {
                     let started = Instant::now();
-                    let mut outcome = spec.probe.run(ctx);
+                    let mut outcome = spec.probe.run(ctx, options);
                     outcome.duration = started.elapsed();
                     CheckResult { spec, outcome }
                 })

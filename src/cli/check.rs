@@ -10,7 +10,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use super::EXIT_INVALID;
+use crate::checks::load::RubricLines;
 use crate::checks::report::{Report, to_json, to_junit, to_text};
+use crate::checks::runner::RunOptions;
 use crate::ops::check::{InvalidFile, grade, prepare};
 
 /// How the report is given: text or JSON on stdout, JUnit XML to a file.
@@ -19,13 +21,19 @@ pub struct Output {
     pub junit: Option<PathBuf>,
 }
 
-pub fn run(lab: &str, checks_file: Option<&Path>, output: &Output) -> Result<ExitCode> {
-    let prepared = match prepare(lab, checks_file) {
+pub fn run(
+    lab: &str,
+    checks_file: Option<&Path>,
+    lines: RubricLines,
+    options: &RunOptions,
+    output: &Output,
+) -> Result<ExitCode> {
+    let prepared = match prepare(lab, checks_file, lines) {
         Ok(prepared) => prepared,
         Err(e) => return Ok(invalid(&e)),
     };
     print_warnings(&prepared.checks.warnings);
-    let report = grade(&prepared.ctx, prepared.checks.checks, None);
+    let report = grade(&prepared.ctx, prepared.checks.checks, None, options);
     emit(&report, output)
 }
 

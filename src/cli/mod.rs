@@ -22,6 +22,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::checks::load::RubricLines;
+use crate::checks::runner::RunOptions;
 use crate::ops::graph::GraphFormat;
 
 #[derive(Parser)]
@@ -212,6 +214,15 @@ enum Command {
         /// Run the checks of this file instead of the lab file's own.
         #[arg(long, value_name = "FILE")]
         checks: Option<PathBuf>,
+        /// Leave the messages mail checks send in the mailboxes (normally
+        /// each is removed once it has been verified).
+        #[arg(long)]
+        keep_mail: bool,
+        /// Quote the checks file's lines in its errors and warnings (for the
+        /// instructor; by default they are placed by check number, name and
+        /// field only, so a hidden rubric is never shown to a student).
+        #[arg(long, requires = "checks")]
+        show_rubric: bool,
         /// Print the report as JSON (documented in docs/checks.md).
         #[arg(long)]
         json: bool,
@@ -235,6 +246,15 @@ enum Command {
         /// Run the checks of this file instead of the lab file's own.
         #[arg(long, value_name = "FILE")]
         checks: Option<PathBuf>,
+        /// Leave the messages mail checks send in the mailboxes (normally
+        /// each is removed once it has been verified).
+        #[arg(long)]
+        keep_mail: bool,
+        /// Quote the checks file's lines in its errors and warnings (for the
+        /// instructor; by default they are placed by check number, name and
+        /// field only, so a hidden rubric is never shown to a student).
+        #[arg(long, requires = "checks")]
+        show_rubric: bool,
         /// Print the report as JSON (documented in docs/checks.md).
         #[arg(long)]
         json: bool,
@@ -328,19 +348,31 @@ pub fn main() -> ExitCode {
         Command::Check {
             lab,
             checks,
+            keep_mail,
+            show_rubric,
             json,
             junit,
-        } => check::run(&lab, checks.as_deref(), &check::Output { json, junit }),
+        } => check::run(
+            &lab,
+            checks.as_deref(),
+            rubric_lines(show_rubric),
+            &RunOptions { keep_mail },
+            &check::Output { json, junit },
+        ),
         Command::Test {
             file,
             name,
             checks,
+            keep_mail,
+            show_rubric,
             json,
             junit,
         } => test::run(
             &file,
             name.as_deref(),
             checks.as_deref(),
+            rubric_lines(show_rubric),
+            &RunOptions { keep_mail },
             &check::Output { json, junit },
         ),
         Command::Mail(command) => mail::run(command),
@@ -356,5 +388,14 @@ pub fn main() -> ExitCode {
             eprintln!("error: {}", crate::printable::lines(&format!("{e:#}")));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `--show-rubric`: whether a checks file's problems quote its lines.
+fn rubric_lines(show_rubric: bool) -> RubricLines {
+    if show_rubric {
+        RubricLines::Shown
+    } else {
+        RubricLines::Hidden
     }
 }

@@ -11,7 +11,8 @@ use anyhow::Result;
 use super::check::{Output, emit, invalid, print_warnings};
 use super::signals::cancel_on_stop_signals;
 use super::validate;
-use crate::checks::load::load_lab_file;
+use crate::checks::load::{RubricLines, load_lab_file};
+use crate::checks::runner::RunOptions;
 use crate::ops::check::checks_from_file;
 use crate::ops::test::{Graded, test};
 use crate::progress::Progress;
@@ -31,6 +32,8 @@ pub fn run(
     file: &Path,
     name: Option<&str>,
     checks_file: Option<&Path>,
+    lines: RubricLines,
+    options: &RunOptions,
     output: &Output,
 ) -> Result<ExitCode> {
     let (mut checked, lab_checks) = match load_lab_file(file) {
@@ -45,7 +48,7 @@ pub fn run(
     };
     // Every file is checked before anything is built.
     let checks = match checks_file {
-        Some(path) => match checks_from_file(path, &plan) {
+        Some(path) => match checks_from_file(path, &plan, lines) {
             Ok(checks) => {
                 print_warnings(&checks.warnings);
                 checks.checks
@@ -65,7 +68,7 @@ pub fn run(
         Ok(cancel) => cancel,
         Err(e) => return Ok(invalid(&e)),
     };
-    let tested = match test(plan, file, checks, &Progress::new(), &cancel) {
+    let tested = match test(plan, file, checks, options, &Progress::new(), &cancel) {
         Ok(tested) => tested,
         Err(e) => return Ok(invalid(&e)),
     };

@@ -10,9 +10,9 @@ use anyhow::{Context, Result, bail};
 use super::admin::require_admin;
 use super::target::lab_name;
 use crate::checks::context::LabContext;
-use crate::checks::load::{load_checks_file, load_lab_file};
+use crate::checks::load::{RubricLines, load_checks_file, load_lab_file};
 use crate::checks::report::{Report, Timings};
-use crate::checks::runner::run_all;
+use crate::checks::runner::{RunOptions, run_all};
 use crate::checks::spec::CheckSpec;
 use crate::lab::diagnostic::Report as DiagnosticReport;
 use crate::lab::plan::Plan;
@@ -39,13 +39,14 @@ pub struct Prepared {
 }
 
 /// Finds the running lab `target` (a name or its lab file) and its checks:
-/// those of `checks_file` if given, else the lab file's own.
-pub fn prepare(target: &str, checks_file: Option<&Path>) -> Result<Prepared> {
+/// those of `checks_file` if given (its problems rendered as `lines`
+/// says), else the lab file's own.
+pub fn prepare(target: &str, checks_file: Option<&Path>, lines: RubricLines) -> Result<Prepared> {
     require_admin("check")?;
     let name = lab_name(target)?;
     let ctx = LabContext::load(&name)?;
     let checks = match checks_file {
-        Some(file) => checks_from_file(file, &ctx.plan)?,
+        Some(file) => checks_from_file(file, &ctx.plan, lines)?,
         None => Checks {
             checks: lab_file_checks(&name)?,
             warnings: String::new(),
@@ -55,10 +56,11 @@ pub fn prepare(target: &str, checks_file: Option<&Path>) -> Result<Prepared> {
 }
 
 /// The checks of a separate checks file, resolved against `plan`; an
-/// invalid or empty file is an `InvalidFile`.
-pub fn checks_from_file(file: &Path, plan: &Plan) -> Result<Checks> {
+/// invalid or empty file is an `InvalidFile`. Its warnings and errors quote
+/// its lines only with `RubricLines::Shown`.
+pub fn checks_from_file(file: &Path, plan: &Plan, lines: RubricLines) -> Result<Checks> {
     let loaded = load_checks_file(file, plan)?;
-    let diagnostics = loaded.report().unwrap_or_default();
+    let diagnostics = loaded.render(lines).unwrap_or_default();
     let message = match loaded.checks {
         Some(checks) if !checks.is_empty() => {
             return Ok(Checks {
@@ -106,10 +108,15 @@ pub fn lab_file_checks(lab: &str) -> Result<Vec<CheckSpec>> {
 }
 
 /// Runs the checks and builds the report.
-pub fn grade(ctx: &LabContext, checks: Vec<CheckSpec>, timings: Option<Timings>) -> Report {
+pub fn grade(
+    ctx: &LabContext,
+    checks: Vec<CheckSpec>,
+    timings: Option<Timings>,
+    options: &RunOptions,
+) -> Report {
     let started = SystemTime::now();
     let clock = Instant::now();
-    let results = run_all(ctx, checks);
+    let results = run_all(ctx, checks, options);
     Report {
         lab: ctx.lab.clone(),
         results,

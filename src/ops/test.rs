@@ -13,6 +13,7 @@ use super::lifecycle::teardown;
 use super::up::{Leases, up};
 use crate::checks::context::LabContext;
 use crate::checks::report::{Report, Timings};
+use crate::checks::runner::RunOptions;
 use crate::checks::spec::CheckSpec;
 use crate::lab::plan::Plan;
 use crate::progress::Progress;
@@ -42,6 +43,7 @@ pub fn test(
     plan: Plan,
     file: &Path,
     checks: Vec<CheckSpec>,
+    options: &RunOptions,
     progress: &Progress,
     cancel: &Cancel,
 ) -> Result<Tested> {
@@ -52,7 +54,7 @@ pub fn test(
         ready: built.ready,
         ..Timings::default()
     };
-    let mut graded = run_checks_until_cancelled(&lab, checks, timings, cancel);
+    let mut graded = run_checks_until_cancelled(&lab, checks, options, timings, cancel);
     let tearing = Instant::now();
     let removed = LabDir::of(&lab).and_then(|dir| {
         let record = dir.read_record().ok();
@@ -75,15 +77,17 @@ pub fn test(
 fn run_checks_until_cancelled(
     lab: &str,
     checks: Vec<CheckSpec>,
+    options: &RunOptions,
     timings: Timings,
     cancel: &Cancel,
 ) -> Graded {
     let lab = lab.to_string();
+    let options = *options;
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let result = LabContext::load(&lab).map(|ctx| {
             let clock = Instant::now();
-            let mut report = grade(&ctx, checks, None);
+            let mut report = grade(&ctx, checks, None, &options);
             report.timings = Some(Timings {
                 checks: clock.elapsed(),
                 ..timings

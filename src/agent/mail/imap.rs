@@ -1,6 +1,8 @@
 //! The IMAP client of a PC's mail program (RFC 9051/3501 subset): LOGIN,
 //! EXAMINE INBOX (read-only: reading never changes flags), FETCH of headers
-//! and whole messages with literals read to their announced, capped size.
+//! and whole messages with literals read to their announced, capped size;
+//! SELECT, UID SEARCH and UID STORE + UID EXPUNGE (RFC 4315) to remove
+//! exactly the messages named, whatever else is marked deleted.
 
 use std::time::Duration;
 
@@ -156,6 +158,61 @@ impl Imap {
             .find(|r| r.sequence == n)
             .and_then(|r| r.literals.into_iter().next())
             .ok_or_else(|| FetchError::new("read", format!("the server sent no message {n}")))
+    }
+
+    /// The whole message with UID `uid`.
+    pub async fn message_by_uid(&mut self, uid: u32) -> Result<Vec<u8>, FetchError> {
+        let responses = self
+            .command("read", &format!("UID FETCH {uid} BODY.PEEK[]"))
+            .await?;
+        responses
+            .into_iter()
+            .find(|r| r.sequence > 0)
+            .and_then(|r| r.literals.into_iter().next())
+            .ok_or_else(|| FetchError::new("read", format!("the server sent no message UID {uid}")))
+    }
+
+    /// Opens INBOX read-write (to remove messages).
+    pub async fn select_inbox(&mut self) -> Result<(), FetchError> {
+        self.command("list", "SELECT INBOX").await.map(|_| ())
+    }
+
+    /// The UIDs of the messages whose text (header or body) contains `needle`
+    /// (`subject_only`: whose Subject does).
+    pub async fn search_uids(
+        &mut self,
+        needle: &str,
+        subject_only: bool,
+    ) -> Result<Vec<u32>, FetchError> {
+        let key = if subject_only { "SUBJECT" } else { "TEXT" };
+        let responses = self
+            .command("search", &format!("UID SEARCH {key} {}", quote(needle)))
+            .await?;
+        Ok(responses
+            .iter()
+            .filter_map(|r| r.text.strip_prefix("* SEARCH"))
+            .flat_map(|numbers| numbers.split_whitespace().filter_map(|n| n.parse().ok()))
+            .collect())
+    }
+
+    /// Removes the messages with these UIDs, and only them (UID EXPUNGE).
+    pub async fn delete_uids(&mut self, uids: &[u32]) -> Result<(), FetchError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let set = uids
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        self.command(
+            "delete",
+            &format!("UID STORE {set} +FLAGS.SILENT (\\Deleted)"),
+        )
+        .await?;
+        self.command("delete", &format!("UID EXPUNGE {set}"))
+            .await
+            .map(|_| ())
     }
 
     pub async fn logout(mut self) {

@@ -1,6 +1,8 @@
 //! A PC's mailbox as its mail client sees it, over POP3 or IMAP as its
 //! settings say: the list of messages (number, size, sender, subject,
-//! date) and one whole message. Messages stay on the server.
+//! date), one whole message, the message a check is waiting for, and the
+//! removal of exactly the messages that carry a check's token. Reading
+//! never changes the mailbox.
 
 use std::net::SocketAddrV4;
 use std::time::Duration;
@@ -134,6 +136,91 @@ pub async fn read(mailbox: Mailbox<'_>, number: u32) -> Result<Vec<u8>, FetchErr
             let message = client.message(number).await?;
             client.logout().await;
             Ok(message)
+        }
+    }
+}
+
+/// The whole first message whose Subject contains `token`, if one has come
+/// (one session: list, then read).
+pub async fn find(mailbox: Mailbox<'_>, token: &str) -> Result<Option<Vec<u8>>, FetchError> {
+    match log_in(mailbox).await? {
+        Session::Pop3(mut client) => {
+            let mut found = None;
+            for (n, _) in client.list().await? {
+                if summary(n, 0, &client.headers(n).await?)
+                    .subject
+                    .contains(token)
+                {
+                    found = Some(client.retrieve(n).await?);
+                    break;
+                }
+            }
+            client.quit().await;
+            Ok(found)
+        }
+        Session::Imap(mut client) => {
+            client.examine_inbox().await?;
+            let found = match client.search_uids(token, true).await?.first() {
+                Some(&uid) => Some(client.message_by_uid(uid).await?),
+                None => None,
+            };
+            client.logout().await;
+            Ok(found)
+        }
+    }
+}
+
+/// Where a message must carry the token to be removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Carrying {
+    /// In its Subject: the message a check sent.
+    Subject,
+    /// Anywhere in its text: also a bounce, which quotes the message's
+    /// headers. Over POP3 only the newest `NEWEST` messages are read whole.
+    Anywhere,
+}
+
+/// How many of the newest messages `Carrying::Anywhere` reads over POP3.
+pub const NEWEST: usize = 20;
+
+/// Removes every message that carries `token` (and nothing else); returns
+/// how many. One session, which ends only once the server has removed them.
+pub async fn delete_carrying(
+    mailbox: Mailbox<'_>,
+    token: &str,
+    carrying: Carrying,
+) -> Result<usize, FetchError> {
+    match log_in(mailbox).await? {
+        Session::Pop3(mut client) => {
+            let listed = client.list().await?;
+            let mut doomed = Vec::new();
+            for (i, &(n, _)) in listed.iter().enumerate() {
+                let carries = match carrying {
+                    Carrying::Subject => summary(n, 0, &client.headers(n).await?)
+                        .subject
+                        .contains(token),
+                    Carrying::Anywhere if i + NEWEST >= listed.len() => {
+                        let whole = client.retrieve(n).await?;
+                        whole.windows(token.len()).any(|w| w == token.as_bytes())
+                    }
+                    Carrying::Anywhere => false,
+                };
+                if carries {
+                    client.delete(n).await?;
+                    doomed.push(n);
+                }
+            }
+            client.update().await?;
+            Ok(doomed.len())
+        }
+        Session::Imap(mut client) => {
+            client.select_inbox().await?;
+            let uids = client
+                .search_uids(token, carrying == Carrying::Subject)
+                .await?;
+            client.delete_uids(&uids).await?;
+            client.logout().await;
+            Ok(uids.len())
         }
     }
 }

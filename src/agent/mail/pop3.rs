@@ -1,10 +1,11 @@
 //! The POP3 client of a PC's mail program (RFC 1939): USER/PASS, LIST,
-//! TOP for headers, RETR for whole messages; multi-line answers are
-//! dot-unstuffed and capped. Messages are left on the server.
+//! TOP for headers, RETR for whole messages, DELE; multi-line answers are
+//! dot-unstuffed and capped. A session ends with QUIT and waits until the
+//! server closes, so the maildrop's lock is free when it returns.
 
 use std::time::Duration;
 
-use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
@@ -105,7 +106,35 @@ impl Pop3 {
         self.multiline("read").await
     }
 
-    pub async fn quit(mut self) {
-        let _ = self.command("quit", "QUIT").await;
+    /// Marks message `n` deleted; the server removes it at QUIT.
+    pub async fn delete(&mut self, n: u32) -> Result<(), FetchError> {
+        self.command("delete", &format!("DELE {n}"))
+            .await
+            .map(|_| ())
+    }
+
+    /// Ends the session without caring how (nothing was changed).
+    pub async fn quit(self) {
+        let _ = self.update().await;
+    }
+
+    /// QUIT: the server removes the messages marked deleted (RFC 1939's
+    /// UPDATE state) and says whether it could. Returns once the server has
+    /// closed the connection: the server frees the maildrop's lock before it
+    /// closes, so a session opened next is not refused with `[IN-USE]`.
+    pub async fn update(mut self) -> Result<(), FetchError> {
+        let reply = self.command("quit", "QUIT").await;
+        // Whatever a server still sends is read and dropped, up to a cap.
+        let mut rest = Vec::new();
+        let mut left = (&mut self.reader).take(64 * 1024);
+        let closed = tokio::time::timeout(TIMEOUT, left.read_to_end(&mut rest)).await;
+        reply?;
+        match closed {
+            Ok(_) => Ok(()),
+            Err(_) => Err(FetchError::new(
+                "quit",
+                format!("the server did not close the connection within {TIMEOUT:?} of QUIT"),
+            )),
+        }
     }
 }

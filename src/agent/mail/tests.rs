@@ -175,3 +175,81 @@ async fn reads_over_imap() {
     assert_eq!(error.stage, "login");
     assert!(error.refused && error.message.starts_with("NO"), "{error}");
 }
+
+/// A check's clean-up over POP3 and IMAP: exactly the messages that carry
+/// the token go (by Subject, or anywhere for a bounce that quotes it), and
+/// `find` sees the message before and nothing after.
+#[tokio::test]
+async fn removes_exactly_the_messages_carrying_a_token() {
+    use super::mailbox::Carrying;
+    let server = MailServer::start(Options::default()).await;
+    for (protocol, address) in [
+        (MailProtocol::Pop3, server.pop3),
+        (MailProtocol::Imap, server.imap),
+    ] {
+        let mine = b"Subject: labctl check tok-9\r\n\r\nhello\r\n".as_slice();
+        let bounce = b"Subject: Undelivered Mail Returned to Sender\r\n\r\n\
+                       --- The headers of your message follow ---\r\n\r\n\
+                       Subject: labctl check tok-9\r\n"
+            .as_slice();
+        let others = [
+            b"Subject: from a friend\r\n\r\nsee you\r\n".as_slice(),
+            b"Subject: labctl check tok-1\r\n\r\nanother check's\r\n".as_slice(),
+        ];
+        for message in [others[0], mine, bounce, others[1], mine] {
+            server.store.deliver("bob", message).unwrap();
+        }
+        let bob = Mailbox {
+            protocol,
+            server: v4(address),
+            user: "bob",
+            password: "secret",
+        };
+        let found = mailbox::find(bob, "tok-9").await.unwrap();
+        assert_eq!(found.as_deref(), Some(mine), "{protocol:?}");
+        let removed = mailbox::delete_carrying(bob, "tok-9", Carrying::Subject).await;
+        assert_eq!(removed, Ok(2), "{protocol:?}");
+        assert_eq!(mailbox::find(bob, "tok-9").await, Ok(None));
+        let removed = mailbox::delete_carrying(bob, "tok-9", Carrying::Anywhere).await;
+        assert_eq!(removed, Ok(1), "{protocol:?}: the bounce");
+        let left: Vec<String> = mailbox::inbox(bob)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.subject)
+            .collect();
+        assert_eq!(
+            left,
+            ["from a friend", "labctl check tok-1"],
+            "{protocol:?}"
+        );
+        // Empty the mailbox for the next protocol.
+        for token in ["friend", "tok-1"] {
+            mailbox::delete_carrying(bob, token, Carrying::Anywhere)
+                .await
+                .unwrap();
+        }
+        assert_eq!(mailbox::inbox(bob).await.unwrap(), []);
+    }
+}
+
+/// Sessions one after another are never refused as `[IN-USE]`: a POP3
+/// session returns only once the server has let go of the maildrop.
+#[tokio::test]
+async fn back_to_back_pop3_sessions_are_never_in_use() {
+    let server = MailServer::start(Options::default()).await;
+    server
+        .store
+        .deliver("ada", b"Subject: hi\r\n\r\nx\r\n")
+        .unwrap();
+    let ada = Mailbox {
+        protocol: MailProtocol::Pop3,
+        server: v4(server.pop3),
+        user: "ada",
+        password: "secret",
+    };
+    for _ in 0..50 {
+        assert_eq!(mailbox::inbox(ada).await.map(|l| l.len()), Ok(1));
+        assert_eq!(mailbox::find(ada, "nothing").await, Ok(None));
+    }
+}

@@ -72,7 +72,7 @@ fn dhcp_interface(r: &mut Resolver, node: &PlanNode, wanted: Option<&str>) -> Op
     match wanted {
         Some(iface) if dhcp.contains(&iface) => Some(iface.to_string()),
         Some(iface) => {
-            r.error(
+            r.missing(
                 "interface",
                 format!("{name}/{iface} is not a `dhcp` interface"),
                 if dhcp.is_empty() {
@@ -86,7 +86,7 @@ fn dhcp_interface(r: &mut Resolver, node: &PlanNode, wanted: Option<&str>) -> Op
         None => match dhcp.first() {
             Some(first) => Some(first.to_string()),
             None => {
-                r.error(
+                r.missing(
                     "node",
                     format!("{name} has no `dhcp` interface, so it gets no lease"),
                     "set `eth0: dhcp` on the node, or check another node",

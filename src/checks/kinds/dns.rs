@@ -82,7 +82,7 @@ fn expected_answers(
             match addresses.first() {
                 Some(ip) => out.push(ip.to_string()),
                 None => {
-                    r.error(
+                    r.missing(
                         "expect",
                         format!("{} has no fixed address to expect", node.name),
                         "write the address the record must give",
@@ -91,7 +91,7 @@ fn expected_answers(
                 }
             }
         } else {
-            r.error(
+            r.missing(
                 "expect",
                 format!("`{value}` is not an address nor a node"),
                 "an A record answers an address, e.g. 192.168.1.2",

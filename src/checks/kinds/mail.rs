@@ -8,7 +8,7 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
-use crate::agent::mail::mailbox::{self, Mailbox};
+use crate::agent::mail::mailbox::{self, Carrying, FetchError};
 use crate::agent::mail::mime;
 use crate::agent::tcp::connect;
 use crate::checks::context::LabContext;
@@ -19,8 +19,10 @@ use crate::checks::probes::mail::{
 use crate::checks::probes::mail_server::{
     AccountProblem, account_problem, accounts_of, fate, not_served, queue_id, runs_mail, who_is,
 };
+use crate::checks::probes::mailbox::with_mailbox;
 use crate::checks::probes::path::{SILENCE, explain_silence};
 use crate::checks::resolver::Resolver;
+use crate::checks::runner::RunOptions;
 use crate::lab::model_agents::MailAccount;
 use crate::lab::model_checks::MailCheck;
 use crate::lab::validate::valid_address;
@@ -116,7 +118,7 @@ fn mail_account(
             ),
         ),
     };
-    r.error(field, message, hint);
+    r.missing(field, message, hint);
     None
 }
 
@@ -174,12 +176,12 @@ impl Mail {
         )
     }
 
-    pub fn run(&self, ctx: &LabContext) -> Step<Outcome> {
-        probe(ctx, self)
+    pub fn run(&self, ctx: &LabContext, options: &RunOptions) -> Step<Outcome> {
+        probe(ctx, self, options)
     }
 }
 
-fn probe(ctx: &LabContext, probe: &Mail) -> Step<Outcome> {
+fn probe(ctx: &LabContext, probe: &Mail, options: &RunOptions) -> Step<Outcome> {
     let token = new_token();
     let subject = format!("labctl check {token}");
     let body = format!(
@@ -188,25 +190,11 @@ fn probe(ctx: &LabContext, probe: &Mail) -> Step<Outcome> {
     );
     let attachments: Vec<(String, Vec<u8>)> = probe.attachment.iter().cloned().collect();
     // The reader must be able to log in before anything is sent.
-    let (incoming, port) = mailbox_of(ctx, &probe.reader, &probe.reader_account)?;
-    let protocol = probe.reader_account.protocol.unwrap_or_default();
-    let (user, password) = (
-        probe.reader_account.user.clone(),
-        probe.reader_account.password.clone(),
-    );
-    {
-        let (user, password) = (user.clone(), password.clone());
-        ctx.in_node(&probe.reader, move || async move {
-            let mailbox = Mailbox {
-                protocol,
-                server: SocketAddrV4::new(incoming, port),
-                user: &user,
-                password: &password,
-            };
-            mailbox::inbox(mailbox).await
-        })?
-        .map_err(|e| mailbox_diagnosis(ctx, &probe.reader, &probe.reader_account, incoming, &e))?;
-    }
+    let (incoming, _) = mailbox_of(ctx, &probe.reader, &probe.reader_account)?;
+    with_mailbox(ctx, &probe.reader, &probe.reader_account, async |mailbox| {
+        mailbox::inbox(mailbox).await.map(|_| ())
+    })?
+    .map_err(|e| mailbox_diagnosis(ctx, &probe.reader, &probe.reader_account, incoming, &e))?;
     let reply = send(
         ctx,
         &probe.from,
@@ -219,30 +207,71 @@ fn probe(ctx: &LabContext, probe: &Mail) -> Step<Outcome> {
             token: &token,
         },
     )?;
+    let verdict = receive(ctx, probe, incoming, &token, &reply);
+    if options.keep_mail {
+        return verdict;
+    }
+    match (clean_up(ctx, probe, &token, verdict.is_ok()), verdict) {
+        (Err(e), Ok(mut outcome)) => {
+            outcome.detail.push_str(&format!(
+                " (the test message could not be removed from {}'s mailbox: {e})",
+                probe.reader
+            ));
+            Ok(outcome)
+        }
+        (_, verdict) => verdict,
+    }
+}
+
+/// Removes this check's message from the reader's mailbox and, after a
+/// failure (when a bounce may have come back), whatever carries the token
+/// in the sender's mailbox.
+fn clean_up(ctx: &LabContext, probe: &Mail, token: &str, passed: bool) -> Result<(), FetchError> {
+    let token_owned = token.to_string();
+    with_mailbox(
+        ctx,
+        &probe.reader,
+        &probe.reader_account,
+        async move |mailbox| {
+            mailbox::delete_carrying(mailbox, &token_owned, Carrying::Subject).await
+        },
+    )
+    .map_err(|d| FetchError::new("connect", d.message))??;
+    if !passed {
+        let token = token.to_string();
+        // The sender's mailbox may be missing or broken: that is the
+        // check's diagnosis already, not a reason to say more.
+        let _ = with_mailbox(ctx, &probe.from, &probe.account, async move |mailbox| {
+            mailbox::delete_carrying(mailbox, &token, Carrying::Anywhere).await
+        });
+    }
+    Ok(())
+}
+
+/// Waits for the message with `token` in the reader's mailbox and checks
+/// what arrived.
+fn receive(
+    ctx: &LabContext,
+    probe: &Mail,
+    incoming: Ipv4Addr,
+    token: &str,
+    reply: &str,
+) -> Step<Outcome> {
     let sent_at = Instant::now();
     let deadline = sent_at + probe.within;
-    let mut watch = Watch::new(ctx, probe, incoming, &reply);
+    let mut watch = Watch::new(ctx, probe, incoming, reply);
     // Look every POLL until the message is there; now and then, also look
     // for a bounce in the sender's mailbox, so a refused message does not
     // keep the check waiting until `within`.
     let mut looks = 0u32;
     let message = loop {
-        let found = ctx.in_node(&probe.reader, {
-            let (token, user, password) = (token.clone(), user.clone(), password.clone());
-            move || async move {
-                let mailbox = Mailbox {
-                    protocol,
-                    server: SocketAddrV4::new(incoming, port),
-                    user: &user,
-                    password: &password,
-                };
-                let list = mailbox::inbox(mailbox).await?;
-                match list.iter().find(|s| s.subject.contains(&token)) {
-                    Some(summary) => mailbox::read(mailbox, summary.number).await.map(Some),
-                    None => Ok(None),
-                }
-            }
-        })?;
+        let wanted = token.to_string();
+        let found = with_mailbox(
+            ctx,
+            &probe.reader,
+            &probe.reader_account,
+            async move |mailbox| mailbox::find(mailbox, &wanted).await,
+        )?;
         match found {
             Ok(Some(message)) => break message,
             Ok(None) => {}
@@ -264,14 +293,14 @@ fn probe(ctx: &LabContext, probe: &Mail) -> Step<Outcome> {
             Some(Ok(Some(d))) => return Err(d),
             Some(Ok(None)) => {}
             Some(Err(())) | None => {
-                if looks.is_multiple_of(BOUNCE_EVERY) && bounce_reason(ctx, probe, &token).is_some()
+                if looks.is_multiple_of(BOUNCE_EVERY) && bounce_reason(ctx, probe, token).is_some()
                 {
-                    return Err(explain_undelivered(ctx, probe, &token, &reply));
+                    return Err(explain_undelivered(ctx, probe, token, reply));
                 }
             }
         }
         if Instant::now() + POLL > deadline {
-            return Err(explain_undelivered(ctx, probe, &token, &reply));
+            return Err(explain_undelivered(ctx, probe, token, reply));
         }
         std::thread::sleep(POLL);
     };
@@ -678,40 +707,29 @@ fn next_hop_diagnosis(
 /// The reason given in a bounce of this check's message, if one came back
 /// to the sender's mailbox.
 fn bounce_reason(ctx: &LabContext, probe: &Mail, token: &str) -> Option<String> {
-    let (server, port) = mailbox_of(ctx, &probe.from, &probe.account).ok()?;
-    let protocol = probe.account.protocol.unwrap_or_default();
-    let (user, password, token) = (
-        probe.account.user.clone(),
-        probe.account.password.clone(),
-        token.to_string(),
-    );
-    ctx.in_node(&probe.from, move || async move {
-        let mailbox = Mailbox {
-            protocol,
-            server: SocketAddrV4::new(server, port),
-            user: &user,
-            password: &password,
-        };
-        let list = mailbox::inbox(mailbox).await.ok()?;
+    let token = token.to_string();
+    with_mailbox(ctx, &probe.from, &probe.account, async move |mailbox| {
+        let list = mailbox::inbox(mailbox).await?;
         for summary in list
             .iter()
             .rev()
             .take(20)
             .filter(|s| !s.subject.contains(&token))
         {
-            let raw = mailbox::read(mailbox, summary.number).await.ok()?;
+            let raw = mailbox::read(mailbox, summary.number).await?;
             if raw.windows(token.len()).any(|w| w == token.as_bytes()) {
                 let text = mime::parse(&raw).text;
                 let reasons: Vec<&str> = text.lines().filter(|l| l.starts_with('<')).collect();
-                return Some(if reasons.is_empty() {
+                return Ok(Some(if reasons.is_empty() {
                     summary.subject.clone()
                 } else {
                     reasons.join("; ")
-                });
+                }));
             }
         }
-        None
+        Ok(None)
     })
+    .ok()?
     .ok()
     .flatten()
 }

@@ -12,10 +12,12 @@ pub mod mail;
 pub mod mail_refused;
 pub mod ping;
 pub mod tcp;
+pub mod unrunnable;
 
 use super::context::LabContext;
 use super::outcome::Outcome;
 use super::resolver::Resolver;
+use super::runner::RunOptions;
 use crate::lab::model_checks::CheckKind;
 
 /// A resolved check of one kind: what its probe does.
@@ -29,6 +31,8 @@ pub enum Probe {
     Mail(Box<mail::Mail>),
     MailRefused(mail_refused::MailRefused),
     Exec(exec::Exec),
+    /// A check the lab lacks something for: it fails with the reason.
+    Unrunnable(unrunnable::Unrunnable),
 }
 
 /// Resolves one check's settings (problems go to `r`).
@@ -57,6 +61,7 @@ impl Probe {
             Probe::Mail(_) => "mail",
             Probe::MailRefused(_) => "mail-refused",
             Probe::Exec(_) => "exec",
+            Probe::Unrunnable(u) => u.kind,
         }
     }
 
@@ -71,6 +76,7 @@ impl Probe {
             Probe::Mail(p) => p.describe(),
             Probe::MailRefused(p) => p.describe(),
             Probe::Exec(p) => p.describe(),
+            Probe::Unrunnable(u) => u.describe(),
         }
     }
 
@@ -85,20 +91,22 @@ impl Probe {
             Probe::Mail(p) => &p.from,
             Probe::MailRefused(p) => &p.from,
             Probe::Exec(p) => &p.node,
+            Probe::Unrunnable(u) => &u.source,
         }
     }
 
     /// Runs the probe to its outcome (blocking; steps run inside nodes).
-    pub fn run(&self, ctx: &LabContext) -> Outcome {
+    pub fn run(&self, ctx: &LabContext, options: &RunOptions) -> Outcome {
         let result = match self {
             Probe::Ping(p) => p.run(ctx),
             Probe::Tcp(p) => p.run(ctx),
             Probe::Dhcp(p) => p.run(ctx),
             Probe::Dns(p) => p.run(ctx),
             Probe::Http(p) => p.run(ctx),
-            Probe::Mail(p) => p.run(ctx),
+            Probe::Mail(p) => p.run(ctx, options),
             Probe::MailRefused(p) => p.run(ctx),
             Probe::Exec(p) => p.run(ctx),
+            Probe::Unrunnable(u) => u.run(),
         };
         match result {
             Ok(outcome) => outcome,

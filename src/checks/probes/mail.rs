@@ -300,6 +300,10 @@ pub fn fetch_diagnosis(reader: &str, account: &MailAccount, e: &FetchError) -> D
     let protocol = protocol_name(account.protocol.unwrap_or_default());
     let server = &account.incoming;
     let hint = match e.stage {
+        "login" if super::mailbox::in_use(e) => format!(
+            "another mail client kept {}'s mailbox open the whole time: close it (or wait for it) and check again",
+            account.user
+        ),
         "login" => format!(
             "is the password in {reader}'s mail settings for user {} the one {server} has?",
             account.user
