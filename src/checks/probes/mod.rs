@@ -1,6 +1,10 @@
 //! What the probes of several kinds share: why a packet does not get
-//! through (`path`), and a PC's mail client (`mail`, also behind
-//! `labctl mail send`).
+//! through (`path`, from the lab's live state in `network` and the hop by
+//! hop `trace`), why a DHCP lease cannot come (`lease_path`), and a PC's
+//! mail client (`mail`, also behind `labctl mail send`).
 
+pub mod lease_path;
 pub mod mail;
 pub mod path;
+pub mod network;
+pub mod trace;
