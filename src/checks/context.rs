@@ -5,10 +5,13 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::Ipv4Addr;
+use std::sync::OnceLock;
 
 use anyhow::Result;
 
 use super::outcome::{Diagnosis, Step};
+use super::probes::lease_path::lease_blocker;
+use super::probes::network::{Live, Network, read_live};
 use super::target::Target;
 use crate::agent::resolver;
 use crate::daemon::control::{self, Request};
@@ -24,6 +27,9 @@ pub struct LabContext {
     pub plan: Plan,
     /// The daemon's DHCP clients by `node/iface`.
     pub leases: BTreeMap<String, ClientReport>,
+    /// Every node's addresses, routes and forwarding switch, read from the
+    /// kernels the first time a diagnosis needs them (then shared).
+    live: OnceLock<Option<Vec<Option<Live>>>>,
 }
 
 impl LabContext {
@@ -38,7 +44,49 @@ impl LabContext {
             lab: lab.to_string(),
             plan: record.plan,
             leases,
+            live: OnceLock::new(),
         })
+    }
+
+    /// The lab's network as the kernels have it now (read once); None when
+    /// it cannot be read.
+    pub fn network(&self) -> Option<Network<'_>> {
+        let live = self
+            .live
+            .get_or_init(|| read_live(&self.plan).ok())
+            .as_ref()?;
+        Some(Network::new(&self.plan, live))
+    }
+
+    /// Why `node/iface` has no lease: the reason no lease can come there
+    /// when the lab's own state says so (no server or relay on its network,
+    /// a relay that cannot reach its server…), else what its client reports.
+    pub fn no_lease(&self, node: &str, iface: &str) -> Diagnosis {
+        let key = format!("{node}/{iface}");
+        let blocker = self.network().and_then(|net| {
+            let n = net.index_of(node)?;
+            lease_blocker(&net, (n, net.iface_index(n, iface)?))
+        });
+        let mut hint =
+            "is a DHCP server on this network (or a router relaying to one) with a pool for it?"
+                .to_string();
+        let message = match (blocker, self.leases.get(&key)) {
+            (Some(blocker), _) => {
+                hint = blocker.hint;
+                format!("{key} has no DHCP lease: {}", blocker.reason)
+            }
+            (None, Some(lease)) => format!(
+                "{key} has no DHCP lease ({}{})",
+                lease.state,
+                lease
+                    .reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+            (None, None) => format!("{key} has no DHCP client running"),
+        };
+        Diagnosis::new("lease", message, hint).with_cause(format!("lease {key}"))
     }
 
     pub fn node(&self, name: &str) -> &PlanNode {
@@ -61,21 +109,7 @@ impl LabContext {
                         return Ok(ip);
                     }
                 }
-                Some(lease) => {
-                    return Err(Diagnosis::new(
-                        "lease",
-                        format!(
-                            "{key} has no DHCP lease ({}{})",
-                            lease.state,
-                            lease
-                                .reason
-                                .as_deref()
-                                .map(|r| format!(": {r}"))
-                                .unwrap_or_default()
-                        ),
-                        "is the DHCP server up, with a pool for this network (and a relay on the router if it is elsewhere)?",
-                    ));
-                }
+                Some(_) => return Err(self.no_lease(name, &iface.name)),
                 None => {}
             }
         }

@@ -136,19 +136,7 @@ fn probe(
         )
     })?;
     if report.state != ClientStatus::Bound {
-        return Err(Diagnosis::new(
-            "lease",
-            format!(
-                "{key} has no DHCP lease ({}{})",
-                report.state,
-                report
-                    .reason
-                    .as_deref()
-                    .map(|r| format!(": {r}"))
-                    .unwrap_or_default()
-            ),
-            "is a DHCP server on this network (or a router relaying to one) with a pool for it?",
-        ));
+        return Err(ctx.no_lease(node, interface));
     }
     let address: Ipv4Addr = report.leased_address().ok_or_else(|| {
         Diagnosis::new(

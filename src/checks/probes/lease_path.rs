@@ -11,12 +11,20 @@ use super::network::{Network, Port};
 use super::trace::one_way;
 use crate::lab::model::NodeKind;
 
+/// Why no lease can reach an interface, and what to change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Blocker {
+    pub reason: String,
+    pub hint: String,
+}
+
 /// Why no lease can reach port `client`; None when a server can answer
 /// (or labctl cannot tell). Only what is certain is said: a lease that
 /// might come is waited for.
-pub fn lease_blocker(net: &Network, client: Port) -> Option<String> {
+pub fn lease_blocker(net: &Network, client: Port) -> Option<Blocker> {
     let seg = net.segment(client);
     let mut reasons = Vec::new();
+    let mut hint = None;
     for port in net.members(seg) {
         let (n, i) = port;
         if n == client.0 {
@@ -25,7 +33,11 @@ pub fn lease_blocker(net: &Network, client: Port) -> Option<String> {
         let node = net.node(n);
         if let Some(pools) = &node.dhcp_server {
             let mine = net.addresses(port);
-            if mine.is_empty() || pools.iter().any(|p| mine.iter().any(|a| p.subnet.contains(&a.addr()))) {
+            if mine.is_empty()
+                || pools
+                    .iter()
+                    .any(|p| mine.iter().any(|a| p.subnet.contains(&a.addr())))
+            {
                 return None;
             }
             reasons.push(format!(
@@ -42,7 +54,9 @@ pub fn lease_blocker(net: &Network, client: Port) -> Option<String> {
             continue;
         };
         let Some((server, _)) = net.owner(server_ip) else {
-            reasons.push(format!("{relay} relays DHCP to {server_ip}, but no node has that address"));
+            reasons.push(format!(
+                "{relay} relays DHCP to {server_ip}, but no node has that address"
+            ));
             continue;
         };
         let server_name = &net.node(server).name;
@@ -66,22 +80,32 @@ pub fn lease_blocker(net: &Network, client: Port) -> Option<String> {
             .map(|_| one_way(net, server, giaddr, true));
         match (there, back) {
             (Ok(_), Some(Ok(_))) => return None,
-            (Err(broken), _) | (_, Some(Err(broken))) => reasons.push(format!(
-                "{relay} relays DHCP from {} to {server_name} ({server_ip}), but {}",
-                net.subnet_of(giaddr),
-                broken.phrase(net)
-            )),
+            (Err(broken), _) | (_, Some(Err(broken))) => {
+                reasons.push(format!(
+                    "{relay} relays DHCP from {} to {server_name} ({server_ip}), but {}",
+                    net.subnet_of(giaddr),
+                    broken.phrase(net)
+                ));
+                hint.get_or_insert(broken.hint(net));
+            }
             (Ok(_), None) => return None,
         }
     }
-    if reasons.is_empty() {
-        Some(format!(
+    let reason = if reasons.is_empty() {
+        format!(
             "no DHCP server or relay on its network, {}",
             net.describe_segment(seg)
-        ))
+        )
     } else {
-        Some(reasons.join("; "))
-    }
+        reasons.join("; ")
+    };
+    Some(Blocker {
+        reason,
+        hint: hint.unwrap_or_else(|| {
+            "a DHCP server on this network with a pool for it, or a `dhcp_relay` on its router to a server that has one"
+                .into()
+        }),
+    })
 }
 
 fn join(nets: &[Ipv4Net]) -> String {
@@ -154,7 +178,7 @@ links:
     fn blocker(yaml: &str, pc: &str) -> Option<String> {
         let plan = plan_of(yaml);
         let net = Network::new(&plan, &[]);
-        lease_blocker(&net, (net.index_of(pc).unwrap(), 0))
+        lease_blocker(&net, (net.index_of(pc).unwrap(), 0)).map(|b| b.reason)
     }
 
     #[test]
@@ -171,11 +195,22 @@ links:
         );
         assert_eq!(
             blocker(&RELAYED.replace("    gateway: 10.0.1.1\n", ""), "pc2").as_deref(),
-            Some("r1 relays DHCP from 10.0.2.0/24 to server (10.0.1.2), but server has no route back to 10.0.2.0/24")
+            Some(
+                "r1 relays DHCP from 10.0.2.0/24 to server (10.0.1.2), but server has no route back to 10.0.2.0/24"
+            )
         );
         assert_eq!(
-            blocker(&RELAYED.replace("          - {range: 10.0.2.100-10.0.2.199, gateway: 10.0.2.1}\n", ""), "pc2").as_deref(),
-            Some("r1 relays DHCP from 10.0.2.0/24 to server (10.0.1.2), which has no pool for that network")
+            blocker(
+                &RELAYED.replace(
+                    "          - {range: 10.0.2.100-10.0.2.199, gateway: 10.0.2.1}\n",
+                    ""
+                ),
+                "pc2"
+            )
+            .as_deref(),
+            Some(
+                "r1 relays DHCP from 10.0.2.0/24 to server (10.0.1.2), which has no pool for that network"
+            )
         );
     }
 

@@ -5,6 +5,6 @@
 
 pub mod lease_path;
 pub mod mail;
-pub mod path;
 pub mod network;
+pub mod path;
 pub mod trace;

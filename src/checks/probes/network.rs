@@ -198,9 +198,8 @@ impl<'a> Network<'a> {
     }
 
     pub fn owns(&self, n: usize, ip: Ipv4Addr) -> bool {
-        (0..self.node(n).interfaces.len()).any(|i| {
-            self.addresses((n, i)).iter().any(|a| a.addr() == ip)
-        })
+        (0..self.node(n).interfaces.len())
+            .any(|i| self.addresses((n, i)).iter().any(|a| a.addr() == ip))
     }
 
     /// The networks on segment `seg`, without those of node `except`.

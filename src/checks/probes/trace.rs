@@ -175,11 +175,10 @@ impl Break {
     pub fn diagnosis(&self, net: &Network, from: &str, target: &str, what: &str) -> Diagnosis {
         let node = &net.node(self.node());
         let phrase = self.phrase(net);
-        let (step, message, hint) = match self {
-            Break::NoRoute {
-                prefix, back, to, ..
-            } => {
-                let message = match (back, node.kind == NodeKind::Router) {
+        let (step, message) = match self {
+            Break::NoRoute { back, .. } => (
+                "route",
+                match (back, node.kind == NodeKind::Router) {
                     (false, _) if node.name == from => format!("{from} has no route to {target}"),
                     (false, _) => format!("{phrase}, so {from}'s packets to {target} stop there"),
                     (true, true) => {
@@ -188,45 +187,51 @@ impl Break {
                     (true, false) => format!(
                         "{from}'s packets reach {target}, but {phrase}, so its answers never leave"
                     ),
-                };
-                let hint = if node.kind == NodeKind::Router {
-                    route_hint(net, self.node(), *prefix)
-                } else {
-                    format!(
-                        "give {} a default gateway (the router's address on its network), or a route to {to}'s network",
-                        node.name
-                    )
-                };
-                ("route", message, hint)
-            }
+                },
+            ),
             Break::NotForwarding { .. } => (
                 "route",
                 format!("{phrase}, so {from}'s packets to {target} stop there"),
-                format!(
-                    "only a `kind: router` forwards: make {} a router, or send the traffic through one",
-                    node.name
-                ),
             ),
-            Break::NoNextHop { gateway: true, .. } => (
-                "gateway",
-                phrase,
-                format!(
-                    "the gateway must be the router's address on {}'s own network: check its `gateway` (or the DHCP pool's `gateway`)",
-                    node.name
-                ),
-            ),
-            Break::NoNextHop { next, .. } => (
+            Break::NoNextHop { gateway: true, .. } => ("gateway", phrase),
+            Break::NoNextHop { .. } => (
                 "arp",
-                format!("{target} should be on {}'s own network, but {phrase}", node.name),
-                format!("is {next} up, on the same switch, with an address in this subnet?"),
+                format!(
+                    "{target} should be on {}'s own network, but {phrase}",
+                    node.name
+                ),
             ),
-            Break::Loop { .. } => (
-                "route",
-                format!("{from}'s packets to {target}: {phrase}"),
-                "each router sends them to the other: one of them needs the right next hop".to_string(),
-            ),
+            Break::Loop { .. } => ("route", format!("{from}'s packets to {target}: {phrase}")),
         };
-        Diagnosis::new(step, message, hint).with_cause(self.cause(net))
+        Diagnosis::new(step, message, self.hint(net)).with_cause(self.cause(net))
+    }
+
+    /// What to change to mend it.
+    pub fn hint(&self, net: &Network) -> String {
+        let node = &net.node(self.node());
+        match self {
+            Break::NoRoute { prefix, .. } if node.kind == NodeKind::Router => {
+                route_hint(net, self.node(), *prefix)
+            }
+            Break::NoRoute { to, .. } => format!(
+                "give {} a default gateway (the router's address on its network), or a route to {to}'s network",
+                node.name
+            ),
+            Break::NotForwarding { .. } => format!(
+                "only a `kind: router` forwards: make {} a router, or send the traffic through one",
+                node.name
+            ),
+            Break::NoNextHop { gateway: true, .. } => format!(
+                "the gateway must be the router's address on {}'s own network: check its `gateway` (or the DHCP pool's `gateway`)",
+                node.name
+            ),
+            Break::NoNextHop { next, .. } => {
+                format!("is {next} up, on the same switch, with an address in this subnet?")
+            }
+            Break::Loop { .. } => {
+                "each router sends them to the other: one of them needs the right next hop".into()
+            }
+        }
     }
 }
 
