@@ -70,9 +70,11 @@ impl LabContext {
         let mut hint =
             "is a DHCP server on this network (or a router relaying to one) with a pool for it?"
                 .to_string();
+        let mut cause = format!("lease {key}");
         let message = match (blocker, self.leases.get(&key)) {
             (Some(blocker), _) => {
                 hint = blocker.hint;
+                cause = blocker.cause;
                 format!("{key} has no DHCP lease: {}", blocker.reason)
             }
             (None, Some(lease)) => format!(
@@ -86,7 +88,7 @@ impl LabContext {
             ),
             (None, None) => format!("{key} has no DHCP client running"),
         };
-        Diagnosis::new("lease", message, hint).with_cause(format!("lease {key}"))
+        Diagnosis::new("lease", message, hint).with_cause(cause)
     }
 
     pub fn node(&self, name: &str) -> &PlanNode {

@@ -16,6 +16,9 @@ use crate::lab::model::NodeKind;
 pub struct Blocker {
     pub reason: String,
     pub hint: String,
+    /// The cause key (see `Diagnosis::cause`): a broken route is one cause
+    /// for every interface behind it.
+    pub cause: String,
 }
 
 /// Why no lease can reach port `client`; None when a server can answer
@@ -25,6 +28,7 @@ pub fn lease_blocker(net: &Network, client: Port) -> Option<Blocker> {
     let seg = net.segment(client);
     let mut reasons = Vec::new();
     let mut hint = None;
+    let mut cause = None;
     for port in net.members(seg) {
         let (n, i) = port;
         if n == client.0 {
@@ -87,6 +91,7 @@ pub fn lease_blocker(net: &Network, client: Port) -> Option<Blocker> {
                     broken.phrase(net)
                 ));
                 hint.get_or_insert(broken.hint(net));
+                cause.get_or_insert(broken.cause(net));
             }
             (Ok(_), None) => return None,
         }
@@ -100,6 +105,7 @@ pub fn lease_blocker(net: &Network, client: Port) -> Option<Blocker> {
         reasons.join("; ")
     };
     Some(Blocker {
+        cause: cause.unwrap_or_else(|| format!("dhcp {}", net.describe_segment(seg))),
         reason,
         hint: hint.unwrap_or_else(|| {
             "a DHCP server on this network with a pool for it, or a `dhcp_relay` on its router to a server that has one"
