@@ -12,6 +12,9 @@ use anyhow::Result;
 use super::outcome::{Diagnosis, Step};
 use super::probes::lease_path::lease_blocker;
 use super::probes::network::{Live, Network, read_live};
+use super::probes::trace::round_trip;
+use super::probes::zones::{bad_glue, zone_for, zones_of};
+use hickory_proto::op::ResponseCode;
 use super::target::Target;
 use crate::agent::resolver;
 use crate::daemon::control::{self, Request};
@@ -162,9 +165,138 @@ impl LabContext {
                 match found {
                     Ok(addresses) if !addresses.is_empty() => Ok(addresses[0]),
                     Ok(_) => Err(dns_failure(from, name, "it has no A record")),
-                    Err(e) => Err(dns_diagnosis(from, name, "A", &e)),
+                    Err(e) => Err(self.dns_failure(from, name, "A", &e)),
                 }
             }
+        }
+    }
+
+    /// A failed lookup, told apart by what the lab's state says about the
+    /// server: unreachable (the trace names where), reachable but running
+    /// no DNS (nothing on port 53), or answering but refusing the name (its
+    /// zones named, and who holds the name's zone); a SERVFAIL on the way
+    /// down the hierarchy names the glue record that points astray.
+    pub fn dns_failure(&self, from: &str, name: &str, record_type: &str, error: &QueryError) -> Diagnosis {
+        let plain = dns_diagnosis(from, name, record_type, error);
+        let Some(net) = self.network() else {
+            return plain;
+        };
+        let server = match error {
+            QueryError::Timeout { server, .. }
+            | QueryError::Io { server, .. }
+            | QueryError::Failed { server, .. } => match server.ip() {
+                std::net::IpAddr::V4(ip) => ip,
+                std::net::IpAddr::V6(_) => return plain,
+            },
+            _ => return plain,
+        };
+        let owner = net.owner(server).map(|(n, _)| n);
+        let shown = match owner {
+            Some(n) => format!("{server} ({})", net.node(n).name),
+            None => server.to_string(),
+        };
+        let from_the = self.dns_setting_source(from);
+        let holders = |net: &Network| match zone_for(net, name) {
+            Some((zone, servers)) if !servers.is_empty() => {
+                let names: Vec<String> = servers
+                    .iter()
+                    .map(|&n| {
+                        let ip = (0..net.node(n).interfaces.len())
+                            .flat_map(|i| net.addresses((n, i)))
+                            .map(|a| a.addr().to_string())
+                            .next()
+                            .unwrap_or_default();
+                        format!("{} ({ip})", net.node(n).name)
+                    })
+                    .collect();
+                format!(" ({zone} is on {})", names.join(", "))
+            }
+            _ => String::new(),
+        };
+        let refused = |rcode: &str| {
+            let zones = owner.map(|n| zones_of(&net, n)).unwrap_or_default();
+            let holds = if zones.is_empty() {
+                "holds no zones".to_string()
+            } else {
+                format!("holds only {}", zones.join(", "))
+            };
+            Diagnosis::new(
+                "dns",
+                format!(
+                    "{from} could not resolve {name}: DNS server {shown} answers, but refuses it ({rcode}): it {holds} and does not resolve other names"
+                ),
+                format!(
+                    "{from}'s DNS server{} should be one that serves or resolves {name}{}",
+                    from_the,
+                    holders(&net)
+                ),
+            )
+        };
+        match error {
+            QueryError::Io { source, .. } if source.kind() == std::io::ErrorKind::ConnectionRefused => {
+                let runs = owner.is_some_and(|n| net.node(n).dns_server.is_some());
+                Diagnosis::new(
+                    "dns",
+                    format!(
+                        "{from} could not resolve {name}: {shown} is reachable, but nothing answers on port 53 (no DNS server runs there)"
+                    ),
+                    if runs {
+                        format!("the lab plans a DNS server on {shown}: is the lab's daemon running? (`labctl status`)")
+                    } else {
+                        format!(
+                            "{shown} runs no DNS service: {from}'s DNS server{from_the} should be the DNS server's address{}",
+                            holders(&net)
+                        )
+                    },
+                )
+                .with_cause(format!("dns-server {server}"))
+            }
+            QueryError::Failed { rcode, .. }
+                if matches!(rcode, ResponseCode::Refused | ResponseCode::NotAuth) =>
+            {
+                refused(&rcode.to_string())
+            }
+            QueryError::Failed { .. } | QueryError::Timeout { .. } | QueryError::Io { .. } => {
+                if let Some(source) = net.index_of(from)
+                    && let Err(broken) = round_trip(&net, source, server)
+                {
+                    let mut d = broken.diagnosis(&net, from, &format!("DNS server {shown}"), "DNS");
+                    d.message = format!("{from} could not resolve {name}: DNS server {shown} is unreachable: {}", d.message);
+                    return d;
+                }
+                if let Some(glue) = bad_glue(&net, name) {
+                    return Diagnosis::new(
+                        "dns",
+                        format!("{from} could not resolve {name}: {glue}"),
+                        "a glue record must give the address of the server the zone is delegated to",
+                    )
+                    .with_cause(format!("glue {name}"));
+                }
+                plain
+            }
+            _ => plain,
+        }
+    }
+
+    /// Where `from`'s DNS setting comes from, as a clause: " (handed out by
+    /// the DHCP pool of server0)" or " (its `dns:`)".
+    fn dns_setting_source(&self, from: &str) -> String {
+        let leased = self
+            .leases
+            .iter()
+            .find(|(key, lease)| key.split('/').next() == Some(from) && !lease.dns.is_empty());
+        match leased {
+            Some((_, lease)) => {
+                let server = lease
+                    .server
+                    .as_deref()
+                    .and_then(|s| s.parse().ok())
+                    .and_then(|ip| self.owner_of(ip))
+                    .map(|n| n.name.clone())
+                    .unwrap_or_else(|| "its DHCP server".into());
+                format!(" (handed out by the DHCP pool of {server})")
+            }
+            None => " (its `dns:`)".to_string(),
         }
     }
 
