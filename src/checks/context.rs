@@ -14,7 +14,6 @@ use super::probes::lease_path::lease_blocker;
 use super::probes::network::{Live, Network, read_live};
 use super::probes::trace::round_trip;
 use super::probes::zones::{bad_glue, zone_for, zones_of};
-use hickory_proto::op::ResponseCode;
 use super::target::Target;
 use crate::agent::resolver;
 use crate::daemon::control::{self, Request};
@@ -22,7 +21,9 @@ use crate::daemon::state::{ClientReport, ClientStatus};
 use crate::lab::plan::{Plan, PlanNode};
 use crate::net::netns;
 use crate::services::dns::client::QueryError;
+use crate::services::dns::query_log::rcode_name;
 use crate::state::LabDir;
+use hickory_proto::op::ResponseCode;
 
 pub struct LabContext {
     pub lab: String,
@@ -176,7 +177,13 @@ impl LabContext {
     /// no DNS (nothing on port 53), or answering but refusing the name (its
     /// zones named, and who holds the name's zone); a SERVFAIL on the way
     /// down the hierarchy names the glue record that points astray.
-    pub fn dns_failure(&self, from: &str, name: &str, record_type: &str, error: &QueryError) -> Diagnosis {
+    pub fn dns_failure(
+        &self,
+        from: &str,
+        name: &str,
+        record_type: &str,
+        error: &QueryError,
+    ) -> Diagnosis {
         let plain = dns_diagnosis(from, name, record_type, error);
         let Some(net) = self.network() else {
             return plain;
@@ -233,7 +240,9 @@ impl LabContext {
             )
         };
         match error {
-            QueryError::Io { source, .. } if source.kind() == std::io::ErrorKind::ConnectionRefused => {
+            QueryError::Io { source, .. }
+                if source.kind() == std::io::ErrorKind::ConnectionRefused =>
+            {
                 let runs = owner.is_some_and(|n| net.node(n).dns_server.is_some());
                 Diagnosis::new(
                     "dns",
@@ -254,14 +263,17 @@ impl LabContext {
             QueryError::Failed { rcode, .. }
                 if matches!(rcode, ResponseCode::Refused | ResponseCode::NotAuth) =>
             {
-                refused(&rcode.to_string())
+                refused(&rcode_name(*rcode))
             }
             QueryError::Failed { .. } | QueryError::Timeout { .. } | QueryError::Io { .. } => {
                 if let Some(source) = net.index_of(from)
                     && let Err(broken) = round_trip(&net, source, server)
                 {
                     let mut d = broken.diagnosis(&net, from, &format!("DNS server {shown}"), "DNS");
-                    d.message = format!("{from} could not resolve {name}: DNS server {shown} is unreachable: {}", d.message);
+                    d.message = format!(
+                        "{from} could not resolve {name}: DNS server {shown} is unreachable: {}",
+                        d.message
+                    );
                     return d;
                 }
                 if let Some(glue) = bad_glue(&net, name) {

@@ -231,6 +231,7 @@ fn wrong_address(
         ),
         hint,
     )
+    .with_cause(format!("a-record {name}"))
 }
 
 /// A record's data as a lab file writes it (`10 mail.cbrc.com.` for MX).

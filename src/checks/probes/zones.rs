@@ -112,7 +112,11 @@ pub fn bad_glue(net: &Network, name: &str) -> Option<String> {
                         Some(o) if net.node(o).dns_server.is_none() => {
                             format!("{}, which runs no DNS server", net.node(o).name)
                         }
-                        Some(o) => format!("{}, which does not serve {}", net.node(o).name, display(child)),
+                        Some(o) => format!(
+                            "{}, which does not serve {}",
+                            net.node(o).name,
+                            display(child)
+                        ),
                         None => "an address no node has".to_string(),
                     };
                     let right: Vec<String> = serving
@@ -132,7 +136,11 @@ pub fn bad_glue(net: &Network, name: &str) -> Option<String> {
                         net.node(s).name
                     );
                     if !right.is_empty() {
-                        s.push_str(&format!("; {} is served by {}", display(child), right.join(", ")));
+                        s.push_str(&format!(
+                            "; {} is served by {}",
+                            display(child),
+                            right.join(", ")
+                        ));
                     }
                     return Some(s);
                 }
@@ -156,9 +164,15 @@ mod tests {
     use super::*;
 
     fn hierarchy(glue: &str) -> String {
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/labs/dns-hierarchy.yaml"))
-            .unwrap()
-            .replace("ns.example: {A: ns-example}", &format!("ns.example: {{A: {glue}}}"))
+        std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/labs/dns-hierarchy.yaml"
+        ))
+        .unwrap()
+        .replace(
+            "ns.example: {A: ns-example}",
+            &format!("ns.example: {{A: {glue}}}"),
+        )
     }
 
     #[test]
@@ -170,7 +184,9 @@ mod tests {
         let net = Network::new(&plan, &[]);
         assert_eq!(
             bad_glue(&net, "www.example.com").as_deref(),
-            Some("the glue record ns.example.com A 10.0.0.2 in zone com on tld-com points to root, which does not serve example.com; example.com is served by ns-example (10.0.0.4)")
+            Some(
+                "the glue record ns.example.com A 10.0.0.2 in zone com on tld-com points to root, which does not serve example.com; example.com is served by ns-example (10.0.0.4)"
+            )
         );
         // Names outside the delegation are not its business.
         assert_eq!(bad_glue(&net, "a.gtld-servers.net"), None);
@@ -179,7 +195,11 @@ mod tests {
         assert_eq!(servers, [net.index_of("ns-example").unwrap()]);
         assert_eq!(
             a_records(&net, "www.example.com"),
-            [(net.index_of("ns-example").unwrap(), "example.com".into(), "10.0.0.4".parse().unwrap())]
+            [(
+                net.index_of("ns-example").unwrap(),
+                "example.com".into(),
+                "10.0.0.4".parse().unwrap()
+            )]
         );
     }
 }

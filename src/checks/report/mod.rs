@@ -79,8 +79,8 @@ impl Report {
     }
 
     /// For each check, the index (in `results`) of the failed check it is
-    /// blocked by: an earlier failure with the same cause — the `dhcp`
-    /// check of the same interface first, whatever its place in the file.
+    /// blocked by: the first failure with the same cause — for a missing
+    /// lease, the `dhcp` check of it, whatever its place in the file.
     pub fn blocked_by(&self) -> Vec<Option<usize>> {
         let cause = |i: usize| {
             let outcome = &self.results[i].outcome;
@@ -91,9 +91,10 @@ impl Report {
         };
         let leader = |key: &str| {
             let sharing = (0..self.results.len()).filter(|&i| cause(i) == Some(key));
-            let dhcp = sharing
-                .clone()
-                .find(|&i| self.results[i].spec.probe.kind() == "dhcp");
+            // A missing lease is shown under the check of that lease.
+            let dhcp = sharing.clone().find(|&i| {
+                key.starts_with("lease ") && self.results[i].spec.probe.kind() == "dhcp"
+            });
             dhcp.or_else(|| sharing.min())
         };
         (0..self.results.len())
