@@ -273,7 +273,17 @@ pub(super) async fn wait_for_leases(
         if leases == Leases::Reported && settled == wanted.len() {
             let failed = crate::printable::line(&failed.join("; ")).into_owned();
             progress.println(&format!("no DHCP lease for: {failed}"));
-            return Ok(reply.dhcp_clients);
+            // A client still asking for a lease that cannot come is reported
+            // with the reason it cannot.
+            let mut clients = reply.dhcp_clients;
+            for (key, why) in &doomed {
+                if let Some(client) = clients.get_mut(key)
+                    && client.state != ClientStatus::Bound
+                {
+                    client.reason.get_or_insert_with(|| why.clone());
+                }
+            }
+            return Ok(clients);
         }
         if Instant::now() > deadline {
             let missing: Vec<&String> = wanted

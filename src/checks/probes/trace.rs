@@ -222,7 +222,7 @@ impl Break {
                 node.name
             ),
             Break::NoNextHop { gateway: true, .. } => format!(
-                "the gateway must be the router's address on {}'s own network: check its `gateway` (or the DHCP pool's `gateway`)",
+                "the gateway must be the router's address on {}'s network: check its `gateway` (or the DHCP pool's `gateway`)",
                 node.name
             ),
             Break::NoNextHop { next, .. } => {
