@@ -269,12 +269,15 @@ impl LabContext {
                 if let Some(source) = net.index_of(from)
                     && let Err(broken) = round_trip(&net, source, server)
                 {
-                    let mut d = broken.diagnosis(&net, from, &format!("DNS server {shown}"), "DNS");
-                    d.message = format!(
-                        "{from} could not resolve {name}: DNS server {shown} is unreachable: {}",
-                        d.message
-                    );
-                    return d;
+                    return Diagnosis::new(
+                        "dns",
+                        format!(
+                            "{from} could not resolve {name}: DNS server {shown} is unreachable: {}",
+                            broken.phrase(&net)
+                        ),
+                        broken.hint(&net),
+                    )
+                    .with_cause(broken.cause(&net));
                 }
                 if let Some(glue) = bad_glue(&net, name) {
                     return Diagnosis::new(
