@@ -150,8 +150,8 @@ const BROKEN: &[Broken] = &[
         check: "pc-frontend/eth0 gets a DHCP lease in 192.168.20.0/24 from server",
         diagnosis: &[
             "pc-frontend/eth0 has no DHCP lease",
-            "no DHCPOFFER",
-            "relay",
+            "no DHCP server or relay on its network, sw-frontend (192.168.20.0/24)",
+            "`dhcp_relay` on its router",
         ],
     },
     Broken {
@@ -171,7 +171,7 @@ const BROKEN: &[Broken] = &[
         to: "{range: 192.168.10.100-192.168.10.199, gateway: 192.168.10.254,",
         check: "pc-backend can ping pc-frontend",
         diagnosis: &[
-            "pc-backend's gateway 192.168.10.254 does not answer",
+            "pc-backend's gateway 192.168.10.254 is not on pc-backend's network: no node on sw-backend (192.168.10.0/24) has it",
             "router's address on pc-backend's network",
         ],
     },

@@ -249,7 +249,8 @@ fn no_server_fails_up_with_a_diagnosis_and_rolls_back() {
     let said = text(&out);
     assert!(!out.status.success(), "{said}");
     assert!(
-        said.contains("pc3/eth0: no DHCPOFFER after 4 DISCOVERs — is there a DHCP server or a relay on this network?"),
+        // Answered from the lab's own state, without waiting for 4 DISCOVERs.
+        said.contains("pc3/eth0: no DHCP server or relay on its network, sw0"),
         "{said}"
     );
     assert_eq!(leftovers(&lab.name), Vec::<String>::new());
@@ -268,7 +269,7 @@ fn keep_going_leaves_a_lab_without_a_lease_up_to_explore() {
     let said = text(&out);
     assert!(out.status.success(), "{said}");
     assert!(
-        said.contains("no DHCP lease for: pc3/eth0: no DHCPOFFER"),
+        said.contains("no DHCP lease for: pc3/eth0: no DHCP server or relay on its network, sw0"),
         "{said}"
     );
     assert!(said.contains("eth0 NO LEASE"), "{said}");

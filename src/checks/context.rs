@@ -5,10 +5,15 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::Ipv4Addr;
+use std::sync::OnceLock;
 
 use anyhow::Result;
 
 use super::outcome::{Diagnosis, Step};
+use super::probes::lease_path::lease_blocker;
+use super::probes::network::{Live, Network, read_live};
+use super::probes::trace::round_trip;
+use super::probes::zones::{bad_glue, zone_for, zones_of};
 use super::target::Target;
 use crate::agent::resolver;
 use crate::daemon::control::{self, Request};
@@ -16,7 +21,9 @@ use crate::daemon::state::{ClientReport, ClientStatus};
 use crate::lab::plan::{Plan, PlanNode};
 use crate::net::netns;
 use crate::services::dns::client::QueryError;
+use crate::services::dns::query_log::rcode_name;
 use crate::state::LabDir;
+use hickory_proto::op::ResponseCode;
 
 pub struct LabContext {
     pub lab: String,
@@ -24,6 +31,9 @@ pub struct LabContext {
     pub plan: Plan,
     /// The daemon's DHCP clients by `node/iface`.
     pub leases: BTreeMap<String, ClientReport>,
+    /// Every node's addresses, routes and forwarding switch, read from the
+    /// kernels the first time a diagnosis needs them (then shared).
+    live: OnceLock<Option<Vec<Option<Live>>>>,
 }
 
 impl LabContext {
@@ -38,7 +48,51 @@ impl LabContext {
             lab: lab.to_string(),
             plan: record.plan,
             leases,
+            live: OnceLock::new(),
         })
+    }
+
+    /// The lab's network as the kernels have it now (read once); None when
+    /// it cannot be read.
+    pub fn network(&self) -> Option<Network<'_>> {
+        let live = self
+            .live
+            .get_or_init(|| read_live(&self.plan).ok())
+            .as_ref()?;
+        Some(Network::new(&self.plan, live))
+    }
+
+    /// Why `node/iface` has no lease: the reason no lease can come there
+    /// when the lab's own state says so (no server or relay on its network,
+    /// a relay that cannot reach its server…), else what its client reports.
+    pub fn no_lease(&self, node: &str, iface: &str) -> Diagnosis {
+        let key = format!("{node}/{iface}");
+        let blocker = self.network().and_then(|net| {
+            let n = net.index_of(node)?;
+            lease_blocker(&net, (n, net.iface_index(n, iface)?))
+        });
+        let mut hint =
+            "is a DHCP server on this network (or a router relaying to one) with a pool for it?"
+                .to_string();
+        let mut cause = format!("lease {key}");
+        let message = match (blocker, self.leases.get(&key)) {
+            (Some(blocker), _) => {
+                hint = blocker.hint;
+                cause = blocker.cause;
+                format!("{key} has no DHCP lease: {}", blocker.reason)
+            }
+            (None, Some(lease)) => format!(
+                "{key} has no DHCP lease ({}{})",
+                lease.state,
+                lease
+                    .reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+            (None, None) => format!("{key} has no DHCP client running"),
+        };
+        Diagnosis::new("lease", message, hint).with_cause(cause)
     }
 
     pub fn node(&self, name: &str) -> &PlanNode {
@@ -61,21 +115,7 @@ impl LabContext {
                         return Ok(ip);
                     }
                 }
-                Some(lease) => {
-                    return Err(Diagnosis::new(
-                        "lease",
-                        format!(
-                            "{key} has no DHCP lease ({}{})",
-                            lease.state,
-                            lease
-                                .reason
-                                .as_deref()
-                                .map(|r| format!(": {r}"))
-                                .unwrap_or_default()
-                        ),
-                        "is the DHCP server up, with a pool for this network (and a relay on the router if it is elsewhere)?",
-                    ));
-                }
+                Some(_) => return Err(self.no_lease(name, &iface.name)),
                 None => {}
             }
         }
@@ -126,9 +166,152 @@ impl LabContext {
                 match found {
                     Ok(addresses) if !addresses.is_empty() => Ok(addresses[0]),
                     Ok(_) => Err(dns_failure(from, name, "it has no A record")),
-                    Err(e) => Err(dns_diagnosis(from, name, "A", &e)),
+                    Err(e) => Err(self.dns_failure(from, name, "A", &e)),
                 }
             }
+        }
+    }
+
+    /// A failed lookup, told apart by what the lab's state says about the
+    /// server: unreachable (the trace names where), reachable but running
+    /// no DNS (nothing on port 53), or answering but refusing the name (its
+    /// zones named, and who holds the name's zone); a SERVFAIL on the way
+    /// down the hierarchy names the glue record that points astray.
+    pub fn dns_failure(
+        &self,
+        from: &str,
+        name: &str,
+        record_type: &str,
+        error: &QueryError,
+    ) -> Diagnosis {
+        let plain = dns_diagnosis(from, name, record_type, error);
+        let Some(net) = self.network() else {
+            return plain;
+        };
+        let server = match error {
+            QueryError::Timeout { server, .. }
+            | QueryError::Io { server, .. }
+            | QueryError::Failed { server, .. } => match server.ip() {
+                std::net::IpAddr::V4(ip) => ip,
+                std::net::IpAddr::V6(_) => return plain,
+            },
+            _ => return plain,
+        };
+        let owner = net.owner(server).map(|(n, _)| n);
+        let shown = match owner {
+            Some(n) => format!("{server} ({})", net.node(n).name),
+            None => server.to_string(),
+        };
+        let from_the = self.dns_setting_source(from);
+        let holders = |net: &Network| match zone_for(net, name) {
+            Some((zone, servers)) if !servers.is_empty() => {
+                let names: Vec<String> = servers
+                    .iter()
+                    .map(|&n| {
+                        let ip = (0..net.node(n).interfaces.len())
+                            .flat_map(|i| net.addresses((n, i)))
+                            .map(|a| a.addr().to_string())
+                            .next()
+                            .unwrap_or_default();
+                        format!("{} ({ip})", net.node(n).name)
+                    })
+                    .collect();
+                format!(" ({zone} is on {})", names.join(", "))
+            }
+            _ => String::new(),
+        };
+        let refused = |rcode: &str| {
+            let zones = owner.map(|n| zones_of(&net, n)).unwrap_or_default();
+            let holds = if zones.is_empty() {
+                "holds no zones".to_string()
+            } else {
+                format!("holds only {}", zones.join(", "))
+            };
+            Diagnosis::new(
+                "dns",
+                format!(
+                    "{from} could not resolve {name}: DNS server {shown} answers, but refuses it ({rcode}): it {holds} and does not resolve other names"
+                ),
+                format!(
+                    "{from}'s DNS server{} should be one that serves or resolves {name}{}",
+                    from_the,
+                    holders(&net)
+                ),
+            )
+        };
+        match error {
+            QueryError::Io { source, .. }
+                if source.kind() == std::io::ErrorKind::ConnectionRefused =>
+            {
+                let runs = owner.is_some_and(|n| net.node(n).dns_server.is_some());
+                Diagnosis::new(
+                    "dns",
+                    format!(
+                        "{from} could not resolve {name}: {shown} is reachable, but nothing answers on port 53 (no DNS server runs there)"
+                    ),
+                    if runs {
+                        format!("the lab plans a DNS server on {shown}: is the lab's daemon running? (`labctl status`)")
+                    } else {
+                        format!(
+                            "{shown} runs no DNS service: {from}'s DNS server{from_the} should be the DNS server's address{}",
+                            holders(&net)
+                        )
+                    },
+                )
+                .with_cause(format!("dns-server {server}"))
+            }
+            QueryError::Failed { rcode, .. }
+                if matches!(rcode, ResponseCode::Refused | ResponseCode::NotAuth) =>
+            {
+                refused(&rcode_name(*rcode))
+            }
+            QueryError::Failed { .. } | QueryError::Timeout { .. } | QueryError::Io { .. } => {
+                if let Some(source) = net.index_of(from)
+                    && let Err(broken) = round_trip(&net, source, server)
+                {
+                    return Diagnosis::new(
+                        "dns",
+                        format!(
+                            "{from} could not resolve {name}: DNS server {shown} is unreachable: {}",
+                            broken.phrase(&net)
+                        ),
+                        broken.hint(&net),
+                    )
+                    .with_cause(broken.cause(&net));
+                }
+                if let Some(glue) = bad_glue(&net, name) {
+                    return Diagnosis::new(
+                        "dns",
+                        format!("{from} could not resolve {name}: {glue}"),
+                        "a glue record must give the address of the server the zone is delegated to",
+                    )
+                    .with_cause(format!("glue {name}"));
+                }
+                plain
+            }
+            _ => plain,
+        }
+    }
+
+    /// Where `from`'s DNS setting comes from, as a clause: " (handed out by
+    /// the DHCP pool of server0)" or " (its `dns:`)".
+    fn dns_setting_source(&self, from: &str) -> String {
+        let leased = self
+            .leases
+            .iter()
+            .find(|(key, lease)| key.split('/').next() == Some(from) && !lease.dns.is_empty());
+        match leased {
+            Some((_, lease)) => {
+                let server = lease
+                    .server
+                    .as_deref()
+                    .and_then(|s| s.parse().ok())
+                    .and_then(|ip| self.owner_of(ip))
+                    .map(|n| n.name.clone())
+                    .unwrap_or_else(|| "its DHCP server".into());
+                format!(" (handed out by the DHCP pool of {server})")
+            }
+            None => " (its `dns:`)".to_string(),
         }
     }
 

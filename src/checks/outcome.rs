@@ -13,6 +13,11 @@ pub struct Diagnosis {
     pub step: &'static str,
     pub message: String,
     pub hint: String,
+    /// What broke, as a key shared by every check it stops (`lease
+    /// pc0/eth0`, `route r2 192.168.10.0/24`): the report shows the first
+    /// such check with the diagnosis and the others as blocked by it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }
 
 impl Diagnosis {
@@ -21,7 +26,14 @@ impl Diagnosis {
             step,
             message: message.into(),
             hint: hint.into(),
+            cause: None,
         }
+    }
+
+    /// The same diagnosis, tied to the cause `key` (see `cause`).
+    pub fn with_cause(mut self, key: impl Into<String>) -> Self {
+        self.cause = Some(key.into());
+        self
     }
 }
 

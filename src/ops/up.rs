@@ -11,6 +11,8 @@ use anyhow::{Context, Result, bail};
 use super::admin::require_admin;
 use super::cancel::Cancel;
 use super::lifecycle::{start_daemon, teardown};
+use crate::checks::probes::lease_path::lease_blocker;
+use crate::checks::probes::network::{Network, read_live};
 use crate::daemon::control::{self, Request};
 use crate::daemon::state::{ClientReport, ClientStatus};
 use crate::lab::plan::Plan;
@@ -177,8 +179,28 @@ pub(super) async fn start_daemon_shown(dir: &LabDir, progress: &Progress) -> Res
 /// reports failure after 4 DISCOVERs (7.5 s) well before this.
 const LEASES_READY: Duration = Duration::from_secs(30);
 
-/// Waits until every `dhcp` interface has a lease; fails with the client's
-/// own diagnosis when one cannot get one.
+/// The `dhcp` interfaces no lease can reach, by `node/iface`, with the
+/// reason — from the plan and the routers' tables, so `up` does not wait
+/// for four DISCOVERs to go unanswered.
+fn leases_that_cannot_come(plan: &Plan) -> BTreeMap<String, String> {
+    let Ok(live) = read_live(plan) else {
+        return BTreeMap::new();
+    };
+    let net = Network::new(plan, &live);
+    let mut doomed = BTreeMap::new();
+    for (n, node) in plan.nodes.iter().enumerate() {
+        for (i, iface) in node.interfaces.iter().enumerate() {
+            if let Some(blocker) = iface.dhcp.then(|| lease_blocker(&net, (n, i))).flatten() {
+                doomed.insert(format!("{}/{}", node.name, iface.name), blocker.reason);
+            }
+        }
+    }
+    doomed
+}
+
+/// Waits until every `dhcp` interface has a lease, or (with
+/// `Leases::Reported`) until every one has a lease or cannot get one; fails
+/// with the reason when one cannot (with `Leases::Required`).
 pub(super) async fn wait_for_leases(
     plan: &Plan,
     dir: &LabDir,
@@ -200,13 +222,23 @@ pub(super) async fn wait_for_leases(
     }
     let phase = progress.phase("dhcp leases", wanted.len());
     let deadline = Instant::now() + LEASES_READY;
+    let owned = plan.clone();
+    let doomed = tokio::task::spawn_blocking(move || leases_that_cannot_come(&owned))
+        .await
+        .unwrap_or_default();
     let mut counted = 0;
     loop {
         let reply = control::call(&dir.socket_path(), &Request::Ping)?;
         let failed: Vec<String> = reply
             .dhcp_clients
             .iter()
-            .filter_map(|(key, c)| c.reason.as_ref().map(|r| format!("{key}: {r}")))
+            .filter_map(|(key, c)| {
+                let reason = doomed.get(key).or(c.reason.as_ref());
+                (c.state != ClientStatus::Bound)
+                    .then_some(reason)
+                    .flatten()
+                    .map(|r| format!("{key}: {r}"))
+            })
             .collect();
         if !failed.is_empty() && leases == Leases::Required {
             bail!("{}", failed.join("\n"));
@@ -231,16 +263,27 @@ pub(super) async fn wait_for_leases(
         let settled = wanted
             .iter()
             .filter(|k| {
-                reply
-                    .dhcp_clients
-                    .get(*k)
-                    .is_some_and(|c| c.state == ClientStatus::Bound || c.reason.is_some())
+                doomed.contains_key(*k)
+                    || reply
+                        .dhcp_clients
+                        .get(*k)
+                        .is_some_and(|c| c.state == ClientStatus::Bound || c.reason.is_some())
             })
             .count();
         if leases == Leases::Reported && settled == wanted.len() {
             let failed = crate::printable::line(&failed.join("; ")).into_owned();
             progress.println(&format!("no DHCP lease for: {failed}"));
-            return Ok(reply.dhcp_clients);
+            // A client still asking for a lease that cannot come is reported
+            // with the reason it cannot.
+            let mut clients = reply.dhcp_clients;
+            for (key, why) in &doomed {
+                if let Some(client) = clients.get_mut(key)
+                    && client.state != ClientStatus::Bound
+                {
+                    client.reason.get_or_insert_with(|| why.clone());
+                }
+            }
+            return Ok(clients);
         }
         if Instant::now() > deadline {
             let missing: Vec<&String> = wanted

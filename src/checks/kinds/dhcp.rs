@@ -7,6 +7,7 @@ use ipnet::Ipv4Net;
 
 use crate::checks::context::LabContext;
 use crate::checks::outcome::{Diagnosis, Outcome, Step};
+use crate::checks::probes::lease_path::miswired;
 use crate::checks::resolver::Resolver;
 use crate::checks::target::Target;
 use crate::daemon::state::ClientStatus;
@@ -136,19 +137,7 @@ fn probe(
         )
     })?;
     if report.state != ClientStatus::Bound {
-        return Err(Diagnosis::new(
-            "lease",
-            format!(
-                "{key} has no DHCP lease ({}{})",
-                report.state,
-                report
-                    .reason
-                    .as_deref()
-                    .map(|r| format!(": {r}"))
-                    .unwrap_or_default()
-            ),
-            "is a DHCP server on this network (or a router relaying to one) with a pool for it?",
-        ));
+        return Err(ctx.no_lease(node, interface));
     }
     let address: Ipv4Addr = report.leased_address().ok_or_else(|| {
         Diagnosis::new(
@@ -161,6 +150,20 @@ fn probe(
     if let Some(subnet) = subnet
         && !subnet.contains(&address)
     {
+        if let Some(net) = ctx.network()
+            && let Some(n) = net.index_of(node)
+            && let Some(i) = net.iface_index(n, interface)
+            && let Some((on, belongs)) = miswired(&net, (n, i), subnet)
+        {
+            return Err(Diagnosis::new(
+                "wiring",
+                format!(
+                    "{key} got {address}, not an address in {subnet}: it is cabled to {on}, but {subnet} is on {belongs}"
+                ),
+                format!("plug {node} into {belongs} (its `links:` entry)"),
+            )
+            .with_cause(format!("wiring {key}")));
+        }
         return Err(Diagnosis::new(
             "lease",
             format!("{key} got {address}, which is not in {subnet}"),

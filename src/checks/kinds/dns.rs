@@ -6,8 +6,9 @@ use std::net::Ipv4Addr;
 use hickory_proto::rr::{RData, RecordType};
 
 use crate::agent::resolver;
-use crate::checks::context::{LabContext, dns_diagnosis};
+use crate::checks::context::LabContext;
 use crate::checks::outcome::{Diagnosis, Outcome, Step};
+use crate::checks::probes::zones::a_records;
 use crate::checks::resolver::Resolver;
 use crate::lab::addr::parse_ipv4;
 use crate::lab::model_checks::{DnsCheck, OneOrMany};
@@ -149,10 +150,10 @@ fn probe(
         .in_node(from, move || async move {
             resolver::lookup(&servers, &owned, rtype).await
         })?
-        .map_err(|e| dns_diagnosis(from, name, record_type, &e))?;
+        .map_err(|e| ctx.dns_failure(from, name, record_type, &e))?;
     reply
         .require(name, rtype)
-        .map_err(|e| dns_diagnosis(from, name, record_type, &e))?;
+        .map_err(|e| ctx.dns_failure(from, name, record_type, &e))?;
     let answers: Vec<String> = reply.data_of(rtype).map(render).collect();
     let server = reply.server.ip();
     let missing: Vec<&String> = expect
@@ -164,6 +165,8 @@ fn probe(
             "{server} answered {name} {record_type}: {}",
             answers.join(", ")
         )))
+    } else if record_type == "A" {
+        Err(wrong_address(ctx, from, name, server, &answers, &missing))
     } else {
         Err(Diagnosis::new(
             "dns",
@@ -179,6 +182,56 @@ fn probe(
             format!("check the {record_type} record of {name} in the zone"),
         ))
     }
+}
+
+/// An A record that points somewhere else: each address named with the node
+/// that has it, and the record named with its zone and server.
+fn wrong_address(
+    ctx: &LabContext,
+    from: &str,
+    name: &str,
+    server: std::net::IpAddr,
+    answers: &[String],
+    missing: &[&String],
+) -> Diagnosis {
+    let owned = |text: &str| match text.parse().ok().and_then(|ip| ctx.owner_of(ip)) {
+        Some(node) => format!("{text} ({})", node.name),
+        None => format!("{text} (no node of the lab has it)"),
+    };
+    let got: Vec<String> = answers.iter().map(|a| owned(a)).collect();
+    let wanted: Vec<String> = missing.iter().map(|a| owned(a)).collect();
+    let records: Vec<String> = ctx
+        .network()
+        .map(|net| {
+            a_records(&net, name)
+                .into_iter()
+                .filter(|(_, _, ip)| answers.contains(&ip.to_string()))
+                .map(|(n, zone, ip)| {
+                    format!("{name} A {ip} in zone {zone} on {}", net.node(n).name)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let hint = if records.is_empty() {
+        format!("check the A record of {name} in the zone")
+    } else {
+        format!(
+            "the record {} points to {}: it should give {}",
+            records.join(", and "),
+            got.join(", "),
+            wanted.join(", ")
+        )
+    };
+    Diagnosis::new(
+        "dns",
+        format!(
+            "{from} resolved {name} through {server} to {}, not {}",
+            got.join(", "),
+            wanted.join(", ")
+        ),
+        hint,
+    )
+    .with_cause(format!("a-record {name}"))
 }
 
 /// A record's data as a lab file writes it (`10 mail.cbrc.com.` for MX).

@@ -86,6 +86,44 @@ pub fn resolve(r: &mut Resolver, c: &HttpCheck) -> Option<Http> {
     })
 }
 
+/// A name that leads to a node without a web site, while the lab has one
+/// elsewhere: its A record points to the wrong node. Every fetch of that
+/// name shares the cause.
+fn misdirected(
+    ctx: &LabContext,
+    name: &str,
+    ip: std::net::Ipv4Addr,
+    found: Diagnosis,
+) -> Diagnosis {
+    let sites: Vec<String> = ctx
+        .plan
+        .nodes
+        .iter()
+        .filter(|n| n.agents.web.is_some())
+        .filter_map(|n| {
+            let address = n.interfaces.iter().find_map(|i| i.address)?;
+            Some(format!("{} ({})", n.name, address.addr()))
+        })
+        .collect();
+    if sites.is_empty() {
+        return found;
+    }
+    let owner = ctx
+        .owner_of(ip)
+        .map(|n| n.name.clone())
+        .unwrap_or_else(|| "no node of the lab".into());
+    Diagnosis::new(
+        "dns",
+        format!(
+            "{}: {name} resolves to {ip}, which is {owner}, but the web site is on {}",
+            found.message,
+            sites.join(", ")
+        ),
+        format!("the A record of {name} must give the web server's address"),
+    )
+    .with_cause(format!("a-record {name}"))
+}
+
 /// Parses `http://HOST[:PORT][/PATH]`.
 pub fn parse_url(url: &str) -> Result<HttpUrl, UrlError> {
     let rest = url.strip_prefix("http://").ok_or_else(|| {
@@ -195,11 +233,15 @@ fn probe(
     let response = match fetched {
         Ok(response) => response,
         Err(Err(ConnectError::Refused)) => {
-            return Err(Diagnosis::new(
+            let d = Diagnosis::new(
                 "connect",
                 format!("{from} reached {owner} ({ip}) but no web server listens on port {port}"),
                 format!("does {owner} have `services: {{web: …}}`?"),
-            ));
+            );
+            return Err(match &url.host {
+                Target::Name(name) => misdirected(ctx, name, ip, d),
+                _ => d,
+            });
         }
         Err(Err(e)) => {
             let mut d = explain_silence(ctx, from, ip, &format!("connect to {ip}:{port}"));

@@ -1,5 +1,7 @@
-//! Why a packet from a node does not get through: no route, a gateway that
-//! does not answer, or a problem further along. Used by every probe whose
+//! Why a packet from a node does not get through: the path traced hop by
+//! hop through every node's routing table, there and back (`trace`), names
+//! the node that breaks it; when the tables are right, a gateway that does
+//! not answer, or a destination that is silent. Used by every probe whose
 //! destination stayed silent.
 
 use std::net::Ipv4Addr;
@@ -8,11 +10,22 @@ use std::time::Duration;
 use crate::agent::icmp::{PingOutcome, ping};
 use crate::checks::context::LabContext;
 use crate::checks::outcome::Diagnosis;
+use crate::checks::probes::trace::round_trip;
 use crate::net::inspect::inspect;
 
 /// The diagnosis for `from` getting no answer from `to` (`what` says what
 /// was tried, e.g. "ping 192.168.2.10").
 pub fn explain_silence(ctx: &LabContext, from: &str, to: Ipv4Addr, what: &str) -> Diagnosis {
+    let target = ctx
+        .owner_of(to)
+        .map(|n| format!("{to} ({})", n.name))
+        .unwrap_or_else(|| to.to_string());
+    if let Some(net) = ctx.network()
+        && let Some(source) = net.index_of(from)
+        && let Err(broken) = round_trip(&net, source, to)
+    {
+        return broken.diagnosis(&net, from, &target, what);
+    }
     let view = ctx.in_node(from, || async {
         let (connection, handle, _) = rtnetlink::new_connection()?;
         tokio::spawn(connection);
@@ -32,10 +45,6 @@ pub fn explain_silence(ctx: &LabContext, from: &str, to: Ipv4Addr, what: &str) -
         .iter()
         .filter(|r| r.to.contains(&to))
         .max_by_key(|r| r.to.prefix_len());
-    let target = ctx
-        .owner_of(to)
-        .map(|n| format!("{to} ({})", n.name))
-        .unwrap_or_else(|| to.to_string());
     match best {
         None => Diagnosis::new(
             "route",
@@ -76,7 +85,8 @@ pub fn explain_silence(ctx: &LabContext, from: &str, to: Ipv4Addr, what: &str) -
                         format!(
                             "the gateway must be the router's address on {from}'s network: check {from}'s `gateway` (or the DHCP pool's `gateway`)"
                         ),
-                    ),
+                    )
+                    .with_cause(format!("gateway {from}")),
                 }
             }
         },

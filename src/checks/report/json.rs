@@ -26,6 +26,8 @@ struct Score {
     checks: usize,
     passed: usize,
     failed: usize,
+    /// Failed checks blocked by another's failure.
+    blocked: usize,
     points: u32,
     max_points: u32,
     percent: f64,
@@ -51,10 +53,13 @@ struct JsonCheck<'a> {
     duration_ms: u64,
     detail: &'a str,
     diagnosis: Option<&'a Diagnosis>,
+    /// The index of the failed check this one is blocked by (same cause).
+    blocked_by: Option<usize>,
 }
 
 pub fn to_json(report: &Report) -> serde_json::Value {
     let s = report.summary();
+    let blocked_by = report.blocked_by();
     let ms = |d: std::time::Duration| d.as_millis() as u64;
     let json = JsonReport {
         version: VERSION,
@@ -64,6 +69,7 @@ pub fn to_json(report: &Report) -> serde_json::Value {
             checks: s.checks,
             passed: s.passed,
             failed: s.failed,
+            blocked: blocked_by.iter().flatten().count(),
             points: s.points,
             max_points: s.max_points,
             percent: s.percent,
@@ -95,6 +101,7 @@ pub fn to_json(report: &Report) -> serde_json::Value {
                 duration_ms: ms(r.outcome.duration),
                 detail: &r.outcome.detail,
                 diagnosis: r.outcome.diagnosis.as_ref(),
+                blocked_by: blocked_by[i].map(|lead| lead + 1),
             })
             .collect(),
     };
@@ -113,7 +120,7 @@ mod tests {
         assert_eq!(value["passed"], false);
         assert_eq!(
             value["score"],
-            json!({"checks": 2, "passed": 1, "failed": 1, "points": 2, "max_points": 3, "percent": 66.7})
+            json!({"checks": 2, "passed": 1, "failed": 1, "blocked": 0, "points": 2, "max_points": 3, "percent": 66.7})
         );
         assert_eq!(value["started"], 1_790_000_000u64);
         assert_eq!(value["duration_ms"], 1520);
@@ -161,7 +168,8 @@ mod tests {
                 "max_points",
                 "duration_ms",
                 "detail",
-                "diagnosis"
+                "diagnosis",
+                "blocked_by"
             ]
         );
     }

@@ -35,7 +35,8 @@ pub fn to_junit(report: &Report) -> String {
         let _ = writeln!(out, "      <property name=\"{name}\" value=\"{value}\"/>");
     }
     let _ = writeln!(out, "    </properties>");
-    for result in &report.results {
+    let blocked_by = report.blocked_by();
+    for (i, result) in report.results.iter().enumerate() {
         let attributes = format!(
             "name=\"{}\" classname=\"{}.{}\" time=\"{}\"",
             escape(&result.spec.title),
@@ -54,13 +55,16 @@ pub fn to_junit(report: &Report) -> String {
                 let _ = writeln!(out, "    </testcase>");
             }
             Some(d) => {
+                let blocked = blocked_by[i]
+                    .map(|lead| format!("blocked by {}: ", lead + 1))
+                    .unwrap_or_default();
                 let _ = writeln!(out, "    <testcase {attributes}>");
                 let _ = writeln!(
                     out,
                     "      <failure type=\"{}\" message=\"{}\">{}</failure>",
                     d.step,
-                    escape(&d.message),
-                    escape(&d.to_string())
+                    escape(&format!("{blocked}{}", d.message)),
+                    escape(&format!("{blocked}{d}"))
                 );
                 let _ = writeln!(out, "    </testcase>");
             }

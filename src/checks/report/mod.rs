@@ -1,7 +1,9 @@
 //! A grading run's report: the checks' results, the score and completion
 //! percentage (what Packet Tracer's activity grader shows), and for
 //! `labctl test` how long each phase took. Rendered as text, JSON
-//! (docs/checks.md) and JUnit XML.
+//! (docs/checks.md) and JUnit XML. Failures that share a cause (one missing
+//! lease, one missing route) are tied to the first of them: the others are
+//! shown as blocked by it, so the report leads with the cause.
 
 mod json;
 mod junit;
@@ -76,6 +78,33 @@ impl Report {
         }
     }
 
+    /// For each check, the index (in `results`) of the failed check it is
+    /// blocked by: the first failure with the same cause — for a missing
+    /// lease, the `dhcp` check of it, whatever its place in the file.
+    pub fn blocked_by(&self) -> Vec<Option<usize>> {
+        let cause = |i: usize| {
+            let outcome = &self.results[i].outcome;
+            if outcome.passed {
+                return None;
+            }
+            outcome.diagnosis.as_ref()?.cause.as_deref()
+        };
+        let leader = |key: &str| {
+            let sharing = (0..self.results.len()).filter(|&i| cause(i) == Some(key));
+            // A missing lease is shown under the check of that lease.
+            let dhcp = sharing.clone().find(|&i| {
+                key.starts_with("lease ") && self.results[i].spec.probe.kind() == "dhcp"
+            });
+            dhcp.or_else(|| sharing.min())
+        };
+        (0..self.results.len())
+            .map(|i| {
+                let lead = leader(cause(i)?)?;
+                (lead != i).then_some(lead)
+            })
+            .collect()
+    }
+
     pub fn all_passed(&self) -> bool {
         self.results.iter().all(|r| r.outcome.passed)
     }
@@ -125,6 +154,81 @@ pub(crate) mod tests {
             duration: Duration::from_millis(1520),
             timings: None,
         }
+    }
+
+    /// Three checks stopped by one missing lease (the `dhcp` check of that
+    /// interface third in the file) and one failing for its own reason.
+    pub fn blocked_sample() -> Report {
+        use crate::checks::kinds::dhcp::Dhcp;
+        let mut report = sample();
+        let no_lease = || {
+            let mut o = Outcome::fail(
+                Diagnosis::new(
+                    "lease",
+                    "pc1/eth0 has no DHCP lease: no DHCP server or relay on its network, sw2",
+                    "",
+                )
+                .with_cause("lease pc1/eth0"),
+            );
+            o.duration = Duration::from_millis(3);
+            o
+        };
+        let ping = report.results[0].spec.clone();
+        report.results = vec![
+            CheckResult {
+                spec: ping.clone(),
+                outcome: no_lease(),
+            },
+            CheckResult {
+                spec: ping.clone(),
+                outcome: report.results[1].outcome.clone(),
+            },
+            CheckResult {
+                spec: CheckSpec {
+                    title: "pc1/eth0 gets a DHCP lease".into(),
+                    points: 1,
+                    probe: Probe::Dhcp(Dhcp {
+                        node: "pc1".into(),
+                        interface: "eth0".into(),
+                        subnet: None,
+                        server: None,
+                    }),
+                },
+                outcome: no_lease(),
+            },
+            CheckResult {
+                spec: ping,
+                outcome: no_lease(),
+            },
+        ];
+        report
+    }
+
+    #[test]
+    fn failures_with_one_cause_are_blocked_by_the_dhcp_check_of_it() {
+        let report = blocked_sample();
+        assert_eq!(report.blocked_by(), [Some(2), None, None, Some(2)]);
+        // Blocked is failed: no points.
+        assert_eq!(report.summary().points, 0);
+        let text = to_text(&report);
+        assert!(
+            text.contains("          blocked by 3: pc1/eth0 has no DHCP lease"),
+            "{text}"
+        );
+        assert!(
+            text.contains("0 of 4 checks passed, 2 blocked by an earlier failure"),
+            "{text}"
+        );
+        let json = to_json(&report);
+        assert_eq!(json["score"]["blocked"], 2);
+        assert_eq!(json["checks"][0]["blocked_by"], 3);
+        assert_eq!(json["checks"][2]["blocked_by"], serde_json::Value::Null);
+        assert_eq!(json["checks"][2]["diagnosis"]["cause"], "lease pc1/eth0");
+        let xml = to_junit(&report);
+        assert!(
+            xml.contains("message=\"blocked by 3: pc1/eth0 has no DHCP lease"),
+            "{xml}"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::printable::line;
 pub fn to_text(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "checks of lab {}:", line(&report.lab));
+    let blocked_by = report.blocked_by();
     for (i, result) in report.results.iter().enumerate() {
         let mark = if result.outcome.passed {
             "PASS"
@@ -29,6 +30,15 @@ pub fn to_text(report: &Report) -> String {
             result.outcome.duration.as_secs_f64()
         );
         match &result.outcome.diagnosis {
+            Some(d) if let Some(lead) = blocked_by[i] => {
+                // The cause is under the check it is blocked by.
+                let _ = writeln!(
+                    out,
+                    "          blocked by {}: {}",
+                    lead + 1,
+                    line(&d.message)
+                );
+            }
             Some(d) => {
                 // Diagnoses and details quote what the lab answered.
                 let _ = writeln!(out, "          {}", line(&d.message));
@@ -42,14 +52,20 @@ pub fn to_text(report: &Report) -> String {
         }
     }
     let s = report.summary();
+    let blocked = blocked_by.iter().flatten().count();
     let _ = writeln!(
         out,
-        "score: {}/{} points ({:.1}%), {} of {} checks passed, in {:.2} s",
+        "score: {}/{} points ({:.1}%), {} of {} checks passed{}, in {:.2} s",
         s.points,
         s.max_points,
         s.percent,
         s.passed,
         s.checks,
+        if blocked > 0 {
+            format!(", {blocked} blocked by an earlier failure")
+        } else {
+            String::new()
+        },
         report.duration.as_secs_f64()
     );
     if let Some(t) = &report.timings {

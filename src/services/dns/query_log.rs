@@ -122,7 +122,7 @@ impl QueryLog {
 }
 
 /// The mnemonic dig prints (hickory's Display says "No Error").
-fn rcode_name(rcode: ResponseCode) -> String {
+pub fn rcode_name(rcode: ResponseCode) -> String {
     match rcode {
         ResponseCode::NoError => "NOERROR".into(),
         ResponseCode::FormErr => "FORMERR".into(),
