@@ -107,6 +107,59 @@ pub struct Row {
     pub left_behind: Option<String>,
 }
 
+/// A row's marks, as every report gives them.
+pub struct Marks<'a> {
+    pub graded: bool,
+    pub points: u32,
+    pub max_points: u32,
+    pub percent: f64,
+    /// The titles of the checks that failed.
+    pub failed: Vec<&'a str>,
+    /// Why it could not be graded.
+    pub reason: Option<&'a str>,
+}
+
+impl Row {
+    /// Its marks; a submission that was not graded scores 0 of the
+    /// rubric's `max_points`.
+    pub fn marks(&self, max_points: u32) -> Marks<'_> {
+        match &self.verdict {
+            Verdict::Graded(report) => {
+                let summary = report.summary();
+                Marks {
+                    graded: true,
+                    points: summary.points,
+                    max_points: summary.max_points,
+                    percent: summary.percent,
+                    failed: report
+                        .results
+                        .iter()
+                        .filter(|r| !r.outcome.passed)
+                        .map(|r| r.spec.title.as_str())
+                        .collect(),
+                    reason: None,
+                }
+            }
+            Verdict::Ungradable { reason, .. } => Marks {
+                graded: false,
+                points: 0,
+                max_points,
+                percent: 0.0,
+                failed: Vec::new(),
+                reason: Some(reason),
+            },
+            Verdict::Interrupted => Marks {
+                graded: false,
+                points: 0,
+                max_points,
+                percent: 0.0,
+                failed: Vec::new(),
+                reason: Some("interrupted before it was graded"),
+            },
+        }
+    }
+}
+
 /// A class ready to grade: its submissions, checked against the rubric.
 pub struct Class {
     pending: Vec<Pending>,
