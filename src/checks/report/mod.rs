@@ -10,8 +10,8 @@ mod text;
 use std::time::{Duration, SystemTime};
 
 pub use json::to_json;
-pub use junit::to_junit;
 pub(crate) use junit::escape as xml_escape;
+pub use junit::to_junit;
 pub use text::to_text;
 
 use super::runner::CheckResult;

@@ -27,7 +27,7 @@ use super::check::{invalid, print_warnings};
 use super::signals::cancel_on_stop_signals;
 use super::test::interrupted_exit_code;
 use crate::ops::admin::require_admin;
-use crate::ops::grade::{Options, Rubric, Row, Shard, Verdict, grade, prepare};
+use crate::ops::grade::{Options, Row, Rubric, Shard, Verdict, grade, prepare};
 use crate::printable::line;
 use crate::progress::Progress;
 
@@ -62,15 +62,23 @@ impl Outputs {
                 .transpose()
         };
         if let Some(dir) = &args.junit_dir {
-            std::fs::create_dir_all(dir).with_context(|| {
-                format!("cannot create the JUnit folder {}", dir.display())
-            })?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the JUnit folder {}", dir.display()))?;
         }
         Ok(Outputs {
             csv: create(&args.csv, "CSV report")?,
             json: create(&args.json, "JSON report")?,
             junit_dir: args.junit_dir.clone(),
         })
+    }
+
+    /// Removes the report files opened (still empty), so that none
+    /// pretends the class was graded.
+    fn discard(self) {
+        for (path, file) in [self.csv, self.json].into_iter().flatten() {
+            drop(file);
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
@@ -133,6 +141,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             "interrupted after {graded} of {} submissions: every lab was torn down, no report was written",
             rows.len()
         );
+        outputs.discard();
         return Ok(ExitCode::from(interrupted_exit_code(cancel.reason())));
     }
     print!("{}", table::to_table(&rows, max_points));

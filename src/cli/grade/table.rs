@@ -45,7 +45,11 @@ pub fn to_table(rows: &[Row], max_points: u32) -> String {
         );
     }
     let graded = rows.iter().filter(|r| r.marks(max_points).graded).count();
-    let _ = write!(out, "graded {graded} of {} submissions", rows.len());
+    let _ = write!(
+        out,
+        "graded {graded} of {}",
+        crate::plural::count(rows.len(), "submission")
+    );
     if graded < rows.len() {
         let _ = write!(out, " ({} not graded)", rows.len() - graded);
     }

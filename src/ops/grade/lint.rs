@@ -102,9 +102,8 @@ mod tests {
     #[test]
     fn a_lenient_rubric_for_a_mail_lab_is_warned_about() {
         let mastertech = plan("labs/mastertech.yaml");
-        let lenient = rubric(
-            "checks:\n  - mail: {from: backend-pc1, to: bob@mt.com, reader: mgmt-pc1}\n",
-        );
+        let lenient =
+            rubric("checks:\n  - mail: {from: backend-pc1, to: bob@mt.com, reader: mgmt-pc1}\n");
         let warnings = lint(&lenient, &[("dana_k", &mastertech), ("ed", &mastertech)]);
         assert!(
             warnings[0].starts_with(

@@ -108,7 +108,11 @@ fn unique_lab_name(student: &str, used: &mut HashSet<String>) -> String {
     let base = base.trim_end_matches('-');
     let base = if base.is_empty() { "student" } else { base };
     for n in 1.. {
-        let suffix = if n == 1 { String::new() } else { format!("-{n}") };
+        let suffix = if n == 1 {
+            String::new()
+        } else {
+            format!("-{n}")
+        };
         let room = MAX_NAME - suffix.len();
         let stem = base[..base.len().min(room)].trim_end_matches('-');
         let name = format!("{stem}{suffix}");
