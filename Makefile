@@ -9,7 +9,7 @@
 #   make labs-test  every course lab and example graded end to end (root)
 #   make bench   benchmarks: lab build against the kernel floor, DHCP against dnsmasq,
 #                DNS against knot, SMTP against Postfix, POP3 and IMAP retrieval against Dovecot,
-#                `labctl test` of MasterTech (root)
+#                `labctl test` of MasterTech, `labctl grade` of a class of 200 (root)
 
 # rustup installs into ~/.cargo/bin (Debian's rustup package into
 # /usr/lib/rustup/bin): look there first, before an older system cargo.
@@ -97,6 +97,7 @@ bench: build deps bench-deps
 	LABCTL=$(LABCTL) bash bench/mail.sh
 	LABCTL=$(LABCTL) bash bench/imap.sh
 	LABCTL=$(LABCTL) bash bench/checks.sh
+	LABCTL=$(LABCTL) bash bench/grade.sh
 
 clean:
 	$(CARGO) clean

@@ -33,6 +33,14 @@ impl Progress {
         Progress { bars }
     }
 
+    /// Shows nothing: for the steps of one of many jobs running at once
+    /// (`grade`), whose caller reports progress its own way.
+    pub fn silent() -> Self {
+        Progress {
+            bars: Some(MultiProgress::with_draw_target(ProgressDrawTarget::hidden())),
+        }
+    }
+
     pub fn phase(&self, name: &'static str, total: usize) -> Phase {
         let bar = self.bars.as_ref().map(|bars| {
             let bar = bars.add(ProgressBar::new(total as u64));

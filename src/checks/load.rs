@@ -216,16 +216,30 @@ pub fn load_checks_file(path: &Path, plan: &Plan) -> anyhow::Result<LoadedChecks
 }
 
 pub fn load_checks_text(name: &str, text: String, plan: &Plan) -> LoadedChecks {
+    parse_checks_text(name, text).resolve(plan)
+}
+
+/// A checks file read and decoded, not yet resolved against any lab: what
+/// `grade` loads once and resolves against each submission's plan.
+pub struct ParsedChecks {
+    pub source: SourceFile,
+    /// YAML, shape and type problems: the same for every lab.
+    pub diagnostics: Vec<Diagnostic>,
+    raw: Option<RawNode>,
+    /// The checks as written, when the file could be decoded.
+    pub file: Option<ChecksFile>,
+}
+
+/// A separate checks file's text through the stages that need no lab.
+pub fn parse_checks_text(name: &str, text: String) -> ParsedChecks {
     let source = SourceFile::new(name, text);
-    let base_dir = base_dir(&source);
-    let parsed = RawNode::parse(&source.text);
-    let (checks, diagnostics) = match &parsed {
-        Err(d) => (None, vec![d.clone()]),
+    let (raw, file, diagnostics) = match RawNode::parse(&source.text) {
+        Err(d) => (None, None, vec![d]),
         Ok(raw) => {
-            let shape = check_shape(raw, &checks_schema());
+            let shape = check_shape(&raw, &checks_schema());
             let mut diagnostics = shape.diagnostics;
             explain_misplaced_keys(&mut diagnostics);
-            let decoded = shape.pruned.and_then(|json| {
+            let file = shape.pruned.and_then(|json| {
                 serde_json::from_value::<ChecksFile>(json)
                     .map_err(|e| {
                         diagnostics.push(Diagnostic::error(
@@ -235,22 +249,43 @@ pub fn load_checks_text(name: &str, text: String, plan: &Plan) -> LoadedChecks {
                     })
                     .ok()
             });
-            match decoded {
-                None => (None, diagnostics),
-                Some(file) => {
-                    let (specs, found) =
-                        resolve_checks(&file.checks, raw, plan, &base_dir, LabGaps::FailTheCheck);
-                    diagnostics.extend(found);
-                    let ok = !diagnostics.iter().any(Diagnostic::is_error);
-                    (ok.then_some(specs), diagnostics)
-                }
-            }
+            (Some(raw), file, diagnostics)
         }
     };
-    LoadedChecks {
+    ParsedChecks {
         source,
         diagnostics,
-        checks,
-        raw: parsed.ok(),
+        raw,
+        file,
+    }
+}
+
+impl ParsedChecks {
+    /// The checks resolved against `plan`: runnable when neither the file
+    /// nor the resolving found an error.
+    pub fn resolve(&self, plan: &Plan) -> LoadedChecks {
+        let source = SourceFile::new(self.source.name.clone(), self.source.text.clone());
+        let mut diagnostics = self.diagnostics.clone();
+        let checks = match (&self.raw, &self.file) {
+            (Some(raw), Some(file)) => {
+                let (specs, found) = resolve_checks(
+                    &file.checks,
+                    raw,
+                    plan,
+                    &base_dir(&source),
+                    LabGaps::FailTheCheck,
+                );
+                diagnostics.extend(found);
+                let ok = !diagnostics.iter().any(Diagnostic::is_error);
+                ok.then_some(specs)
+            }
+            _ => None,
+        };
+        LoadedChecks {
+            source,
+            diagnostics,
+            checks,
+            raw: self.raw.clone(),
+        }
     }
 }

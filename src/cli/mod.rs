@@ -7,6 +7,7 @@ mod dhcp_client;
 mod docs;
 mod down;
 mod exec;
+mod grade;
 mod graph;
 mod logs;
 mod mail;
@@ -262,6 +263,50 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
     },
+    /// Grade a class: many submissions against one rubric, side by side.
+    ///
+    /// Each lab file (a folder gives its *.yaml and *.yml files) is built
+    /// fresh under a lab name of its own, checked and torn down, like
+    /// `test`, N at a time. Prints a table (student, points, %, failed
+    /// checks) and writes CSV, JSON and one JUnit file per submission.
+    /// A submission that cannot be graded (invalid file, lab does not
+    /// build) gets a row with 0 points and the reason.
+    /// Exit code: 0 every submission was graded (whatever it scored), 1 some
+    /// could not be graded, 2 bad arguments or an invalid rubric, 130/143
+    /// interrupted (every lab torn down). See docs/grading.md.
+    #[command(after_help = "Examples:\n  \
+                            labctl grade submissions/ --checks rubric.yaml --csv grades.csv\n  \
+                            labctl grade submissions/ --checks rubric.yaml --jobs 4 --junit-dir reports/\n  \
+                            labctl grade submissions/ --checks rubric.yaml --shard 2/8 --json shard-2.json")]
+    Grade {
+        /// Lab files, or folders of them (one file per student; the file
+        /// name is the student's name in the reports).
+        #[arg(required = true, value_name = "SUBMISSIONS")]
+        submissions: Vec<PathBuf>,
+        /// The instructor's checks file every submission is graded by.
+        #[arg(long, value_name = "RUBRIC")]
+        checks: PathBuf,
+        /// How many submissions to grade at once (default: the number of cores).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+        jobs: Option<u16>,
+        /// Grade only the I-th of N slices of the submissions (1 <= I <= N),
+        /// to spread a class over N CI jobs; the N slices partition it.
+        #[arg(long, value_name = "I/N", value_parser = grade::parse_shard)]
+        shard: Option<crate::ops::grade::Shard>,
+        /// Write the grades as CSV (for an LMS grade import) to this file.
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
+        /// Write the grades and every report as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Write one JUnit XML file per submission into this folder.
+        #[arg(long, value_name = "DIR")]
+        junit_dir: Option<PathBuf>,
+        /// Leave the messages mail checks send in the mailboxes (normally
+        /// each is removed once it has been verified).
+        #[arg(long)]
+        keep_mail: bool,
+    },
     /// A PC's mail client: send, list the inbox, read a message.
     #[command(
         subcommand,
@@ -375,6 +420,25 @@ pub fn main() -> ExitCode {
             &RunOptions { keep_mail },
             &check::Output { json, junit },
         ),
+        Command::Grade {
+            submissions,
+            checks,
+            jobs,
+            shard,
+            csv,
+            json,
+            junit_dir,
+            keep_mail,
+        } => grade::run(&grade::Args {
+            submissions,
+            rubric: checks,
+            jobs: jobs.map_or_else(grade::default_jobs, usize::from),
+            shard,
+            csv,
+            json,
+            junit_dir,
+            keep_mail,
+        }),
         Command::Mail(command) => mail::run(command),
         Command::DhcpClient { interface } => dhcp_client::run(&interface),
         Command::Completions { shell } => docs::completions(shell),

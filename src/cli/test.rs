@@ -20,7 +20,7 @@ use crate::progress::Progress;
 /// The exit code after a stop signal, as shells report it (128 + the
 /// signal): 130 for Ctrl-C, 143 for SIGTERM (a CI runner's timeout), 129
 /// for a closed terminal.
-fn interrupted_exit_code(reason: Option<&str>) -> u8 {
+pub(super) fn interrupted_exit_code(reason: Option<&str>) -> u8 {
     match reason {
         Some("terminated") => 128 + 15,
         Some("the terminal went away") => 128 + 1,

@@ -10,6 +10,7 @@ pub mod check;
 pub mod dhcp_client;
 pub mod down;
 pub mod exec;
+pub mod grade;
 pub mod graph;
 pub mod lifecycle;
 pub mod logs;

@@ -79,7 +79,7 @@ pub fn to_junit(report: &Report) -> String {
 /// the control characters it escapes are the ones XML 1.0 cannot carry),
 /// then the XML specials; the two non-characters XML 1.0 also forbids are
 /// replaced.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in crate::printable::lines(text).chars() {
         match c {

@@ -12,6 +12,7 @@ mod text;
 use std::time::{Duration, SystemTime};
 
 pub use json::to_json;
+pub(crate) use junit::escape as xml_escape;
 pub use junit::to_junit;
 pub use text::to_text;
 
