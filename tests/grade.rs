@@ -109,7 +109,8 @@ fn read_csv(path: &str) -> Vec<Vec<String>> {
             "failed_checks",
             "reason",
             "file",
-            "lab"
+            "lab",
+            "warnings"
         ]
     );
     reader
@@ -131,10 +132,12 @@ fn a_folder_is_graded_side_by_side_with_a_row_for_every_submission() {
     // The correct solution twice, under two students' names (one of them
     // no lab name: `_` is not allowed), both with the lab's `name: tiny`.
     class.submit("dana_k.yaml", "dana-k", &tiny("10.9.0.80"));
+    // Correct, with a second DNS server no node has: graded in full, with
+    // validate's warning beside the marks.
     class.submit(
         &format!("{u}-ok.yaml"),
         &format!("{u}-ok"),
-        &tiny("10.9.0.80"),
+        &tiny("10.9.0.80").replace("dns: [10.9.0.53]", "dns: [10.9.0.53, 10.9.0.99]"),
     );
     class.submit(
         &format!("{u}-wrong-a.yaml"),
@@ -195,8 +198,19 @@ fn a_folder_is_graded_side_by_side_with_a_row_for_every_submission() {
     let dana = by_student("dana_k");
     assert_eq!(&dana[1..7], ["3", "3", "100.0", "yes", "", ""]);
     assert_eq!(dana[8], "dana-k");
+    assert_eq!(dana[9], "", "no warnings");
     let ok = by_student(&format!("{u}-ok"));
     assert_eq!(&ok[1..7], ["3", "3", "100.0", "yes", "", ""]);
+    assert!(
+        ok[9].contains("10.9.0.99") && ok[9].starts_with("14:22: "),
+        "the lab file's warning, placed: {ok:?}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with(&format!("{u}-ok ")) && l.ends_with("1 warning in the lab file")),
+        "{report}"
+    );
     let wrong = by_student(&format!("{u}-wrong-a"));
     assert_eq!(
         &wrong[1..7],

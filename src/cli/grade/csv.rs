@@ -10,7 +10,7 @@ use anyhow::Result;
 
 use crate::ops::grade::Row;
 
-pub const HEADER: [&str; 9] = [
+pub const HEADER: [&str; 10] = [
     "student",
     "points",
     "max_points",
@@ -20,6 +20,7 @@ pub const HEADER: [&str; 9] = [
     "reason",
     "file",
     "lab",
+    "warnings",
 ];
 
 pub fn to_csv(rows: &[Row], max_points: u32) -> Result<Vec<u8>> {
@@ -37,6 +38,7 @@ pub fn to_csv(rows: &[Row], max_points: u32) -> Result<Vec<u8>> {
             &text(marks.reason.unwrap_or("")),
             &text(&row.submission.file.display().to_string()),
             &row.submission.lab,
+            &text(&row.warnings.join("; ")),
         ])?;
     }
     Ok(out.into_inner()?)

@@ -39,6 +39,8 @@ struct JsonRow<'a> {
     max_points: u32,
     percent: f64,
     failed_checks: Vec<&'a str>,
+    /// The lab file's validation warnings.
+    lab_warnings: &'a [String],
     reason: Option<&'a str>,
     details: Option<&'a str>,
     report: Option<Value>,
@@ -65,6 +67,7 @@ pub fn to_class_json(
                 max_points: marks.max_points,
                 percent: marks.percent,
                 failed_checks: marks.failed,
+                lab_warnings: &row.warnings,
                 reason: marks.reason,
                 details: match &row.verdict {
                     Verdict::Ungradable { details, .. } if !details.is_empty() => Some(details),

@@ -37,6 +37,17 @@ pub fn to_table(rows: &[Row], max_points: u32) -> String {
                 .collect::<Vec<_>>()
                 .join("; "),
         };
+        let remark = match row.warnings.len() {
+            0 => remark,
+            n => {
+                let warned = format!("{} in the lab file", crate::plural::count(n, "warning"));
+                if remark == "-" {
+                    warned
+                } else {
+                    format!("{remark} ({warned})")
+                }
+            }
+        };
         let pad = width.saturating_sub(student.chars().count());
         let _ = writeln!(
             out,

@@ -106,6 +106,9 @@ pub struct Row {
     pub verdict: Verdict,
     /// Why its lab could not be torn down completely, if it could not.
     pub left_behind: Option<String>,
+    /// The lab file's validation warnings, one line each (`LINE:COL:
+    /// message — hint`): what validate caught that the checks may not.
+    pub warnings: Vec<String>,
 }
 
 /// A row's marks, as every report gives them.
@@ -170,6 +173,7 @@ pub struct Class {
 
 struct Pending {
     submission: Submission,
+    warnings: Vec<String>,
     work: Result<(Plan, Vec<CheckSpec>), Verdict>,
 }
 
@@ -187,8 +191,13 @@ pub fn prepare(paths: &[PathBuf], shard: Option<Shard>, rubric: &Rubric) -> Resu
     let pending: Vec<Pending> = mine
         .into_iter()
         .map(|submission| {
-            let work = load(&submission, rubric);
-            Pending { submission, work }
+            let mut warnings = Vec::new();
+            let work = load(&submission, rubric, &mut warnings);
+            Pending {
+                submission,
+                warnings,
+                work,
+            }
         })
         .collect();
     let labs: Vec<(&str, &Plan)> = pending
@@ -217,13 +226,24 @@ impl Class {
 
 /// A submission's plan (under its own lab name) and the rubric's checks
 /// resolved against it, or why it cannot be graded.
-fn load(submission: &Submission, rubric: &Rubric) -> Result<(Plan, Vec<CheckSpec>), Verdict> {
+fn load(
+    submission: &Submission,
+    rubric: &Rubric,
+    warnings: &mut Vec<String>,
+) -> Result<(Plan, Vec<CheckSpec>), Verdict> {
     let ungradable = |reason: String, details: String| Verdict::Ungradable { reason, details };
     // Judged as a lab only: a submission is graded by the rubric, so its
     // own `checks:` are not resolved (nor held against it).
     let mut checked = crate::lab::load::read_file(&submission.file)
         .map_err(|e| ungradable(one_line(&e), String::new()))?
         .finish();
+    warnings.extend(
+        checked
+            .diagnostics
+            .iter()
+            .filter(|d| !d.is_error())
+            .map(warning_line),
+    );
     if checked.plan.is_none() {
         let report = DiagnosticReport {
             source: &checked.source,
@@ -315,6 +335,7 @@ pub fn grade(
                     submission: pending.submission,
                     verdict: Verdict::Interrupted,
                     left_behind: None,
+                    warnings: pending.warnings,
                 },
                 (None, None) => unreachable!("a taken submission always gets its row"),
             }
@@ -329,7 +350,11 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Builds, checks and tears down one submission's lab.
 fn grade_one(pending: Pending, options: &RunOptions, cancel: &Cancel) -> Row {
-    let Pending { submission, work } = pending;
+    let Pending {
+        submission,
+        warnings,
+        work,
+    } = pending;
     let (plan, checks) = match work {
         Ok(work) => work,
         Err(verdict) => {
@@ -337,6 +362,7 @@ fn grade_one(pending: Pending, options: &RunOptions, cancel: &Cancel) -> Row {
                 submission,
                 verdict,
                 left_behind: None,
+                warnings,
             };
         }
     };
@@ -373,6 +399,19 @@ fn grade_one(pending: Pending, options: &RunOptions, cancel: &Cancel) -> Row {
         submission,
         verdict,
         left_behind,
+        warnings,
+    }
+}
+
+/// A lab file's warning on one line: where, what, and the hint.
+fn warning_line(d: &Diagnostic) -> String {
+    let place = d
+        .pos
+        .map(|p| format!("{}:{}: ", p.line, p.col))
+        .unwrap_or_default();
+    match &d.hint {
+        Some(hint) => format!("{place}{} — {hint}", d.message),
+        None => format!("{place}{}", d.message),
     }
 }
 
