@@ -9,12 +9,14 @@
 //! - `cli` parses arguments and prints;
 //! - `ops`: what each verb does, returning data (for the CLI and the web view);
 //! - `checks`, `daemon`: grading; the per-lab supervisor and its services;
-//! - `services`, `agent`: the servers a lab runs and the clients a PC runs;
+//! - `services`, `agent`, `capture`: the servers a lab runs, the clients a PC
+//!   runs, and the packets seen on its interfaces;
 //! - `net`, `state`: the kernel and the state dir;
 //! - `lab`: the lab file, its validation and the plan;
 //! - `plural`, `printable`, `progress`: small helpers every layer may use.
 
 pub mod agent;
+pub mod capture;
 pub mod checks;
 pub mod cli;
 pub mod daemon;

@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["cli"],
     &["ops"],
     &["checks", "daemon"],
-    &["services", "agent"],
+    &["services", "agent", "capture"],
     &["net", "state"],
     &["lab"],
     &["plural", "printable", "progress", "random_input"],
