@@ -11,13 +11,14 @@ use anyhow::Result;
 
 use super::outcome::{Diagnosis, Step};
 use super::probes::lease_path::lease_blocker;
-use super::probes::network::{Live, Network, read_live};
+use super::probes::network::{Live, live_network, read_live};
 use super::probes::trace::round_trip;
 use super::probes::zones::{bad_glue, zone_for, zones_of};
 use super::target::Target;
 use crate::agent::resolver;
 use crate::daemon::control::{self, Request};
 use crate::daemon::state::{ClientReport, ClientStatus};
+use crate::lab::network::Network;
 use crate::lab::plan::{Plan, PlanNode};
 use crate::net::netns;
 use crate::services::dns::client::QueryError;
@@ -59,7 +60,7 @@ impl LabContext {
             .live
             .get_or_init(|| read_live(&self.plan).ok())
             .as_ref()?;
-        Some(Network::new(&self.plan, live))
+        Some(live_network(&self.plan, live))
     }
 
     /// Why `node/iface` has no lease: the reason no lease can come there

@@ -5,7 +5,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::network::Network;
+use crate::lab::network::Network;
 use crate::lab::zones::RecordValue;
 
 /// `name` as zones write it: lower case, with the final dot.
@@ -160,8 +160,8 @@ fn display(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::network::tests::plan_of;
     use super::*;
+    use crate::lab::network::tests::plan_of;
 
     fn hierarchy(glue: &str) -> String {
         std::fs::read_to_string(concat!(
@@ -178,10 +178,10 @@ mod tests {
     #[test]
     fn a_glue_record_pointing_at_the_wrong_node_is_named() {
         let plan = plan_of(&hierarchy("ns-example"));
-        let net = Network::new(&plan, &[]);
+        let net = Network::planned(&plan);
         assert_eq!(bad_glue(&net, "www.example.com"), None);
         let plan = plan_of(&hierarchy("10.0.0.2"));
-        let net = Network::new(&plan, &[]);
+        let net = Network::planned(&plan);
         assert_eq!(
             bad_glue(&net, "www.example.com").as_deref(),
             Some(
