@@ -105,8 +105,8 @@ impl LabContext {
     /// The node's address: its first static one, or its DHCP lease.
     pub fn address_of(&self, name: &str) -> Step<Ipv4Addr> {
         let node = self.node(name);
-        if let Some(net) = node.interfaces.iter().find_map(|i| i.address) {
-            return Ok(net.addr());
+        if let Some(ip) = node.static_addresses().next() {
+            return Ok(ip);
         }
         for iface in node.interfaces.iter().filter(|i| i.dhcp) {
             let key = format!("{name}/{}", iface.name);
@@ -129,14 +129,12 @@ impl LabContext {
 
     /// The node that has `ip` (static or leased), if any.
     pub fn owner_of(&self, ip: Ipv4Addr) -> Option<&PlanNode> {
-        self.plan.nodes.iter().find(|n| {
-            n.interfaces
+        self.plan.owner_of(ip).or_else(|| {
+            let (key, _) = self
+                .leases
                 .iter()
-                .any(|i| i.address.is_some_and(|a| a.addr() == ip))
-                || self.leases.iter().any(|(key, lease)| {
-                    key.split('/').next() == Some(n.name.as_str())
-                        && lease.leased_address() == Some(ip)
-                })
+                .find(|(_, lease)| lease.leased_address() == Some(ip))?;
+            self.plan.node(key.split('/').next()?)
         })
     }
 
@@ -209,10 +207,10 @@ impl LabContext {
                 let names: Vec<String> = servers
                     .iter()
                     .map(|&n| {
-                        let ip = (0..net.node(n).interfaces.len())
-                            .flat_map(|i| net.addresses((n, i)))
-                            .map(|a| a.addr().to_string())
+                        let ip = net
+                            .node_addresses(n)
                             .next()
+                            .map(|a| a.to_string())
                             .unwrap_or_default();
                         format!("{} ({ip})", net.node(n).name)
                     })
