@@ -11,13 +11,14 @@ use anyhow::Result;
 
 use super::outcome::{Diagnosis, Step};
 use super::probes::lease_path::lease_blocker;
-use super::probes::network::{Live, Network, read_live};
+use super::probes::network::{Live, live_network, read_live};
 use super::probes::trace::round_trip;
 use super::probes::zones::{bad_glue, zone_for, zones_of};
 use super::target::Target;
 use crate::agent::resolver;
 use crate::daemon::control::{self, Request};
 use crate::daemon::state::{ClientReport, ClientStatus};
+use crate::lab::network::Network;
 use crate::lab::plan::{Plan, PlanNode};
 use crate::net::netns;
 use crate::services::dns::client::QueryError;
@@ -59,7 +60,7 @@ impl LabContext {
             .live
             .get_or_init(|| read_live(&self.plan).ok())
             .as_ref()?;
-        Some(Network::new(&self.plan, live))
+        Some(live_network(&self.plan, live))
     }
 
     /// Why `node/iface` has no lease: the reason no lease can come there
@@ -104,8 +105,8 @@ impl LabContext {
     /// The node's address: its first static one, or its DHCP lease.
     pub fn address_of(&self, name: &str) -> Step<Ipv4Addr> {
         let node = self.node(name);
-        if let Some(net) = node.interfaces.iter().find_map(|i| i.address) {
-            return Ok(net.addr());
+        if let Some(ip) = node.static_addresses().next() {
+            return Ok(ip);
         }
         for iface in node.interfaces.iter().filter(|i| i.dhcp) {
             let key = format!("{name}/{}", iface.name);
@@ -128,14 +129,12 @@ impl LabContext {
 
     /// The node that has `ip` (static or leased), if any.
     pub fn owner_of(&self, ip: Ipv4Addr) -> Option<&PlanNode> {
-        self.plan.nodes.iter().find(|n| {
-            n.interfaces
+        self.plan.owner_of(ip).or_else(|| {
+            let (key, _) = self
+                .leases
                 .iter()
-                .any(|i| i.address.is_some_and(|a| a.addr() == ip))
-                || self.leases.iter().any(|(key, lease)| {
-                    key.split('/').next() == Some(n.name.as_str())
-                        && lease.leased_address() == Some(ip)
-                })
+                .find(|(_, lease)| lease.leased_address() == Some(ip))?;
+            self.plan.node(key.split('/').next()?)
         })
     }
 
@@ -208,10 +207,10 @@ impl LabContext {
                 let names: Vec<String> = servers
                     .iter()
                     .map(|&n| {
-                        let ip = (0..net.node(n).interfaces.len())
-                            .flat_map(|i| net.addresses((n, i)))
-                            .map(|a| a.addr().to_string())
+                        let ip = net
+                            .node_addresses(n)
                             .next()
+                            .map(|a| a.to_string())
                             .unwrap_or_default();
                         format!("{} ({ip})", net.node(n).name)
                     })

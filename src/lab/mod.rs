@@ -7,6 +7,8 @@ pub mod model;
 pub mod model_agents;
 pub mod model_checks;
 pub mod model_dns;
+pub mod network;
+pub mod path_walk;
 pub mod plan;
 pub mod raw;
 pub mod routing;

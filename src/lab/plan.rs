@@ -125,6 +125,23 @@ impl Plan {
     pub fn iface(&self, end: PlanEnd) -> &PlanIface {
         &self.nodes[end.node].interfaces[end.iface]
     }
+
+    /// The node whose static address is `ip`, if any has it.
+    pub fn owner_of(&self, ip: Ipv4Addr) -> Option<&PlanNode> {
+        self.nodes
+            .iter()
+            .find(|n| n.static_addresses().any(|a| a == ip))
+    }
+}
+
+impl PlanNode {
+    /// The node's static addresses, interface by interface.
+    pub fn static_addresses(&self) -> impl Iterator<Item = Ipv4Addr> + '_ {
+        self.interfaces
+            .iter()
+            .filter_map(|i| i.address)
+            .map(|net| net.addr())
+    }
 }
 
 /// The routes node `index` is given: its `routes` and gateway, then for

@@ -151,33 +151,61 @@ pub fn reverse_network(origin: &str) -> Option<Ipv4Net> {
     Ipv4Net::new(Ipv4Addr::from(bytes), 8 * octets.len() as u8).ok()
 }
 
+/// `name` as zones write it: lower case, with the final dot.
+pub fn absolute(name: &str) -> String {
+    format!("{}.", name.trim_end_matches('.').to_ascii_lowercase())
+}
+
+/// A name as a student writes it: without the final dot, "." for the root.
+pub fn display(name: &str) -> String {
+    match name.trim_end_matches('.') {
+        "" => ".".to_string(),
+        short => short.to_string(),
+    }
+}
+
+/// Whether absolute `name` is `origin` or below it.
+pub fn in_zone(name: &str, origin: &str) -> bool {
+    origin == "." || name == origin || name.ends_with(&format!(".{origin}"))
+}
+
+impl Zone {
+    /// The data of this zone's records for absolute `name`.
+    pub fn data_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a RecordValue> + 'a {
+        self.records
+            .iter()
+            .filter(move |r| r.name.eq_ignore_ascii_case(name))
+            .map(|r| &r.data)
+    }
+
+    /// The addresses of this zone's A records for absolute `name`.
+    pub fn addresses_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = Ipv4Addr> + 'a {
+        self.data_of(name).filter_map(|d| match d {
+            RecordValue::A(a) => Some(*a),
+            _ => None,
+        })
+    }
+}
+
 /// The IPv4 addresses `name` has in `zones` (following CNAMEs among them),
 /// as the lab's DNS servers would answer it together; empty when no zone
 /// has it. Used to cross-check settings before anything runs.
 pub fn addresses_in_zones(zones: &[&Zone], name: &str) -> Vec<Ipv4Addr> {
-    let mut name = format!("{}.", name.trim_end_matches('.').to_ascii_lowercase());
+    let mut name = absolute(name);
     // A chain longer than this is a loop (resolvers give up around 8–16).
     for _ in 0..8 {
-        let records: Vec<&RecordValue> = zones
-            .iter()
-            .flat_map(|z| &z.records)
-            .filter(|r| r.name.eq_ignore_ascii_case(&name))
-            .map(|r| &r.data)
-            .collect();
-        let addresses: Vec<Ipv4Addr> = records
-            .iter()
-            .filter_map(|d| match d {
-                RecordValue::A(a) => Some(*a),
-                _ => None,
-            })
-            .collect();
+        let addresses: Vec<Ipv4Addr> = zones.iter().flat_map(|z| z.addresses_of(&name)).collect();
         if !addresses.is_empty() {
             return addresses;
         }
-        match records.iter().find_map(|d| match d {
-            RecordValue::Cname(target) => Some(target.to_ascii_lowercase()),
-            _ => None,
-        }) {
+        let alias = zones
+            .iter()
+            .flat_map(|z| z.data_of(&name))
+            .find_map(|d| match d {
+                RecordValue::Cname(target) => Some(target.to_ascii_lowercase()),
+                _ => None,
+            });
+        match alias {
             Some(target) => name = target,
             None => break,
         }

@@ -12,7 +12,7 @@ use super::admin::require_admin;
 use super::cancel::Cancel;
 use super::lifecycle::{start_daemon, teardown};
 use crate::checks::probes::lease_path::lease_blocker;
-use crate::checks::probes::network::{Network, read_live};
+use crate::checks::probes::network::{live_network, read_live};
 use crate::daemon::control::{self, Request};
 use crate::daemon::state::{ClientReport, ClientStatus};
 use crate::lab::plan::Plan;
@@ -186,7 +186,7 @@ fn leases_that_cannot_come(plan: &Plan) -> BTreeMap<String, String> {
     let Ok(live) = read_live(plan) else {
         return BTreeMap::new();
     };
-    let net = Network::new(plan, &live);
+    let net = live_network(plan, &live);
     let mut doomed = BTreeMap::new();
     for (n, node) in plan.nodes.iter().enumerate() {
         for (i, iface) in node.interfaces.iter().enumerate() {

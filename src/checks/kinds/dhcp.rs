@@ -178,12 +178,7 @@ fn probe(
     if let Some(wanted) = server {
         let expected: Vec<Ipv4Addr> = match wanted {
             Target::Ip(ip) => vec![*ip],
-            Target::Node(name) => ctx
-                .node(name)
-                .interfaces
-                .iter()
-                .filter_map(|i| i.address.map(|a| a.addr()))
-                .collect(),
+            Target::Node(name) => ctx.node(name).static_addresses().collect(),
             Target::Name(_) => Vec::new(),
         };
         if !given_by.is_some_and(|s| expected.contains(&s)) {

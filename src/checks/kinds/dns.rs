@@ -1,8 +1,6 @@
 //! `dns` checks: a name resolves, through the node's own resolver, to the
 //! expected records.
 
-use std::net::Ipv4Addr;
-
 use hickory_proto::rr::{RData, RecordType};
 
 use crate::agent::resolver;
@@ -75,12 +73,7 @@ fn expected_answers(
         if let Ok(ip) = parse_ipv4(&value) {
             out.push(ip.to_string());
         } else if let Some(node) = r.find_node(&value) {
-            let addresses: Vec<Ipv4Addr> = node
-                .interfaces
-                .iter()
-                .filter_map(|i| i.address.map(|a| a.addr()))
-                .collect();
-            match addresses.first() {
+            match node.static_addresses().next() {
                 Some(ip) => out.push(ip.to_string()),
                 None => {
                     r.missing(

@@ -7,9 +7,9 @@
 
 use ipnet::Ipv4Net;
 
-use super::network::{Network, Port};
 use super::trace::one_way;
 use crate::lab::model::NodeKind;
+use crate::lab::network::{Network, Port};
 
 /// Why no lease can reach an interface, and what to change.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -146,8 +146,8 @@ pub fn miswired(net: &Network, port: Port, wanted: Ipv4Net) -> Option<(String, S
 
 #[cfg(test)]
 mod tests {
-    use super::super::network::tests::plan_of;
     use super::*;
+    use crate::lab::network::tests::plan_of;
 
     const RELAYED: &str = "
 name: t
@@ -183,7 +183,7 @@ links:
 
     fn blocker(yaml: &str, pc: &str) -> Option<String> {
         let plan = plan_of(yaml);
-        let net = Network::new(&plan, &[]);
+        let net = Network::planned(&plan);
         lease_blocker(&net, (net.index_of(pc).unwrap(), 0)).map(|b| b.reason)
     }
 
@@ -225,7 +225,7 @@ links:
         // pc1 belongs on sw1 (10.0.1.0/24) but is plugged into sw2: it gets
         // a lease, from the other pool.
         let plan = plan_of(&RELAYED.replace("[pc1, sw1]", "[pc1, sw2]"));
-        let net = Network::new(&plan, &[]);
+        let net = Network::planned(&plan);
         let pc1 = (net.index_of("pc1").unwrap(), 0);
         let sw1_net = "10.0.1.0/24".parse().unwrap();
         assert_eq!(

@@ -157,14 +157,7 @@ pub fn servers_of(ctx: &LabContext, domain: &str) -> Vec<(String, Option<Ipv4Add
                 .as_ref()
                 .is_some_and(|m| m.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)))
         })
-        .map(|n| {
-            let ip = n
-                .interfaces
-                .iter()
-                .find_map(|i| i.address)
-                .map(|net| net.addr());
-            (n.name.clone(), ip)
-        })
+        .map(|n| (n.name.clone(), n.static_addresses().next()))
         .collect()
 }
 

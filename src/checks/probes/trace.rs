@@ -1,81 +1,31 @@
-//! A packet's path hop by hop through the routing tables the nodes have
-//! now, there and back: the first node that has no route (and the network
+//! A packet's path there and back through the routing tables the nodes
+//! have now (`lab::path_walk` over the live `Network`), and where it breaks
+//! in a check's words: the first node that has no route (and the network
 //! it lacks), a node in the way that does not forward, a next hop nobody on
-//! the segment has, or a loop. Pure: it reads a `Network`.
+//! the segment has, or a loop.
 
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
-use super::network::Network;
 use crate::checks::outcome::Diagnosis;
 use crate::lab::model::NodeKind;
+use crate::lab::network::Network;
+use crate::lab::path_walk::{Goal, Stop, walk};
 
-/// Where a path breaks. `back` is true on the way back.
+/// Where a path breaks: the walk's stop, on the way to `to` (`back`: on
+/// the way back).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Break {
-    /// `node` has no route to `prefix` (the network of `to`).
-    NoRoute {
-        node: usize,
-        to: Ipv4Addr,
-        prefix: Ipv4Net,
-        back: bool,
-    },
-    /// `node` is in the way but does not forward.
-    NotForwarding { node: usize, back: bool },
-    /// `node` sends to `next` (its gateway when `gateway`) on segment `seg`,
-    /// but no node there has that address.
-    NoNextHop {
-        node: usize,
-        next: Ipv4Addr,
-        gateway: bool,
-        seg: usize,
-        back: bool,
-    },
-    /// The packet goes round between these nodes.
-    Loop { nodes: Vec<usize>, back: bool },
+pub struct Break {
+    pub stop: Stop,
+    pub to: Ipv4Addr,
+    pub back: bool,
 }
 
 /// Hops from `from` towards `to`: the nodes passed, ending with the one
 /// that has `to`.
 pub fn one_way(net: &Network, from: usize, to: Ipv4Addr, back: bool) -> Result<Vec<usize>, Break> {
-    let mut at = from;
-    let mut path = vec![from];
-    loop {
-        if net.owns(at, to) {
-            return Ok(path);
-        }
-        if at != from && !net.forwards(at) {
-            return Err(Break::NotForwarding { node: at, back });
-        }
-        let no_route = || Break::NoRoute {
-            node: at,
-            to,
-            prefix: net.subnet_of(to),
-            back,
-        };
-        let (route, iface) = net.route(at, to).ok_or_else(no_route)?;
-        let iface = iface.ok_or_else(no_route)?;
-        let seg = net.segment((at, iface));
-        let next = route.via.unwrap_or(to);
-        let Some((hop, _)) = net.owner_on(seg, next).filter(|(n, _)| *n != at) else {
-            return Err(Break::NoNextHop {
-                node: at,
-                next,
-                gateway: route.via.is_some(),
-                seg,
-                back,
-            });
-        };
-        if let Some(first) = path.iter().position(|&n| n == hop) {
-            return Err(Break::Loop {
-                nodes: path[first..].to_vec(),
-                back,
-            });
-        }
-        path.push(hop);
-        at = hop;
-    }
+    walk(net, from, to, Goal::Address).map_err(|stop| Break { stop, to, back })
 }
 
 /// There (`from` to `to`) and back (from the node that has `to` to the
@@ -92,32 +42,29 @@ pub fn round_trip(net: &Network, from: usize, to: Ipv4Addr) -> Result<(), Break>
 /// The address `from` sends to `to` from: the one on the interface its
 /// route leaves by.
 pub fn source_address(net: &Network, from: usize, to: Ipv4Addr) -> Option<Ipv4Addr> {
-    let (_, iface) = net.route(from, to)?;
-    net.addresses((from, iface?)).first().map(|a| a.addr())
+    let port = net.route(from, to)?.port?;
+    net.addresses((from, port)).first().map(|a| a.addr())
 }
 
 impl Break {
     /// What broke, as a clause ("r2 has no route to 192.168.10.0/24").
     pub fn phrase(&self, net: &Network) -> String {
         let name = |n: usize| net.node(n).name.clone();
-        match self {
-            Break::NoRoute {
-                node, prefix, back, ..
-            } => format!(
+        match &self.stop {
+            Stop::NoRoute { node, prefix } => format!(
                 "{} has no route{} to {prefix}",
                 name(*node),
-                if *back { " back" } else { "" }
+                if self.back { " back" } else { "" }
             ),
-            Break::NotForwarding { node, .. } => format!(
+            Stop::NotForwarding { node, .. } => format!(
                 "{} does not forward packets (net.ipv4.ip_forward is 0)",
                 name(*node)
             ),
-            Break::NoNextHop {
+            Stop::NoNextHop {
                 node,
                 next,
                 gateway,
-                seg,
-                ..
+                segment,
             } => {
                 let what = if *gateway {
                     format!("{}'s gateway {next}", name(*node))
@@ -127,7 +74,7 @@ impl Break {
                 let mut s = format!(
                     "{what} is not on {}'s network: no node on {} has it",
                     name(*node),
-                    net.describe_segment(*seg)
+                    net.describe_segment(*segment)
                 );
                 if let Some(owner) = net.owner(*next) {
                     s.push_str(&format!(
@@ -138,7 +85,7 @@ impl Break {
                 }
                 s
             }
-            Break::Loop { nodes, .. } => {
+            Stop::Loop { nodes } => {
                 let names: Vec<String> = nodes.iter().map(|&n| name(n)).collect();
                 format!(
                     "the packets go round in a loop: {} → {}",
@@ -151,22 +98,17 @@ impl Break {
 
     /// The node to fix.
     pub fn node(&self) -> usize {
-        match self {
-            Break::NoRoute { node, .. }
-            | Break::NotForwarding { node, .. }
-            | Break::NoNextHop { node, .. } => *node,
-            Break::Loop { nodes, .. } => nodes[0],
-        }
+        self.stop.node()
     }
 
     /// The key that ties together every check this break stops.
     pub fn cause(&self, net: &Network) -> String {
         let node = &net.node(self.node()).name;
-        match self {
-            Break::NoRoute { prefix, .. } => format!("route {node} {prefix}"),
-            Break::NotForwarding { .. } => format!("forwarding {node}"),
-            Break::NoNextHop { next, .. } => format!("next-hop {node} {next}"),
-            Break::Loop { .. } => format!("loop {node}"),
+        match &self.stop {
+            Stop::NoRoute { prefix, .. } => format!("route {node} {prefix}"),
+            Stop::NotForwarding { .. } => format!("forwarding {node}"),
+            Stop::NoNextHop { next, .. } => format!("next-hop {node} {next}"),
+            Stop::Loop { .. } => format!("loop {node}"),
         }
     }
 
@@ -175,10 +117,10 @@ impl Break {
     pub fn diagnosis(&self, net: &Network, from: &str, target: &str, what: &str) -> Diagnosis {
         let node = &net.node(self.node());
         let phrase = self.phrase(net);
-        let (step, message) = match self {
-            Break::NoRoute { back, .. } => (
+        let (step, message) = match &self.stop {
+            Stop::NoRoute { .. } => (
                 "route",
-                match (back, node.kind == NodeKind::Router) {
+                match (self.back, node.kind == NodeKind::Router) {
                     (false, _) if node.name == from => format!("{from} has no route to {target}"),
                     (false, _) => format!("{phrase}, so {from}'s packets to {target} stop there"),
                     (true, true) => {
@@ -189,19 +131,19 @@ impl Break {
                     ),
                 },
             ),
-            Break::NotForwarding { .. } => (
+            Stop::NotForwarding { .. } => (
                 "route",
                 format!("{phrase}, so {from}'s packets to {target} stop there"),
             ),
-            Break::NoNextHop { gateway: true, .. } => ("gateway", phrase),
-            Break::NoNextHop { .. } => (
+            Stop::NoNextHop { gateway: true, .. } => ("gateway", phrase),
+            Stop::NoNextHop { .. } => (
                 "arp",
                 format!(
                     "{target} should be on {}'s own network, but {phrase}",
                     node.name
                 ),
             ),
-            Break::Loop { .. } => ("route", format!("{from}'s packets to {target}: {phrase}")),
+            Stop::Loop { .. } => ("route", format!("{from}'s packets to {target}: {phrase}")),
         };
         Diagnosis::new(step, message, self.hint(net)).with_cause(self.cause(net))
     }
@@ -209,26 +151,27 @@ impl Break {
     /// What to change to mend it.
     pub fn hint(&self, net: &Network) -> String {
         let node = &net.node(self.node());
-        match self {
-            Break::NoRoute { prefix, .. } if node.kind == NodeKind::Router => {
+        let to = self.to;
+        match &self.stop {
+            Stop::NoRoute { prefix, .. } if node.kind == NodeKind::Router => {
                 route_hint(net, self.node(), *prefix)
             }
-            Break::NoRoute { to, .. } => format!(
+            Stop::NoRoute { .. } => format!(
                 "give {} a default gateway (the router's address on its network), or a route to {to}'s network",
                 node.name
             ),
-            Break::NotForwarding { .. } => format!(
+            Stop::NotForwarding { .. } => format!(
                 "only a `kind: router` forwards: make {} a router, or send the traffic through one",
                 node.name
             ),
-            Break::NoNextHop { gateway: true, .. } => format!(
+            Stop::NoNextHop { gateway: true, .. } => format!(
                 "the gateway must be the router's address on {}'s network: check its `gateway` (or the DHCP pool's `gateway`)",
                 node.name
             ),
-            Break::NoNextHop { next, .. } => {
+            Stop::NoNextHop { next, .. } => {
                 format!("is {next} up, on the same switch, with an address in this subnet?")
             }
-            Break::Loop { .. } => {
+            Stop::Loop { .. } => {
                 "each router sends them to the other: one of them needs the right next hop".into()
             }
         }
@@ -262,9 +205,9 @@ fn route_hint(net: &Network, r: usize, prefix: Ipv4Net) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::network::tests::{ONE_ROUTER, plan_of};
-    use super::super::network::{Live, Network};
+    use super::super::network::{Live, live_network};
     use super::*;
+    use crate::lab::network::tests::{ONE_ROUTER, plan_of};
     use crate::lab::plan::Plan;
     use crate::net::inspect::{LinkView, NamespaceView, RouteView};
 
@@ -340,7 +283,7 @@ links:
 ";
 
     fn trace(plan: &Plan, live: &[Option<Live>], from: &str, to: &str) -> Result<(), String> {
-        let net = Network::new(plan, live);
+        let net = live_network(plan, live);
         let from = net.index_of(from).unwrap();
         round_trip(&net, from, to.parse().unwrap()).map_err(|b| b.phrase(&net))
     }
@@ -350,7 +293,7 @@ links:
         let plan = plan_of(TWO_ROUTERS);
         let live = live_of(&plan);
         assert_eq!(trace(&plan, &live, "pc1", "192.168.20.10"), Ok(()));
-        let net = Network::new(&plan, &live);
+        let net = live_network(&plan, &live);
         let path = one_way(&net, 4, "192.168.20.10".parse().unwrap(), false).unwrap();
         let names: Vec<&str> = path.iter().map(|&n| net.node(n).name.as_str()).collect();
         assert_eq!(names, ["pc1", "r1", "r2", "pc2"]);
@@ -371,7 +314,7 @@ links:
             trace(&plan, &live, "pc1", "192.168.20.10"),
             Err("r2 has no route back to 192.168.10.0/24".into())
         );
-        let net = Network::new(&plan, &live);
+        let net = live_network(&plan, &live);
         let broken = round_trip(&net, 4, "192.168.20.10".parse().unwrap()).unwrap_err();
         let d = broken.diagnosis(&net, "pc1", "pc2 (192.168.20.10)", "ping");
         assert_eq!(d.step, "route");

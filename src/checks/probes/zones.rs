@@ -5,23 +5,8 @@
 
 use std::net::Ipv4Addr;
 
-use super::network::Network;
-use crate::lab::zones::RecordValue;
-
-/// `name` as zones write it: lower case, with the final dot.
-fn absolute(name: &str) -> String {
-    let lower = name.to_ascii_lowercase();
-    if lower.ends_with('.') {
-        lower
-    } else {
-        format!("{lower}.")
-    }
-}
-
-/// Whether absolute `name` is `origin` or below it.
-fn in_zone(name: &str, origin: &str) -> bool {
-    origin == "." || name == origin || name.ends_with(&format!(".{origin}"))
-}
+use crate::lab::network::Network;
+use crate::lab::zones::{RecordValue, absolute, display, in_zone};
 
 /// The nodes that hold zone `origin` (absolute), by plan index.
 pub fn servers_of(net: &Network, origin: &str) -> Vec<usize> {
@@ -69,12 +54,8 @@ pub fn a_records(net: &Network, name: &str) -> Vec<(usize, String, Ipv4Addr)> {
     let mut found = Vec::new();
     for (n, node) in net.plan.nodes.iter().enumerate() {
         for zone in node.dns_server.iter().flat_map(|d| &d.zones) {
-            for record in &zone.records {
-                if let RecordValue::A(ip) = record.data
-                    && record.name == name
-                {
-                    found.push((n, display(&zone.origin), ip));
-                }
+            for ip in zone.addresses_of(&name) {
+                found.push((n, display(&zone.origin), ip));
             }
         }
     }
@@ -96,13 +77,7 @@ pub fn bad_glue(net: &Network, name: &str) -> Option<String> {
                     continue;
                 }
                 let target = absolute(target);
-                for glue in &zone.records {
-                    let RecordValue::A(ip) = glue.data else {
-                        continue;
-                    };
-                    if glue.name != target {
-                        continue;
-                    }
+                for ip in zone.addresses_of(&target) {
                     let serving = servers_of(net, child);
                     let owner = net.owner(ip).map(|(o, _)| o);
                     if owner.is_some_and(|o| serving.contains(&o)) {
@@ -122,10 +97,8 @@ pub fn bad_glue(net: &Network, name: &str) -> Option<String> {
                     let right: Vec<String> = serving
                         .iter()
                         .map(|&o| {
-                            let ips: Vec<String> = (0..net.node(o).interfaces.len())
-                                .flat_map(|i| net.addresses((o, i)))
-                                .map(|a| a.addr().to_string())
-                                .collect();
+                            let ips: Vec<String> =
+                                net.node_addresses(o).map(|a| a.to_string()).collect();
                             format!("{} ({})", net.node(o).name, ips.join(", "))
                         })
                         .collect();
@@ -150,18 +123,10 @@ pub fn bad_glue(net: &Network, name: &str) -> Option<String> {
     None
 }
 
-/// A name as a student writes it: without the final dot, "." for the root.
-fn display(name: &str) -> String {
-    match name.trim_end_matches('.') {
-        "" => ".".to_string(),
-        short => short.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::network::tests::plan_of;
     use super::*;
+    use crate::lab::network::tests::plan_of;
 
     fn hierarchy(glue: &str) -> String {
         std::fs::read_to_string(concat!(
@@ -178,10 +143,10 @@ mod tests {
     #[test]
     fn a_glue_record_pointing_at_the_wrong_node_is_named() {
         let plan = plan_of(&hierarchy("ns-example"));
-        let net = Network::new(&plan, &[]);
+        let net = Network::planned(&plan);
         assert_eq!(bad_glue(&net, "www.example.com"), None);
         let plan = plan_of(&hierarchy("10.0.0.2"));
-        let net = Network::new(&plan, &[]);
+        let net = Network::planned(&plan);
         assert_eq!(
             bad_glue(&net, "www.example.com").as_deref(),
             Some(

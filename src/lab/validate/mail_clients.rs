@@ -15,7 +15,7 @@ use crate::lab::model::Lab;
 use crate::lab::model_agents::{Agents, MailAccount, MailSettings};
 use crate::lab::raw::{RawNode, Step};
 use crate::lab::topology::{MailPlan, Topology};
-use crate::lab::zones::{DnsServer, RecordValue, Zone, addresses_in_zones};
+use crate::lab::zones::{DnsServer, RecordValue, Zone, absolute, addresses_in_zones};
 use crate::path;
 
 #[cfg(test)]
@@ -208,7 +208,7 @@ impl<'a> MailClients<'a> {
                 let found = addresses_in_zones(&self.zones, server);
                 if found.is_empty() {
                     let names = self.zone_names();
-                    let wanted = format!("{}.", server.trim_end_matches('.').to_ascii_lowercase());
+                    let wanted = absolute(server);
                     let hint = match did_you_mean(&wanted, names.iter().map(String::as_str)) {
                         Some(near) => format!("did you mean {}?", near.trim_end_matches('.')),
                         None => servers_hint(),

@@ -1,8 +1,9 @@
 //! Whether every LAN reaches every other, both ways, with the routes the
 //! lab will get: hosts' gateways (written, or from their DHCP pool),
 //! routers' static routes and `routing: auto`'s computed ones (the plan's
-//! own `node_routes`). A packet is walked hop by hop, longest prefix first,
-//! from each host of one LAN to the other LAN; where it stops is the
+//! own `node_routes`). A packet is walked hop by hop (`lab::path_walk`
+//! over the planned `Network`) from each host of one LAN to the other
+//! LAN's network; where it stops is the
 //! router and the prefix a warning names ("r2 has no route back to
 //! 192.168.20.0/24"). Warnings only: a starter may leave routing for the
 //! student, and networks no router joins are not compared at all.
@@ -17,29 +18,16 @@ use super::findings::Findings;
 use crate::lab::addr::DEFAULT_ROUTE;
 use crate::lab::diagnostic::Diagnostic;
 use crate::lab::model::{Lab, NodeKind};
-use crate::lab::plan::node_routes;
+use crate::lab::network::{Network, NodeRoute, NodeState};
+use crate::lab::path_walk::{Goal, Stop as Walked, walk};
+use crate::lab::plan::plan;
 use crate::lab::raw::RawNode;
 use crate::lab::routing::auto_routes;
-use crate::lab::topology::{Addressing, Route, Topology};
+use crate::lab::topology::{Addressing, Topology};
 use crate::path;
 
 #[cfg(test)]
 mod tests;
-
-/// Where a packet walked through the lab ends.
-#[derive(Debug, PartialEq, Eq)]
-enum Walk {
-    /// On a node connected to the destination's network.
-    Delivered,
-    /// At a node with no route to the destination.
-    NoRoute(usize),
-    /// Sent by `from` to `to`, which is not a router.
-    NotForwarding { from: usize, to: usize },
-    /// Around these nodes, each sending it to the next.
-    Loop(Vec<usize>),
-    /// To a next hop no node has (the topology pass warns about it).
-    Lost,
-}
 
 /// A LAN: a network with hosts or servers on it.
 struct Lan {
@@ -77,7 +65,8 @@ pub(super) fn routing_warnings(
     topo: &Topology,
     dhcp: &DhcpServers,
 ) -> Vec<Diagnostic> {
-    let routes = effective_routes(topo, dhcp);
+    let plan = plan(topo);
+    let net = planned_network(&plan, topo, dhcp);
     let lans = lans(topo);
     // For each stop, the LANs whose packets end there.
     let mut stops: BTreeMap<Stop, Vec<Ipv4Net>> = BTreeMap::new();
@@ -88,33 +77,34 @@ pub(super) fn routing_warnings(
                 continue;
             }
             for &host in &from.hosts {
-                let stop = match walk(topo, &routes, host, to.target) {
-                    Walk::Delivered => {
+                let stop = match walk(&net, host, to.target, Goal::Network) {
+                    Ok(_) => {
                         delivered.push((from.subnet, to.subnet));
                         continue;
                     }
                     // A host without a gateway: the hints pass says so.
-                    Walk::NoRoute(node) if node == host => continue,
+                    Err(Walked::NoRoute { node, .. }) if node == host => continue,
                     // A DHCP client's gateway: the providers pass checks it.
-                    Walk::NotForwarding { from: node, .. }
+                    Err(Walked::NotForwarding { from: node, .. })
                         if node == host && !has_written_gateway(lab, topo, host) =>
                     {
                         continue;
                     }
-                    Walk::Lost => continue,
-                    Walk::NoRoute(node) => Stop::NoRoute {
+                    // A next hop no node has: the topology pass warns about it.
+                    Err(Walked::NoNextHop { .. }) => continue,
+                    Err(Walked::NoRoute { node, .. }) => Stop::NoRoute {
                         node,
                         to: to.subnet,
                     },
-                    Walk::NotForwarding {
+                    Err(Walked::NotForwarding {
                         from: node,
-                        to: next,
-                    } => Stop::NotForwarding {
+                        node: next,
+                    }) => Stop::NotForwarding {
                         from: node,
                         to: next,
                         net: to.subnet,
                     },
-                    Walk::Loop(nodes) => Stop::Loop {
+                    Err(Walked::Loop { nodes }) => Stop::Loop {
                         nodes,
                         to: to.subnet,
                     },
@@ -133,35 +123,37 @@ pub(super) fn routing_warnings(
     found.into_list()
 }
 
-/// Each node's routing table as the lab builds it; a DHCP client's default
-/// route is its pool's gateway.
-fn effective_routes(topo: &Topology, dhcp: &DhcpServers) -> Vec<Vec<Route>> {
-    (0..topo.nodes.len())
-        .map(|n| {
-            let mut routes: Vec<Route> = node_routes(topo, n)
-                .into_iter()
-                .map(|r| Route {
-                    to: r.to,
-                    via: r.via,
-                })
-                .collect();
-            let node = &topo.nodes[n];
-            if node.kind.is_end_device() && !routes.iter().any(|r| r.to == DEFAULT_ROUTE) {
-                let leased = node
-                    .interfaces
-                    .iter()
-                    .filter(|i| i.addressing == Addressing::Dhcp)
-                    .find_map(|i| dhcp.serving(topo, i.segment)?.gateway);
-                if let Some(via) = leased {
-                    routes.push(Route {
+/// The network as the lab builds it: the plan's addresses and routes, and
+/// a DHCP client's default route to its pool's gateway.
+fn planned_network<'a>(
+    plan: &'a crate::lab::plan::Plan,
+    topo: &Topology,
+    dhcp: &DhcpServers,
+) -> Network<'a> {
+    let state = plan
+        .nodes
+        .iter()
+        .zip(&topo.nodes)
+        .map(|(planned, node)| {
+            let mut state = NodeState::planned(planned);
+            if node.kind.is_end_device() && !planned.routes.iter().any(|r| r.to == DEFAULT_ROUTE) {
+                let leased = node.interfaces.iter().enumerate().find_map(|(i, iface)| {
+                    let pool = (iface.addressing == Addressing::Dhcp)
+                        .then(|| dhcp.serving(topo, iface.segment))??;
+                    Some((i, pool.gateway?))
+                });
+                if let Some((port, via)) = leased {
+                    state.routes.push(NodeRoute {
                         to: DEFAULT_ROUTE,
-                        via,
+                        via: Some(via),
+                        port: Some(port),
                     });
                 }
             }
-            routes
+            state
         })
-        .collect()
+        .collect();
+    Network::new(plan, state)
 }
 
 /// The networks with hosts or servers on them, grouped by what routers join.
@@ -221,45 +213,6 @@ fn lans(topo: &Topology) -> Vec<Lan> {
         });
     }
     lans
-}
-
-/// Whether `node` is directly on the network of `dest`.
-fn connected(topo: &Topology, node: usize, dest: Ipv4Addr) -> bool {
-    topo.nodes[node].interfaces.iter().any(|i| {
-        i.addressing != Addressing::None
-            && topo.segments[i.segment]
-                .subnet
-                .is_some_and(|n| n.contains(&dest))
-    })
-}
-
-/// Follows a packet from `start` to `dest`, longest matching prefix first.
-fn walk(topo: &Topology, routes: &[Vec<Route>], start: usize, dest: Ipv4Addr) -> Walk {
-    let mut path = vec![start];
-    let mut at = start;
-    loop {
-        if connected(topo, at, dest) {
-            return Walk::Delivered;
-        }
-        let Some(route) = routes[at]
-            .iter()
-            .filter(|r| r.to.contains(&dest))
-            .max_by_key(|r| r.to.prefix_len())
-        else {
-            return Walk::NoRoute(at);
-        };
-        let Some(next) = topo.owner_of(route.via).map(|e| e.node) else {
-            return Walk::Lost;
-        };
-        if topo.nodes[next].kind != NodeKind::Router {
-            return Walk::NotForwarding { from: at, to: next };
-        }
-        if let Some(i) = path.iter().position(|&n| n == next) {
-            return Walk::Loop(path[i..].to_vec());
-        }
-        path.push(next);
-        at = next;
-    }
 }
 
 fn has_written_gateway(lab: &Lab, topo: &Topology, node: usize) -> bool {

@@ -190,6 +190,4 @@ pub(super) fn relative(name: &str, origin: &str) -> String {
         .to_string()
 }
 
-pub(super) fn in_zone(name: &str, origin: &str) -> bool {
-    origin == "." || name == origin || name.ends_with(&format!(".{origin}"))
-}
+pub(super) use crate::lab::zones::in_zone;
