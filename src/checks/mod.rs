@@ -11,6 +11,7 @@ pub mod probes;
 pub mod report;
 pub mod resolve;
 pub mod resolver;
+pub mod run_options;
 pub mod runner;
 pub mod spec;
 pub mod target;

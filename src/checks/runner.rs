@@ -7,20 +7,13 @@ use std::time::Instant;
 
 use super::context::LabContext;
 use super::outcome::Outcome;
+use super::run_options::RunOptions;
 use super::spec::CheckSpec;
 
 /// One check and what became of it.
 pub struct CheckResult {
     pub spec: CheckSpec,
     pub outcome: Outcome,
-}
-
-/// How checks run, as `labctl check`, `test` and `grade` ask.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct RunOptions {
-    /// Leave the messages mail checks send in the mailboxes (by default a
-    /// check removes its message, and any bounce of it, once verified).
-    pub keep_mail: bool,
 }
 
 pub fn run_all(ctx: &LabContext, checks: Vec<CheckSpec>, options: &RunOptions) -> Vec<CheckResult> {

@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use super::EXIT_INVALID;
 use crate::checks::load::RubricLines;
 use crate::checks::report::{Report, to_json, to_junit, to_text};
-use crate::checks::runner::RunOptions;
+use crate::checks::run_options::RunOptions;
 use crate::ops::check::{InvalidFile, grade, prepare};
 
 /// How the report is given: text or JSON on stdout, JUnit XML to a file.

@@ -24,7 +24,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::checks::load::RubricLines;
-use crate::checks::runner::RunOptions;
+use crate::checks::run_options::RunOptions;
 use crate::ops::graph::GraphFormat;
 
 #[derive(Parser)]

@@ -12,7 +12,7 @@ use super::check::{Output, emit, invalid, print_warnings};
 use super::signals::cancel_on_stop_signals;
 use super::validate;
 use crate::checks::load::{RubricLines, load_lab_file};
-use crate::checks::runner::RunOptions;
+use crate::checks::run_options::RunOptions;
 use crate::ops::check::checks_from_file;
 use crate::ops::test::{Graded, test};
 use crate::progress::Progress;

@@ -13,7 +13,7 @@ use super::lifecycle::teardown;
 use super::up::{Leases, up};
 use crate::checks::context::LabContext;
 use crate::checks::report::{Report, Timings};
-use crate::checks::runner::RunOptions;
+use crate::checks::run_options::RunOptions;
 use crate::checks::spec::CheckSpec;
 use crate::lab::plan::Plan;
 use crate::progress::Progress;

@@ -28,6 +28,12 @@ impl FetchError {
             refused: true,
         }
     }
+
+    /// Whether the server refused the login because another session holds
+    /// the mailbox (RFC 2449's `[IN-USE]` response code).
+    pub fn in_use(&self) -> bool {
+        self.refused && self.stage == "login" && self.message.contains("[IN-USE]")
+    }
 }
 
 impl std::fmt::Display for FetchError {

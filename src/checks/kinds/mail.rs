@@ -22,7 +22,7 @@ use crate::checks::probes::mail_server::{
 use crate::checks::probes::mailbox::with_mailbox;
 use crate::checks::probes::path::{SILENCE, explain_silence};
 use crate::checks::resolver::Resolver;
-use crate::checks::runner::RunOptions;
+use crate::checks::run_options::RunOptions;
 use crate::lab::model_agents::MailAccount;
 use crate::lab::model_checks::MailCheck;
 use crate::lab::validate::valid_address;

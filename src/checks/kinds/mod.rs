@@ -17,7 +17,7 @@ pub mod unrunnable;
 use super::context::LabContext;
 use super::outcome::Outcome;
 use super::resolver::Resolver;
-use super::runner::RunOptions;
+use super::run_options::RunOptions;
 use crate::lab::model_checks::CheckKind;
 
 /// A resolved check of one kind: what its probe does.

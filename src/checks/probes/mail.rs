@@ -300,7 +300,7 @@ pub fn fetch_diagnosis(reader: &str, account: &MailAccount, e: &FetchError) -> D
     let protocol = protocol_name(account.protocol.unwrap_or_default());
     let server = &account.incoming;
     let hint = match e.stage {
-        "login" if super::mailbox::in_use(e) => format!(
+        "login" if e.in_use() => format!(
             "another mail client kept {}'s mailbox open the whole time: close it (or wait for it) and check again",
             account.user
         ),

@@ -80,7 +80,7 @@ where
             let mut tries = 1;
             loop {
                 match work(mailbox).await {
-                    Err(e) if in_use(&e) && tries < IN_USE_TRIES => {
+                    Err(e) if e.in_use() && tries < IN_USE_TRIES => {
                         tries += 1;
                         tokio::time::sleep(IN_USE_PAUSE).await;
                     }
@@ -91,12 +91,6 @@ where
     };
     give_back(&key, turn);
     result
-}
-
-/// Whether the server refused the login because another session holds the
-/// mailbox (RFC 2449's `[IN-USE]` response code).
-pub fn in_use(e: &FetchError) -> bool {
-    e.refused && e.stage == "login" && e.message.contains("[IN-USE]")
 }
 
 fn take_turn(key: &MailboxKey) -> Arc<Mutex<()>> {
@@ -151,11 +145,11 @@ mod tests {
             "login",
             "-ERR [IN-USE] the maildrop is already in use".into(),
         );
-        assert!(in_use(&busy));
+        assert!(busy.in_use());
         let wrong =
             FetchError::refused("login", "-ERR [AUTH] invalid user name or password".into());
-        assert!(!in_use(&wrong));
-        assert!(!in_use(&FetchError::new("connect", "[IN-USE]".into())));
+        assert!(!wrong.in_use());
+        assert!(!FetchError::new("connect", "[IN-USE]".into()).in_use());
     }
 
     #[test]

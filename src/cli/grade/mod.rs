@@ -26,7 +26,7 @@ use anyhow::{Context, Result};
 use super::check::{invalid, print_warnings};
 use super::signals::cancel_on_stop_signals;
 use super::test::interrupted_exit_code;
-use crate::checks::runner::RunOptions;
+use crate::checks::run_options::RunOptions;
 use crate::ops::admin::require_admin;
 use crate::ops::grade::{Options, Row, Rubric, Shard, Verdict, grade, prepare};
 use crate::printable::line;

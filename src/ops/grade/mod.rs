@@ -21,7 +21,7 @@ use super::check::InvalidFile;
 use super::test::{Graded, test};
 use crate::checks::load::{ParsedChecks, parse_checks_text};
 use crate::checks::report::Report;
-use crate::checks::runner::RunOptions;
+use crate::checks::run_options::RunOptions;
 use crate::checks::spec::CheckSpec;
 use crate::lab::diagnostic::{Diagnostic, Report as DiagnosticReport};
 use crate::lab::plan::Plan;
