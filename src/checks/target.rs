@@ -26,23 +26,10 @@ impl std::fmt::Display for Target {
     }
 }
 
-/// `10s`, `500ms`, `2m`, or plain seconds.
+/// How long a check may take: `10s`, `500ms`, `2m`, or plain seconds
+/// (the lab's one duration syntax), more than nothing and at most a day.
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number.parse().ok()?;
-    let seconds = match unit.trim() {
-        "" | "s" => number,
-        "ms" => number / 1000.0,
-        "m" => number * 60.0,
-        "h" => number * 3600.0,
-        _ => return None,
-    };
-    (seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0)
-        .then(|| Duration::from_secs_f64(seconds))
+    crate::lab::duration::parse(text).filter(|d| !d.is_zero() && *d <= Duration::from_secs(86_400))
 }
 
 #[cfg(test)]

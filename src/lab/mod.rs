@@ -2,6 +2,7 @@
 
 pub mod addr;
 pub mod diagnostic;
+pub mod duration;
 pub mod load;
 pub mod model;
 pub mod model_agents;

@@ -120,8 +120,10 @@ impl DhcpPass<'_> {
         }
         let lease_seconds = match &written.lease {
             None => DEFAULT_LEASE_SECONDS,
-            Some(text) => match parse_duration(text) {
-                Some(seconds) if seconds >= 10 => seconds,
+            Some(text) => match crate::lab::duration::parse(text) {
+                Some(lease) if lease.as_secs() >= 10 && lease.subsec_nanos() == 0 => {
+                    lease.as_secs()
+                }
                 _ => {
                     self.found.error(
                         &field("lease"),
@@ -305,21 +307,4 @@ fn static_addresses(topo: &Topology) -> Vec<(String, String, Ipv4Net)> {
         }
     }
     out
-}
-
-/// `90`, `90s`, `30m`, `12h`, `1d` → seconds.
-fn parse_duration(text: &str) -> Option<u64> {
-    let text = text.trim();
-    let (number, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => text.split_at(i),
-        None => (text, "s"),
-    };
-    let scale = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return None,
-    };
-    number.parse::<u64>().ok()?.checked_mul(scale)
 }
