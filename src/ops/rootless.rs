@@ -95,6 +95,7 @@ impl Holder {
         let started = self.spawn();
         if started.is_err() {
             let _ = fs::remove_dir_all(&self.dir);
+            let _ = fs::remove_dir(&holders);
         }
         started
     }
@@ -159,10 +160,17 @@ impl Holder {
         // Inside the lab's mount namespace the tmpfs is still mounted here.
         userns::unmount_private_tmpfs(&self.ns_dir());
         match fs::remove_dir_all(&self.dir) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e).with_context(|| format!("cannot remove {}", self.dir.display())),
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot remove {}", self.dir.display()));
+            }
         }
+        // The holders' dir goes when it is empty (rmdir refuses otherwise).
+        if let Some(holders) = self.dir.parent() {
+            let _ = fs::remove_dir(holders);
+        }
+        Ok(())
     }
 }
 
