@@ -35,7 +35,8 @@ use crate::ops::graph::GraphFormat;
     about = "Real network labs from a YAML file",
     long_about = "Real network labs from a YAML file: namespaces, veth pairs, bridges, \
                   routers that forward, and DHCP, DNS, mail and web servers inside them.\n\
-                  Building, entering and grading labs needs root; validate, graph and schema do not.",
+                  As root, labs are built in the host's kernel as always; as an ordinary user (or with \
+                  --rootless), each lab runs in a user namespace of its own.",
     after_help = "Examples:\n  \
                   labctl validate labs/mastertech.yaml\n  \
                   labctl up labs/mastertech.yaml\n  \
