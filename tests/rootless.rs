@@ -59,7 +59,7 @@ impl User {
         let mut found = Vec::new();
         for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
             let Ok(meta) = entry.metadata() else { continue };
-            if meta.uid() != self.uid || !entry.file_name().to_string_lossy().parse::<u32>().is_ok()
+            if meta.uid() != self.uid || entry.file_name().to_string_lossy().parse::<u32>().is_err()
             {
                 continue;
             }
