@@ -171,6 +171,9 @@ gen_lab() {                                       # SIZE: the lab file on stdout
     for (( i = 1; i <= size; i++ )); do printf '  - [%s, sw%02d]\n' "${HOST[i]}" "${HSW[i]}"; done
 }
 
+# `bench/run.sh --print-lab SIZE`: only print the lab file (bench/rootless.sh uses it).
+if [[ ${1:-} == --print-lab ]]; then plan_hosts "$2"; gen_lab "$2"; exit 0; fi
+
 # ---------------------------------------------------------------- kernel floor
 # The same topology with iproute2 only, as fast as iproute2 can make it:
 #   create: ONE `ip -batch` run in the host namespace with every `netns add`,

@@ -13,7 +13,8 @@
 //!   runs, and the packets seen on its interfaces;
 //! - `net`, `state`: the kernel and the state dir;
 //! - `lab`: the lab file, its validation and the plan;
-//! - `plural`, `printable`, `progress`: small helpers every layer may use.
+//! - `plural`, `printable`, `progress`, `rootless`: small helpers every layer
+//!   may use (`rootless`: root or rootless mode, and where a lab's files go).
 
 pub mod agent;
 pub mod capture;
@@ -28,5 +29,6 @@ pub mod printable;
 pub mod progress;
 #[cfg(test)]
 mod random_input;
+pub mod rootless;
 pub mod services;
 pub mod state;

@@ -1,5 +1,6 @@
 //! Runtime state of running labs, one directory per lab under /run/labctl
-//! (or `$LABCTL_RUN_DIR`):
+//! (or `$LABCTL_RUN_DIR`; rootless, the user's own `$XDG_RUNTIME_DIR/labctl`
+//! or `/tmp/labctl-UID`, which must be the user's and 0700):
 //! the record of what was built (written before anything is built, so `down`
 //! can always find it), the daemon's pid, control socket and log.
 //! /run is emptied at boot, exactly when the kernel forgets the namespaces.
@@ -10,7 +11,7 @@
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{ErrorKind, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -18,13 +19,46 @@ use serde::{Deserialize, Serialize};
 
 use crate::lab::plan::Plan;
 use crate::lab::validate::name_problem;
+use crate::rootless;
 
 /// Where lab state lives; `LABCTL_RUN_DIR` moves it (tests use this to keep
-/// `down --all` away from labs they did not make).
+/// `down --all` away from labs they did not make). Rootless, it is the
+/// user's own dir, so two users' labs never see each other.
 pub fn run_dir() -> PathBuf {
-    std::env::var_os("LABCTL_RUN_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/run/labctl"))
+    match std::env::var_os(rootless::RUN_DIR_ENV) {
+        Some(dir) => PathBuf::from(dir),
+        None if rootless::active() => rootless::user_run_dir(),
+        None => PathBuf::from("/run/labctl"),
+    }
+}
+
+/// Creates the state root if needed and, rootless, makes sure it is this
+/// user's alone: a dir someone else made (in /tmp, say) could show them
+/// the lab's passwords and mail, or let them plant a lab record.
+pub fn ensure_run_dir() -> Result<PathBuf> {
+    let root = run_dir();
+    if !rootless::active() {
+        fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
+        return Ok(root);
+    }
+    match DirBuilder::new().mode(0o700).create(&root) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot create {}", root.display())),
+    }
+    let meta =
+        fs::symlink_metadata(&root).with_context(|| format!("cannot read {}", root.display()))?;
+    let me = nix::unistd::geteuid().as_raw();
+    if !meta.is_dir() || meta.uid() != me || meta.mode() & 0o077 != 0 {
+        bail!(
+            "{} is not a private directory of this user (owner uid {}, mode {:o}; it must be uid {me}'s, mode 700)\n  \
+             fix: remove it (or set XDG_RUNTIME_DIR to a directory of your own) and try again",
+            root.display(),
+            meta.uid(),
+            meta.mode() & 0o7777
+        );
+    }
+    Ok(root)
 }
 
 /// What `up` built, from which file, and when.
@@ -58,8 +92,7 @@ impl LabDir {
     /// crashed one was not cleaned). Creating it is the lock against two
     /// `up`s of the same lab.
     pub fn claim(name: &str) -> Result<Option<LabDir>> {
-        let root = run_dir();
-        fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
+        ensure_run_dir()?;
         let lab = LabDir::of(name)?;
         match DirBuilder::new().mode(0o700).create(&lab.dir) {
             Ok(()) => Ok(Some(lab)),

@@ -9,7 +9,9 @@
 #   3. every examples/NAME/starter.yaml is a valid lab file;
 #   4. examples/broken/ fails as documented: exit 1, and the report says
 #      what is broken (the lines in examples/broken/expected.txt).
-#   5. two copies of one lab graded side by side under other names (--name).
+#   5. two copies of one lab graded side by side under other names (--name);
+#   6. rootless: MasterTech graded by its rubric as an ordinary user (the
+#      system user labctl-test, made if missing), leaving nothing behind.
 # Each `labctl test` builds the lab fresh and always tears it down, under a
 # name of its own (`--name lt$$-NAME`), so a lab of the same name that a
 # user has up is left alone. Prints `N passed, N failed`.
@@ -88,6 +90,37 @@ if wait "$copy_a"; then
 else
     fail "the first copy of labs/cbrc-challenge.yaml at the same time"
     sed 's/^/      /' "$OUT/copy-a.log"
+fi
+
+# Rootless: the same grading as an ordinary user, in a runtime dir of its own.
+if id -u labctl-test >/dev/null 2>&1 \
+    || useradd --system --no-create-home --shell /usr/sbin/nologin labctl-test; then
+    RUNTIME=$(mktemp -d /tmp/labctl-labs-test-rootless.XXXXXX)
+    chown labctl-test: "$RUNTIME"
+    as_user() {
+        setpriv --reuid=labctl-test --regid="$(id -g labctl-test)" --init-groups -- \
+            env -i PATH="$PATH" HOME="$RUNTIME" XDG_RUNTIME_DIR="$RUNTIME" "$LABCTL" "$@"
+    }
+    if as_user test "$ROOT/labs/mastertech.yaml" --name "$(unique rootless)" \
+        --checks "$ROOT/examples/mastertech/checks.yaml" >"$OUT/rootless.log" 2>&1; then
+        ok "rootless: examples/mastertech/checks.yaml gives labs/mastertech.yaml full marks"
+    else
+        fail "rootless: examples/mastertech/checks.yaml as labctl-test"
+        sed 's/^/      /' "$OUT/rootless.log"
+    fi
+    for (( i = 0; i < 50; i++ )); do    # zombies wait for init to reap them
+        left=$(ps -u labctl-test -o stat=,args= | grep -v '^Z')
+        [[ -z $left ]] && break
+        sleep 0.1
+    done
+    if [[ -z $left && -z $(ls -A "$RUNTIME/labctl" 2>/dev/null) ]]; then
+        ok "rootless: nothing left behind (no process of labctl-test, no file)"
+    else
+        fail "rootless: left behind: ${left:-} $(ls -A "$RUNTIME/labctl" 2>/dev/null)"
+    fi
+    rm -rf "$RUNTIME"
+else
+    fail "rootless: cannot create the user labctl-test"
 fi
 
 echo

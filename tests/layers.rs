@@ -16,7 +16,13 @@ const LAYERS: &[&[&str]] = &[
     &["services", "agent", "capture"],
     &["net", "state"],
     &["lab"],
-    &["plural", "printable", "progress", "random_input"],
+    &[
+        "plural",
+        "printable",
+        "progress",
+        "random_input",
+        "rootless",
+    ],
 ];
 
 /// The arrows allowed between two modules of the same layer.

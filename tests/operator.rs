@@ -178,17 +178,30 @@ fn the_state_dir_is_root_only() {
         text(&out)
     );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("secret"));
-    // …and `labctl status` says why instead of "no lab is up".
-    let out = Command::new("setpriv")
-        .args([
+    // `nobody`'s labctl lists nobody's own (rootless) labs, never root's…
+    let as_nobody = |run_dir: Option<&str>| {
+        let mut command = Command::new("setpriv");
+        command.args([
             "--reuid=nobody",
             "--regid=nogroup",
             "--clear-groups",
             LABCTL,
             "status",
-        ])
-        .output()
-        .unwrap();
+        ]);
+        command
+            .env_remove("LABCTL_RUN_DIR")
+            .env("XDG_RUNTIME_DIR", "");
+        if let Some(dir) = run_dir {
+            command.env("LABCTL_RUN_DIR", dir);
+        }
+        command.output().unwrap()
+    };
+    let out = as_nobody(None);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains(&lab.name), "{}", text(&out));
+    // …and pointed at root's state, says why it cannot read it instead of
+    // "no lab is up".
+    let out = as_nobody(Some("/run/labctl"));
     assert!(!out.status.success(), "{}", text(&out));
     assert!(
         text(&out).contains("readable by root only"),

@@ -18,7 +18,10 @@ pub fn run(target: Option<&str>, all: bool) -> Result<ExitCode> {
             bail!("say which lab: `labctl down LAB`, `labctl down FILE` or `labctl down --all`")
         }
     };
-    require_admin("down")?;
+    // Rootless `down` stops a lab from outside its namespaces (ops::rootless).
+    if !crate::rootless::active() {
+        require_admin("down")?;
+    }
     for name in names {
         match down(&name)? {
             Down::NotUp => println!("lab {name} is not up: nothing to do"),

@@ -12,6 +12,7 @@ mod graph;
 mod logs;
 mod mail;
 mod restart;
+mod rootless;
 mod signals;
 mod status;
 mod test;
@@ -34,7 +35,8 @@ use crate::ops::graph::GraphFormat;
     about = "Real network labs from a YAML file",
     long_about = "Real network labs from a YAML file: namespaces, veth pairs, bridges, \
                   routers that forward, and DHCP, DNS, mail and web servers inside them.\n\
-                  Building, entering and grading labs needs root; validate, graph and schema do not.",
+                  As root, labs are built in the host's kernel as always; as an ordinary user (or with \
+                  --rootless), each lab runs in a user namespace of its own.",
     after_help = "Examples:\n  \
                   labctl validate labs/mastertech.yaml\n  \
                   labctl up labs/mastertech.yaml\n  \
@@ -43,6 +45,11 @@ use crate::ops::graph::GraphFormat;
                   `labctl VERB --help` shows each verb's arguments and examples."
 )]
 pub(crate) struct Cli {
+    /// Run labs as an ordinary user would (the default when not root): each
+    /// lab in a user namespace of its own, its state under
+    /// $XDG_RUNTIME_DIR/labctl.
+    #[arg(long, global = true)]
+    rootless: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -352,6 +359,12 @@ enum Command {
         /// The lab it serves.
         lab: String,
     },
+    /// The process that holds a rootless lab's namespaces (started by `up`).
+    #[command(hide = true)]
+    UsernsHolder {
+        /// Its dir under the state root.
+        dir: PathBuf,
+    },
 }
 
 /// Exit codes: 0 success, 1 failure, 2 invalid lab file or usage.
@@ -359,7 +372,35 @@ pub const EXIT_INVALID: u8 = 2;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    if cli.rootless {
+        crate::rootless::force();
+    }
+    // Rootless, a verb on a lab moves into its namespaces first, while
+    // labctl is still single-threaded.
+    let entered = if crate::rootless::active() && !crate::rootless::inside() {
+        rootless::lab_of(&cli.command)
+    } else {
+        None
+    };
+    if let Some((lab, holding)) = &entered
+        && let Err(e) = crate::ops::rootless::enter(lab, *holding)
+    {
+        eprintln!("error: {}", crate::printable::lines(&format!("{e:#}")));
+        return ExitCode::from(match cli.command {
+            Command::Exec { .. } | Command::Shell { .. } => exec::EXIT_LABCTL_FAILED,
+            Command::Check { .. } | Command::Test { .. } => EXIT_INVALID,
+            _ => 1,
+        });
+    }
+    let code = run(cli.command);
+    if let Some((lab, _)) = entered {
+        crate::ops::rootless::leave(&lab);
+    }
+    code
+}
+
+fn run(command: Command) -> ExitCode {
+    let result = match command {
         Command::Validate { file } => validate::run(&file),
         Command::Up {
             file,
@@ -444,6 +485,7 @@ pub fn main() -> ExitCode {
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { out_dir } => docs::man(out_dir.as_deref()),
         Command::Daemon { lab } => crate::daemon::run(&lab),
+        Command::UsernsHolder { dir } => Ok(crate::ops::rootless::run_holder(&dir)),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! Per-node files under /etc/netns/NAMESPACE/, which `labctl exec` (and
 //! `ip netns exec`) bind-mount over /etc inside the node: its own
-//! resolv.conf, hosts and hostname.
+//! resolv.conf, hosts and hostname. Rootless, they live on the lab's
+//! private tmpfs (`rootless::ns_dir`) instead of /etc/netns.
 
 use std::fs;
 use std::io::ErrorKind;
@@ -14,7 +15,10 @@ use crate::lab::plan::PlanNode;
 pub const ETC_NETNS: &str = "/etc/netns";
 
 pub fn node_etc_dir(namespace: &str) -> PathBuf {
-    Path::new(ETC_NETNS).join(namespace)
+    match crate::rootless::ns_dir() {
+        Some(dir) => dir.join("etc").join(namespace),
+        None => Path::new(ETC_NETNS).join(namespace),
+    }
 }
 
 pub fn write_node_files(node: &PlanNode) -> Result<()> {

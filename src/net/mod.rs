@@ -1,5 +1,6 @@
 //! The only code that talks to the kernel: namespaces, links, bridges,
-//! addresses, routes, sysctls, and the per-node files under /etc/netns.
+//! addresses, routes, sysctls, the per-node files under /etc/netns, and the
+//! user namespaces of rootless labs.
 
 pub mod build;
 pub mod etc;
@@ -8,3 +9,4 @@ pub mod lease;
 pub mod netns;
 pub mod tcp;
 pub mod udp;
+pub mod userns;

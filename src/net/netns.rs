@@ -4,6 +4,8 @@
 //!
 //! A namespace is kept alive by a bind mount at `/run/netns/NAME`, exactly as
 //! `ip netns add` does, so `ip netns exec NAME …` works on labctl's labs.
+//! Rootless, the bind mount is on the lab's private tmpfs instead
+//! (`rootless::ns_dir`), seen only inside the lab's mount namespace.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
@@ -16,13 +18,27 @@ use nix::sched::{CloneFlags, setns, unshare};
 
 pub const NETNS_DIR: &str = "/run/netns";
 
+/// Where namespaces are pinned: /run/netns, or rootless the lab's tmpfs.
+pub fn netns_dir() -> PathBuf {
+    match crate::rootless::ns_dir() {
+        Some(dir) => dir.join("netns"),
+        None => PathBuf::from(NETNS_DIR),
+    }
+}
+
 pub fn netns_path(name: &str) -> PathBuf {
-    Path::new(NETNS_DIR).join(name)
+    netns_dir().join(name)
 }
 
 /// Makes `/run/netns` exist and be a shared mount point, as iproute2 does, so
 /// that namespace mounts made here are seen by every mount namespace.
+/// Rootless, the lab's own dir is private to its mount namespace already.
 pub fn ensure_netns_dir() -> Result<()> {
+    if let Some(dir) = crate::rootless::ns_dir() {
+        let pins = dir.join("netns");
+        return fs::create_dir_all(&pins)
+            .with_context(|| format!("cannot create {}", pins.display()));
+    }
     fs::create_dir_all(NETNS_DIR).with_context(|| format!("cannot create {NETNS_DIR}"))?;
     let make_shared = || {
         mount(

@@ -18,6 +18,9 @@ pub enum Down {
 
 /// Tears lab `name` down; the caller has checked `admin::require_admin`.
 pub fn down(name: &str) -> Result<Down> {
+    if crate::rootless::active() && !crate::rootless::inside() {
+        return super::rootless::down(name);
+    }
     let dir = LabDir::of(name)?;
     if !dir.exists() {
         return Ok(Down::NotUp);

@@ -53,8 +53,14 @@ fn enter_node(node: &PlanNode) -> Result<()> {
         None::<&str>,
     )
     .context("cannot make / a slave mount")?;
-    // /sys shows the interfaces of the namespace that mounts it.
-    umount2("/sys", MntFlags::MNT_DETACH).context("cannot unmount /sys")?;
+    // /sys shows the interfaces of the namespace that mounts it. Rootless,
+    // the host's /sys is locked in place (a user namespace may not uncover
+    // what lies under a mount it inherited), so the node's goes on top.
+    if let Err(e) = umount2("/sys", MntFlags::MNT_DETACH)
+        && !crate::rootless::active()
+    {
+        return Err(e).context("cannot unmount /sys");
+    }
     mount(
         Some(node.namespace.as_str()),
         "/sys",

@@ -153,7 +153,7 @@ fn remove_namespaces(namespaces: &[&str]) -> Vec<String> {
 /// then stops any process that still has the lab's daemon lock open, so a
 /// daemon the pid file does not name (it was overwritten, or lies) is not
 /// left serving in namespaces that are about to go.
-fn stop_daemon(dir: &LabDir) {
+pub(super) fn stop_daemon(dir: &LabDir) {
     if let Some(daemon) = ProcessId::read(&dir.pid_path()).filter(|d| d.is_alive()) {
         let _ = control::call(&dir.socket_path(), &Request::Stop);
         terminate(&[daemon]);
@@ -163,7 +163,7 @@ fn stop_daemon(dir: &LabDir) {
 
 /// SIGTERM, wait up to GRACE, then SIGKILL what is left; returns when all
 /// are gone.
-fn terminate(processes: &[ProcessId]) {
+pub(super) fn terminate(processes: &[ProcessId]) {
     let alive = |p: &&ProcessId| p.is_alive();
     for p in processes.iter().filter(alive) {
         let _ = kill(Pid::from_raw(p.pid), Signal::SIGTERM);
@@ -193,24 +193,30 @@ fn is_zombie(pid: i32) -> bool {
 /// Stops every process whose network namespace is one of `namespaces`
 /// (commands started with `labctl exec` or `ip netns exec` in the lab).
 fn kill_processes_inside(namespaces: &[&str]) {
-    let inodes: HashSet<String> = namespaces
+    let inodes: HashSet<u64> = namespaces
         .iter()
         .filter_map(|ns| netns::inode(ns))
-        .map(|ino| format!("net:[{ino}]"))
         .collect();
+    terminate(&processes_in("net", &inodes));
+}
+
+/// Every other process whose namespace of `kind` (`net`, `user`, as in
+/// /proc/PID/ns/KIND) is one of `inodes`.
+pub(super) fn processes_in(kind: &str, inodes: &HashSet<u64>) -> Vec<ProcessId> {
     if inodes.is_empty() {
-        return;
+        return Vec::new();
     }
+    let links: HashSet<String> = inodes.iter().map(|ino| format!("{kind}:[{ino}]")).collect();
     let me = std::process::id() as i32;
-    let inside: Vec<ProcessId> = fs::read_dir("/proc")
+    fs::read_dir("/proc")
         .into_iter()
         .flatten()
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter(|&pid| pid != me)
         .filter(|pid| {
-            fs::read_link(format!("/proc/{pid}/ns/net"))
-                .is_ok_and(|link| inodes.contains(link.to_string_lossy().as_ref()))
+            fs::read_link(format!("/proc/{pid}/ns/{kind}"))
+                .is_ok_and(|link| links.contains(link.to_string_lossy().as_ref()))
         })
         .filter_map(|pid| {
             Some(ProcessId {
@@ -218,6 +224,5 @@ fn kill_processes_inside(namespaces: &[&str]) {
                 start_time: start_time(pid)?,
             })
         })
-        .collect();
-    terminate(&inside);
+        .collect()
 }

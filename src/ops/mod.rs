@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod logs;
 pub mod mail;
 pub mod restart;
+pub mod rootless;
 pub mod status;
 pub mod target;
 pub mod test;
