@@ -13,7 +13,7 @@ use super::decode::Event;
 pub fn mermaid(events: &[Event]) -> String {
     let arrows: Vec<(&str, &str, &Event)> = events
         .iter()
-        .filter(|e| e.proto.is_application())
+        .filter(|e| e.is_dialogue())
         .filter_map(|e| Some((e.from.as_deref()?, e.to.as_deref()?, e)))
         .collect();
     let mut participants: Vec<&str> = Vec::new();
@@ -75,8 +75,11 @@ mod tests {
             escaped,
             "S: 250 ok#59;\\nparticipant x\\r#35;quot#59; #lt;b#gt;#37;#37;{init}\\x1b[2J"
         );
-        for c in [';', '\n', '\r', '"', '<', '>', '\u{1b}'] {
-            assert!(!escaped.contains(c), "{c:?} left in {escaped}");
+        let bare = ["#35;", "#59;", "#quot;", "#lt;", "#gt;", "#37;"]
+            .iter()
+            .fold(escaped.clone(), |text, code| text.replace(code, ""));
+        for c in [';', '#', '\n', '\r', '"', '<', '>', '%', '\u{1b}'] {
+            assert!(!bare.contains(c), "{c:?} left in {escaped}");
         }
     }
 }

@@ -19,8 +19,8 @@ pub struct DhcpMessage {
 }
 
 pub fn decode(payload: &[u8]) -> Option<DhcpMessage> {
-    let message = std::panic::catch_unwind(|| Message::decode(&mut Decoder::new(payload)).ok())
-        .ok()??;
+    let message =
+        std::panic::catch_unwind(|| Message::decode(&mut Decoder::new(payload)).ok()).ok()??;
     let kind = match message.opts().get(OptionCode::MessageType) {
         Some(DhcpOption::MessageType(kind)) => *kind,
         _ => return None,
@@ -84,7 +84,10 @@ pub fn decode(payload: &[u8]) -> Option<DhcpMessage> {
     Some(DhcpMessage {
         text,
         fields,
-        reply: matches!(kind, MessageType::Offer | MessageType::Ack | MessageType::Nak),
+        reply: matches!(
+            kind,
+            MessageType::Offer | MessageType::Ack | MessageType::Nak
+        ),
         lease,
     })
 }

@@ -44,7 +44,9 @@ impl Reader {
             if self.buf.is_empty() {
                 return None;
             }
-            let take = usize::try_from(want).unwrap_or(usize::MAX).min(self.buf.len());
+            let take = usize::try_from(want)
+                .unwrap_or(usize::MAX)
+                .min(self.buf.len());
             let bytes: Vec<u8> = self.buf.drain(..take).collect();
             let left = want - take as u64;
             self.want = (left > 0).then_some(left);
@@ -131,9 +133,9 @@ fn decode_sasl(sasl: &Sasl, encoded: &str) -> String {
         "PLAIN" => {
             let parts: Vec<&str> = text.split('\0').collect();
             match parts.as_slice() {
-                [authzid, user, password] if authzid.is_empty() => format!(
-                    "[AUTH PLAIN decoded: user {user:?}, password {password:?}]"
-                ),
+                ["", user, password] => {
+                    format!("[AUTH PLAIN decoded: user {user:?}, password {password:?}]")
+                }
                 [authzid, user, password] => format!(
                     "[AUTH PLAIN decoded: as {authzid:?}, user {user:?}, password {password:?}]"
                 ),
@@ -482,7 +484,9 @@ impl Dialogue {
                 out.push(said(false, ".".into()));
             } else if listing == Listing::Message {
                 let line = line.strip_prefix(b".").unwrap_or(line);
-                self.server_body.get_or_insert_with(Body::default).add_line(line);
+                self.server_body
+                    .get_or_insert_with(Body::default)
+                    .add_line(line);
             } else {
                 out.push(said(false, text));
             }
@@ -592,10 +596,9 @@ impl Dialogue {
             *http = HttpSide {
                 in_headers: true,
                 bodiless: !from_client
-                    && text
-                        .split_whitespace()
-                        .nth(1)
-                        .is_some_and(|code| code.starts_with('1') || code == "204" || code == "304"),
+                    && text.split_whitespace().nth(1).is_some_and(|code| {
+                        code.starts_with('1') || code == "204" || code == "304"
+                    }),
                 ..HttpSide::default()
             };
             out.push(said(from_client, text));
@@ -631,7 +634,8 @@ impl Dialogue {
             Some(u64::MAX) // until the server closes
         };
         if http.chunked {
-            self.client_body_slot(from_client).get_or_insert_with(Body::default);
+            self.client_body_slot(from_client)
+                .get_or_insert_with(Body::default);
         }
         self.reader(from_client).want = want;
     }
@@ -667,7 +671,11 @@ fn with_note(text: String, note: Option<String>) -> String {
 fn literal_length(line: &str) -> Option<u64> {
     let inner = line.strip_suffix('}')?;
     let open = inner.rfind('{')?;
-    inner[open + 1..].trim_end_matches('+').parse().ok().filter(|n| *n > 0)
+    inner[open + 1..]
+        .trim_end_matches('+')
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
 }
 
 #[cfg(test)]
@@ -730,7 +738,7 @@ mod tests {
             lines,
             [
                 "S: 354 go ahead",
-                "C: [message: 5 lines, 46 bytes; From: bob@mt.com; Subject: Hi]",
+                "C: [message: 5 lines, 45 bytes; From: bob@mt.com; Subject: Hi]",
                 "C: .",
                 "C: QUIT",
             ]

@@ -90,7 +90,10 @@ pub fn decode(payload: &[u8]) -> Option<DnsMessage> {
         .iter()
         .filter(|r| matches!(r.record_type(), RecordType::A | RecordType::AAAA))
         .collect();
-    let mut text = format!("DNS answer 0x{:04x} {question}{shown_flags} {rcode}", meta.id);
+    let mut text = format!(
+        "DNS answer 0x{:04x} {question}{shown_flags} {rcode}",
+        meta.id
+    );
     if !answers.is_empty() {
         fields.push(("answers".into(), list(&answers)));
         text.push_str(&format!(": {}", list(&answers)));

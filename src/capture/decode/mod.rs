@@ -149,6 +149,13 @@ impl Event {
         )
     }
 
+    /// Part of an application's dialogue (a DHCP or DNS message, a line
+    /// of SMTP, POP3, IMAP or HTTP), not a lower layer's event (ARP, ICMP,
+    /// TCP's handshake and close).
+    pub fn is_dialogue(&self) -> bool {
+        self.proto.is_application() && self.layers.iter().any(|l| matches!(l, Layer::App { .. }))
+    }
+
     /// The nodes of its path in order, each once per visit.
     pub fn nodes<'a>(&self, taps: &'a [Tap]) -> Vec<&'a str> {
         let mut nodes: Vec<&str> = Vec::new();
@@ -402,7 +409,8 @@ impl Decoder {
                     return Vec::new();
                 };
                 let (proto, client, server, said) =
-                    self.connections.segment(pending.first_ns, src, dst, segment);
+                    self.connections
+                        .segment(pending.first_ns, src, dst, segment);
                 said.into_iter()
                     .map(|spoken| {
                         let mut event = base.clone();

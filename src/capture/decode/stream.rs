@@ -66,22 +66,26 @@ impl Reassembly {
     /// were not captured are a gap, not something to wait for.
     pub fn acknowledged(&mut self, ack: u32) -> Vec<Chunk> {
         let mut out = Vec::new();
-        let Some(next) = self.next else {
-            return out;
-        };
-        let ahead = offset(ack, next);
-        if ahead > 0 && ahead < i64::from(i32::MAX) {
-            // Only a gap if no waiting segment fills it.
+        loop {
             self.drain(&mut out);
-            let next = self.next.unwrap_or(next);
+            let Some(next) = self.next else {
+                return out;
+            };
             let ahead = offset(ack, next);
-            if ahead > 0 && !self.early.iter().any(|(seq, _)| offset(*seq, next) <= 0) {
-                out.push(Chunk::Gap(ahead as u32));
-                self.next = Some(ack);
-                self.drain(&mut out);
+            if ahead <= 0 {
+                return out;
             }
+            // A waiting segment before `ack` is delivered after its gap.
+            let earliest = self
+                .early
+                .iter()
+                .map(|(seq, _)| offset(*seq, next))
+                .filter(|at| *at > 0 && *at < ahead)
+                .min();
+            let to = earliest.unwrap_or(ahead);
+            out.push(Chunk::Gap(to as u32));
+            self.next = Some(next.wrapping_add(to as u32));
         }
-        out
     }
 
     /// The sender's FIN after the bytes ending at `end`: it takes one
@@ -201,10 +205,7 @@ mod tests {
         stream.syn(0);
         assert_eq!(stream.segment(1, b"ab"), vec![data("ab")]);
         assert_eq!(stream.segment(6, b"fg"), vec![]);
-        assert_eq!(
-            stream.acknowledged(8),
-            vec![Chunk::Gap(3), data("fg")]
-        );
+        assert_eq!(stream.acknowledged(8), vec![Chunk::Gap(3), data("fg")]);
         assert_eq!(stream.segment(8, b"h"), vec![data("h")]);
     }
 
@@ -217,7 +218,7 @@ mod tests {
         stream.segment(6, b"fg");
         assert_eq!(
             stream.finish(),
-            vec![Chunk::Gap(3), data("fg"), Chunk::Gap(1), data("z")]
+            vec![Chunk::Gap(3), data("fg"), Chunk::Gap(2), data("z")]
         );
     }
 

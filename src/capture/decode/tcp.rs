@@ -138,7 +138,11 @@ impl Connection {
         } else {
             to.1 < from.1
         };
-        let (client, server) = if from_is_client { (from, to) } else { (to, from) };
+        let (client, server) = if from_is_client {
+            (from, to)
+        } else {
+            (to, from)
+        };
         let app = app_of(server.1);
         Connection {
             client,
