@@ -4,4 +4,6 @@
 //! the lab's namespaces through `net` and reads the lab's `plan`; `checks`,
 //! `ops` and the web view stand on it.
 
+pub mod decode;
 pub mod frame;
+pub mod sequence;
