@@ -235,7 +235,11 @@ fn webmail_reads_and_sends_through_imap_and_smtp_in_a_real_lab() {
         "{}",
         text(&out)
     );
-    assert!(report.contains("\"passed\": 1") || report.contains("\"passed\":1"), "{}", text(&out));
+    assert!(
+        report.contains("\"passed\": 1") || report.contains("\"passed\":1"),
+        "{}",
+        text(&out)
+    );
 
     // A real browser logs in through the form and sees the inbox.
     let out = lab.exec(

@@ -192,7 +192,10 @@ fn print_service(status: &ServiceStatus) {
             println!("  web ({ports}){stopped}: {site}")
         }
         Service::Webmail { server } => {
-            println!("  webmail ({ports}){stopped}: IMAP and SMTP at {}", line(server))
+            println!(
+                "  webmail ({ports}){stopped}: IMAP and SMTP at {}",
+                line(server)
+            )
         }
         Service::DhcpClient { interface, client } => {
             let head = format!("  dhcp client ({ports}){stopped} {interface}");

@@ -27,9 +27,17 @@ where
     C: Fn() -> F,
     F: Future<Output = Result<TcpStream, String>>,
 {
-    let page = request(connect().await?, "GET", host, LOGIN_PATH, &[], None, timeout)
-        .await
-        .map_err(|e| format!("GET {LOGIN_PATH}: {e}"))?;
+    let page = request(
+        connect().await?,
+        "GET",
+        host,
+        LOGIN_PATH,
+        &[],
+        None,
+        timeout,
+    )
+    .await
+    .map_err(|e| format!("GET {LOGIN_PATH}: {e}"))?;
     if page.status != 200 {
         return Err(format!(
             "GET {LOGIN_PATH} answered {} {}: is this a webmail?",
@@ -59,7 +67,8 @@ where
     .map_err(|e| format!("POST {LOGIN_PATH}: {e}"))?;
     if answer.status != 303 {
         let body = String::from_utf8_lossy(&answer.body);
-        let why = error_text(&body).unwrap_or_else(|| format!("{} {}", answer.status, answer.reason));
+        let why =
+            error_text(&body).unwrap_or_else(|| format!("{} {}", answer.status, answer.reason));
         return Err(format!("the webmail refused the login of {user}: {why}"));
     }
     let session = session_cookie(&answer)

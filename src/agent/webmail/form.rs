@@ -66,7 +66,9 @@ pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Form, FormError>
 }
 
 fn multipart(content_type: &str, body: &[u8]) -> Result<Form, FormError> {
-    if !content_type.to_ascii_lowercase().contains("boundary=") || content_type.contains(['\r', '\n']) {
+    if !content_type.to_ascii_lowercase().contains("boundary=")
+        || content_type.contains(['\r', '\n'])
+    {
         return Err(FormError::NoBoundary);
     }
     // The body with its Content-Type header in front is a MIME message.

@@ -82,9 +82,12 @@ impl MailServer {
             NOTE,
             &format!("{}: IMAP to {}", login.user, self.shown(ip, port)),
         );
-        let stream = connect(to, CONNECT_TIMEOUT)
-            .await
-            .map_err(|e| format!("the webmail cannot reach the mail server {}: {e}", self.shown(ip, port)))?;
+        let stream = connect(to, CONNECT_TIMEOUT).await.map_err(|e| {
+            format!(
+                "the webmail cannot reach the mail server {}: {e}",
+                self.shown(ip, port)
+            )
+        })?;
         let mut imap = Imap::open(stream).await.map_err(|e| imap_failure(&e))?;
         imap.login(&login.user, &login.password)
             .await
@@ -107,7 +110,12 @@ impl MailServer {
     }
 
     /// The user's folders and the newest messages of `folder`.
-    pub async fn listing(&self, tag: &str, login: &Login, folder: &str) -> Result<Listing, Failure> {
+    pub async fn listing(
+        &self,
+        tag: &str,
+        login: &Login,
+        folder: &str,
+    ) -> Result<Listing, Failure> {
         let mut imap = self.imap(tag, login).await?;
         let folders = imap.folders().await.map_err(|e| imap_failure(&e))?;
         let total = imap.examine(folder).await.map_err(|e| imap_failure(&e))?;
@@ -148,7 +156,10 @@ impl MailServer {
         let mut imap = self.imap(tag, login).await?;
         let folders = imap.folders().await.map_err(|e| imap_failure(&e))?;
         imap.examine(folder).await.map_err(|e| imap_failure(&e))?;
-        let message = imap.message_by_uid(uid).await.map_err(|e| imap_failure(&e))?;
+        let message = imap
+            .message_by_uid(uid)
+            .await
+            .map_err(|e| imap_failure(&e))?;
         imap.logout().await;
         Ok((folders, message))
     }
@@ -165,7 +176,9 @@ impl MailServer {
         let mut imap = self.imap(tag, login).await?;
         imap.create(target).await.map_err(|e| imap_failure(&e))?;
         imap.select(folder).await.map_err(|e| imap_failure(&e))?;
-        imap.move_uid(uid, target).await.map_err(|e| imap_failure(&e))?;
+        imap.move_uid(uid, target)
+            .await
+            .map_err(|e| imap_failure(&e))?;
         imap.logout().await;
         Ok(())
     }
@@ -216,7 +229,12 @@ impl MailServer {
         };
         smtp::submit(stream, &self.helo, Some(&smtp_login), from, draft.to, &raw)
             .await
-            .map_err(|e| format!("The mail server {} did not take the message: {e}", self.name))
+            .map_err(|e| {
+                format!(
+                    "The mail server {} did not take the message: {e}",
+                    self.name
+                )
+            })
     }
 }
 

@@ -274,11 +274,13 @@ impl Webmail {
                 HeadRead::Head(head) => head,
                 HeadRead::Closed => return Ok(()),
                 HeadRead::TooLarge => {
-                    let reply = Reply::problem(431, "Request too large", "the request head is too large");
+                    let reply =
+                        Reply::problem(431, "Request too large", "the request head is too large");
                     return self.write(&mut stream, &tag, reply, false, false).await;
                 }
                 HeadRead::TimedOut => {
-                    let reply = Reply::problem(408, "Too slow", "the request did not arrive in time");
+                    let reply =
+                        Reply::problem(408, "Too slow", "the request did not arrive in time");
                     return self.write(&mut stream, &tag, reply, false, false).await;
                 }
             };
@@ -289,13 +291,14 @@ impl Webmail {
                     return self.write(&mut stream, &tag, reply, false, false).await;
                 }
             };
-            self.log.line(
-                &tag,
-                FROM_CLIENT,
-                &format!("{} {}", head.method, head.path),
-            );
+            self.log
+                .line(&tag, FROM_CLIENT, &format!("{} {}", head.method, head.path));
             if head.transfer_encoding {
-                let reply = Reply::problem(411, "Length required", "send the form with a Content-Length");
+                let reply = Reply::problem(
+                    411,
+                    "Length required",
+                    "send the form with a Content-Length",
+                );
                 return self.write(&mut stream, &tag, reply, false, false).await;
             }
             if head.content_length > MAX_BODY {
@@ -318,7 +321,8 @@ impl Webmail {
                     Ok(Ok(n)) => buffer.extend_from_slice(&chunk[..n]),
                     Ok(Err(e)) => return Err(e),
                     Err(_) => {
-                        let reply = Reply::problem(408, "Too slow", "the form did not arrive in time");
+                        let reply =
+                            Reply::problem(408, "Too slow", "the form did not arrive in time");
                         return self.write(&mut stream, &tag, reply, false, false).await;
                     }
                 }
@@ -392,12 +396,14 @@ impl Webmail {
         match (method, request.head.path.as_str()) {
             ("GET", "/login") => self.login_page(request, None),
             ("POST", "/login") => self.log_in(request).await,
-            ("GET" | "POST", "/" | "/logout" | "/folder" | "/message" | "/attachment" | "/compose" | "/send" | "/move")
-                if logged_in.is_none() =>
-            {
-                Reply::see_other("/login")
+            (
+                "GET" | "POST",
+                "/" | "/logout" | "/folder" | "/message" | "/attachment" | "/compose" | "/send"
+                | "/move",
+            ) if logged_in.is_none() => Reply::see_other("/login"),
+            (_, _) if logged_in.is_none() => {
+                Reply::problem(404, "Not found", "there is no such page")
             }
-            (_, _) if logged_in.is_none() => Reply::problem(404, "Not found", "there is no such page"),
             _ => {
                 let Some((session, login)) = logged_in else {
                     return Reply::see_other("/login");
@@ -417,7 +423,8 @@ impl Webmail {
                     return match request.head.path.as_str() {
                         "/logout" => {
                             self.sessions.end(&session.id);
-                            Reply::see_other("/login").cookie(session::clear_cookie(self.secure_cookies))
+                            Reply::see_other("/login")
+                                .cookie(session::clear_cookie(self.secure_cookies))
                         }
                         "/send" => self.send(request.tag, &session, &login, &form).await,
                         "/move" => self.move_message(request.tag, &login, &form).await,
@@ -433,7 +440,16 @@ impl Webmail {
                     "/folder" => self.folder(request.tag, &session, &login, &query).await,
                     "/message" => self.message(request.tag, &session, &login, &query).await,
                     "/attachment" => self.attachment(request.tag, &login, &query).await,
-                    "/compose" => self.compose(request.tag, &session, &login, &pages::Draft::default(), None).await,
+                    "/compose" => {
+                        self.compose(
+                            request.tag,
+                            &session,
+                            &login,
+                            &pages::Draft::default(),
+                            None,
+                        )
+                        .await
+                    }
                     _ => Reply::problem(404, "Not found", "there is no such page"),
                 }
             }
@@ -466,7 +482,11 @@ impl Webmail {
             return self.login_page(request, Some("Your session had expired: log in again."));
         };
         if !session::tokens_match(form.get(session::CSRF_FIELD), &session.csrf) {
-            return Reply::problem(403, "The form has expired", "go back, reload the page and log in again");
+            return Reply::problem(
+                403,
+                "The form has expired",
+                "go back, reload the page and log in again",
+            );
         }
         let login = Login {
             user: form.get("user").trim().to_string(),
@@ -491,7 +511,13 @@ impl Webmail {
         format!("{}@{}", login.user, self.domain)
     }
 
-    async fn folder(&self, tag: &str, session: &Session, login: &Login, query: &form::Form) -> Reply {
+    async fn folder(
+        &self,
+        tag: &str,
+        session: &Session,
+        login: &Login,
+        query: &form::Form,
+    ) -> Reply {
         let name = match query.get("name") {
             "" => "INBOX",
             name => name,
@@ -510,7 +536,10 @@ impl Webmail {
                     "moved" => Some("Message moved."),
                     _ => None,
                 };
-                Reply::html(200, pages::folder(&frame, &listing.rows, listing.total, notice))
+                Reply::html(
+                    200,
+                    pages::folder(&frame, &listing.rows, listing.total, notice),
+                )
             }
             Err(why) => Reply::problem(502, "The mailbox cannot be read", &why),
         }
@@ -525,7 +554,13 @@ impl Webmail {
             .ok_or_else(|| Reply::problem(400, "No such message", "the link names no message"))
     }
 
-    async fn message(&self, tag: &str, session: &Session, login: &Login, query: &form::Form) -> Reply {
+    async fn message(
+        &self,
+        tag: &str,
+        session: &Session,
+        login: &Login,
+        query: &form::Form,
+    ) -> Reply {
         let uid = match Self::uid(query, "uid") {
             Ok(uid) => uid,
             Err(reply) => return reply,
@@ -555,10 +590,18 @@ impl Webmail {
         let Ok(part) = query.get("part").parse::<usize>() else {
             return Reply::problem(400, "No such attachment", "the link names no attachment");
         };
-        match self.mail.message(tag, login, query.get("folder"), uid).await {
+        match self
+            .mail
+            .message(tag, login, query.get("folder"), uid)
+            .await
+        {
             Ok((_, raw)) => match mime::parse(&raw).attachments.into_iter().nth(part) {
                 Some(attachment) => Reply::download(&attachment.name, attachment.bytes),
-                None => Reply::problem(404, "No such attachment", "the message has fewer attachments"),
+                None => Reply::problem(
+                    404,
+                    "No such attachment",
+                    "the message has fewer attachments",
+                ),
             },
             Err(why) => Reply::problem(502, "The message cannot be read", &why),
         }
@@ -600,21 +643,40 @@ impl Webmail {
             .map(|f| (safe_file_name(&f.name), f.bytes.clone()))
             .collect();
         let problem = if !crate::lab::validate::valid_address(draft.to) {
-            Some(format!("`{}` is not an email address: write USER@DOMAIN", draft.to))
+            Some(format!(
+                "`{}` is not an email address: write USER@DOMAIN",
+                draft.to
+            ))
         } else if draft.subject.contains(['\r', '\n']) {
             Some("The subject must be one line.".to_string())
         } else if attachments.iter().map(|(_, b)| b.len()).sum::<usize>() > MAX_UPLOAD {
-            Some(format!("Attachments may be up to {} MiB.", MAX_UPLOAD / 1024 / 1024))
+            Some(format!(
+                "Attachments may be up to {} MiB.",
+                MAX_UPLOAD / 1024 / 1024
+            ))
         } else {
             None
         };
         if let Some(problem) = problem {
-            return self.compose(tag, session, login, &draft, Some(&problem)).await;
+            return self
+                .compose(tag, session, login, &draft, Some(&problem))
+                .await;
         }
         let from = self.address(login);
-        match self.mail.send(tag, login, &from, &draft, &attachments).await {
+        match self
+            .mail
+            .send(tag, login, &from, &draft, &attachments)
+            .await
+        {
             Ok(accepted) => {
-                self.log.line(tag, NOTE, &format!("{} sent a message to {}: {}", login.user, draft.to, accepted.reply));
+                self.log.line(
+                    tag,
+                    NOTE,
+                    &format!(
+                        "{} sent a message to {}: {}",
+                        login.user, draft.to, accepted.reply
+                    ),
+                );
                 Reply::see_other("/folder?name=INBOX&notice=sent")
             }
             Err(why) => self.compose(tag, session, login, &draft, Some(&why)).await,
@@ -628,7 +690,9 @@ impl Webmail {
         };
         let folder = form.get("folder");
         let target = match (form.get("new").trim(), form.get("to")) {
-            ("", "") => return Reply::problem(400, "Where to?", "choose a folder or name a new one"),
+            ("", "") => {
+                return Reply::problem(400, "Where to?", "choose a folder or name a new one");
+            }
             ("", to) => to.to_string(),
             (new, _) => new.to_string(),
         };
@@ -639,7 +703,11 @@ impl Webmail {
                 "a folder name has letters, digits, spaces, `.`, `-` and `_` (up to 64)",
             );
         }
-        match self.mail.move_message(tag, login, folder, uid, &target).await {
+        match self
+            .mail
+            .move_message(tag, login, folder, uid, &target)
+            .await
+        {
             Ok(()) => Reply::see_other(&format!(
                 "/folder?name={}&notice=moved",
                 pages::query_value(folder)

@@ -114,9 +114,8 @@ pub fn folder(frame: &Frame, rows: &[Row], total: u32, notice: Option<&str>) -> 
                 rows.len()
             ));
         }
-        content.push_str(
-            "<table><tr><th>From</th><th>Subject</th><th>Date</th><th>Size</th></tr>\n",
-        );
+        content
+            .push_str("<table><tr><th>From</th><th>Subject</th><th>Date</th><th>Size</th></tr>\n");
         for row in rows {
             let link = format!(
                 "/message?folder={}&uid={}",
@@ -292,7 +291,8 @@ mod tests {
         assert!(!page.contains("<script"), "{page}");
         assert_eq!(page.matches("<form").count(), 2, "logout and send");
         assert_eq!(
-            page.matches("<input type=\"hidden\" name=\"csrf\" value=\"tok\">").count(),
+            page.matches("<input type=\"hidden\" name=\"csrf\" value=\"tok\">")
+                .count(),
             2
         );
         assert!(page.contains("enctype=\"multipart/form-data\""));

@@ -150,7 +150,8 @@ impl Sessions {
         self.table().remove(id);
     }
 
-    pub fn len(&self) -> usize {
+    /// How many sessions are live or not yet swept.
+    pub fn count(&self) -> usize {
         self.table().len()
     }
 }
@@ -211,7 +212,7 @@ mod tests {
         assert!(sessions.get(&first.id).is_none(), "expired");
         let sessions = Sessions::new(3, IDLE);
         let ids: Vec<String> = (0..5).map(|_| sessions.start().id).collect();
-        assert_eq!(sessions.len(), 3);
+        assert_eq!(sessions.count(), 3);
         assert!(sessions.get(&ids[4]).is_some(), "the newest stays");
     }
 }

@@ -31,7 +31,12 @@ async fn start() -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let web = listener.local_addr().unwrap();
     let stop = ShutdownTrigger::new();
-    tokio::spawn(serve(listener, config, NodeLog::discard(), stop.subscribe()));
+    tokio::spawn(serve(
+        listener,
+        config,
+        NodeLog::discard(),
+        stop.subscribe(),
+    ));
     Running {
         mail,
         web,
@@ -110,9 +115,15 @@ async fn logs_in_lists_reads_downloads_and_moves() {
     let page = text(&inbox);
     assert_eq!(inbox.status, 200, "{page}");
     assert!(page.contains("bob@mt.com"), "{page}");
-    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; notes"), "{page}");
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt; notes"),
+        "{page}"
+    );
     assert!(!page.contains("<script"), "{page}");
-    let csp = inbox.header_values("content-security-policy").next().unwrap();
+    let csp = inbox
+        .header_values("content-security-policy")
+        .next()
+        .unwrap();
     assert!(csp.contains("default-src 'none'"), "{csp}");
 
     let message = get(web, &cookie, "/message?folder=INBOX&uid=1").await;
@@ -138,7 +149,12 @@ async fn logs_in_lists_reads_downloads_and_moves() {
         web,
         &cookie,
         "/move",
-        &[("folder", "INBOX"), ("uid", "1"), ("new", "Lectures"), ("csrf", "0".repeat(32).as_str())],
+        &[
+            ("folder", "INBOX"),
+            ("uid", "1"),
+            ("new", "Lectures"),
+            ("csrf", "0".repeat(32).as_str()),
+        ],
     )
     .await;
     assert_eq!(forged.status, 403);
@@ -148,11 +164,23 @@ async fn logs_in_lists_reads_downloads_and_moves() {
         web,
         &cookie,
         "/move",
-        &[("folder", "INBOX"), ("uid", "1"), ("new", "Lectures"), ("csrf", &csrf)],
+        &[
+            ("folder", "INBOX"),
+            ("uid", "1"),
+            ("new", "Lectures"),
+            ("csrf", &csrf),
+        ],
     )
     .await;
     assert_eq!(moved.status, 303, "{}", text(&moved));
-    assert!(running.mail.store.folders("bob").unwrap().contains(&"Lectures".to_string()));
+    assert!(
+        running
+            .mail
+            .store
+            .folders("bob")
+            .unwrap()
+            .contains(&"Lectures".to_string())
+    );
     let lectures = text(&get(web, &cookie, "/folder?name=Lectures").await);
     assert!(lectures.contains(" notes</a>"), "{lectures}");
     let inbox = text(&get(web, &cookie, "/folder?name=INBOX").await);
@@ -177,8 +205,16 @@ async fn sends_with_an_attachment_through_submission() {
     let csrf = csrf_of(&compose);
     let upload: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
     let mut body = Vec::new();
-    for (name, value) in [("csrf", csrf.as_str()), ("to", "ada@mt.com"), ("subject", "from the web"), ("body", "Hello Ada")] {
-        body.extend_from_slice(format!("--B\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+    for (name, value) in [
+        ("csrf", csrf.as_str()),
+        ("to", "ada@mt.com"),
+        ("subject", "from the web"),
+        ("body", "Hello Ada"),
+    ] {
+        body.extend_from_slice(
+            format!("--B\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
+        );
     }
     body.extend_from_slice(b"--B\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"data.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n");
     body.extend_from_slice(&upload);
@@ -204,7 +240,10 @@ async fn sends_with_an_attachment_through_submission() {
     assert_eq!(parsed.attachments[0].bytes, upload);
     // It went through submission, logged in as bob.
     let log = running.mail.log();
-    assert!(log.contains("AUTH PLAIN") || log.contains("AUTH LOGIN"), "{log}");
+    assert!(
+        log.contains("AUTH PLAIN") || log.contains("AUTH LOGIN"),
+        "{log}"
+    );
 }
 
 #[tokio::test]
@@ -213,7 +252,13 @@ async fn an_oversized_body_is_refused_before_it_is_read() {
     let mut stream = TcpStream::connect(running.web).await.unwrap();
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     stream
-        .write_all(format!("POST /send HTTP/1.1\r\nHost: w\r\nContent-Length: {}\r\n\r\n", MAX_BODY + 1).as_bytes())
+        .write_all(
+            format!(
+                "POST /send HTTP/1.1\r\nHost: w\r\nContent-Length: {}\r\n\r\n",
+                MAX_BODY + 1
+            )
+            .as_bytes(),
+        )
         .await
         .unwrap();
     let mut answer = Vec::new();

@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use crate::agent::http::{GetError, ResponseError, request};
 use crate::agent::tcp::{ConnectError, connect};
+use crate::agent::webmail::client::log_in;
 use crate::checks::context::LabContext;
 use crate::checks::outcome::{Diagnosis, Outcome, Step};
 use crate::checks::probes::path::{SILENCE, explain_silence};
 use crate::checks::resolver::Resolver;
 use crate::checks::target::Target;
 use crate::lab::addr::parse_ipv4;
-use crate::agent::webmail::client::log_in;
 use crate::lab::model_checks::{HttpCheck, WebLogin};
 use crate::lab::validate::valid_domain;
 

@@ -94,7 +94,10 @@ impl AgentsPass<'_> {
         if parse_ipv4(server).is_err() && !valid_domain(server) {
             self.found.error(
                 &field("server"),
-                format!("`{}` is not a mail server's name or address", webmail.server),
+                format!(
+                    "`{}` is not a mail server's name or address",
+                    webmail.server
+                ),
                 "write the name the webmail looks up, e.g. mail.hamburger.edu",
             );
             return false;
