@@ -25,7 +25,7 @@ BOOTSTRAP := bash tools/bootstrap.sh
 DEMO_LAB := labs/mastertech.yaml
 
 # Debian packages the tests and the demo use (inside labs; graphviz draws `labctl graph`).
-TEST_PACKAGES := iproute2 passwd iputils-ping python3 procps util-linux time busybox isc-dhcp-client dnsmasq-base bind9-dnsutils knot-dnsutils ldnsutils curl swaks fetchmail s-nail mutt libxml2-utils graphviz
+TEST_PACKAGES := iproute2 passwd iputils-ping python3 procps util-linux time busybox isc-dhcp-client dnsmasq-base bind9-dnsutils knot-dnsutils ldnsutils curl swaks fetchmail s-nail mutt libxml2-utils graphviz chromium chromium-driver
 
 # Debian packages the benchmarks need besides those (each bench script installs
 # its reference servers itself).

@@ -1,4 +1,5 @@
-//! A small HTTP/1.1 client for web checks: one GET with `Connection: close`,
+//! A small HTTP/1.1 client for web checks: one request (a GET, or a POST of
+//! a form for a webmail login) with `Connection: close`,
 //! the answer read to the close (at most `MAX_RESPONSE` bytes) and parsed by
 //! `http_response`.
 
@@ -30,14 +31,39 @@ impl fmt::Display for GetError {
 
 /// GETs `path` from `host` over an open connection.
 pub async fn get(
-    mut stream: TcpStream,
+    stream: TcpStream,
     host: &str,
     path: &str,
     timeout: Duration,
 ) -> Result<Response, GetError> {
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: labctl-check\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+    request(stream, "GET", host, path, &[], None, timeout).await
+}
+
+/// Sends one request: `headers` besides Host, and a form body
+/// (`application/x-www-form-urlencoded`) if any.
+pub async fn request(
+    mut stream: TcpStream,
+    method: &str,
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    form: Option<&str>,
+    timeout: Duration,
+) -> Result<Response, GetError> {
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: labctl-check\r\nAccept: */*\r\nConnection: close\r\n"
     );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if let Some(form) = form {
+        request.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+            form.len()
+        ));
+    } else {
+        request.push_str("\r\n");
+    }
     let exchange = async {
         stream
             .write_all(request.as_bytes())

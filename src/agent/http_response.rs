@@ -22,7 +22,20 @@ pub struct Response {
     /// Visible ASCII, spaces and tabs only, safe to print: httparse gives
     /// an empty reason for anything else.
     pub reason: String,
+    /// Header fields in order, names in lower case, values as text
+    /// (lossily: they came from a lab server).
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+impl Response {
+    /// Every value of header `name` (lower case).
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// The part of a response that breaks HTTP/1.1.
@@ -144,6 +157,16 @@ pub fn parse_response(raw: &[u8], complete: bool) -> Result<Response, ResponseEr
         ));
     }
     let reason = head.reason.unwrap_or_default().to_string();
+    let fields = head
+        .headers
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_ascii_lowercase(),
+                String::from_utf8_lossy(h.value).trim().to_string(),
+            )
+        })
+        .collect();
     let rest = &raw[head_len..];
     let body = match framing(status, head.headers)? {
         Framing::None => Vec::new(),
@@ -171,6 +194,7 @@ pub fn parse_response(raw: &[u8], complete: bool) -> Result<Response, ResponseEr
     Ok(Response {
         status,
         reason,
+        headers: fields,
         body,
     })
 }

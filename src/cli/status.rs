@@ -191,6 +191,12 @@ fn print_service(status: &ServiceStatus) {
             };
             println!("  web ({ports}){stopped}: {site}")
         }
+        Service::Webmail { server } => {
+            println!(
+                "  webmail ({ports}){stopped}: IMAP and SMTP at {}",
+                line(server)
+            )
+        }
         Service::DhcpClient { interface, client } => {
             let head = format!("  dhcp client ({ports}){stopped} {interface}");
             match (&client.address, &client.reason) {

@@ -20,6 +20,7 @@ pub mod pidfile;
 pub mod services;
 pub mod state;
 pub mod web;
+pub mod webmail;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;

@@ -12,6 +12,7 @@ use super::dhcp::{self, DHCP_CLIENT_PORT, DHCP_SERVER_PORT};
 use super::dns::{self, DNS_PORT};
 use super::mail::{self, IMAP_PORT, POP3_PORT, SMTP_PORT, SUBMISSION_PORT};
 use super::web::{self, HTTP_PORT};
+use super::webmail;
 use crate::lab::plan::PlanNode;
 
 /// One port a service listens on.
@@ -47,6 +48,7 @@ pub enum Kind {
     DnsServer,
     MailServer,
     WebServer,
+    Webmail,
 }
 
 impl Kind {
@@ -59,6 +61,7 @@ impl Kind {
             Kind::DnsServer => "DNS",
             Kind::MailServer => "mail",
             Kind::WebServer => "web",
+            Kind::Webmail => "webmail",
         }
     }
 
@@ -83,7 +86,7 @@ impl Kind {
                 tcp("POP3", POP3_PORT),
                 tcp("IMAP", IMAP_PORT),
             ],
-            Kind::WebServer => vec![tcp("HTTP", HTTP_PORT)],
+            Kind::WebServer | Kind::Webmail => vec![tcp("HTTP", HTTP_PORT)],
         }
     }
 
@@ -94,7 +97,8 @@ impl Kind {
             | Kind::DhcpRelay
             | Kind::DnsServer
             | Kind::MailServer
-            | Kind::WebServer => Phase::Infrastructure,
+            | Kind::WebServer
+            | Kind::Webmail => Phase::Infrastructure,
         }
     }
 
@@ -110,6 +114,7 @@ impl Kind {
             Kind::DnsServer => dns::start(context, tasks),
             Kind::MailServer => mail::start(context, tasks),
             Kind::WebServer => web::start(context, tasks),
+            Kind::Webmail => webmail::start(context, tasks),
         }
     }
 }
@@ -129,6 +134,9 @@ pub fn planned(node: &PlanNode) -> Vec<Kind> {
     }
     if node.agents.web.is_some() {
         kinds.push(Kind::WebServer);
+    }
+    if node.agents.webmail.is_some() {
+        kinds.push(Kind::Webmail);
     }
     for iface in &node.interfaces {
         if iface.dhcp_relay.is_some() {

@@ -183,6 +183,10 @@ pub struct Services {
     /// A static web server on port 80: inline `pages` or a `root` directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web: Option<super::model_agents::WebService>,
+    /// Webmail on port 80: `{server: mail.hamburger.edu}`; log in, read,
+    /// send and file mail in a browser, over IMAP and SMTP to that server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webmail: Option<super::model_agents::WebmailService>,
     /// A DNS server: authoritative zones, and optionally a resolver for
     /// names outside them.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -66,6 +66,38 @@ pub struct WebService {
     pub root: Option<String>,
 }
 
+/// Webmail on port 80 (HTTP): users log in, read, send and file their mail
+/// in a browser; the webmail talks IMAP and SMTP (submission, logging in)
+/// to the mail server, as Gmail's web front end does.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebmailService {
+    /// The mail server: a name (resolved through this node's DNS, at each
+    /// login) or an address. IMAP on 143, submission on 587.
+    pub server: String,
+    /// The domain of the users' addresses (user `bob` sends as
+    /// `bob@DOMAIN`); by default the server's name without its first
+    /// label (`mail.hamburger.edu` → `hamburger.edu`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+}
+
+impl WebmailService {
+    /// The domain of the users' addresses.
+    pub fn mail_domain(&self) -> String {
+        match &self.domain {
+            Some(domain) => domain.trim_end_matches('.').to_string(),
+            None => {
+                let server = self.server.trim_end_matches('.');
+                server
+                    .split_once('.')
+                    .map_or(server, |(_, rest)| rest)
+                    .to_string()
+            }
+        }
+    }
+}
+
 /// A node's validated user agents and web site, as the plan carries them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Agents {
@@ -75,11 +107,14 @@ pub struct Agents {
     /// The web site served on port 80.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web: Option<WebService>,
+    /// Webmail served on port 80.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webmail: Option<WebmailService>,
 }
 
 impl Agents {
     pub fn is_empty(&self) -> bool {
-        self.mail.is_empty() && self.web.is_none()
+        self.mail.is_empty() && self.web.is_none() && self.webmail.is_none()
     }
 
     /// The account named by its address or user name, or the first.

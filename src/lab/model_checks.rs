@@ -285,6 +285,18 @@ pub struct HttpCheck {
     /// Text the body must contain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contains: Option<String>,
+    /// Log in to a webmail first (its form at /login), then fetch `url`
+    /// with the session: `{user: bob, password: secret}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<WebLogin>,
+}
+
+/// A webmail login for an `http` check.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebLogin {
+    pub user: String,
+    pub password: String,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]

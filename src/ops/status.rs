@@ -118,6 +118,10 @@ pub enum Service {
         /// The paths of inline pages.
         pages: Vec<String>,
     },
+    Webmail {
+        /// The mail server it reads and sends through.
+        server: String,
+    },
 }
 
 #[derive(Serialize)]
@@ -296,6 +300,14 @@ fn node_status(node: &PlanNode, view: Option<NamespaceView>, reply: Option<&Repl
             Service::WebServer {
                 root: web.root.clone(),
                 pages: web.pages.keys().cloned().collect(),
+            },
+        ));
+    }
+    if let Some(webmail) = &node.agents.webmail {
+        services.push(entry(
+            Kind::Webmail,
+            Service::Webmail {
+                server: webmail.server.clone(),
             },
         ));
     }

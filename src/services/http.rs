@@ -116,12 +116,10 @@ async fn connection(
     let mut buffer: Vec<u8> = Vec::with_capacity(1024);
     for _ in 0..MAX_REQUESTS {
         let deadline = Instant::now() + request_timeout;
-        let head = loop {
-            if let Some(end) = find_head_end(&buffer) {
-                let head: Vec<u8> = buffer.drain(..end).collect();
-                break head;
-            }
-            if buffer.len() > MAX_HEAD {
+        let head = match read_head(&mut stream, &mut buffer, deadline).await? {
+            HeadRead::Head(head) => head,
+            HeadRead::Closed => return Ok(()),
+            HeadRead::TooLarge => {
                 respond(
                     &mut stream,
                     431,
@@ -133,27 +131,17 @@ async fn connection(
                 .await?;
                 return Ok(());
             }
-            let mut chunk = [0u8; 2048];
-            let read = tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await;
-            match read {
-                Ok(Ok(0)) => return Ok(()),
-                // Silence between requests just closes (RFC 9112 §9.8: a
-                // client must expect that); half a head gets a 408.
-                Err(_) if buffer.is_empty() => return Ok(()),
-                Err(_) => {
-                    respond(
-                        &mut stream,
-                        408,
-                        "text/plain",
-                        b"request head not received in time\n",
-                        false,
-                        false,
-                    )
-                    .await?;
-                    return Ok(());
-                }
-                Ok(Ok(n)) => buffer.extend_from_slice(&chunk[..n]),
-                Ok(Err(e)) => return Err(e),
+            HeadRead::TimedOut => {
+                respond(
+                    &mut stream,
+                    408,
+                    "text/plain",
+                    b"request head not received in time\n",
+                    false,
+                    false,
+                )
+                .await?;
+                return Ok(());
             }
         };
         let request = match parse_head(&head) {
@@ -228,7 +216,7 @@ async fn connection(
 }
 
 /// Where the blank line ending a head is, counting it.
-fn find_head_end(buffer: &[u8]) -> Option<usize> {
+pub fn find_head_end(buffer: &[u8]) -> Option<usize> {
     buffer
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -236,10 +224,76 @@ fn find_head_end(buffer: &[u8]) -> Option<usize> {
         .or_else(|| buffer.windows(2).position(|w| w == b"\n\n").map(|i| i + 2))
 }
 
+/// What came of waiting for a request head.
+#[derive(Debug, PartialEq, Eq)]
+pub enum HeadRead {
+    /// The head, blank line included; what follows stays in the buffer.
+    Head(Vec<u8>),
+    /// The client closed, or stayed silent between requests (RFC 9112
+    /// §9.8: a client must expect that): close without an answer.
+    Closed,
+    /// More than `MAX_HEAD` bytes without the blank line (431).
+    TooLarge,
+    /// Half a head by the deadline (408).
+    TimedOut,
+}
+
+/// Reads until `buffer` holds a whole head or `deadline` passes; the one
+/// head reader of every HTTP service (the static site and webmail).
+pub async fn read_head(
+    stream: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+    deadline: Instant,
+) -> std::io::Result<HeadRead> {
+    loop {
+        if let Some(end) = find_head_end(buffer) {
+            return Ok(HeadRead::Head(buffer.drain(..end).collect()));
+        }
+        if buffer.len() > MAX_HEAD {
+            return Ok(HeadRead::TooLarge);
+        }
+        let mut chunk = [0u8; 2048];
+        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            Ok(Ok(0)) => return Ok(HeadRead::Closed),
+            Err(_) if buffer.is_empty() => return Ok(HeadRead::Closed),
+            Err(_) => return Ok(HeadRead::TimedOut),
+            Ok(Ok(n)) => buffer.extend_from_slice(&chunk[..n]),
+            Ok(Err(e)) => return Err(e),
+        }
+    }
+}
+
+/// A request head as a service with forms reads it: the method, the path
+/// (percent-decoded) and query (as sent), every header, and the body's
+/// announced length.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RequestHead {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    /// Names in lower case, values trimmed, in order.
+    pub headers: Vec<(String, String)>,
+    pub keep_alive: bool,
+    /// Content-Length (0 without one).
+    pub content_length: u64,
+    /// A Transfer-Encoding was announced (not served: length only).
+    pub transfer_encoding: bool,
+}
+
+impl RequestHead {
+    /// The first header named `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 /// Parses a request line and headers (RFC 9112) with httparse, then
 /// strictly: text only, an upper-case method, HTTP/1.0 or 1.1, an
-/// origin-form target, Host on 1.1, and no body.
-pub fn parse_head(head: &[u8]) -> Result<Request, HeadError> {
+/// origin-form target, Host on 1.1, one Content-Length of digits.
+pub fn parse_request_head(head: &[u8]) -> Result<RequestHead, HeadError> {
     if head.len() > MAX_HEAD {
         return Err(HeadError::TooLarge);
     }
@@ -267,27 +321,61 @@ pub fn parse_head(head: &[u8]) -> Result<Request, HeadError> {
     }
     let mut keep_alive = http11;
     let mut has_host = false;
+    let mut content_length: Option<u64> = None;
+    let mut transfer_encoding = false;
+    let mut fields = Vec::with_capacity(parsed.headers.len());
     for header in parsed.headers.iter() {
         let value = std::str::from_utf8(header.value)
             .map_err(|_| HeadError::Malformed("not text"))?
             .trim();
-        match header.name.to_ascii_lowercase().as_str() {
+        let name = header.name.to_ascii_lowercase();
+        match name.as_str() {
             "host" => has_host = true,
             "connection" if value.eq_ignore_ascii_case("close") => keep_alive = false,
             "connection" if value.eq_ignore_ascii_case("keep-alive") => keep_alive = true,
-            "content-length" if value != "0" => return Err(HeadError::HasBody),
-            "transfer-encoding" => return Err(HeadError::HasBody),
+            "content-length" => {
+                let length = (!value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| value.parse::<u64>().ok())
+                    .flatten()
+                    .ok_or(HeadError::Malformed("content-length"))?;
+                // Two different lengths are a smuggling attempt (RFC 9112 §6.3).
+                if content_length.is_some_and(|l| l != length) {
+                    return Err(HeadError::Malformed("content-length"));
+                }
+                content_length = Some(length);
+            }
+            "transfer-encoding" => transfer_encoding = true,
             _ => {}
         }
+        fields.push((name, value.to_string()));
     }
     if http11 && !has_host {
         return Err(HeadError::Malformed("HTTP/1.1 without Host"));
     }
-    let path = target.split(['?', '#']).next().unwrap_or("/");
-    Ok(Request {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let path = path.split('#').next().unwrap_or("/");
+    let query = query.split('#').next().unwrap_or("");
+    Ok(RequestHead {
         method: method.to_string(),
         path: percent_decode(path).ok_or(HeadError::Malformed("escape"))?,
+        query: query.to_string(),
+        headers: fields,
         keep_alive,
+        content_length: content_length.unwrap_or(0),
+        transfer_encoding,
+    })
+}
+
+/// The head of a request to the static site, which has no body.
+pub fn parse_head(head: &[u8]) -> Result<Request, HeadError> {
+    let head = parse_request_head(head)?;
+    if head.content_length > 0 || head.transfer_encoding {
+        return Err(HeadError::HasBody);
+    }
+    Ok(Request {
+        method: head.method,
+        path: head.path,
+        keep_alive: head.keep_alive,
     })
 }
 

@@ -2,7 +2,9 @@
 //! EXAMINE INBOX (read-only: reading never changes flags), FETCH of headers
 //! and whole messages with literals read to their announced, capped size;
 //! SELECT, UID SEARCH and UID STORE + UID EXPUNGE (RFC 4315) to remove
-//! exactly the messages named, whatever else is marked deleted.
+//! exactly the messages named, whatever else is marked deleted. For
+//! webmail also: LIST of folders, EXAMINE of any folder, the newest
+//! messages' headers with their UIDs, CREATE and UID MOVE (RFC 6851).
 
 use std::time::Duration;
 
@@ -127,7 +129,14 @@ impl Imap {
 
     /// Opens INBOX read-only; returns how many messages it has.
     pub async fn examine_inbox(&mut self) -> Result<u32, FetchError> {
-        let responses = self.command("list", "EXAMINE INBOX").await?;
+        self.examine("INBOX").await
+    }
+
+    /// Opens `folder` read-only; returns how many messages it has.
+    pub async fn examine(&mut self, folder: &str) -> Result<u32, FetchError> {
+        let responses = self
+            .command("list", &format!("EXAMINE {}", quote(folder)))
+            .await?;
         Ok(responses
             .iter()
             .find_map(|r| {
@@ -138,6 +147,75 @@ impl Imap {
                     .flatten()
             })
             .unwrap_or(0))
+    }
+
+    /// The names of the folders the user can open (LIST "" "*"), INBOX
+    /// first, levels that are not folders (\Noselect) left out.
+    pub async fn folders(&mut self) -> Result<Vec<String>, FetchError> {
+        let responses = self.command("folders", "LIST \"\" \"*\"").await?;
+        let mut names: Vec<String> = responses
+            .iter()
+            .filter_map(list_entry)
+            .filter(|(selectable, _)| *selectable)
+            .map(|(_, name)| name)
+            .collect();
+        names.sort_by_key(|name| (name != "INBOX", name.clone()));
+        names.dedup();
+        Ok(names)
+    }
+
+    /// Creates `folder`; true when it is new, false when it was there.
+    pub async fn create(&mut self, folder: &str) -> Result<bool, FetchError> {
+        match self
+            .command("move", &format!("CREATE {}", quote(folder)))
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.refused && e.message.contains("ALREADYEXISTS") => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The UID, size and From/Subject/Date of the newest `count` messages
+    /// of the open folder, which has `exists` messages, newest first.
+    pub async fn newest_headers(
+        &mut self,
+        exists: u32,
+        count: u32,
+    ) -> Result<Vec<(u32, Fetched)>, FetchError> {
+        if exists == 0 || count == 0 {
+            return Ok(Vec::new());
+        }
+        let first = exists.saturating_sub(count - 1).max(1);
+        let responses = self
+            .command(
+                "list",
+                &format!(
+                    "FETCH {first}:* (UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])"
+                ),
+            )
+            .await?;
+        let mut out: Vec<(u32, Fetched)> = responses
+            .into_iter()
+            .filter(|r| r.sequence > 0)
+            .filter_map(|r| Some((uid_of(&r.text)?, r)))
+            .collect();
+        out.sort_by_key(|(_, r)| std::cmp::Reverse(r.sequence));
+        Ok(out)
+    }
+
+    /// Moves the message with UID `uid` of the selected folder to `target`.
+    pub async fn move_uid(&mut self, uid: u32, target: &str) -> Result<(), FetchError> {
+        self.command("move", &format!("UID MOVE {uid} {}", quote(target)))
+            .await
+            .map(|_| ())
+    }
+
+    /// Opens `folder` read-write.
+    pub async fn select(&mut self, folder: &str) -> Result<(), FetchError> {
+        self.command("list", &format!("SELECT {}", quote(folder)))
+            .await
+            .map(|_| ())
     }
 
     /// The headers of every message, by sequence number.
@@ -238,6 +316,42 @@ fn fetch_sequence(text: &str) -> Option<u32> {
         .flatten()
 }
 
+/// `* LIST (\HasNoChildren) "." "Lab.Reports"` → (selectable, name): the
+/// name quoted, as an atom, or as a literal.
+fn list_entry(response: &Fetched) -> Option<(bool, String)> {
+    let rest = response.text.strip_prefix("* LIST ")?;
+    let close = rest.find(')')?;
+    let selectable = !rest[..close].to_ascii_lowercase().contains("\\noselect");
+    let rest = rest[close + 1..].trim_start();
+    // The delimiter: a quoted character or NIL.
+    let rest = if let Some(after) = rest.strip_prefix('"') {
+        let end = after.strip_prefix('\\').map_or(1, |_| 2);
+        after.get(end + 1..)?
+    } else {
+        rest.strip_prefix("NIL")?
+    };
+    let name = rest.trim();
+    let name = if let Some(literal) = response.literals.first() {
+        String::from_utf8_lossy(literal).into_owned()
+    } else if let Some(quoted) = name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+        quoted.replace("\\\"", "\"").replace("\\\\", "\\")
+    } else {
+        name.to_string()
+    };
+    (!name.is_empty()).then_some((selectable, name))
+}
+
+/// `* 3 FETCH (UID 7 RFC822.SIZE …` → 7.
+fn uid_of(text: &str) -> Option<u32> {
+    let upper = text.to_ascii_uppercase();
+    let at = upper.find("(UID ").or_else(|| upper.find(" UID "))? + 5;
+    upper[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// An IMAP quoted string.
 fn quote(text: &str) -> String {
     format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
@@ -276,5 +390,40 @@ mod tests {
             literals: vec![],
         };
         assert_eq!(size_of(&f), 1234);
+        assert_eq!(uid_of("* 3 FETCH (UID 7 RFC822.SIZE 9"), Some(7));
+        assert_eq!(uid_of("* 3 FETCH (RFC822.SIZE 9 UID 12)"), Some(12));
+        assert_eq!(uid_of("* 3 FETCH (RFC822.SIZE 9)"), None);
+    }
+
+    #[test]
+    fn reads_folder_lists() {
+        let entry = |text: &str, literals: Vec<Vec<u8>>| {
+            list_entry(&Fetched {
+                sequence: 0,
+                text: text.into(),
+                literals,
+            })
+        };
+        assert_eq!(
+            entry("* LIST (\\HasNoChildren) \".\" \"Lab.Reports\"", vec![]),
+            Some((true, "Lab.Reports".into()))
+        );
+        assert_eq!(
+            entry("* LIST (\\HasNoChildren) \"/\" INBOX", vec![]),
+            Some((true, "INBOX".into()))
+        );
+        assert_eq!(
+            entry("* LIST (\\Noselect \\HasChildren) \".\" \"Lab\"", vec![]),
+            Some((false, "Lab".into()))
+        );
+        assert_eq!(
+            entry("* LIST () NIL {4})", vec![b"a\"b)".to_vec()]),
+            Some((true, "a\"b)".into()))
+        );
+        assert_eq!(
+            entry("* LIST () \".\" \"say \\\"hi\\\"\"", vec![]),
+            Some((true, "say \"hi\"".into()))
+        );
+        assert_eq!(entry("* 1 EXISTS", vec![]), None);
     }
 }

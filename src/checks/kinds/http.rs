@@ -4,15 +4,16 @@
 use std::net::SocketAddrV4;
 use std::time::Duration;
 
-use crate::agent::http::{GetError, ResponseError, get};
+use crate::agent::http::{GetError, ResponseError, request};
 use crate::agent::tcp::{ConnectError, connect};
+use crate::agent::webmail::client::log_in;
 use crate::checks::context::LabContext;
 use crate::checks::outcome::{Diagnosis, Outcome, Step};
 use crate::checks::probes::path::{SILENCE, explain_silence};
 use crate::checks::resolver::Resolver;
 use crate::checks::target::Target;
 use crate::lab::addr::parse_ipv4;
-use crate::lab::model_checks::HttpCheck;
+use crate::lab::model_checks::{HttpCheck, WebLogin};
 use crate::lab::validate::valid_domain;
 
 #[derive(Clone, Debug)]
@@ -23,6 +24,8 @@ pub struct Http {
     pub status: u16,
     /// Text the body must contain.
     pub contains: Option<String>,
+    /// A webmail login to make first.
+    pub login: Option<WebLogin>,
 }
 
 /// `http://HOST[:PORT]/PATH`, parsed.
@@ -83,6 +86,7 @@ pub fn resolve(r: &mut Resolver, c: &HttpCheck) -> Option<Http> {
         url,
         status,
         contains: c.contains.clone(),
+        login: c.login.clone(),
     })
 }
 
@@ -182,8 +186,13 @@ impl HttpUrl {
 
 impl Http {
     pub fn describe(&self) -> String {
+        let login = self
+            .login
+            .as_ref()
+            .map(|l| format!(" logged in as {}", l.user))
+            .unwrap_or_default();
         format!(
-            "{} fetches {} (status {})",
+            "{} fetches {}{login} (status {})",
             self.from,
             self.url.shown(),
             self.status
@@ -197,6 +206,7 @@ impl Http {
             &self.url,
             self.status,
             self.contains.as_deref(),
+            self.login.as_ref(),
         )
     }
 }
@@ -210,6 +220,7 @@ fn probe(
     url: &HttpUrl,
     status: u16,
     contains: Option<&str>,
+    login: Option<&WebLogin>,
 ) -> Step<Outcome> {
     ctx.address_of(from)?;
     let ip = ctx.resolve(from, &url.host)?;
@@ -220,18 +231,40 @@ fn probe(
     };
     let (port, path) = (url.port, url.path.clone());
     let shown = url.shown();
+    let login_as = login.cloned();
     let fetched = ctx.in_node(from, move || async move {
-        let stream = connect(SocketAddrV4::new(ip, port), SILENCE)
+        let to = SocketAddrV4::new(ip, port);
+        // Logging in first: its failure is a login failure (the page's words).
+        let cookie = match &login_as {
+            Some(login) => {
+                let open = || async move { connect(to, SILENCE).await.map_err(|e| e.to_string()) };
+                match log_in(open, &host, &login.user, &login.password, EXCHANGE).await {
+                    Ok(cookie) => Some(cookie),
+                    Err(why) => return Ok(Err(why)),
+                }
+            }
+            None => None,
+        };
+        let stream = connect(to, SILENCE).await.map_err(Err)?;
+        let headers: Vec<(&str, &str)> = cookie.iter().map(|c| ("Cookie", c.as_str())).collect();
+        request(stream, "GET", &host, &path, &headers, None, EXCHANGE)
             .await
-            .map_err(Err)?;
-        get(stream, &host, &path, EXCHANGE).await.map_err(Ok)
+            .map(Ok)
+            .map_err(Ok)
     })?;
     let owner = ctx
         .owner_of(ip)
         .map(|n| n.name.clone())
         .unwrap_or_else(|| ip.to_string());
     let response = match fetched {
-        Ok(response) => response,
+        Ok(Ok(response)) => response,
+        Ok(Err(why)) => {
+            return Err(Diagnosis::new(
+                "login",
+                format!("{from} could not log in at {shown}: {why}"),
+                "are the user and password those of the mail server's `users`?",
+            ));
+        }
         Err(Err(ConnectError::Refused)) => {
             let d = Diagnosis::new(
                 "connect",

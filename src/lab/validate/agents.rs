@@ -7,7 +7,7 @@ use super::names::{valid_address, valid_domain};
 use crate::lab::addr::parse_ipv4;
 use crate::lab::diagnostic::Diagnostic;
 use crate::lab::model::{Lab, NodeKind};
-use crate::lab::model_agents::{Agents, MailAccount, MailSettings, WebService};
+use crate::lab::model_agents::{Agents, MailAccount, MailSettings, WebService, WebmailService};
 use crate::lab::raw::{RawNode, Step};
 use crate::lab::topology::{Addressing, Topology};
 use crate::path;
@@ -46,6 +46,7 @@ impl AgentsPass<'_> {
         let kind = node.kind;
         let mail = node.mail.clone();
         let web = node.services.as_ref().and_then(|s| s.web.clone());
+        let webmail = node.services.as_ref().and_then(|s| s.webmail.clone());
         if let Some(settings) = mail {
             agents.mail = self.mail_settings(topo, index, &settings);
         }
@@ -61,7 +62,59 @@ impl AgentsPass<'_> {
                 agents.web = Some(web);
             }
         }
+        if let Some(webmail) = webmail {
+            let at = path!["nodes", name.as_str(), "services", "webmail"];
+            if kind == NodeKind::Switch {
+                self.found.error(
+                    &at,
+                    "a switch cannot run webmail",
+                    "put `webmail` on a server",
+                );
+            } else if agents.web.is_some() {
+                self.found.error(
+                    &at,
+                    "`web` and `webmail` both serve port 80",
+                    "put webmail on a server of its own (e.g. webmail.DOMAIN)",
+                );
+            } else if self.webmail_service(&at, &webmail) {
+                agents.webmail = Some(webmail);
+            }
+        }
         agents
+    }
+
+    /// Checks a webmail service; true when it can be served.
+    fn webmail_service(&mut self, at: &[Step], webmail: &WebmailService) -> bool {
+        let field = |f: &str| {
+            let mut p = at.to_vec();
+            p.push(Step::from(f));
+            p
+        };
+        let server = webmail.server.trim_end_matches('.');
+        if parse_ipv4(server).is_err() && !valid_domain(server) {
+            self.found.error(
+                &field("server"),
+                format!(
+                    "`{}` is not a mail server's name or address",
+                    webmail.server
+                ),
+                "write the name the webmail looks up, e.g. mail.hamburger.edu",
+            );
+            return false;
+        }
+        let domain = webmail.mail_domain();
+        if !valid_domain(&domain) || !domain.contains('.') && webmail.domain.is_none() {
+            self.found.error(
+                &field("domain"),
+                format!(
+                    "the users' mail domain `{domain}` is not a domain (from `{}`)",
+                    webmail.domain.as_deref().unwrap_or(&webmail.server)
+                ),
+                "write `domain: hamburger.edu`",
+            );
+            return false;
+        }
+        true
     }
 
     fn mail_settings(

@@ -49,6 +49,12 @@ const RULES: &[Rule] = &[
         node_runs: |n| n.agents.web.is_some(),
         covers: |k| matches!(k, CheckKind::Http(_)),
     },
+    Rule {
+        lacks: "the rubric never logs in to webmail (no `http` check with `login`)",
+        runs: "webmail",
+        node_runs: |n| n.agents.webmail.is_some(),
+        covers: |k| matches!(k, CheckKind::Http(h) if h.login.is_some()),
+    },
 ];
 
 /// One warning per thing the labs run that `rubric` never checks, saying
