@@ -2,11 +2,13 @@
 
 pub mod addr;
 pub mod diagnostic;
+pub mod dkim;
 pub mod load;
 pub mod model;
 pub mod model_agents;
 pub mod model_checks;
 pub mod model_dns;
+pub mod model_mail_auth;
 pub mod plan;
 pub mod raw;
 pub mod routing;

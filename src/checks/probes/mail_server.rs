@@ -233,6 +233,8 @@ mod tests {
                     password: "bob-secret".into(),
                 },
             ],
+            dkim: vec![],
+            sender_checks: None,
         }
     }
 
