@@ -398,7 +398,7 @@ impl Watch {
                 return if hop == 0 { Err(()) } else { Ok(None) };
             };
             let last = events.iter().rev().find(|e| match e {
-                Fate::Delivered { .. } => true,
+                Fate::Delivered { .. } | Fate::Quarantined { .. } => true,
                 Fate::Queued { recipient }
                 | Fate::Relayed { recipient, .. }
                 | Fate::Deferred { recipient, .. }
@@ -408,6 +408,18 @@ impl Watch {
                 None => return Ok(None),
                 Some(Fate::Delivered { mailbox }) => {
                     return Ok(self.elsewhere(ctx, probe, &node, mailbox));
+                }
+                Some(Fate::Quarantined { mailbox, reason }) => {
+                    return Ok(Some(Diagnosis::new(
+                        "sender-checks",
+                        format!(
+                            "{node} put the message into {mailbox}'s Junk folder, not the inbox ({reason})"
+                        ),
+                        format!(
+                            "the From domain's DMARC policy wants SPF or DKIM to pass: sign {}'s mail (`dkim: {{selector: s1, publish: true}}` on its mail server) or list that server in the SPF record of its domain",
+                            probe.account.address
+                        ),
+                    )));
                 }
                 Some(Fate::Relayed { server, reply, .. }) => {
                     let next = relayed_to(server).and_then(|ip| ctx.owner_of(ip));
@@ -518,6 +530,9 @@ fn bounced(
         .and_then(|e| e.last().cloned())
     {
         Some(Fate::Delivered { mailbox }) => format!("its bounce is in {mailbox}'s mailbox"),
+        Some(Fate::Quarantined { mailbox, .. }) => {
+            format!("its bounce is in {mailbox}'s Junk folder")
+        }
         Some(Fate::Bounced { reason: why, .. }) if why == reason => {
             format!("its bounce to {sender} was lost the same way")
         }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod data;
 pub mod delivery;
 pub mod dkim_sign;
+pub mod dmarc_walk;
 pub mod fates;
 pub mod outbound;
 pub mod queue;

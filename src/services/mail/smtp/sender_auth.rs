@@ -18,10 +18,12 @@ use mail_auth::hickory_resolver::config::{
 };
 use mail_auth::spf::verify::SpfParameters;
 use mail_auth::{
-    AuthenticatedMessage, AuthenticationResults, DmarcResult, MessageAuthenticator, ReceivedSpf,
+    AuthenticatedMessage, AuthenticationResults, DmarcResult, MessageAuthenticator, Parameters,
+    ReceivedSpf,
 };
 
 use super::command::Mailbox;
+use super::dmarc_walk::{TxtCache, refused_parents_absent};
 use super::relay::resolvers;
 use crate::lab::model_mail_auth::Enforcement;
 
@@ -116,15 +118,21 @@ impl SenderChecks {
         };
         let dkim = authenticator.verify_dkim(&parsed).await;
         let mail_from_domain = sender.map_or(helo, |s| s.domain.as_str());
-        let dmarc = authenticator
-            .verify_dmarc(DmarcParameters::new(
-                &parsed,
-                &dkim,
-                mail_from_domain,
-                &spf,
-            ))
-            .await;
         let header_from = parsed.from.first().map(String::as_str).unwrap_or("");
+        let from_domain = header_from.rsplit_once('@').map_or("", |(_, d)| d);
+        let txt = TxtCache::default();
+        refused_parents_absent(&authenticator, from_domain, &txt).await;
+        let dmarc = authenticator
+            .verify_dmarc(
+                Parameters::new(DmarcParameters::new(
+                    &parsed,
+                    &dkim,
+                    mail_from_domain,
+                    &spf,
+                ))
+                .with_txt_cache(&txt),
+            )
+            .await;
         let results = AuthenticationResults::new(host)
             .with_dkim_results(&dkim, header_from)
             .with_spf_mailfrom_result(&spf, peer, &mail_from, helo)
