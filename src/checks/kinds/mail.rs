@@ -24,7 +24,8 @@ use crate::checks::probes::path::{SILENCE, explain_silence};
 use crate::checks::resolver::Resolver;
 use crate::checks::runner::RunOptions;
 use crate::lab::model_agents::MailAccount;
-use crate::lab::model_checks::MailCheck;
+use crate::checks::probes::auth_results::{self, METHODS};
+use crate::lab::model_checks::{AuthResult, MailCheck};
 use crate::lab::validate::valid_address;
 use crate::services::dns::client::mail_exchangers;
 use crate::services::mail::smtp::fates::Fate;
@@ -49,6 +50,8 @@ pub struct Mail {
     pub within: Duration,
     /// File name and content of the attachment, read when the checks load.
     pub attachment: Option<(String, Vec<u8>)>,
+    /// Results the reader's server must record (`spf`, `dkim`, `dmarc`).
+    pub auth: Vec<(&'static str, AuthResult)>,
 }
 
 pub fn resolve(r: &mut Resolver, c: &MailCheck) -> Option<Mail> {
@@ -84,6 +87,11 @@ pub fn resolve(r: &mut Resolver, c: &MailCheck) -> Option<Mail> {
         reader_account,
         within,
         attachment,
+        auth: METHODS
+            .into_iter()
+            .zip([c.spf, c.dkim, c.dmarc])
+            .filter_map(|(method, wanted)| Some((method, wanted?)))
+            .collect(),
     })
 }
 
@@ -333,8 +341,9 @@ fn receive(
             }
         }
     }
+    let authenticated = authentication(ctx, probe, incoming, &message)?;
     Ok(Outcome::pass(format!(
-        "{} → {}: accepted by {} (\"{reply}\"), in {}'s mailbox after {:.2} s{}",
+        "{} → {}: accepted by {} (\"{reply}\"), in {}'s mailbox after {:.2} s{}{authenticated}",
         probe.account.address,
         probe.to,
         probe.account.outgoing,
@@ -346,6 +355,48 @@ fn receive(
             ""
         }
     )))
+}
+
+/// The results the check asks for, as the reader's server recorded them
+/// (`, spf=pass dkim=pass`), or why one is not what it should be.
+fn authentication(
+    ctx: &LabContext,
+    probe: &Mail,
+    incoming: Ipv4Addr,
+    message: &[u8],
+) -> Step<String> {
+    if probe.auth.is_empty() {
+        return Ok(String::new());
+    }
+    let node = ctx.owner_of(incoming).map(|n| n.name.clone());
+    let server = node
+        .clone()
+        .unwrap_or_else(|| probe.reader_account.incoming.clone());
+    let Some(recorded) = auth_results::recorded(message) else {
+        return Err(Diagnosis::new(
+            "sender-checks",
+            format!(
+                "{} received the message, but {server} recorded no sender checks (no Authentication-Results header)",
+                probe.reader
+            ),
+            format!("add `sender_checks: record` (or `reject`, `quarantine`) to the mail service of {server}"),
+        ));
+    };
+    let mut shown = String::from(",");
+    for (method, wanted) in &probe.auth {
+        if recorded.result(method) != wanted.as_str() {
+            return Err(auth_results::explain(
+                ctx,
+                node.as_deref(),
+                &recorded,
+                method,
+                *wanted,
+                &probe.account.address,
+            ));
+        }
+        shown.push_str(&format!(" {method}={}", wanted.as_str()));
+    }
+    Ok(shown)
 }
 
 /// How long a message may wait in a relay queue untried before the check
