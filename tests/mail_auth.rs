@@ -56,13 +56,21 @@ fn a_forged_sender_is_refused_under_reject_and_quarantined_under_quarantine() {
     // uts.edu.au publishes p=reject: mail.com refuses the forged dean.
     let out = lab.exec_ok(
         "spoofer",
-        &["python3", "-c", &spoof("192.168.1.3", "dean@uts.edu.au", "client1@mail.com")],
+        &[
+            "python3",
+            "-c",
+            &spoof("192.168.1.3", "dean@uts.edu.au", "client1@mail.com"),
+        ],
     );
     assert!(out.starts_with("refused 550 5.7.26"), "{out}");
     assert!(out.contains("uts.edu.au"), "{out}");
     let inbox = lab.exec_ok(
         "client1",
-        &["python3", "-c", &imap_headers("192.168.1.3", "client1", "admin", "INBOX")],
+        &[
+            "python3",
+            "-c",
+            &imap_headers("192.168.1.3", "client1", "admin", "INBOX"),
+        ],
     );
     assert!(!inbox.contains("pay me"), "{inbox}");
 
@@ -70,21 +78,36 @@ fn a_forged_sender_is_refused_under_reject_and_quarantined_under_quarantine() {
     // client1, into the dean's Junk folder, with the results on top.
     let out = lab.exec_ok(
         "spoofer",
-        &["python3", "-c", &spoof("192.168.1.2", "client1@mail.com", "dean@uts.edu.au")],
+        &[
+            "python3",
+            "-c",
+            &spoof("192.168.1.2", "client1@mail.com", "dean@uts.edu.au"),
+        ],
     );
     assert_eq!(out.trim(), "accepted");
     let junk = lab.exec_ok(
         "dean",
-        &["python3", "-c", &imap_headers("192.168.1.2", "dean", "deanpass", "Junk")],
+        &[
+            "python3",
+            "-c",
+            &imap_headers("192.168.1.2", "dean", "deanpass", "Junk"),
+        ],
     );
     assert!(junk.contains("Subject: pay me"), "{junk}");
-    assert!(junk.contains("Authentication-Results: mx-uts.uts.edu.au;"), "{junk}");
+    assert!(
+        junk.contains("Authentication-Results: mx-uts.uts.edu.au;"),
+        "{junk}"
+    );
     assert!(junk.contains("spf=fail"), "{junk}");
     assert!(junk.contains("dmarc=fail"), "{junk}");
     assert!(junk.contains("policy.dmarc=quarantine"), "{junk}");
     let inbox = lab.exec_ok(
         "dean",
-        &["python3", "-c", &imap_headers("192.168.1.2", "dean", "deanpass", "INBOX")],
+        &[
+            "python3",
+            "-c",
+            &imap_headers("192.168.1.2", "dean", "deanpass", "INBOX"),
+        ],
     );
     assert!(!inbox.contains("pay me"), "{inbox}");
 }
@@ -106,11 +129,23 @@ fn dkim_passes_across_the_relay_and_the_results_are_recorded() {
         headers.contains("Subject: exam")
     });
     assert!(arrived, "{headers}");
-    assert!(headers.contains("DKIM-Signature: v=1; a=ed25519-sha256; s=s1; d=uts.edu.au"), "{headers}");
-    assert!(headers.contains("Authentication-Results: mx-mail.mail.com;"), "{headers}");
-    assert!(headers.contains("dkim=pass header.d=uts.edu.au header.s=s1"), "{headers}");
+    assert!(
+        headers.contains("DKIM-Signature: v=1; a=ed25519-sha256; s=s1; d=uts.edu.au"),
+        "{headers}"
+    );
+    assert!(
+        headers.contains("Authentication-Results: mx-mail.mail.com;"),
+        "{headers}"
+    );
+    assert!(
+        headers.contains("dkim=pass header.d=uts.edu.au header.s=s1"),
+        "{headers}"
+    );
     assert!(headers.contains("spf=pass"), "{headers}");
-    assert!(headers.contains("dmarc=pass header.from=uts.edu.au policy.dmarc=reject"), "{headers}");
+    assert!(
+        headers.contains("dmarc=pass header.from=uts.edu.au policy.dmarc=reject"),
+        "{headers}"
+    );
     assert!(headers.contains("client-ip=192.168.1.2;"), "{headers}");
 }
 
@@ -140,10 +175,16 @@ fn an_spf_record_without_the_sending_server_is_named_in_the_diagnosis() {
         "t-spf",
         &[
             ("v=spf1 ip4:192.168.1.2 -all", "v=spf1 ip4:192.168.1.9 -all"),
-            ("_dmarc: {TXT: \"v=DMARC1; p=reject\"}", "_dmarc: {TXT: \"v=DMARC1; p=none\"}"),
+            (
+                "_dmarc: {TXT: \"v=DMARC1; p=reject\"}",
+                "_dmarc: {TXT: \"v=DMARC1; p=none\"}",
+            ),
         ],
     );
-    let check = check_report(&lab, "the dean's mail passes SPF, DKIM and DMARC at mail.com");
+    let check = check_report(
+        &lab,
+        "the dean's mail passes SPF, DKIM and DMARC at mail.com",
+    );
     assert_eq!(check["passed"], false, "{check}");
     let d = &check["diagnosis"];
     let message = d["message"].as_str().unwrap_or("");
@@ -169,5 +210,8 @@ fn a_server_without_sender_checks_fails_the_spoof_check_saying_so() {
     let check = check_report(&lab, "mail.com refuses mail forged as the dean");
     assert_eq!(check["passed"], false, "{check}");
     let hint = check["diagnosis"]["hint"].as_str().unwrap_or("");
-    assert!(hint.contains("mx-mail does not check senders: add `sender_checks: reject`"), "{check}");
+    assert!(
+        hint.contains("mx-mail does not check senders: add `sender_checks: reject`"),
+        "{check}"
+    );
 }

@@ -199,10 +199,7 @@ fn print_service(status: &ServiceStatus) {
                 } else {
                     "publish it in the domain's zone"
                 };
-                println!(
-                    "    dkim {} TXT \"{}\" ({state})",
-                    record.name, record.text
-                );
+                println!("    dkim {} TXT \"{}\" ({state})", record.name, record.text);
             }
         }
         Service::WebServer { root, pages } => {

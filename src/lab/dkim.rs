@@ -29,8 +29,8 @@ pub fn parse_key(text: &str) -> Result<Vec<u8>, String> {
 
 /// A new Ed25519 key, PKCS#8 DER in base64.
 pub fn new_key() -> Result<String> {
-    let der = Ed25519Key::generate_pkcs8()
-        .map_err(|e| anyhow::anyhow!("cannot make a DKIM key: {e}"))?;
+    let der =
+        Ed25519Key::generate_pkcs8().map_err(|e| anyhow::anyhow!("cannot make a DKIM key: {e}"))?;
     Ok(STANDARD.encode(der))
 }
 

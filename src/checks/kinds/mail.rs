@@ -13,6 +13,7 @@ use crate::agent::mail::mime;
 use crate::agent::tcp::connect;
 use crate::checks::context::LabContext;
 use crate::checks::outcome::{Diagnosis, Outcome, Step};
+use crate::checks::probes::auth_results::{self, METHODS};
 use crate::checks::probes::mail::{
     Letter, SMTP_PORT, mailbox_diagnosis, mailbox_of, new_token, send, server_target,
 };
@@ -24,7 +25,6 @@ use crate::checks::probes::path::{SILENCE, explain_silence};
 use crate::checks::resolver::Resolver;
 use crate::checks::runner::RunOptions;
 use crate::lab::model_agents::MailAccount;
-use crate::checks::probes::auth_results::{self, METHODS};
 use crate::lab::model_checks::{AuthResult, MailCheck};
 use crate::lab::validate::valid_address;
 use crate::services::dns::client::mail_exchangers;
@@ -379,7 +379,9 @@ fn authentication(
                 "{} received the message, but {server} recorded no sender checks (no Authentication-Results header)",
                 probe.reader
             ),
-            format!("add `sender_checks: record` (or `reject`, `quarantine`) to the mail service of {server}"),
+            format!(
+                "add `sender_checks: record` (or `reject`, `quarantine`) to the mail service of {server}"
+            ),
         ));
     };
     let mut shown = String::from(",");

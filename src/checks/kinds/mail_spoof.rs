@@ -136,9 +136,7 @@ impl MailSpoof {
         let node = ctx.owner_of(ip).filter(|n| n.mail.is_some());
         let fates = node.and_then(|n| Some((n, fate(ctx, &n.name, queue_id(&accepted)?)?)));
         let quarantined = fates.as_ref().is_some_and(|(_, events)| {
-            events
-                .iter()
-                .any(|e| matches!(e, Fate::Quarantined { .. }))
+            events.iter().any(|e| matches!(e, Fate::Quarantined { .. }))
         });
         if quarantined && self.expect == SpoofExpect::Quarantined {
             return Ok(Outcome::pass(format!(
@@ -147,7 +145,10 @@ impl MailSpoof {
             )));
         }
         let what = if quarantined {
-            format!("{server} put the forged mail into the Junk folder of {} (\"{accepted}\") instead of refusing it", self.to)
+            format!(
+                "{server} put the forged mail into the Junk folder of {} (\"{accepted}\") instead of refusing it",
+                self.to
+            )
         } else {
             format!(
                 "{server} delivered mail forged by {} as {} to {} (\"{accepted}\")",

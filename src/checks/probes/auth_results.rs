@@ -52,10 +52,14 @@ impl Recorded {
 pub fn recorded(message: &[u8]) -> Option<Recorded> {
     let parsed = MessageParser::new().parse_headers(message)?;
     let header = |name: &str| {
-        parsed.headers().iter().find(|h| h.name().eq_ignore_ascii_case(name)).map(|h| {
-            let raw = &message[h.offset_start() as usize..h.offset_end() as usize];
-            String::from_utf8_lossy(raw).replace(['\r', '\n', '\t'], " ")
-        })
+        parsed
+            .headers()
+            .iter()
+            .find(|h| h.name().eq_ignore_ascii_case(name))
+            .map(|h| {
+                let raw = &message[h.offset_start() as usize..h.offset_end() as usize];
+                String::from_utf8_lossy(raw).replace(['\r', '\n', '\t'], " ")
+            })
     };
     let text = header("Authentication-Results")?;
     let mut clauses = text.split(';');
@@ -102,12 +106,18 @@ pub fn explain(
 ) -> Diagnosis {
     let found = recorded.result(method);
     let at = &recorded.server;
-    let sender_domain = sender.rsplit_once('@').map_or(sender, |(_, d)| d).to_string();
+    let sender_domain = sender
+        .rsplit_once('@')
+        .map_or(sender, |(_, d)| d)
+        .to_string();
     let said = recorded
         .clause(method)
         .map(|(_, _, c)| format!(" (\"{c}\")"))
         .unwrap_or_default();
-    let headline = format!("{at} recorded {method}={found}, not {}{said}", wanted.as_str());
+    let headline = format!(
+        "{at} recorded {method}={found}, not {}{said}",
+        wanted.as_str()
+    );
     let txt = |name: String| match server_node {
         Some(node) => txt_records(ctx, node, &name),
         None => Vec::new(),
@@ -120,7 +130,9 @@ pub fn explain(
                 .unwrap_or(sender_domain);
             let ip = recorded
                 .client_ip
-                .map_or("the sending server's address".to_string(), |ip| ip.to_string());
+                .map_or("the sending server's address".to_string(), |ip| {
+                    ip.to_string()
+                });
             let spf = txt(domain.clone())
                 .into_iter()
                 .find(|t| t.to_ascii_lowercase().starts_with("v=spf1"));
@@ -135,7 +147,9 @@ pub fn explain(
                     format!(
                         "{headline}: SPF for {domain} does not list {ip}: add ip4:{ip} to the TXT record (now \"{record}\")"
                     ),
-                    format!("list every server that sends mail for {domain}, e.g. \"v=spf1 ip4:{ip} -all\""),
+                    format!(
+                        "list every server that sends mail for {domain}, e.g. \"v=spf1 ip4:{ip} -all\""
+                    ),
                 ),
             }
         }
@@ -147,13 +161,19 @@ pub fn explain(
             ),
         ),
         ("dkim", _) => {
-            let domain = recorded.property("dkim", "header.d").unwrap_or(sender_domain);
+            let domain = recorded
+                .property("dkim", "header.d")
+                .unwrap_or(sender_domain);
             let selector = recorded.property("dkim", "header.s").unwrap_or("s1".into());
             let name = format!("{selector}._domainkey.{domain}");
             let hint = if txt(name.clone()).is_empty() {
-                format!("publish the key `labctl status` shows as TXT {name}, or set `publish: true` in the sender's `dkim:`")
+                format!(
+                    "publish the key `labctl status` shows as TXT {name}, or set `publish: true` in the sender's `dkim:`"
+                )
             } else {
-                format!("the TXT record at {name} must hold the key the sender signs with (`labctl status` shows it)")
+                format!(
+                    "the TXT record at {name} must hold the key the sender signs with (`labctl status` shows it)"
+                )
             };
             Diagnosis::new("dkim", headline, hint)
         }

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-
 use super::findings::Findings;
 use super::names::valid_domain;
 use crate::lab::diagnostic::Diagnostic;

@@ -51,7 +51,13 @@ impl Delivery {
     /// Stores `message` in the Junk folder of every local mailbox the
     /// recipients name (blocking: fsyncs). Only mail that arrived without
     /// login is quarantined, and such mail has local recipients only.
-    pub fn quarantine(&self, id: &str, recipients: &[Mailbox], message: &[u8], reason: &str) -> io::Result<()> {
+    pub fn quarantine(
+        &self,
+        id: &str,
+        recipients: &[Mailbox],
+        message: &[u8],
+        reason: &str,
+    ) -> io::Result<()> {
         let mut users: Vec<String> = Vec::new();
         for recipient in recipients {
             match destination(&self.accounts, recipient) {

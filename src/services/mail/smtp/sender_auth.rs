@@ -113,7 +113,9 @@ impl SenderChecks {
                 .await
         } else {
             authenticator
-                .verify_spf(SpfParameters::verify_mail_from(peer, helo, host, &mail_from))
+                .verify_spf(SpfParameters::verify_mail_from(
+                    peer, helo, host, &mail_from,
+                ))
                 .await
         };
         let dkim = authenticator.verify_dkim(&parsed).await;
@@ -124,13 +126,8 @@ impl SenderChecks {
         refused_parents_absent(&authenticator, from_domain, &txt).await;
         let dmarc = authenticator
             .verify_dmarc(
-                Parameters::new(DmarcParameters::new(
-                    &parsed,
-                    &dkim,
-                    mail_from_domain,
-                    &spf,
-                ))
-                .with_txt_cache(&txt),
+                Parameters::new(DmarcParameters::new(&parsed, &dkim, mail_from_domain, &spf))
+                    .with_txt_cache(&txt),
             )
             .await;
         let results = AuthenticationResults::new(host)
@@ -232,9 +229,15 @@ mod tests {
         }
         assert_eq!(decide(Reject, Fail, Policy::Quarantine, "d"), Action::Junk);
         assert_eq!(decide(Quarantine, Fail, Policy::Reject, "d"), Action::Junk);
-        assert_eq!(decide(Quarantine, Fail, Policy::Quarantine, "d"), Action::Junk);
+        assert_eq!(
+            decide(Quarantine, Fail, Policy::Quarantine, "d"),
+            Action::Junk
+        );
         assert_eq!(decide(Record, Fail, Policy::Reject, "d"), Action::Deliver);
-        assert_eq!(decide(Record, Fail, Policy::Quarantine, "d"), Action::Deliver);
+        assert_eq!(
+            decide(Record, Fail, Policy::Quarantine, "d"),
+            Action::Deliver
+        );
     }
 
     #[test]

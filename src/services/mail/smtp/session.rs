@@ -329,10 +329,12 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
     /// and the reason to quarantine it; Err with the reply that refuses it.
     async fn authenticate(&self, message: Vec<u8>) -> Result<(Vec<u8>, Option<String>), String> {
         if self.user.is_some() {
-            return Ok(match self.config.dkim.as_ref().and_then(|s| s.sign(&message)) {
-                Some(signature) => ([signature.as_bytes(), &message].concat(), None),
-                None => (message, None),
-            });
+            return Ok(
+                match self.config.dkim.as_ref().and_then(|s| s.sign(&message)) {
+                    Some(signature) => ([signature.as_bytes(), &message].concat(), None),
+                    None => (message, None),
+                },
+            );
         }
         let Some(checks) = &self.config.sender_checks else {
             return Ok((message, None));
