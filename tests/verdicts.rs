@@ -17,14 +17,16 @@ use common::{labctl, require_root, text, unique_name};
 /// The course labs and the rubric each is soaked with: for the labs with
 /// mail, one in tests/soak/ (its rubric from examples/, plus mail checks
 /// so that every mailbox is read by at least two checks); dns-hierarchy
-/// has no mail and keeps its own.
-const SOAKS: [(&str, &str); 6] = [
+/// has no mail and keeps its own; mail-security keeps its own (its mail
+/// check and two spoofing checks).
+const SOAKS: [(&str, &str); 7] = [
     ("cbrc", "tests/soak/cbrc.yaml"),
     ("cbrc-challenge", "tests/soak/cbrc-challenge.yaml"),
     ("mail-com", "tests/soak/mail-com.yaml"),
     ("mastertech", "tests/soak/mastertech.yaml"),
     ("alice-bob", "tests/soak/alice-bob.yaml"),
     ("dns-hierarchy", "examples/dns-hierarchy/checks.yaml"),
+    ("mail-security", "examples/mail-security/checks.yaml"),
 ];
 
 /// A course lab brought up under a unique name; down on drop.

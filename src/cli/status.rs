@@ -179,11 +179,29 @@ fn print_service(status: &ServiceStatus) {
             };
             println!("  dns server ({ports}; {role}{via}){stopped}: {zones}")
         }
-        Service::MailServer { domains, users } => println!(
-            "  mail ({ports}){stopped}: {}, users {}",
-            domains.join(", "),
-            users.join(", ")
-        ),
+        Service::MailServer {
+            domains,
+            users,
+            dkim,
+            sender_checks,
+        } => {
+            println!(
+                "  mail ({ports}){stopped}: {}, users {}",
+                domains.join(", "),
+                users.join(", ")
+            );
+            if let Some(enforcement) = sender_checks {
+                println!("    sender checks (SPF, DKIM, DMARC): {enforcement}");
+            }
+            for record in dkim {
+                let state = if record.published {
+                    "published in the lab's zone"
+                } else {
+                    "publish it in the domain's zone"
+                };
+                println!("    dkim {} TXT \"{}\" ({state})", record.name, record.text);
+            }
+        }
         Service::WebServer { root, pages } => {
             let site = match root {
                 Some(root) => format!("files in {root}"),

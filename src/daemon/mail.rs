@@ -19,9 +19,11 @@ use crate::services::mail::accounts::Accounts;
 use crate::services::mail::imap::server::{self as imap, ImapConfig};
 use crate::services::mail::pop3::server::{self as pop3, Pop3Config};
 use crate::services::mail::smtp::delivery::Delivery;
+use crate::services::mail::smtp::dkim_sign::Signer;
 use crate::services::mail::smtp::fates::Fates;
 use crate::services::mail::smtp::queue::Queue;
 use crate::services::mail::smtp::relay::{NextHop, Relay, Retry};
+use crate::services::mail::smtp::sender_auth::SenderChecks;
 use crate::services::mail::smtp::server::{self as smtp, SmtpConfig};
 use crate::services::mail::store::Store;
 use crate::services::mail::transcript::Transcript;
@@ -92,8 +94,28 @@ pub fn start(context: &NodeContext, tasks: &mut Tasks) -> Result<()> {
         fates: fates.clone(),
     });
     let stop = &context.shutdown;
+    let dns_servers: Vec<SocketAddr> = node
+        .dns
+        .iter()
+        .map(|ip| SocketAddr::V4(SocketAddrV4::new(*ip, DNS_PORT)))
+        .collect();
+    let resolv_conf = etc::node_etc_dir(&node.namespace).join("resolv.conf");
+    let signer = match plan.dkim.is_empty() {
+        true => None,
+        false => Some(Arc::new(Signer::new(&plan.dkim)?)),
+    };
+    let sender_checks = plan.sender_checks.map(|enforcement| {
+        Arc::new(SenderChecks {
+            enforcement,
+            hostname: mail.hostname.clone(),
+            servers: dns_servers.clone(),
+            resolv_conf: Some(resolv_conf.clone()),
+        })
+    });
     for (port, submission) in [(SMTP_PORT, false), (SUBMISSION_PORT, true)] {
-        let config = SmtpConfig::new(mail.hostname.clone(), delivery.clone(), submission);
+        let mut config = SmtpConfig::new(mail.hostname.clone(), delivery.clone(), submission);
+        config.dkim = signer.clone();
+        config.sender_checks = sender_checks.clone();
         let listener = listen(port)?;
         tasks.spawn(smtp::serve(
             listener,
@@ -123,12 +145,8 @@ pub fn start(context: &NodeContext, tasks: &mut Tasks) -> Result<()> {
     let relay = Relay {
         hostname: mail.hostname.clone(),
         next_hop: NextHop::Dns {
-            servers: node
-                .dns
-                .iter()
-                .map(|ip| SocketAddr::V4(SocketAddrV4::new(*ip, DNS_PORT)))
-                .collect(),
-            resolv_conf: Some(etc::node_etc_dir(&node.namespace).join("resolv.conf")),
+            servers: dns_servers,
+            resolv_conf: Some(resolv_conf),
             port: SMTP_PORT,
         },
         retry: Retry {

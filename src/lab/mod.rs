@@ -2,12 +2,14 @@
 
 pub mod addr;
 pub mod diagnostic;
+pub mod dkim;
 pub mod duration;
 pub mod load;
 pub mod model;
 pub mod model_agents;
 pub mod model_checks;
 pub mod model_dns;
+pub mod model_mail_auth;
 pub mod network;
 pub mod path_walk;
 pub mod plan;

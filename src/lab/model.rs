@@ -206,6 +206,14 @@ pub struct MailService {
     /// Accounts: user name (the address's local part) to password.
     #[serde(default)]
     pub users: IndexMap<String, String>,
+    /// Sign the mail its users send with DKIM: `{selector: s1, publish: true}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dkim: Option<super::model_mail_auth::DkimSetting>,
+    /// Check the sender of mail arriving without login (SPF, DKIM, DMARC)
+    /// and apply the sender's DMARC policy: `reject`, `quarantine` or
+    /// `record`. Without it, no checks are made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_checks: Option<super::model_mail_auth::Enforcement>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]

@@ -23,7 +23,7 @@ pub struct ChecksFile {
 }
 
 /// One check of the lab's behaviour: exactly one kind key (`ping`, `tcp`,
-/// `dhcp`, `dns`, `http`, `mail`, `mail-refused`, `exec`), and optionally a
+/// `dhcp`, `dns`, `http`, `mail`, `mail-refused`, `mail-spoof`, `exec`), and optionally a
 /// `name` and `points`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(from = "CheckKeys", into = "CheckKeys")]
@@ -46,6 +46,7 @@ pub enum CheckKind {
     Http(HttpCheck),
     Mail(MailCheck),
     MailRefused(MailRefusedCheck),
+    MailSpoof(MailSpoofCheck),
     Exec(ExecCheck),
 }
 
@@ -68,6 +69,7 @@ impl CheckKind {
             CheckKind::Http(_) => "http",
             CheckKind::Mail(_) => "mail",
             CheckKind::MailRefused(_) => "mail-refused",
+            CheckKind::MailSpoof(_) => "mail-spoof",
             CheckKind::Exec(_) => "exec",
         }
     }
@@ -85,6 +87,7 @@ impl From<CheckKeys> for Check {
             http,
             mail,
             mail_refused,
+            mail_spoof,
             exec,
         } = keys;
         let mut kinds: Vec<CheckKind> = [
@@ -95,6 +98,7 @@ impl From<CheckKeys> for Check {
             http.map(CheckKind::Http),
             mail.map(CheckKind::Mail),
             mail_refused.map(CheckKind::MailRefused),
+            mail_spoof.map(CheckKind::MailSpoof),
             exec.map(CheckKind::Exec),
         ]
         .into_iter()
@@ -130,6 +134,7 @@ impl From<Check> for CheckKeys {
                 CheckKind::Http(c) => keys.http = Some(c),
                 CheckKind::Mail(c) => keys.mail = Some(c),
                 CheckKind::MailRefused(c) => keys.mail_refused = Some(c),
+                CheckKind::MailSpoof(c) => keys.mail_spoof = Some(c),
                 CheckKind::Exec(c) => keys.exec = Some(c),
             }
         }
@@ -138,7 +143,7 @@ impl From<Check> for CheckKeys {
 }
 
 /// One check of the lab's behaviour: exactly one kind key (`ping`, `tcp`,
-/// `dhcp`, `dns`, `http`, `mail`, `mail-refused`, `exec`), and optionally a
+/// `dhcp`, `dns`, `http`, `mail`, `mail-refused`, `mail-spoof`, `exec`), and optionally a
 /// `name` and `points`.
 // A check as written (every kind key optional): what the schema shows and
 // what `Check` is read from.
@@ -181,6 +186,15 @@ pub struct CheckKeys {
         skip_serializing_if = "Option::is_none"
     )]
     pub mail_refused: Option<MailRefusedCheck>,
+    /// A forged sender sent from a node straight to a mail server must be
+    /// refused or quarantined: `{from: spoofer, server: mail.com,
+    /// from-address: dean@uts.edu.au, to: client1@mail.com, expect: refused}`.
+    #[serde(
+        default,
+        rename = "mail-spoof",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mail_spoof: Option<MailSpoofCheck>,
     /// A command run inside a node: `{node: pc0, command: [ip, route], exit: 0, output: "default via"}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exec: Option<ExecCheck>,
@@ -318,6 +332,68 @@ pub struct MailCheck {
     /// it must arrive byte for byte.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attach: Option<String>,
+    /// The SPF result the reader's server must record (`pass`), read from
+    /// the `Authentication-Results:` header of the delivered message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spf: Option<AuthResult>,
+    /// The DKIM result that header must show (`pass`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dkim: Option<AuthResult>,
+    /// The DMARC result that header must show (`pass`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dmarc: Option<AuthResult>,
+}
+
+/// A result in an `Authentication-Results:` header (RFC 8601).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthResult {
+    Pass,
+    Fail,
+    Softfail,
+    Neutral,
+    None,
+    Temperror,
+    Permerror,
+}
+
+impl AuthResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthResult::Pass => "pass",
+            AuthResult::Fail => "fail",
+            AuthResult::Softfail => "softfail",
+            AuthResult::Neutral => "neutral",
+            AuthResult::None => "none",
+            AuthResult::Temperror => "temperror",
+            AuthResult::Permerror => "permerror",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MailSpoofCheck {
+    /// The node the forged mail is sent from (straight to port 25, no login).
+    pub from: String,
+    /// The receiving mail server: a name (resolved through `from`'s resolver), an address or a node.
+    pub server: String,
+    /// The forged sender, in `MAIL FROM` and the `From:` header.
+    #[serde(rename = "from-address")]
+    pub from_address: String,
+    /// A recipient at the server's own domain.
+    pub to: String,
+    /// What the server must do with it.
+    pub expect: SpoofExpect,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SpoofExpect {
+    /// A 5xx reply at the end of DATA (or before).
+    Refused,
+    /// Accepted into the recipient's Junk folder.
+    Quarantined,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -353,7 +429,7 @@ pub struct ExecCheck {
 }
 
 /// A check's kind keys, for messages.
-pub const CHECK_KINDS: [&str; 8] = [
+pub const CHECK_KINDS: [&str; 9] = [
     "ping",
     "tcp",
     "dhcp",
@@ -361,6 +437,7 @@ pub const CHECK_KINDS: [&str; 8] = [
     "http",
     "mail",
     "mail-refused",
+    "mail-spoof",
     "exec",
 ];
 

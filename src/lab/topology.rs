@@ -43,6 +43,26 @@ pub struct TopoNode {
 pub struct MailPlan {
     pub domains: Vec<String>,
     pub users: Vec<MailUser>,
+    /// DKIM keys of the domains it signs for (one per domain).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dkim: Vec<DkimKey>,
+    /// Incoming mail is checked (SPF, DKIM, DMARC) and the sender's policy
+    /// applied this far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_checks: Option<super::model_mail_auth::Enforcement>,
+}
+
+/// One domain's DKIM signing key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DkimKey {
+    pub domain: String,
+    pub selector: String,
+    /// Ed25519, PKCS#8 DER in base64; None until `up` generates it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<String>,
+    /// `up` adds the key's TXT record to the lab's zone for the domain.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub publish: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

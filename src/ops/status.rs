@@ -110,6 +110,12 @@ pub enum Service {
         domains: Vec<String>,
         /// The mailbox names.
         users: Vec<String>,
+        /// The DKIM key records to publish, one per domain it signs for.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        dkim: Vec<DkimRecord>,
+        /// `reject`, `quarantine` or `record` when it checks senders.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sender_checks: Option<&'static str>,
     },
     WebServer {
         /// The directory served (relative to the lab file), if any.
@@ -291,6 +297,8 @@ fn node_status(node: &PlanNode, view: Option<NamespaceView>, reply: Option<&Repl
             Service::MailServer {
                 domains: mail.domains.clone(),
                 users: mail.users.iter().map(|u| u.name.clone()).collect(),
+                dkim: mail.dkim.iter().filter_map(dkim_record).collect(),
+                sender_checks: mail.sender_checks.map(|e| e.as_str()),
             },
         ));
     }
@@ -392,4 +400,24 @@ fn dns_status(dns: &crate::lab::zones::DnsServer) -> Service {
         role,
         upstream,
     }
+}
+
+/// A DKIM key's TXT record, as the domain's zone must hold it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DkimRecord {
+    /// `SELECTOR._domainkey.DOMAIN`.
+    pub name: String,
+    pub text: String,
+    /// Whether `up` put it in the lab's zone.
+    pub published: bool,
+}
+
+/// The record of a key `up` made or the lab file gave.
+fn dkim_record(key: &crate::lab::topology::DkimKey) -> Option<DkimRecord> {
+    let text = crate::lab::dkim::record_text(key.private_key.as_deref()?).ok()?;
+    Some(DkimRecord {
+        name: crate::lab::dkim::record_name(&key.selector, &key.domain),
+        text,
+        published: key.publish,
+    })
 }

@@ -55,6 +55,9 @@ pub fn up(
 ) -> Result<Up> {
     require_admin("up")?;
     let started = Instant::now();
+    // Keys are made per `up`, before the plan is recorded: the daemon signs
+    // and the lab's DNS publishes from the same record.
+    let plan = crate::lab::dkim::complete(plan)?;
     let Some(dir) = LabDir::claim(&plan.lab)? else {
         let from = LabDir::of(&plan.lab)?
             .read_record()

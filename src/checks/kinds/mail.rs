@@ -13,6 +13,7 @@ use crate::agent::mail::mime;
 use crate::agent::tcp::connect;
 use crate::checks::context::LabContext;
 use crate::checks::outcome::{Diagnosis, Outcome, Step};
+use crate::checks::probes::auth_results::{self, METHODS};
 use crate::checks::probes::mail::{
     Letter, SMTP_PORT, mailbox_diagnosis, mailbox_of, new_token, send, server_target,
 };
@@ -24,7 +25,7 @@ use crate::checks::probes::path::{SILENCE, explain_silence};
 use crate::checks::resolver::Resolver;
 use crate::checks::run_options::RunOptions;
 use crate::lab::model_agents::MailAccount;
-use crate::lab::model_checks::MailCheck;
+use crate::lab::model_checks::{AuthResult, MailCheck};
 use crate::lab::validate::valid_address;
 use crate::services::dns::client::mail_exchangers;
 use crate::services::mail::smtp::fates::Fate;
@@ -49,6 +50,8 @@ pub struct Mail {
     pub within: Duration,
     /// File name and content of the attachment, read when the checks load.
     pub attachment: Option<(String, Vec<u8>)>,
+    /// Results the reader's server must record (`spf`, `dkim`, `dmarc`).
+    pub auth: Vec<(&'static str, AuthResult)>,
 }
 
 pub fn resolve(r: &mut Resolver, c: &MailCheck) -> Option<Mail> {
@@ -84,6 +87,11 @@ pub fn resolve(r: &mut Resolver, c: &MailCheck) -> Option<Mail> {
         reader_account,
         within,
         attachment,
+        auth: METHODS
+            .into_iter()
+            .zip([c.spf, c.dkim, c.dmarc])
+            .filter_map(|(method, wanted)| Some((method, wanted?)))
+            .collect(),
     })
 }
 
@@ -333,8 +341,9 @@ fn receive(
             }
         }
     }
+    let authenticated = authentication(ctx, probe, incoming, &message)?;
     Ok(Outcome::pass(format!(
-        "{} → {}: accepted by {} (\"{reply}\"), in {}'s mailbox after {:.2} s{}",
+        "{} → {}: accepted by {} (\"{reply}\"), in {}'s mailbox after {:.2} s{}{authenticated}",
         probe.account.address,
         probe.to,
         probe.account.outgoing,
@@ -346,6 +355,50 @@ fn receive(
             ""
         }
     )))
+}
+
+/// The results the check asks for, as the reader's server recorded them
+/// (`, spf=pass dkim=pass`), or why one is not what it should be.
+fn authentication(
+    ctx: &LabContext,
+    probe: &Mail,
+    incoming: Ipv4Addr,
+    message: &[u8],
+) -> Step<String> {
+    if probe.auth.is_empty() {
+        return Ok(String::new());
+    }
+    let node = ctx.owner_of(incoming).map(|n| n.name.clone());
+    let server = node
+        .clone()
+        .unwrap_or_else(|| probe.reader_account.incoming.clone());
+    let Some(recorded) = auth_results::recorded(message) else {
+        return Err(Diagnosis::new(
+            "sender-checks",
+            format!(
+                "{} received the message, but {server} recorded no sender checks (no Authentication-Results header)",
+                probe.reader
+            ),
+            format!(
+                "add `sender_checks: record` (or `reject`, `quarantine`) to the mail service of {server}"
+            ),
+        ));
+    };
+    let mut shown = String::from(",");
+    for (method, wanted) in &probe.auth {
+        if recorded.result(method) != wanted.as_str() {
+            return Err(auth_results::explain(
+                ctx,
+                node.as_deref(),
+                &recorded,
+                method,
+                *wanted,
+                &probe.account.address,
+            ));
+        }
+        shown.push_str(&format!(" {method}={}", wanted.as_str()));
+    }
+    Ok(shown)
 }
 
 /// How long a message may wait in a relay queue untried before the check
@@ -398,7 +451,7 @@ impl Watch {
                 return if hop == 0 { Err(()) } else { Ok(None) };
             };
             let last = events.iter().rev().find(|e| match e {
-                Fate::Delivered { .. } => true,
+                Fate::Delivered { .. } | Fate::Quarantined { .. } => true,
                 Fate::Queued { recipient }
                 | Fate::Relayed { recipient, .. }
                 | Fate::Deferred { recipient, .. }
@@ -408,6 +461,18 @@ impl Watch {
                 None => return Ok(None),
                 Some(Fate::Delivered { mailbox }) => {
                     return Ok(self.elsewhere(ctx, probe, &node, mailbox));
+                }
+                Some(Fate::Quarantined { mailbox, reason }) => {
+                    return Ok(Some(Diagnosis::new(
+                        "sender-checks",
+                        format!(
+                            "{node} put the message into {mailbox}'s Junk folder, not the inbox ({reason})"
+                        ),
+                        format!(
+                            "the From domain's DMARC policy wants SPF or DKIM to pass: sign {}'s mail (`dkim: {{selector: s1, publish: true}}` on its mail server) or list that server in the SPF record of its domain",
+                            probe.account.address
+                        ),
+                    )));
                 }
                 Some(Fate::Relayed { server, reply, .. }) => {
                     let next = relayed_to(server).and_then(|ip| ctx.owner_of(ip));
@@ -518,6 +583,9 @@ fn bounced(
         .and_then(|e| e.last().cloned())
     {
         Some(Fate::Delivered { mailbox }) => format!("its bounce is in {mailbox}'s mailbox"),
+        Some(Fate::Quarantined { mailbox, .. }) => {
+            format!("its bounce is in {mailbox}'s Junk folder")
+        }
         Some(Fate::Bounced { reason: why, .. }) if why == reason => {
             format!("its bounce to {sender} was lost the same way")
         }

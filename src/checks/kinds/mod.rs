@@ -10,6 +10,7 @@ pub mod exec;
 pub mod http;
 pub mod mail;
 pub mod mail_refused;
+pub mod mail_spoof;
 pub mod ping;
 pub mod tcp;
 pub mod unrunnable;
@@ -30,6 +31,7 @@ pub enum Probe {
     Http(http::Http),
     Mail(Box<mail::Mail>),
     MailRefused(mail_refused::MailRefused),
+    MailSpoof(mail_spoof::MailSpoof),
     Exec(exec::Exec),
     /// A check the lab lacks something for: it fails with the reason.
     Unrunnable(unrunnable::Unrunnable),
@@ -45,6 +47,7 @@ pub fn resolve(r: &mut Resolver, kind: &CheckKind) -> Option<Probe> {
         CheckKind::Http(c) => Probe::Http(http::resolve(r, c)?),
         CheckKind::Mail(c) => Probe::Mail(Box::new(mail::resolve(r, c)?)),
         CheckKind::MailRefused(c) => Probe::MailRefused(mail_refused::resolve(r, c)?),
+        CheckKind::MailSpoof(c) => Probe::MailSpoof(mail_spoof::resolve(r, c)?),
         CheckKind::Exec(c) => Probe::Exec(exec::resolve(r, c)?),
     })
 }
@@ -60,6 +63,7 @@ impl Probe {
             Probe::Http(_) => "http",
             Probe::Mail(_) => "mail",
             Probe::MailRefused(_) => "mail-refused",
+            Probe::MailSpoof(_) => "mail-spoof",
             Probe::Exec(_) => "exec",
             Probe::Unrunnable(u) => u.kind,
         }
@@ -75,6 +79,7 @@ impl Probe {
             Probe::Http(p) => p.describe(),
             Probe::Mail(p) => p.describe(),
             Probe::MailRefused(p) => p.describe(),
+            Probe::MailSpoof(p) => p.describe(),
             Probe::Exec(p) => p.describe(),
             Probe::Unrunnable(u) => u.describe(),
         }
@@ -90,6 +95,7 @@ impl Probe {
             Probe::Http(p) => &p.from,
             Probe::Mail(p) => &p.from,
             Probe::MailRefused(p) => &p.from,
+            Probe::MailSpoof(p) => &p.from,
             Probe::Exec(p) => &p.node,
             Probe::Unrunnable(u) => &u.source,
         }
@@ -105,6 +111,7 @@ impl Probe {
             Probe::Http(p) => p.run(ctx),
             Probe::Mail(p) => p.run(ctx, options),
             Probe::MailRefused(p) => p.run(ctx),
+            Probe::MailSpoof(p) => p.run(ctx),
             Probe::Exec(p) => p.run(ctx),
             Probe::Unrunnable(u) => u.run(),
         };

@@ -25,6 +25,7 @@ impl Unrunnable {
             CheckKind::Http(c) => &c.from,
             CheckKind::Mail(c) => &c.from,
             CheckKind::MailRefused(c) => &c.from,
+            CheckKind::MailSpoof(c) => &c.from,
             CheckKind::Exec(c) => &c.node,
         };
         Unrunnable {

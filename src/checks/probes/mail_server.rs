@@ -226,6 +226,8 @@ mod tests {
                     password: "bob-secret".into(),
                 },
             ],
+            dkim: vec![],
+            sender_checks: None,
         }
     }
 

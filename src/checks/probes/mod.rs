@@ -6,6 +6,7 @@
 //! (`mailbox`), and what the plan and the mail servers' own record say
 //! about a mail server (`mail_server`).
 
+pub mod auth_results;
 pub mod lease_path;
 pub mod mail;
 pub mod mail_server;

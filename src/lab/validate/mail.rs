@@ -7,9 +7,13 @@ use std::collections::HashMap;
 use super::findings::Findings;
 use super::names::valid_domain;
 use crate::lab::diagnostic::Diagnostic;
-use crate::lab::model::{Lab, NodeKind};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::lab::dkim;
+use crate::lab::model::{Lab, MailService, NodeKind};
 use crate::lab::raw::{RawNode, Step};
-use crate::lab::topology::{Addressing, MailPlan, MailUser, Topology};
+use crate::lab::topology::{Addressing, DkimKey, MailPlan, MailUser, Topology};
 use crate::path;
 
 #[cfg(test)]
@@ -104,8 +108,14 @@ impl MailPass<'_> {
                     "add users, e.g. `users: {ada: secret}`",
                 );
             }
+            let dkim = self.dkim_keys(&name, service, &domains);
             mail_nodes.push(index);
-            plans[index] = Some(MailPlan { domains, users });
+            plans[index] = Some(MailPlan {
+                domains,
+                users,
+                dkim,
+                sender_checks: service.sender_checks,
+            });
         }
         if mail_nodes.len() > 1 {
             for index in mail_nodes {
@@ -166,6 +176,63 @@ impl MailPass<'_> {
             });
         }
         users
+    }
+
+    /// One DKIM key per domain of the server: the lab file's, checked, or
+    /// one `up` makes.
+    fn dkim_keys(&mut self, node: &str, service: &MailService, domains: &[String]) -> Vec<DkimKey> {
+        let Some(dkim) = &service.dkim else {
+            return Vec::new();
+        };
+        let at = path!["nodes", node, "services", "mail", "dkim"];
+        let selector = dkim.selector.to_ascii_lowercase();
+        if !valid_domain(&selector) {
+            let mut at = at.to_vec();
+            at.push(Step::from("selector"));
+            self.found.error(
+                &at,
+                format!("`{}` is not a DKIM selector", dkim.selector),
+                "use a DNS label, e.g. `selector: s1`",
+            );
+            return Vec::new();
+        }
+        let keys_at: Vec<Step> = path!["nodes", node, "services", "mail", "dkim", "keys"].to_vec();
+        let mut given = HashMap::new();
+        for (domain, key) in &dkim.keys {
+            let lower = domain.trim_end_matches('.').to_ascii_lowercase();
+            if !domains.contains(&lower) {
+                self.found.error_at_key(
+                    &keys_at,
+                    domain,
+                    format!("{node} does not serve {domain}, so it cannot sign for it"),
+                    format!("give keys for its domains only: {}", domains.join(", ")),
+                );
+                continue;
+            }
+            match dkim::parse_key(key) {
+                Ok(der) => {
+                    given.insert(lower, STANDARD.encode(der));
+                }
+                Err(why) => {
+                    let mut at = keys_at.clone();
+                    at.push(Step::from(domain.as_str()));
+                    self.found.error(
+                        &at,
+                        format!("the DKIM key of {domain}: {why}"),
+                        "leave the key out and `up` makes one, or give `openssl genpkey -algorithm ed25519` output",
+                    );
+                }
+            }
+        }
+        domains
+            .iter()
+            .map(|domain| DkimKey {
+                domain: domain.clone(),
+                selector: selector.clone(),
+                private_key: given.remove(domain),
+                publish: dkim.publish,
+            })
+            .collect()
     }
 
     /// A mail server in a lab with other mail domains relays through DNS.

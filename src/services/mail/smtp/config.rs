@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::delivery::Delivery;
+use super::dkim_sign::Signer;
+use super::sender_auth::SenderChecks;
 use crate::services::listener::Limits;
 use crate::services::mail::accounts::Accounts;
 use crate::services::mail::{LOGIN_TIMEOUT, SESSION_LIMITS};
@@ -27,6 +29,10 @@ pub struct SmtpConfig {
     pub idle_timeout: Duration,
     /// Port 587 (RFC 6409): MAIL needs AUTH first.
     pub submission: bool,
+    /// Signs the mail of logged-in users from the server's domains.
+    pub dkim: Option<Arc<Signer>>,
+    /// Checks the sender of mail that arrives without login.
+    pub sender_checks: Option<Arc<SenderChecks>>,
 }
 
 impl SmtpConfig {
@@ -42,6 +48,8 @@ impl SmtpConfig {
             login_timeout: LOGIN_TIMEOUT,
             idle_timeout: Duration::from_secs(300),
             submission,
+            dkim: None,
+            sender_checks: None,
         }
     }
 }

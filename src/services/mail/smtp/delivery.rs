@@ -44,7 +44,51 @@ pub fn destination(accounts: &Accounts, recipient: &Mailbox) -> Option<Destinati
     }
 }
 
+/// The folder quarantined mail goes to (created when first needed).
+pub const JUNK: &str = "Junk";
+
 impl Delivery {
+    /// Stores `message` in the Junk folder of every local mailbox the
+    /// recipients name (blocking: fsyncs). Only mail that arrived without
+    /// login is quarantined, and such mail has local recipients only.
+    pub fn quarantine(
+        &self,
+        id: &str,
+        recipients: &[Mailbox],
+        message: &[u8],
+        reason: &str,
+    ) -> io::Result<()> {
+        let mut users: Vec<String> = Vec::new();
+        for recipient in recipients {
+            match destination(&self.accounts, recipient) {
+                Some(Destination::Local(user)) if !users.contains(&user) => users.push(user),
+                Some(Destination::Local(_)) => {}
+                _ => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("{recipient} is not a local mailbox"),
+                    ));
+                }
+            }
+        }
+        for user in users {
+            match self.store.create_folder(&user, JUNK) {
+                Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+                _ => {}
+            }
+            self.store
+                .append(&user, JUNK, message, &[], std::time::SystemTime::now())?;
+            self.fates.record(
+                id,
+                Fate::Quarantined {
+                    mailbox: user,
+                    reason: reason.to_string(),
+                },
+            );
+        }
+        Ok(())
+    }
+
     /// Delivers or queues `message` once for every mailbox the recipients
     /// name (blocking: fsyncs).
     pub fn deliver(

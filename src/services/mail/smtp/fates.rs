@@ -22,6 +22,9 @@ const EVENTS_PER_MESSAGE: usize = 16;
 pub enum Fate {
     /// Stored in the mailbox of the local user `mailbox`.
     Delivered { mailbox: String },
+    /// Stored in the Junk folder of the local user `mailbox`: the sender
+    /// checks found it failed its domain's DMARC policy (`reason`).
+    Quarantined { mailbox: String, reason: String },
     /// Put in the relay queue for `recipient` at another domain.
     Queued { recipient: String },
     /// Handed to `server`, which answered `reply` to the message.

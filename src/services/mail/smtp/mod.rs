@@ -8,10 +8,13 @@ pub mod command;
 pub mod config;
 pub mod data;
 pub mod delivery;
+pub mod dkim_sign;
+pub mod dmarc_walk;
 pub mod fates;
 pub mod outbound;
 pub mod queue;
 pub mod relay;
+pub mod sender_auth;
 pub mod server;
 mod session;
 #[cfg(test)]

@@ -373,7 +373,7 @@ fn is_mine(ip: std::net::Ipv4Addr) -> bool {
 }
 
 /// The DNS servers to ask: the configured ones, else those of resolv.conf.
-fn resolvers(servers: &[SocketAddr], resolv_conf: Option<&Path>) -> Vec<SocketAddr> {
+pub(super) fn resolvers(servers: &[SocketAddr], resolv_conf: Option<&Path>) -> Vec<SocketAddr> {
     if !servers.is_empty() {
         return servers.to_vec();
     }

@@ -16,6 +16,7 @@ use super::command::{self, Command, Mailbox, ParseError};
 use super::config::SmtpConfig;
 use super::data::{Data, read_data};
 use super::delivery::{Destination, destination};
+use super::sender_auth::Action;
 use crate::services::mail::date::rfc5322;
 use crate::services::mail::lines::{Line, read_line};
 use crate::services::mail::sasl::{self, SaslError};
@@ -286,6 +287,15 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
             Ok(Ok(Data::Message(message))) => message,
         };
         self.log.message(&message);
+        // Signed (a logged-in user's mail) or checked (mail from outside)
+        // before it is stamped, so its new headers sit below `Received:`.
+        let (message, quarantine) = match self.authenticate(message).await {
+            Ok(checked) => checked,
+            Err(refusal) => {
+                self.reset();
+                return self.reply_continue(&refusal).await;
+            }
+        };
         let id = super::queue::new_id();
         let stamped = [self.received_header(&id).as_bytes(), &message].concat();
         let sender = self.sender.take().expect("checked above");
@@ -293,9 +303,11 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
         self.named.clear();
         let delivery = self.config.delivery.clone();
         let delivered = tokio::task::spawn_blocking(move || {
-            delivery
-                .deliver(&id, sender.as_ref(), &recipients, &stamped)
-                .map(|()| id)
+            match quarantine {
+                Some(reason) => delivery.quarantine(&id, &recipients, &stamped, &reason),
+                None => delivery.deliver(&id, sender.as_ref(), &recipients, &stamped),
+            }
+            .map(|()| id)
         })
         .await
         .map_err(io::Error::other)?;
@@ -309,6 +321,33 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
                 self.reply_continue("451 4.3.0 Local error in processing; try again later")
                     .await
             }
+        }
+    }
+
+    /// The message with a DKIM signature (from a logged-in user) or the
+    /// sender checks' headers on top (from outside, when the server checks),
+    /// and the reason to quarantine it; Err with the reply that refuses it.
+    async fn authenticate(&self, message: Vec<u8>) -> Result<(Vec<u8>, Option<String>), String> {
+        if self.user.is_some() {
+            return Ok(
+                match self.config.dkim.as_ref().and_then(|s| s.sign(&message)) {
+                    Some(signature) => ([signature.as_bytes(), &message].concat(), None),
+                    None => (message, None),
+                },
+            );
+        }
+        let Some(checks) = &self.config.sender_checks else {
+            return Ok((message, None));
+        };
+        let helo = self.greeting.as_ref().map_or("", |(name, _)| name.as_str());
+        let sender = self.sender.as_ref().and_then(Option::as_ref);
+        let verdict = checks.check(self.peer.ip(), helo, sender, &message).await;
+        self.log.note(&verdict.summary);
+        let checked = [verdict.headers.as_bytes(), &message].concat();
+        match verdict.action {
+            Action::Deliver => Ok((checked, None)),
+            Action::Junk => Ok((checked, Some(verdict.summary))),
+            Action::Refuse(reply) => Err(reply),
         }
     }
 
