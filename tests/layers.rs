@@ -26,7 +26,11 @@ const LAYERS: &[&[&str]] = &[
 ];
 
 /// The arrows allowed between two modules of the same layer.
-const SIDEWAYS: &[(&str, &str)] = &[("checks", "daemon"), ("agent", "services")];
+const SIDEWAYS: &[(&str, &str)] = &[
+    ("checks", "daemon"),
+    ("agent", "services"),
+    ("capture", "services"),
+];
 
 fn layer_of(module: &str) -> Option<usize> {
     LAYERS.iter().position(|layer| layer.contains(&module))

@@ -3,8 +3,10 @@
 //! the response code, the answers, and for a referral the servers it
 //! points to with their glue.
 
-use hickory_proto::op::{Message, MessageType, ResponseCode};
+use hickory_proto::op::{Message, MessageType};
 use hickory_proto::rr::{Record, RecordType};
+
+use crate::services::dns::query_log::rcode_name;
 
 /// Records shown per section; the rest are counted.
 const SHOWN: usize = 4;
@@ -13,19 +15,6 @@ pub struct DnsMessage {
     pub text: String,
     pub fields: Vec<(String, String)>,
     pub reply: bool,
-}
-
-/// dig's mnemonics (hickory's Display says "No Error").
-fn rcode_name(rcode: ResponseCode) -> String {
-    match u16::from(rcode) {
-        0 => "NOERROR".into(),
-        1 => "FORMERR".into(),
-        2 => "SERVFAIL".into(),
-        3 => "NXDOMAIN".into(),
-        4 => "NOTIMP".into(),
-        5 => "REFUSED".into(),
-        n => format!("RCODE{n}"),
-    }
 }
 
 fn record_text(record: &Record) -> String {
