@@ -231,6 +231,11 @@ enum Command {
         /// Also write the report as JUnit XML to this file.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Record every interface of the lab into this pcapng file while
+        /// the checks run; a failed check's report gives the file and the
+        /// time into it when the check ended (open it in Wireshark).
+        #[arg(long, value_name = "FILE")]
+        capture: Option<PathBuf>,
     },
     /// Build a lab fresh, run its checks, and always tear it down (for CI).
     ///
@@ -263,6 +268,11 @@ enum Command {
         /// Also write the report as JUnit XML to this file.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Record every interface of the lab into this pcapng file while
+        /// the checks run; a failed check's report gives the file and the
+        /// time into it when the check ended (open it in Wireshark).
+        #[arg(long, value_name = "FILE")]
+        capture: Option<PathBuf>,
     },
     /// Grade a class: many submissions against one rubric, side by side.
     ///
@@ -452,12 +462,17 @@ pub fn main() -> ExitCode {
             show_rubric,
             json,
             junit,
+            capture,
         } => check::run(
             &lab,
             checks.as_deref(),
             rubric_lines(show_rubric),
             &RunOptions { keep_mail },
-            &check::Output { json, junit },
+            &check::Output {
+                json,
+                junit,
+                capture,
+            },
         ),
         Command::Test {
             file,
@@ -467,13 +482,18 @@ pub fn main() -> ExitCode {
             show_rubric,
             json,
             junit,
+            capture,
         } => test::run(
             &file,
             name.as_deref(),
             checks.as_deref(),
             rubric_lines(show_rubric),
             &RunOptions { keep_mail },
-            &check::Output { json, junit },
+            &check::Output {
+                json,
+                junit,
+                capture,
+            },
         ),
         Command::Grade {
             submissions,

@@ -19,6 +19,7 @@ use crate::capture::pcapng::PcapngSink;
 use crate::capture::session::{Capture, Flow, Options, Sink, Stats};
 use crate::capture::summary::summary;
 use crate::capture::taps;
+use crate::checks::report::CaptureNote;
 use crate::lab::plan::Plan;
 use crate::state::LabDir;
 
@@ -143,6 +144,14 @@ impl Recording {
             started_ns: capture.started_ns(),
             capture,
         })
+    }
+
+    /// What a report says about this recording.
+    pub fn note(&self) -> CaptureNote {
+        CaptureNote {
+            file: self.file.display().to_string(),
+            started: std::time::UNIX_EPOCH + Duration::from_nanos(self.started_ns),
+        }
     }
 
     /// Ends the capture; the file is complete once this returns.

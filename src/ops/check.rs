@@ -123,5 +123,6 @@ pub fn grade(
         started,
         duration: clock.elapsed(),
         timings,
+        capture: None,
     }
 }
