@@ -172,7 +172,7 @@ impl PacketSocket {
         for i in 0..n as usize {
             let wire_len = batch.headers[i].msg_len as usize;
             let kept = wire_len.min(SLOT);
-            let direction = if batch.addresses[i].sll_pkttype == libc::PACKET_OUTGOING as u8 {
+            let direction = if batch.addresses[i].sll_pkttype == libc::PACKET_OUTGOING {
                 Direction::Out
             } else {
                 Direction::In
