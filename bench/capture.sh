@@ -116,7 +116,8 @@ read -r lframes lsecs ldrops <<<"$frames"
 [[ -n ${lframes:-} ]] || { cat "$TMP/capture.err" >&2; die "no summary from labctl capture"; }
 tframes=$(sed -n 's/^\([0-9]*\) packets captured$/\1/p' "$TMP/tcpdump.err")
 tdrops=$(sed -n 's/^\([0-9]*\) packets dropped by kernel$/\1/p' "$TMP/tcpdump.err")
-read -r lu ls <"$TMP/labctl.cpu"; read -r tu ts <"$TMP/tcpdump.cpu"
+# The last line: time(1) puts "Command exited with non-zero status" first.
+read -r lu ls < <(tail -n1 "$TMP/labctl.cpu"); read -r tu ts < <(tail -n1 "$TMP/tcpdump.cpu")
 lcpu=$(echo "$lu + $ls" | bc -l); tcpu=$(echo "$tu + $ts" | bc -l)
 rate=$(echo "$lframes / $SECONDS_LOAD" | bc -l)
 lper=$(echo "$lcpu * 1000000 / ($lframes + 1)" | bc -l)
