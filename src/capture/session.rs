@@ -366,6 +366,21 @@ fn read_until_stopped(
             dropped,
         });
     }
+    close_all(sockets);
     sink.finish(&stats)?;
     Ok(stats)
+}
+
+/// Closes the sockets on up to 32 threads at once: closing a packet
+/// socket waits for an RCU grace period (~10 ms), which one after another
+/// added 0.28 s to a 26-tap `test --capture`.
+fn close_all(sockets: Vec<PacketSocket>) {
+    let per_thread = sockets.len().div_ceil(32).max(1);
+    let mut sockets = sockets;
+    std::thread::scope(|scope| {
+        while !sockets.is_empty() {
+            let chunk: Vec<PacketSocket> = sockets.drain(..per_thread.min(sockets.len())).collect();
+            scope.spawn(move || drop(chunk));
+        }
+    });
 }
