@@ -24,8 +24,11 @@ DESTDIR ?=
 BOOTSTRAP := bash tools/bootstrap.sh
 DEMO_LAB := labs/mastertech.yaml
 
-# Debian packages the tests and the demo use (inside labs; graphviz draws `labctl graph`).
-TEST_PACKAGES := iproute2 passwd iputils-ping python3 procps util-linux time busybox isc-dhcp-client dnsmasq-base bind9-dnsutils knot-dnsutils ldnsutils curl swaks fetchmail s-nail mutt libxml2-utils graphviz chromium chromium-driver
+# Debian packages the tests and the demo use (inside labs; graphviz draws `labctl graph`;
+# tcpdump, tshark, traceroute, netcat and telnet are what a student reaches for in a lab,
+# and tshark reads back the captures the tests write).
+TEST_PACKAGES := iproute2 passwd iputils-ping python3 procps util-linux time busybox isc-dhcp-client dnsmasq-base bind9-dnsutils knot-dnsutils ldnsutils curl swaks fetchmail s-nail mutt libxml2-utils graphviz chromium chromium-driver \
+  tcpdump tshark traceroute netcat-openbsd telnet
 
 # Debian packages the benchmarks need besides those (each bench script installs
 # its reference servers itself).
@@ -98,6 +101,7 @@ bench: build deps bench-deps
 	LABCTL=$(LABCTL) bash bench/imap.sh
 	LABCTL=$(LABCTL) bash bench/checks.sh
 	LABCTL=$(LABCTL) bash bench/grade.sh
+	LABCTL=$(LABCTL) bash bench/capture.sh
 
 clean:
 	$(CARGO) clean

@@ -23,7 +23,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CARGO_BIN=${CARGO_HOME:-$HOME/.cargo}/bin
-BUILD_PACKAGES=(build-essential pkg-config)
+# libpcap-dev: labctl links libpcap for its capture filter compiler.
+BUILD_PACKAGES=(build-essential pkg-config libpcap-dev)
 
 say() { echo "bootstrap: $*"; }
 die() { echo "bootstrap: error: $*" >&2; exit 1; }
@@ -74,6 +75,8 @@ ensure_servers() {
 
 ensure_packages() {
     local missing
+    # tshark asks whether non-root users may capture: no, without a question.
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
     missing=$(missing_packages "$@" | tr '\n' ' ')
     if [[ -n ${missing// /} ]]; then
         # shellcheck disable=SC2086 # one word per package

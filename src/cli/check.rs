@@ -10,15 +10,20 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use super::EXIT_INVALID;
+use crate::capture::session::Stats;
 use crate::checks::load::RubricLines;
 use crate::checks::report::{Report, to_json, to_junit, to_text};
 use crate::checks::run_options::RunOptions;
+use crate::ops::capture::Recording;
 use crate::ops::check::{InvalidFile, grade, prepare};
+use crate::plural::count;
 
 /// How the report is given: text or JSON on stdout, JUnit XML to a file.
 pub struct Output {
     pub json: bool,
     pub junit: Option<PathBuf>,
+    /// Record the run into this pcapng file.
+    pub capture: Option<PathBuf>,
 }
 
 pub fn run(
@@ -33,8 +38,32 @@ pub fn run(
         Err(e) => return Ok(invalid(&e)),
     };
     print_warnings(&prepared.checks.warnings);
-    let report = grade(&prepared.ctx, prepared.checks.checks, None, options);
+    let recording = match &output.capture {
+        Some(path) => match Recording::start(&prepared.ctx.lab, path) {
+            Ok(recording) => Some(recording),
+            Err(e) => return Ok(invalid(&e)),
+        },
+        None => None,
+    };
+    let mut report = grade(&prepared.ctx, prepared.checks.checks, None, options);
+    if let Some(recording) = recording {
+        report.capture = Some(recording.note());
+        report_capture(recording.finish());
+    }
     emit(&report, output)
+}
+
+/// Says on stderr what a `--capture` recorded (or why it failed).
+pub fn report_capture(finished: Result<Stats>) {
+    match finished {
+        Ok(stats) => eprintln!(
+            "captured {} on {} ({} dropped)",
+            count(stats.captured() as usize, "frame"),
+            count(stats.taps.len(), "interface"),
+            stats.dropped()
+        ),
+        Err(e) => eprintln!("error: {}", crate::printable::lines(&format!("{e:#}"))),
+    }
 }
 
 /// Prints a checks file's warnings (nothing when it has none).

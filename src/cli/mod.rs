@@ -2,6 +2,7 @@
 //! `ops`, and prints text, JSON or JUnit with the verb's exit code; this
 //! file only parses and dispatches.
 
+mod capture;
 mod check;
 mod dhcp_client;
 mod docs;
@@ -237,6 +238,11 @@ enum Command {
         /// Also write the report as JUnit XML to this file.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Record every interface of the lab into this pcapng file while
+        /// the checks run; a failed check's report gives the file and the
+        /// time into it when the check ended (open it in Wireshark).
+        #[arg(long, value_name = "FILE")]
+        capture: Option<PathBuf>,
     },
     /// Build a lab fresh, run its checks, and always tear it down (for CI).
     ///
@@ -269,6 +275,11 @@ enum Command {
         /// Also write the report as JUnit XML to this file.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Record every interface of the lab into this pcapng file while
+        /// the checks run; a failed check's report gives the file and the
+        /// time into it when the check ended (open it in Wireshark).
+        #[arg(long, value_name = "FILE")]
+        capture: Option<PathBuf>,
     },
     /// Grade a class: many submissions against one rubric, side by side.
     ///
@@ -313,6 +324,43 @@ enum Command {
         /// each is removed once it has been verified).
         #[arg(long)]
         keep_mail: bool,
+    },
+    /// Capture the packets on a running lab's interfaces (every interface
+    /// of every node by default) into pcapng, or print one line per frame.
+    ///
+    /// Each node's interfaces are captured inside its namespace, with one
+    /// clock for all; a frame between two nodes shows on both ends, with
+    /// its direction. The pcapng file has one interface per `node:iface`
+    /// and the kernel's drop counts; `-w -` streams it for a live Wireshark.
+    /// Ends after --for, after --count frames, or on Ctrl-C, with a summary
+    /// per interface on stderr. Exit code: 0 done, 1 the capture failed,
+    /// 2 it could not start (lab not up, unknown interface, bad filter).
+    #[command(after_help = "Examples:\n  \
+                            labctl capture mastertech\n  \
+                            labctl capture mastertech r1 mail:eth0 -w mail.pcapng --for 30s\n  \
+                            labctl capture mastertech -f 'udp port 67 or udp port 68' --count 20\n  \
+                            labctl capture mastertech -w - | wireshark -k -i -")]
+    Capture {
+        /// A lab name or its lab file.
+        lab: String,
+        /// `NODE` (all its interfaces) or `NODE:IFACE`; none means every
+        /// interface of every node.
+        #[arg(value_name = "NODE[:IFACE]")]
+        taps: Vec<String>,
+        /// Write pcapng to this file (`-`: standard output) instead of
+        /// printing a line per frame.
+        #[arg(short = 'w', long = "write", value_name = "FILE")]
+        write: Option<PathBuf>,
+        /// Keep only frames matching this filter (tcpdump's syntax, man 7
+        /// pcap-filter), applied in the kernel.
+        #[arg(short = 'f', long = "filter", value_name = "BPF")]
+        filter: Option<String>,
+        /// Stop after this long (10s, 500ms, 2m).
+        #[arg(long = "for", value_name = "DURATION", value_parser = capture::parse_duration)]
+        duration: Option<std::time::Duration>,
+        /// Stop after this many frames (over all interfaces).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        count: Option<u64>,
     },
     /// A PC's mail client: send, list the inbox, read a message.
     #[command(
@@ -431,6 +479,23 @@ fn run(command: Command) -> ExitCode {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Capture {
+            lab,
+            taps,
+            write,
+            filter,
+            duration,
+            count,
+        } => capture::run(capture::Args {
+            request: crate::ops::capture::Request {
+                lab,
+                taps,
+                filter,
+                duration,
+                count,
+            },
+            write,
+        }),
         Command::Check {
             lab,
             checks,
@@ -438,12 +503,17 @@ fn run(command: Command) -> ExitCode {
             show_rubric,
             json,
             junit,
+            capture,
         } => check::run(
             &lab,
             checks.as_deref(),
             rubric_lines(show_rubric),
             &RunOptions { keep_mail },
-            &check::Output { json, junit },
+            &check::Output {
+                json,
+                junit,
+                capture,
+            },
         ),
         Command::Test {
             file,
@@ -453,13 +523,18 @@ fn run(command: Command) -> ExitCode {
             show_rubric,
             json,
             junit,
+            capture,
         } => test::run(
             &file,
             name.as_deref(),
             checks.as_deref(),
             rubric_lines(show_rubric),
             &RunOptions { keep_mail },
-            &check::Output { json, junit },
+            &check::Output {
+                json,
+                junit,
+                capture,
+            },
         ),
         Command::Grade {
             submissions,

@@ -26,7 +26,8 @@ pub(super) fn lab_of(command: &Command) -> Option<(String, Holding)> {
         | Command::Exec { lab, .. }
         | Command::Logs { lab, .. }
         | Command::Shell { lab, .. }
-        | Command::Check { lab, .. } => running(lab),
+        | Command::Check { lab, .. }
+        | Command::Capture { lab, .. } => running(lab),
         Command::Status { lab: Some(lab), .. } => running(lab),
         Command::Graph { lab, .. } if !looks_like_file(lab) => running(lab),
         Command::Mail(

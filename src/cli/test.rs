@@ -8,13 +8,13 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::check::{Output, emit, invalid, print_warnings};
+use super::check::{Output, emit, invalid, print_warnings, report_capture};
 use super::signals::cancel_on_stop_signals;
 use super::validate;
 use crate::checks::load::{RubricLines, load_lab_file};
 use crate::checks::run_options::RunOptions;
 use crate::ops::check::checks_from_file;
-use crate::ops::test::{Graded, test};
+use crate::ops::test::{Graded, test_recorded};
 use crate::progress::Progress;
 
 /// The exit code after a stop signal, as shells report it (128 + the
@@ -68,10 +68,21 @@ pub fn run(
         Ok(cancel) => cancel,
         Err(e) => return Ok(invalid(&e)),
     };
-    let tested = match test(plan, file, checks, options, &Progress::new(), &cancel) {
+    let tested = match test_recorded(
+        plan,
+        file,
+        checks,
+        options,
+        &Progress::new(),
+        &cancel,
+        output.capture.as_deref(),
+    ) {
         Ok(tested) => tested,
         Err(e) => return Ok(invalid(&e)),
     };
+    if let Some(finished) = tested.capture {
+        report_capture(finished);
+    }
     if let Err(e) = &tested.teardown {
         eprintln!("error: {}", crate::printable::lines(&format!("{e:#}")));
     }

@@ -124,5 +124,6 @@ pub fn grade(
         started,
         duration: clock.elapsed(),
         timings,
+        capture: None,
     }
 }

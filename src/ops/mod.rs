@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod cancel;
+pub mod capture;
 pub mod check;
 pub mod dhcp_client;
 pub mod down;

@@ -8,9 +8,11 @@ use std::time::Instant;
 use anyhow::Result;
 
 use super::cancel::Cancel;
+use super::capture::Recording;
 use super::check::grade;
 use super::lifecycle::teardown;
-use super::up::{Leases, up};
+use super::up::{Leases, up_observed};
+use crate::capture::session::Stats;
 use crate::checks::context::LabContext;
 use crate::checks::report::{Report, Timings};
 use crate::checks::run_options::RunOptions;
@@ -35,6 +37,8 @@ pub struct Tested {
     pub graded: Graded,
     /// Whether the teardown removed everything.
     pub teardown: Result<()>,
+    /// With a capture file: what the capture saw, or why it failed.
+    pub capture: Option<Result<Stats>>,
 }
 
 /// Builds the lab `plan` describes (from `file`), runs `checks` and tears it
@@ -47,7 +51,35 @@ pub fn test(
     progress: &Progress,
     cancel: &Cancel,
 ) -> Result<Tested> {
-    let built = up(plan, file, Leases::Reported, progress, cancel)?;
+    test_recorded(plan, file, checks, options, progress, cancel, None)
+}
+
+/// `test`, recording every interface into the pcapng file `capture` from
+/// the moment the network is built (before any service starts) until the
+/// checks end; the report names the file.
+pub fn test_recorded(
+    plan: Plan,
+    file: &Path,
+    checks: Vec<CheckSpec>,
+    options: &RunOptions,
+    progress: &Progress,
+    cancel: &Cancel,
+    capture: Option<&Path>,
+) -> Result<Tested> {
+    let mut recording: Option<Recording> = None;
+    let built = up_observed(
+        plan,
+        file,
+        Leases::Reported,
+        progress,
+        cancel,
+        &mut |plan| {
+            if let Some(path) = capture {
+                recording = Some(Recording::start(&plan.lab, path)?);
+            }
+            Ok(())
+        },
+    )?;
     let lab = built.plan.lab.clone();
     let timings = Timings {
         build: built.build,
@@ -55,6 +87,12 @@ pub fn test(
         ..Timings::default()
     };
     let mut graded = run_checks_until_cancelled(&lab, checks, options, timings, cancel);
+    let capture = recording.map(|recording| {
+        if let Graded::Done(report) = &mut graded {
+            report.capture = Some(recording.note());
+        }
+        recording.finish()
+    });
     let tearing = Instant::now();
     let removed = LabDir::of(&lab).and_then(|dir| {
         let record = dir.read_record().ok();
@@ -69,6 +107,7 @@ pub fn test(
         lab,
         graded,
         teardown: removed,
+        capture,
     })
 }
 

@@ -53,6 +53,24 @@ pub fn up(
     progress: &Progress,
     cancel: &Cancel,
 ) -> Result<Up> {
+    up_observed(plan, file, leases, progress, cancel, &mut |_| Ok(()))
+}
+
+/// Called once the network is built, before the daemon starts (so a
+/// capture started there sees the services' first packets: DHCP, ARP).
+/// An error rolls the lab back like any other.
+pub type OnBuilt<'a> = &'a mut dyn FnMut(&Plan) -> Result<()>;
+
+/// `up`, calling `on_built` between building the network and starting
+/// the daemon.
+pub fn up_observed(
+    plan: Plan,
+    file: &Path,
+    leases: Leases,
+    progress: &Progress,
+    cancel: &Cancel,
+    on_built: OnBuilt<'_>,
+) -> Result<Up> {
     require_admin("up")?;
     let started = Instant::now();
     // Keys are made per `up`, before the plan is recorded: the daemon signs
@@ -105,7 +123,7 @@ pub fn up(
         count(record.plan.nodes.len(), "node"),
         count(record.plan.links.len(), "link")
     ));
-    match bring_up(&record.plan, &dir, progress, leases, cancel) {
+    match bring_up(&record.plan, &dir, progress, leases, cancel, on_built) {
         Ok((leases, build)) => {
             let took = started.elapsed();
             Ok(Up {
@@ -140,6 +158,7 @@ fn bring_up(
     progress: &Progress,
     leases: Leases,
     cancel: &Cancel,
+    on_built: OnBuilt<'_>,
 ) -> Result<(BTreeMap<String, ClientReport>, Duration)> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -150,7 +169,7 @@ fn bring_up(
         tokio::select! {
             biased;
             why = cancel.cancelled() => bail!("{why}"),
-            ready = steps(plan, dir, progress, leases) => ready,
+            ready = steps(plan, dir, progress, leases, on_built) => ready,
         }
     })
 }
@@ -161,10 +180,12 @@ async fn steps(
     dir: &LabDir,
     progress: &Progress,
     leases: Leases,
+    on_built: OnBuilt<'_>,
 ) -> Result<(BTreeMap<String, ClientReport>, Duration)> {
     let building = Instant::now();
     build(plan, progress).await?;
     let built = building.elapsed();
+    on_built(plan)?;
     start_daemon_shown(dir, progress).await?;
     Ok((wait_for_leases(plan, dir, progress, leases).await?, built))
 }

@@ -19,6 +19,16 @@ struct JsonReport<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     timings: Option<JsonTimings>,
     checks: Vec<JsonCheck<'a>>,
+    /// The pcapng file of the run (`--capture`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capture: Option<JsonCapture<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonCapture<'a> {
+    file: &'a str,
+    /// When the capture began, ns since the epoch.
+    started_ns: u64,
 }
 
 #[derive(Serialize)]
@@ -55,6 +65,10 @@ struct JsonCheck<'a> {
     diagnosis: Option<&'a Diagnosis>,
     /// The index of the failed check this one is blocked by (same cause).
     blocked_by: Option<usize>,
+    /// With `--capture`: seconds from the capture's start to when this
+    /// check ended (failed checks only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capture_offset_s: Option<f64>,
 }
 
 pub fn to_json(report: &Report) -> serde_json::Value {
@@ -102,8 +116,23 @@ pub fn to_json(report: &Report) -> serde_json::Value {
                 detail: &r.outcome.detail,
                 diagnosis: r.outcome.diagnosis.as_ref(),
                 blocked_by: blocked_by[i].map(|lead| lead + 1),
+                capture_offset_s: (!r.outcome.passed)
+                    .then(|| {
+                        report
+                            .capture_offset(i)
+                            .map(|s| (s * 1000.0).round() / 1000.0)
+                    })
+                    .flatten(),
             })
             .collect(),
+        capture: report.capture.as_ref().map(|note| JsonCapture {
+            file: &note.file,
+            started_ns: note
+                .started
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos() as u64,
+        }),
     };
     serde_json::to_value(json).expect("the report is JSON")
 }

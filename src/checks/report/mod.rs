@@ -35,6 +35,30 @@ pub struct Report {
     /// How long the checks took together.
     pub duration: Duration,
     pub timings: Option<Timings>,
+    /// The pcapng file the run was recorded into (`--capture`), if any.
+    pub capture: Option<CaptureNote>,
+}
+
+/// Where a run was recorded, so a failed check can be opened in Wireshark
+/// at the moment it failed.
+#[derive(Clone, Debug)]
+pub struct CaptureNote {
+    pub file: String,
+    /// When the capture began.
+    pub started: SystemTime,
+}
+
+impl Report {
+    /// Seconds from the start of the capture to the end of check `i` (when
+    /// it passed or failed), for "go to time" in Wireshark.
+    pub fn capture_offset(&self, i: usize) -> Option<f64> {
+        let note = self.capture.as_ref()?;
+        let checks_from = self
+            .started
+            .duration_since(note.started)
+            .unwrap_or_default();
+        Some((checks_from + self.results.get(i)?.outcome.duration).as_secs_f64())
+    }
 }
 
 /// Counts and score.
@@ -154,6 +178,7 @@ pub(crate) mod tests {
             started: SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000),
             duration: Duration::from_millis(1520),
             timings: None,
+            capture: None,
         }
     }
 

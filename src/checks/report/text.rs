@@ -50,6 +50,11 @@ pub fn to_text(report: &Report) -> String {
                 let _ = writeln!(out, "          {}", line(&result.outcome.detail));
             }
         }
+        if !result.outcome.passed
+            && let (Some(note), Some(at)) = (&report.capture, report.capture_offset(i))
+        {
+            let _ = writeln!(out, "          capture: {} at {at:.3} s", line(&note.file));
+        }
     }
     let s = report.summary();
     let blocked = blocked_by.iter().flatten().count();
@@ -68,6 +73,13 @@ pub fn to_text(report: &Report) -> String {
         },
         report.duration.as_secs_f64()
     );
+    if let Some(note) = &report.capture {
+        let _ = writeln!(
+            out,
+            "capture: {} (every interface; open it in Wireshark)",
+            line(&note.file)
+        );
+    }
     if let Some(t) = &report.timings {
         let _ = writeln!(
             out,
