@@ -202,6 +202,11 @@ pub struct MailService {
     /// Accounts: user name (the address's local part) to password.
     #[serde(default)]
     pub users: IndexMap<String, String>,
+    /// TLS on this server: `off` (the default: plain text only),
+    /// `optional` (STARTTLS on 25/587, STLS on 110, STARTTLS on 143, and
+    /// 465, 995, 993) or `required` (as optional, and no login before TLS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<super::model_tls::TlsMode>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]

@@ -42,6 +42,11 @@ pub struct MailAccount {
     pub user: String,
     /// Password on both servers.
     pub password: String,
+    /// `none` (default: plain text on 587/110/143), `starttls` (switch to
+    /// TLS on those ports) or `tls` (465/995/993); servers are checked
+    /// against the lab's CA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<super::model_tls::MailSecurity>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -64,6 +69,10 @@ pub struct WebService {
     /// A directory of files to serve, relative to the lab file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root: Option<String>,
+    /// HTTPS on 443 with a certificate from the lab's CA: `off` (default),
+    /// `optional` or `required` (both serve HTTPS; port 80 stays open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<super::model_tls::TlsMode>,
 }
 
 /// A node's validated user agents and web site, as the plan carries them.

@@ -43,6 +43,9 @@ pub struct TopoNode {
 pub struct MailPlan {
     pub domains: Vec<String>,
     pub users: Vec<MailUser>,
+    /// The lab file's `tls:` (off when not written).
+    #[serde(default, skip_serializing_if = "super::model_tls::TlsMode::is_off")]
+    pub tls: super::model_tls::TlsMode,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -233,6 +233,7 @@ mod tests {
                     password: "bob-secret".into(),
                 },
             ],
+            tls: Default::default(),
         }
     }
 
@@ -245,6 +246,7 @@ mod tests {
             outgoing: "mail.cbrc.com".into(),
             user: user.into(),
             password: password.into(),
+            security: None,
         }
     }
 

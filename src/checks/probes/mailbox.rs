@@ -168,6 +168,7 @@ mod tests {
             outgoing: "mail.cbrc.com".into(),
             user: "bob".into(),
             password: "secret".into(),
+            security: None,
         };
         let busy = FetchError::refused(
             "login",

@@ -105,7 +105,11 @@ impl MailPass<'_> {
                 );
             }
             mail_nodes.push(index);
-            plans[index] = Some(MailPlan { domains, users });
+            plans[index] = Some(MailPlan {
+                domains,
+                users,
+                tls: service.tls.unwrap_or_default(),
+            });
         }
         if mail_nodes.len() > 1 {
             for index in mail_nodes {

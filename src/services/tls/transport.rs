@@ -171,3 +171,33 @@ impl AsyncWrite for WriteHalf {
         }
     }
 }
+
+/// The protocol version and cipher suite, when encrypted: `TLSv1.3
+/// TLS13_AES_256_GCM_SHA384`, as the dialogue log shows it.
+pub fn describe(half: &ReadHalf) -> Option<String> {
+    let stream = lock(&half.0);
+    let (version, suite) = match &*stream {
+        Stream::Server(s) => (s.get_ref().1.protocol_version(), s.get_ref().1.negotiated_cipher_suite()),
+        Stream::Client(s) => (s.get_ref().1.protocol_version(), s.get_ref().1.negotiated_cipher_suite()),
+        _ => return None,
+    };
+    let version = version.and_then(|v| v.as_str()).unwrap_or("TLS");
+    let suite = suite.and_then(|s| s.suite().as_str()).unwrap_or("unknown cipher suite");
+    Some(format!("{version} {suite}"))
+}
+
+/// A server's halves of a new connection: plain, or after the handshake
+/// on an implicit-TLS port (`implicit`), which must finish within
+/// `handshake_time` so a silent client cannot hold a slot.
+pub async fn open_server(
+    stream: TcpStream,
+    implicit: Option<&TlsAcceptor>,
+    handshake_time: std::time::Duration,
+) -> io::Result<(ReadHalf, WriteHalf)> {
+    match implicit {
+        None => Ok(split(stream)),
+        Some(acceptor) => tokio::time::timeout(handshake_time, accept(stream, acceptor))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no TLS handshake in time"))?,
+    }
+}

@@ -13,13 +13,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncBufRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use super::connection::{self, Incoming, Limits};
 use super::parser;
-use super::session::{Flow, Pieces, Session};
+use super::session::{Flow, Pieces, Session, Tls};
 use crate::services::listener::{self, Busy, Gate};
 use crate::services::mail::accounts::Accounts;
 use crate::services::mail::lines::{Line, read_line};
@@ -27,6 +27,8 @@ use crate::services::mail::store::Store;
 use crate::services::mail::transcript::{SessionLog, Transcript};
 use crate::services::mail::{LOGIN_TIMEOUT, SESSION_LIMITS};
 use crate::services::shutdown::Shutdown;
+use crate::services::tls::ServerTls;
+use crate::services::tls::transport::{self, Reader, WriteHalf};
 
 /// Malformed commands in a row before the connection is closed (a client
 /// that speaks another protocol, or garbage).
@@ -47,6 +49,10 @@ pub struct ImapConfig {
     pub max_auth_failures: u32,
     /// How often IDLE looks for changes in the selected mailbox.
     pub idle_poll: Duration,
+    /// STARTTLS offered (and maybe required), from the lab file's `tls:`.
+    pub tls: Option<ServerTls>,
+    /// Port 993 (RFC 8314): TLS from the first byte (needs `tls`).
+    pub implicit_tls: bool,
 }
 
 impl ImapConfig {
@@ -66,6 +72,8 @@ impl ImapConfig {
             },
             max_auth_failures: 3,
             idle_poll: Duration::from_secs(2),
+            tls: None,
+            implicit_tls: false,
         }
     }
 }
@@ -104,22 +112,61 @@ fn report(peer: SocketAddr, error: &std::io::Error) {
     }
 }
 
-/// One connection, from greeting to close.
-pub async fn run_connection<S: AsyncRead + AsyncWrite>(
-    stream: S,
+/// One connection, from greeting to close; the log's last line says
+/// whether it was encrypted.
+pub async fn run_connection(
+    stream: TcpStream,
     config: &ImapConfig,
     log: SessionLog,
 ) -> std::io::Result<()> {
-    let (read_half, write_half) = tokio::io::split(stream);
+    let implicit = config.tls.as_ref().filter(|_| config.implicit_tls);
+    let (read_half, write_half) = match transport::open_server(
+        stream,
+        implicit.map(|tls| &tls.acceptor),
+        config.login_timeout,
+    )
+    .await
+    {
+        Ok(halves) => halves,
+        Err(e) => {
+            log.note(&format!("TLS handshake failed: {e}"));
+            return Ok(());
+        }
+    };
     let mut reader = BufReader::new(read_half);
     let mut writer = BufWriter::new(write_half);
-    writer.write_all(Session::greeting().as_bytes()).await?;
-    writer.flush().await?;
     let mut session = Session::new(
         config.store.clone(),
         config.accounts.clone(),
         config.max_auth_failures,
     );
+    session.tls = Tls {
+        offered: config.tls.is_some(),
+        required: config.tls.as_ref().is_some_and(|tls| tls.required),
+        encrypted: transport::is_encrypted(reader.get_ref()),
+    };
+    if let Some(tls) = transport::describe(reader.get_ref()) {
+        log.note(&format!("encrypted from the start ({tls})"));
+    }
+    let result = dialogue(&mut reader, &mut writer, session, config, &log).await;
+    log.note(if transport::is_encrypted(reader.get_ref()) {
+        "connection closed (encrypted)"
+    } else {
+        "connection closed (not encrypted)"
+    });
+    result
+}
+
+async fn dialogue(
+    reader: &mut Reader,
+    writer: &mut BufWriter<WriteHalf>,
+    mut session: Session,
+    config: &ImapConfig,
+    log: &SessionLog,
+) -> std::io::Result<()> {
+    let (mut reader, mut writer, log) = (reader, writer, log);
+    writer.write_all(session.greeting().as_bytes()).await?;
+    writer.flush().await?;
     let mut bad_commands = 0;
     loop {
         if bad_commands > MAX_BAD_COMMANDS {
@@ -205,6 +252,31 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
         match flow {
             Flow::Continue => {}
             Flow::Close => break,
+            Flow::StartTls => {
+                let Some(tls) = &config.tls else { break };
+                let switch = transport::start_server_tls(reader, writer, &tls.acceptor);
+                let discarded = match tokio::time::timeout(config.login_timeout, switch).await {
+                    Ok(Ok(discarded)) => discarded,
+                    Ok(Err(e)) => {
+                        log.note(&format!("TLS handshake failed: {e}"));
+                        return Ok(());
+                    }
+                    Err(_) => {
+                        log.note("TLS handshake failed: no handshake in time");
+                        return Ok(());
+                    }
+                };
+                if discarded > 0 {
+                    log.note(&format!(
+                        "discarded {} sent after STARTTLS in plain text (command injection)",
+                        crate::plural::count(discarded, "byte")
+                    ));
+                }
+                session.tls.encrypted = true;
+                let tls = transport::describe(reader.get_ref()).unwrap_or_default();
+                log.note(&format!("encrypted ({tls})"));
+                continue;
+            }
             Flow::Idle { tag } => {
                 let (returned, go_on) =
                     idle(&mut reader, &mut writer, session, &tag, config, &log).await?;

@@ -8,6 +8,7 @@ use super::delivery::Delivery;
 use crate::services::listener::Limits;
 use crate::services::mail::accounts::Accounts;
 use crate::services::mail::{LOGIN_TIMEOUT, SESSION_LIMITS};
+use crate::services::tls::ServerTls;
 
 pub struct SmtpConfig {
     /// The name in the banner, EHLO reply and `Received:` headers.
@@ -27,6 +28,10 @@ pub struct SmtpConfig {
     pub idle_timeout: Duration,
     /// Port 587 (RFC 6409): MAIL needs AUTH first.
     pub submission: bool,
+    /// STARTTLS offered (and maybe required), from the lab file's `tls:`.
+    pub tls: Option<ServerTls>,
+    /// Port 465 (RFC 8314): TLS from the first byte (needs `tls`).
+    pub implicit_tls: bool,
 }
 
 impl SmtpConfig {
@@ -42,6 +47,8 @@ impl SmtpConfig {
             login_timeout: LOGIN_TIMEOUT,
             idle_timeout: Duration::from_secs(300),
             submission,
+            tls: None,
+            implicit_tls: false,
         }
     }
 }

@@ -1,0 +1,41 @@
+//! The lab file's TLS keys: a service's `tls:` (whether it offers TLS and
+//! whether login without it is allowed) and a PC's mail `security:` (how
+//! its mail program connects).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Whether a service offers TLS, and whether it insists on it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// Plain text only (the default, so a capture shows the password):
+    /// STARTTLS/STLS refused, no 465/993/995/443.
+    #[default]
+    Off,
+    /// STARTTLS/STLS offered and 465/993/995 (443 for web) open; plain
+    /// login still allowed.
+    Optional,
+    /// As `optional`, and no login (SMTP: no mail either) before TLS.
+    Required,
+}
+
+impl TlsMode {
+    pub fn is_off(&self) -> bool {
+        *self == TlsMode::Off
+    }
+}
+
+/// How a PC's mail program reaches its servers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MailSecurity {
+    /// Plain text on 587, 110 and 143 (the default).
+    #[default]
+    None,
+    /// STARTTLS on 587, STLS on 110, STARTTLS on 143; the server's
+    /// certificate is checked against the lab's CA.
+    Starttls,
+    /// TLS from the first byte: 465, 995, 993.
+    Tls,
+}
