@@ -9,6 +9,6 @@ pub mod listener;
 pub mod mail;
 pub mod node_log;
 pub mod shutdown;
-pub mod tls;
 #[cfg(test)]
 pub(crate) mod test_thread;
+pub mod tls;

@@ -50,7 +50,10 @@ fn halves(stream: Stream) -> (ReadHalf, WriteHalf) {
 
 /// Implicit TLS (ports 465, 993, 995, 443): the handshake first, then the
 /// protocol, both halves already encrypted.
-pub async fn accept(stream: TcpStream, acceptor: &TlsAcceptor) -> io::Result<(ReadHalf, WriteHalf)> {
+pub async fn accept(
+    stream: TcpStream,
+    acceptor: &TlsAcceptor,
+) -> io::Result<(ReadHalf, WriteHalf)> {
     let tls = acceptor.accept(stream).await?;
     Ok(halves(Stream::Server(Box::new(tls))))
 }
@@ -129,11 +132,18 @@ fn lock(shared: &Shared) -> MutexGuard<'_, Stream> {
 }
 
 fn switching() -> io::Error {
-    io::Error::new(io::ErrorKind::NotConnected, "the TLS handshake did not complete")
+    io::Error::new(
+        io::ErrorKind::NotConnected,
+        "the TLS handshake did not complete",
+    )
 }
 
 impl AsyncRead for ReadHalf {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         match &mut *lock(&self.0) {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Server(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -144,7 +154,11 @@ impl AsyncRead for ReadHalf {
 }
 
 impl AsyncWrite for WriteHalf {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match &mut *lock(&self.0) {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Server(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -172,17 +186,29 @@ impl AsyncWrite for WriteHalf {
     }
 }
 
-/// The protocol version and cipher suite, when encrypted: `TLSv1.3
+/// The protocol version and cipher suite, when encrypted: `TLS 1.3
 /// TLS13_AES_256_GCM_SHA384`, as the dialogue log shows it.
 pub fn describe(half: &ReadHalf) -> Option<String> {
     let stream = lock(&half.0);
     let (version, suite) = match &*stream {
-        Stream::Server(s) => (s.get_ref().1.protocol_version(), s.get_ref().1.negotiated_cipher_suite()),
-        Stream::Client(s) => (s.get_ref().1.protocol_version(), s.get_ref().1.negotiated_cipher_suite()),
+        Stream::Server(s) => (
+            s.get_ref().1.protocol_version(),
+            s.get_ref().1.negotiated_cipher_suite(),
+        ),
+        Stream::Client(s) => (
+            s.get_ref().1.protocol_version(),
+            s.get_ref().1.negotiated_cipher_suite(),
+        ),
         _ => return None,
     };
-    let version = version.and_then(|v| v.as_str()).unwrap_or("TLS");
-    let suite = suite.and_then(|s| s.suite().as_str()).unwrap_or("unknown cipher suite");
+    let version = match version {
+        Some(rustls::ProtocolVersion::TLSv1_3) => "TLS 1.3",
+        Some(rustls::ProtocolVersion::TLSv1_2) => "TLS 1.2",
+        _ => "TLS",
+    };
+    let suite = suite
+        .and_then(|s| s.suite().as_str())
+        .unwrap_or("unknown cipher suite");
     Some(format!("{version} {suite}"))
 }
 

@@ -7,11 +7,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rustls::RootCertStore;
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::ServerCertVerifier;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::RootCertStore;
 
 use super::*;
 
@@ -60,7 +60,13 @@ fn a_certificate_is_for_its_names_and_addresses_only() {
     let ca = LabCa::generate("t1", &[mail_server(), web_server()]).unwrap();
     let mail = ca.issue(&mail_server()).unwrap();
     let now = SystemTime::now();
-    for name in ["mail.mt.com", "mt.com", "server0", "192.168.1.10", "MAIL.MT.COM"] {
+    for name in [
+        "mail.mt.com",
+        "mt.com",
+        "server0",
+        "192.168.1.10",
+        "MAIL.MT.COM",
+    ] {
         assert_eq!(accepts(&ca.cert_pem, &mail, name, now), Ok(()), "{name}");
     }
     for name in ["www.mt.com", "other.mt.com", "192.168.1.20", "example.com"] {
@@ -77,7 +83,10 @@ fn certificates_are_valid_from_just_before_up_for_the_validity_period() {
     let mail = ca.issue(&mail_server()).unwrap();
     let now = SystemTime::now();
     let day = Duration::from_secs(24 * 3600);
-    assert_eq!(accepts(&ca.cert_pem, &mail, "mt.com", now + VALIDITY - day), Ok(()));
+    assert_eq!(
+        accepts(&ca.cert_pem, &mail, "mt.com", now + VALIDITY - day),
+        Ok(())
+    );
     assert_eq!(
         accepts(&ca.cert_pem, &mail, "mt.com", now - BACKDATED / 2),
         Ok(()),
