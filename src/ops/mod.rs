@@ -19,4 +19,5 @@ pub mod restart;
 pub mod status;
 pub mod target;
 pub mod test;
+pub mod tls;
 pub mod up;

@@ -161,6 +161,7 @@ async fn steps(
 ) -> Result<(BTreeMap<String, ClientReport>, Duration)> {
     let building = Instant::now();
     build(plan, progress).await?;
+    super::tls::prepare(plan, dir)?;
     let built = building.elapsed();
     start_daemon_shown(dir, progress).await?;
     Ok((wait_for_leases(plan, dir, progress, leases).await?, built))

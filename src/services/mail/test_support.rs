@@ -43,6 +43,8 @@ pub struct Options {
     pub imap_tweak: fn(&mut ImapConfig),
     /// TLS on every server (off: none, as before).
     pub tls: TlsMode,
+    /// What the relay trusts (with `next_hop`): STARTTLS when offered.
+    pub relay_tls: Option<TlsConnector>,
 }
 
 impl Default for Options {
@@ -54,6 +56,7 @@ impl Default for Options {
             pop3_tweak: |_| {},
             imap_tweak: |_| {},
             tls: TlsMode::Off,
+            relay_tls: None,
         }
     }
 }
@@ -173,6 +176,7 @@ impl MailServer {
                 reply_timeout: Duration::from_secs(5),
                 delivery,
                 transcript: Transcript::discard(),
+                tls: options.relay_tls.clone(),
             };
             tokio::spawn(relay.run(stop.clone()));
         }

@@ -1,13 +1,17 @@
 //! One attempt of the relay to hand a message to one server of the
 //! recipients' domain: connect, the SMTP client's transaction logged as an
 //! `smtp-out` session, QUIT; and what became of each recipient: delivered,
-//! to be tried again (4xx), or bounced (5xx).
+//! to be tried again (4xx), or bounced (5xx). With the lab's CA at hand,
+//! STARTTLS whenever the server offers it, its certificate checked for the
+//! name the server was found by; the log says whether the session was
+//! encrypted.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpStream;
 use tokio::time::timeout;
+use tokio_rustls::TlsConnector;
 
 use super::client::{Client, SmtpError};
 use super::command::Mailbox;
@@ -34,6 +38,7 @@ pub struct Unreachable(pub String);
 /// bounce).
 pub async fn send(
     server: SocketAddr,
+    (name, tls): (&str, Option<&TlsConnector>),
     hostname: &str,
     sender: Option<&str>,
     recipients: &[Mailbox],
@@ -46,8 +51,15 @@ pub async fn send(
         .map_err(|_| Unreachable(format!("connecting to {server} timed out")))?
         .map_err(|e| Unreachable(format!("cannot connect to {server}: {e}")))?;
     let mut client = Client::new(stream, reply_timeout, Some(log));
-    let result = match client.greet(hostname).await {
-        Ok(_) => client
+    let greeted = match (client.greet(hostname).await, tls) {
+        (Ok(ehlo), Some(connector)) if ehlo.offers("STARTTLS") => client
+            .start_tls(connector, name, hostname)
+            .await
+            .map(|_| ()),
+        (greeted, _) => greeted.map(|_| ()),
+    };
+    let result = match greeted {
+        Ok(()) => client
             .send(sender.unwrap_or(""), recipients, message)
             .await
             .map(|sent| {

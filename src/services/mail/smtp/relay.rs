@@ -67,6 +67,9 @@ pub struct Relay {
     pub reply_timeout: Duration,
     pub delivery: Arc<Delivery>,
     pub transcript: Transcript,
+    /// Trusts the lab's CA: STARTTLS with every server that offers it.
+    /// None when the lab has no TLS (no server offers it either).
+    pub tls: Option<tokio_rustls::TlsConnector>,
 }
 
 impl Relay {
@@ -220,6 +223,7 @@ impl Relay {
             let log = self.transcript.outgoing("smtp-out", &name, server);
             match outbound::send(
                 server,
+                (&name, self.tls.as_ref()),
                 &self.hostname,
                 sender,
                 recipients,
