@@ -42,11 +42,6 @@ pub struct MailAccount {
     pub user: String,
     /// Password on both servers.
     pub password: String,
-    /// `none` (default: plain text on 587/110/143), `starttls` (switch to
-    /// TLS on those ports) or `tls` (465/995/993); servers are checked
-    /// against the lab's CA.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub security: Option<super::model_tls::MailSecurity>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

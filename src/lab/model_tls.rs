@@ -1,6 +1,5 @@
-//! The lab file's TLS keys: a service's `tls:` (whether it offers TLS and
-//! whether login without it is allowed) and a PC's mail `security:` (how
-//! its mail program connects).
+//! The lab file's TLS key: a service's `tls:` (whether it offers TLS and
+//! whether login without it is allowed).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -24,18 +23,4 @@ impl TlsMode {
     pub fn is_off(&self) -> bool {
         *self == TlsMode::Off
     }
-}
-
-/// How a PC's mail program reaches its servers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum MailSecurity {
-    /// Plain text on 587, 110 and 143 (the default).
-    #[default]
-    None,
-    /// STARTTLS on 587, STLS on 110, STARTTLS on 143; the server's
-    /// certificate is checked against the lab's CA.
-    Starttls,
-    /// TLS from the first byte: 465, 995, 993.
-    Tls,
 }

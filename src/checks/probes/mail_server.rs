@@ -246,7 +246,6 @@ mod tests {
             outgoing: "mail.cbrc.com".into(),
             user: user.into(),
             password: password.into(),
-            security: None,
         }
     }
 

@@ -168,7 +168,6 @@ mod tests {
             outgoing: "mail.cbrc.com".into(),
             user: "bob".into(),
             password: "secret".into(),
-            security: None,
         };
         let busy = FetchError::refused(
             "login",
