@@ -164,23 +164,22 @@ async fn dialogue(
     config: &ImapConfig,
     log: &SessionLog,
 ) -> std::io::Result<()> {
-    let (mut reader, mut writer, log) = (reader, writer, log);
     writer.write_all(session.greeting().as_bytes()).await?;
     writer.flush().await?;
     let mut bad_commands = 0;
     loop {
         if bad_commands > MAX_BAD_COMMANDS {
-            return bye(&mut writer, &log, "too many malformed commands, closing").await;
+            return bye(writer, log, "too many malformed commands, closing").await;
         }
         let limits = if session.logged_in() {
             config.limits
         } else {
             config.limits.before_login()
         };
-        let read = connection::read_command(&mut reader, &mut writer, limits);
+        let read = connection::read_command(reader, writer, limits);
         let Ok(incoming) = tokio::time::timeout(silence_allowed(&session, config), read).await
         else {
-            return bye(&mut writer, &log, "idle for too long, closing").await;
+            return bye(writer, log, "idle for too long, closing").await;
         };
         let bytes = match incoming? {
             Incoming::Closed => return Ok(()),
@@ -189,8 +188,8 @@ async fn dialogue(
                 log.client(b"<command too long>");
                 let limit = config.limits.max_line;
                 reply(
-                    &mut writer,
-                    &log,
+                    writer,
+                    log,
                     &tagged(
                         tag,
                         &format!("BAD command line too long (at most {limit} octets)"),
@@ -213,20 +212,20 @@ async fn dialogue(
                         limits.max_literals
                     )
                 };
-                reply(&mut writer, &log, &tagged(tag, &message)).await?;
+                reply(writer, log, &tagged(tag, &message)).await?;
                 if synchronizing {
                     continue;
                 }
                 return bye(
-                    &mut writer,
-                    &log,
+                    writer,
+                    log,
                     "cannot skip a non-synchronizing literal that large",
                 )
                 .await;
             }
             Incoming::Command(bytes) => bytes,
         };
-        log_command(&log, &bytes);
+        log_command(log, &bytes);
         let command = match parser::parse(&bytes) {
             Ok(command) => {
                 bad_commands = 0;
@@ -234,13 +233,13 @@ async fn dialogue(
             }
             Err(refused) => {
                 bad_commands += 1;
-                reply(&mut writer, &log, &tagged(refused.tag, &refused.response)).await?;
+                reply(writer, log, &tagged(refused.tag, &refused.response)).await?;
                 continue;
             }
         };
         // The raw command (an APPEND's message, say) is not kept twice.
         drop(bytes);
-        let (returned, flow) = off_runtime(session, &mut writer, move |session, pieces| {
+        let (returned, flow) = off_runtime(session, writer, move |session, pieces| {
             session.handle(command, pieces)
         })
         .await?;
@@ -278,8 +277,7 @@ async fn dialogue(
                 continue;
             }
             Flow::Idle { tag } => {
-                let (returned, go_on) =
-                    idle(&mut reader, &mut writer, session, &tag, config, &log).await?;
+                let (returned, go_on) = idle(reader, writer, session, &tag, config, log).await?;
                 session = returned;
                 if !go_on {
                     break;
@@ -288,10 +286,10 @@ async fn dialogue(
             Flow::AuthenticatePlain { tag } => {
                 writer.write_all(b"+ \r\n").await?;
                 writer.flush().await?;
-                let read = read_line(&mut reader, 8 * 1024);
+                let read = read_line(reader, 8 * 1024);
                 let Ok(line) = tokio::time::timeout(silence_allowed(&session, config), read).await
                 else {
-                    return bye(&mut writer, &log, "idle for too long, closing").await;
+                    return bye(writer, log, "idle for too long, closing").await;
                 };
                 let response = match line? {
                     Line::Closed => return Ok(()),
@@ -301,7 +299,7 @@ async fn dialogue(
                         response
                     }
                 };
-                let (returned, flow) = off_runtime(session, &mut writer, move |session, _| {
+                let (returned, flow) = off_runtime(session, writer, move |session, _| {
                     session.authenticate_plain(&tag, &response)
                 })
                 .await?;

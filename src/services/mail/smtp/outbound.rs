@@ -34,11 +34,19 @@ pub enum Outcome {
 #[error("{0}")]
 pub struct Unreachable(pub String);
 
-/// Sends one message to `server` for `recipients` (a null `sender` for a
+/// The server an attempt goes to.
+pub struct Hop<'a> {
+    pub address: SocketAddr,
+    /// The name it was found by (its certificate must carry it).
+    pub name: &'a str,
+    /// Trusts the lab's CA; None when the lab has no TLS.
+    pub tls: Option<&'a TlsConnector>,
+}
+
+/// Sends one message to `hop` for `recipients` (a null `sender` for a
 /// bounce).
 pub async fn send(
-    server: SocketAddr,
-    (name, tls): (&str, Option<&TlsConnector>),
+    hop: Hop<'_>,
     hostname: &str,
     sender: Option<&str>,
     recipients: &[Mailbox],
@@ -46,6 +54,11 @@ pub async fn send(
     reply_timeout: Duration,
     log: SessionLog,
 ) -> Result<Vec<Outcome>, Unreachable> {
+    let Hop {
+        address: server,
+        name,
+        tls,
+    } = hop;
     let stream = timeout(reply_timeout, TcpStream::connect(server))
         .await
         .map_err(|_| Unreachable(format!("connecting to {server} timed out")))?

@@ -221,9 +221,13 @@ impl Relay {
         let mut last = format!("no mail server found for {domain}");
         for (name, server) in servers {
             let log = self.transcript.outgoing("smtp-out", &name, server);
+            let hop = outbound::Hop {
+                address: server,
+                name: &name,
+                tls: self.tls.as_ref(),
+            };
             match outbound::send(
-                server,
-                (&name, self.tls.as_ref()),
+                hop,
                 &self.hostname,
                 sender,
                 recipients,
