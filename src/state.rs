@@ -206,3 +206,59 @@ fn running_hint() -> String {
         format!(" (running: {})", labs.join(", "))
     }
 }
+
+/// A lab's TLS files, made at `up` when a service of the lab offers TLS:
+/// `STATE/tls/ca.pem` (the lab CA, what clients trust), `ca.key` (its key,
+/// which never leaves this directory), and per server node `NODE.pem`
+/// (its certificate, then the CA's) and `NODE.key`.
+pub struct TlsFiles {
+    pub dir: PathBuf,
+}
+
+impl TlsFiles {
+    pub fn of(state_dir: &Path) -> TlsFiles {
+        TlsFiles {
+            dir: state_dir.join("tls"),
+        }
+    }
+
+    pub fn ca_cert(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    pub fn ca_key(&self) -> PathBuf {
+        self.dir.join("ca.key")
+    }
+
+    pub fn chain(&self, node: &str) -> PathBuf {
+        self.dir.join(format!("{node}.pem"))
+    }
+
+    pub fn key(&self, node: &str) -> PathBuf {
+        self.dir.join(format!("{node}.key"))
+    }
+
+    /// Creates the directory, root's alone.
+    pub fn create(&self) -> Result<()> {
+        DirBuilder::new()
+            .mode(0o700)
+            .create(&self.dir)
+            .with_context(|| format!("cannot create {}", self.dir.display()))
+    }
+
+    /// Writes one of the files, root's alone.
+    pub fn write(&self, path: &Path, text: &str) -> Result<()> {
+        private_file(path, false)
+            .and_then(|mut file| file.write_all(text.as_bytes()))
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
+
+    /// The lab CA's certificate, or None when the lab has no TLS.
+    pub fn read_ca(&self) -> Result<Option<String>> {
+        match fs::read_to_string(self.ca_cert()) {
+            Ok(pem) => Ok(Some(pem)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", self.ca_cert().display())),
+        }
+    }
+}

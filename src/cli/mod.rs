@@ -2,6 +2,7 @@
 //! `ops`, and prints text, JSON or JUnit with the verb's exit code; this
 //! file only parses and dispatches.
 
+mod ca;
 mod capture;
 mod check;
 mod dhcp_client;
@@ -172,6 +173,22 @@ enum Command {
         /// Also print the bodies of messages sent with DATA (`D:` lines).
         #[arg(long)]
         bodies: bool,
+    },
+    /// Print the lab's certificate authority (PEM), to trust it on the host.
+    ///
+    /// A lab whose services say `tls: optional` or `tls: required` gets its
+    /// own CA at `up`; the lab's nodes trust it already. Import it into a
+    /// browser on the host to open the lab's HTTPS sites without a warning;
+    /// it can vouch only for the lab's own names and addresses.
+    #[command(after_help = "Examples:\n  \
+                            labctl ca mail-security > mail-security-ca.pem\n  \
+                            labctl ca mail-security -o /tmp/lab-ca.pem")]
+    Ca {
+        /// The running lab.
+        lab: String,
+        /// Write the PEM to this file instead of printing it.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
     },
     /// Open an interactive shell inside a node ($SHELL, else /bin/sh).
     ///
@@ -466,6 +483,7 @@ fn run(command: Command) -> ExitCode {
             bodies,
         } => logs::run(&lab, &node, follow, bodies),
         Command::Shell { lab, node } => exec::shell(&lab, &node),
+        Command::Ca { lab, output } => ca::run(&lab, output.as_deref()),
         Command::Graph {
             lab,
             format,

@@ -27,7 +27,8 @@ pub(super) fn lab_of(command: &Command) -> Option<(String, Holding)> {
         | Command::Logs { lab, .. }
         | Command::Shell { lab, .. }
         | Command::Check { lab, .. }
-        | Command::Capture { lab, .. } => running(lab),
+        | Command::Capture { lab, .. }
+        | Command::Ca { lab, .. } => running(lab),
         Command::Status { lab: Some(lab), .. } => running(lab),
         Command::Graph { lab, .. } if !looks_like_file(lab) => running(lab),
         Command::Mail(

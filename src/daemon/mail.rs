@@ -1,7 +1,8 @@
 //! A mail node in the daemon: opens its store (Maildir++ under the lab's
 //! state dir) and relay queue, logs its dialogue in the node's log, and starts SMTP on 25 and 587,
 //! POP3 on 110 and the relay worker, which finds other domains' servers
-//! through the node's own DNS servers, and IMAP on 143.
+//! through the node's own DNS servers, and IMAP on 143. With `tls:` on,
+//! those offer STARTTLS/STLS and 465, 995 and 993 speak TLS from the start.
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
@@ -32,6 +33,9 @@ pub const SMTP_PORT: u16 = 25;
 pub const SUBMISSION_PORT: u16 = 587;
 pub const POP3_PORT: u16 = 110;
 pub const IMAP_PORT: u16 = 143;
+pub const SUBMISSIONS_PORT: u16 = 465;
+pub const POP3S_PORT: u16 = 995;
+pub const IMAPS_PORT: u16 = 993;
 const DNS_PORT: u16 = 53;
 
 /// The node's mail dir: `STATE/mail/NODE/` with `maildirs/` and `queue/`.
@@ -112,8 +116,19 @@ pub fn start(context: &NodeContext, tasks: &mut Tasks) -> Result<()> {
             resolv_conf: Some(resolv_conf.clone()),
         })
     });
-    for (port, submission) in [(SMTP_PORT, false), (SUBMISSION_PORT, true)] {
+    let tls = super::tls::server(&context.state_dir, &node.name, plan.tls)?;
+    let mut smtp_ports = vec![(SMTP_PORT, false, false), (SUBMISSION_PORT, true, false)];
+    let mut pop3_ports = vec![(POP3_PORT, false)];
+    let mut imap_ports = vec![(IMAP_PORT, false)];
+    if tls.is_some() {
+        smtp_ports.push((SUBMISSIONS_PORT, true, true));
+        pop3_ports.push((POP3S_PORT, true));
+        imap_ports.push((IMAPS_PORT, true));
+    }
+    for (port, submission, implicit_tls) in smtp_ports {
         let mut config = SmtpConfig::new(mail.hostname.clone(), delivery.clone(), submission);
+        config.tls = tls.clone();
+        config.implicit_tls = implicit_tls;
         config.dkim = signer.clone();
         config.sender_checks = sender_checks.clone();
         let listener = listen(port)?;
@@ -124,24 +139,32 @@ pub fn start(context: &NodeContext, tasks: &mut Tasks) -> Result<()> {
             stop.clone(),
         ));
     }
-    let pop3_config = Pop3Config::new(
-        mail.hostname.clone(),
-        mail.accounts.clone(),
-        mail.store.clone(),
-    );
-    tasks.spawn(pop3::serve(
-        listen(POP3_PORT)?,
-        Arc::new(pop3_config),
-        mail.transcript.clone(),
-        stop.clone(),
-    ));
-    let imap_config = ImapConfig::new(mail.accounts.clone(), mail.store.clone());
-    tasks.spawn(imap::serve(
-        listen(IMAP_PORT)?,
-        Arc::new(imap_config),
-        mail.transcript.clone(),
-        stop.clone(),
-    ));
+    for (port, implicit_tls) in pop3_ports {
+        let mut pop3_config = Pop3Config::new(
+            mail.hostname.clone(),
+            mail.accounts.clone(),
+            mail.store.clone(),
+        );
+        pop3_config.tls = tls.clone();
+        pop3_config.implicit_tls = implicit_tls;
+        tasks.spawn(pop3::serve(
+            listen(port)?,
+            Arc::new(pop3_config),
+            mail.transcript.clone(),
+            stop.clone(),
+        ));
+    }
+    for (port, implicit_tls) in imap_ports {
+        let mut imap_config = ImapConfig::new(mail.accounts.clone(), mail.store.clone());
+        imap_config.tls = tls.clone();
+        imap_config.implicit_tls = implicit_tls;
+        tasks.spawn(imap::serve(
+            listen(port)?,
+            Arc::new(imap_config),
+            mail.transcript.clone(),
+            stop.clone(),
+        ));
+    }
     let relay = Relay {
         hostname: mail.hostname.clone(),
         next_hop: NextHop::Dns {
@@ -157,10 +180,16 @@ pub fn start(context: &NodeContext, tasks: &mut Tasks) -> Result<()> {
         reply_timeout: Duration::from_secs(30),
         delivery,
         transcript: mail.transcript.clone(),
+        tls: super::tls::lab_connector(&context.state_dir)?,
     };
     tasks.spawn(relay.run(stop.clone()));
+    let ports = if tls.is_some() {
+        "SMTP 25, 587, 465; POP3 110, 995; IMAP 143, 993; TLS"
+    } else {
+        "SMTP 25, 587; POP3 110; IMAP 143"
+    };
     tracing::info!(
-        "{}: mail for {} (SMTP 25, 587; POP3 110; IMAP 143)",
+        "{}: mail for {} ({ports})",
         node.name,
         plan.domains.join(", ")
     );

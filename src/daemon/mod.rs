@@ -19,6 +19,7 @@ pub mod node_logs;
 pub mod pidfile;
 pub mod services;
 pub mod state;
+pub mod tls;
 pub mod web;
 pub mod webmail;
 

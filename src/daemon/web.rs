@@ -13,6 +13,7 @@ use crate::services::http::{self, Site};
 use crate::state::LabRecord;
 
 pub const HTTP_PORT: u16 = 80;
+pub const HTTPS_PORT: u16 = 443;
 
 pub fn start(context: &NodeContext, tasks: &mut Tasks) -> Result<()> {
     let Some(web) = &context.node.agents.web else {
@@ -41,6 +42,25 @@ pub fn start(context: &NodeContext, tasks: &mut Tasks) -> Result<()> {
     };
     let listener = tcp_listener(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, HTTP_PORT))?;
     tracing::info!("{}: web server on port {HTTP_PORT}", context.node.name);
+    let tls = super::tls::server(
+        &context.state_dir,
+        &context.node.name,
+        web.tls.unwrap_or_default(),
+    )?;
+    if let Some(tls) = tls {
+        let listener = tcp_listener(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, HTTPS_PORT))?;
+        tracing::info!("{}: HTTPS on port {HTTPS_PORT}", context.node.name);
+        let config = http::HttpConfig {
+            tls: Some(tls.acceptor),
+            ..http::HttpConfig::default()
+        };
+        tasks.spawn(http::serve(
+            listener,
+            site.clone(),
+            config,
+            context.shutdown.clone(),
+        ));
+    }
     tasks.spawn(http::serve(
         listener,
         site,

@@ -10,6 +10,7 @@ pub mod model_agents;
 pub mod model_checks;
 pub mod model_dns;
 pub mod model_mail_auth;
+pub mod model_tls;
 pub mod network;
 pub mod path_walk;
 pub mod plan;

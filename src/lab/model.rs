@@ -214,6 +214,11 @@ pub struct MailService {
     /// `record`. Without it, no checks are made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sender_checks: Option<super::model_mail_auth::Enforcement>,
+    /// TLS on this server: `off` (the default: plain text only),
+    /// `optional` (STARTTLS on 25/587, STLS on 110, STARTTLS on 143, and
+    /// 465, 995, 993) or `required` (as optional, and no login before TLS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<super::model_tls::TlsMode>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]

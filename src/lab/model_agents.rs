@@ -64,6 +64,10 @@ pub struct WebService {
     /// A directory of files to serve, relative to the lab file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root: Option<String>,
+    /// HTTPS on 443 with a certificate from the lab's CA: `off` (default),
+    /// `optional` or `required` (both serve HTTPS; port 80 stays open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<super::model_tls::TlsMode>,
 }
 
 /// Webmail on port 80 (HTTP): users log in, read, send and file their mail

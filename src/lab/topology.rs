@@ -50,6 +50,9 @@ pub struct MailPlan {
     /// applied this far.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sender_checks: Option<super::model_mail_auth::Enforcement>,
+    /// The lab file's `tls:` (off when not written).
+    #[serde(default, skip_serializing_if = "super::model_tls::TlsMode::is_off")]
+    pub tls: super::model_tls::TlsMode,
 }
 
 /// One domain's DKIM signing key.

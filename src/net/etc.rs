@@ -71,3 +71,54 @@ pub fn remove_node_files(namespace: &str) -> Result<()> {
         Err(e) => Err(e).with_context(|| format!("cannot remove {}", dir.display())),
     }
 }
+
+/// The host's trust store, which a node's `ssl` directory replaces.
+const HOST_SSL: &str = "/etc/ssl";
+/// The bundle Debian's tools read (curl, OpenSSL's default CA file,
+/// Python's `ssl`, GnuTLS' system trust, swaks, s-nail, mutt, fetchmail).
+const BUNDLE: &str = "certs/ca-certificates.crt";
+
+/// Gives each node (by namespace) an `/etc/ssl` that trusts the lab's CA
+/// as well as the host's: `/etc/netns/NS/ssl/` replaces `/etc/ssl` inside
+/// the node (`ip netns exec` and `labctl exec` bind it over), so it holds
+/// the host's `openssl.cnf` and certificate links as they are, the host's
+/// bundle with the lab CA appended, and the lab CA on its own
+/// (`certs/labctl-LAB-ca.pem`).
+pub fn install_ca<'a>(
+    namespaces: impl Iterator<Item = &'a str>,
+    lab: &str,
+    ca_pem: &str,
+) -> Result<()> {
+    let host = Path::new(HOST_SSL);
+    let host_bundle = fs::read_to_string(host.join(BUNDLE)).unwrap_or_default();
+    let bundle = format!("{host_bundle}\n# labctl: the CA of lab {lab}\n{ca_pem}");
+    let links: Vec<(std::ffi::OsString, PathBuf)> = fs::read_dir(host.join("certs"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| Some((entry.file_name(), fs::read_link(entry.path()).ok()?)))
+        .collect();
+    let config = fs::read(host.join("openssl.cnf")).ok();
+    for namespace in namespaces {
+        let ssl = node_etc_dir(namespace).join("ssl");
+        let certs = ssl.join("certs");
+        fs::create_dir_all(&certs).with_context(|| format!("cannot create {}", certs.display()))?;
+        let write = |path: PathBuf, bytes: &[u8]| {
+            fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))
+        };
+        if let Some(config) = &config {
+            write(ssl.join("openssl.cnf"), config)?;
+        }
+        for (name, target) in &links {
+            let link = certs.join(name);
+            std::os::unix::fs::symlink(target, &link)
+                .with_context(|| format!("cannot create {}", link.display()))?;
+        }
+        write(ssl.join(BUNDLE), bundle.as_bytes())?;
+        write(
+            certs.join(format!("labctl-{lab}-ca.pem")),
+            ca_pem.as_bytes(),
+        )?;
+    }
+    Ok(())
+}

@@ -21,4 +21,5 @@ pub mod rootless;
 pub mod status;
 pub mod target;
 pub mod test;
+pub mod tls;
 pub mod up;

@@ -184,6 +184,7 @@ async fn steps(
 ) -> Result<(BTreeMap<String, ClientReport>, Duration)> {
     let building = Instant::now();
     build(plan, progress).await?;
+    super::tls::prepare(plan, dir)?;
     let built = building.elapsed();
     on_built(plan)?;
     start_daemon_shown(dir, progress).await?;

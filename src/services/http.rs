@@ -13,8 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::time::Instant;
 
 use super::listener::{self, Busy, Gate, Limits};
@@ -37,7 +38,7 @@ const MAX_FILE: u64 = 16 * 1024 * 1024;
 const MAX_REQUESTS: usize = 100;
 
 /// The web server's limits.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone)]
 pub struct HttpConfig {
     /// Connections at once, in all and from one client address (a quarter:
     /// browsers open about six, so this is room for a whole lab room
@@ -49,6 +50,9 @@ pub struct HttpConfig {
     /// sends a byte now and then is closed as well (Apache's
     /// mod_reqtimeout allows 20–40 s for a head; nginx 60 s per read).
     pub request_timeout: Duration,
+    /// HTTPS (the port is the caller's: 443): the TLS handshake comes
+    /// first and counts against `request_timeout`.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl Default for HttpConfig {
@@ -59,6 +63,7 @@ impl Default for HttpConfig {
                 max_per_client: 64,
             },
             request_timeout: Duration::from_secs(30),
+            tls: None,
         }
     }
 }
@@ -82,10 +87,23 @@ pub async fn serve(
 ) -> Result<()> {
     let site = Arc::new(site);
     let gate = Gate::new(config.connections);
-    listener::serve(listener, gate, BUSY, stop, |stream, _| {
+    let HttpConfig {
+        connections: _,
+        request_timeout,
+        tls,
+    } = config;
+    listener::serve(listener, gate, BUSY, stop, move |stream, _| {
         let site = site.clone();
+        let tls = tls.clone();
         async move {
-            let _ = connection(stream, &site, config.request_timeout).await;
+            let Some(acceptor) = tls else {
+                let _ = connection(stream, &site, request_timeout).await;
+                return;
+            };
+            let handshake = tokio::time::timeout(request_timeout, acceptor.accept(stream)).await;
+            if let Ok(Ok(stream)) = handshake {
+                let _ = connection(stream, &site, request_timeout).await;
+            }
         }
     })
     .await
@@ -108,8 +126,8 @@ pub enum HeadError {
     HasBody,
 }
 
-async fn connection(
-    mut stream: TcpStream,
+async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     site: &Site,
     request_timeout: Duration,
 ) -> std::io::Result<()> {
@@ -240,8 +258,8 @@ pub enum HeadRead {
 
 /// Reads until `buffer` holds a whole head or `deadline` passes; the one
 /// head reader of every HTTP service (the static site and webmail).
-pub async fn read_head(
-    stream: &mut TcpStream,
+pub async fn read_head<S: AsyncRead + Unpin>(
+    stream: &mut S,
     buffer: &mut Vec<u8>,
     deadline: Instant,
 ) -> std::io::Result<HeadRead> {
@@ -495,8 +513,8 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-async fn respond(
-    stream: &mut TcpStream,
+async fn respond<S: AsyncWrite + Unpin>(
+    stream: &mut S,
     status: u16,
     content_type: &str,
     body: &[u8],

@@ -11,3 +11,4 @@ pub mod node_log;
 pub mod shutdown;
 #[cfg(test)]
 pub(crate) mod test_thread;
+pub mod tls;

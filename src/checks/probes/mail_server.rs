@@ -228,6 +228,7 @@ mod tests {
             ],
             dkim: vec![],
             sender_checks: None,
+            tls: Default::default(),
         }
     }
 

@@ -115,6 +115,7 @@ impl MailPass<'_> {
                 users,
                 dkim,
                 sender_checks: service.sender_checks,
+                tls: service.tls.unwrap_or_default(),
             });
         }
         if mail_nodes.len() > 1 {

@@ -20,6 +20,8 @@ pub mod store;
 mod store_folder;
 #[cfg(test)]
 pub(crate) mod test_support;
+#[cfg(test)]
+mod tls_tests;
 pub mod transcript;
 
 use std::time::Duration;

@@ -1,7 +1,10 @@
 //! Mail servers on 127.0.0.1 for the protocol tests: a store, queue and log
 //! in a temporary directory, SMTP (25 and 587 roles), POP3 and IMAP
 //! listeners on ephemeral ports, all on the caller's runtime (as on a node),
-//! the relay worker, and a line-oriented test client.
+//! the relay worker, and a line-oriented test client. With `Options::tls`
+//! the servers get a certificate from a fresh CA for `mx.test` and
+//! 127.0.0.1 and listen on the implicit-TLS ports too; the client can
+//! switch to TLS and checks the server against that CA.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,7 +14,12 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio_rustls::TlsConnector;
+
+use crate::lab::model_tls::TlsMode;
+use crate::services::tls::authority::{LabCa, Subject};
+use crate::services::tls::transport::{self, ReadHalf, WriteHalf};
+use crate::services::tls::{ServerTls, config as tls_config};
 
 use super::accounts::Accounts;
 use super::imap::server::{self as imap, ImapConfig};
@@ -33,6 +41,10 @@ pub struct Options {
     pub tweak: fn(&mut SmtpConfig),
     pub pop3_tweak: fn(&mut Pop3Config),
     pub imap_tweak: fn(&mut ImapConfig),
+    /// TLS on every server (off: none, as before).
+    pub tls: TlsMode,
+    /// What the relay trusts (with `next_hop`): STARTTLS when offered.
+    pub relay_tls: Option<TlsConnector>,
 }
 
 impl Default for Options {
@@ -43,6 +55,8 @@ impl Default for Options {
             tweak: |_| {},
             pop3_tweak: |_| {},
             imap_tweak: |_| {},
+            tls: TlsMode::Off,
+            relay_tls: None,
         }
     }
 }
@@ -56,6 +70,9 @@ pub struct MailServer {
     pub submission: SocketAddr,
     pub pop3: SocketAddr,
     pub imap: SocketAddr,
+    /// With `Options::tls`: ports 465, 995 and 993's roles, and a client
+    /// side that trusts the test CA.
+    pub implicit: Option<Implicit>,
     transcript: Transcript,
     _stop: ShutdownTrigger,
 }
@@ -89,11 +106,18 @@ impl MailServer {
         });
         let stop_tx = ShutdownTrigger::new();
         let stop = stop_tx.subscribe();
+        let (server_tls, connector) = test_tls(options.tls);
+        let implicit = server_tls.is_some();
         let mut addresses = Vec::new();
-        for submission in [false, true] {
+        for (submission, implicit_tls) in [(false, false), (true, false), (true, true)] {
+            if implicit_tls && !implicit {
+                continue;
+            }
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             addresses.push(listener.local_addr().unwrap());
             let mut config = SmtpConfig::new("mx.test".into(), delivery.clone(), submission);
+            config.tls = server_tls.clone();
+            config.implicit_tls = implicit_tls;
             (options.tweak)(&mut config);
             tokio::spawn(smtp::serve(
                 listener,
@@ -102,26 +126,44 @@ impl MailServer {
                 stop.clone(),
             ));
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let pop3_address = listener.local_addr().unwrap();
-        let mut config = Pop3Config::new("mx.test".into(), accounts.clone(), store.clone());
-        (options.pop3_tweak)(&mut config);
-        tokio::spawn(pop3::serve(
-            listener,
-            Arc::new(config),
-            transcript.clone(),
-            stop.clone(),
-        ));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let imap_address = listener.local_addr().unwrap();
-        let mut config = ImapConfig::new(accounts.clone(), store.clone());
-        (options.imap_tweak)(&mut config);
-        tokio::spawn(imap::serve(
-            listener,
-            Arc::new(config),
-            transcript.clone(),
-            stop.clone(),
-        ));
+        let mut pop3_addresses = Vec::new();
+        for implicit_tls in [false, true] {
+            if implicit_tls && !implicit {
+                continue;
+            }
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            pop3_addresses.push(listener.local_addr().unwrap());
+            let mut config = Pop3Config::new("mx.test".into(), accounts.clone(), store.clone());
+            config.tls = server_tls.clone();
+            config.implicit_tls = implicit_tls;
+            (options.pop3_tweak)(&mut config);
+            tokio::spawn(pop3::serve(
+                listener,
+                Arc::new(config),
+                transcript.clone(),
+                stop.clone(),
+            ));
+        }
+        let mut imap_addresses = Vec::new();
+        for implicit_tls in [false, true] {
+            if implicit_tls && !implicit {
+                continue;
+            }
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            imap_addresses.push(listener.local_addr().unwrap());
+            let mut config = ImapConfig::new(accounts.clone(), store.clone());
+            config.tls = server_tls.clone();
+            config.implicit_tls = implicit_tls;
+            (options.imap_tweak)(&mut config);
+            tokio::spawn(imap::serve(
+                listener,
+                Arc::new(config),
+                transcript.clone(),
+                stop.clone(),
+            ));
+        }
+        let pop3_address = pop3_addresses[0];
+        let imap_address = imap_addresses[0];
         if let Some(hop) = options.next_hop {
             let relay = Relay {
                 hostname: "mx.test".into(),
@@ -134,6 +176,7 @@ impl MailServer {
                 reply_timeout: Duration::from_secs(5),
                 delivery,
                 transcript: Transcript::discard(),
+                tls: options.relay_tls.clone(),
             };
             tokio::spawn(relay.run(stop.clone()));
         }
@@ -146,6 +189,12 @@ impl MailServer {
             submission: addresses[1],
             pop3: pop3_address,
             imap: imap_address,
+            implicit: connector.map(|connector| Implicit {
+                smtps: addresses[2],
+                pop3s: pop3_addresses[1],
+                imaps: imap_addresses[1],
+                connector,
+            }),
             transcript,
             _stop: stop_tx,
         }
@@ -199,8 +248,8 @@ impl Drop for MailServer {
 /// A client that sends lines and reads replies (multi-line SMTP replies
 /// joined with `\n`; POP3 single lines).
 pub struct Client {
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
+    reader: BufReader<ReadHalf>,
+    writer: WriteHalf,
 }
 
 impl Client {
@@ -217,11 +266,34 @@ impl Client {
     }
 
     fn from_stream(stream: TcpStream) -> Client {
-        let (read, write) = stream.into_split();
+        let (read, write) = transport::split(stream);
         Client {
             reader: BufReader::new(read),
             writer: write,
         }
+    }
+
+    /// A connection to an implicit-TLS port, the server checked as `mx.test`.
+    pub async fn connect_tls(address: SocketAddr, connector: &TlsConnector) -> Client {
+        let stream = TcpStream::connect(address).await.unwrap();
+        let (read, write) = transport::connect(stream, connector, server_name())
+            .await
+            .expect("TLS handshake");
+        Client {
+            reader: BufReader::new(read),
+            writer: write,
+        }
+    }
+
+    /// The client's side of STARTTLS/STLS, after the server's go-ahead.
+    pub async fn start_tls(&mut self, connector: &TlsConnector) {
+        transport::start_client_tls(&mut self.reader, &mut self.writer, connector, server_name())
+            .await
+            .expect("TLS handshake");
+    }
+
+    pub fn is_encrypted(&self) -> bool {
+        transport::is_encrypted(self.reader.get_ref())
     }
 
     /// One line from the server (None when it closed).
@@ -298,4 +370,38 @@ impl Client {
             Ok(Ok(0)) | Ok(Err(_))
         )
     }
+}
+
+/// The implicit-TLS listeners of a test server with TLS.
+pub struct Implicit {
+    pub smtps: SocketAddr,
+    pub pop3s: SocketAddr,
+    pub imaps: SocketAddr,
+    /// Trusts the test CA only.
+    pub connector: TlsConnector,
+}
+
+fn server_name() -> rustls::pki_types::ServerName<'static> {
+    rustls::pki_types::ServerName::try_from("mx.test").expect("a DNS name")
+}
+
+/// A fresh CA and a certificate for `mx.test` and 127.0.0.1, unless off.
+fn test_tls(mode: TlsMode) -> (Option<ServerTls>, Option<TlsConnector>) {
+    if mode == TlsMode::Off {
+        return (None, None);
+    }
+    let subject = Subject {
+        names: vec!["mx.test".into()],
+        addresses: vec![std::net::Ipv4Addr::LOCALHOST.into()],
+    };
+    let ca = LabCa::generate("test", std::slice::from_ref(&subject)).unwrap();
+    let issued = ca.issue(&subject).unwrap();
+    let server = ServerTls {
+        acceptor: tls_config::acceptor(&issued.chain_pem, &issued.key_pem).unwrap(),
+        required: mode == TlsMode::Required,
+    };
+    (
+        Some(server),
+        Some(tls_config::connector(&ca.cert_pem).unwrap()),
+    )
 }

@@ -16,6 +16,7 @@ pub struct Command {
 #[derive(Debug, PartialEq)]
 pub enum CommandBody {
     Capability,
+    StartTls,
     Noop,
     Logout,
     Login {

@@ -255,6 +255,7 @@ impl Cursor<'_> {
         let name = self.atom()?.to_ascii_uppercase();
         let body = match name.as_str() {
             "CAPABILITY" => CommandBody::Capability,
+            "STARTTLS" => CommandBody::StartTls,
             "NOOP" => CommandBody::Noop,
             "LOGOUT" => CommandBody::Logout,
             "NAMESPACE" => CommandBody::Namespace,

@@ -13,13 +13,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncBufRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use super::connection::{self, Incoming, Limits};
 use super::parser;
-use super::session::{Flow, Pieces, Session};
+use super::session::{Flow, Pieces, Session, Tls};
 use crate::services::listener::{self, Busy, Gate};
 use crate::services::mail::accounts::Accounts;
 use crate::services::mail::lines::{Line, read_line};
@@ -27,6 +27,8 @@ use crate::services::mail::store::Store;
 use crate::services::mail::transcript::{SessionLog, Transcript};
 use crate::services::mail::{LOGIN_TIMEOUT, SESSION_LIMITS};
 use crate::services::shutdown::Shutdown;
+use crate::services::tls::ServerTls;
+use crate::services::tls::transport::{self, Reader, WriteHalf};
 
 /// Malformed commands in a row before the connection is closed (a client
 /// that speaks another protocol, or garbage).
@@ -47,6 +49,10 @@ pub struct ImapConfig {
     pub max_auth_failures: u32,
     /// How often IDLE looks for changes in the selected mailbox.
     pub idle_poll: Duration,
+    /// STARTTLS offered (and maybe required), from the lab file's `tls:`.
+    pub tls: Option<ServerTls>,
+    /// Port 993 (RFC 8314): TLS from the first byte (needs `tls`).
+    pub implicit_tls: bool,
 }
 
 impl ImapConfig {
@@ -66,6 +72,8 @@ impl ImapConfig {
             },
             max_auth_failures: 3,
             idle_poll: Duration::from_secs(2),
+            tls: None,
+            implicit_tls: false,
         }
     }
 }
@@ -104,36 +112,74 @@ fn report(peer: SocketAddr, error: &std::io::Error) {
     }
 }
 
-/// One connection, from greeting to close.
-pub async fn run_connection<S: AsyncRead + AsyncWrite>(
-    stream: S,
+/// One connection, from greeting to close; the log's last line says
+/// whether it was encrypted.
+pub async fn run_connection(
+    stream: TcpStream,
     config: &ImapConfig,
     log: SessionLog,
 ) -> std::io::Result<()> {
-    let (read_half, write_half) = tokio::io::split(stream);
+    let implicit = config.tls.as_ref().filter(|_| config.implicit_tls);
+    let (read_half, write_half) = match transport::open_server(
+        stream,
+        implicit.map(|tls| &tls.acceptor),
+        config.login_timeout,
+    )
+    .await
+    {
+        Ok(halves) => halves,
+        Err(e) => {
+            log.note(&format!("TLS handshake failed: {e}"));
+            return Ok(());
+        }
+    };
     let mut reader = BufReader::new(read_half);
     let mut writer = BufWriter::new(write_half);
-    writer.write_all(Session::greeting().as_bytes()).await?;
-    writer.flush().await?;
     let mut session = Session::new(
         config.store.clone(),
         config.accounts.clone(),
         config.max_auth_failures,
     );
+    session.tls = Tls {
+        offered: config.tls.is_some(),
+        required: config.tls.as_ref().is_some_and(|tls| tls.required),
+        encrypted: transport::is_encrypted(reader.get_ref()),
+    };
+    if let Some(tls) = transport::describe(reader.get_ref()) {
+        log.note(&format!("encrypted from the start ({tls})"));
+    }
+    let result = dialogue(&mut reader, &mut writer, session, config, &log).await;
+    log.note(if transport::is_encrypted(reader.get_ref()) {
+        "connection closed (encrypted)"
+    } else {
+        "connection closed (not encrypted)"
+    });
+    result
+}
+
+async fn dialogue(
+    reader: &mut Reader,
+    writer: &mut BufWriter<WriteHalf>,
+    mut session: Session,
+    config: &ImapConfig,
+    log: &SessionLog,
+) -> std::io::Result<()> {
+    writer.write_all(session.greeting().as_bytes()).await?;
+    writer.flush().await?;
     let mut bad_commands = 0;
     loop {
         if bad_commands > MAX_BAD_COMMANDS {
-            return bye(&mut writer, &log, "too many malformed commands, closing").await;
+            return bye(writer, log, "too many malformed commands, closing").await;
         }
         let limits = if session.logged_in() {
             config.limits
         } else {
             config.limits.before_login()
         };
-        let read = connection::read_command(&mut reader, &mut writer, limits);
+        let read = connection::read_command(reader, writer, limits);
         let Ok(incoming) = tokio::time::timeout(silence_allowed(&session, config), read).await
         else {
-            return bye(&mut writer, &log, "idle for too long, closing").await;
+            return bye(writer, log, "idle for too long, closing").await;
         };
         let bytes = match incoming? {
             Incoming::Closed => return Ok(()),
@@ -142,8 +188,8 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
                 log.client(b"<command too long>");
                 let limit = config.limits.max_line;
                 reply(
-                    &mut writer,
-                    &log,
+                    writer,
+                    log,
                     &tagged(
                         tag,
                         &format!("BAD command line too long (at most {limit} octets)"),
@@ -166,20 +212,20 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
                         limits.max_literals
                     )
                 };
-                reply(&mut writer, &log, &tagged(tag, &message)).await?;
+                reply(writer, log, &tagged(tag, &message)).await?;
                 if synchronizing {
                     continue;
                 }
                 return bye(
-                    &mut writer,
-                    &log,
+                    writer,
+                    log,
                     "cannot skip a non-synchronizing literal that large",
                 )
                 .await;
             }
             Incoming::Command(bytes) => bytes,
         };
-        log_command(&log, &bytes);
+        log_command(log, &bytes);
         let command = match parser::parse(&bytes) {
             Ok(command) => {
                 bad_commands = 0;
@@ -187,13 +233,13 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
             }
             Err(refused) => {
                 bad_commands += 1;
-                reply(&mut writer, &log, &tagged(refused.tag, &refused.response)).await?;
+                reply(writer, log, &tagged(refused.tag, &refused.response)).await?;
                 continue;
             }
         };
         // The raw command (an APPEND's message, say) is not kept twice.
         drop(bytes);
-        let (returned, flow) = off_runtime(session, &mut writer, move |session, pieces| {
+        let (returned, flow) = off_runtime(session, writer, move |session, pieces| {
             session.handle(command, pieces)
         })
         .await?;
@@ -205,9 +251,33 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
         match flow {
             Flow::Continue => {}
             Flow::Close => break,
+            Flow::StartTls => {
+                let Some(tls) = &config.tls else { break };
+                let switch = transport::start_server_tls(reader, writer, &tls.acceptor);
+                let discarded = match tokio::time::timeout(config.login_timeout, switch).await {
+                    Ok(Ok(discarded)) => discarded,
+                    Ok(Err(e)) => {
+                        log.note(&format!("TLS handshake failed: {e}"));
+                        return Ok(());
+                    }
+                    Err(_) => {
+                        log.note("TLS handshake failed: no handshake in time");
+                        return Ok(());
+                    }
+                };
+                if discarded > 0 {
+                    log.note(&format!(
+                        "discarded {} sent after STARTTLS in plain text (command injection)",
+                        crate::plural::count(discarded, "byte")
+                    ));
+                }
+                session.tls.encrypted = true;
+                let tls = transport::describe(reader.get_ref()).unwrap_or_default();
+                log.note(&format!("encrypted ({tls})"));
+                continue;
+            }
             Flow::Idle { tag } => {
-                let (returned, go_on) =
-                    idle(&mut reader, &mut writer, session, &tag, config, &log).await?;
+                let (returned, go_on) = idle(reader, writer, session, &tag, config, log).await?;
                 session = returned;
                 if !go_on {
                     break;
@@ -216,10 +286,10 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
             Flow::AuthenticatePlain { tag } => {
                 writer.write_all(b"+ \r\n").await?;
                 writer.flush().await?;
-                let read = read_line(&mut reader, 8 * 1024);
+                let read = read_line(reader, 8 * 1024);
                 let Ok(line) = tokio::time::timeout(silence_allowed(&session, config), read).await
                 else {
-                    return bye(&mut writer, &log, "idle for too long, closing").await;
+                    return bye(writer, log, "idle for too long, closing").await;
                 };
                 let response = match line? {
                     Line::Closed => return Ok(()),
@@ -229,7 +299,7 @@ pub async fn run_connection<S: AsyncRead + AsyncWrite>(
                         response
                     }
                 };
-                let (returned, flow) = off_runtime(session, &mut writer, move |session, _| {
+                let (returned, flow) = off_runtime(session, writer, move |session, _| {
                     session.authenticate_plain(&tag, &response)
                 })
                 .await?;

@@ -5,7 +5,9 @@
 //! they do file I/O and may take long. Responses are built in a buffer and
 //! handed out in pieces, so a FETCH of a large mailbox never sits in memory
 //! whole. Socket I/O (reading AUTHENTICATE continuations, IDLE) is the
-//! server's.
+//! server's, and so is the TLS handshake after STARTTLS (RFC 3501
+//! §6.2.1); the session decides whether STARTTLS is offered and whether
+//! LOGIN is disabled until then (`tls: required`, RFC 2595 §3.2).
 
 use std::io;
 use std::sync::Arc;
@@ -22,9 +24,19 @@ use crate::services::mail::dot_stuffing::with_crlf_line_ends;
 use crate::services::mail::sasl::{self, SaslError};
 use crate::services::mail::store::{Flag, Store};
 
-/// What we claim to support; the same before and after login.
-pub const CAPABILITIES: &str =
-    "IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN IDLE UIDPLUS MOVE UNSELECT NAMESPACE CHILDREN";
+/// What we claim to support besides login and TLS, before and after login.
+const EXTENSIONS: &str = "LITERAL+ SASL-IR IDLE UIDPLUS MOVE UNSELECT NAMESPACE CHILDREN";
+
+/// Where a session stands on TLS.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Tls {
+    /// STARTTLS is offered (the lab's `tls:` is not off).
+    pub offered: bool,
+    /// No login before TLS (`tls: required`).
+    pub required: bool,
+    /// The connection is encrypted (after STARTTLS, or on 993).
+    pub encrypted: bool,
+}
 
 /// The hierarchy delimiter: Maildir++ folders are `.A.B` directories.
 pub(super) const DELIMITER: char = '.';
@@ -46,6 +58,8 @@ pub enum Flow {
     AuthenticatePlain {
         tag: String,
     },
+    /// STARTTLS accepted (its OK is buffered): the server does the handshake.
+    StartTls,
 }
 
 pub struct Session {
@@ -58,6 +72,7 @@ pub struct Session {
     pub(super) out: Vec<u8>,
     /// The last tagged response, for the dialogue log.
     last_status: String,
+    pub tls: Tls,
 }
 
 impl Session {
@@ -71,11 +86,34 @@ impl Session {
             max_auth_failures,
             out: Vec::new(),
             last_status: String::new(),
+            tls: Tls::default(),
         }
     }
 
-    pub fn greeting() -> String {
-        format!("* OK [CAPABILITY {CAPABILITIES}] labctl IMAP4rev1 ready\r\n")
+    pub fn greeting(&self) -> String {
+        format!(
+            "* OK [CAPABILITY {}] labctl IMAP4rev1 ready\r\n",
+            self.capabilities()
+        )
+    }
+
+    /// What we claim to support now: STARTTLS until it is done, and
+    /// LOGINDISABLED instead of AUTH=PLAIN while TLS is required and missing.
+    pub fn capabilities(&self) -> String {
+        let mut list = "IMAP4rev1".to_string();
+        if self.tls.offered && !self.tls.encrypted && self.user.is_none() {
+            list.push_str(" STARTTLS");
+        }
+        if self.login_disabled() {
+            list.push_str(" LOGINDISABLED");
+        } else {
+            list.push_str(" AUTH=PLAIN");
+        }
+        format!("{list} {EXTENSIONS}")
+    }
+
+    fn login_disabled(&self) -> bool {
+        self.tls.required && !self.tls.encrypted
     }
 
     /// Writes out what is buffered.
@@ -122,8 +160,17 @@ impl Session {
         use CommandBody as C;
         match body {
             C::Capability => {
-                self.line(&format!("* CAPABILITY {CAPABILITIES}"));
+                self.line(&format!("* CAPABILITY {}", self.capabilities()));
                 self.tagged(tag, "OK CAPABILITY completed");
+            }
+            C::StartTls if !self.tls.offered => self.tagged(tag, "BAD STARTTLS not offered"),
+            C::StartTls if self.tls.encrypted => self.tagged(tag, "BAD TLS already active"),
+            C::StartTls if self.user.is_some() => {
+                self.tagged(tag, "BAD STARTTLS is only allowed before login")
+            }
+            C::StartTls => {
+                self.tagged(tag, "OK begin TLS negotiation now");
+                return Ok(Flow::StartTls);
             }
             C::Noop => {
                 self.sync(true);
@@ -137,6 +184,10 @@ impl Session {
             C::Login { .. } | C::Authenticate { .. } if self.user.is_some() => {
                 self.tagged(tag, "BAD already logged in");
             }
+            C::Login { .. } | C::Authenticate { .. } if self.login_disabled() => self.tagged(
+                tag,
+                "NO [PRIVACYREQUIRED] LOGINDISABLED: send STARTTLS before logging in",
+            ),
             C::Login { user, password } => return Ok(self.login(tag, &user, &password)),
             C::Authenticate { mechanism, initial } => {
                 if mechanism != "PLAIN" {
@@ -279,7 +330,8 @@ impl Session {
                     return Flow::Continue;
                 }
                 self.user = Some(user);
-                self.tagged(tag, &format!("OK [CAPABILITY {CAPABILITIES}] logged in"));
+                let capabilities = self.capabilities();
+                self.tagged(tag, &format!("OK [CAPABILITY {capabilities}] logged in"));
                 Flow::Continue
             }
             _ => {

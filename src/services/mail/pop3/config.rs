@@ -8,6 +8,7 @@ use crate::services::listener::Limits;
 use crate::services::mail::accounts::Accounts;
 use crate::services::mail::store::Store;
 use crate::services::mail::{LOGIN_TIMEOUT, SESSION_LIMITS};
+use crate::services::tls::ServerTls;
 
 pub struct Pop3Config {
     pub hostname: String,
@@ -20,6 +21,10 @@ pub struct Pop3Config {
     pub login_timeout: Duration,
     /// After login. RFC 1939 §3: at least 10 minutes.
     pub idle_timeout: Duration,
+    /// STLS offered (and maybe required), from the lab file's `tls:`.
+    pub tls: Option<ServerTls>,
+    /// Port 995 (RFC 8314): TLS from the first byte (needs `tls`).
+    pub implicit_tls: bool,
 }
 
 impl Pop3Config {
@@ -31,6 +36,8 @@ impl Pop3Config {
             connections: SESSION_LIMITS,
             login_timeout: LOGIN_TIMEOUT,
             idle_timeout: Duration::from_secs(600),
+            tls: None,
+            implicit_tls: false,
         }
     }
 }

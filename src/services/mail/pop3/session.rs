@@ -2,13 +2,16 @@
 //! LIST, RETR, DELE, RSET, NOOP, UIDL, TOP, and QUIT, which alone removes
 //! the messages marked deleted (the UPDATE state). Anything out of place
 //! gets `-ERR` and the session goes on. Output is dot-stuffed with CRLF
-//! line ends. One session per maildrop at a time (the RFC's lock).
+//! line ends. One session per maildrop at a time (the RFC's lock). STLS
+//! (RFC 2595) when the lab offers TLS, before login: commands pipelined
+//! after it are dropped before the handshake; with `tls: required` no
+//! USER or PASS is taken before it.
 
 use std::collections::HashSet;
 use std::io;
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufWriter};
 use tokio::time::timeout;
 
 use super::command::{self, Command, Number};
@@ -17,6 +20,7 @@ use crate::plural;
 use crate::services::mail::dot_stuffing::{dot_stuffed, with_crlf_line_ends};
 use crate::services::mail::lines::{Line, read_line};
 use crate::services::mail::transcript::SessionLog;
+use crate::services::tls::transport::{self, Reader, WriteHalf};
 
 /// Commands are at most 255 octets with CRLF (RFC 2449 §4).
 const MAX_LINE: usize = 253;
@@ -40,32 +44,36 @@ struct Maildrop {
     messages: Vec<Message>,
 }
 
-pub struct Session<'a, R, W> {
+pub struct Session<'a> {
     config: &'a Pop3Config,
     locks: Locks,
     log: SessionLog,
-    reader: BufReader<R>,
-    writer: W,
+    reader: Reader,
+    writer: BufWriter<WriteHalf>,
+    /// Whether the connection is encrypted (after STLS, or on 995).
+    encrypted: bool,
     given_user: Option<String>,
     maildrop: Option<Maildrop>,
     auth_failures: u32,
     errors: u32,
 }
 
-impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
+impl<'a> Session<'a> {
     pub fn new(
         config: &'a Pop3Config,
         locks: Locks,
         log: SessionLog,
-        reader: BufReader<R>,
-        writer: W,
+        reader: Reader,
+        writer: BufWriter<WriteHalf>,
     ) -> Self {
+        let encrypted = transport::is_encrypted(reader.get_ref());
         Session {
             config,
             locks,
             log,
             reader,
             writer,
+            encrypted,
             given_user: None,
             maildrop: None,
             auth_failures: 0,
@@ -78,11 +86,57 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
         if let Some(maildrop) = self.maildrop.take() {
             self.locks.lock().expect("locks").remove(&maildrop.user);
         }
-        self.log.note("connection closed");
+        self.log.note(if self.encrypted {
+            "connection closed (encrypted)"
+        } else {
+            "connection closed (not encrypted)"
+        });
         result
     }
 
+    /// `tls: required` and still in plain text: no login yet.
+    fn tls_missing(&self) -> bool {
+        !self.encrypted && self.config.tls.as_ref().is_some_and(|tls| tls.required)
+    }
+
+    async fn start_tls(&mut self) -> io::Result<bool> {
+        let Some(tls) = self.config.tls.clone() else {
+            return self.error("-ERR STLS not offered").await;
+        };
+        if self.encrypted {
+            return self.error("-ERR already using TLS").await;
+        }
+        self.reply("+OK begin TLS negotiation").await?;
+        let allowed = self.config.login_timeout.min(self.config.idle_timeout);
+        let switch = transport::start_server_tls(&mut self.reader, &mut self.writer, &tls.acceptor);
+        let discarded = match timeout(allowed, switch).await {
+            Ok(Ok(discarded)) => discarded,
+            Ok(Err(e)) => {
+                self.log.note(&format!("TLS handshake failed: {e}"));
+                return Ok(false);
+            }
+            Err(_) => {
+                self.log.note("TLS handshake failed: no handshake in time");
+                return Ok(false);
+            }
+        };
+        if discarded > 0 {
+            self.log.note(&format!(
+                "discarded {} sent after STLS in plain text (command injection)",
+                plural::count(discarded, "byte")
+            ));
+        }
+        self.encrypted = true;
+        let tls = transport::describe(self.reader.get_ref()).unwrap_or_default();
+        self.log.note(&format!("encrypted ({tls})"));
+        self.given_user = None;
+        Ok(true)
+    }
+
     async fn dialogue(&mut self) -> io::Result<()> {
+        if let Some(tls) = transport::describe(self.reader.get_ref()) {
+            self.log.note(&format!("encrypted from the start ({tls})"));
+        }
         let banner = format!("+OK {} POP3 server ready", self.config.hostname);
         self.reply(&banner).await?;
         loop {
@@ -185,12 +239,17 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
             }
             Command::Capa => self.capabilities().await,
             Command::User(_) | Command::Pass(_) => self.error("-ERR already logged in").await,
-            Command::Stls => self.error("-ERR STLS not offered").await,
+            Command::Stls => self.error("-ERR STLS is only allowed before login").await,
             Command::Unknown => self.error("-ERR unknown command or wrong arguments").await,
         }
     }
 
     async fn authorization(&mut self, command: Command) -> io::Result<bool> {
+        if matches!(command, Command::User(_) | Command::Pass(_)) && self.tls_missing() {
+            return self
+                .error("-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections: send STLS first")
+                .await;
+        }
         match command {
             Command::User(name) => {
                 self.given_user = Some(name);
@@ -207,7 +266,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
                 self.reply("+OK bye").await?;
                 Ok(false)
             }
-            Command::Stls => self.error("-ERR STLS not offered").await,
+            Command::Stls => self.start_tls().await,
             _ => {
                 self.error("-ERR log in first: USER name, then PASS password")
                     .await
@@ -360,10 +419,13 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
     }
 
     async fn capabilities(&mut self) -> io::Result<bool> {
-        self.ok(
-            "+OK capability list follows\r\nUSER\r\nTOP\r\nUIDL\r\nRESP-CODES\r\n\
-             AUTH-RESP-CODE\r\nPIPELINING\r\nIMPLEMENTATION labctl\r\n.",
-        )
+        let offer_stls = self.config.tls.is_some() && !self.encrypted && self.maildrop.is_none();
+        let stls = if offer_stls { "STLS\r\n" } else { "" };
+        let user = if self.tls_missing() { "" } else { "USER\r\n" };
+        self.ok(&format!(
+            "+OK capability list follows\r\n{user}TOP\r\nUIDL\r\nRESP-CODES\r\n\
+             AUTH-RESP-CODE\r\nPIPELINING\r\n{stls}IMPLEMENTATION labctl\r\n."
+        ))
         .await
     }
 

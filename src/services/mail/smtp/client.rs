@@ -11,15 +11,17 @@
 use std::fmt::Display;
 use std::time::Duration;
 
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::time::timeout;
+use tokio_rustls::TlsConnector;
 
 use crate::services::mail::dot_stuffing::dot_stuffed;
 use crate::services::mail::lines::{LineError, read_server_line};
 use crate::services::mail::sasl;
 use crate::services::mail::transcript::SessionLog;
+use crate::services::tls::transport::{self, ReadHalf, WriteHalf};
 
 /// The longest reply line read (RFC 5321 §4.5.3.1.5 allows 512), and the
 /// most lines in one reply.
@@ -55,6 +57,16 @@ impl Reply {
         format!("{} {}", self.code, texts.join(" "))
     }
 
+    /// Whether an EHLO reply offers the extension `keyword` (`STARTTLS`).
+    pub fn offers(&self, keyword: &str) -> bool {
+        self.lines.iter().skip(1).any(|line| {
+            let mut words = line.get(4..).unwrap_or_default().split_whitespace();
+            words
+                .next()
+                .is_some_and(|w| w.eq_ignore_ascii_case(keyword))
+        })
+    }
+
     /// Whether an EHLO reply offers the SASL mechanism `name` (`AUTH LOGIN PLAIN`).
     pub fn offers_auth(&self, name: &str) -> bool {
         self.lines.iter().any(|line| {
@@ -78,6 +90,8 @@ pub enum Broken {
     NotAReply(String),
     #[error("the reply has too many lines")]
     TooManyLines,
+    #[error("TLS failed: {0}")]
+    Tls(String),
 }
 
 /// Where in the dialogue the server said no, or stopped answering. The
@@ -126,8 +140,8 @@ pub struct Sent {
 
 /// An open SMTP connection.
 pub struct Client {
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
+    reader: BufReader<ReadHalf>,
+    writer: WriteHalf,
     reply_timeout: Duration,
     log: Option<SessionLog>,
 }
@@ -135,7 +149,17 @@ pub struct Client {
 impl Client {
     /// Takes a connected stream; nothing is read yet.
     pub fn new(stream: TcpStream, reply_timeout: Duration, log: Option<SessionLog>) -> Client {
-        let (read, write) = stream.into_split();
+        let (read, write) = transport::split(stream);
+        Client::from_halves(read, write, reply_timeout, log)
+    }
+
+    /// Takes the halves of a connection, maybe already encrypted (465).
+    pub fn from_halves(
+        read: ReadHalf,
+        write: WriteHalf,
+        reply_timeout: Duration,
+        log: Option<SessionLog>,
+    ) -> Client {
         Client {
             reader: BufReader::new(read),
             writer: write,
@@ -156,6 +180,48 @@ impl Client {
         }
         let helo = self.command("HELO", &format!("HELO {hostname}")).await?;
         expect_positive("HELO", helo)
+    }
+
+    /// STARTTLS (RFC 3207), the server's certificate checked for `name`
+    /// against the connector's roots, then EHLO again as `hostname`.
+    pub async fn start_tls(
+        &mut self,
+        connector: &TlsConnector,
+        name: &str,
+        hostname: &str,
+    ) -> Result<Reply, SmtpError> {
+        let broken = |why: String| SmtpError::Broken {
+            stage: "STARTTLS",
+            why: Broken::Tls(why),
+        };
+        let reply = self.command("STARTTLS", "STARTTLS").await?;
+        expect_positive("STARTTLS", reply)?;
+        let server = ServerName::try_from(name.to_string())
+            .map_err(|_| broken(format!("`{name}` is not a name a certificate can have")))?;
+        let switch =
+            transport::start_client_tls(&mut self.reader, &mut self.writer, connector, server);
+        match timeout(self.reply_timeout, switch).await {
+            Err(_) => return Err(broken("no TLS handshake in time".into())),
+            Ok(Err(e)) => {
+                if let Some(log) = &self.log {
+                    log.note(&format!("TLS handshake with {name} failed: {e}"));
+                }
+                return Err(broken(e.to_string()));
+            }
+            Ok(Ok(_)) => {}
+        }
+        if let Some(log) = &self.log {
+            let tls = transport::describe(self.reader.get_ref()).unwrap_or_default();
+            log.note(&format!(
+                "encrypted ({tls}); certificate of {name} verified"
+            ));
+        }
+        let ehlo = self.command("EHLO", &format!("EHLO {hostname}")).await?;
+        expect_positive("EHLO", ehlo)
+    }
+
+    pub fn is_encrypted(&self) -> bool {
+        transport::is_encrypted(self.reader.get_ref())
     }
 
     /// Logs in with the first mechanism of PLAIN (RFC 4616) and LOGIN that
@@ -270,7 +336,11 @@ impl Client {
     pub async fn quit(mut self) {
         let _ = self.command("QUIT", "QUIT").await;
         if let Some(log) = &self.log {
-            log.note("connection closed");
+            log.note(if self.is_encrypted() {
+                "connection closed (encrypted)"
+            } else {
+                "connection closed (not encrypted)"
+            });
         }
     }
 

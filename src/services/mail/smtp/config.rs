@@ -10,6 +10,7 @@ use super::sender_auth::SenderChecks;
 use crate::services::listener::Limits;
 use crate::services::mail::accounts::Accounts;
 use crate::services::mail::{LOGIN_TIMEOUT, SESSION_LIMITS};
+use crate::services::tls::ServerTls;
 
 pub struct SmtpConfig {
     /// The name in the banner, EHLO reply and `Received:` headers.
@@ -33,6 +34,10 @@ pub struct SmtpConfig {
     pub dkim: Option<Arc<Signer>>,
     /// Checks the sender of mail that arrives without login.
     pub sender_checks: Option<Arc<SenderChecks>>,
+    /// STARTTLS offered (and maybe required), from the lab file's `tls:`.
+    pub tls: Option<ServerTls>,
+    /// Port 465 (RFC 8314): TLS from the first byte (needs `tls`).
+    pub implicit_tls: bool,
 }
 
 impl SmtpConfig {
@@ -50,6 +55,8 @@ impl SmtpConfig {
             submission,
             dkim: None,
             sender_checks: None,
+            tls: None,
+            implicit_tls: false,
         }
     }
 }

@@ -1,13 +1,17 @@
 //! One attempt of the relay to hand a message to one server of the
 //! recipients' domain: connect, the SMTP client's transaction logged as an
 //! `smtp-out` session, QUIT; and what became of each recipient: delivered,
-//! to be tried again (4xx), or bounced (5xx).
+//! to be tried again (4xx), or bounced (5xx). With the lab's CA at hand,
+//! STARTTLS whenever the server offers it, its certificate checked for the
+//! name the server was found by; the log says whether the session was
+//! encrypted.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpStream;
 use tokio::time::timeout;
+use tokio_rustls::TlsConnector;
 
 use super::client::{Client, SmtpError};
 use super::command::Mailbox;
@@ -30,10 +34,19 @@ pub enum Outcome {
 #[error("{0}")]
 pub struct Unreachable(pub String);
 
-/// Sends one message to `server` for `recipients` (a null `sender` for a
+/// The server an attempt goes to.
+pub struct Hop<'a> {
+    pub address: SocketAddr,
+    /// The name it was found by (its certificate must carry it).
+    pub name: &'a str,
+    /// Trusts the lab's CA; None when the lab has no TLS.
+    pub tls: Option<&'a TlsConnector>,
+}
+
+/// Sends one message to `hop` for `recipients` (a null `sender` for a
 /// bounce).
 pub async fn send(
-    server: SocketAddr,
+    hop: Hop<'_>,
     hostname: &str,
     sender: Option<&str>,
     recipients: &[Mailbox],
@@ -41,13 +54,25 @@ pub async fn send(
     reply_timeout: Duration,
     log: SessionLog,
 ) -> Result<Vec<Outcome>, Unreachable> {
+    let Hop {
+        address: server,
+        name,
+        tls,
+    } = hop;
     let stream = timeout(reply_timeout, TcpStream::connect(server))
         .await
         .map_err(|_| Unreachable(format!("connecting to {server} timed out")))?
         .map_err(|e| Unreachable(format!("cannot connect to {server}: {e}")))?;
     let mut client = Client::new(stream, reply_timeout, Some(log));
-    let result = match client.greet(hostname).await {
-        Ok(_) => client
+    let greeted = match (client.greet(hostname).await, tls) {
+        (Ok(ehlo), Some(connector)) if ehlo.offers("STARTTLS") => client
+            .start_tls(connector, name, hostname)
+            .await
+            .map(|_| ()),
+        (greeted, _) => greeted.map(|_| ()),
+    };
+    let result = match greeted {
+        Ok(()) => client
             .send(sender.unwrap_or(""), recipients, message)
             .await
             .map(|sent| {

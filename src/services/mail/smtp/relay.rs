@@ -67,6 +67,9 @@ pub struct Relay {
     pub reply_timeout: Duration,
     pub delivery: Arc<Delivery>,
     pub transcript: Transcript,
+    /// Trusts the lab's CA: STARTTLS with every server that offers it.
+    /// None when the lab has no TLS (no server offers it either).
+    pub tls: Option<tokio_rustls::TlsConnector>,
 }
 
 impl Relay {
@@ -218,8 +221,13 @@ impl Relay {
         let mut last = format!("no mail server found for {domain}");
         for (name, server) in servers {
             let log = self.transcript.outgoing("smtp-out", &name, server);
+            let hop = outbound::Hop {
+                address: server,
+                name: &name,
+                tls: self.tls.as_ref(),
+            };
             match outbound::send(
-                server,
+                hop,
                 &self.hostname,
                 sender,
                 recipients,

@@ -11,6 +11,7 @@ use super::session::Session;
 use crate::services::listener::{self, Busy, Gate};
 use crate::services::mail::transcript::Transcript;
 use crate::services::shutdown::Shutdown;
+use crate::services::tls::transport;
 
 /// Accepts connections until `stop`.
 pub async fn serve(
@@ -29,7 +30,20 @@ pub async fn serve(
         let config = config.clone();
         let log = transcript.session("smtp", peer);
         async move {
-            let (read, write) = stream.into_split();
+            let implicit = config.tls.as_ref().filter(|_| config.implicit_tls);
+            let opened = transport::open_server(
+                stream,
+                implicit.map(|tls| &tls.acceptor),
+                config.login_timeout,
+            )
+            .await;
+            let (read, write) = match opened {
+                Ok(halves) => halves,
+                Err(e) => {
+                    log.note(&format!("TLS handshake failed: {e}"));
+                    return;
+                }
+            };
             let session = Session::new(
                 &config,
                 log,

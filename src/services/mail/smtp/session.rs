@@ -3,13 +3,16 @@
 //! LOGIN), local delivery into the store and relay through the queue for
 //! authenticated senders only. Recipients naming a mailbox already named
 //! get 250 but are recorded once. Replies are flushed when the client has
-//! nothing more in flight, which is what PIPELINING needs.
+//! nothing more in flight, which is what PIPELINING needs. STARTTLS (RFC
+//! 3207) when the lab offers TLS: commands pipelined after it are dropped
+//! before the handshake, and the session starts over after it; with `tls:
+//! required` neither AUTH nor MAIL is taken before it.
 
 use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufWriter};
 use tokio::time::timeout;
 
 use super::command::{self, Command, Mailbox, ParseError};
@@ -21,6 +24,7 @@ use crate::services::mail::date::rfc5322;
 use crate::services::mail::lines::{Line, read_line};
 use crate::services::mail::sasl::{self, SaslError};
 use crate::services::mail::transcript::SessionLog;
+use crate::services::tls::transport::{self, Reader, WriteHalf};
 
 /// The longest command line we read (RFC 5321 asks for 512; the cap leaves
 /// room for long parameters and AUTH responses).
@@ -35,12 +39,14 @@ enum Flow {
     Close,
 }
 
-pub struct Session<'a, R, W> {
+pub struct Session<'a> {
     config: &'a SmtpConfig,
     log: SessionLog,
     peer: SocketAddr,
-    reader: BufReader<R>,
-    writer: W,
+    reader: Reader,
+    writer: BufWriter<WriteHalf>,
+    /// Whether the connection is encrypted (after STARTTLS, or on 465).
+    encrypted: bool,
     /// The HELO/EHLO name, and whether it was EHLO.
     greeting: Option<(String, bool)>,
     user: Option<String>,
@@ -56,20 +62,22 @@ pub struct Session<'a, R, W> {
     auth_failures: u32,
 }
 
-impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
+impl<'a> Session<'a> {
     pub fn new(
         config: &'a SmtpConfig,
         log: SessionLog,
         peer: SocketAddr,
-        reader: BufReader<R>,
-        writer: W,
+        reader: Reader,
+        writer: BufWriter<WriteHalf>,
     ) -> Self {
+        let encrypted = transport::is_encrypted(reader.get_ref());
         Session {
             config,
             log,
             peer,
             reader,
             writer,
+            encrypted,
             greeting: None,
             user: None,
             sender: None,
@@ -82,6 +90,9 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
     }
 
     pub async fn run(mut self) -> io::Result<()> {
+        if let Some(tls) = transport::describe(self.reader.get_ref()) {
+            self.log.note(&format!("encrypted from the start ({tls})"));
+        }
         let banner = format!("220 {} ESMTP labctl", self.config.hostname);
         self.reply(&banner).await?;
         loop {
@@ -105,8 +116,55 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
             }
         }
         self.writer.flush().await?;
-        self.log.note("connection closed");
+        self.log.note(if self.encrypted {
+            "connection closed (encrypted)"
+        } else {
+            "connection closed (not encrypted)"
+        });
         Ok(())
+    }
+
+    /// `tls: required` and still in plain text: AUTH and MAIL wait.
+    fn tls_missing(&self) -> bool {
+        !self.encrypted && self.config.tls.as_ref().is_some_and(|tls| tls.required)
+    }
+
+    async fn start_tls(&mut self) -> io::Result<Flow> {
+        let Some(tls) = self.config.tls.clone() else {
+            return self.error("502 5.5.1 STARTTLS not offered").await;
+        };
+        if self.encrypted {
+            return self.error("503 5.5.1 TLS already active").await;
+        }
+        self.reply("220 2.0.0 Ready to start TLS").await?;
+        let allowed = self.silence_allowed();
+        let switch = transport::start_server_tls(&mut self.reader, &mut self.writer, &tls.acceptor);
+        let discarded = match timeout(allowed, switch).await {
+            Ok(Ok(discarded)) => discarded,
+            Ok(Err(e)) => {
+                self.log.note(&format!("TLS handshake failed: {e}"));
+                return Ok(Flow::Close);
+            }
+            Err(_) => {
+                self.log.note("TLS handshake failed: no handshake in time");
+                return Ok(Flow::Close);
+            }
+        };
+        if discarded > 0 {
+            self.log.note(&format!(
+                "discarded {} sent after STARTTLS in plain text (command injection)",
+                crate::plural::count(discarded, "byte")
+            ));
+        }
+        self.encrypted = true;
+        let tls = transport::describe(self.reader.get_ref()).unwrap_or_default();
+        self.log.note(&format!("encrypted ({tls})"));
+        // RFC 3207 §4.2: the client starts over with EHLO; nothing said in
+        // plain text carries over.
+        self.reset();
+        self.greeting = None;
+        self.user = None;
+        Ok(Flow::Continue)
     }
 
     /// The next line, flushing replies first when the client has nothing
@@ -170,6 +228,11 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
                 if self.sender.is_some() {
                     return self.error("503 5.5.1 Nested MAIL command").await;
                 }
+                if self.tls_missing() {
+                    return self
+                        .error("530 5.7.0 Must issue a STARTTLS command first")
+                        .await;
+                }
                 if self.config.submission && self.user.is_none() {
                     return self.error("530 5.7.0 Authentication required").await;
                 }
@@ -208,7 +271,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
                 self.reply("221 2.0.0 Bye").await?;
                 Ok(Flow::Close)
             }
-            Command::StartTls => self.error("502 5.5.1 STARTTLS not offered").await,
+            Command::StartTls => self.start_tls().await,
             Command::Auth { mechanism, initial } => self.auth(&mechanism, initial).await,
         }
     }
@@ -217,9 +280,21 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
         self.reset();
         let host = &self.config.hostname;
         let reply = if extended {
+            let starttls = if self.config.tls.is_some() && !self.encrypted {
+                "250-STARTTLS\r\n"
+            } else {
+                ""
+            };
+            // Postfix's smtpd_tls_auth_only: no AUTH offered before TLS
+            // when TLS is required.
+            let auth = if self.tls_missing() {
+                ""
+            } else {
+                "250-AUTH PLAIN LOGIN\r\n"
+            };
             format!(
                 "250-{host} greets {name}\r\n250-PIPELINING\r\n250-SIZE {}\r\n250-8BITMIME\r\n\
-                 250-ENHANCEDSTATUSCODES\r\n250-AUTH PLAIN LOGIN\r\n250 HELP",
+                 250-ENHANCEDSTATUSCODES\r\n{starttls}{auth}250 HELP",
                 self.config.max_message_size
             )
         } else {
@@ -376,6 +451,11 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Session<'a, R, W> {
         }
         if self.user.is_some() {
             return self.error("503 5.5.1 Already authenticated").await;
+        }
+        if self.tls_missing() {
+            return self
+                .error("530 5.7.0 Must issue a STARTTLS command first")
+                .await;
         }
         if self.sender.is_some() {
             return self
