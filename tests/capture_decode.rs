@@ -109,7 +109,7 @@ fn smtp_events() -> (Vec<Tap>, Vec<Event>) {
 fn a_dhcp_exchange_through_a_relay() {
     let (_, events) = mastertech("dhcp-relay");
     let dhcp = lines(&events, Proto::Dhcp);
-    let xid = "xid 0x5e8c450d";
+    let xid = "xid 0x0e829966";
     let relay = "giaddr 192.168.30.1 (relay)";
     let offer = "yiaddr 192.168.30.101";
     let server = "server id 192.168.10.2";
@@ -126,7 +126,7 @@ fn a_dhcp_exchange_through_a_relay() {
             format!("r2 → broadcast: DHCP ACK {xid} {offer} {relay} {server}"),
             // The ACK taught the decoder mgmt-pc2's address.
             format!(
-                "mgmt-pc2 → server: DHCP RELEASE xid 0xa0a99b52 ciaddr 192.168.30.101 {server}"
+                "mgmt-pc2 → server: DHCP RELEASE xid 0x8025d523 ciaddr 192.168.30.101 {server}"
             ),
         ]
     );
@@ -147,19 +147,19 @@ fn a_dns_walk_from_the_root_down_with_referrals() {
     assert_eq!(
         lines(&events, Proto::Dns),
         [
-            "pc0 → resolver: DNS query 0xa576 www.example.com. A [rd]",
-            "resolver → root: DNS query 0xfbdb com. NS",
-            "root → resolver: DNS answer 0xfbdb com. NS NOERROR, referral to com. NS \
+            "pc0 → resolver: DNS query 0xd5d8 www.example.com. A [rd]",
+            "resolver → root: DNS query 0x445b com. NS",
+            "root → resolver: DNS answer 0x445b com. NS NOERROR, referral to com. NS \
              a.gtld-servers.net. (glue a.gtld-servers.net. A 10.0.0.3)",
-            "resolver → tld-com: DNS query 0xc3d5 example.com. NS",
-            "tld-com → resolver: DNS answer 0xc3d5 example.com. NS NOERROR, referral to \
+            "resolver → tld-com: DNS query 0x5fe3 example.com. NS",
+            "tld-com → resolver: DNS answer 0x5fe3 example.com. NS NOERROR, referral to \
              example.com. NS ns.example.com. (glue ns.example.com. A 10.0.0.4)",
-            "resolver → ns-example: DNS query 0xe184 www.example.com. NS",
-            "ns-example → resolver: DNS answer 0xe184 www.example.com. NS [aa] NOERROR, no answer",
-            "resolver → ns-example: DNS query 0xfd3d www.example.com. A",
-            "ns-example → resolver: DNS answer 0xfd3d www.example.com. A [aa] NOERROR: \
+            "resolver → ns-example: DNS query 0x0a06 www.example.com. NS",
+            "ns-example → resolver: DNS answer 0x0a06 www.example.com. NS [aa] NOERROR, no answer",
+            "resolver → ns-example: DNS query 0x6c31 www.example.com. A",
+            "ns-example → resolver: DNS answer 0x6c31 www.example.com. A [aa] NOERROR: \
              www.example.com. A 10.0.0.4",
-            "resolver → pc0: DNS answer 0xa576 www.example.com. A [rd ra] NOERROR: \
+            "resolver → pc0: DNS answer 0xd5d8 www.example.com. A [rd ra] NOERROR: \
              www.example.com. A 10.0.0.4",
         ]
     );
@@ -174,12 +174,12 @@ fn an_smtp_session_across_two_routers_with_its_auth_decoded() {
         smtp[at..].to_vec()
     };
     // labctl's mail client on the submission port: AUTH PLAIN.
-    let plain = session("TCP SYN 56996 → 587 (open a connection)");
+    let plain = session("TCP SYN 45650 → 587 (open a connection)");
     let c = |text: &str| format!("mgmt-pc1 → mail: C: {text}");
     let s = |text: &str| format!("mail → mgmt-pc1: S: {text}");
     for expected in [
-        "mail → mgmt-pc1: TCP SYN-ACK 587 → 56996".to_string(),
-        "mgmt-pc1 → mail: TCP ACK 56996 → 587 (connection established)".to_string(),
+        "mail → mgmt-pc1: TCP SYN-ACK 587 → 45650".to_string(),
+        "mgmt-pc1 → mail: TCP ACK 45650 → 587 (connection established)".to_string(),
         s("220 mail.mt.com ESMTP labctl"),
         c("EHLO mgmt-pc1"),
         s("250-AUTH PLAIN LOGIN"),
@@ -192,18 +192,18 @@ fn an_smtp_session_across_two_routers_with_its_auth_decoded() {
         c("DATA"),
         s("354 End data with <CR><LF>.<CR><LF>"),
         c(
-            "[message: 11 lines, 284 bytes; From: Bob <bob@mt.com>; To: ada@mt.com; Subject: Lunch?]",
+            "[message: 11 lines, 285 bytes; From: Bob <bob@mt.com>; To: ada@mt.com; Subject: Lunch?]",
         ),
         c("."),
         c("QUIT"),
         s("221 2.0.0 Bye"),
-        "mail → mgmt-pc1: TCP FIN 587 → 56996 (close)".to_string(),
-        "mgmt-pc1 → mail: TCP FIN 56996 → 587 (close)".to_string(),
+        "mail → mgmt-pc1: TCP FIN 587 → 45650 (close)".to_string(),
+        "mgmt-pc1 → mail: TCP FIN 45650 → 587 (close)".to_string(),
     ] {
         assert!(plain.contains(&expected), "{expected}\nnot in\n{plain:#?}");
     }
     // swaks on port 25: AUTH LOGIN, the challenges decoded too.
-    let login = session("TCP SYN 52130 → 25 (open a connection)");
+    let login = session("TCP SYN 50582 → 25 (open a connection)");
     let at = login
         .iter()
         .position(|l| l.ends_with("C: AUTH LOGIN"))
@@ -243,10 +243,10 @@ fn pop3_imap_and_http_dialogues() {
             "C: USER ada",
             "S: +OK send PASS",
             "C: PASS secret  [password in clear]",
-            "S: +OK maildrop has 2 messages (809 octets)",
+            "S: +OK maildrop has 2 messages (810 octets)",
             "C: RETR 1",
-            "S: +OK 441 octets",
-            "S: [message: 15 lines, 441 bytes; From: Bob <bob@mt.com>; To: ada@mt.com; Subject: Lunch?]",
+            "S: +OK 442 octets",
+            "S: [message: 15 lines, 442 bytes; From: Bob <bob@mt.com>; To: ada@mt.com; Subject: Lunch?]",
             "S: .",
             "C: QUIT",
             "S: +OK mail.mt.com POP3 server signing off (2 messages left)",
@@ -256,8 +256,8 @@ fn pop3_imap_and_http_dialogues() {
     for expected in [
         "192.168.30.100 → mail: C: a1 LOGIN \"bob\" \"secret\"  [user and password in clear]",
         "192.168.30.100 → mail: C: a3 FETCH 1 BODY.PEEK[]",
-        "mail → 192.168.30.100: S: * 1 FETCH (BODY[] {439}",
-        "mail → 192.168.30.100: S: [message: 439 bytes; From: Ada <ada@mt.com>; To: bob@mt.com; Subject: Re: Lunch?]",
+        "mail → 192.168.30.100: S: * 1 FETCH (BODY[] {440}",
+        "mail → 192.168.30.100: S: [message: 440 bytes; From: Ada <ada@mt.com>; To: bob@mt.com; Subject: Re: Lunch?]",
         "mail → 192.168.30.100: S: )",
         "mail → 192.168.30.100: S: a3 OK FETCH completed",
     ] {
@@ -294,7 +294,7 @@ fn one_ping_across_two_routers_is_one_event_with_its_path() {
     // Ten taps saw the request, ten the reply: two events.
     assert_eq!(pings.len(), 2, "{pings:#?}");
     let request = pings[0];
-    assert_eq!(request.text, "ICMP echo request id 1116 seq 1");
+    assert_eq!(request.text, "ICMP echo request id 21062 seq 1");
     let path: Vec<String> = request
         .path
         .iter()
@@ -322,7 +322,7 @@ fn one_ping_across_two_routers_is_one_event_with_its_path() {
         request.nodes(&taps),
         ["mgmt-pc1", "sw-mgmt", "r2", "r1", "sw-backend", "mail"]
     );
-    assert_eq!(pings[1].text, "ICMP echo reply id 1116 seq 1");
+    assert_eq!(pings[1].text, "ICMP echo reply id 21062 seq 1");
     assert_eq!(pings[1].path.len(), 10);
     // ARP stays on its LAN, merged across the switch's ports.
     let arp: Vec<String> = events
@@ -378,7 +378,7 @@ fn the_smtp_session_as_a_sequence_diagram() {
     let (_, events) = smtp_events();
     let plain: Vec<Event> = events
         .into_iter()
-        .take_while(|e| !e.text.starts_with("TCP SYN 52130"))
+        .take_while(|e| !e.text.starts_with("TCP SYN 50582"))
         .collect();
     let diagram = sequence::mermaid(&plain);
     let expected = "\
@@ -386,8 +386,8 @@ sequenceDiagram
     participant p1 as mgmt-pc1
     participant p2 as server
     participant p3 as mail
-    p1->>p2: DNS query 0x0beb mail.mt.com. A [rd]
-    p2-->>p1: DNS answer 0x0beb mail.mt.com. A [aa rd] NOERROR: mail.mt.com. A 192.168.10.4
+    p1->>p2: DNS query 0x42d6 mail.mt.com. A [rd]
+    p2-->>p1: DNS answer 0x42d6 mail.mt.com. A [aa rd] NOERROR: mail.mt.com. A 192.168.10.4
     p3-->>p1: S: 220 mail.mt.com ESMTP labctl
     p1->>p3: C: EHLO mgmt-pc1
 ";
@@ -396,7 +396,7 @@ sequenceDiagram
         "    p1->>p3: C: AUTH PLAIN AGJvYgBzZWNyZXQ=  [AUTH PLAIN decoded: user #quot;bob#quot;, password #quot;secret#quot;]\n",
         "    p1->>p3: C: MAIL FROM:#lt;bob@mt.com#gt;\n",
         "    p3-->>p1: S: 354 End data with #lt;CR#gt;#lt;LF#gt;.#lt;CR#gt;#lt;LF#gt;\n",
-        "    p1->>p3: C: [message: 11 lines, 284 bytes#59; From: Bob #lt;bob@mt.com#gt;#59; To: ada@mt.com#59; Subject: Lunch?]\n",
+        "    p1->>p3: C: [message: 11 lines, 285 bytes#59; From: Bob #lt;bob@mt.com#gt;#59; To: ada@mt.com#59; Subject: Lunch?]\n",
         "    p3-->>p1: S: 221 2.0.0 Bye\n",
     ] {
         assert!(diagram.contains(arrow), "{arrow}\nnot in\n{diagram}");

@@ -9,7 +9,7 @@
 # these names, so the MAC addresses the plan derives match the recording.
 set -eu
 LABCTL=${LABCTL:-./target/debug/labctl}
-OUT=tests/data/capture
+OUT=${OUT:-tests/data/capture}
 FILTER="not ip6"
 
 # start LAB SCENARIO NODE:IFACE… — one tcpdump per tap, pids in $PIDS.
@@ -33,10 +33,28 @@ stop() {
     sleep 1
     kill -INT $PIDS
     wait $PIDS || true
+    PIDS=""
 }
 
-trap '$LABCTL down cdrec >/dev/null 2>&1; $LABCTL down cdrec-dns >/dev/null 2>&1' EXIT
-$LABCTL up labs/mastertech.yaml --name cdrec >/dev/null
+# Labs of these names may be someone else's: refuse rather than record into
+# (or tear down) them.
+for lab in cdrec cdrec-dns; do
+    if $LABCTL status "$lab" >/dev/null 2>&1; then
+        echo "record.sh: a lab named $lab is already up; take it down first (labctl down $lab)" >&2
+        exit 1
+    fi
+done
+
+# up FILE NAME — the exit trap tears down only the labs this script brought
+# up, and stops its tcpdumps if a step failed between start and stop.
+UP="" PIDS=""
+trap '[ -z "$PIDS" ] || kill -INT $PIDS 2>/dev/null; for lab in $UP; do $LABCTL down "$lab" >/dev/null 2>&1; done' EXIT
+up() {
+    $LABCTL up "$1" --name "$2" >/dev/null
+    UP="$UP $2"
+}
+
+up labs/mastertech.yaml cdrec
 
 # A DHCP exchange of mgmt-pc2 through r2's relay to `server`, then a release.
 start cdrec dhcp-relay mgmt-pc2:eth0 r2:eth1 r2:eth0 r1:eth0 r1:eth1 server:eth0
@@ -70,9 +88,10 @@ $LABCTL mail read cdrec mgmt-pc1 1 >/dev/null
 $LABCTL exec cdrec frontend-pc1 -- curl -s -o /dev/null http://www.mastertech.com/
 stop
 $LABCTL down cdrec >/dev/null
+UP=""
 
 # The resolver's walk from the root to example.com's server, for pc0's dig.
-$LABCTL up labs/dns-hierarchy.yaml --name cdrec-dns >/dev/null
+up labs/dns-hierarchy.yaml cdrec-dns
 start cdrec-dns dns-walk pc0:eth0 resolver:eth0 r1:eth1 r1:eth0 root:eth0 tld-com:eth0 ns-example:eth0
 $LABCTL exec cdrec-dns pc0 -- dig +tries=1 www.example.com >/dev/null
 stop
