@@ -1,6 +1,7 @@
 //! Progress of long steps: bars on a terminal, plain lines otherwise (logs, CI).
 
 use std::io::IsTerminal;
+use std::io::Write;
 use std::time::Instant;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -66,7 +67,10 @@ impl Progress {
             Some(bars) => {
                 let _ = bars.println(line);
             }
-            None => eprintln!("{line}"),
+            // Never panics: a closed stderr must not stop a build half-way.
+            None => {
+                let _ = writeln!(std::io::stderr(), "{line}");
+            }
         }
     }
 }
@@ -82,7 +86,14 @@ impl Phase {
         let seconds = self.started.elapsed().as_secs_f64();
         match &self.bar {
             Some(bar) => bar.finish(),
-            None => eprintln!("  {:<22} {:>5} in {seconds:.2} s", self.name, self.total),
+            None => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "  {:<22} {:>5} in {seconds:.2} s",
+                    self.name,
+                    self.total
+                );
+            }
         }
     }
 }

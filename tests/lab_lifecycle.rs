@@ -449,6 +449,43 @@ fn sigterm_during_up_rolls_back() {
     assert_eq!(leftovers(&lab.name), Vec::<String>::new());
 }
 
+/// `labctl test … | head -1`: the reader goes away after the first line,
+/// and the next write raises SIGPIPE mid-build. That cancels the test like
+/// Ctrl-C; it used to kill labctl with the lab half-built.
+#[test]
+fn a_closed_output_pipe_during_test_tears_the_lab_down() {
+    require_root();
+    let lab = Lab::new(
+        "t-pipe",
+        &(flat_lab(60) + "checks:\n  - {ping: {from: pc0, to: pc1}}\n"),
+    );
+    let piped = Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "'{LABCTL}' test '{}' 2>&1 | head -1",
+                lab.file.to_str().unwrap()
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&piped.stdout).starts_with("building lab"),
+        "{}",
+        text(&piped)
+    );
+    // `sh` returns when head does; labctl tears down after that.
+    let state = std::path::Path::new("/run/labctl").join(&lab.name);
+    let started = std::time::Instant::now();
+    while (!leftovers(&lab.name).is_empty() || state.exists())
+        && started.elapsed() < Duration::from_secs(20)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(leftovers(&lab.name), Vec::<String>::new());
+    assert!(!state.exists(), "state dir {} left", state.display());
+}
+
 #[test]
 fn kill_9_of_up_mid_build_then_down_is_clean() {
     require_root();

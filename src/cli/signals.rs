@@ -1,6 +1,7 @@
-//! The process's stop signals while `up` or `test` runs: Ctrl-C, SIGTERM
-//! and a closed terminal (SIGHUP) cancel the verb — which then rolls back
-//! or tears down — instead of killing labctl half-way.
+//! The process's stop signals while `up` or `test` runs: Ctrl-C, SIGTERM,
+//! a closed terminal (SIGHUP) and a closed output pipe (SIGPIPE: `labctl
+//! test … | head`) cancel the verb — which then rolls back or tears down —
+//! instead of killing labctl half-way.
 
 use anyhow::{Context, Result};
 use tokio::signal::unix::{SignalKind, signal};
@@ -15,13 +16,14 @@ pub fn cancel_on_stop_signals() -> Result<Cancel> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let (mut interrupt, mut terminate, mut hangup) = {
+    let (mut interrupt, mut terminate, mut hangup, mut pipe) = {
         let _inside = runtime.enter();
         let catch = |kind| signal(kind).context("cannot catch the stop signals");
         (
             catch(SignalKind::interrupt())?,
             catch(SignalKind::terminate())?,
             catch(SignalKind::hangup())?,
+            catch(SignalKind::pipe())?,
         )
     };
     let cancel = Cancel::new();
@@ -34,6 +36,7 @@ pub fn cancel_on_stop_signals() -> Result<Cancel> {
                     _ = interrupt.recv() => "interrupted",
                     _ = terminate.recv() => "terminated",
                     _ = hangup.recv() => "the terminal went away",
+                    _ = pipe.recv() => "the output went away",
                 };
                 on_signal.cancel(why);
             })

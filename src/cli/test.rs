@@ -24,6 +24,7 @@ pub(super) fn interrupted_exit_code(reason: Option<&str>) -> u8 {
     match reason {
         Some("terminated") => 128 + 15,
         Some("the terminal went away") => 128 + 1,
+        Some("the output went away") => 128 + 13,
         _ => 128 + 2,
     }
 }
