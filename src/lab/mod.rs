@@ -8,6 +8,7 @@ pub mod model_agents;
 pub mod model_checks;
 pub mod model_dns;
 pub mod plan;
+pub mod plan_routing;
 pub mod raw;
 pub mod routing;
 pub mod schema;

@@ -43,6 +43,10 @@ pub struct PlanNode {
     pub routes: Vec<PlanRoute>,
     /// Routers forward packets between interfaces (net.ipv4.ip_forward=1).
     pub forwarding: bool,
+    /// `routing: auto`: the lab daemon recomputes the `Auto` routes when a
+    /// link goes down or comes back (`plan_routing.rs`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_routing: bool,
     /// Written to /etc/netns/NAMESPACE/resolv.conf.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dns: Vec<Ipv4Addr>,
@@ -193,6 +197,7 @@ pub fn plan(topo: &Topology) -> Plan {
                 interfaces,
                 routes,
                 forwarding: node.kind == NodeKind::Router,
+                auto_routing: node.routing == Routing::Auto,
                 dns: node.dns.clone(),
                 domain: node.domain.clone(),
                 dhcp_server: node.dhcp_pools.clone(),
