@@ -9,6 +9,7 @@ mod down;
 mod exec;
 mod grade;
 mod graph;
+mod link;
 mod logs;
 mod mail;
 mod restart;
@@ -140,6 +141,27 @@ enum Command {
         /// The command and its arguments, after `--`.
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
+    },
+    /// Cut or restore a cable of a running lab (both ends, as unplugging does).
+    ///
+    /// Routers with `routing: auto` re-converge at once: the lab daemon
+    /// recomputes the shortest paths over the links that are up and prints
+    /// what moved ("r1: 192.168.2.0/24 now via r3"). Static routes stay as
+    /// written. A cable is named by its two nodes, with interfaces when two
+    /// cables join them.
+    #[command(after_help = "Examples:\n  \
+                            labctl link triangle r1 r2 down\n  \
+                            labctl link triangle r1:eth0 r2:eth0 up")]
+    Link {
+        /// The running lab.
+        lab: String,
+        /// One end of the cable: NODE or NODE:IFACE.
+        a: String,
+        /// The other end: NODE or NODE:IFACE.
+        b: String,
+        /// down (unplug) or up (plug back in).
+        #[arg(value_enum)]
+        state: link::CableState,
     },
     /// Print a node's service log: SMTP, POP3 and IMAP sessions, DHCP
     /// exchanges and DNS questions.
@@ -376,6 +398,7 @@ pub fn main() -> ExitCode {
             follow,
             bodies,
         } => logs::run(&lab, &node, follow, bodies),
+        Command::Link { lab, a, b, state } => link::run(&lab, &a, &b, state),
         Command::Shell { lab, node } => exec::shell(&lab, &node),
         Command::Graph {
             lab,

@@ -105,8 +105,16 @@ fn print_human(status: &LabStatus) {
                 .as_ref()
                 .map(|b| format!(" port of {b}"))
                 .unwrap_or_default();
+            // A cut cable (`labctl link … down`) or `ip link set … down`.
+            let cut = if i.state != "up" {
+                "  DOWN"
+            } else if i.oper == "down" || i.oper == "lowerlayerdown" {
+                "  NO CARRIER (the other end is down)"
+            } else {
+                ""
+            };
             println!(
-                "  {:<8} {:<4} {:<17} {:<18} → {}{bridge}",
+                "  {:<8} {:<4} {:<17} {:<18} → {}{bridge}{cut}",
                 i.name,
                 i.state,
                 i.mac.as_deref().unwrap_or("-"),

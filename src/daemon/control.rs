@@ -21,6 +21,12 @@ pub enum Request {
     /// `ok: false`).
     #[serde(rename = "mail-fate")]
     MailFate { node: String, id: String },
+    /// Set both ends of a cable down or up and re-converge the routers
+    /// (`labctl link`); the reply's `changes` say what moved.
+    Link {
+        ends: [crate::lab::plan::PlanEnd; 2],
+        up: bool,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -39,6 +45,12 @@ pub struct Reply {
     /// node has no such message (or no mail server).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail_fate: Option<Vec<Fate>>,
+    /// For `link`: what changed in the routers' tables, one line each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
+    /// Why the request could not be carried out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

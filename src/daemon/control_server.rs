@@ -58,8 +58,20 @@ async fn answer(stream: UnixStream, lab: &str, started: Instant, shared: &Shared
         return false;
     }
     let request: Result<Request, _> = serde_json::from_str(&line);
+    let (changes, error) = match &request {
+        Ok(Request::Link { ends, up }) => match shared.convergence.get() {
+            Some(convergence) => match convergence.set_cable(*ends, *up).await {
+                Ok(changes) => (changes, None),
+                Err(e) => (Vec::new(), Some(format!("{e:#}"))),
+            },
+            None => (Vec::new(), Some("the daemon is still starting".to_string())),
+        },
+        _ => (Vec::new(), None),
+    };
     let reply = Reply {
-        ok: request.is_ok(),
+        ok: request.is_ok() && error.is_none(),
+        changes,
+        error,
         lab: lab.to_string(),
         pid: std::process::id(),
         uptime_seconds: started.elapsed().as_secs(),

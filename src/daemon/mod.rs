@@ -9,6 +9,7 @@
 pub mod context;
 pub mod control;
 pub mod control_server;
+pub mod convergence;
 pub mod dhcp;
 pub mod dns;
 pub mod lock;
@@ -65,6 +66,9 @@ pub fn run(lab: &str) -> Result<ExitCode> {
     let shutdown = ShutdownTrigger::new();
     let logs = node_logs::open_all(&dir.dir, &record.plan)?;
     let threads = start_services(&dir, &record, &shared, &shutdown, &logs)?;
+    let _ = shared
+        .convergence
+        .set(convergence::start(&record.plan, runtime.handle())?);
     let served = runtime.block_on(control_server::serve(&dir, &shared));
     // Every service stops accepting and drains its open sessions (bounded
     // by `listener::DRAIN_LIMIT`); the threads end when all have.

@@ -21,6 +21,8 @@ pub struct Shared {
     pub dhcp_servers: Mutex<BTreeMap<String, Arc<Mutex<Server>>>>,
     /// By node: what became of each mail server's recent messages.
     pub mail_fates: Mutex<BTreeMap<String, Arc<Fates>>>,
+    /// Re-convergence of the routers (labs with routers).
+    pub convergence: std::sync::OnceLock<Arc<super::convergence::Convergence>>,
 }
 
 #[derive(Clone, Debug)]

@@ -92,7 +92,12 @@ pub fn segments(plan: &Plan, up: &Carrier) -> Vec<Vec<Option<usize>>> {
 /// The routers' graph over the links that are up.
 pub fn graph(plan: &Plan, up: &Carrier) -> RouterGraph {
     let segment = segments(plan, up);
-    let count = segment.iter().flatten().flatten().max().map_or(0, |m| m + 1);
+    let count = segment
+        .iter()
+        .flatten()
+        .flatten()
+        .max()
+        .map_or(0, |m| m + 1);
     let mut segments: Vec<GraphSegment> = (0..count).map(|_| GraphSegment::default()).collect();
     for (n, node) in plan.nodes.iter().enumerate() {
         for (i, iface) in node.interfaces.iter().enumerate() {
@@ -146,7 +151,12 @@ pub fn routes_automatically(plan: &Plan, node: usize) -> bool {
 /// (those whose gateway is on a network it is still connected to), then
 /// for `routing: auto` the shortest paths over `graph` to every other
 /// network — the same order as the plan's.
-pub fn converged_routes(plan: &Plan, graph: &RouterGraph, up: &Carrier, node: usize) -> Vec<PlanRoute> {
+pub fn converged_routes(
+    plan: &Plan,
+    graph: &RouterGraph,
+    up: &Carrier,
+    node: usize,
+) -> Vec<PlanRoute> {
     let planned = &plan.nodes[node];
     let connected: Vec<_> = planned
         .interfaces
@@ -196,7 +206,10 @@ mod tests {
     }
 
     fn shown(routes: &[PlanRoute]) -> Vec<String> {
-        routes.iter().map(|r| format!("{} via {}", r.to, r.via)).collect()
+        routes
+            .iter()
+            .map(|r| format!("{} via {}", r.to, r.via))
+            .collect()
     }
 
     /// With every link up, the running lab's computation gives exactly the
@@ -268,7 +281,11 @@ mod tests {
             let mut up = all_up(&plan);
             up[n].iter_mut().for_each(|u| *u = false);
             let graph = graph(&plan, &up);
-            assert!(converged_routes(&plan, &graph, &up, n).is_empty(), "{}", node.name);
+            assert!(
+                converged_routes(&plan, &graph, &up, n).is_empty(),
+                "{}",
+                node.name
+            );
         }
     }
 }

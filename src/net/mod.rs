@@ -5,6 +5,7 @@ pub mod build;
 pub mod etc;
 pub mod inspect;
 pub mod lease;
+pub mod links;
 pub mod netns;
 pub mod tcp;
 pub mod udp;

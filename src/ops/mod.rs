@@ -13,6 +13,7 @@ pub mod exec;
 pub mod grade;
 pub mod graph;
 pub mod lifecycle;
+pub mod link;
 pub mod logs;
 pub mod mail;
 pub mod restart;

@@ -1,0 +1,153 @@
+//! A lab that changes while it runs (root): cables cut and restored with
+//! `labctl link`, routers re-converging over the links that are up, an
+//! `ip link set … down/up` inside a router healed by the lab daemon.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Lab, eventually, labctl, require_root, text};
+
+/// labs/triangle.yaml under a unique name.
+fn triangle(prefix: &str) -> Lab {
+    let yaml = std::fs::read_to_string("labs/triangle.yaml")
+        .unwrap()
+        .replace("name: triangle", "name: LAB");
+    Lab::new(prefix, &yaml)
+}
+
+/// A router's routes via a gateway, sorted (`ip route` lines without the
+/// connected ones).
+fn routes(lab: &Lab, node: &str) -> Vec<String> {
+    let mut lines: Vec<String> = lab
+        .exec_ok(node, &["ip", "-4", "route"])
+        .lines()
+        .filter(|l| l.contains(" via "))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    lines.sort();
+    lines
+}
+
+fn all_routes(lab: &Lab) -> Vec<Vec<String>> {
+    ["r1", "r2", "r3"].iter().map(|r| routes(lab, r)).collect()
+}
+
+/// The TTL pc1's ping to pc2 arrives back with (64 minus the routers crossed).
+fn ttl_to_pc2(lab: &Lab) -> Option<u32> {
+    let out = lab.exec("pc1", &["ping", "-c1", "-W1", "192.168.2.10"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let at = stdout.find("ttl=")?;
+    stdout[at + 4..].split_whitespace().next()?.parse().ok()
+}
+
+fn link(lab: &Lab, a: &str, b: &str, state: &str) -> String {
+    let out = labctl(&["link", &lab.name, a, b, state]);
+    assert!(
+        out.status.success(),
+        "link {a} {b} {state}:\n{}",
+        text(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_cut_cable_moves_the_traffic_to_the_third_router_and_back() {
+    require_root();
+    let lab = triangle("live-cut");
+    lab.up_ok();
+    let fresh = all_routes(&lab);
+    assert_eq!(ttl_to_pc2(&lab), Some(62), "r1, r2");
+
+    let said = link(&lab, "r1", "r2", "down");
+    assert!(said.contains("cable r1:eth0 – r2:eth0 is down"), "{said}");
+    assert!(
+        said.contains("r1: 192.168.2.0/24 now via r3 (10.0.13.2), was via r2"),
+        "{said}"
+    );
+    // Re-converged before `link` returned: at once one more router.
+    assert_eq!(ttl_to_pc2(&lab), Some(61), "r1, r3, r2");
+    assert!(
+        routes(&lab, "r1")
+            .contains(&"192.168.2.0/24 via 10.0.13.2 dev eth1 proto static".to_string())
+    );
+    let status = labctl(&["status", &lab.name]);
+    let status = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(
+        status.lines().any(|l| l.trim_start().starts_with("eth0")
+            && l.contains("r2/eth0")
+            && l.ends_with("DOWN")),
+        "{status}"
+    );
+    let graph = labctl(&["graph", &lab.name, "--format", "dot"]);
+    let graph = String::from_utf8_lossy(&graph.stdout).into_owned();
+    assert_eq!(
+        graph.lines().filter(|l| l.contains("style=dashed")).count(),
+        1,
+        "{graph}"
+    );
+
+    let said = link(&lab, "r2:eth0", "r1:eth0", "up");
+    assert!(
+        said.contains("r1: 192.168.2.0/24 now via r2 (10.0.12.2), was via r3"),
+        "{said}"
+    );
+    assert_eq!(ttl_to_pc2(&lab), Some(62), "back on the direct path");
+    // After down and up the routes are those of a fresh build.
+    assert_eq!(all_routes(&lab), fresh);
+    assert!(lab.down().status.success());
+}
+
+#[test]
+fn ip_link_down_and_up_inside_a_router_heals() {
+    require_root();
+    let lab = triangle("live-iplink");
+    lab.up_ok();
+    let fresh = all_routes(&lab);
+    // The kernel drops r1's routes through eth0 and r2 keeps a dead one:
+    // the daemon sees the link events and routes round through r3.
+    lab.exec_ok("r1", &["ip", "link", "set", "eth0", "down"]);
+    assert!(
+        eventually(Duration::from_secs(1), || ttl_to_pc2(&lab) == Some(61)),
+        "no path round through r3 within a second: {:?}",
+        all_routes(&lab)
+    );
+    lab.exec_ok("r1", &["ip", "link", "set", "eth0", "up"]);
+    assert!(
+        eventually(Duration::from_secs(1), || all_routes(&lab) == fresh),
+        "routes not restored within a second: {:?}, fresh {fresh:?}",
+        all_routes(&lab)
+    );
+    assert_eq!(ttl_to_pc2(&lab), Some(62));
+    let log = std::fs::read_to_string(
+        std::path::Path::new("/run/labctl")
+            .join(&lab.name)
+            .join("daemon.log"),
+    )
+    .unwrap();
+    assert!(
+        log.contains("r2: 192.168.1.0/24 now via r3 (10.0.23.2), was via r1"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_cable_that_is_not_there_is_named_with_the_ones_that_are() {
+    require_root();
+    let lab = triangle("live-nocable");
+    lab.up_ok();
+    let out = labctl(&["link", &lab.name, "pc1", "r2", "down"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no cable joins pc1 and r2") && err.contains("pc1:eth0 – sw1:eth1"),
+        "{err}"
+    );
+    let out = labctl(&["link", &lab.name, "r1:eth9", "r2", "down"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("r1 has no interface eth9 (it has eth0, eth1, eth2)"),
+        "{}",
+        text(&out)
+    );
+}
