@@ -151,3 +151,95 @@ fn a_cable_that_is_not_there_is_named_with_the_ones_that_are() {
         text(&out)
     );
 }
+
+/// The slowest of a burst of ten 1400-byte pings from a to b, in ms.
+fn slowest_ping_ms(lab: &Lab) -> f64 {
+    let out = lab.exec_ok(
+        "a",
+        &["ping", "-c10", "-i0.01", "-s1400", "-W3", "-q", "10.9.0.2"],
+    );
+    // rtt min/avg/max/mdev = 0.056/259.650/382.451/151.413 ms
+    let stats = out.lines().find(|l| l.contains("min/avg/max")).expect(&out);
+    let numbers = stats.split('=').nth(1).expect(&out).trim();
+    numbers.split('/').nth(2).unwrap().parse().unwrap()
+}
+
+const TWO_HOSTS: &str = "
+name: LAB
+nodes:
+  a: {kind: host, interfaces: {eth0: 10.9.0.1/24}}
+  b: {kind: host, interfaces: {eth0: 10.9.0.2/24}}
+links:
+  - [a, b]
+impairments:
+  - {link: [a, b], rate: 64kbit}
+";
+
+#[test]
+fn a_rate_from_the_lab_file_slows_a_burst_until_it_is_cleared() {
+    require_root();
+    let lab = Lab::new("live-rate", TWO_HOSTS);
+    lab.up_ok();
+    // 64 kbit/s is 8 KB/s: ten 1.4 KB packets queue behind each other.
+    let slow = slowest_ping_ms(&lab);
+    assert!(slow > 100.0, "a 64kbit cable answered a burst in {slow} ms");
+    let out = labctl(&["link", &lab.name, "a", "b", "--clear"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let fast = slowest_ping_ms(&lab);
+    assert!(fast < 50.0, "a clear cable answered a burst in {fast} ms");
+    let out = labctl(&["link", &lab.name, "b", "a", "--rate", "64kbit"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("impaired: rate 64kbit"),
+        "{}",
+        text(&out)
+    );
+    let slow = slowest_ping_ms(&lab);
+    assert!(slow > 100.0, "the live rate answered a burst in {slow} ms");
+}
+
+#[test]
+fn a_delay_shows_in_the_round_trip_or_the_missing_netem_is_named() {
+    require_root();
+    let lab = Lab::new(
+        "live-delay",
+        &TWO_HOSTS.replace("rate: 64kbit", "rate: 1gbit"),
+    );
+    lab.up_ok();
+    let out = labctl(&[
+        "link", &lab.name, "a", "b", "--delay", "100ms", "--rate", "10mbit",
+    ]);
+    if out.status.success() {
+        // 100 ms each way: every round trip takes at least 200 ms.
+        let pings = lab.exec_ok("a", &["ping", "-c3", "-i0.2", "-W3", "10.9.0.2"]);
+        let times: Vec<f64> = pings
+            .lines()
+            .filter_map(|l| l.split("time=").nth(1))
+            .filter_map(|t| t.split_whitespace().next()?.parse().ok())
+            .collect();
+        assert_eq!(times.len(), 3, "{pings}");
+        assert!(times.iter().all(|t| *t >= 200.0 && *t < 1000.0), "{pings}");
+    } else {
+        // A kernel built without netem (sch_netem): said so, and the cable
+        // is left clear rather than half changed.
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("sch_netem"), "{}", text(&out));
+        let qdisc = std::process::Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &lab.namespace("a"),
+                "tc",
+                "qdisc",
+                "show",
+                "dev",
+                "eth0",
+            ])
+            .output()
+            .unwrap();
+        let qdisc = String::from_utf8_lossy(&qdisc.stdout);
+        assert!(
+            !qdisc.contains("tbf") && !qdisc.contains("netem"),
+            "{qdisc}"
+        );
+    }
+}

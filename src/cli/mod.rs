@@ -142,16 +142,21 @@ enum Command {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
-    /// Cut or restore a cable of a running lab (both ends, as unplugging does).
+    /// Cut, restore or impair a cable of a running lab.
     ///
-    /// Routers with `routing: auto` re-converge at once: the lab daemon
-    /// recomputes the shortest paths over the links that are up and prints
-    /// what moved ("r1: 192.168.2.0/24 now via r3"). Static routes stay as
-    /// written. A cable is named by its two nodes, with interfaces when two
-    /// cables join them.
+    /// down/up unplugs the cable at both ends or plugs it back in. Routers
+    /// with `routing: auto` re-converge at once: the lab daemon recomputes
+    /// the shortest paths over the links that are up and prints what moved
+    /// ("r1: 192.168.2.0/24 now via r3"). Static routes stay as written.
+    /// --delay, --jitter, --loss, --rate, --duplicate and --corrupt replace
+    /// the cable's impairments (netem on both ends, so each direction gets
+    /// them); --clear takes them off. A cable is named by its two nodes,
+    /// with interfaces when two cables join them.
     #[command(after_help = "Examples:\n  \
                             labctl link triangle r1 r2 down\n  \
-                            labctl link triangle r1:eth0 r2:eth0 up")]
+                            labctl link triangle r1:eth0 r2:eth0 up\n  \
+                            labctl link triangle r1 r2 --delay 200ms --loss 5%\n  \
+                            labctl link triangle r1 r2 --clear")]
     Link {
         /// The running lab.
         lab: String,
@@ -161,7 +166,9 @@ enum Command {
         b: String,
         /// down (unplug) or up (plug back in).
         #[arg(value_enum)]
-        state: link::CableState,
+        state: Option<link::CableState>,
+        #[command(flatten)]
+        impair: link::ImpairArgs,
     },
     /// Print a node's service log: SMTP, POP3 and IMAP sessions, DHCP
     /// exchanges and DNS questions.
@@ -398,7 +405,13 @@ pub fn main() -> ExitCode {
             follow,
             bodies,
         } => logs::run(&lab, &node, follow, bodies),
-        Command::Link { lab, a, b, state } => link::run(&lab, &a, &b, state),
+        Command::Link {
+            lab,
+            a,
+            b,
+            state,
+            impair,
+        } => link::run(&lab, &a, &b, state, &impair),
         Command::Shell { lab, node } => exec::shell(&lab, &node),
         Command::Graph {
             lab,

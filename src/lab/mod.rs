@@ -7,6 +7,7 @@ pub mod model;
 pub mod model_agents;
 pub mod model_checks;
 pub mod model_dns;
+pub mod netem;
 pub mod plan;
 pub mod plan_routing;
 pub mod raw;

@@ -31,6 +31,16 @@ pub struct Plan {
     pub description: Option<String>,
     pub nodes: Vec<PlanNode>,
     pub links: Vec<PlanLink>,
+    /// Impaired cables (netem and tbf on both ends, set by `net::netem`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub impairments: Vec<PlanImpairment>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PlanImpairment {
+    /// Index in `links`.
+    pub link: usize,
+    pub netem: super::netem::Netem,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -234,6 +244,14 @@ pub fn plan(topo: &Topology) -> Plan {
         description: topo.description.clone(),
         nodes,
         links,
+        impairments: topo
+            .impairments
+            .iter()
+            .map(|(link, netem)| PlanImpairment {
+                link: *link,
+                netem: netem.clone(),
+            })
+            .collect(),
     }
 }
 

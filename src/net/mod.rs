@@ -6,6 +6,7 @@ pub mod etc;
 pub mod inspect;
 pub mod lease;
 pub mod links;
+pub mod netem;
 pub mod netns;
 pub mod tcp;
 pub mod udp;

@@ -1,11 +1,14 @@
 //! `link`: a running lab's cable cut or restored (both ends, as unplugging
 //! does) through the lab daemon, which re-converges the routers at once
-//! and says what moved.
+//! and says what moved; or impaired (delay, loss, rate, …) with netem on
+//! both ends.
 
 use anyhow::{Context, Result, bail};
 
 use crate::daemon::control::{self, Request};
+use crate::lab::netem::Netem;
 use crate::lab::plan::{Plan, PlanEnd, PlanLink};
+use crate::net::{links, netem};
 use crate::state::LabDir;
 
 /// One end as written on the command line: `r1` or `r1:eth0`.
@@ -149,4 +152,37 @@ pub fn set_cable(lab: &str, a: &str, b: &str, up: bool) -> Result<CableChange> {
         cable: cable_name(&plan, &link),
         changes: reply.changes,
     })
+}
+
+/// Puts `netem` on both ends of the cable between `a` and `b` (each
+/// direction gets it), replacing what the cable had; a clear `netem`
+/// takes every impairment off.
+pub fn impair(lab: &str, a: &str, b: &str, netem: &Netem) -> Result<String> {
+    crate::ops::admin::require_admin("link")?;
+    let (_, plan) = running(lab)?;
+    let link = find_cable(&plan, &EndSpec::parse(a), &EndSpec::parse(b))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let mut handles = Vec::new();
+    for end in [link.a, link.b] {
+        let namespace = &plan.nodes[end.node].namespace;
+        handles.push(links::netlink_in(namespace, runtime.handle(), false)?.0);
+    }
+    let set = |netem: &Netem| -> Result<()> {
+        for (end, handle) in [link.a, link.b].into_iter().zip(&handles) {
+            let name = format!("{}:{}", plan.nodes[end.node].name, plan.iface(end).name);
+            runtime
+                .block_on(netem::set(handle, plan.iface(end).index, netem))
+                .with_context(|| format!("on {name}"))?;
+        }
+        Ok(())
+    };
+    if let Err(e) = set(netem) {
+        // Half a change is worse than none: the cable is left clear.
+        let _ = set(&Netem::default());
+        return Err(e);
+    }
+    Ok(cable_name(&plan, &link))
 }
