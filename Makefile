@@ -98,6 +98,7 @@ bench: build deps bench-deps
 	LABCTL=$(LABCTL) bash bench/imap.sh
 	LABCTL=$(LABCTL) bash bench/checks.sh
 	LABCTL=$(LABCTL) bash bench/grade.sh
+	LABCTL=$(LABCTL) bash bench/live.sh
 
 clean:
 	$(CARGO) clean
