@@ -243,3 +243,66 @@ fn a_delay_shows_in_the_round_trip_or_the_missing_netem_is_named() {
         );
     }
 }
+
+/// labs/mail-com.yaml under a unique name (a DNS server `dns`, a mail
+/// server `mail`).
+fn mail_com(prefix: &str) -> Lab {
+    let yaml = std::fs::read_to_string("labs/mail-com.yaml")
+        .unwrap()
+        .replace("name: mail-com", "name: LAB");
+    Lab::new(prefix, &yaml)
+}
+
+#[test]
+fn a_stopped_dns_server_is_diagnosed_as_stopped_and_starts_again() {
+    require_root();
+    let lab = mail_com("live-svc");
+    lab.up_ok();
+    let checks = lab.scratch("checks.yaml");
+    std::fs::write(
+        &checks,
+        "checks:\n  - dns: {from: pc0, name: mail.com, type: A, expect: 192.168.1.2}\n  - tcp: {from: pc0, to: 192.168.1.2, port: 25}\n",
+    )
+    .unwrap();
+    let checks = checks.to_str().unwrap();
+    let out = labctl(&["service", &lab.name, "dns", "dns", "stop"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("the dns server on dns is stopped"),
+        "{}",
+        text(&out)
+    );
+    let out = labctl(&["service", &lab.name, "mail", "mail", "stop"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let status = labctl(&["status", &lab.name]);
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(status.matches("[stopped:").count(), 2, "{status}");
+
+    let out = labctl(&["check", &lab.name, "--checks", checks]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("pc0 could not resolve mail.com: the DNS server on dns is stopped"),
+        "{report}"
+    );
+    assert!(
+        report.contains("the mail server on mail is stopped"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("labctl service {} dns dns start", lab.name)),
+        "{report}"
+    );
+
+    for (node, service) in [("dns", "dns"), ("mail", "mail")] {
+        let out = labctl(&["service", &lab.name, node, service, "start"]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let out = labctl(&["check", &lab.name, "--checks", checks]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = labctl(&["service", &lab.name, "dns", "web", "stop"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("dns runs no web server (it runs: dns)"),
+        "{}",
+        text(&out)
+    );
+}

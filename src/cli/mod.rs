@@ -13,6 +13,7 @@ mod link;
 mod logs;
 mod mail;
 mod restart;
+mod service;
 mod signals;
 mod status;
 mod test;
@@ -169,6 +170,25 @@ enum Command {
         state: Option<link::CableState>,
         #[command(flatten)]
         impair: link::ImpairArgs,
+    },
+    /// Stop or start one server of a running lab (dhcp, dns, mail, web).
+    ///
+    /// For fault-finding exercises: the server's ports close as if it had
+    /// crashed; `status` shows it stopped and checks diagnose it ("the DNS
+    /// server on ns is stopped"). Mail, queue and leases are kept.
+    #[command(after_help = "Examples:\n  \
+                            labctl service mastertech server dns stop\n  \
+                            labctl service mastertech server dns start")]
+    Service {
+        /// The running lab.
+        lab: String,
+        /// The node that runs the server.
+        node: String,
+        /// dhcp, dns, mail or web.
+        service: String,
+        /// stop or start.
+        #[arg(value_enum)]
+        state: service::ServiceState,
     },
     /// Print a node's service log: SMTP, POP3 and IMAP sessions, DHCP
     /// exchanges and DNS questions.
@@ -412,6 +432,12 @@ pub fn main() -> ExitCode {
             state,
             impair,
         } => link::run(&lab, &a, &b, state, &impair),
+        Command::Service {
+            lab,
+            node,
+            service,
+            state,
+        } => service::run(&lab, &node, &service, state),
         Command::Shell { lab, node } => exec::shell(&lab, &node),
         Command::Graph {
             lab,

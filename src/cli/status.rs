@@ -144,7 +144,9 @@ fn print_human(status: &LabStatus) {
 /// `  mail (SMTP 25, 587; POP3 110; IMAP 143): mt.com, users ada, bob`
 fn print_service(status: &ServiceStatus) {
     let ports = ports_text(&status.ports);
-    let stopped = if status.running {
+    let stopped = if status.stopped {
+        " [stopped: `labctl service … start` starts it]"
+    } else if status.running {
         ""
     } else {
         " [not running: the lab daemon does not answer]"

@@ -27,6 +27,13 @@ pub enum Request {
         ends: [crate::lab::plan::PlanEnd; 2],
         up: bool,
     },
+    /// Stop or start one server of a node (`labctl service`); `changes`
+    /// says whether anything changed.
+    Service {
+        node: String,
+        service: String,
+        start: bool,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -48,6 +55,9 @@ pub struct Reply {
     /// For `link`: what changed in the routers' tables, one line each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<String>,
+    /// Servers stopped by `labctl service`, as `node/service` (`ns/dns`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stopped: Vec<String>,
     /// Why the request could not be carried out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

@@ -66,12 +66,42 @@ async fn answer(stream: UnixStream, lab: &str, started: Instant, shared: &Shared
             },
             None => (Vec::new(), Some("the daemon is still starting".to_string())),
         },
+        Ok(Request::Service {
+            node,
+            service,
+            start,
+        }) => match shared.switchable.get().cloned() {
+            Some(switchable) => {
+                let (node, service, start) = (node.clone(), service.clone(), *start);
+                // Stopping waits for the server's drain: off the runtime.
+                let done = tokio::task::spawn_blocking(move || {
+                    if start {
+                        switchable.start_again(&node, &service)
+                    } else {
+                        switchable.stop(&node, &service)
+                    }
+                })
+                .await;
+                match done {
+                    Ok(Ok(true)) => (vec!["changed".to_string()], None),
+                    Ok(Ok(false)) => (Vec::new(), None),
+                    Ok(Err(e)) => (Vec::new(), Some(format!("{e:#}"))),
+                    Err(e) => (Vec::new(), Some(e.to_string())),
+                }
+            }
+            None => (Vec::new(), Some("the daemon is still starting".to_string())),
+        },
         _ => (Vec::new(), None),
     };
     let reply = Reply {
         ok: request.is_ok() && error.is_none(),
         changes,
         error,
+        stopped: shared
+            .switchable
+            .get()
+            .map(|s| s.stopped())
+            .unwrap_or_default(),
         lab: lab.to_string(),
         pid: std::process::id(),
         uptime_seconds: started.elapsed().as_secs(),

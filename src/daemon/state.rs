@@ -23,6 +23,8 @@ pub struct Shared {
     pub mail_fates: Mutex<BTreeMap<String, Arc<Fates>>>,
     /// Re-convergence of the routers (labs with routers).
     pub convergence: std::sync::OnceLock<Arc<super::convergence::Convergence>>,
+    /// The servers `labctl service` stops and starts.
+    pub switchable: std::sync::OnceLock<Arc<super::switchable::Switchable>>,
 }
 
 #[derive(Clone, Debug)]

@@ -17,6 +17,7 @@ pub mod link;
 pub mod logs;
 pub mod mail;
 pub mod restart;
+pub mod service;
 pub mod status;
 pub mod target;
 pub mod test;
