@@ -306,3 +306,96 @@ fn a_stopped_dns_server_is_diagnosed_as_stopped_and_starts_again() {
         text(&out)
     );
 }
+
+const HOLD_SESSION: &str = r#"
+import imaplib, sys
+s = imaplib.IMAP4("192.168.1.2")
+s.login("client1", "admin")
+s.select("INBOX")
+print("ready", flush=True)
+sys.stdin.read()
+print("still open:", s.noop()[0], flush=True)
+s.logout()
+"#;
+
+#[test]
+fn apply_adds_a_user_who_logs_in_while_an_open_session_stays() {
+    require_root();
+    let lab = mail_com("live-apply");
+    lab.up_ok();
+    // client1's IMAP session, open across the apply.
+    let mut held = std::process::Command::new(common::LABCTL)
+        .args([
+            "exec",
+            &lab.name,
+            "pc0",
+            "--",
+            "python3",
+            "-c",
+            HOLD_SESSION,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(held.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+
+    let login = |user: &str, password: &str| {
+        lab.exec(
+            "pc1",
+            &[
+                "python3",
+                "-c",
+                &format!("import imaplib; s = imaplib.IMAP4('192.168.1.2'); print(s.login('{user}', '{password}')[0])"),
+            ],
+        )
+    };
+    assert!(
+        !login("carol", "s3cret").status.success(),
+        "carol logs in before she exists"
+    );
+    let edited = std::fs::read_to_string(&lab.file).unwrap().replace(
+        "          client2: admin\n",
+        "          client2: changed\n          carol: s3cret\n",
+    );
+    std::fs::write(&lab.file, edited).unwrap();
+    let out = labctl(&["apply", &lab.name]);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(said.contains("mail: mail user carol added"), "{said}");
+    assert!(
+        said.contains("mail: password of mail user client2 changed"),
+        "{said}"
+    );
+    assert!(!said.contains("needs"), "{said}");
+
+    let out = login("carol", "s3cret");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("OK"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !login("client2", "admin").status.success(),
+        "the old password still works"
+    );
+    assert!(login("client2", "changed").status.success());
+
+    drop(held.stdin.take());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert!(held.wait().unwrap().success());
+    assert!(rest.contains("still open: OK"), "{rest}");
+
+    // A change apply cannot make live is named, not made.
+    let edited = std::fs::read_to_string(&lab.file)
+        .unwrap()
+        .replace("192.168.1.4/24", "192.168.1.44/24");
+    std::fs::write(&lab.file, edited).unwrap();
+    let out = labctl(&["apply", &lab.name]);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(said.contains("pc0: interfaces changed"), "{said}");
+}

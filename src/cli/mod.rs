@@ -2,6 +2,7 @@
 //! `ops`, and prints text, JSON or JUnit with the verb's exit code; this
 //! file only parses and dispatches.
 
+mod apply;
 mod check;
 mod dhcp_client;
 mod docs;
@@ -189,6 +190,20 @@ enum Command {
         /// stop or start.
         #[arg(value_enum)]
         state: service::ServiceState,
+    },
+    /// Apply edits of the lab file to the running lab without rebuilding it.
+    ///
+    /// Mail users, passwords and domains change in place (mail, the queue
+    /// and open sessions stay); every other difference is listed as
+    /// needing `down` and `up`.
+    #[command(after_help = "Examples:\n  \
+                            labctl apply mastertech\n  \
+                            labctl apply mastertech labs/mastertech.yaml")]
+    Apply {
+        /// The running lab.
+        lab: String,
+        /// The edited lab file (default: the file the lab was started from).
+        file: Option<PathBuf>,
     },
     /// Print a node's service log: SMTP, POP3 and IMAP sessions, DHCP
     /// exchanges and DNS questions.
@@ -438,6 +453,7 @@ pub fn main() -> ExitCode {
             service,
             state,
         } => service::run(&lab, &node, &service, state),
+        Command::Apply { lab, file } => apply::run(&lab, file.as_deref()),
         Command::Shell { lab, node } => exec::shell(&lab, &node),
         Command::Graph {
             lab,

@@ -34,6 +34,13 @@ pub enum Request {
         service: String,
         start: bool,
     },
+    /// Replace the users (and domains) of a running mail server (`labctl
+    /// apply`): new users get their mailbox, open sessions stay.
+    #[serde(rename = "mail-users")]
+    MailUsers {
+        node: String,
+        mail: crate::lab::topology::MailPlan,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]

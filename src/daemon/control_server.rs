@@ -36,7 +36,7 @@ pub async fn serve(dir: &LabDir, shared: &Arc<Shared>) -> Result<()> {
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, _) = accepted?;
-                let answered = tokio::time::timeout(ANSWER_TIMEOUT, answer(stream, &dir.name, started, shared)).await;
+                let answered = tokio::time::timeout(ANSWER_TIMEOUT, answer(stream, dir, started, shared)).await;
                 if answered == Ok(true) {
                     tracing::info!("stop requested");
                     break;
@@ -51,7 +51,8 @@ pub async fn serve(dir: &LabDir, shared: &Arc<Shared>) -> Result<()> {
 }
 
 /// Answers one request; true when it asks the daemon to stop.
-async fn answer(stream: UnixStream, lab: &str, started: Instant, shared: &Shared) -> bool {
+async fn answer(stream: UnixStream, dir: &LabDir, started: Instant, shared: &Shared) -> bool {
+    let lab = dir.name.as_str();
     let (reader, mut writer) = stream.into_split();
     let mut line = String::new();
     if BufReader::new(reader).read_line(&mut line).await.is_err() {
@@ -91,6 +92,12 @@ async fn answer(stream: UnixStream, lab: &str, started: Instant, shared: &Shared
             }
             None => (Vec::new(), Some("the daemon is still starting".to_string())),
         },
+        Ok(Request::MailUsers { node, mail }) => {
+            match super::apply::mail_users(&dir.dir, shared, node, mail) {
+                Ok(()) => (vec!["changed".to_string()], None),
+                Err(e) => (Vec::new(), Some(format!("{e:#}"))),
+            }
+        }
         _ => (Vec::new(), None),
     };
     let reply = Reply {

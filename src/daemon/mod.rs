@@ -6,6 +6,7 @@
 //! services' shutdown signal and waits until they have drained.
 //! Its log is `daemon.log` in the lab's state dir (`log.rs`).
 
+pub mod apply;
 pub mod context;
 pub mod control;
 pub mod control_server;

@@ -29,7 +29,7 @@ pub struct Switchable {
     state_dir: PathBuf,
     shared: Weak<Shared>,
     logs: BTreeMap<String, NodeLog>,
-    nodes: BTreeMap<String, PlanNode>,
+    nodes: Mutex<BTreeMap<String, PlanNode>>,
     running: Mutex<BTreeMap<(String, &'static str), Running>>,
     stopped: Mutex<BTreeMap<(String, &'static str), Kind>>,
 }
@@ -44,7 +44,7 @@ impl Switchable {
             state_dir,
             shared: Arc::downgrade(shared),
             logs,
-            nodes: BTreeMap::new(),
+            nodes: Mutex::new(BTreeMap::new()),
             running: Mutex::new(BTreeMap::new()),
             stopped: Mutex::new(BTreeMap::new()),
         }
@@ -52,7 +52,10 @@ impl Switchable {
 
     /// Starts `kind` of `node` on a thread of its own.
     pub fn start(&mut self, node: &PlanNode, kind: Kind) -> Result<()> {
-        self.nodes.insert(node.name.clone(), node.clone());
+        self.nodes
+            .lock()
+            .expect("lock")
+            .insert(node.name.clone(), node.clone());
         self.launch(node.name.clone(), kind)
     }
 
@@ -68,7 +71,7 @@ impl Switchable {
         };
         let trigger = ShutdownTrigger::new();
         let context = NodeContext {
-            node: self.nodes[&node].clone(),
+            node: self.nodes.lock().expect("lock")[&node].clone(),
             state_dir: self.state_dir.clone(),
             shared,
             shutdown: trigger.subscribe(),
@@ -88,7 +91,8 @@ impl Switchable {
 
     /// The planned server `service` of `node`, running or stopped.
     fn kind_of(&self, node: &str, service: &str) -> Result<Kind> {
-        let Some(planned) = self.nodes.get(node) else {
+        let nodes = self.nodes.lock().expect("lock");
+        let Some(planned) = nodes.get(node) else {
             bail!("{node} runs no DHCP, DNS, mail or web server");
         };
         let kinds = super::services::planned(planned);
@@ -135,6 +139,14 @@ impl Switchable {
         self.launch(node.to_string(), kind)?;
         tracing::info!("{node}: {service} server started again (labctl service)");
         Ok(true)
+    }
+
+    /// A mail server started again after `labctl apply` gets the users
+    /// applied, not those it first started with.
+    pub fn update_mail(&self, node: &str, mail: crate::lab::topology::MailPlan) {
+        if let Some(planned) = self.nodes.lock().expect("lock").get_mut(node) {
+            planned.mail = Some(mail);
+        }
     }
 
     /// `node/service` of every server stopped now.

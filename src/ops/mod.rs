@@ -5,6 +5,7 @@
 //! show their steps through `progress` and stop when their `Cancel` fires.
 
 pub mod admin;
+pub mod apply;
 pub mod cancel;
 pub mod check;
 pub mod dhcp_client;
