@@ -390,6 +390,24 @@ fn apply_adds_a_user_who_logs_in_while_an_open_session_stays() {
     assert!(held.wait().unwrap().success());
     assert!(rest.contains("still open: OK"), "{rest}");
 
+    // DNS records: the server starts again with the edited zones.
+    let dig = |name: &str| {
+        lab.exec_ok(
+            "pc0",
+            &["dig", "+short", "+time=1", "+tries=1", name, "@192.168.1.5"],
+        )
+    };
+    assert_eq!(dig("www.mail.com").trim(), "");
+    let edited = std::fs::read_to_string(&lab.file).unwrap().replace(
+        "            \"@\": {A: mail, MX: 10 mail.com.}\n",
+        "            \"@\": {A: mail, MX: 10 mail.com.}\n            www: {A: dns}\n",
+    );
+    std::fs::write(&lab.file, edited).unwrap();
+    let out = labctl(&["apply", &lab.name]);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(said.contains("dns: DNS zones reloaded"), "{}", text(&out));
+    assert_eq!(dig("www.mail.com").trim(), "192.168.1.5");
+
     // A change apply cannot make live is named, not made.
     let edited = std::fs::read_to_string(&lab.file)
         .unwrap()

@@ -41,6 +41,13 @@ pub enum Request {
         node: String,
         mail: crate::lab::topology::MailPlan,
     },
+    /// Start one server of a node again with the node's edited plan
+    /// (`labctl apply` of DNS zones, DHCP pools, web pages); a stopped one
+    /// stays stopped and starts with it later.
+    Reload {
+        node: Box<crate::lab::plan::PlanNode>,
+        service: String,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]

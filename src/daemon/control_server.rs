@@ -92,6 +92,19 @@ async fn answer(stream: UnixStream, dir: &LabDir, started: Instant, shared: &Sha
             }
             None => (Vec::new(), Some("the daemon is still starting".to_string())),
         },
+        Ok(Request::Reload { node, service }) => match shared.switchable.get().cloned() {
+            Some(switchable) => {
+                let (node, service) = ((**node).clone(), service.clone());
+                let done =
+                    tokio::task::spawn_blocking(move || switchable.reload(node, &service)).await;
+                match done {
+                    Ok(Ok(())) => (vec!["changed".to_string()], None),
+                    Ok(Err(e)) => (Vec::new(), Some(format!("{e:#}"))),
+                    Err(e) => (Vec::new(), Some(e.to_string())),
+                }
+            }
+            None => (Vec::new(), Some("the daemon is still starting".to_string())),
+        },
         Ok(Request::MailUsers { node, mail }) => {
             match super::apply::mail_users(&dir.dir, shared, node, mail) {
                 Ok(()) => (vec!["changed".to_string()], None),

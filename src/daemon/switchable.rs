@@ -149,6 +149,29 @@ impl Switchable {
         }
     }
 
+    /// Starts `service` of `node` again from `planned`, the node's edited
+    /// plan (`labctl apply`); a stopped server stays stopped.
+    pub fn reload(&self, planned: PlanNode, service: &str) -> Result<()> {
+        let name = planned.name.clone();
+        self.kind_of(&name, service)?;
+        self.nodes
+            .lock()
+            .expect("lock")
+            .insert(name.clone(), planned);
+        let kind = self.kind_of(&name, service)?;
+        let key = (name.clone(), kind.service_name().unwrap_or_default());
+        let Some(running) = self.running.lock().expect("lock").remove(&key) else {
+            return Ok(());
+        };
+        running.trigger.fire();
+        let _ = running.thread.join();
+        self.launch(name.clone(), kind)?;
+        tracing::info!(
+            "{name}: {service} server started again with the edited lab file (labctl apply)"
+        );
+        Ok(())
+    }
+
     /// `node/service` of every server stopped now.
     pub fn stopped(&self) -> Vec<String> {
         self.stopped

@@ -1,8 +1,11 @@
 //! `apply`: edits of a lab file carried into the running lab where that is
-//! possible without rebuilding the network. Now: mail users, passwords
-//! and domains (the daemon replaces a mail server's accounts in place;
-//! mail, queue and open sessions stay). Every other difference is named
-//! as needing `down` and `up`.
+//! possible without rebuilding the network: mail users, passwords and
+//! domains (the daemon replaces a mail server's accounts in place; mail,
+//! queue and open sessions stay); DNS zones, DHCP pools and reservations,
+//! web pages (that one server starts again with the edited plan; DHCP
+//! leases are on disk and stay); a PC's mail settings (read from the
+//! record by `labctl mail` and the checks). Every other difference is
+//! named as needing `down` and `up`.
 
 use std::path::{Path, PathBuf};
 
@@ -50,6 +53,69 @@ pub fn apply(lab: &str, file: Option<&Path>) -> Result<Applied> {
     let mut applied = Applied::default();
     let mut running = record.plan.clone();
     compare(&record.plan, &wanted, &mut applied.needs_rebuild);
+    let socket = dir.socket_path();
+    let call = |request: &Request| -> Result<()> {
+        let reply = control::call(&socket, request)
+            .with_context(|| format!("the daemon of lab {lab} does not answer"))?;
+        match reply.error {
+            Some(error) => bail!("{error}"),
+            None => Ok(()),
+        }
+    };
+    for (index, node) in record.plan.nodes.iter().enumerate() {
+        let Some(new) = wanted.node(&node.name) else {
+            continue;
+        };
+        let name = &node.name;
+        let mut edited = running.nodes[index].clone();
+        let mut reload = Vec::new();
+        for field in differing_fields(node, new) {
+            match field.as_str() {
+                "dns_server" if node.dns_server.is_some() && new.dns_server.is_some() => {
+                    edited.dns_server = new.dns_server.clone();
+                    reload.push(("dns", format!("{name}: DNS zones reloaded")));
+                }
+                "dhcp_server" if node.dhcp_server.is_some() && new.dhcp_server.is_some() => {
+                    edited.dhcp_server = new.dhcp_server.clone();
+                    reload.push((
+                        "dhcp",
+                        format!("{name}: DHCP pools and reservations reloaded (leases kept)"),
+                    ));
+                }
+                "agents" => {
+                    if node.agents.mail != new.agents.mail {
+                        edited.agents.mail = new.agents.mail.clone();
+                        applied
+                            .changed
+                            .push(format!("{name}: mail client settings updated"));
+                    }
+                    match (&node.agents.web, &new.agents.web) {
+                        (Some(a), Some(b)) if a != b => {
+                            edited.agents.web = new.agents.web.clone();
+                            reload.push(("web", format!("{name}: web site reloaded")));
+                        }
+                        (a, b) if a != b => applied
+                            .needs_rebuild
+                            .push(format!("{name}: web server added or removed")),
+                        _ => {}
+                    }
+                }
+                other => applied
+                    .needs_rebuild
+                    .push(format!("{name}: {} changed", other.replace('_', " "))),
+            }
+        }
+        for (service, said) in reload {
+            call(&Request::Reload {
+                node: Box::new(edited.clone()),
+                service: service.to_string(),
+            })
+            .with_context(|| format!("reloading the {service} server on {name}"))?;
+            applied.changed.push(said);
+        }
+        // Only what was applied: the rest stays as it runs.
+        running.nodes[index] = edited;
+    }
     for (index, node) in record.plan.nodes.iter().enumerate() {
         let Some(new) = wanted.node(&node.name) else {
             continue;
@@ -60,17 +126,11 @@ pub fn apply(lab: &str, file: Option<&Path>) -> Result<Applied> {
         if old_mail == new_mail {
             continue;
         }
-        let reply = control::call(
-            &dir.socket_path(),
-            &Request::MailUsers {
-                node: node.name.clone(),
-                mail: new_mail.clone(),
-            },
-        )
-        .with_context(|| format!("the daemon of lab {lab} does not answer"))?;
-        if let Some(error) = reply.error {
-            bail!("{}: {error}", node.name);
-        }
+        call(&Request::MailUsers {
+            node: node.name.clone(),
+            mail: new_mail.clone(),
+        })
+        .with_context(|| format!("mail users of {}", node.name))?;
         applied
             .changed
             .extend(mail_changes(&node.name, old_mail, new_mail));
@@ -130,8 +190,8 @@ fn compare(old: &Plan, new: &Plan, out: &mut Vec<String>) {
             out.push(format!("node {} removed", node.name));
             continue;
         };
-        for field in differing_fields(node, edited) {
-            out.push(format!("{}: {field} changed", node.name));
+        if node.kind != edited.kind {
+            out.push(format!("{}: kind changed", node.name));
         }
     }
     let cables = |plan: &Plan| -> Vec<String> {
@@ -169,6 +229,7 @@ fn differing_fields(old: &PlanNode, new: &PlanNode) -> Vec<String> {
     keys.dedup();
     keys.into_iter()
         .filter(|k| a.get(*k) != b.get(*k))
-        .map(|k| k.replace('_', " "))
+        .filter(|k| k.as_str() != "kind")
+        .cloned()
         .collect()
 }
