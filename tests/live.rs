@@ -417,3 +417,77 @@ fn apply_adds_a_user_who_logs_in_while_an_open_session_stays() {
     let said = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(said.contains("pc0: interfaces changed"), "{said}");
 }
+
+#[test]
+fn a_check_after_a_cut_grades_resilience_and_the_cable_comes_back() {
+    require_root();
+    // Two routers, one cable between them: no way round.
+    let yaml = std::fs::read_to_string("labs/two-routers.yaml")
+        .unwrap()
+        .replace("name: two-routers", "name: LAB");
+    let lab = Lab::new("live-after", &yaml);
+    lab.up_ok();
+    let checks = lab.scratch("checks.yaml");
+    std::fs::write(
+        &checks,
+        "checks:\n  \
+           - ping: {from: mgmt-pc1, to: backend-pc1}\n    \
+             after: {link: [r1, r2], state: down}\n  \
+           - ping: {from: mgmt-pc1, to: backend-pc1}\n  \
+           - ping: {from: mgmt-pc1, to: backend-pc1}\n    \
+             after: {link: [r1, r9], state: down}\n",
+    )
+    .unwrap();
+    let out = labctl(&[
+        "check",
+        &lab.name,
+        "--checks",
+        checks.to_str().unwrap(),
+        "--show-rubric",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("lab"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("r9"),
+        "{}",
+        text(&out)
+    );
+
+    std::fs::write(
+        &checks,
+        "checks:\n  \
+           - ping: {from: mgmt-pc1, to: backend-pc1}\n    \
+             after: {link: [r1, r2], state: down}\n  \
+           - ping: {from: mgmt-pc1, to: backend-pc1}\n",
+    )
+    .unwrap();
+    let out = labctl(&[
+        "check",
+        &lab.name,
+        "--checks",
+        checks.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let checks = report["checks"].as_array().unwrap();
+    assert_eq!(checks[0]["passed"], false, "{report:#}");
+    assert!(
+        checks[0]["name"]
+            .as_str()
+            .unwrap()
+            .ends_with("with r1:eth0 – r2:eth0 down"),
+        "{report:#}"
+    );
+    assert_eq!(checks[1]["passed"], true, "{report:#}");
+    // The cable is back once the check is done.
+    lab.exec_ok("mgmt-pc1", &["ping", "-c1", "-W2", "192.168.10.11"]);
+    assert!(
+        lab.exec_ok("r1", &["ip", "link", "show", "eth0"])
+            .contains("state UP")
+    );
+}

@@ -1,6 +1,7 @@
 //! The lab file: parsing, validation and planning. Nothing here needs root.
 
 pub mod addr;
+pub mod cables;
 pub mod diagnostic;
 pub mod load;
 pub mod model;
