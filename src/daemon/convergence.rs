@@ -21,7 +21,7 @@ use ipnet::Ipv4Net;
 use rtnetlink::Handle;
 
 use crate::lab::model::NodeKind;
-use crate::lab::plan::{Plan, PlanEnd, PlanRoute};
+use crate::lab::plan::{Plan, PlanEnd, PlanRoute, RouteOrigin};
 use crate::lab::plan_routing::{self, Carrier};
 use crate::net::inspect::inspect;
 use crate::net::links;
@@ -107,6 +107,9 @@ impl Convergence {
     /// Sets both ends of a cable down or up, then re-converges at once;
     /// returns what changed in the routers' tables.
     pub async fn set_cable(&self, ends: [PlanEnd; 2], up: bool) -> Result<Vec<String>> {
+        // Held throughout, so the link events this causes wait, and the
+        // changes are told here rather than found done by the watcher.
+        let mut last = self.last.lock().await;
         for end in ends {
             let handle = self.handle(end.node)?;
             links::set_admin(&handle, self.plan.iface(end).index, up)
@@ -115,7 +118,7 @@ impl Convergence {
         }
         let mut changes = Vec::new();
         for attempt in 0..=RETRIES {
-            match self.reconverge().await {
+            match self.reconverge_holding(&mut last).await {
                 Ok(done) => {
                     changes.extend(done);
                     break;
@@ -151,6 +154,10 @@ impl Convergence {
     /// doing all it could.
     pub async fn reconverge(&self) -> Result<Vec<String>> {
         let mut last = self.last.lock().await;
+        self.reconverge_holding(&mut last).await
+    }
+
+    async fn reconverge_holding(&self, last: &mut [Vec<PlanRoute>]) -> Result<Vec<String>> {
         let mut watched: Vec<(usize, Handle)> = self
             .handles
             .lock()
@@ -188,25 +195,39 @@ impl Convergence {
                 continue;
             }
             let wanted = plan_routing::converged_routes(&self.plan, &graph, &up, *n);
-            let managed = |to: &Ipv4Net| {
-                self.plan.nodes[*n].routes.iter().any(|r| r.to == *to)
-                    || (plan_routing::routes_automatically(&self.plan, *n)
-                        && self.lab_subnets.contains(to))
+            // Destinations `routing: auto` owns: set to the shortest path,
+            // removed when there is none. Static routes as written are only
+            // put back when their destination has no route at all (after
+            // `ip link set … down` and `up`), so a route a student changed
+            // by hand is theirs.
+            let written = |to: &Ipv4Net| {
+                self.plan.nodes[*n]
+                    .routes
+                    .iter()
+                    .any(|r| r.origin != RouteOrigin::Auto && r.to == *to)
+            };
+            let automatic = |to: &Ipv4Net| {
+                plan_routing::routes_automatically(&self.plan, *n)
+                    && self.lab_subnets.contains(to)
+                    && !written(to)
             };
             let present: Vec<(Ipv4Net, Ipv4Addr)> = kernel_routes[n]
                 .iter()
                 .filter_map(|r| r.via.map(|via| (r.to, via)))
-                .filter(|(to, _)| managed(to))
                 .collect();
             for route in &wanted {
-                if !present.contains(&(route.to, route.via))
-                    && let Err(e) = links::replace_route(handle, route.to, route.via).await
-                {
+                let missing = if route.origin == RouteOrigin::Auto {
+                    !present.contains(&(route.to, route.via))
+                } else {
+                    !present.iter().any(|(to, _)| *to == route.to)
+                };
+                if missing && let Err(e) = links::replace_route(handle, route.to, route.via).await {
                     failed.get_or_insert(e.context(self.plan.nodes[*n].name.clone()));
                 }
             }
             for &(to, via) in &present {
-                if !wanted.iter().any(|r| r.to == to)
+                if automatic(&to)
+                    && !wanted.iter().any(|r| r.to == to)
                     && let Err(e) = links::delete_route(handle, to, via).await
                 {
                     failed.get_or_insert(e.context(self.plan.nodes[*n].name.clone()));
