@@ -102,6 +102,7 @@ bench: build deps bench-deps
 	LABCTL=$(LABCTL) bash bench/checks.sh
 	LABCTL=$(LABCTL) bash bench/grade.sh
 	LABCTL=$(LABCTL) bash bench/capture.sh
+	LABCTL=$(LABCTL) bash bench/live.sh
 
 clean:
 	$(CARGO) clean

@@ -32,6 +32,8 @@ pub struct LabContext {
     pub plan: Plan,
     /// The daemon's DHCP clients by `node/iface`.
     pub leases: BTreeMap<String, ClientReport>,
+    /// Servers stopped with `labctl service`, as `node/service`.
+    pub stopped: Vec<String>,
     /// Every node's addresses, routes and forwarding switch, read from the
     /// kernels the first time a diagnosis needs them (then shared).
     live: OnceLock<Option<Vec<Option<Live>>>>,
@@ -42,13 +44,14 @@ impl LabContext {
     pub fn load(lab: &str) -> Result<LabContext> {
         let dir = LabDir::of(lab)?;
         let record = dir.read_record()?;
-        let leases = control::call(&dir.socket_path(), &Request::Ping)
-            .map(|reply| reply.dhcp_clients)
+        let (leases, stopped) = control::call(&dir.socket_path(), &Request::Ping)
+            .map(|reply| (reply.dhcp_clients, reply.stopped))
             .map_err(|e| anyhow::anyhow!("the daemon of lab {lab} does not answer ({e}): run `labctl down {lab}` and `labctl up` again"))?;
         Ok(LabContext {
             lab: lab.to_string(),
             plan: record.plan,
             leases,
+            stopped,
             live: OnceLock::new(),
         })
     }
@@ -171,6 +174,24 @@ impl LabContext {
         }
     }
 
+    /// The server on `node` that would listen on `port` when the plan says
+    /// it runs there but `labctl service` stopped it.
+    pub fn stopped_server(&self, node: &str, port: u16) -> Option<StoppedServer> {
+        let planned = self.plan.node(node)?;
+        let kind = crate::daemon::services::planned(planned)
+            .into_iter()
+            .find(|k| k.ports().iter().any(|p| p.port == port))?;
+        let name = kind.service_name()?;
+        self.stopped
+            .contains(&format!("{node}/{name}"))
+            .then(|| StoppedServer {
+                lab: self.lab.clone(),
+                node: node.to_string(),
+                service: name,
+                label: kind.short_name(),
+            })
+    }
+
     /// A failed lookup, told apart by what the lab's state says about the
     /// server: unreachable (the trace names where), reachable but running
     /// no DNS (nothing on port 53), or answering but refusing the name (its
@@ -201,6 +222,9 @@ impl LabContext {
             Some(n) => format!("{server} ({})", net.node(n).name),
             None => server.to_string(),
         };
+        if let Some(stopped) = owner.and_then(|n| self.stopped_server(&net.node(n).name, 53)) {
+            return stopped.about(&format!("{from} could not resolve {name}"));
+        }
         let from_the = self.dns_setting_source(from);
         let holders = |net: &Network| match zone_for(net, name) {
             Some((zone, servers)) if !servers.is_empty() => {
@@ -414,4 +438,29 @@ pub fn dns_diagnosis(from: &str, name: &str, record_type: &str, error: &QueryErr
         ),
     };
     Diagnosis::new("dns", message, hint)
+}
+
+/// A server the plan runs but `labctl service` stopped.
+pub struct StoppedServer {
+    lab: String,
+    node: String,
+    service: &'static str,
+    label: &'static str,
+}
+
+impl StoppedServer {
+    /// "WHAT: the DNS server on ns is stopped", with how to start it.
+    pub fn about(&self, what: &str) -> Diagnosis {
+        Diagnosis::new(
+            "stopped",
+            format!(
+                "{what}: the {} server on {} is stopped",
+                self.label, self.node
+            ),
+            format!(
+                "it was stopped with `labctl service`; `labctl service {} {} {} start` starts it again",
+                self.lab, self.node, self.service
+            ),
+        )
+    }
 }

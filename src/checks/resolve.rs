@@ -7,6 +7,9 @@
 //! something the lab lacks becomes a check that fails with the reason
 //! (`kinds::unrunnable`), not an error of the file.
 
+use super::spec::Change;
+use crate::lab::cables::{EndSpec, cable_name, find_cable};
+use crate::lab::model_checks::CableState;
 use std::path::Path;
 
 use super::kinds;
@@ -100,10 +103,43 @@ fn resolve_one(resolver: &mut Resolver, index: usize, check: &Check) -> Option<C
         Some(diagnosis) => Probe::Unrunnable(Unrunnable::new(kind, diagnosis)),
         None => resolved?,
     };
-    let title = check.name.clone().unwrap_or_else(|| probe.describe());
+    let after = match &check.after {
+        None => None,
+        Some(after) => {
+            let [a, b] = &after.link;
+            match find_cable(resolver.plan(), &EndSpec::parse(a), &EndSpec::parse(b)) {
+                Ok(link) => Some(Change {
+                    ends: [link.a, link.b],
+                    up: after.state == CableState::Up,
+                    cable: cable_name(resolver.plan(), &link),
+                }),
+                Err(e) => {
+                    resolver.error_at(
+                        &[
+                            item[0].clone(),
+                            item[1].clone(),
+                            Step::from("after"),
+                            Step::from("link"),
+                        ],
+                        format!("check {}: {e}", index + 1),
+                        "name a cable of the lab by its two ends, as `links` writes them",
+                    );
+                    return None;
+                }
+            }
+        }
+    };
+    let mut title = check.name.clone().unwrap_or_else(|| probe.describe());
+    if let Some(change) = &after
+        && check.name.is_none()
+    {
+        let state = if change.up { "up" } else { "down" };
+        title = format!("{title}, with {} {state}", change.cable);
+    }
     Some(CheckSpec {
         title,
         points: check.points.unwrap_or(1),
         probe,
+        after,
     })
 }

@@ -10,4 +10,16 @@ pub struct CheckSpec {
     pub title: String,
     pub points: u32,
     pub probe: Probe,
+    /// `after:`: a cable set down or up before this check runs (and put
+    /// back after it).
+    pub after: Option<Change>,
+}
+
+/// A cable of the running lab set down or up for a check.
+#[derive(Clone, Debug)]
+pub struct Change {
+    pub ends: [crate::lab::plan::PlanEnd; 2],
+    pub up: bool,
+    /// `r1:eth0 – r2:eth0`.
+    pub cable: String,
 }

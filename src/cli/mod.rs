@@ -2,6 +2,7 @@
 //! `ops`, and prints text, JSON or JUnit with the verb's exit code; this
 //! file only parses and dispatches.
 
+mod apply;
 mod ca;
 mod capture;
 mod check;
@@ -11,10 +12,12 @@ mod down;
 mod exec;
 mod grade;
 mod graph;
+mod link;
 mod logs;
 mod mail;
 mod restart;
 mod rootless;
+mod service;
 mod signals;
 mod status;
 mod test;
@@ -149,6 +152,67 @@ enum Command {
         /// The command and its arguments, after `--`.
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
+    },
+    /// Cut, restore or impair a cable of a running lab.
+    ///
+    /// down/up unplugs the cable at both ends or plugs it back in. Routers
+    /// with `routing: auto` re-converge at once: the lab daemon recomputes
+    /// the shortest paths over the links that are up and prints what moved
+    /// ("r1: 192.168.2.0/24 now via r3"). Static routes stay as written.
+    /// --delay, --jitter, --loss, --rate, --duplicate and --corrupt replace
+    /// the cable's impairments (netem on both ends, so each direction gets
+    /// them); --clear takes them off. A cable is named by its two nodes,
+    /// with interfaces when two cables join them.
+    #[command(after_help = "Examples:\n  \
+                            labctl link triangle r1 r2 down\n  \
+                            labctl link triangle r1:eth0 r2:eth0 up\n  \
+                            labctl link triangle r1 r2 --delay 200ms --loss 5%\n  \
+                            labctl link triangle r1 r2 --clear")]
+    Link {
+        /// The running lab.
+        lab: String,
+        /// One end of the cable: NODE or NODE:IFACE.
+        a: String,
+        /// The other end: NODE or NODE:IFACE.
+        b: String,
+        /// down (unplug) or up (plug back in).
+        #[arg(value_enum)]
+        state: Option<link::CableState>,
+        #[command(flatten)]
+        impair: link::ImpairArgs,
+    },
+    /// Stop or start one server of a running lab (dhcp, dns, mail, web).
+    ///
+    /// For fault-finding exercises: the server's ports close as if it had
+    /// crashed; `status` shows it stopped and checks diagnose it ("the DNS
+    /// server on ns is stopped"). Mail, queue and leases are kept.
+    #[command(after_help = "Examples:\n  \
+                            labctl service mastertech server dns stop\n  \
+                            labctl service mastertech server dns start")]
+    Service {
+        /// The running lab.
+        lab: String,
+        /// The node that runs the server.
+        node: String,
+        /// dhcp, dns, mail, web or webmail.
+        service: String,
+        /// stop or start.
+        #[arg(value_enum)]
+        state: service::ServiceState,
+    },
+    /// Apply edits of the lab file to the running lab without rebuilding it.
+    ///
+    /// Mail users, passwords and domains change in place (mail, the queue
+    /// and open sessions stay); every other difference is listed as
+    /// needing `down` and `up`.
+    #[command(after_help = "Examples:\n  \
+                            labctl apply mastertech\n  \
+                            labctl apply mastertech labs/mastertech.yaml")]
+    Apply {
+        /// The running lab.
+        lab: String,
+        /// The edited lab file (default: the file the lab was started from).
+        file: Option<PathBuf>,
     },
     /// Print a node's service log: SMTP, POP3 and IMAP sessions, DHCP
     /// exchanges and DNS questions.
@@ -482,6 +546,20 @@ fn run(command: Command) -> ExitCode {
             follow,
             bodies,
         } => logs::run(&lab, &node, follow, bodies),
+        Command::Link {
+            lab,
+            a,
+            b,
+            state,
+            impair,
+        } => link::run(&lab, &a, &b, state, &impair),
+        Command::Service {
+            lab,
+            node,
+            service,
+            state,
+        } => service::run(&lab, &node, &service, state),
+        Command::Apply { lab, file } => apply::run(&lab, file.as_deref()),
         Command::Shell { lab, node } => exec::shell(&lab, &node),
         Command::Ca { lab, output } => ca::run(&lab, output.as_deref()),
         Command::Graph {

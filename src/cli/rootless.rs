@@ -28,7 +28,10 @@ pub(super) fn lab_of(command: &Command) -> Option<(String, Holding)> {
         | Command::Shell { lab, .. }
         | Command::Check { lab, .. }
         | Command::Capture { lab, .. }
-        | Command::Ca { lab, .. } => running(lab),
+        | Command::Ca { lab, .. }
+        | Command::Link { lab, .. }
+        | Command::Service { lab, .. }
+        | Command::Apply { lab, .. } => running(lab),
         Command::Status { lab: Some(lab), .. } => running(lab),
         Command::Graph { lab, .. } if !looks_like_file(lab) => running(lab),
         Command::Mail(

@@ -105,8 +105,16 @@ fn print_human(status: &LabStatus) {
                 .as_ref()
                 .map(|b| format!(" port of {b}"))
                 .unwrap_or_default();
+            // A cut cable (`labctl link … down`) or `ip link set … down`.
+            let cut = if i.state != "up" {
+                "  DOWN"
+            } else if i.oper == "down" || i.oper == "lowerlayerdown" {
+                "  NO CARRIER (the other end is down)"
+            } else {
+                ""
+            };
             println!(
-                "  {:<8} {:<4} {:<17} {:<18} → {}{bridge}",
+                "  {:<8} {:<4} {:<17} {:<18} → {}{bridge}{cut}",
                 i.name,
                 i.state,
                 i.mac.as_deref().unwrap_or("-"),
@@ -136,7 +144,9 @@ fn print_human(status: &LabStatus) {
 /// `  mail (SMTP 25, 587; POP3 110; IMAP 143): mt.com, users ada, bob`
 fn print_service(status: &ServiceStatus) {
     let ports = ports_text(&status.ports);
-    let stopped = if status.running {
+    let stopped = if status.stopped {
+        " [stopped: `labctl service … start` starts it]"
+    } else if status.running {
         ""
     } else {
         " [not running: the lab daemon does not answer]"

@@ -21,6 +21,33 @@ pub enum Request {
     /// `ok: false`).
     #[serde(rename = "mail-fate")]
     MailFate { node: String, id: String },
+    /// Set both ends of a cable down or up and re-converge the routers
+    /// (`labctl link`); the reply's `changes` say what moved.
+    Link {
+        ends: [crate::lab::plan::PlanEnd; 2],
+        up: bool,
+    },
+    /// Stop or start one server of a node (`labctl service`); `changes`
+    /// says whether anything changed.
+    Service {
+        node: String,
+        service: String,
+        start: bool,
+    },
+    /// Replace the users (and domains) of a running mail server (`labctl
+    /// apply`): new users get their mailbox, open sessions stay.
+    #[serde(rename = "mail-users")]
+    MailUsers {
+        node: String,
+        mail: crate::lab::topology::MailPlan,
+    },
+    /// Start one server of a node again with the node's edited plan
+    /// (`labctl apply` of DNS zones, DHCP pools, web pages); a stopped one
+    /// stays stopped and starts with it later.
+    Reload {
+        node: Box<crate::lab::plan::PlanNode>,
+        service: String,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -39,6 +66,15 @@ pub struct Reply {
     /// node has no such message (or no mail server).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail_fate: Option<Vec<Fate>>,
+    /// For `link`: what changed in the routers' tables, one line each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
+    /// Servers stopped by `labctl service`, as `node/service` (`ns/dns`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stopped: Vec<String>,
+    /// Why the request could not be carried out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

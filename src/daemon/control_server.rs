@@ -36,7 +36,7 @@ pub async fn serve(dir: &LabDir, shared: &Arc<Shared>) -> Result<()> {
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, _) = accepted?;
-                let answered = tokio::time::timeout(ANSWER_TIMEOUT, answer(stream, &dir.name, started, shared)).await;
+                let answered = tokio::time::timeout(ANSWER_TIMEOUT, answer(stream, dir, started, shared)).await;
                 if answered == Ok(true) {
                     tracing::info!("stop requested");
                     break;
@@ -51,15 +51,77 @@ pub async fn serve(dir: &LabDir, shared: &Arc<Shared>) -> Result<()> {
 }
 
 /// Answers one request; true when it asks the daemon to stop.
-async fn answer(stream: UnixStream, lab: &str, started: Instant, shared: &Shared) -> bool {
+async fn answer(stream: UnixStream, dir: &LabDir, started: Instant, shared: &Shared) -> bool {
+    let lab = dir.name.as_str();
     let (reader, mut writer) = stream.into_split();
     let mut line = String::new();
     if BufReader::new(reader).read_line(&mut line).await.is_err() {
         return false;
     }
     let request: Result<Request, _> = serde_json::from_str(&line);
+    let (changes, error) = match &request {
+        Ok(Request::Link { ends, up }) => match shared.convergence.get() {
+            Some(convergence) => match convergence.set_cable(*ends, *up).await {
+                Ok(changes) => (changes, None),
+                Err(e) => (Vec::new(), Some(format!("{e:#}"))),
+            },
+            None => (Vec::new(), Some("the daemon is still starting".to_string())),
+        },
+        Ok(Request::Service {
+            node,
+            service,
+            start,
+        }) => match shared.switchable.get().cloned() {
+            Some(switchable) => {
+                let (node, service, start) = (node.clone(), service.clone(), *start);
+                // Stopping waits for the server's drain: off the runtime.
+                let done = tokio::task::spawn_blocking(move || {
+                    if start {
+                        switchable.start_again(&node, &service)
+                    } else {
+                        switchable.stop(&node, &service)
+                    }
+                })
+                .await;
+                match done {
+                    Ok(Ok(true)) => (vec!["changed".to_string()], None),
+                    Ok(Ok(false)) => (Vec::new(), None),
+                    Ok(Err(e)) => (Vec::new(), Some(format!("{e:#}"))),
+                    Err(e) => (Vec::new(), Some(e.to_string())),
+                }
+            }
+            None => (Vec::new(), Some("the daemon is still starting".to_string())),
+        },
+        Ok(Request::Reload { node, service }) => match shared.switchable.get().cloned() {
+            Some(switchable) => {
+                let (node, service) = ((**node).clone(), service.clone());
+                let done =
+                    tokio::task::spawn_blocking(move || switchable.reload(node, &service)).await;
+                match done {
+                    Ok(Ok(())) => (vec!["changed".to_string()], None),
+                    Ok(Err(e)) => (Vec::new(), Some(format!("{e:#}"))),
+                    Err(e) => (Vec::new(), Some(e.to_string())),
+                }
+            }
+            None => (Vec::new(), Some("the daemon is still starting".to_string())),
+        },
+        Ok(Request::MailUsers { node, mail }) => {
+            match super::apply::mail_users(&dir.dir, shared, node, mail) {
+                Ok(()) => (vec!["changed".to_string()], None),
+                Err(e) => (Vec::new(), Some(format!("{e:#}"))),
+            }
+        }
+        _ => (Vec::new(), None),
+    };
     let reply = Reply {
-        ok: request.is_ok(),
+        ok: request.is_ok() && error.is_none(),
+        changes,
+        error,
+        stopped: shared
+            .switchable
+            .get()
+            .map(|s| s.stopped())
+            .unwrap_or_default(),
         lab: lab.to_string(),
         pid: std::process::id(),
         uptime_seconds: started.elapsed().as_secs(),

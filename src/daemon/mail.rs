@@ -69,9 +69,15 @@ pub fn start(context: &NodeContext, tasks: &mut Tasks) -> Result<()> {
             .iter()
             .map(|u| (u.name.as_str(), u.password.as_str())),
     ));
+    context
+        .shared
+        .mail_accounts
+        .lock()
+        .expect("lock")
+        .insert(node.name.clone(), accounts.clone());
     let store = Store::open(&dir.join("maildirs"))
         .with_context(|| format!("cannot open the mail store in {}", dir.display()))?;
-    for user in accounts.users() {
+    for user in &accounts.users() {
         store
             .create_user(user)
             .with_context(|| format!("cannot create the mailbox of {user}"))?;

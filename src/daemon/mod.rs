@@ -6,9 +6,11 @@
 //! services' shutdown signal and waits until they have drained.
 //! Its log is `daemon.log` in the lab's state dir (`log.rs`).
 
+pub mod apply;
 pub mod context;
 pub mod control;
 pub mod control_server;
+pub mod convergence;
 pub mod dhcp;
 pub mod dns;
 pub mod lock;
@@ -19,6 +21,7 @@ pub mod node_logs;
 pub mod pidfile;
 pub mod services;
 pub mod state;
+pub mod switchable;
 pub mod tls;
 pub mod web;
 pub mod webmail;
@@ -66,11 +69,18 @@ pub fn run(lab: &str) -> Result<ExitCode> {
     let shared = Arc::new(Shared::default());
     let shutdown = ShutdownTrigger::new();
     let logs = node_logs::open_all(&dir.dir, &record.plan)?;
-    let threads = start_services(&dir, &record, &shared, &shutdown, &logs)?;
+    let mut switchable = switchable::Switchable::new(dir.dir.clone(), &shared, logs.clone());
+    let threads = start_services(&dir, &record, &shared, &shutdown, &logs, &mut switchable)?;
+    let switchable = Arc::new(switchable);
+    let _ = shared.switchable.set(switchable.clone());
+    let _ = shared
+        .convergence
+        .set(convergence::start(&record.plan, runtime.handle())?);
     let served = runtime.block_on(control_server::serve(&dir, &shared));
     // Every service stops accepting and drains its open sessions (bounded
     // by `listener::DRAIN_LIMIT`); the threads end when all have.
     shutdown.fire();
+    switchable.stop_all();
     for thread in threads {
         let _ = thread.join();
     }
@@ -90,11 +100,18 @@ fn start_services(
     shared: &Arc<Shared>,
     shutdown: &ShutdownTrigger,
     logs: &BTreeMap<String, NodeLog>,
+    switchable: &mut switchable::Switchable,
 ) -> Result<Vec<NodeThread>> {
     let mut threads = Vec::new();
     for phase in Phase::ALL {
         for node in &record.plan.nodes {
-            let kinds = services::to_start(node, phase);
+            // Servers that `labctl service` stops and starts run alone.
+            let (alone, kinds): (Vec<_>, Vec<_>) = services::to_start(node, phase)
+                .into_iter()
+                .partition(|k| k.service_name().is_some());
+            for kind in alone {
+                switchable.start(node, kind)?;
+            }
             if kinds.is_empty() {
                 continue;
             }

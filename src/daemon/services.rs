@@ -90,6 +90,19 @@ impl Kind {
         }
     }
 
+    /// The name `labctl service LAB NODE NAME stop|start` knows it by; None
+    /// for what is not a server one stops (relays, clients).
+    pub fn service_name(self) -> Option<&'static str> {
+        match self {
+            Kind::DhcpServer => Some("dhcp"),
+            Kind::DnsServer => Some("dns"),
+            Kind::MailServer => Some("mail"),
+            Kind::WebServer => Some("web"),
+            Kind::Webmail => Some("webmail"),
+            Kind::DhcpRelay | Kind::DhcpClient => None,
+        }
+    }
+
     pub fn phase(self) -> Phase {
         match self {
             Kind::DhcpClient => Phase::Clients,

@@ -21,6 +21,12 @@ pub struct Shared {
     pub dhcp_servers: Mutex<BTreeMap<String, Arc<Mutex<Server>>>>,
     /// By node: what became of each mail server's recent messages.
     pub mail_fates: Mutex<BTreeMap<String, Arc<Fates>>>,
+    /// Re-convergence of the routers (labs with routers).
+    pub convergence: std::sync::OnceLock<Arc<super::convergence::Convergence>>,
+    /// By node: each mail server's accounts, which `labctl apply` replaces.
+    pub mail_accounts: Mutex<BTreeMap<String, Arc<crate::services::mail::accounts::Accounts>>>,
+    /// The servers `labctl service` stops and starts.
+    pub switchable: std::sync::OnceLock<Arc<super::switchable::Switchable>>,
 }
 
 #[derive(Clone, Debug)]

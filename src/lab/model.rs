@@ -24,6 +24,10 @@ pub struct Lab {
     /// Cables: `[pc0, sw0]`, or with interface names `[r1:eth1, r2:eth0]`.
     #[serde(default)]
     pub links: Vec<Link>,
+    /// Cables that delay, lose, slow down, duplicate or corrupt packets
+    /// (`labctl link LAB A B --delay …` changes them while the lab runs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub impairments: Vec<Impairment>,
     /// Behaviour the lab must show, checked by `labctl check` and `labctl test`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<super::model_checks::Check>,
@@ -171,6 +175,33 @@ pub struct StaticRoute {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(transparent)]
 pub struct Link(pub [String; 2]);
+
+/// What a cable does to the packets crossing it, in each direction (netem,
+/// and a token bucket for `rate`).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Impairment {
+    /// The cable, by its two ends as in `links`: `[r1, r2]` or `[r1:eth0, r2:eth0]`.
+    pub link: [String; 2],
+    /// One-way delay: `200ms`, `1.5s`, `500us`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<String>,
+    /// Random variation of the delay (±), at most the delay: `20ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<String>,
+    /// Packets lost: `5%`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<String>,
+    /// Bandwidth: `512kbit`, `10mbit`, `1gbit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<String>,
+    /// Packets sent twice: `1%`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<String>,
+    /// Packets with a bit flipped: `0.1%`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrupt: Option<String>,
+}
 
 /// The services a node runs. Each service kind is a key of this mapping.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]

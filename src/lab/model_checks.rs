@@ -34,6 +34,27 @@ pub struct Check {
     pub points: Option<u32>,
     /// What it checks, or why the entry does not say one thing to check.
     pub kind: Result<CheckKind, NotOneKind>,
+    /// A change made to the running lab first, and undone afterwards.
+    pub after: Option<AfterChange>,
+}
+
+/// `after: {link: [r1, r2], state: down}`: the check runs with this cable
+/// cut (or plugged in), after the other checks, one change at a time, and
+/// the cable is put back as it was afterwards.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AfterChange {
+    /// The cable, by its two ends as in `links`: `[r1, r2]` or `[r1:eth0, r2:eth0]`.
+    pub link: [String; 2],
+    /// `down` (cut it) or `up`.
+    pub state: CableState,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CableState {
+    Down,
+    Up,
 }
 
 /// What one check checks, with that kind's settings.
@@ -89,6 +110,7 @@ impl From<CheckKeys> for Check {
             mail_refused,
             mail_spoof,
             exec,
+            after,
         } = keys;
         let mut kinds: Vec<CheckKind> = [
             ping.map(CheckKind::Ping),
@@ -109,7 +131,12 @@ impl From<CheckKeys> for Check {
             1 => Ok(kinds.remove(0)),
             _ => Err(NotOneKind::Several(kinds)),
         };
-        Check { name, points, kind }
+        Check {
+            name,
+            points,
+            kind,
+            after,
+        }
     }
 }
 
@@ -118,6 +145,7 @@ impl From<Check> for CheckKeys {
         let mut keys = CheckKeys {
             name: check.name,
             points: check.points,
+            after: check.after,
             ..CheckKeys::default()
         };
         let kinds = match check.kind {
@@ -198,6 +226,10 @@ pub struct CheckKeys {
     /// A command run inside a node: `{node: pc0, command: [ip, route], exit: 0, output: "default via"}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exec: Option<ExecCheck>,
+    /// Run this check with a cable cut (or plugged in), after the others,
+    /// and put it back afterwards: `{link: [r1, r2], state: down}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<AfterChange>,
 }
 
 /// Whether the destination must answer (`ok`, the default) or must not (`fail`).

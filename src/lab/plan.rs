@@ -31,6 +31,16 @@ pub struct Plan {
     pub description: Option<String>,
     pub nodes: Vec<PlanNode>,
     pub links: Vec<PlanLink>,
+    /// Impaired cables (netem and tbf on both ends, set by `net::netem`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub impairments: Vec<PlanImpairment>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PlanImpairment {
+    /// Index in `links`.
+    pub link: usize,
+    pub netem: super::netem::Netem,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -43,6 +53,10 @@ pub struct PlanNode {
     pub routes: Vec<PlanRoute>,
     /// Routers forward packets between interfaces (net.ipv4.ip_forward=1).
     pub forwarding: bool,
+    /// `routing: auto`: the lab daemon recomputes the `Auto` routes when a
+    /// link goes down or comes back (`plan_routing.rs`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_routing: bool,
     /// Written to /etc/netns/NAMESPACE/resolv.conf.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dns: Vec<Ipv4Addr>,
@@ -210,6 +224,7 @@ pub fn plan(topo: &Topology) -> Plan {
                 interfaces,
                 routes,
                 forwarding: node.kind == NodeKind::Router,
+                auto_routing: node.routing == Routing::Auto,
                 dns: node.dns.clone(),
                 domain: node.domain.clone(),
                 dhcp_server: node.dhcp_pools.clone(),
@@ -246,6 +261,14 @@ pub fn plan(topo: &Topology) -> Plan {
         description: topo.description.clone(),
         nodes,
         links,
+        impairments: topo
+            .impairments
+            .iter()
+            .map(|(link, netem)| PlanImpairment {
+                link: *link,
+                netem: netem.clone(),
+            })
+            .collect(),
     }
 }
 

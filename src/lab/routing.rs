@@ -1,49 +1,94 @@
-//! `routing: auto`: shortest-path (fewest routers) routes from a router to
-//! every subnet of the lab it is not directly connected to.
+//! Shortest-path (fewest routers) routes from a router to every subnet it
+//! is not directly connected to: `routing: auto`. The search itself
+//! (`shortest_routes`) runs over a `RouterGraph`, which is built from the
+//! validated topology for the plan (`auto_routes`) and from a running lab's
+//! plan with only the links that are up for re-convergence
+//! (`plan_routing.rs`), so a fresh build and a re-converged lab are routed
+//! by the same code.
 
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 
+use ipnet::Ipv4Net;
+
 use super::model::NodeKind;
 use super::topology::{Addressing, Route, Topology};
+
+/// Which routers sit on which networks: everything the search looks at.
+#[derive(Debug, Default)]
+pub struct RouterGraph {
+    /// For every segment: its subnet (if any address names one) and the
+    /// routers on it with their address there, in the order of the links.
+    pub segments: Vec<GraphSegment>,
+    /// For every node: the segments it reaches through an interface with
+    /// an address, in interface order (empty for non-routers).
+    pub segments_of: Vec<Vec<usize>>,
+}
+
+#[derive(Debug, Default)]
+pub struct GraphSegment {
+    pub subnet: Option<Ipv4Net>,
+    pub routers: Vec<(usize, Ipv4Addr)>,
+}
+
+impl RouterGraph {
+    /// The graph of a validated topology, every link counted.
+    pub fn of_topology(topo: &Topology) -> RouterGraph {
+        let segments = topo
+            .segments
+            .iter()
+            .map(|s| GraphSegment {
+                subnet: s.subnet,
+                routers: s
+                    .ends
+                    .iter()
+                    .filter(|e| topo.nodes[e.node].kind == NodeKind::Router)
+                    .filter_map(|&e| topo.static_address(e).map(|a| (e.node, a.addr())))
+                    .collect(),
+            })
+            .collect();
+        // A router reaches a network only through an interface with an address.
+        let segments_of = topo
+            .nodes
+            .iter()
+            .map(|node| {
+                node.interfaces
+                    .iter()
+                    .filter(|i| matches!(i.addressing, Addressing::Static(_)))
+                    .map(|i| i.segment)
+                    .collect()
+            })
+            .collect();
+        RouterGraph {
+            segments,
+            segments_of,
+        }
+    }
+}
 
 /// The routes router `start` needs to reach every subnet of the lab. Ties
 /// between equally short paths go to the path found first: the search goes
 /// through a router's interfaces in name order, and through the routers on
 /// a network in the order their links are written.
 pub fn auto_routes(topo: &Topology, start: usize) -> Vec<Route> {
-    // For every segment: the routers on it and their address there.
-    let routers_on: Vec<Vec<(usize, Ipv4Addr)>> = topo
-        .segments
-        .iter()
-        .map(|s| {
-            s.ends
-                .iter()
-                .filter(|e| topo.nodes[e.node].kind == NodeKind::Router)
-                .filter_map(|&e| topo.static_address(e).map(|a| (e.node, a.addr())))
-                .collect()
-        })
-        .collect();
-    // A router reaches a network only through an interface with an address.
-    let segments_of = |node: usize| -> Vec<usize> {
-        topo.nodes[node]
-            .interfaces
-            .iter()
-            .filter(|i| matches!(i.addressing, Addressing::Static(_)))
-            .map(|i| i.segment)
-            .collect()
-    };
+    shortest_routes(&RouterGraph::of_topology(topo), start)
+}
 
-    // Breadth-first over routers; remember the first hop towards each.
-    let mut first_hop: Vec<Option<Ipv4Addr>> = vec![None; topo.nodes.len()];
-    let mut visited = vec![false; topo.nodes.len()];
+/// Breadth-first over routers from `start`; a route to every subnet on a
+/// segment that `start` is not on, through the first hop towards the
+/// nearest router that is.
+pub fn shortest_routes(graph: &RouterGraph, start: usize) -> Vec<Route> {
+    let nodes = graph.segments_of.len();
+    // Remember the first hop towards each router.
+    let mut first_hop: Vec<Option<Ipv4Addr>> = vec![None; nodes];
+    let mut visited = vec![false; nodes];
     let mut order = Vec::new();
     let mut queue = VecDeque::from([start]);
     visited[start] = true;
     while let Some(router) = queue.pop_front() {
         order.push(router);
-        for segment in segments_of(router) {
-            for &(next, address) in &routers_on[segment] {
+        for &segment in &graph.segments_of[router] {
+            for &(next, address) in &graph.segments[segment].routers {
                 if !visited[next] {
                     visited[next] = true;
                     first_hop[next] = if router == start {
@@ -57,19 +102,27 @@ pub fn auto_routes(topo: &Topology, start: usize) -> Vec<Route> {
         }
     }
 
-    let connected = segments_of(start);
-    let mut routes = Vec::new();
-    for (segment, s) in topo.segments.iter().enumerate() {
+    let connected = &graph.segments_of[start];
+    let mut routes: Vec<Route> = Vec::new();
+    for (segment, s) in graph.segments.iter().enumerate() {
         let Some(subnet) = s.subnet else { continue };
-        if connected.contains(&segment) {
+        if connected.contains(&segment)
+            || connected
+                .iter()
+                .any(|&c| graph.segments[c].subnet == Some(subnet))
+        {
             continue;
         }
         let nearest = order
             .iter()
             .skip(1)
-            .find(|r| routers_on[segment].iter().any(|(n, _)| n == *r));
+            .find(|r| s.routers.iter().any(|(n, _)| n == *r));
         if let Some(via) = nearest.and_then(|&r| first_hop[r]) {
-            routes.push(Route { to: subnet, via });
+            // A subnet cut in two (a cable down between two switches) is
+            // one route, towards the nearer half.
+            if !routes.iter().any(|r| r.to == subnet) {
+                routes.push(Route { to: subnet, via });
+            }
         }
     }
     routes.sort_by_key(|r| r.to);

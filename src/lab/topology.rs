@@ -17,6 +17,8 @@ pub struct Topology {
     pub nodes: Vec<TopoNode>,
     pub links: Vec<TopoLink>,
     pub segments: Vec<Segment>,
+    /// Impaired cables: (index in `links`, what they do to packets).
+    pub impairments: Vec<(usize, super::netem::Netem)>,
 }
 
 pub struct TopoNode {

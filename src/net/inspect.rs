@@ -21,6 +21,8 @@ pub struct LinkView {
     pub name: String,
     /// Administratively up (IFF_UP).
     pub up: bool,
+    /// Up with a carrier (IFF_LOWER_UP): the cable works at both ends.
+    pub carrier: bool,
     /// Operational state: "up", "down", "lowerlayerdown", "unknown", …
     pub oper: String,
     pub mac: Option<String>,
@@ -81,6 +83,8 @@ pub async fn inspect(netlink: &Handle) -> Result<NamespaceView> {
             index: message.header.index,
             name: String::new(),
             up: message.header.flags.contains(LinkFlags::Up),
+            carrier: message.header.flags.contains(LinkFlags::Up)
+                && message.header.flags.contains(LinkFlags::LowerUp),
             oper: "unknown".into(),
             mac: None,
             controller: None,

@@ -6,6 +6,8 @@ pub mod build;
 pub mod etc;
 pub mod inspect;
 pub mod lease;
+pub mod links;
+pub mod netem;
 pub mod netns;
 pub mod tcp;
 pub mod udp;

@@ -5,6 +5,7 @@
 //! show their steps through `progress` and stop when their `Cancel` fires.
 
 pub mod admin;
+pub mod apply;
 pub mod cancel;
 pub mod capture;
 pub mod check;
@@ -14,10 +15,12 @@ pub mod exec;
 pub mod grade;
 pub mod graph;
 pub mod lifecycle;
+pub mod link;
 pub mod logs;
 pub mod mail;
 pub mod restart;
 pub mod rootless;
+pub mod service;
 pub mod status;
 pub mod target;
 pub mod test;

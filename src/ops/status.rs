@@ -77,6 +77,9 @@ pub struct ServiceStatus {
     pub ports: Vec<Port>,
     /// The lab daemon, which runs every service, answers now.
     pub running: bool,
+    /// Stopped with `labctl service … stop`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stopped: bool,
 }
 
 /// A service's own fields, by kind.
@@ -272,10 +275,16 @@ fn node_status(node: &PlanNode, view: Option<NamespaceView>, reply: Option<&Repl
         })
         .collect();
     let running = reply.is_some();
-    let entry = |kind: Kind, service: Service| ServiceStatus {
-        service,
-        ports: kind.ports(),
-        running,
+    let entry = |kind: Kind, service: Service| {
+        let stopped = kind.service_name().is_some_and(|name| {
+            reply.is_some_and(|r| r.stopped.contains(&format!("{}/{name}", node.name)))
+        });
+        ServiceStatus {
+            service,
+            ports: kind.ports(),
+            running: running && !stopped,
+            stopped,
+        }
     };
     let mut services = Vec::new();
     if node.dhcp_server.is_some() {

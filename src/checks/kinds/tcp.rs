@@ -80,6 +80,11 @@ fn probe(ctx: &LabContext, from: &str, to: &Target, port: u16, open: bool) -> St
                 .owner_of(ip)
                 .map(|n| n.name.clone())
                 .unwrap_or_else(|| ip.to_string());
+            if let Some(stopped) = ctx.stopped_server(&owner, port) {
+                return Err(stopped.about(&format!(
+                    "{from} could not connect to {owner} ({ip}) port {port}"
+                )));
+            }
             Err(Diagnosis::new(
                 "connect",
                 format!("{from} reached {owner} ({ip}), but nothing listens on port {port}"),

@@ -269,7 +269,7 @@ pub fn mailbox_diagnosis(
                 && let Some(user) = server
                     .mail
                     .as_ref()
-                    .and_then(|m| accounts_of(m).user(&account.user).map(str::to_string))
+                    .and_then(|m| accounts_of(m).user(&account.user))
             {
                 let others = others_logging_in_as(ctx, reader, server, &user);
                 if !others.is_empty() {

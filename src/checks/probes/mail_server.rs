@@ -34,7 +34,7 @@ pub fn account_problem(mail: &MailPlan, account: &MailAccount) -> Option<Account
     let Some(user) = accounts.user(&account.user) else {
         return Some(AccountProblem::NoSuchUser {
             user: account.user.clone(),
-            users: accounts.users().map(str::to_string).collect(),
+            users: accounts.users(),
         });
     };
     if !accounts.check(&account.user, &account.password) {

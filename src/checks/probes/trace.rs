@@ -224,6 +224,7 @@ mod tests {
                         index: i.index,
                         name: i.name.clone(),
                         up: true,
+                        carrier: true,
                         oper: "up".into(),
                         mac: None,
                         controller: None,

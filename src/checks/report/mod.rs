@@ -149,6 +149,7 @@ pub(crate) mod tests {
         let ping = |title: &str, points| CheckSpec {
             title: title.to_string(),
             points,
+            after: None,
             probe: Probe::Ping(Ping {
                 from: "pc0".into(),
                 to: Target::Ip("192.168.1.2".parse().unwrap()),
@@ -213,6 +214,7 @@ pub(crate) mod tests {
                 spec: CheckSpec {
                     title: "pc1/eth0 gets a DHCP lease".into(),
                     points: 1,
+                    after: None,
                     probe: Probe::Dhcp(Dhcp {
                         node: "pc1".into(),
                         interface: "eth0".into(),

@@ -14,6 +14,7 @@
 //!   ├─▶ providers ▶ warnings: pool gateways are routers, DNS servers run DNS
 //!   ├─▶ mail_clients ▶ warnings: PCs' mail settings against servers and zones
 //!   ├─▶ hints ──▶ warnings only
+//!   ├─▶ impairments ▶ impaired cables (link index, netem settings)
 //!   └─▶ reachability ▶ warnings: LANs that cannot reach each other (error-free labs)
 //! ```
 //!
@@ -31,6 +32,7 @@ mod dhcp;
 mod dns;
 mod findings;
 mod hints;
+mod impairments;
 mod mail;
 mod mail_clients;
 mod names;
@@ -65,6 +67,9 @@ pub fn validate(lab: &Lab, raw: &RawNode) -> (Option<Topology>, Vec<Diagnostic>)
         lab, raw, &topology, &resolved,
     ));
     found.extend(hints::reachability_warnings(lab, raw, &topology));
+    let (impaired, impaired_found) = impairments::resolve_impairments(lab, raw, &topology);
+    found.extend(impaired_found);
+    topology.impairments = impaired;
     // Walking packets through a lab with errors would guess at its routes.
     if !found.iter().any(Diagnostic::is_error) {
         found.extend(reachability::routing_warnings(lab, raw, &topology, &dhcp));

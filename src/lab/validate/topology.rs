@@ -80,6 +80,7 @@ pub(super) fn resolve_topology(lab: &Lab, raw: &RawNode) -> (Topology, Vec<Diagn
         nodes,
         links,
         segments,
+        impairments: Vec::new(),
     };
     addresses::assign_subnets(&mut found, lab, &mut topology);
     addresses::check_unique_macs(&mut found, &topology);

@@ -5,7 +5,7 @@
 mod picture;
 mod source;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -57,12 +57,18 @@ pub type LiveAddresses = BTreeMap<String, Vec<Ipv4Net>>;
 pub struct Diagram {
     pub plan: Plan,
     pub live: Option<LiveAddresses>,
+    /// The cables (plan link indices) that are down now: drawn dashed.
+    pub down: BTreeSet<usize>,
 }
 
 impl Diagram {
     /// A lab file as written.
     pub fn planned(plan: Plan) -> Diagram {
-        Diagram { plan, live: None }
+        Diagram {
+            plan,
+            live: None,
+            down: BTreeSet::new(),
+        }
     }
 
     /// A running lab with the addresses the kernel has now (needs root).
@@ -76,6 +82,21 @@ impl Diagram {
             )
         })?;
         let views = inspect_plan(&record.plan)?;
+        let carrier = |end: crate::lab::plan::PlanEnd| {
+            let name = &record.plan.iface(end).name;
+            views[end.node]
+                .as_ref()
+                .and_then(|v| v.links.iter().find(|l| &l.name == name))
+                .is_some_and(|l| l.carrier)
+        };
+        let down = record
+            .plan
+            .links
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| !carrier(l.a) || !carrier(l.b))
+            .map(|(i, _)| i)
+            .collect();
         let mut live = LiveAddresses::new();
         for (node, view) in record.plan.nodes.iter().zip(views) {
             for link in view.iter().flat_map(|v| &v.links) {
@@ -90,12 +111,13 @@ impl Diagram {
         Ok(Diagram {
             plan: record.plan,
             live: Some(live),
+            down,
         })
     }
 
     /// Mermaid or DOT source (DOT for the picture formats).
     pub fn source(&self, format: GraphFormat) -> String {
-        source::render(&self.plan, self.live.as_ref(), format)
+        source::render(&self.plan, self.live.as_ref(), &self.down, format)
     }
 
     /// The bytes of the drawing: the source, or the picture `dot` drew.

@@ -4,6 +4,7 @@
 //! Given a running lab's addresses (DHCP leases included), it draws the lab
 //! as it is now.
 
+use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use ipnet::Ipv4Net;
@@ -14,10 +15,16 @@ use crate::lab::model::NodeKind;
 use crate::lab::plan::{Plan, PlanEnd, PlanIface, PlanLink, PlanNode};
 
 /// Mermaid or DOT source; `live` replaces the planned addresses.
-pub fn render(plan: &Plan, live: Option<&LiveAddresses>, format: GraphFormat) -> String {
+/// The cables in `down` (plan link indices) are drawn dashed, labelled "down".
+pub fn render(
+    plan: &Plan,
+    live: Option<&LiveAddresses>,
+    down: &BTreeSet<usize>,
+    format: GraphFormat,
+) -> String {
     match format {
-        GraphFormat::Mermaid => mermaid(plan, live),
-        GraphFormat::Dot | GraphFormat::Svg | GraphFormat::Png => dot(plan, live),
+        GraphFormat::Mermaid => mermaid(plan, live, down),
+        GraphFormat::Dot | GraphFormat::Svg | GraphFormat::Png => dot(plan, live, down),
     }
 }
 
@@ -77,7 +84,7 @@ fn iface_lines(node: &PlanNode, iface: &PlanIface, live: Option<&LiveAddresses>)
     lines
 }
 
-fn mermaid(plan: &Plan, live: Option<&LiveAddresses>) -> String {
+fn mermaid(plan: &Plan, live: Option<&LiveAddresses>, down: &BTreeSet<usize>) -> String {
     let mut out = String::from("graph LR\n");
     for (i, node) in plan.nodes.iter().enumerate() {
         let label = mermaid_text(&node_lines(node, live).join("<br/>"));
@@ -89,7 +96,7 @@ fn mermaid(plan: &Plan, live: Option<&LiveAddresses>) -> String {
         };
         let _ = writeln!(out, "  n{i}{open}\"{label}\"{close}");
     }
-    for link in &plan.links {
+    for (index, link) in plan.links.iter().enumerate() {
         let end = |e: PlanEnd| {
             let node = &plan.nodes[e.node];
             let iface = &node.interfaces[e.iface];
@@ -100,9 +107,15 @@ fn mermaid(plan: &Plan, live: Option<&LiveAddresses>) -> String {
             }
         };
         let (upper, lower) = ordered(plan, link);
+        // A cable that is down: a dotted line, "down" in its label.
+        let (line, state) = if down.contains(&index) {
+            ("-.-", " (down)")
+        } else {
+            ("---", "")
+        };
         let _ = writeln!(
             out,
-            "  n{} ---|\"{} — {}\"| n{}",
+            "  n{} {line}|\"{} — {}{state}\"| n{}",
             upper.node,
             mermaid_text(&end(upper)),
             mermaid_text(&end(lower)),
@@ -117,7 +130,7 @@ fn mermaid_text(text: &str) -> String {
     text.replace('"', "#quot;")
 }
 
-fn dot(plan: &Plan, live: Option<&LiveAddresses>) -> String {
+fn dot(plan: &Plan, live: Option<&LiveAddresses>, down: &BTreeSet<usize>) -> String {
     let title = match &plan.description {
         Some(description) => format!("{}\n{description}", plan.lab),
         None => plan.lab.clone(),
@@ -148,7 +161,7 @@ fn dot(plan: &Plan, live: Option<&LiveAddresses>) -> String {
             dot_lines(&node_lines(node, live))
         );
     }
-    for link in &plan.links {
+    for (index, link) in plan.links.iter().enumerate() {
         let end = |e: PlanEnd| {
             let node = &plan.nodes[e.node];
             let label = if labels_own_interfaces(node) {
@@ -161,9 +174,14 @@ fn dot(plan: &Plan, live: Option<&LiveAddresses>) -> String {
         let (upper, lower) = ordered(plan, link);
         let (a, a_label) = end(upper);
         let (b, b_label) = end(lower);
+        let cut = if down.contains(&index) {
+            ", style=dashed, color=\"#b02a37\", label=\"down\""
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "  \"{a}\" -- \"{b}\" [taillabel=\"{a_label}\", headlabel=\"{b_label}\"];"
+            "  \"{a}\" -- \"{b}\" [taillabel=\"{a_label}\", headlabel=\"{b_label}\"{cut}];"
         );
     }
     out.push_str("}\n");
@@ -254,7 +272,7 @@ links:
 
     #[test]
     fn dot_has_a_shape_per_kind_services_and_addresses_at_the_cable_ends() {
-        let dot = render(&small(), None, GraphFormat::Dot);
+        let dot = render(&small(), None, &BTreeSet::new(), GraphFormat::Dot);
         assert!(dot.starts_with("graph \"small\" {\n"), "{dot}");
         assert!(
             dot.contains("label=\"small\\nA \\\"small\\\" lab\""),
@@ -282,12 +300,17 @@ links:
             "pc1/eth0".into(),
             vec!["192.168.10.100/24".parse().unwrap()],
         );
-        let dot = render(&small(), Some(&live), GraphFormat::Dot);
+        let dot = render(&small(), Some(&live), &BTreeSet::new(), GraphFormat::Dot);
         assert!(
             dot.contains("label=\"pc1\\nPC\\neth0 192.168.10.100/24 (DHCP)\"]"),
             "{dot}"
         );
-        let mermaid = render(&small(), Some(&live), GraphFormat::Mermaid);
+        let mermaid = render(
+            &small(),
+            Some(&live),
+            &BTreeSet::new(),
+            GraphFormat::Mermaid,
+        );
         assert!(
             mermaid.contains("(\"pc1<br/>PC<br/>eth0 192.168.10.100/24 (DHCP)\")"),
             "{mermaid}"
@@ -296,7 +319,7 @@ links:
 
     #[test]
     fn mermaid_has_a_shape_per_kind() {
-        let mermaid = render(&small(), None, GraphFormat::Mermaid);
+        let mermaid = render(&small(), None, &BTreeSet::new(), GraphFormat::Mermaid);
         assert!(mermaid.starts_with("graph LR\n"), "{mermaid}");
         for expected in [
             "n0{{\"r1<br/>router<br/>DHCP relay\"}}",
@@ -309,5 +332,17 @@ links:
         ] {
             assert!(mermaid.contains(expected), "{expected}\nnot in\n{mermaid}");
         }
+    }
+
+    #[test]
+    fn a_cable_that_is_down_is_drawn_dashed() {
+        let down = BTreeSet::from([0]);
+        let dot = render(&small(), None, &down, GraphFormat::Dot);
+        let cut: Vec<&str> = dot.lines().filter(|l| l.contains("style=dashed")).collect();
+        assert_eq!(cut.len(), 1, "{dot}");
+        assert!(cut[0].contains("\"r1\" -- \"srv\""), "{dot}");
+        let mermaid = render(&small(), None, &down, GraphFormat::Mermaid);
+        assert_eq!(mermaid.matches("-.-|").count(), 1, "{mermaid}");
+        assert!(mermaid.contains("(down)"), "{mermaid}");
     }
 }

@@ -92,7 +92,7 @@ impl MailServer {
             [("ada", "secret"), ("bob", "secret")],
         ));
         let store = Store::open(&root.join("maildirs")).unwrap();
-        for user in accounts.users() {
+        for user in &accounts.users() {
             store.create_user(user).unwrap();
         }
         let queue = Queue::open(&root.join("queue")).unwrap();

@@ -319,7 +319,7 @@ impl Session {
     }
 
     fn login(&mut self, tag: &str, login: &str, password: &str) -> Flow {
-        let account = self.accounts.user(login).map(str::to_string);
+        let account = self.accounts.user(login);
         match account {
             Some(user) if self.accounts.check(login, password) => {
                 if let Err(e) = self.store.create_user(&user) {

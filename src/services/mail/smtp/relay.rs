@@ -315,7 +315,7 @@ impl Relay {
             self.delivery
                 .accounts
                 .primary_domain()
-                .unwrap_or(&self.hostname)
+                .unwrap_or_else(|| self.hostname.clone())
         );
         let mut report = String::new();
         for (recipient, why) in refused {

@@ -502,8 +502,7 @@ impl<'a> Session<'a> {
             .config
             .accounts
             .user(&user)
-            .unwrap_or(&user)
-            .to_string();
+            .unwrap_or_else(|| user.clone());
         self.log.note(&format!("authenticated as {name}"));
         self.user = Some(name);
         self.reply_continue("235 2.7.0 Authentication successful")
