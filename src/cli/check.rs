@@ -4,7 +4,7 @@
 //! codes: 0 all passed, 1 some failed, 2 the lab is not up or a file is
 //! invalid.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -18,39 +18,71 @@ use crate::ops::capture::Recording;
 use crate::ops::check::{InvalidFile, grade, prepare};
 use crate::plural::count;
 
-/// How the report is given: text or JSON on stdout, JUnit XML to a file.
-pub struct Output {
+/// How `check` and `test` run the checks and give the report (text or
+/// JSON on stdout, JUnit XML to a file, a capture beside it).
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Run the checks of this file instead of the lab file's own.
+    #[arg(long, value_name = "FILE")]
+    pub checks: Option<PathBuf>,
+    /// Leave the messages mail checks send in the mailboxes (normally
+    /// each is removed once it has been verified).
+    #[arg(long)]
+    pub keep_mail: bool,
+    /// Quote the checks file's lines in its errors and warnings (for the
+    /// instructor; by default they are placed by check number, name and
+    /// field only, so a hidden rubric is never shown to a student).
+    #[arg(long, requires = "checks")]
+    pub show_rubric: bool,
+    /// Print the report as JSON (documented in docs/checks.md).
+    #[arg(long)]
     pub json: bool,
+    /// Also write the report as JUnit XML to this file.
+    #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Record the run into this pcapng file.
+    /// Record every interface of the lab into this pcapng file while
+    /// the checks run; a failed check's report gives the file and the
+    /// time into it when the check ended (open it in Wireshark).
+    #[arg(long, value_name = "FILE")]
     pub capture: Option<PathBuf>,
 }
 
-pub fn run(
-    lab: &str,
-    checks_file: Option<&Path>,
-    lines: RubricLines,
-    options: &RunOptions,
-    output: &Output,
-) -> Result<ExitCode> {
-    let prepared = match prepare(lab, checks_file, lines) {
+impl RunArgs {
+    pub fn options(&self) -> RunOptions {
+        RunOptions {
+            keep_mail: self.keep_mail,
+        }
+    }
+
+    /// `--show-rubric`: whether a checks file's problems quote its lines.
+    pub fn rubric_lines(&self) -> RubricLines {
+        if self.show_rubric {
+            RubricLines::Shown
+        } else {
+            RubricLines::Hidden
+        }
+    }
+}
+
+pub fn run(lab: &str, args: &RunArgs) -> Result<ExitCode> {
+    let prepared = match prepare(lab, args.checks.as_deref(), args.rubric_lines()) {
         Ok(prepared) => prepared,
         Err(e) => return Ok(invalid(&e)),
     };
     print_warnings(&prepared.checks.warnings);
-    let recording = match &output.capture {
+    let recording = match &args.capture {
         Some(path) => match Recording::start(&prepared.ctx.lab, path) {
             Ok(recording) => Some(recording),
             Err(e) => return Ok(invalid(&e)),
         },
         None => None,
     };
-    let mut report = grade(&prepared.ctx, prepared.checks.checks, None, options);
+    let mut report = grade(&prepared.ctx, prepared.checks.checks, None, &args.options());
     if let Some(recording) = recording {
         report.capture = Some(recording.note());
         report_capture(recording.finish());
     }
-    emit(&report, output)
+    emit(&report, args)
 }
 
 /// Says on stderr what a `--capture` recorded (or why it failed).
@@ -85,7 +117,7 @@ pub fn invalid(error: &anyhow::Error) -> ExitCode {
 
 /// Writes the report where it was asked for; the exit code says whether
 /// every check passed.
-pub fn emit(report: &Report, output: &Output) -> Result<ExitCode> {
+pub fn emit(report: &Report, output: &RunArgs) -> Result<ExitCode> {
     if output.json {
         println!("{}", serde_json::to_string_pretty(&to_json(report))?);
     } else {

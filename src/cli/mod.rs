@@ -29,8 +29,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::checks::load::RubricLines;
-use crate::checks::run_options::RunOptions;
 use crate::ops::graph::GraphFormat;
 
 #[derive(Parser)]
@@ -301,29 +299,8 @@ enum Command {
     Check {
         /// A lab name or a lab file.
         lab: String,
-        /// Run the checks of this file instead of the lab file's own.
-        #[arg(long, value_name = "FILE")]
-        checks: Option<PathBuf>,
-        /// Leave the messages mail checks send in the mailboxes (normally
-        /// each is removed once it has been verified).
-        #[arg(long)]
-        keep_mail: bool,
-        /// Quote the checks file's lines in its errors and warnings (for the
-        /// instructor; by default they are placed by check number, name and
-        /// field only, so a hidden rubric is never shown to a student).
-        #[arg(long, requires = "checks")]
-        show_rubric: bool,
-        /// Print the report as JSON (documented in docs/checks.md).
-        #[arg(long)]
-        json: bool,
-        /// Also write the report as JUnit XML to this file.
-        #[arg(long, value_name = "FILE")]
-        junit: Option<PathBuf>,
-        /// Record every interface of the lab into this pcapng file while
-        /// the checks run; a failed check's report gives the file and the
-        /// time into it when the check ended (open it in Wireshark).
-        #[arg(long, value_name = "FILE")]
-        capture: Option<PathBuf>,
+        #[command(flatten)]
+        run: check::RunArgs,
     },
     /// Build a lab fresh, run its checks, and always tear it down (for CI).
     ///
@@ -338,29 +315,8 @@ enum Command {
         /// several submissions that share a name side by side).
         #[arg(long)]
         name: Option<String>,
-        /// Run the checks of this file instead of the lab file's own.
-        #[arg(long, value_name = "FILE")]
-        checks: Option<PathBuf>,
-        /// Leave the messages mail checks send in the mailboxes (normally
-        /// each is removed once it has been verified).
-        #[arg(long)]
-        keep_mail: bool,
-        /// Quote the checks file's lines in its errors and warnings (for the
-        /// instructor; by default they are placed by check number, name and
-        /// field only, so a hidden rubric is never shown to a student).
-        #[arg(long, requires = "checks")]
-        show_rubric: bool,
-        /// Print the report as JSON (documented in docs/checks.md).
-        #[arg(long)]
-        json: bool,
-        /// Also write the report as JUnit XML to this file.
-        #[arg(long, value_name = "FILE")]
-        junit: Option<PathBuf>,
-        /// Record every interface of the lab into this pcapng file while
-        /// the checks run; a failed check's report gives the file and the
-        /// time into it when the check ended (open it in Wireshark).
-        #[arg(long, value_name = "FILE")]
-        capture: Option<PathBuf>,
+        #[command(flatten)]
+        run: check::RunArgs,
     },
     /// Grade a class: many submissions against one rubric, side by side.
     ///
@@ -592,46 +548,8 @@ fn run(command: Command) -> ExitCode {
             },
             write,
         }),
-        Command::Check {
-            lab,
-            checks,
-            keep_mail,
-            show_rubric,
-            json,
-            junit,
-            capture,
-        } => check::run(
-            &lab,
-            checks.as_deref(),
-            rubric_lines(show_rubric),
-            &RunOptions { keep_mail },
-            &check::Output {
-                json,
-                junit,
-                capture,
-            },
-        ),
-        Command::Test {
-            file,
-            name,
-            checks,
-            keep_mail,
-            show_rubric,
-            json,
-            junit,
-            capture,
-        } => test::run(
-            &file,
-            name.as_deref(),
-            checks.as_deref(),
-            rubric_lines(show_rubric),
-            &RunOptions { keep_mail },
-            &check::Output {
-                json,
-                junit,
-                capture,
-            },
-        ),
+        Command::Check { lab, run } => check::run(&lab, &run),
+        Command::Test { file, name, run } => test::run(&file, name.as_deref(), &run),
         Command::Grade {
             submissions,
             checks,
@@ -665,14 +583,5 @@ fn run(command: Command) -> ExitCode {
             eprintln!("error: {}", crate::printable::lines(&format!("{e:#}")));
             ExitCode::FAILURE
         }
-    }
-}
-
-/// `--show-rubric`: whether a checks file's problems quote its lines.
-fn rubric_lines(show_rubric: bool) -> RubricLines {
-    if show_rubric {
-        RubricLines::Shown
-    } else {
-        RubricLines::Hidden
     }
 }

@@ -8,11 +8,10 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::check::{Output, emit, invalid, print_warnings, report_capture};
+use super::check::{RunArgs, emit, invalid, print_warnings, report_capture};
 use super::signals::cancel_on_stop_signals;
 use super::validate;
-use crate::checks::load::{RubricLines, load_lab_file};
-use crate::checks::run_options::RunOptions;
+use crate::checks::load::load_lab_file;
 use crate::ops::check::checks_from_file;
 use crate::ops::test::{Graded, test_recorded};
 use crate::progress::Progress;
@@ -29,14 +28,7 @@ pub(super) fn interrupted_exit_code(reason: Option<&str>) -> u8 {
     }
 }
 
-pub fn run(
-    file: &Path,
-    name: Option<&str>,
-    checks_file: Option<&Path>,
-    lines: RubricLines,
-    options: &RunOptions,
-    output: &Output,
-) -> Result<ExitCode> {
+pub fn run(file: &Path, name: Option<&str>, args: &RunArgs) -> Result<ExitCode> {
     let (mut checked, lab_checks) = match load_lab_file(file) {
         Ok(loaded) => (loaded.checked, loaded.checks),
         Err(e) => return Ok(invalid(&e)),
@@ -48,8 +40,8 @@ pub fn run(
         return Ok(validate::print_report(&checked));
     };
     // Every file is checked before anything is built.
-    let checks = match checks_file {
-        Some(path) => match checks_from_file(path, &plan, lines) {
+    let checks = match args.checks.as_deref() {
+        Some(path) => match checks_from_file(path, &plan, args.rubric_lines()) {
             Ok(checks) => {
                 print_warnings(&checks.warnings);
                 checks.checks
@@ -73,10 +65,10 @@ pub fn run(
         plan,
         file,
         checks,
-        options,
+        &args.options(),
         &Progress::new(),
         &cancel,
-        output.capture.as_deref(),
+        args.capture.as_deref(),
     ) {
         Ok(tested) => tested,
         Err(e) => return Ok(invalid(&e)),
@@ -93,7 +85,7 @@ pub fn run(
             Ok(ExitCode::from(interrupted_exit_code(cancel.reason())))
         }
         Graded::Failed(e) => Ok(invalid(&e)),
-        Graded::Done(report) => emit(&report, output),
+        Graded::Done(report) => emit(&report, args),
     }
 }
 
