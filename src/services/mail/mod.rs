@@ -11,6 +11,7 @@ mod group_sync;
 pub mod imap;
 pub mod lines;
 pub mod maildir;
+pub mod opening;
 pub mod pop3;
 #[cfg(test)]
 mod random_input_tests;

@@ -23,6 +23,7 @@ use super::session::{Flow, Pieces, Session, Tls};
 use crate::services::listener::{self, Busy, Gate};
 use crate::services::mail::accounts::Accounts;
 use crate::services::mail::lines::{Line, read_line};
+use crate::services::mail::opening;
 use crate::services::mail::store::Store;
 use crate::services::mail::transcript::{SessionLog, Transcript};
 use crate::services::mail::{LOGIN_TIMEOUT, SESSION_LIMITS};
@@ -119,19 +120,16 @@ pub async fn run_connection(
     config: &ImapConfig,
     log: SessionLog,
 ) -> std::io::Result<()> {
-    let implicit = config.tls.as_ref().filter(|_| config.implicit_tls);
-    let (read_half, write_half) = match transport::open_server(
+    let opened = opening::open(
         stream,
-        implicit.map(|tls| &tls.acceptor),
+        config.tls.as_ref(),
+        config.implicit_tls,
         config.login_timeout,
+        &log,
     )
-    .await
-    {
-        Ok(halves) => halves,
-        Err(e) => {
-            log.note(&format!("TLS handshake failed: {e}"));
-            return Ok(());
-        }
+    .await;
+    let Some((read_half, write_half)) = opened else {
+        return Ok(());
     };
     let mut reader = BufReader::new(read_half);
     let mut writer = BufWriter::new(write_half);

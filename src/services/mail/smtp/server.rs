@@ -9,9 +9,9 @@ use tokio::net::TcpListener;
 pub use super::config::SmtpConfig;
 use super::session::Session;
 use crate::services::listener::{self, Busy, Gate};
+use crate::services::mail::opening;
 use crate::services::mail::transcript::Transcript;
 use crate::services::shutdown::Shutdown;
-use crate::services::tls::transport;
 
 /// Accepts connections until `stop`.
 pub async fn serve(
@@ -30,19 +30,16 @@ pub async fn serve(
         let config = config.clone();
         let log = transcript.session("smtp", peer);
         async move {
-            let implicit = config.tls.as_ref().filter(|_| config.implicit_tls);
-            let opened = transport::open_server(
+            let opened = opening::open(
                 stream,
-                implicit.map(|tls| &tls.acceptor),
+                config.tls.as_ref(),
+                config.implicit_tls,
                 config.login_timeout,
+                &log,
             )
             .await;
-            let (read, write) = match opened {
-                Ok(halves) => halves,
-                Err(e) => {
-                    log.note(&format!("TLS handshake failed: {e}"));
-                    return;
-                }
+            let Some((read, write)) = opened else {
+                return;
             };
             let session = Session::new(
                 &config,
