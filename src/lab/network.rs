@@ -11,6 +11,7 @@ use ipnet::Ipv4Net;
 
 use super::model::NodeKind;
 use super::plan::{Plan, PlanNode};
+use super::plan_routing;
 
 /// An interface: (node index, interface index), both in plan order.
 pub type Port = (usize, usize);
@@ -279,50 +280,24 @@ impl<'a> Network<'a> {
     }
 }
 
-/// The segment of every interface, by node then interface: a union-find in
-/// which a cable joins its two ends and a switch's bridge all of its ports.
+/// The segment of every interface, by node then interface: the plan's
+/// layer-2 segments with every cable up (`plan_routing::segments`, the one
+/// union-find of cables and switch bridges); an interface no cable reaches
+/// is a segment of its own.
 fn segments(plan: &Plan) -> Vec<Vec<usize>> {
-    let offsets: Vec<usize> = plan
-        .nodes
-        .iter()
-        .scan(0, |next, n| {
-            let at = *next;
-            *next += n.interfaces.len();
-            Some(at)
-        })
-        .collect();
-    let total: usize = plan.nodes.iter().map(|n| n.interfaces.len()).sum();
-    let mut parent: Vec<usize> = (0..total).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
-    let mut join = |a: usize, b: usize| {
-        let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
-        parent[ra] = rb;
-    };
-    for link in &plan.links {
-        join(
-            offsets[link.a.node] + link.a.iface,
-            offsets[link.b.node] + link.b.iface,
-        );
-    }
-    for (n, node) in plan.nodes.iter().enumerate() {
-        if node.kind == NodeKind::Switch {
-            for i in 1..node.interfaces.len() {
-                join(offsets[n], offsets[n] + i);
-            }
-        }
-    }
-    plan.nodes
-        .iter()
-        .enumerate()
-        .map(|(n, node)| {
-            (0..node.interfaces.len())
-                .map(|i| root(&mut parent, offsets[n] + i))
+    let joined = plan_routing::segments(plan, &plan_routing::all_up(plan));
+    let mut next = joined.iter().flatten().flatten().max().map_or(0, |m| m + 1);
+    joined
+        .into_iter()
+        .map(|ifaces| {
+            ifaces
+                .into_iter()
+                .map(|segment| {
+                    segment.unwrap_or_else(|| {
+                        next += 1;
+                        next - 1
+                    })
+                })
                 .collect()
         })
         .collect()
