@@ -52,7 +52,7 @@ window.labview = view;
 const STYLE = [
   { selector: "node.device", style: {
       "label": "data(label)", "text-wrap": "wrap", "text-valign": "bottom", "text-margin-y": 6,
-      "font-size": 17, "color": "#111", "text-background-color": "#fff", "text-background-opacity": 0.8,
+      "font-size": 15, "color": "#111", "text-background-color": "#fff", "text-background-opacity": 0.8,
       "text-background-padding": 2, "border-width": 3, "border-color": "#334155", "width": 64, "height": 52 } },
   { selector: "node.router", style: { "shape": "ellipse", "background-color": "#93c5fd", "width": 70, "height": 70 } },
   { selector: "node.switch", style: { "shape": "rectangle", "background-color": "#99f6e4", "width": 96, "height": 38 } },
@@ -117,7 +117,7 @@ function elementsOf(status) {
 function layout(cy) {
   const routers = cy.nodes(".router");
   const roots = routers.length ? routers : cy.nodes(".switch");
-  cy.layout({ name: "breadthfirst", roots: roots.length ? roots : undefined, spacingFactor: 1.1,
+  cy.layout({ name: "breadthfirst", roots: roots.length ? roots : undefined, spacingFactor: 1.45,
               padding: 30, animate: false }).run();
 }
 
@@ -266,8 +266,10 @@ function ends(event) {
   return `${event.from || "?"} → ${event.to || "?"}`;
 }
 
+/** ARP, IPv6 chatter, and TCP's handshakes and closes (a TCP layer last). */
 function isLowLevel(event) {
-  return event.proto === "arp" || (event.proto === "tcp");
+  const last = event.layers[event.layers.length - 1];
+  return event.proto === "arp" || event.proto === "other" || Boolean(last && last.layer === "tcp");
 }
 
 function visible(event) {
@@ -303,7 +305,7 @@ function receive(event) {
     while (body.children.length > KEEP) body.firstChild.remove();
     if (!view.paused && !view.replay) body.parentElement.parentElement.scrollTop = 1e9;
   }
-  if (!view.paused && !view.replay) animate(event);
+  if (!view.paused && !view.replay && visible(event)) animate(event);
   showListCount();
 }
 

@@ -184,6 +184,7 @@ fn print_service(status: &ServiceStatus) {
             users,
             dkim,
             sender_checks,
+            ..
         } => {
             println!(
                 "  mail ({ports}){stopped}: {}, users {}",

@@ -17,7 +17,10 @@ use crate::capture::frame::{Frame, Tap};
 
 /// Delivered events kept for stepping back and for pages opened later.
 pub const KEEP: usize = 5_000;
-/// Events sent to the pages per second of a live capture, at most.
+/// Events sent to the pages per second of a live capture, at most, for
+/// each of two shares: the applications' dialogue (DHCP, DNS, SMTP, POP3,
+/// IMAP, HTTP) and everything else (ARP, ICMP, TCP's handshakes, IPv6
+/// chatter), so a burst of the one never hides the other.
 pub const DISPLAY_PER_SECOND: u64 = 25;
 /// Frames whose bytes are held for the event panel.
 const RAW_KEEP: usize = 20_000;
@@ -47,7 +50,8 @@ pub struct Counts {
     pub events: u64,
     /// Events sent to the pages.
     pub delivered: u64,
-    /// Events not sent because more than `DISPLAY_PER_SECOND` came in a second.
+    /// Events not sent because more than `DISPLAY_PER_SECOND` of their
+    /// share came in a second.
     pub dropped_for_display: u64,
 }
 
@@ -70,7 +74,8 @@ pub struct Feed {
     /// `None`: every event is delivered (a replayed file).
     per_second: Option<u64>,
     window_start_ns: u64,
-    in_window: u64,
+    /// Events admitted in the current second: dialogue, the rest.
+    in_window: [u64; 2],
     counts: Counts,
 }
 
@@ -87,7 +92,7 @@ impl Feed {
             next_id: 1,
             per_second,
             window_start_ns: 0,
-            in_window: 0,
+            in_window: [0; 2],
             counts: Counts::default(),
         }
     }
@@ -160,7 +165,7 @@ impl Feed {
     fn publish(&mut self, events: Vec<Event>, now_ns: u64, out: &mut Vec<Arc<str>>) {
         for event in events {
             self.counts.events += 1;
-            if !self.admit(now_ns) {
+            if !self.admit(now_ns, usize::from(!event.is_dialogue())) {
                 self.counts.dropped_for_display += 1;
                 continue;
             }
@@ -197,17 +202,17 @@ impl Feed {
         }
     }
 
-    /// Whether one more event fits in this second's share.
-    fn admit(&mut self, now_ns: u64) -> bool {
+    /// Whether one more event fits in this second's share `share`.
+    fn admit(&mut self, now_ns: u64, share: usize) -> bool {
         let Some(limit) = self.per_second else {
             return true;
         };
         if now_ns >= self.window_start_ns + 1_000_000_000 || now_ns < self.window_start_ns {
             self.window_start_ns = now_ns;
-            self.in_window = 0;
+            self.in_window = [0; 2];
         }
-        if self.in_window < limit {
-            self.in_window += 1;
+        if self.in_window[share] < limit {
+            self.in_window[share] += 1;
             true
         } else {
             false

@@ -142,3 +142,42 @@ fn a_replay_has_no_display_cap_and_keeps_only_the_newest_events() {
     assert_eq!(feed.raw(10), None, "no longer kept");
     assert!(feed.raw(11).is_some());
 }
+
+/// A DNS query pc1 → r1 for `www.mt.com` A.
+fn dns_query(id: u16) -> Vec<u8> {
+    let mut dns = id.to_be_bytes().to_vec();
+    dns.extend([1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    for label in ["www", "mt", "com"] {
+        dns.push(label.len() as u8);
+        dns.extend(label.as_bytes());
+    }
+    dns.extend([0, 0, 1, 0, 1]);
+    let mut data = Vec::new();
+    PacketBuilder::ethernet2(PC_MAC, R1_MAC)
+        .ipv4([10, 0, 0, 2], [10, 0, 0, 1], 64)
+        .udp(40000, 53)
+        .write(&mut data, &dns)
+        .expect("builds");
+    data
+}
+
+#[test]
+fn a_flood_of_pings_does_not_hide_the_dialogue() {
+    let mut feed = Feed::new(&taps(), book(), Some(DISPLAY_PER_SECOND));
+    let mut sent = Vec::new();
+    for seq in 0..(DISPLAY_PER_SECOND * 3) {
+        sent.extend(feed.frames(&sightings(&echo(seq as u16), SECOND + seq * 10_000), 5 * SECOND));
+    }
+    sent.extend(feed.frames(&sightings(&dns_query(7), SECOND + 5_000_000), 5 * SECOND));
+    sent.extend(feed.tick(5 * SECOND));
+    let protos: Vec<String> = sent
+        .iter()
+        .map(|s| parse(s)["proto"].as_str().unwrap().to_string())
+        .collect();
+    assert!(protos.contains(&"dns".to_string()), "{protos:?}");
+    assert_eq!(
+        protos.iter().filter(|p| *p == "icmp").count() as u64,
+        DISPLAY_PER_SECOND
+    );
+    assert_eq!(feed.counts().dropped_for_display, DISPLAY_PER_SECOND * 2);
+}
