@@ -54,6 +54,7 @@ def scenario(b):
     out["mail_result"] = b.run("return document.getElementById('action-result').textContent")
     out["most_pdus"] = most_pdus
     out["smtp_paths"] = b.run("return labview.events.filter(e => e.proto === 'smtp' && e.nodes.length > 1).map(e => e.nodes)")
+    out["smtp_ends"] = b.run("return labview.events.filter(e => e.proto === 'smtp').map(e => e.from + ' > ' + e.to)")
     out["smtp_lines"] = b.run("return labview.events.filter(e => e.proto === 'smtp').map(e => e.text)")
     out["events_after_mail"] = b.run("return labview.events.length") - before
     out["protos"] = b.run("const c = {}; labview.events.forEach(e => c[e.proto] = (c[e.proto] || 0) + 1); return c")
@@ -171,7 +172,10 @@ fn the_web_view_draws_checks_mails_and_steps_through_a_running_lab() {
         .to_string();
     let label = result["pc_label"].as_str().unwrap_or_default();
     assert!(label.contains(&leased), "{label} lacks {leased}");
-    assert_eq!(result["mail_choices"], serde_json::json!(["backend-pc1", "mgmt-pc1"]));
+    assert_eq!(
+        result["mail_choices"],
+        serde_json::json!(["backend-pc1", "mgmt-pc1"])
+    );
 
     // The checks all pass, and the topology says so.
     let checks = result["checks"].as_array().unwrap();
@@ -197,10 +201,12 @@ fn the_web_view_draws_checks_mails_and_steps_through_a_running_lab() {
         result["smtp_paths"]
             .as_array()
             .unwrap()
-            .iter()
-            .any(|p| *p == real_path),
+            .contains(&real_path),
         "no SMTP event along {real_path}: {result}"
     );
+    // The PC is named by the address it leased before the page started.
+    let ends = result["smtp_ends"].to_string();
+    assert!(ends.contains("mgmt-pc1 > mail"), "{ends}");
     let lines = result["smtp_lines"].to_string();
     assert!(lines.contains("MAIL FROM:<bob@mt.com>"), "{lines}");
     assert!(lines.contains("RCPT TO:<ada@mt.com>"), "{lines}");
@@ -221,7 +227,10 @@ fn the_web_view_draws_checks_mails_and_steps_through_a_running_lab() {
         assert!(layers.contains(layer), "{layer} missing: {layers}");
     }
     assert!(
-        result["bytes"].as_str().unwrap_or_default().starts_with("0000  "),
+        result["bytes"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("0000  "),
         "{result}"
     );
     assert!(

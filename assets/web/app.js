@@ -326,7 +326,8 @@ function speed() { return Number($("speed").value) || 1; }
 
 function short(event) {
   const text = event.text.replace(/^[CS]: /, "");
-  return `${event.proto.toUpperCase()} ${text.slice(0, 18)}`;
+  const proto = event.proto.toUpperCase();
+  return (text.toUpperCase().startsWith(proto) ? text : `${proto} ${text}`).slice(0, 24);
 }
 
 /** Moves a PDU along the event's path, node to node. */
@@ -443,7 +444,7 @@ function showCounts() {
   const perSecond = view.lastDelivered === undefined ? 0 : c.delivered - view.lastDelivered;
   view.lastDelivered = c.delivered;
   const dropped = c.dropped_for_display + c.lagged;
-  $("counts").textContent = `${c.frames} frames · ${c.events} events · ${perSecond}/s shown (max ${c.per_second}/s) · `
+  $("counts").textContent = `${c.frames} frames · ${c.events} events · ${perSecond}/s shown (max ${c.per_second}/s, bursts of ${c.burst}) · `
     + `${dropped} dropped for display${c.frames_dropped ? ` · ${c.frames_dropped} frames not decoded` : ""}`
     + ` · ${view.stats.notAnimated} not animated`;
 }

@@ -76,7 +76,11 @@ pub fn probe_checks(form: &ProbeForm) -> Result<String> {
             "name": format!("{} fetches {url}", form.from),
             "http": {"from": form.from, "url": url},
         }),
-        _ => return Err(anyhow!("give either `to` (a ping) or `url` (a fetch), not both")),
+        _ => {
+            return Err(anyhow!(
+                "give either `to` (a ping) or `url` (a fetch), not both"
+            ));
+        }
     };
     Ok(json!({ "checks": [check] }).to_string())
 }

@@ -17,11 +17,14 @@ use crate::capture::frame::{Frame, Tap};
 
 /// Delivered events kept for stepping back and for pages opened later.
 pub const KEEP: usize = 5_000;
-/// Events sent to the pages per second of a live capture, at most, for
-/// each of two shares: the applications' dialogue (DHCP, DNS, SMTP, POP3,
-/// IMAP, HTTP) and everything else (ARP, ICMP, TCP's handshakes, IPv6
-/// chatter), so a burst of the one never hides the other.
-pub const DISPLAY_PER_SECOND: u64 = 25;
+/// Events sent to the pages per second of a live capture, at most, in
+/// the long run, for each of two shares: the applications' dialogue (DHCP,
+/// DNS, SMTP, POP3, IMAP, HTTP) and everything else (ARP, ICMP, TCP's
+/// handshakes, IPv6 chatter), so a flood of the one never hides the other.
+pub const DISPLAY_PER_SECOND: u64 = 100;
+/// A burst of up to this many events of a share goes through at once (a
+/// run of the lab's checks makes a few hundred in half a second).
+pub const DISPLAY_BURST: u64 = 1_000;
 /// Frames whose bytes are held for the event panel.
 const RAW_KEEP: usize = 20_000;
 
@@ -50,8 +53,8 @@ pub struct Counts {
     pub events: u64,
     /// Events sent to the pages.
     pub delivered: u64,
-    /// Events not sent because more than `DISPLAY_PER_SECOND` of their
-    /// share came in a second.
+    /// Events not sent because their share's bucket was empty (more than
+    /// `DISPLAY_BURST` at once, or more than `DISPLAY_PER_SECOND` for long).
     pub dropped_for_display: u64,
 }
 
@@ -73,9 +76,9 @@ pub struct Feed {
     next_id: u64,
     /// `None`: every event is delivered (a replayed file).
     per_second: Option<u64>,
-    window_start_ns: u64,
-    /// Events admitted in the current second: dialogue, the rest.
-    in_window: [u64; 2],
+    /// Token buckets (in thousandths of an event): dialogue, the rest.
+    tokens: [u64; 2],
+    refilled_ns: u64,
     counts: Counts,
 }
 
@@ -91,8 +94,8 @@ impl Feed {
             kept: VecDeque::new(),
             next_id: 1,
             per_second,
-            window_start_ns: 0,
-            in_window: [0; 2],
+            tokens: [DISPLAY_BURST * 1000; 2],
+            refilled_ns: 0,
             counts: Counts::default(),
         }
     }
@@ -177,7 +180,11 @@ impl Feed {
             self.next_id += 1;
             let wire = WireEvent {
                 id,
-                nodes: event.nodes(&self.taps).into_iter().map(String::from).collect(),
+                nodes: event
+                    .nodes(&self.taps)
+                    .into_iter()
+                    .map(String::from)
+                    .collect(),
                 hops: event
                     .path
                     .iter()
@@ -202,17 +209,23 @@ impl Feed {
         }
     }
 
-    /// Whether one more event fits in this second's share `share`.
+    /// Whether one more event of share `share` may go to the pages: a
+    /// token bucket of `DISPLAY_BURST` refilled at `DISPLAY_PER_SECOND`.
     fn admit(&mut self, now_ns: u64, share: usize) -> bool {
-        let Some(limit) = self.per_second else {
+        let Some(rate) = self.per_second else {
             return true;
         };
-        if now_ns >= self.window_start_ns + 1_000_000_000 || now_ns < self.window_start_ns {
-            self.window_start_ns = now_ns;
-            self.in_window = [0; 2];
+        let elapsed_ns = now_ns.saturating_sub(self.refilled_ns);
+        if elapsed_ns > 0 {
+            let earned = u128::from(elapsed_ns) * u128::from(rate) / 1_000_000;
+            for tokens in &mut self.tokens {
+                let full = u128::from(DISPLAY_BURST * 1000);
+                *tokens = (u128::from(*tokens) + earned).min(full) as u64;
+            }
+            self.refilled_ns = now_ns;
         }
-        if self.in_window[share] < limit {
-            self.in_window[share] += 1;
+        if self.tokens[share] >= 1000 {
+            self.tokens[share] -= 1000;
             true
         } else {
             false

@@ -68,7 +68,7 @@ pub fn serve(request: WebRequest, ready: impl FnOnce(&str)) -> Result<()> {
     let plan = LabDir::of(&lab)?.read_record()?.plan;
     let stream = match &request.replay {
         Some(file) => source::replay(file, &plan)?,
-        None => source::live(&lab, &plan)?,
+        None => source::live(&lab, &plan, &leased_addresses(&lab))?,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -84,11 +84,38 @@ pub fn serve(request: WebRequest, ready: impl FnOnce(&str)) -> Result<()> {
             stream,
             listening,
         });
-        ready(&format!("http://{listening}/"));
+        // An address for all interfaces is opened here as 127.0.0.1.
+        let shown = match listening.ip() {
+            ip if ip.is_unspecified() => SocketAddr::new([127, 0, 0, 1].into(), listening.port()),
+            _ => listening,
+        };
+        ready(&format!("http://{shown}/"));
         axum::serve(listener, router(app))
             .await
             .context("the web server failed")
     })
+}
+
+/// Every address a DHCP interface of the lab has now, with its node (from
+/// the status model; none if it cannot be read).
+fn leased_addresses(lab: &str) -> Vec<(std::net::Ipv4Addr, String)> {
+    let Ok(status) = crate::ops::status::lab(lab) else {
+        return Vec::new();
+    };
+    status
+        .nodes
+        .iter()
+        .flat_map(|node| {
+            node.interfaces
+                .iter()
+                .filter(|i| i.addressing == "dhcp")
+                .flat_map(|i| {
+                    i.addresses
+                        .iter()
+                        .map(|net| (net.addr(), node.name.clone()))
+                })
+        })
+        .collect()
 }
 
 fn router(app: Arc<App>) -> Router {
@@ -216,6 +243,7 @@ fn counts_event(app: &App, lagged: u64) -> SseEvent {
     let mut value = serde_json::to_value(counts).unwrap_or_default();
     value["lagged"] = json!(lagged);
     value["per_second"] = json!(feed::DISPLAY_PER_SECOND);
+    value["burst"] = json!(feed::DISPLAY_BURST);
     SseEvent::default().event("counts").data(value.to_string())
 }
 

@@ -5,6 +5,7 @@
 //! capture -w`, replayed whole. Either way the frames go through a `Feed`
 //! and each event out of it to every page (`broadcast`).
 
+use std::net::Ipv4Addr;
 use std::path::Path;
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -45,16 +46,18 @@ impl Stream {
 }
 
 /// Starts capturing every interface of running lab `lab` into a new
-/// stream; the capture runs until the process ends.
-pub fn live(lab: &str, plan: &Plan) -> Result<Arc<Stream>> {
+/// stream; the capture runs until the process ends. `leased` are the
+/// addresses nodes have now that the plan does not know (DHCP leases
+/// granted before the capture began), so events name those nodes too.
+pub fn live(lab: &str, plan: &Plan, leased: &[(Ipv4Addr, String)]) -> Result<Arc<Stream>> {
+    let mut book = AddressBook::from_plan(plan);
+    for (ip, node) in leased {
+        book.add(*ip, node);
+    }
     let all = taps::all(plan);
     let (tx, rx) = mpsc::sync_channel::<Vec<Frame>>(QUEUED_BATCHES);
     let stream = Arc::new(Stream {
-        feed: Mutex::new(Feed::new(
-            &all,
-            AddressBook::from_plan(plan),
-            Some(DISPLAY_PER_SECOND),
-        )),
+        feed: Mutex::new(Feed::new(&all, book, Some(DISPLAY_PER_SECOND))),
         pages: broadcast::channel(1024).0,
         replay: None,
     });
