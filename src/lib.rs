@@ -7,6 +7,7 @@
 //! so):
 //!
 //! - `cli` parses arguments and prints;
+//! - `web`: the `labctl web` page and its server (it calls `ops`);
 //! - `ops`: what each verb does, returning data (for the CLI and the web view);
 //! - `checks`, `daemon`: grading; the per-lab supervisor and its services;
 //! - `services`, `agent`, `capture`: the servers a lab runs, the clients a PC
@@ -32,3 +33,4 @@ mod random_input;
 pub mod rootless;
 pub mod services;
 pub mod state;
+pub mod web;

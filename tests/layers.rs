@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     &["main", "lib"],
     &["cli"],
+    &["web"],
     &["ops"],
     &["checks", "daemon"],
     &["services", "agent", "capture"],

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{Lab, labctl, require_root, text};
+use common::{Lab, browser_script, labctl, require_root, text};
 
 const LAB: &str = "
 name: LAB
@@ -83,49 +83,23 @@ curl -sS -b jar -o /dev/null -w '%{http_code}\n' -F "csrf=$token" -F to=alice@ha
   -F 'subject=sent from webmail' -F 'body=Hello Alice' -F attachment=@upload.txt "$base/send"
 "#;
 
-/// WebDriver over chromedriver from inside Bob's PC: a real browser fills
-/// in the login form and submits it.
+/// A real browser in Bob's PC fills in the login form and submits it
+/// (`common::browser_script`).
 const BROWSER: &str = r#"
-import json, os, subprocess, sys, time, urllib.request
-port = 9515
-driver = subprocess.Popen(["chromedriver", f"--port={port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-def call(method, path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as r:
-        return json.load(r)["value"]
-try:
-    for _ in range(100):
-        try:
-            call("GET", "/status"); break
-        except Exception:
-            time.sleep(0.1)
-    profile = os.path.join(os.environ["DIR"], "profile")
-    caps = {"capabilities": {"alwaysMatch": {"goog:chromeOptions": {"args": [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--no-first-run", "--disable-background-networking", "--user-data-dir=" + profile]}}}}
-    session = call("POST", "/session", caps)["sessionId"]
-    s = f"/session/{session}"
-    call("POST", s + "/url", {"url": "http://webmail.hamburger.edu/"})
-    def element(css):
-        found = call("POST", s + "/element", {"using": "css selector", "value": css})
-        return next(iter(found.values()))
-    call("POST", s + f"/element/{element('input[name=user]')}/value", {"text": "bob"})
-    call("POST", s + f"/element/{element('input[name=password]')}/value", {"text": "secret"})
-    call("POST", s + f"/element/{element('button[type=submit]')}/click", {})
+import os, time
+with Browser(os.path.join(os.environ["DIR"], "profile")) as b:
+    b.go("http://webmail.hamburger.edu/")
+    b.type("input[name=user]", "bob")
+    b.type("input[name=password]", "secret")
+    b.click("button[type=submit]")
     for _ in range(50):
-        if "/folder" in call("GET", s + "/url"):
+        if "/folder" in b.url():
             break
         time.sleep(0.1)
-    print("URL", call("GET", s + "/url"))
-    print("SCRIPTS", call("POST", s + "/execute/sync", {"script": "return document.querySelectorAll('script').length", "args": []}))
-    print("TITLE", call("GET", s + "/title"))
-    print("TEXT", call("POST", s + "/execute/sync", {"script": "return document.body.innerText", "args": []}))
-    call("DELETE", s)
-finally:
-    driver.terminate()
-    driver.wait()
+    print("URL", b.url())
+    print("SCRIPTS", b.run("return document.querySelectorAll('script').length"))
+    print("TITLE", b.title())
+    print("TEXT", b.run("return document.body.innerText"))
 "#;
 
 #[test]
@@ -244,7 +218,13 @@ fn webmail_reads_and_sends_through_imap_and_smtp_in_a_real_lab() {
     // A real browser logs in through the form and sees the inbox.
     let out = lab.exec(
         "pc-bob",
-        &["env", &format!("DIR={dir}"), "python3", "-c", BROWSER],
+        &[
+            "env",
+            &format!("DIR={dir}"),
+            "python3",
+            "-c",
+            &browser_script(BROWSER),
+        ],
     );
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", text(&out));

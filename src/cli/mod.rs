@@ -23,6 +23,7 @@ mod status;
 mod test;
 mod up;
 mod validate;
+mod web;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -399,6 +400,31 @@ enum Command {
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         count: Option<u64>,
     },
+    /// Show a running lab in the browser: its topology live, its packets
+    /// as events moving hop by hop, its checks, mail and pings.
+    ///
+    /// Serves one page (every asset inside labctl: it works offline) and
+    /// prints its URL. The page reads the lab and adds nothing to it; the
+    /// packets come from a capture of every interface, as `labctl
+    /// capture`. It listens on 127.0.0.1 only, unless --listen names
+    /// another address: anyone who can reach that address can then see the
+    /// lab and run its checks and send its mail. Runs until Ctrl-C.
+    #[command(after_help = "Examples:\n  \
+                            labctl web mastertech\n  \
+                            labctl web mastertech --listen 127.0.0.1:9000\n  \
+                            labctl web mastertech --replay mail.pcapng")]
+    Web {
+        /// A lab name or its lab file (the lab must be up).
+        lab: String,
+        /// The address and port to serve on (default 127.0.0.1:8080; port 0
+        /// picks a free one). A non-loopback address is only taken from here.
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<std::net::SocketAddr>,
+        /// Step through this pcapng file (from `labctl capture -w`) instead
+        /// of capturing live.
+        #[arg(long, value_name = "FILE")]
+        replay: Option<PathBuf>,
+    },
     /// A PC's mail client: send, list the inbox, read a message.
     #[command(
         subcommand,
@@ -531,6 +557,11 @@ fn run(command: Command) -> ExitCode {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Web {
+            lab,
+            listen,
+            replay,
+        } => web::run(&lab, listen, replay),
         Command::Capture {
             lab,
             taps,

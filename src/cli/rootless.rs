@@ -47,6 +47,7 @@ pub(super) fn lab_of(command: &Command) -> Option<(String, Holding)> {
         | Command::DhcpClient { .. }
         | Command::Completions { .. }
         | Command::Man { .. }
+        | Command::Web { .. }
         | Command::Daemon { .. }
         | Command::UsernsHolder { .. } => None,
     }

@@ -194,6 +194,7 @@ fn print_service(status: &ServiceStatus) {
             users,
             dkim,
             sender_checks,
+            ..
         } => {
             println!(
                 "  mail ({ports}){stopped}: {}, users {}",

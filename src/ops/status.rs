@@ -13,13 +13,16 @@ use serde::Serialize;
 
 use super::admin::require_admin;
 use crate::daemon::control::{self, Reply, Request};
+use crate::daemon::mail::{mail_dir, queue_dir};
 use crate::daemon::pidfile::ProcessId;
 use crate::daemon::services::{Kind, Port};
 use crate::daemon::state::ClientReport;
 use crate::lab::addr::DEFAULT_ROUTE;
+use crate::lab::model_agents::MailProtocol;
 use crate::lab::plan::{PlanNode, RouteOrigin};
 use crate::net::inspect::{NamespaceView, inspect_plan};
 use crate::services::dhcp::server::{LeaseInfo, Stats};
+use crate::services::mail::smtp::queue::Queue;
 use crate::state::{LabDir, LabRecord, all_labs, is_permission_denied};
 
 pub const VERSION: u32 = 1;
@@ -66,6 +69,30 @@ pub struct NodeStatus {
     pub interfaces: Vec<InterfaceStatus>,
     pub routes: Vec<RouteStatus>,
     pub services: Vec<ServiceStatus>,
+    /// A PC's mail client settings (`mail:`), passwords left out.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mail: Vec<MailClientStatus>,
+}
+
+/// One account of a PC's mail client.
+#[derive(Serialize)]
+pub struct MailClientStatus {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub address: String,
+    pub incoming: String,
+    /// `pop3` or `imap`.
+    pub protocol: &'static str,
+    pub outgoing: String,
+    pub user: String,
+}
+
+/// A mailbox of a mail server and how many messages its inbox holds now.
+#[derive(Serialize)]
+pub struct MailboxStatus {
+    pub user: String,
+    /// Messages in the inbox (read or not; other folders not counted).
+    pub messages: usize,
 }
 
 /// One service of a node: what the plan says the daemon runs, the ports it
@@ -119,6 +146,10 @@ pub enum Service {
         /// `reject`, `quarantine` or `record` when it checks senders.
         #[serde(skip_serializing_if = "Option::is_none")]
         sender_checks: Option<&'static str>,
+        /// Each user's inbox, as the store on disk holds it now.
+        mailboxes: Vec<MailboxStatus>,
+        /// Messages waiting in the relay queue for another server.
+        queue: usize,
     },
     WebServer {
         /// The directory served (relative to the lab file), if any.
@@ -195,7 +226,7 @@ pub fn lab(lab: &str) -> Result<LabStatus> {
         .nodes
         .iter()
         .zip(views)
-        .map(|(node, view)| node_status(node, view, reply.as_ref()))
+        .map(|(node, view)| node_status(&dir, node, view, reply.as_ref()))
         .collect();
     Ok(LabStatus {
         version: VERSION,
@@ -231,7 +262,12 @@ fn ask_daemon(dir: &LabDir) -> Option<Reply> {
         .flatten()
 }
 
-fn node_status(node: &PlanNode, view: Option<NamespaceView>, reply: Option<&Reply>) -> NodeStatus {
+fn node_status(
+    dir: &LabDir,
+    node: &PlanNode,
+    view: Option<NamespaceView>,
+    reply: Option<&Reply>,
+) -> NodeStatus {
     let present = view.is_some();
     let view = view.unwrap_or_default();
     let client = |iface: &str| {
@@ -308,6 +344,17 @@ fn node_status(node: &PlanNode, view: Option<NamespaceView>, reply: Option<&Repl
                 users: mail.users.iter().map(|u| u.name.clone()).collect(),
                 dkim: mail.dkim.iter().filter_map(dkim_record).collect(),
                 sender_checks: mail.sender_checks.map(|e| e.as_str()),
+                mailboxes: mail
+                    .users
+                    .iter()
+                    .map(|u| MailboxStatus {
+                        user: u.name.clone(),
+                        messages: inbox_count(&mail_dir(&dir.dir, &node.name), &u.name),
+                    })
+                    .collect(),
+                queue: Queue::existing(&queue_dir(&dir.dir, &node.name))
+                    .pending()
+                    .map_or(0, |p| p.len()),
             },
         ));
     }
@@ -393,7 +440,39 @@ fn node_status(node: &PlanNode, view: Option<NamespaceView>, reply: Option<&Repl
         interfaces,
         routes,
         services,
+        mail: node
+            .agents
+            .mail
+            .iter()
+            .map(|a| MailClientStatus {
+                name: a.name.clone(),
+                address: a.address.clone(),
+                incoming: a.incoming.clone(),
+                protocol: match a.protocol.unwrap_or_default() {
+                    MailProtocol::Pop3 => "pop3",
+                    MailProtocol::Imap => "imap",
+                },
+                outgoing: a.outgoing.clone(),
+                user: a.user.clone(),
+            })
+            .collect(),
     }
+}
+
+/// Messages in `user`'s inbox maildir (`new/` and `cur/`), read without
+/// opening the store, which belongs to the lab daemon.
+fn inbox_count(mail_dir: &std::path::Path, user: &str) -> usize {
+    let inbox = mail_dir.join("maildirs").join(user);
+    ["new", "cur"]
+        .iter()
+        .filter_map(|sub| std::fs::read_dir(inbox.join(sub)).ok())
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                .count()
+        })
+        .sum()
 }
 
 /// A DNS server as the plan describes it.

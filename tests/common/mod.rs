@@ -12,6 +12,12 @@ use std::time::Duration;
 
 pub const LABCTL: &str = env!("CARGO_BIN_EXE_labctl");
 
+/// A Python script driving headless Chromium over WebDriver: `body`
+/// after the `Browser` helper of `webdriver.py` (run it with `python3 -c`).
+pub fn browser_script(body: &str) -> String {
+    format!("{}\n{body}", include_str!("webdriver.py"))
+}
+
 /// Fails loudly unless root: these tests must not pass by doing nothing.
 pub fn require_root() {
     let uid = unsafe { libc::geteuid() };
