@@ -25,6 +25,7 @@ use crate::services::dns::client::QueryError;
 use crate::services::dns::query_log::rcode_name;
 use crate::state::LabDir;
 use hickory_proto::op::ResponseCode;
+use tokio_rustls::TlsConnector;
 
 pub struct LabContext {
     pub lab: String,
@@ -32,6 +33,9 @@ pub struct LabContext {
     pub plan: Plan,
     /// The daemon's DHCP clients by `node/iface`.
     pub leases: BTreeMap<String, ClientReport>,
+    /// A TLS client that trusts the lab's CA (and nothing else); None
+    /// when no service of the lab offers TLS.
+    pub lab_ca: Option<TlsConnector>,
     /// Every node's addresses, routes and forwarding switch, read from the
     /// kernels the first time a diagnosis needs them (then shared).
     live: OnceLock<Option<Vec<Option<Live>>>>,
@@ -49,6 +53,7 @@ impl LabContext {
             lab: lab.to_string(),
             plan: record.plan,
             leases,
+            lab_ca: crate::daemon::tls::lab_connector(&dir.dir)?,
             live: OnceLock::new(),
         })
     }

@@ -440,5 +440,8 @@ fn dns_checks_take_underscored_names() {
     let found: Vec<(usize, usize)> = errors.iter().map(|(l, c, _)| (*l, *c)).collect();
     assert_eq!(found, [(23, 28), (24, 28)], "{errors:#?}");
     assert!(errors[0].2.contains("`bad name.com` is not a DNS name"));
-    assert!(errors[0].2.contains("_dmarc.cbrc.com"), "the hint shows one");
+    assert!(
+        errors[0].2.contains("_dmarc.cbrc.com"),
+        "the hint shows one"
+    );
 }
