@@ -274,7 +274,7 @@ fn node_status(node: &PlanNode, view: Option<NamespaceView>, reply: Option<&Repl
     let running = reply.is_some();
     let entry = |kind: Kind, service: Service| ServiceStatus {
         service,
-        ports: kind.ports(),
+        ports: kind.ports(node),
         running,
     };
     let mut services = Vec::new();
