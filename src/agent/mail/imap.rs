@@ -55,19 +55,19 @@ impl Imap {
         if !text.starts_with("* OK") && !text.starts_with("* PREAUTH") {
             return Err(FetchError::refused("greeting", text));
         }
-        if let Some((trust, must)) = security.starttls() {
-            if must || client.offers("STARTTLS").await? {
-                client.command("STARTTLS", "STARTTLS").await?;
-                transport::switch_client(
-                    &mut client.reader,
-                    &mut client.writer,
-                    &trust.connector,
-                    &trust.name,
-                    TIMEOUT,
-                )
-                .await
-                .map_err(FetchError::tls)?;
-            }
+        if let Some((trust, must)) = security.starttls()
+            && (must || client.offers("STARTTLS").await?)
+        {
+            client.command("STARTTLS", "STARTTLS").await?;
+            transport::switch_client(
+                &mut client.reader,
+                &mut client.writer,
+                &trust.connector,
+                &trust.name,
+                TIMEOUT,
+            )
+            .await
+            .map_err(FetchError::tls)?;
         }
         Ok(client)
     }

@@ -36,19 +36,19 @@ impl Pop3 {
             writer: write,
         };
         client.status("greeting").await?;
-        if let Some((trust, must)) = security.starttls() {
-            if must || client.offers("STLS").await? {
-                client.command("STARTTLS", "STLS").await?;
-                transport::switch_client(
-                    &mut client.reader,
-                    &mut client.writer,
-                    &trust.connector,
-                    &trust.name,
-                    TIMEOUT,
-                )
-                .await
-                .map_err(FetchError::tls)?;
-            }
+        if let Some((trust, must)) = security.starttls()
+            && (must || client.offers("STLS").await?)
+        {
+            client.command("STARTTLS", "STLS").await?;
+            transport::switch_client(
+                &mut client.reader,
+                &mut client.writer,
+                &trust.connector,
+                &trust.name,
+                TIMEOUT,
+            )
+            .await
+            .map_err(FetchError::tls)?;
         }
         Ok(client)
     }
