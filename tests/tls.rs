@@ -253,3 +253,135 @@ fn each_lab_has_its_own_ca_and_labs_without_tls_have_none() {
         text(&none)
     );
 }
+
+/// labctl's own mail clients over TLS in a real lab (`labs/mail-tls.yaml`,
+/// whose server requires TLS): the `mail` checks from a PC with `security:
+/// starttls` (POP3 STLS) and one with `security: tls` (IMAP on 993, SMTP on
+/// 465) pass; `labctl mail send` and `labctl mail inbox` work over them; a
+/// PC whose settings name the server by a name its certificate lacks (a
+/// wildcard record leads there) fails with the certificate's names; a PC
+/// in plain text is told to set `security: starttls`; a `dns` check reads
+/// the `_dmarc` TXT record.
+#[test]
+fn labctl_mail_clients_use_tls_as_the_settings_say() {
+    require_root();
+    let course = include_str!("../labs/mail-tls.yaml").replace("name: mail-tls", "name: LAB");
+    let yaml = course
+        .replace(
+            "            mail: {A: mx}\n",
+            "            mail: {A: mx}\n            \"*\": {A: mx}\n",
+        )
+        .replace(
+            "links:\n",
+            "  pc-eve:
+    kind: host
+    interfaces: {eth0: 192.168.1.12/24}
+    dns: [192.168.1.5]
+    mail: {address: bob@mt.com, incoming: imap.mt.com, protocol: imap, outgoing: mail.mt.com, user: bob, password: bobpass, security: starttls}
+  pc-old:
+    kind: host
+    interfaces: {eth0: 192.168.1.13/24}
+    dns: [192.168.1.5]
+    mail: {address: ada@mt.com, incoming: mail.mt.com, outgoing: mail.mt.com, user: ada, password: adapass}
+links:
+  - [pc-eve, sw0]
+  - [pc-old, sw0]
+",
+        );
+    let lab = Lab::new("tlsmua", &yaml);
+    let validated = labctl(&["validate", lab.file.to_str().unwrap()]);
+    assert!(
+        text(&validated).contains(
+            "pc-old's mail settings log in without TLS, but mx requires TLS (`tls: required`)"
+        ),
+        "{}",
+        text(&validated)
+    );
+    lab.up_ok();
+    let checks = lab.scratch("checks.yaml");
+    std::fs::write(
+        &checks,
+        "checks:
+  - mail: {from: pc-ada, to: bob@mt.com, reader: pc-bob}
+  - mail: {from: pc-bob, to: ada@mt.com, reader: pc-ada}
+  - mail: {from: pc-ada, to: bob@mt.com, reader: pc-eve}
+  - mail: {from: pc-old, to: bob@mt.com, reader: pc-bob}
+  - dns: {from: pc-ada, name: _dmarc.mt.com, type: TXT, expect: 'v=DMARC1; p=none'}
+",
+    )
+    .unwrap();
+    let out = labctl(&[
+        "check",
+        &lab.name,
+        "--checks",
+        checks.to_str().unwrap(),
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", text(&out)));
+    let check = |i: usize| &report["checks"][i];
+    for i in [0, 1, 4] {
+        assert_eq!(check(i)["passed"], true, "{:#}", check(i));
+    }
+    let wrong_name = &check(2)["diagnosis"];
+    assert_eq!(wrong_name["step"], "tls", "{wrong_name:#}");
+    assert_eq!(
+        wrong_name["message"],
+        "pc-eve's mail settings name its incoming server imap.mt.com, but the certificate of 192.168.1.2 (mx) is for mx.mt.com, mail.mt.com, mx and 192.168.1.2, not imap.mt.com",
+        "{wrong_name:#}"
+    );
+    assert_eq!(
+        wrong_name["hint"],
+        "use a name the certificate has: `incoming: mx.mt.com` in pc-eve's mail settings"
+    );
+    let plain = &check(3)["diagnosis"];
+    assert!(
+        plain["hint"]
+            .as_str()
+            .unwrap()
+            .contains("set `security: starttls` (or `tls`) in pc-old's mail settings"),
+        "{plain:#}"
+    );
+
+    // `labctl mail` by hand: send over STARTTLS, list over IMAPS.
+    let sent = labctl(&[
+        "mail",
+        "send",
+        &lab.name,
+        "pc-ada",
+        "--to",
+        "bob@mt.com",
+        "--subject",
+        "by hand",
+        "--body",
+        "over TLS",
+    ]);
+    assert!(sent.status.success(), "{}", text(&sent));
+    let listed = common::eventually(std::time::Duration::from_secs(5), || {
+        let out = labctl(&["mail", "inbox", &lab.name, "pc-bob"]);
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("by hand")
+    });
+    assert!(
+        listed,
+        "{}",
+        text(&labctl(&["mail", "inbox", &lab.name, "pc-bob"]))
+    );
+    let logs = text(&labctl(&["logs", &lab.name, "mx"]));
+    // pc-bob's IMAP sessions (993), each encrypted to the end.
+    let sessions: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("-- connection from 192.168.1.11:"))
+        .filter_map(|l| l.split(" -- ").next()?.split_once(' ').map(|(_, s)| s))
+        .filter(|session| session.starts_with("imap "))
+        .collect();
+    assert!(!sessions.is_empty(), "{logs}");
+    for session in sessions {
+        let closed = format!("{session} -- connection closed (encrypted)");
+        assert!(logs.contains(&closed), "{closed}:\n{logs}");
+    }
+    let status = text(&labctl(&["status", &lab.name]));
+    assert!(
+        status.contains("SMTPS 465; POP3 110; POP3S 995; IMAP 143; IMAPS 993"),
+        "{status}"
+    );
+}

@@ -25,6 +25,7 @@ use crate::services::dns::client::QueryError;
 use crate::services::dns::query_log::rcode_name;
 use crate::state::LabDir;
 use hickory_proto::op::ResponseCode;
+use tokio_rustls::TlsConnector;
 
 pub struct LabContext {
     pub lab: String,
@@ -34,6 +35,9 @@ pub struct LabContext {
     pub leases: BTreeMap<String, ClientReport>,
     /// Servers stopped with `labctl service`, as `node/service`.
     pub stopped: Vec<String>,
+    /// A TLS client that trusts the lab's CA (and nothing else); None
+    /// when no service of the lab offers TLS.
+    pub lab_ca: Option<TlsConnector>,
     /// Every node's addresses, routes and forwarding switch, read from the
     /// kernels the first time a diagnosis needs them (then shared).
     live: OnceLock<Option<Vec<Option<Live>>>>,
@@ -52,6 +56,7 @@ impl LabContext {
             plan: record.plan,
             leases,
             stopped,
+            lab_ca: crate::daemon::tls::lab_connector(&dir.dir)?,
             live: OnceLock::new(),
         })
     }
@@ -180,7 +185,7 @@ impl LabContext {
         let planned = self.plan.node(node)?;
         let kind = crate::daemon::services::planned(planned)
             .into_iter()
-            .find(|k| k.ports().iter().any(|p| p.port == port))?;
+            .find(|k| k.ports(planned).iter().any(|p| p.port == port))?;
         let name = kind.service_name()?;
         self.stopped
             .contains(&format!("{node}/{name}"))

@@ -423,3 +423,25 @@ grading: {hidden: true}
     assert!(!hidden.contains("secret"), "{hidden}");
     assert!(hidden.contains("rubric.yaml: line "), "{hidden}");
 }
+
+/// DMARC and DKIM records live at names with `_` (`_dmarc.…`,
+/// `s1._domainkey.…`): a `dns` check may ask for them (RFC 2181 §11),
+/// while a name with a space or an empty label is still refused.
+#[test]
+fn dns_checks_take_underscored_names() {
+    let errors = lab_errors(
+        "checks:
+  - dns: {from: pc0, name: _dmarc.cbrc.com, type: txt}
+  - dns: {from: pc0, name: s1._domainkey.cbrc.com., type: TXT, expect: v=DKIM1}
+  - dns: {from: pc0, name: 'bad name.com'}
+  - dns: {from: pc0, name: a..com}
+",
+    );
+    let found: Vec<(usize, usize)> = errors.iter().map(|(l, c, _)| (*l, *c)).collect();
+    assert_eq!(found, [(23, 28), (24, 28)], "{errors:#?}");
+    assert!(errors[0].2.contains("`bad name.com` is not a DNS name"));
+    assert!(
+        errors[0].2.contains("_dmarc.cbrc.com"),
+        "the hint shows one"
+    );
+}

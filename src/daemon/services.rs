@@ -10,15 +10,20 @@ use serde::Serialize;
 use super::context::{NodeContext, Tasks};
 use super::dhcp::{self, DHCP_CLIENT_PORT, DHCP_SERVER_PORT};
 use super::dns::{self, DNS_PORT};
-use super::mail::{self, IMAP_PORT, POP3_PORT, SMTP_PORT, SUBMISSION_PORT};
-use super::web::{self, HTTP_PORT};
+use super::mail::{
+    self, IMAP_PORT, IMAPS_PORT, POP3_PORT, POP3S_PORT, SMTP_PORT, SUBMISSION_PORT,
+    SUBMISSIONS_PORT,
+};
+use super::web::{self, HTTP_PORT, HTTPS_PORT};
 use super::webmail;
 use crate::lab::plan::PlanNode;
 
 /// One port a service listens on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Port {
-    /// The application protocol: `SMTP`, `POP3`, `IMAP`, `HTTP`, `DNS`, `DHCP`.
+    /// The application protocol: `SMTP`, `POP3`, `IMAP`, `HTTP`, `DNS`,
+    /// `DHCP`; with TLS from the first byte `SMTPS` (465), `POP3S`,
+    /// `IMAPS`, `HTTPS`.
     pub protocol: &'static str,
     /// `tcp` or `udp`.
     pub transport: &'static str,
@@ -65,7 +70,9 @@ impl Kind {
         }
     }
 
-    pub fn ports(self) -> Vec<Port> {
+    /// The ports the kind listens on at `node`: the implicit-TLS ones
+    /// (465, 995, 993; 443) too when the node's service offers TLS.
+    pub fn ports(self, node: &PlanNode) -> Vec<Port> {
         let tcp = |protocol, port| Port {
             protocol,
             transport: "tcp",
@@ -80,12 +87,24 @@ impl Kind {
             Kind::DhcpServer | Kind::DhcpRelay => vec![udp("DHCP", DHCP_SERVER_PORT)],
             Kind::DhcpClient => vec![udp("DHCP", DHCP_CLIENT_PORT)],
             Kind::DnsServer => vec![udp("DNS", DNS_PORT), tcp("DNS", DNS_PORT)],
+            Kind::MailServer if mail_tls(node) => vec![
+                tcp("SMTP", SMTP_PORT),
+                tcp("SMTP", SUBMISSION_PORT),
+                tcp("SMTPS", SUBMISSIONS_PORT),
+                tcp("POP3", POP3_PORT),
+                tcp("POP3S", POP3S_PORT),
+                tcp("IMAP", IMAP_PORT),
+                tcp("IMAPS", IMAPS_PORT),
+            ],
             Kind::MailServer => vec![
                 tcp("SMTP", SMTP_PORT),
                 tcp("SMTP", SUBMISSION_PORT),
                 tcp("POP3", POP3_PORT),
                 tcp("IMAP", IMAP_PORT),
             ],
+            Kind::WebServer if web_tls(node) => {
+                vec![tcp("HTTP", HTTP_PORT), tcp("HTTPS", HTTPS_PORT)]
+            }
             Kind::WebServer | Kind::Webmail => vec![tcp("HTTP", HTTP_PORT)],
         }
     }
@@ -130,6 +149,19 @@ impl Kind {
             Kind::Webmail => webmail::start(context, tasks),
         }
     }
+}
+
+/// Whether the node's mail service offers TLS (as `mail::start` opens 465, 995, 993).
+fn mail_tls(node: &PlanNode) -> bool {
+    node.mail.as_ref().is_some_and(|m| !m.tls.is_off())
+}
+
+/// Whether the node's web service serves HTTPS (as `web::start` opens 443).
+fn web_tls(node: &PlanNode) -> bool {
+    node.agents
+        .web
+        .as_ref()
+        .is_some_and(|w| w.tls.is_some_and(|t| !t.is_off()))
 }
 
 /// The node's services in the order the daemon starts them (relays and
@@ -212,12 +244,43 @@ mod tests {
 
     #[test]
     fn ports_read_as_in_the_lecture() {
+        let yaml = "
+name: ports
+nodes:
+  plain:
+    kind: server
+    interfaces: {eth0: 192.168.1.2/24}
+    services:
+      mail: {domains: [mt.com], users: {ada: secret}}
+      web: {pages: {/: hello}}
+      dns: {zones: {mt.com: {mail: {A: 192.168.1.2}}}}
+  secure:
+    kind: server
+    interfaces: {eth0: 192.168.1.3/24}
+    services:
+      mail: {domains: [cbrc.com], users: {bob: secret}, tls: required}
+      web: {pages: {/: hello}, tls: optional}
+  sw: {kind: switch}
+links: [[plain, sw], [secure, sw]]
+";
+        let checked = crate::lab::load::check_text("ports.yaml", yaml.to_string());
+        let (_, topology) = checked
+            .valid
+            .unwrap_or_else(|| panic!("{:#?}", checked.diagnostics));
+        let plan = crate::lab::plan::plan(&topology);
+        let (plain, secure) = (plan.node("plain").unwrap(), plan.node("secure").unwrap());
+        let text = |kind: Kind, node| ports_text(&kind.ports(node));
         assert_eq!(
-            ports_text(&Kind::MailServer.ports()),
+            text(Kind::MailServer, plain),
             "SMTP 25, 587; POP3 110; IMAP 143"
         );
-        assert_eq!(ports_text(&Kind::WebServer.ports()), "HTTP 80");
-        assert_eq!(ports_text(&Kind::DnsServer.ports()), "DNS 53");
+        assert_eq!(text(Kind::WebServer, plain), "HTTP 80");
+        assert_eq!(text(Kind::DnsServer, plain), "DNS 53");
+        assert_eq!(
+            text(Kind::MailServer, secure),
+            "SMTP 25, 587; SMTPS 465; POP3 110; POP3S 995; IMAP 143; IMAPS 993"
+        );
+        assert_eq!(text(Kind::WebServer, secure), "HTTP 80; HTTPS 443");
     }
 
     /// Two relaying interfaces and two DHCP interfaces start one relay and

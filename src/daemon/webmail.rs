@@ -1,7 +1,8 @@
 //! The webmail of a node inside the daemon: binds port 80 in the node's
 //! namespace (the caller's thread is already there), as the web service
 //! does, and serves webmail that finds the mail server through the node's
-//! own resolv.conf. HTTPS comes the same way once a node has a certificate.
+//! own resolv.conf, saying STARTTLS to it when the lab has a CA. HTTPS
+//! comes the same way once a node has a certificate.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -22,12 +23,13 @@ pub fn start(context: &NodeContext, tasks: &mut Tasks) -> Result<()> {
         context.node.name,
         settings.server
     );
-    let config = WebmailConfig::new(
+    let mut config = WebmailConfig::new(
         &context.node.name,
         settings.server.trim_end_matches('.'),
         &settings.mail_domain(),
         &context.node.namespace,
     );
+    config.server.tls = super::tls::lab_connector(&context.state_dir)?;
     tasks.spawn(webmail::serve(
         listener,
         config,

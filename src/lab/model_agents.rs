@@ -38,6 +38,13 @@ pub struct MailAccount {
     pub protocol: Option<MailProtocol>,
     /// Outgoing (SMTP) server: a name or an address.
     pub outgoing: String,
+    /// How the client protects its connections: `none` (default: plain
+    /// text on 587, 110, 143), `starttls` (STARTTLS/STLS on those ports) or
+    /// `tls` (TLS from the first byte on 465, 995, 993). With TLS the
+    /// server's certificate must come from the lab's CA and name the
+    /// server as `incoming`/`outgoing` write it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<MailSecurity>,
     /// Login name on both servers.
     pub user: String,
     /// Password on both servers.
@@ -52,6 +59,32 @@ pub enum MailProtocol {
     Pop3,
     /// IMAP on port 143.
     Imap,
+}
+
+/// How a mail client protects its connections (Thunderbird's "Connection
+/// security").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MailSecurity {
+    /// Plain text on 587 (SMTP submission), 110 (POP3), 143 (IMAP): the
+    /// default, so a capture shows the password.
+    #[default]
+    None,
+    /// STARTTLS (SMTP, IMAP) or STLS (POP3) on those ports before logging in.
+    Starttls,
+    /// TLS from the first byte: 465 (submission), 995 (POP3), 993 (IMAP).
+    Tls,
+}
+
+impl MailSecurity {
+    /// The lab file's word for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            MailSecurity::None => "none",
+            MailSecurity::Starttls => "starttls",
+            MailSecurity::Tls => "tls",
+        }
+    }
 }
 
 /// A static web server (HTTP/1.1 on port 80): inline pages, or a directory.

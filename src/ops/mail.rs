@@ -4,17 +4,19 @@
 //! attempt could not be made (no such lab, node or account), the inner
 //! `Diagnosis` what went wrong inside the lab (quoting its servers).
 
-use std::net::SocketAddrV4;
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
 use super::admin::require_admin;
-use crate::agent::mail::mailbox::{self, Mailbox, Summary};
+use crate::agent::mail::mailbox::{self, Summary};
 use crate::agent::mail::mime::{self, Parsed};
 use crate::checks::context::LabContext;
 use crate::checks::outcome::Diagnosis;
-use crate::checks::probes::mail::{Letter, new_token, read_attachment, send, server_target};
+use crate::checks::probes::mail::{
+    Letter, mailbox_diagnosis, mailbox_of, new_token, read_attachment, send,
+};
+use crate::checks::probes::mailbox::with_mailbox as mailbox_session;
 use crate::lab::model_agents::MailAccount;
 
 /// What went wrong inside the lab, or what came back.
@@ -132,42 +134,18 @@ enum Fetched {
     Message(Vec<u8>),
 }
 
-/// Lists the mailbox, or reads message `number`, from inside `node`.
+/// Lists the mailbox, or reads message `number`, from inside `node`, as
+/// a check reads it (the same address, port, TLS and diagnosis).
 fn with_mailbox(
     ctx: &LabContext,
     node: &str,
     account: &MailAccount,
     number: Option<u32>,
 ) -> Tried<Fetched> {
-    ctx.address_of(node)?;
-    let server = ctx.resolve(node, &server_target(&account.incoming))?;
-    let protocol = account.protocol.unwrap_or_default();
-    let (user, password) = (account.user.clone(), account.password.clone());
-    let fetched = ctx.in_node(node, move || async move {
-        let mailbox = Mailbox {
-            protocol,
-            server: SocketAddrV4::new(server, mailbox::port(protocol)),
-            user: &user,
-            password: &password,
-        };
-        match number {
-            None => mailbox::inbox(mailbox).await.map(Fetched::List),
-            Some(n) => mailbox::read(mailbox, n).await.map(Fetched::Message),
-        }
+    let (server, _, _) = mailbox_of(ctx, node, account)?;
+    let fetched = mailbox_session(ctx, node, account, async move |mailbox| match number {
+        None => mailbox::inbox(mailbox).await.map(Fetched::List),
+        Some(n) => mailbox::read(mailbox, n).await.map(Fetched::Message),
     })?;
-    fetched.map_err(|e| {
-        Diagnosis::new(
-            "mailbox",
-            format!(
-                "{node} could not read its mailbox on {} over {}: {e}",
-                account.incoming,
-                mailbox::protocol_name(protocol)
-            ),
-            if e.stage == "login" {
-                format!("is the password for {} right?", account.user)
-            } else {
-                String::new()
-            },
-        )
-    })
+    fetched.map_err(|e| mailbox_diagnosis(ctx, node, account, server, &e))
 }

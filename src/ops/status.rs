@@ -317,7 +317,7 @@ fn node_status(
         });
         ServiceStatus {
             service,
-            ports: kind.ports(),
+            ports: kind.ports(node),
             running: running && !stopped,
             stopped,
         }

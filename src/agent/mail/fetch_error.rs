@@ -1,8 +1,10 @@
 //! Why a PC's mail client could not read its mailbox: the stage of the
 //! POP3 or IMAP dialogue and what happened there.
 
+use crate::services::tls::failure::HandshakeFailure;
+
 /// Why the mailbox could not be read: the stage (`connect`, `greeting`,
-/// `login`, `list`, `read`) and what happened, with the server's refusal
+/// `STARTTLS`, `TLS`, `login`, `list`, `read`) and what happened, with the server's refusal
 /// quoted when it refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchError {
@@ -10,6 +12,8 @@ pub struct FetchError {
     pub message: String,
     /// The server answered with a refusal (`-ERR …`, `a1 NO …`).
     pub refused: bool,
+    /// The TLS handshake failed (stage `TLS`), and why.
+    pub tls: Option<HandshakeFailure>,
 }
 
 impl FetchError {
@@ -18,6 +22,17 @@ impl FetchError {
             stage,
             message,
             refused: false,
+            tls: None,
+        }
+    }
+
+    /// The TLS handshake failed.
+    pub fn tls(failure: HandshakeFailure) -> Self {
+        FetchError {
+            stage: "TLS",
+            message: failure.to_string(),
+            refused: false,
+            tls: Some(failure),
         }
     }
 
@@ -26,6 +41,7 @@ impl FetchError {
             stage,
             message: reply,
             refused: true,
+            tls: None,
         }
     }
 

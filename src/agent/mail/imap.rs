@@ -1,4 +1,5 @@
-//! The IMAP client of a PC's mail program (RFC 9051/3501 subset): LOGIN,
+//! The IMAP client of a PC's mail program (RFC 9051/3501 subset): STARTTLS
+//! or TLS from the first byte when its settings say so, LOGIN,
 //! EXAMINE INBOX (read-only: reading never changes flags), FETCH of headers
 //! and whole messages with literals read to their announced, capped size;
 //! SELECT, UID SEARCH and UID STORE + UID EXPUNGE (RFC 4315) to remove
@@ -10,11 +11,12 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use super::MAX_REPLY_LINE;
 use super::fetch_error::FetchError;
+use super::security::{self, Security};
 use crate::services::mail::lines::read_server_line;
+use crate::services::tls::transport::{self, ReadHalf, WriteHalf};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest literal read.
@@ -23,8 +25,8 @@ pub const MAX_LITERAL: usize = 32 * 1024 * 1024;
 const MAX_RESPONSES: usize = 100_000;
 
 pub struct Imap {
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
+    reader: BufReader<ReadHalf>,
+    writer: WriteHalf,
     tag: u32,
 }
 
@@ -38,8 +40,11 @@ pub struct Fetched {
 }
 
 impl Imap {
-    pub async fn open(stream: TcpStream) -> Result<Imap, FetchError> {
-        let (read, write) = stream.into_split();
+    /// Reads the greeting, over TLS or after STARTTLS as `security` says.
+    pub async fn open(stream: TcpStream, security: &Security) -> Result<Imap, FetchError> {
+        let (read, write) = security::open(stream, security, TIMEOUT)
+            .await
+            .map_err(FetchError::tls)?;
         let mut client = Imap {
             reader: BufReader::new(read),
             writer: write,
@@ -50,7 +55,39 @@ impl Imap {
         if !text.starts_with("* OK") && !text.starts_with("* PREAUTH") {
             return Err(FetchError::refused("greeting", text));
         }
+        if let Some((trust, must)) = security.starttls()
+            && (must || client.offers("STARTTLS").await?)
+        {
+            client.command("STARTTLS", "STARTTLS").await?;
+            transport::switch_client(
+                &mut client.reader,
+                &mut client.writer,
+                &trust.connector,
+                &trust.name,
+                TIMEOUT,
+            )
+            .await
+            .map_err(FetchError::tls)?;
+        }
         Ok(client)
+    }
+
+    /// Whether the connection is encrypted now.
+    pub fn is_encrypted(&self) -> bool {
+        transport::is_encrypted(self.reader.get_ref())
+    }
+
+    /// Whether CAPABILITY lists `capability`.
+    async fn offers(&mut self, capability: &str) -> Result<bool, FetchError> {
+        let responses = self.command("STARTTLS", "CAPABILITY").await?;
+        Ok(responses.iter().any(|r| {
+            let mut words = r.text.split_whitespace();
+            words.next() == Some("*")
+                && words
+                    .next()
+                    .is_some_and(|w| w.eq_ignore_ascii_case("CAPABILITY"))
+                && words.any(|w| w.eq_ignore_ascii_case(capability))
+        }))
     }
 
     async fn line(&mut self, stage: &'static str) -> Result<Vec<u8>, FetchError> {

@@ -11,19 +11,16 @@ pub use super::fetch_error::FetchError;
 use super::imap::{Imap, size_of};
 use super::mime;
 use super::pop3::Pop3;
+pub use super::security::{IMAP_PORT, POP3_PORT, Security};
 use crate::agent::tcp::connect;
-use crate::lab::model_agents::MailProtocol;
+use crate::lab::model_agents::{MailProtocol, MailSecurity};
 
-pub const POP3_PORT: u16 = 110;
-pub const IMAP_PORT: u16 = 143;
 /// How long connecting to the mail server may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
-pub fn port(protocol: MailProtocol) -> u16 {
-    match protocol {
-        MailProtocol::Pop3 => POP3_PORT,
-        MailProtocol::Imap => IMAP_PORT,
-    }
+/// The port the mailbox is read on (143 or 993 for IMAP, 110 or 995 for POP3).
+pub fn port(protocol: MailProtocol, security: MailSecurity) -> u16 {
+    super::security::mailbox_port(protocol, security)
 }
 
 pub fn protocol_name(protocol: MailProtocol) -> &'static str {
@@ -51,6 +48,8 @@ pub struct Mailbox<'a> {
     pub server: SocketAddrV4,
     pub user: &'a str,
     pub password: &'a str,
+    /// Plain text, STARTTLS/STLS or TLS from the first byte.
+    pub security: &'a Security,
 }
 
 fn summary(number: u32, size: u64, headers: &[u8]) -> Summary {
@@ -77,12 +76,12 @@ async fn log_in(mailbox: Mailbox<'_>) -> Result<Session, FetchError> {
         .map_err(|e| FetchError::new("connect", e.to_string()))?;
     Ok(match mailbox.protocol {
         MailProtocol::Pop3 => {
-            let mut client = Pop3::open(stream).await?;
+            let mut client = Pop3::open(stream, mailbox.security).await?;
             client.login(mailbox.user, mailbox.password).await?;
             Session::Pop3(client)
         }
         MailProtocol::Imap => {
-            let mut client = Imap::open(stream).await?;
+            let mut client = Imap::open(stream, mailbox.security).await?;
             client.login(mailbox.user, mailbox.password).await?;
             Session::Imap(client)
         }

@@ -1,4 +1,5 @@
-//! The POP3 client of a PC's mail program (RFC 1939): USER/PASS, LIST,
+//! The POP3 client of a PC's mail program (RFC 1939): STLS (RFC 2595) or
+//! TLS from the first byte when its settings say so, USER/PASS, LIST,
 //! TOP for headers, RETR for whole messages, DELE; multi-line answers are
 //! dot-unstuffed and capped. A session ends with QUIT and waits until the
 //! server closes, so the maildrop's lock is free when it returns.
@@ -7,11 +8,12 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use super::MAX_REPLY_LINE;
 use super::fetch_error::FetchError;
+use super::security::{self, Security};
 use crate::services::mail::lines::read_server_line;
+use crate::services::tls::transport::{self, ReadHalf, WriteHalf};
 
 /// How long each answer may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -19,19 +21,57 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_ANSWER: usize = 32 * 1024 * 1024;
 
 pub struct Pop3 {
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
+    reader: BufReader<ReadHalf>,
+    writer: WriteHalf,
 }
 
 impl Pop3 {
-    pub async fn open(stream: TcpStream) -> Result<Pop3, FetchError> {
-        let (read, write) = stream.into_split();
+    /// Reads the greeting, over TLS or after STLS as `security` says.
+    pub async fn open(stream: TcpStream, security: &Security) -> Result<Pop3, FetchError> {
+        let (read, write) = security::open(stream, security, TIMEOUT)
+            .await
+            .map_err(FetchError::tls)?;
         let mut client = Pop3 {
             reader: BufReader::new(read),
             writer: write,
         };
         client.status("greeting").await?;
+        if let Some((trust, must)) = security.starttls()
+            && (must || client.offers("STLS").await?)
+        {
+            client.command("STARTTLS", "STLS").await?;
+            transport::switch_client(
+                &mut client.reader,
+                &mut client.writer,
+                &trust.connector,
+                &trust.name,
+                TIMEOUT,
+            )
+            .await
+            .map_err(FetchError::tls)?;
+        }
         Ok(client)
+    }
+
+    /// Whether the connection is encrypted now.
+    pub fn is_encrypted(&self) -> bool {
+        transport::is_encrypted(self.reader.get_ref())
+    }
+
+    /// Whether CAPA (RFC 2449) lists `capability`; a server without CAPA
+    /// lists nothing.
+    async fn offers(&mut self, capability: &str) -> Result<bool, FetchError> {
+        match self.command("STARTTLS", "CAPA").await {
+            Err(e) if e.refused => return Ok(false),
+            Err(e) => return Err(e),
+            Ok(_) => {}
+        }
+        let listed = String::from_utf8_lossy(&self.multiline("STARTTLS").await?).into_owned();
+        Ok(listed.lines().any(|line| {
+            line.split_whitespace()
+                .next()
+                .is_some_and(|word| word.eq_ignore_ascii_case(capability))
+        }))
     }
 
     async fn status(&mut self, stage: &'static str) -> Result<String, FetchError> {

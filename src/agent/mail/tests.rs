@@ -6,6 +6,7 @@ use std::net::{SocketAddr, SocketAddrV4};
 
 use super::mailbox::{self, Mailbox};
 use super::mime::{self, Draft};
+use super::security::Security;
 use super::smtp::{self, Login};
 use crate::lab::model_agents::MailProtocol;
 use crate::services::mail::test_support::{MailServer, Options};
@@ -43,6 +44,7 @@ async fn sends_lists_and_reads_back_with_an_attachment() {
     };
     let accepted = smtp::submit(
         stream,
+        &Security::Plain,
         "pc-ada",
         Some(&login),
         "ada@mt.com",
@@ -61,6 +63,7 @@ async fn sends_lists_and_reads_back_with_an_attachment() {
         server: v4(server.pop3),
         user: "bob",
         password: "secret",
+        security: &Security::Plain,
     };
     let list = mailbox::inbox(bob).await.unwrap();
     assert_eq!(list.len(), 1);
@@ -91,6 +94,7 @@ async fn refusals_say_where_and_quote_the_server() {
     };
     let error = smtp::submit(
         stream,
+        &Security::Plain,
         "pc-ada",
         Some(&login),
         "ada@mt.com",
@@ -108,9 +112,17 @@ async fn refusals_say_where_and_quote_the_server() {
     let stream = tokio::net::TcpStream::connect(server.submission)
         .await
         .unwrap();
-    let error = smtp::submit(stream, "pc-ada", None, "ada@mt.com", "bob@mt.com", b"x\r\n")
-        .await
-        .unwrap_err();
+    let error = smtp::submit(
+        stream,
+        &Security::Plain,
+        "pc-ada",
+        None,
+        "ada@mt.com",
+        "bob@mt.com",
+        b"x\r\n",
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         (error.stage(), error.code()),
         ("MAIL FROM", Some(530)),
@@ -118,7 +130,7 @@ async fn refusals_say_where_and_quote_the_server() {
     );
     // Port 25 refuses to relay for strangers.
     let stream = tokio::net::TcpStream::connect(server.smtp).await.unwrap();
-    let (mut session, _) = smtp::open(stream, "pc0").await.unwrap();
+    let (mut session, _) = smtp::open(stream, "pc0", &Security::Plain).await.unwrap();
     let error = session
         .try_recipient("x@example.net", "y@elsewhere.org")
         .await
@@ -130,6 +142,7 @@ async fn refusals_say_where_and_quote_the_server() {
         server: v4(server.pop3),
         user: "bob",
         password: "nope",
+        security: &Security::Plain,
     };
     let error = mailbox::inbox(bad).await.unwrap_err();
     assert_eq!(error.stage, "login");
@@ -158,6 +171,7 @@ async fn reads_over_imap() {
         server: v4(server.address),
         user: "ada",
         password: "secret",
+        security: &Security::Plain,
     };
     let list = mailbox::inbox(ada).await.unwrap();
     assert_eq!(list.len(), 2, "{list:?}");
@@ -204,6 +218,7 @@ async fn removes_exactly_the_messages_carrying_a_token() {
             server: v4(address),
             user: "bob",
             password: "secret",
+            security: &Security::Plain,
         };
         let found = mailbox::find(bob, "tok-9").await.unwrap();
         assert_eq!(found.as_deref(), Some(mine), "{protocol:?}");
@@ -247,6 +262,7 @@ async fn back_to_back_pop3_sessions_are_never_in_use() {
         server: v4(server.pop3),
         user: "ada",
         password: "secret",
+        security: &Security::Plain,
     };
     for _ in 0..50 {
         assert_eq!(mailbox::inbox(ada).await.map(|l| l.len()), Ok(1));

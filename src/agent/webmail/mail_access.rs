@@ -2,7 +2,8 @@
 //! fresh connection as real webmail does per page: the server's name
 //! looked up through the node's own resolver, then IMAP (LOGIN, LIST,
 //! EXAMINE, FETCH, CREATE, UID MOVE) with the project's one IMAP client
-//! and SMTP submission on 587, logging in, with its one SMTP client. Each
+//! and SMTP submission on 587, logging in, with its one SMTP client; both
+//! say STARTTLS first when the server offers it and the lab has a CA. Each
 //! connection is noted in the node's log, so the log (and a capture) shows
 //! the HTTP → IMAP/SMTP chain.
 
@@ -13,10 +14,12 @@ use super::session::{Login, random_token};
 use crate::agent::mail::imap::{Imap, size_of};
 use crate::agent::mail::mailbox::{CONNECT_TIMEOUT, FetchError};
 use crate::agent::mail::mime::{self, Draft};
+use crate::agent::mail::security::{Security, Trust};
 use crate::agent::mail::smtp::{self, Accepted};
 use crate::agent::resolver;
 use crate::agent::tcp::connect;
 use crate::services::node_log::{NOTE, NodeLog};
+use tokio_rustls::TlsConnector;
 
 pub const SUBMISSION_PORT: u16 = 587;
 pub use crate::agent::mail::mailbox::IMAP_PORT;
@@ -34,6 +37,8 @@ pub struct MailServer {
     /// IMAP's port (143) and submission's (587); others only in tests.
     pub imap_port: u16,
     pub submission_port: u16,
+    /// Trusts the lab's CA; None: plain text always.
+    pub tls: Option<TlsConnector>,
     pub log: NodeLog,
 }
 
@@ -64,6 +69,17 @@ impl MailServer {
             .ok_or_else(|| format!("{} has no address in DNS", self.name))
     }
 
+    /// STARTTLS whenever the server offers it, once the lab has a CA.
+    fn security(&self) -> Security {
+        match &self.tls {
+            Some(connector) => Security::StartTlsIfOffered(Trust {
+                connector: connector.clone(),
+                name: self.name.clone(),
+            }),
+            None => Security::Plain,
+        }
+    }
+
     fn shown(&self, ip: Ipv4Addr, port: u16) -> String {
         if self.name == ip.to_string() {
             format!("{ip}:{port}")
@@ -88,7 +104,13 @@ impl MailServer {
                 self.shown(ip, port)
             )
         })?;
-        let mut imap = Imap::open(stream).await.map_err(|e| imap_failure(&e))?;
+        let mut imap = Imap::open(stream, &self.security())
+            .await
+            .map_err(|e| imap_failure(&e))?;
+        if imap.is_encrypted() {
+            self.log
+                .line(tag, NOTE, &format!("{}: IMAP over TLS", login.user));
+        }
         imap.login(&login.user, &login.password)
             .await
             .map_err(|e| match e.refused {
@@ -227,14 +249,28 @@ impl MailServer {
             user: &login.user,
             password: &login.password,
         };
-        smtp::submit(stream, &self.helo, Some(&smtp_login), from, draft.to, &raw)
-            .await
-            .map_err(|e| {
-                format!(
-                    "The mail server {} did not take the message: {e}",
-                    self.name
-                )
-            })
+        let security = self.security();
+        let accepted = smtp::submit(
+            stream,
+            &security,
+            &self.helo,
+            Some(&smtp_login),
+            from,
+            draft.to,
+            &raw,
+        )
+        .await
+        .map_err(|e| {
+            format!(
+                "The mail server {} did not take the message: {e}",
+                self.name
+            )
+        })?;
+        if accepted.encrypted {
+            self.log
+                .line(tag, NOTE, &format!("{}: SMTP over TLS", login.user));
+        }
+        Ok(accepted)
     }
 }
 

@@ -26,6 +26,7 @@ use anyhow::Result;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
+use tokio_rustls::TlsConnector;
 
 use self::mail_access::MailServer;
 use self::session::{Login, Session, Sessions};
@@ -64,6 +65,9 @@ pub struct MailServerName {
     /// IMAP (143) and submission (587) ports.
     pub imap_port: u16,
     pub submission_port: u16,
+    /// The lab's CA, when it has one: STARTTLS whenever the mail server
+    /// offers it, its certificate checked for `name`.
+    pub tls: Option<TlsConnector>,
 }
 
 impl WebmailConfig {
@@ -75,6 +79,7 @@ impl WebmailConfig {
                 helo: node.to_string(),
                 imap_port: mail_access::IMAP_PORT,
                 submission_port: mail_access::SUBMISSION_PORT,
+                tls: None,
             },
             domain: domain.to_string(),
             connections: Limits {
@@ -120,6 +125,7 @@ pub async fn serve(
             helo: config.server.helo,
             imap_port: config.server.imap_port,
             submission_port: config.server.submission_port,
+            tls: config.server.tls,
             log: log.clone(),
         },
         domain: config.domain,

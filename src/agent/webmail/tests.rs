@@ -24,10 +24,19 @@ struct Running {
 }
 
 async fn start() -> Running {
-    let mail = MailServer::start(Options::default()).await;
+    start_with(Options::default(), false).await
+}
+
+/// Webmail in front of a mail server with `options`; `trusting`: with the
+/// server's test CA (as a lab with a CA gives it).
+async fn start_with(options: Options, trusting: bool) -> Running {
+    let mail = MailServer::start(options).await;
     let mut config = WebmailConfig::new("webmail", "127.0.0.1", "mt.com", "unused");
     config.server.imap_port = mail.imap.port();
     config.server.submission_port = mail.submission.port();
+    if trusting {
+        config.server.tls = mail.implicit.as_ref().map(|i| i.connector.clone());
+    }
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let web = listener.local_addr().unwrap();
     let stop = ShutdownTrigger::new();
@@ -275,4 +284,45 @@ fn file_and_folder_names_are_made_safe() {
     assert_eq!(percent_encoding_rfc8187("é \"x\""), "%C3%A9%20%22x%22");
     assert!(valid_folder_name("Lab Reports.2026"));
     assert!(!valid_folder_name("a\"b") && !valid_folder_name("..") && !valid_folder_name(""));
+}
+
+/// A mail server that requires TLS refuses webmail's logins in plain text;
+/// with the lab's CA webmail says STARTTLS (IMAP and submission) and works.
+#[tokio::test]
+async fn says_starttls_to_a_server_that_requires_tls() {
+    let required = || Options {
+        tls: crate::lab::model_tls::TlsMode::Required,
+        ..Options::default()
+    };
+    let plain = start_with(required(), false).await;
+    let refused = connect_and_log_in(plain.web, "bob", "secret")
+        .await
+        .unwrap_err();
+    assert!(
+        refused.contains("PRIVACYREQUIRED") || refused.contains("TLS"),
+        "{refused}"
+    );
+    let running = start_with(required(), true).await;
+    let cookie = connect_and_log_in(running.web, "bob", "secret")
+        .await
+        .unwrap();
+    let page = text(&get(running.web, &cookie, "/compose").await);
+    let csrf = csrf_of(&page);
+    let sent = post(
+        running.web,
+        &cookie,
+        "/send",
+        &[
+            ("to", "ada@mt.com"),
+            ("subject", "over TLS"),
+            ("body", "hi"),
+            ("csrf", &csrf),
+        ],
+    )
+    .await;
+    assert!(sent.status < 400, "{}", text(&sent));
+    let inbox = running.mail.wait_for_inbox("ada", 1).await;
+    assert!(String::from_utf8_lossy(&inbox[0]).contains("over TLS"));
+    let log = running.mail.log();
+    assert!(!log.contains("connection closed (not encrypted)"), "{log}");
 }

@@ -10,7 +10,7 @@ use crate::checks::probes::zones::a_records;
 use crate::checks::resolver::Resolver;
 use crate::lab::addr::parse_ipv4;
 use crate::lab::model_checks::{DnsCheck, OneOrMany};
-use crate::lab::validate::valid_domain;
+use crate::lab::validate::valid_query_name;
 
 /// Record types a `dns` check can ask for.
 pub const RECORD_TYPES: [&str; 8] = ["A", "AAAA", "CNAME", "MX", "NS", "PTR", "SRV", "TXT"];
@@ -29,11 +29,11 @@ pub struct Dns {
 pub fn resolve(r: &mut Resolver, c: &DnsCheck) -> Option<Dns> {
     let from = r.source("from", &c.from)?;
     let name = c.name.trim_end_matches('.').to_string();
-    if !valid_domain(&name) {
+    if !valid_query_name(&name) {
         r.error(
             "name",
             format!("`{}` is not a DNS name", c.name),
-            "e.g. mail.cbrc.com",
+            "labels of letters, digits, `-` and `_` joined by dots, e.g. mail.cbrc.com or _dmarc.cbrc.com",
         );
         return None;
     }

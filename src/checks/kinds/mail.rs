@@ -198,7 +198,7 @@ fn probe(ctx: &LabContext, probe: &Mail, options: &RunOptions) -> Step<Outcome> 
     );
     let attachments: Vec<(String, Vec<u8>)> = probe.attachment.iter().cloned().collect();
     // The reader must be able to log in before anything is sent.
-    let (incoming, _) = mailbox_of(ctx, &probe.reader, &probe.reader_account)?;
+    let (incoming, _, _) = mailbox_of(ctx, &probe.reader, &probe.reader_account)?;
     with_mailbox(ctx, &probe.reader, &probe.reader_account, async |mailbox| {
         mailbox::inbox(mailbox).await.map(|_| ())
     })?

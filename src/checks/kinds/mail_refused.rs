@@ -3,6 +3,7 @@
 
 use std::net::SocketAddrV4;
 
+use crate::agent::mail::security::Security;
 use crate::agent::mail::smtp;
 use crate::agent::tcp::connect;
 use crate::checks::context::LabContext;
@@ -71,7 +72,9 @@ fn probe(ctx: &LabContext, from: &str, server: &Target, to: &str, sender: &str) 
         let stream = connect(SocketAddrV4::new(ip, SMTP_PORT), SILENCE)
             .await
             .map_err(Err)?;
-        let (mut session, _) = smtp::open(stream, &helo).await.map_err(Ok)?;
+        let (mut session, _) = smtp::open(stream, &helo, &Security::Plain)
+            .await
+            .map_err(Ok)?;
         let result = session
             .try_recipient(&sender_owned, &to_owned)
             .await

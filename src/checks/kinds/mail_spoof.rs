@@ -8,6 +8,7 @@ use std::net::SocketAddrV4;
 use std::time::SystemTime;
 
 use crate::agent::mail::mime::{Draft, compose};
+use crate::agent::mail::security::Security;
 use crate::agent::mail::smtp;
 use crate::agent::tcp::connect;
 use crate::checks::context::LabContext;
@@ -83,9 +84,17 @@ impl MailSpoof {
             let stream = connect(SocketAddrV4::new(ip, SMTP_PORT), SILENCE)
                 .await
                 .map_err(Err)?;
-            smtp::submit(stream, &helo, None, &forged, &to, &message)
-                .await
-                .map_err(Ok)
+            smtp::submit(
+                stream,
+                &Security::Plain,
+                &helo,
+                None,
+                &forged,
+                &to,
+                &message,
+            )
+            .await
+            .map_err(Ok)
         })?;
         let server = &self.server;
         let accepted = match sent {

@@ -15,16 +15,18 @@ use super::mail_server::{
 use super::path::{SILENCE, explain_silence};
 use crate::agent::mail::mailbox::{self, FetchError, protocol_name};
 use crate::agent::mail::mime::{self, Draft};
-use crate::agent::mail::smtp::{self, Login, SmtpError};
+use crate::agent::mail::security::{
+    IMAPS_PORT, POP3S_PORT, SUBMISSION_PORT, Security, Trust, submission_port,
+};
+use crate::agent::mail::smtp::{self, Broken, Login, SmtpError};
 use crate::agent::tcp::{ConnectError, connect};
 use crate::checks::context::LabContext;
 use crate::checks::outcome::{Diagnosis, Step};
 use crate::checks::target::Target;
 use crate::lab::addr::parse_ipv4;
-use crate::lab::model_agents::MailAccount;
+use crate::lab::model_agents::{MailAccount, MailSecurity};
+use crate::services::tls::failure::{HandshakeFailure, names_text};
 
-/// SMTP submission (RFC 6409): where a PC's mail client sends.
-pub const SUBMISSION_PORT: u16 = 587;
 /// SMTP between servers (and relay attempts).
 pub const SMTP_PORT: u16 = 25;
 
@@ -79,6 +81,9 @@ pub fn send(ctx: &LabContext, node: &str, account: &MailAccount, letter: &Letter
         },
         SystemTime::now(),
     );
+    let setting = account.security.unwrap_or_default();
+    let security = security_of(ctx, node, account, Role::Outgoing)?;
+    let port = submission_port(setting);
     let (user, password, from, to_owned, helo) = (
         account.user.clone(),
         account.password.clone(),
@@ -87,24 +92,35 @@ pub fn send(ctx: &LabContext, node: &str, account: &MailAccount, letter: &Letter
         node.to_string(),
     );
     let sent = ctx.in_node(node, move || async move {
-        let stream = connect(SocketAddrV4::new(server, SUBMISSION_PORT), SILENCE)
+        let stream = connect(SocketAddrV4::new(server, port), SILENCE)
             .await
             .map_err(Err)?;
         let login = Login {
             user: &user,
             password: &password,
         };
-        smtp::submit(stream, &helo, Some(&login), &from, &to_owned, &message)
-            .await
-            .map_err(Ok)
+        smtp::submit(
+            stream,
+            &security,
+            &helo,
+            Some(&login),
+            &from,
+            &to_owned,
+            &message,
+        )
+        .await
+        .map_err(Ok)
     })?;
     let outgoing = &account.outgoing;
     match sent {
         Ok(accepted) => Ok(accepted.reply),
+        Err(Err(ConnectError::Refused)) if runs_mail(ctx, server) && port != SUBMISSION_PORT => {
+            Err(no_implicit_tls(node, Role::Outgoing, account, server, port))
+        }
         Err(Err(ConnectError::Refused)) => Err(Diagnosis::new(
             "connect",
             format!(
-                "{node} reached its outgoing server {outgoing}, {}; no mail server listens on port {SUBMISSION_PORT}",
+                "{node} reached its outgoing server {outgoing}, {}; no mail server listens on port {port}",
                 who_is(ctx, server)
             ),
             wrong_server_hint(ctx, node, "outgoing", account, server),
@@ -114,13 +130,27 @@ pub fn send(ctx: &LabContext, node: &str, account: &MailAccount, letter: &Letter
                 ctx,
                 node,
                 server,
-                &format!("connect to {outgoing} port {SUBMISSION_PORT}"),
+                &format!("connect to {outgoing} port {port}"),
             );
             d.message = format!(
                 "{node} could not connect to its outgoing mail server {outgoing} ({server}): {e}; {}",
                 d.message
             );
             Err(d)
+        }
+        Err(Ok(SmtpError::Broken {
+            why: Broken::Tls(failure),
+            ..
+        })) => Err(tls_diagnosis(
+            ctx,
+            node,
+            Role::Outgoing,
+            account,
+            server,
+            &failure,
+        )),
+        Err(Ok(e)) if e.stage() == "STARTTLS" => {
+            Err(no_starttls(node, Role::Outgoing, account, &e.reply()))
         }
         Err(Ok(e)) => {
             let mut d = smtp_diagnosis(node, account, to, &e);
@@ -214,6 +244,9 @@ fn refine_with_account(
 fn smtp_diagnosis(node: &str, account: &MailAccount, to: &str, e: &SmtpError) -> Diagnosis {
     let server = &account.outgoing;
     let hint = match (e.stage(), e.code()) {
+        ("MAIL FROM" | "AUTH", Some(530)) if e.reply().contains("STARTTLS") => format!(
+            "{server} takes logins over TLS only: set `security: starttls` (or `tls`) in {node}'s mail settings"
+        ),
         ("AUTH", _) => format!(
             "is the password in {node}'s mail settings for user {} the one {server} has?",
             account.user
@@ -237,13 +270,170 @@ fn smtp_diagnosis(node: &str, account: &MailAccount, to: &str, e: &SmtpError) ->
     )
 }
 
-/// The reader's mailbox, with its incoming server resolved through the reader's DNS.
-pub fn mailbox_of(ctx: &LabContext, reader: &str, account: &MailAccount) -> Step<(Ipv4Addr, u16)> {
+/// The reader's mailbox, with its incoming server resolved through the
+/// reader's DNS: the server's address, the port and how the connection is
+/// protected, as the reader's settings say.
+pub fn mailbox_of(
+    ctx: &LabContext,
+    reader: &str,
+    account: &MailAccount,
+) -> Step<(Ipv4Addr, u16, Security)> {
     ctx.address_of(reader)?;
     let server = ctx
         .resolve(reader, &server_target(&account.incoming))
         .map_err(|d| setting_unresolved(ctx, reader, "incoming", &account.incoming, d))?;
-    Ok((server, mailbox::port(account.protocol.unwrap_or_default())))
+    let security = security_of(ctx, reader, account, Role::Incoming)?;
+    let port = mailbox::port(
+        account.protocol.unwrap_or_default(),
+        account.security.unwrap_or_default(),
+    );
+    Ok((server, port, security))
+}
+
+/// Which of an account's servers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Incoming,
+    Outgoing,
+}
+
+impl Role {
+    fn key(self) -> &'static str {
+        match self {
+            Role::Incoming => "incoming",
+            Role::Outgoing => "outgoing",
+        }
+    }
+
+    fn setting(self, account: &MailAccount) -> &str {
+        match self {
+            Role::Incoming => &account.incoming,
+            Role::Outgoing => &account.outgoing,
+        }
+    }
+}
+
+/// How `node`'s client protects its connection to its `role` server: the
+/// certificate checked against the lab's CA for the server's name as the
+/// settings write it. A setting that asks for TLS in a lab without a CA
+/// is a diagnosis of its own: nothing could ever verify.
+pub fn security_of(
+    ctx: &LabContext,
+    node: &str,
+    account: &MailAccount,
+    role: Role,
+) -> Step<Security> {
+    let setting = account.security.unwrap_or_default();
+    if setting == MailSecurity::None {
+        return Ok(Security::Plain);
+    }
+    let Some(connector) = &ctx.lab_ca else {
+        return Err(Diagnosis::new(
+            "tls",
+            format!(
+                "{node}'s mail settings say `security: {}`, but no service of this lab offers TLS, so there is no lab CA to check a certificate against",
+                setting.word()
+            ),
+            format!(
+                "give the mail service of {} `tls: optional` (or `required`), or set `security: none` in {node}'s mail settings",
+                role.setting(account)
+            ),
+        ));
+    };
+    let trust = Trust {
+        connector: connector.clone(),
+        name: role.setting(account).trim_end_matches('.').to_string(),
+    };
+    Ok(Security::from_setting(setting, Some(trust)))
+}
+
+/// A TLS handshake that failed: for a certificate with other names, the
+/// name the settings use and the names the certificate has.
+pub fn tls_diagnosis(
+    ctx: &LabContext,
+    node: &str,
+    role: Role,
+    account: &MailAccount,
+    ip: Ipv4Addr,
+    failure: &HandshakeFailure,
+) -> Diagnosis {
+    let (key, name) = (role.key(), role.setting(account));
+    let server = match ctx.owner_of(ip) {
+        Some(owner) => format!("{ip} ({})", owner.name),
+        None => ip.to_string(),
+    };
+    match failure {
+        HandshakeFailure::WrongName { presented, .. } => {
+            let hint = match presented.iter().find(|n| parse_ipv4(n).is_err()) {
+                Some(first) => format!(
+                    "use a name the certificate has: `{key}: {first}` in {node}'s mail settings"
+                ),
+                None => {
+                    format!("use a name or address the certificate has in {node}'s mail settings")
+                }
+            };
+            Diagnosis::new(
+                "tls",
+                format!(
+                    "{node}'s mail settings name its {key} server {name}, but the certificate of {server} is for {}, not {name}",
+                    names_text(presented)
+                ),
+                hint,
+            )
+        }
+        HandshakeFailure::UnknownIssuer => Diagnosis::new(
+            "tls",
+            format!(
+                "{node} connected to its {key} server {name} ({server}) over TLS, and {failure}"
+            ),
+            format!(
+                "is {name} the lab's mail server? the lab's servers' certificates come from the lab's CA"
+            ),
+        ),
+        _ => Diagnosis::new(
+            "tls",
+            format!(
+                "{node} could not set up TLS with its {key} server {name} ({server}): {failure}"
+            ),
+            format!(
+                "does {name}'s mail service offer TLS (`tls: optional` or `required`)? or set `security: none` in {node}'s mail settings"
+            ),
+        ),
+    }
+}
+
+/// The server refused STARTTLS/STLS: it offers no TLS.
+fn no_starttls(node: &str, role: Role, account: &MailAccount, reply: &str) -> Diagnosis {
+    let name = role.setting(account);
+    Diagnosis::new(
+        "tls",
+        format!(
+            "{node}'s mail settings say `security: starttls`, but {name} does not offer STARTTLS: it answered \"{reply}\""
+        ),
+        format!(
+            "give {name}'s mail service `tls: optional` (or `required`), or set `security: none` in {node}'s mail settings"
+        ),
+    )
+}
+
+/// Nothing listens on an implicit-TLS port of a mail server: it has no TLS.
+fn no_implicit_tls(
+    node: &str,
+    role: Role,
+    account: &MailAccount,
+    ip: Ipv4Addr,
+    port: u16,
+) -> Diagnosis {
+    let name = role.setting(account);
+    Diagnosis::new(
+        "tls",
+        format!(
+            "{node}'s mail settings say `security: tls`, but {name} ({ip}) takes no TLS on port {port}: its mail service has no TLS"
+        ),
+        format!(
+            "give {name}'s mail service `tls: optional` (or `required`), or set `security: starttls` or `none` in {node}'s mail settings"
+        ),
+    )
 }
 
 /// `fetch_diagnosis`, told with what the lab knows about the server at
@@ -256,6 +446,19 @@ pub fn mailbox_diagnosis(
     ip: Ipv4Addr,
     e: &FetchError,
 ) -> Diagnosis {
+    if let Some(failure) = &e.tls {
+        return tls_diagnosis(ctx, reader, Role::Incoming, account, ip, failure);
+    }
+    if e.stage == "STARTTLS" && e.refused {
+        return no_starttls(reader, Role::Incoming, account, &e.message);
+    }
+    let port = mailbox::port(
+        account.protocol.unwrap_or_default(),
+        account.security.unwrap_or_default(),
+    );
+    if e.stage == "connect" && runs_mail(ctx, ip) && matches!(port, POP3S_PORT | IMAPS_PORT) {
+        return no_implicit_tls(reader, Role::Incoming, account, ip, port);
+    }
     let mut d = fetch_diagnosis(reader, account, e);
     match e.stage {
         "connect" if !runs_mail(ctx, ip) => {
@@ -300,6 +503,9 @@ pub fn fetch_diagnosis(reader: &str, account: &MailAccount, e: &FetchError) -> D
     let protocol = protocol_name(account.protocol.unwrap_or_default());
     let server = &account.incoming;
     let hint = match e.stage {
+        "login" if needs_tls(&e.message) => format!(
+            "{server} takes logins over TLS only: set `security: starttls` (or `tls`) in {reader}'s mail settings"
+        ),
         "login" if e.in_use() => format!(
             "another mail client kept {}'s mailbox open the whole time: close it (or wait for it) and check again",
             account.user
@@ -319,6 +525,12 @@ pub fn fetch_diagnosis(reader: &str, account: &MailAccount, e: &FetchError) -> D
         format!("{reader} could not read its mailbox on {server} over {protocol}: {e}"),
         hint,
     )
+}
+
+/// A login refused because the connection is not encrypted (IMAP's
+/// `[PRIVACYREQUIRED]`, POP3's "Plaintext authentication disallowed").
+fn needs_tls(reply: &str) -> bool {
+    reply.contains("[PRIVACYREQUIRED]") || reply.contains("Plaintext authentication disallowed")
 }
 
 /// Where an attachment named on the command line is read from.

@@ -239,6 +239,7 @@ mod tests {
             incoming: "mail.cbrc.com".into(),
             protocol: None,
             outgoing: "mail.cbrc.com".into(),
+            security: None,
             user: user.into(),
             password: password.into(),
         }

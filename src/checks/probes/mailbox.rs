@@ -57,7 +57,7 @@ where
     T: Send + 'static,
     F: AsyncFn(Mailbox<'_>) -> Result<T, FetchError> + Send + 'static,
 {
-    let (ip, port) = mailbox_of(ctx, node, account)?;
+    let (ip, port, security) = mailbox_of(ctx, node, account)?;
     let key = MailboxKey {
         lab: ctx.lab.clone(),
         server: ctx
@@ -76,6 +76,7 @@ where
                 server: SocketAddrV4::new(ip, port),
                 user: &user,
                 password: &password,
+                security: &security,
             };
             let mut tries = 1;
             loop {
@@ -160,6 +161,7 @@ mod tests {
             incoming: "mail.cbrc.com".into(),
             protocol: None,
             outgoing: "mail.cbrc.com".into(),
+            security: None,
             user: "bob".into(),
             password: "secret".into(),
         };

@@ -1,7 +1,8 @@
 //! PCs' mail settings against the lab's mail servers: is the address's
 //! domain served by a mail server here, and is its user one of that
 //! server's users; do the incoming and outgoing server names resolve in the
-//! lab's zones, to a node that runs mail, which knows the login. Warnings
+//! lab's zones, to a node that runs mail, which knows the login, over TLS
+//! when the server requires it. Warnings
 //! only: a lab may mean a mistake for the student to find (a relay
 //! exercise, a wrong password to diagnose), but a typo here otherwise
 //! passes unnoticed until mail goes missing.
@@ -12,7 +13,8 @@ use super::findings::Findings;
 use crate::lab::addr::parse_ipv4;
 use crate::lab::diagnostic::{Diagnostic, did_you_mean};
 use crate::lab::model::Lab;
-use crate::lab::model_agents::{Agents, MailAccount, MailSettings};
+use crate::lab::model_agents::{Agents, MailAccount, MailSecurity, MailSettings};
+use crate::lab::model_tls::TlsMode;
 use crate::lab::raw::{RawNode, Step};
 use crate::lab::topology::{MailPlan, Topology};
 use crate::lab::zones::{DnsServer, RecordValue, Zone, absolute, addresses_in_zones};
@@ -61,7 +63,7 @@ pub(super) fn mail_client_warnings(
             if matches!(settings, MailSettings::Many(_)) {
                 at.push(Step::from(i));
             }
-            pass.account(&at, account);
+            pass.account(&node.name, &at, account);
         }
     }
     pass.found.into_list()
@@ -76,7 +78,7 @@ struct MailClients<'a> {
 }
 
 impl<'a> MailClients<'a> {
-    fn account(&mut self, at: &[Step], account: &MailAccount) {
+    fn account(&mut self, pc: &str, at: &[Step], account: &MailAccount) {
         let field = |f: &str| -> Vec<Step> {
             let mut p = at.to_vec();
             p.push(Step::from(f));
@@ -135,8 +137,41 @@ impl<'a> MailClients<'a> {
             if !logged_in.contains(&node) {
                 logged_in.push(node);
                 self.login(&field("user"), &field("password"), account, node);
+                self.without_tls(pc, at, key, account, node);
             }
         }
+    }
+
+    /// A login in plain text to a server with `tls: required` is refused
+    /// (`530 Must issue a STARTTLS command first`, `[PRIVACYREQUIRED]`).
+    fn without_tls(
+        &mut self,
+        pc: &str,
+        at: &[Step],
+        key: &str,
+        account: &MailAccount,
+        node: usize,
+    ) {
+        if self.plan(node).tls != TlsMode::Required
+            || account.security.unwrap_or_default() != MailSecurity::None
+        {
+            return;
+        }
+        let mut place = at.to_vec();
+        // At `security: none` when written, else at the server's name.
+        place.push(Step::from(if account.security.is_some() {
+            "security"
+        } else {
+            key
+        }));
+        self.found.warn(
+            &place,
+            format!(
+                "{pc}'s mail settings log in without TLS, but {} requires TLS (`tls: required`), so logging in fails",
+                self.topo.nodes[node].name
+            ),
+            "set `security: starttls` (or `tls`)",
+        );
     }
 
     fn plan(&self, node: usize) -> &'a MailPlan {

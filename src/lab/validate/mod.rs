@@ -43,7 +43,9 @@ mod topology;
 #[cfg(test)]
 mod tests;
 
-pub use names::{MAX_IFNAME, MAX_NAME, name_problem, valid_address, valid_domain};
+pub use names::{
+    MAX_IFNAME, MAX_NAME, name_problem, valid_address, valid_domain, valid_query_name,
+};
 
 /// The lab's topology with its services (`None` if anything is an error),
 /// and every diagnostic the passes found.

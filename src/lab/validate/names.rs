@@ -48,6 +48,22 @@ pub fn valid_domain(domain: &str) -> bool {
         })
 }
 
+/// A name a DNS query can ask for: like `valid_domain`, but a label may
+/// also hold `_` (`_dmarc.cbrc.com`, `s1._domainkey.cbrc.com`): RFC 2181
+/// §11 allows any label in DNS, only host names are restricted (RFC 1123),
+/// and the lab's zones take `_` in record names too. At most 253 bytes.
+pub fn valid_query_name(name: &str) -> bool {
+    name.len() <= 253
+        && !name.is_empty()
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
 /// `local@domain` with a plausible local part and a domain name.
 pub fn valid_address(address: &str) -> bool {
     match address.rsplit_once('@') {

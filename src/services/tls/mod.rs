@@ -1,11 +1,13 @@
 //! TLS for the lab's servers and labctl's own clients: the lab's
 //! certificate authority and the certificates it issues (`authority`),
-//! rustls settings from PEM (`config`), and a connection that can switch
+//! rustls settings from PEM (`config`), why a client's handshake failed
+//! (`failure`), and a connection that can switch
 //! to TLS mid-session for STARTTLS/STLS (`transport`). Servers get a
 //! `ServerTls` and stay ignorant of files and namespaces.
 
 pub mod authority;
 pub mod config;
+pub mod failure;
 pub mod transport;
 
 use tokio_rustls::TlsAcceptor;

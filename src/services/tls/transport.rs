@@ -13,11 +13,15 @@ use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::time::timeout;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
+
+use super::failure::HandshakeFailure;
 
 enum Stream {
     Plain(TcpStream),
@@ -108,6 +112,45 @@ pub async fn connect(
 ) -> io::Result<(ReadHalf, WriteHalf)> {
     let tls = connector.connect(name, stream).await?;
     Ok(halves(Stream::Client(Box::new(tls))))
+}
+
+/// A client's STARTTLS switch as the clients use it: the certificate
+/// checked for `name` (a DNS name or an address, as the client's settings
+/// write it), the handshake done `within` the time, a failure in words.
+pub async fn switch_client(
+    reader: &mut Reader,
+    writer: &mut WriteHalf,
+    connector: &TlsConnector,
+    name: &str,
+    within: Duration,
+) -> Result<(), HandshakeFailure> {
+    let server = server_name(name)?;
+    match timeout(within, start_client_tls(reader, writer, connector, server)).await {
+        Err(_) => Err(HandshakeFailure::Timeout(within)),
+        Ok(Err(e)) => Err(HandshakeFailure::from_io(&e)),
+        Ok(Ok(_)) => Ok(()),
+    }
+}
+
+/// A client's implicit TLS (465, 993, 995) as the clients use it; see
+/// `switch_client`.
+pub async fn connect_client(
+    stream: TcpStream,
+    connector: &TlsConnector,
+    name: &str,
+    within: Duration,
+) -> Result<(ReadHalf, WriteHalf), HandshakeFailure> {
+    let server = server_name(name)?;
+    match timeout(within, connect(stream, connector, server)).await {
+        Err(_) => Err(HandshakeFailure::Timeout(within)),
+        Ok(Err(e)) => Err(HandshakeFailure::from_io(&e)),
+        Ok(Ok(halves)) => Ok(halves),
+    }
+}
+
+fn server_name(name: &str) -> Result<ServerName<'static>, HandshakeFailure> {
+    let name = name.trim_end_matches('.');
+    ServerName::try_from(name.to_string()).map_err(|_| HandshakeFailure::BadName(name.to_string()))
 }
 
 fn discard_buffered(reader: &mut Reader) -> usize {

@@ -167,3 +167,30 @@ fn a_lab_without_mail_servers_says_so_once_per_account() {
     assert!(hint.contains("domains: [cbrc.com]"), "{hint}");
     assert_eq!(found.len(), 1, "{found:#?}");
 }
+
+/// A server that requires TLS refuses a client that logs in in plain
+/// text: the warning is at the server's name, or at `security: none`.
+#[test]
+fn a_plain_login_to_a_server_that_requires_tls_is_a_warning() {
+    let required = CBRC.replace("ada: secret\n", "ada: secret\n        tls: required\n");
+    let checked = check(&required);
+    assert_eq!(checked.diagnostics.len(), 1, "{:#?}", checked.diagnostics);
+    let message = "pc0's mail settings log in without TLS, but server0 requires TLS (`tls: required`), so logging in fails";
+    let (d, line, col) = find(&checked.diagnostics, message);
+    assert_eq!(d.severity, Severity::Warning);
+    assert_eq!((line, col), (32, 17), "at `incoming`");
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("set `security: starttls` (or `tls`)")
+    );
+    let written = required.replace("user: ada\n", "user: ada\n      security: none\n");
+    let checked = check(&written);
+    let (_, line, col) = find(&checked.diagnostics, message);
+    assert_eq!((line, col), (36, 17), "at `security`");
+    for fixed in ["starttls", "tls"] {
+        let checked = check(&written.replace("security: none", &format!("security: {fixed}")));
+        assert!(checked.diagnostics.is_empty(), "{:#?}", checked.diagnostics);
+    }
+    let optional = written.replace("tls: required", "tls: optional");
+    assert!(check(&optional).diagnostics.is_empty());
+}

@@ -11,7 +11,6 @@
 use std::fmt::Display;
 use std::time::Duration;
 
-use rustls::pki_types::ServerName;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -21,6 +20,7 @@ use crate::services::mail::dot_stuffing::dot_stuffed;
 use crate::services::mail::lines::{LineError, read_server_line};
 use crate::services::mail::sasl;
 use crate::services::mail::transcript::SessionLog;
+use crate::services::tls::failure::HandshakeFailure;
 use crate::services::tls::transport::{self, ReadHalf, WriteHalf};
 
 /// The longest reply line read (RFC 5321 §4.5.3.1.5 allows 512), and the
@@ -90,8 +90,8 @@ pub enum Broken {
     NotAReply(String),
     #[error("the reply has too many lines")]
     TooManyLines,
-    #[error("TLS failed: {0}")]
-    Tls(String),
+    #[error("{0}")]
+    Tls(HandshakeFailure),
 }
 
 /// Where in the dialogue the server said no, or stopped answering. The
@@ -190,25 +190,24 @@ impl Client {
         name: &str,
         hostname: &str,
     ) -> Result<Reply, SmtpError> {
-        let broken = |why: String| SmtpError::Broken {
-            stage: "STARTTLS",
-            why: Broken::Tls(why),
-        };
         let reply = self.command("STARTTLS", "STARTTLS").await?;
         expect_positive("STARTTLS", reply)?;
-        let server = ServerName::try_from(name.to_string())
-            .map_err(|_| broken(format!("`{name}` is not a name a certificate can have")))?;
-        let switch =
-            transport::start_client_tls(&mut self.reader, &mut self.writer, connector, server);
-        match timeout(self.reply_timeout, switch).await {
-            Err(_) => return Err(broken("no TLS handshake in time".into())),
-            Ok(Err(e)) => {
-                if let Some(log) = &self.log {
-                    log.note(&format!("TLS handshake with {name} failed: {e}"));
-                }
-                return Err(broken(e.to_string()));
+        let switched = transport::switch_client(
+            &mut self.reader,
+            &mut self.writer,
+            connector,
+            name,
+            self.reply_timeout,
+        )
+        .await;
+        if let Err(failure) = switched {
+            if let Some(log) = &self.log {
+                log.note(&format!("TLS handshake with {name} failed: {failure}"));
             }
-            Ok(Ok(_)) => {}
+            return Err(SmtpError::Broken {
+                stage: "STARTTLS",
+                why: Broken::Tls(failure),
+            });
         }
         if let Some(log) = &self.log {
             let tls = transport::describe(self.reader.get_ref()).unwrap_or_default();
