@@ -1,9 +1,12 @@
 //! Rootless labs, as an ordinary user. CI runs as root, so each test makes a
 //! system user (`labctl-test`, `labctl-test2`) when missing and runs the
 //! built labctl as that user through `setpriv`, with HOME and
-//! XDG_RUNTIME_DIR a fresh dir of the user's own, removed afterwards. The
-//! tests take turns (one lock): each asserts that its user has no process
-//! left when it is done.
+//! XDG_RUNTIME_DIR a fresh dir of the user's own, removed afterwards.
+//! `labctl-test` has subordinate ids (/etc/subuid and /etc/subgid entries,
+//! given here when missing), so its labs map a full range of ids;
+//! `labctl-test2` has none, so its labs map only its own. The tests take
+//! turns (one lock): each asserts that its user (and its subordinate ids)
+//! has no process left when it is done.
 
 mod common;
 
@@ -22,6 +25,57 @@ struct User {
     name: &'static str,
     uid: u32,
     gid: u32,
+    /// Its subordinate uids (first, count), when it has them.
+    subuids: Option<(u32, u32)>,
+}
+
+/// The test user with subordinate ids, and the one without.
+const WITH_SUBIDS: &str = "labctl-test";
+const WITHOUT_SUBIDS: &str = "labctl-test2";
+
+/// How many subordinate ids the tests give, as `useradd` does by default.
+const SUBID_COUNT: u32 = 65536;
+
+/// `user`'s first range in /etc/subuid or /etc/subgid.
+fn subordinate_range(file: &str, user: &str) -> Option<(u32, u32)> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| {
+            let mut fields = line.split(':');
+            (fields.next()? == user).then_some(())?;
+            Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
+        })
+}
+
+/// Gives `user` subordinate uids and gids when it has none: one range after
+/// every range the two files already hold, so none overlaps.
+fn grant_subordinate_ids(user: &str) -> (u32, u32) {
+    if let (Some(uids), Some(_)) = (
+        subordinate_range("/etc/subuid", user),
+        subordinate_range("/etc/subgid", user),
+    ) {
+        return uids;
+    }
+    let mut start: u64 = 100_000;
+    for file in ["/etc/subuid", "/etc/subgid"] {
+        for line in std::fs::read_to_string(file).unwrap_or_default().lines() {
+            let fields: Vec<&str> = line.split(':').collect();
+            if let [_, first, count] = fields[..]
+                && let (Ok(first), Ok(count)) = (first.parse::<u64>(), count.parse::<u64>())
+            {
+                start = start.max(first + count);
+            }
+        }
+    }
+    let start = u32::try_from(start).expect("room for subordinate ids");
+    let range = format!("{start}-{}", start + SUBID_COUNT - 1);
+    let granted = Command::new("usermod")
+        .args(["--add-subuids", &range, "--add-subgids", &range, user])
+        .status()
+        .expect("usermod runs");
+    assert!(granted.success(), "cannot give {user} subordinate ids");
+    (start, SUBID_COUNT)
 }
 
 impl User {
@@ -47,20 +101,48 @@ impl User {
                 .expect("useradd runs");
             assert!(made.success(), "cannot create the test user {name}");
         }
+        let subuids = if name == WITH_SUBIDS {
+            Some(grant_subordinate_ids(name))
+        } else {
+            assert!(
+                subordinate_range("/etc/subuid", name).is_none()
+                    && subordinate_range("/etc/subgid", name).is_none(),
+                "{name} must have no /etc/subuid or /etc/subgid entry for these tests"
+            );
+            None
+        };
         User {
             name,
             uid: id("-u").expect("the test user exists"),
             gid: id("-g").expect("the test user has a group"),
+            subuids,
         }
     }
 
-    /// The user's processes (zombies waiting for their parent are gone).
+    /// Whether `uid` is the user's own or one of its subordinate ids.
+    fn owns(&self, uid: u32) -> bool {
+        uid == self.uid
+            || self
+                .subuids
+                .is_some_and(|(first, count)| (first..first + count).contains(&uid))
+    }
+
+    /// The user's processes, its subordinate ids' included (zombies
+    /// waiting for their parent are gone).
     fn processes(&self) -> Vec<String> {
+        self.processes_where(|uid| self.owns(uid))
+    }
+
+    /// The processes running as `uid` (seen from the host).
+    fn processes_of(&self, uid: u32) -> Vec<String> {
+        self.processes_where(|u| u == uid)
+    }
+
+    fn processes_where(&self, wanted: impl Fn(u32) -> bool) -> Vec<String> {
         let mut found = Vec::new();
         for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
             let Ok(meta) = entry.metadata() else { continue };
-            if meta.uid() != self.uid || entry.file_name().to_string_lossy().parse::<u32>().is_err()
-            {
+            if !wanted(meta.uid()) || entry.file_name().to_string_lossy().parse::<u32>().is_err() {
                 continue;
             }
             let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
@@ -106,7 +188,13 @@ impl Session {
     }
 
     fn labctl(&self, args: &[&str]) -> Output {
-        Command::new("setpriv")
+        self.command(args).output().expect("setpriv runs")
+    }
+
+    /// labctl as this user, to run or spawn.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new("setpriv");
+        command
             .args([
                 &format!("--reuid={}", self.user.uid),
                 &format!("--regid={}", self.user.gid),
@@ -118,9 +206,8 @@ impl Session {
             .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
             .env("HOME", &self.runtime)
-            .env("XDG_RUNTIME_DIR", &self.runtime)
-            .output()
-            .expect("setpriv runs")
+            .env("XDG_RUNTIME_DIR", &self.runtime);
+        command
     }
 
     fn labctl_ok(&self, args: &[&str]) -> String {
@@ -373,4 +460,176 @@ fn forbidden_user_namespaces_are_explained_with_the_setting_and_its_fix() {
             && said.contains("sysctl -w user.max_user_namespaces="),
         "{said}"
     );
+}
+
+/// The lines of `/proc/self/{file}` inside node `node`, whitespace folded.
+fn map_inside(session: &Session, lab: &str, node: &str, file: &str) -> Vec<String> {
+    let out = session.labctl_ok(&[
+        "exec",
+        lab,
+        node,
+        "--",
+        "cat",
+        &format!("/proc/self/{file}"),
+    ]);
+    let stdout = out
+        .split("--- stdout\n")
+        .nth(1)
+        .and_then(|rest| rest.split("--- stderr\n").next())
+        .unwrap_or_default();
+    stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+/// The uid of a system user on the host (and so in the lab, which shares
+/// the host's /etc/passwd).
+fn system_uid(name: &str) -> u32 {
+    let out = Command::new("id").args(["-u", name]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+#[test]
+fn tcpdump_captures_rootless_with_subordinate_ids_and_down_stops_it() {
+    require_root();
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let session = Session::new(WITH_SUBIDS);
+    let (first, count) = session.user.subuids.expect("the user has subordinate ids");
+    let name = unique_name("rl-tcpdump");
+    let said = session.labctl_ok(&["up", &lab_file("two-routers.yaml"), "--name", &name]);
+    assert!(!said.contains("subordinate ids"), "{said}");
+    // 0 is the user, 1.. the subordinate range; setgroups stays allowed.
+    let uid = session.user.uid;
+    assert_eq!(
+        map_inside(&session, &name, "backend-pc1", "uid_map"),
+        [format!("0 {uid} 1"), format!("1 {first} {count}")]
+    );
+    assert_eq!(
+        map_inside(&session, &name, "backend-pc1", "setgroups"),
+        ["allow"]
+    );
+
+    // tcpdump drops to its own user; it captures the ping that crosses
+    // the two routers from backend-pc1 to mgmt-pc1.
+    let capture = session
+        .command(&[
+            "exec", &name, "mgmt-pc1", "--", "timeout", "20", "tcpdump", "-n", "-c", "1", "-i",
+            "eth0", "icmp",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("labctl exec tcpdump starts");
+    let tcpdump = system_uid("tcpdump");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut capture = Some(capture);
+    let mut pings = 0;
+    while capture.as_mut().unwrap().try_wait().unwrap().is_none() && Instant::now() < deadline {
+        session.labctl(&[
+            "exec",
+            &name,
+            "backend-pc1",
+            "--",
+            "ping",
+            "-c1",
+            "-W1",
+            "192.168.30.11",
+        ]);
+        pings += 1;
+    }
+    let out = capture.take().unwrap().wait_with_output().unwrap();
+    let said = text(&out);
+    assert!(out.status.success(), "after {pings} pings: {said}");
+    assert!(
+        said.contains("192.168.10.11 > 192.168.30.11: ICMP echo request")
+            && said.contains("1 packet captured"),
+        "{said}"
+    );
+
+    // A tcpdump left running, as its own user (a subordinate id outside),
+    // is stopped by `down` with everything else.
+    session.labctl_ok(&[
+        "exec",
+        &name,
+        "r1",
+        "--",
+        "sh",
+        "-c",
+        "tcpdump -n -i eth0 </dev/null >/dev/null 2>&1 &",
+    ]);
+    let as_tcpdump = first + tcpdump - 1;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !session
+        .user
+        .processes_of(as_tcpdump)
+        .iter()
+        .any(|p| p.contains("tcpdump"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no tcpdump runs as uid {as_tcpdump}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    session.labctl_ok(&["down", &name]);
+    assert_eq!(session.user.processes_after_down(), Vec::<String>::new());
+    assert_eq!(session.state_entries(), Vec::<String>::new());
+}
+
+#[test]
+fn without_subordinate_ids_only_the_users_own_id_is_mapped_and_up_says_so() {
+    require_root();
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let session = Session::new(WITHOUT_SUBIDS);
+    let name = unique_name("rl-oneid");
+    let said = session.labctl_ok(&["up", &lab_file("two-routers.yaml"), "--name", &name]);
+    assert!(
+        said.contains(&format!(
+            "warning: only your own user id is mapped in the lab (/etc/subuid has no range for {WITHOUT_SUBIDS}); \
+             tools that switch user (tcpdump) need subordinate ids: ask an administrator for \
+             /etc/subuid and /etc/subgid entries and the uidmap package"
+        )),
+        "{said}"
+    );
+    let uid = session.user.uid;
+    assert_eq!(
+        map_inside(&session, &name, "backend-pc1", "uid_map"),
+        [format!("0 {uid} 1")]
+    );
+    assert_eq!(
+        map_inside(&session, &name, "backend-pc1", "setgroups"),
+        ["deny"]
+    );
+    // The lab works; a tool that switches user cannot.
+    session.labctl_ok(&[
+        "exec",
+        &name,
+        "backend-pc1",
+        "--",
+        "ping",
+        "-c1",
+        "-W2",
+        "192.168.30.11",
+    ]);
+    let tcpdump = text(&session.labctl(&[
+        "exec",
+        &name,
+        "backend-pc1",
+        "--",
+        "timeout",
+        "10",
+        "tcpdump",
+        "-c",
+        "1",
+        "-i",
+        "eth0",
+    ]));
+    assert!(
+        tcpdump.contains("Couldn't change to 'tcpdump'"),
+        "{tcpdump}"
+    );
+    session.labctl_ok(&["down", &name]);
+    assert_eq!(session.user.processes_after_down(), Vec::<String>::new());
+    assert_eq!(session.state_entries(), Vec::<String>::new());
 }

@@ -16,25 +16,47 @@ use anyhow::{Context, Result};
 use nix::errno::Errno;
 use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, setns, unshare};
+use nix::unistd::{Gid, Uid};
 
-/// Moves this single-threaded process into a new user namespace where its
-/// user is root, with a new mount and network namespace owned by it; returns
-/// the user namespace's inode (its identity in /proc/PID/ns/user).
-pub fn create_own() -> Result<u64> {
-    let uid = nix::unistd::geteuid();
-    let gid = nix::unistd::getegid();
+/// Moves this single-threaded process into a new user namespace, with a
+/// new mount and network namespace owned by it. Its id maps are still
+/// unwritten: the process that started it maps a range of subordinate ids
+/// (`net::subid`), or this one maps its own ids only (`map_own_ids_only`).
+pub fn unshare_own() -> Result<()> {
     unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWNET)
         .map_err(|errno| anyhow::anyhow!(explain_refusal(errno, &Sysctls::read())))?;
-    // Only the user's own ids map (to root); an unprivileged process may not
-    // map more, and must give up setgroups before it may map its group.
+    // `newuidmap` checks that /proc/PID is its caller's, which it is not
+    // for an undumpable process.
+    set_dumpable();
+    Ok(())
+}
+
+/// Maps only the user's own ids (to root) in this process's new user
+/// namespace: an unprivileged process may not map more, and must give up
+/// setgroups before it may map its group. A map already written (by
+/// `newuidmap`, when `newgidmap` then failed) is kept. `uid` and `gid` are
+/// the ids from before `unshare_own` (unmapped ones read as the overflow id).
+pub fn map_own_ids_only(uid: Uid, gid: Gid) -> Result<()> {
+    let unwritten = |file: &str| {
+        fs::read_to_string(format!("/proc/self/{file}")).is_ok_and(|map| map.trim().is_empty())
+    };
     let write = |file: &str, text: String| {
         fs::write(format!("/proc/self/{file}"), &text)
             .with_context(|| format!("cannot write `{}` to /proc/self/{file}", text.trim()))
     };
-    write("setgroups", "deny".into())?;
-    write("uid_map", format!("0 {uid} 1\n"))?;
-    write("gid_map", format!("0 {gid} 1\n"))?;
-    set_dumpable();
+    if unwritten("uid_map") {
+        write("uid_map", format!("0 {uid} 1\n"))?;
+    }
+    if unwritten("gid_map") {
+        write("setgroups", "deny".into())?;
+        write("gid_map", format!("0 {gid} 1\n"))?;
+    }
+    Ok(())
+}
+
+/// This process's user namespace's inode (its identity in
+/// /proc/PID/ns/user).
+pub fn own_inode() -> Result<u64> {
     Ok(fs::metadata("/proc/self/ns/user")
         .context("cannot read this process's user namespace")?
         .ino())

@@ -24,6 +24,7 @@ use anyhow::{Context, Result, bail};
 use super::down::Down;
 use super::lifecycle::{processes_in, stop_daemon, terminate};
 use crate::daemon::pidfile::ProcessId;
+use crate::net::subid::SubordinateIds;
 use crate::net::userns::{self, LabNamespaces};
 use crate::rootless;
 use crate::state::{LabDir, ensure_run_dir, run_dir};
@@ -109,7 +110,7 @@ impl Holder {
             .arg("userns-holder")
             .arg(&self.dir)
             .current_dir("/")
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         // SAFETY: setsid is async-signal-safe; detached from the terminal,
@@ -127,7 +128,16 @@ impl Holder {
         let mut first = String::new();
         out.read_line(&mut first)
             .context("cannot read from the holder")?;
-        if first.trim() == "ready" {
+        if first.trim() == UNSHARED {
+            let maps = map_ids(child.id() as i32);
+            let mut answer = child.stdin.take().context("the holder has no stdin")?;
+            // A holder that died meanwhile says nothing more: handled below.
+            let _ = writeln!(answer, "{maps}");
+            first.clear();
+            out.read_line(&mut first)
+                .context("cannot read from the holder")?;
+        }
+        if first.trim() == READY {
             return ProcessId::read(&self.pid_path())
                 .filter(|p| p.is_alive() && p.pid == child.id() as i32)
                 .context("the holder is ready but wrote no pid file");
@@ -171,6 +181,34 @@ impl Holder {
             let _ = fs::remove_dir(holders);
         }
         Ok(())
+    }
+}
+
+/// What the holder says once it has unshared (its maps unwritten), and
+/// once it is ready.
+const UNSHARED: &str = "unshared";
+const READY: &str = "ready";
+
+/// The answer to `UNSHARED`: who wrote the holder's id maps.
+const MAPPED: &str = "mapped";
+const MAP_OWN: &str = "own";
+
+/// Maps a full range of subordinate ids into the holder's fresh user
+/// namespace when the user has them (so tools that switch user work inside),
+/// and says so to the holder; else warns and lets it map the user's own ids.
+fn map_ids(holder: i32) -> &'static str {
+    let mapped = SubordinateIds::of_current_user()
+        .and_then(|ids| ids.map(holder).map_err(|e| format!("{e:#}")));
+    match mapped {
+        Ok(()) => MAPPED,
+        Err(why) => {
+            eprintln!(
+                "warning: only your own user id is mapped in the lab ({why}); tools that switch user \
+                 (tcpdump) need subordinate ids: ask an administrator for /etc/subuid and /etc/subgid \
+                 entries and the uidmap package"
+            );
+            MAP_OWN
+        }
     }
 }
 
@@ -258,22 +296,38 @@ pub fn down(name: &str) -> Result<Down> {
 }
 
 /// The holder process itself (`labctl userns-holder DIR`, started by
-/// `Holder::start`): makes the namespaces, mounts the tmpfs, writes its pid
-/// file, says `ready` on stdout, and waits to be stopped. On failure, the
-/// reason goes to stdout instead.
+/// `Holder::start`): makes the namespaces, says `unshared` on stdout and
+/// waits on stdin for who maps its ids (`mapped`: `up` did, with
+/// `newuidmap`; `own`: itself, the user's own ids only), mounts the tmpfs,
+/// writes its pid file, says `ready`, and waits to be stopped. On failure,
+/// the reason goes to stdout instead.
 pub fn run_holder(dir: &Path) -> ExitCode {
-    let made = userns::create_own().and_then(|inode| {
+    let mut stdout = std::io::stdout();
+    let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
+    let made = userns::unshare_own().and_then(|()| {
+        writeln!(stdout, "{UNSHARED}")
+            .and_then(|()| stdout.flush())
+            .context("cannot tell labctl the namespace is made")?;
+        let mut answer = String::new();
+        std::io::stdin()
+            .read_line(&mut answer)
+            .context("cannot read who maps the ids")?;
+        match answer.trim() {
+            MAPPED => {}
+            MAP_OWN => userns::map_own_ids_only(uid, gid)?,
+            _ => bail!("the labctl that started the holder went away"),
+        }
         userns::mount_private_tmpfs(&dir.join("ns"))?;
+        let inode = userns::own_inode()?;
         fs::write(dir.join("userns"), format!("{inode}\n"))
             .with_context(|| format!("cannot write {}", dir.join("userns").display()))?;
         ProcessId::current()?.write(&dir.join("holder.pid"))
     });
-    let mut stdout = std::io::stdout();
     if let Err(e) = made {
         let _ = writeln!(stdout, "{e:#}");
         return ExitCode::FAILURE;
     }
-    let _ = writeln!(stdout, "ready");
+    let _ = writeln!(stdout, "{READY}");
     let _ = stdout.flush();
     // Nothing more to say: let `up` see the end of the pipe.
     if let Ok(null) = fs::File::open("/dev/null") {
