@@ -238,3 +238,92 @@ fn webmail_reads_and_sends_through_imap_and_smtp_in_a_real_lab() {
         "the subject shows as text: {shown}"
     );
 }
+
+/// The same lab with TLS everywhere: the mail server refuses plain logins,
+/// the webmail serves HTTPS only (port 80 redirects).
+fn tls_lab() -> String {
+    LAB.replace(
+        "users: {bob: secret, alice: secret}",
+        "users: {bob: secret, alice: secret}\n        tls: required",
+    )
+    .replace(
+        "webmail: {server: mail.hamburger.edu}",
+        "webmail: {server: mail.hamburger.edu, tls: required}",
+    )
+    .replace(
+        "outgoing: mail.hamburger.edu, user: bob, password: secret}",
+        "outgoing: mail.hamburger.edu, user: bob, password: secret, security: starttls}",
+    )
+    .replace(
+        "outgoing: mail.hamburger.edu, user: alice, password: secret}",
+        "outgoing: mail.hamburger.edu, user: alice, password: secret, security: starttls}",
+    )
+}
+
+/// curl's session over HTTPS, verifying with the PC's trust store (no -k):
+/// the redirect from port 80, the login, the inbox; then the cookie jar's
+/// secure column.
+const LOG_IN_HTTPS: &str = r#"set -e
+cd "$DIR"
+curl -sS -o /dev/null -w '%{http_code} %{redirect_url}\n' "http://webmail.hamburger.edu/login"
+base=https://webmail.hamburger.edu
+curl -sS --fail -c jar -b jar -o login.html "$base/login"
+token=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' login.html | head -n1)
+curl -sS -c jar -b jar -o /dev/null -w '%{http_code} %{redirect_url}\n' \
+  --data-urlencode "csrf=$token" --data-urlencode user=bob --data-urlencode password=secret "$base/login"
+curl -sS --fail -b jar -o inbox.html "$base/folder?name=INBOX"
+grep '^#HttpOnly_webmail.hamburger.edu' jar | cut -f4
+"#;
+
+#[test]
+fn webmail_over_https_with_the_lab_ca_and_secure_cookies() {
+    require_root();
+    let lab = Lab::new("t-webmails", &tls_lab());
+    lab.up_ok();
+    let dir = lab.temp_dir().to_str().unwrap().to_string();
+    let out = labctl(&[
+        "mail",
+        "send",
+        &lab.name,
+        "pc-alice",
+        "--to",
+        "bob@hamburger.edu",
+        "--subject",
+        "lecture 6 over TLS",
+        "--body",
+        "Hi Bob",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let out = lab.exec(
+        "pc-bob",
+        &["env", &format!("DIR={dir}"), "sh", "-c", LOG_IN_HTTPS],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "301 https://webmail.hamburger.edu/login",
+            "303 https://webmail.hamburger.edu/folder?name=INBOX",
+            "TRUE",
+        ],
+        "the redirect, the login, the Secure cookie: {stdout}"
+    );
+    let inbox = std::fs::read_to_string(lab.scratch("inbox.html")).unwrap();
+    assert!(inbox.contains("lecture 6 over TLS"), "{inbox}");
+
+    // The webmail spoke IMAP over TLS to a server that requires it.
+    let out = labctl(&["logs", &lab.name, "webmail"]);
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(log.contains("IMAP over TLS"), "{log}");
+    assert!(!log.contains("secret"), "no password in the log: {log}");
+
+    let out = labctl(&["status", &lab.name]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("HTTP 80; HTTPS 443"),
+        "{}",
+        text(&out)
+    );
+}

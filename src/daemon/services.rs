@@ -102,7 +102,7 @@ impl Kind {
                 tcp("POP3", POP3_PORT),
                 tcp("IMAP", IMAP_PORT),
             ],
-            Kind::WebServer if web_tls(node) => {
+            Kind::WebServer | Kind::Webmail if node.agents.https() => {
                 vec![tcp("HTTP", HTTP_PORT), tcp("HTTPS", HTTPS_PORT)]
             }
             Kind::WebServer | Kind::Webmail => vec![tcp("HTTP", HTTP_PORT)],
@@ -154,14 +154,6 @@ impl Kind {
 /// Whether the node's mail service offers TLS (as `mail::start` opens 465, 995, 993).
 fn mail_tls(node: &PlanNode) -> bool {
     node.mail.as_ref().is_some_and(|m| !m.tls.is_off())
-}
-
-/// Whether the node's web service serves HTTPS (as `web::start` opens 443).
-fn web_tls(node: &PlanNode) -> bool {
-    node.agents
-        .web
-        .as_ref()
-        .is_some_and(|w| w.tls.is_some_and(|t| !t.is_off()))
 }
 
 /// The node's services in the order the daemon starts them (relays and

@@ -103,6 +103,13 @@ pub struct WebService {
     pub tls: Option<super::model_tls::TlsMode>,
 }
 
+impl WebService {
+    /// Whether it serves HTTPS on 443.
+    pub fn https(&self) -> bool {
+        self.tls.is_some_and(|t| !t.is_off())
+    }
+}
+
 /// Webmail on port 80 (HTTP): users log in, read, send and file their mail
 /// in a browser; the webmail talks IMAP and SMTP (submission, logging in)
 /// to the mail server, as Gmail's web front end does.
@@ -117,9 +124,19 @@ pub struct WebmailService {
     /// label (`mail.hamburger.edu` → `hamburger.edu`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
+    /// HTTPS on 443 with a certificate from the lab's CA: `off` (default),
+    /// `optional` (HTTP on 80 as well) or `required` (80 only redirects to
+    /// HTTPS). Session cookies over HTTPS are `Secure`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<super::model_tls::TlsMode>,
 }
 
 impl WebmailService {
+    /// The `tls:` it says (off when it says none).
+    pub fn tls_mode(&self) -> super::model_tls::TlsMode {
+        self.tls.unwrap_or_default()
+    }
+
     /// The domain of the users' addresses.
     pub fn mail_domain(&self) -> String {
         match &self.domain {
@@ -152,6 +169,16 @@ pub struct Agents {
 impl Agents {
     pub fn is_empty(&self) -> bool {
         self.mail.is_empty() && self.web.is_none() && self.webmail.is_none()
+    }
+
+    /// Whether the web site or the webmail serves HTTPS on 443.
+    pub fn https(&self) -> bool {
+        let web = self.web.as_ref().is_some_and(|w| w.https());
+        let webmail = self
+            .webmail
+            .as_ref()
+            .is_some_and(|w| !w.tls_mode().is_off());
+        web || webmail
     }
 
     /// The account named by its address or user name, or the first.

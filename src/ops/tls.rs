@@ -20,12 +20,7 @@ use crate::state::{LabDir, TlsFiles};
 /// Whether the node runs a service that offers TLS.
 pub fn offers_tls(node: &PlanNode) -> bool {
     let mail = node.mail.as_ref().is_some_and(|m| !m.tls.is_off());
-    let web = node
-        .agents
-        .web
-        .as_ref()
-        .is_some_and(|w| w.tls.is_some_and(|t| !t.is_off()));
-    mail || web
+    mail || node.agents.https()
 }
 
 /// Makes the CA and certificates and installs the CA in every node; does

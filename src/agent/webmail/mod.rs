@@ -5,7 +5,9 @@
 //! Pages are rendered on the server (`pages`), sessions live in a cookie
 //! with a CSRF token for every form (`session`), forms and uploads are read
 //! by `form`. It takes a bound listener and shares the static web server's
-//! head reader and accept loop; HTTPS wraps the same listener.
+//! head reader and accept loop. Served over HTTPS (`WebmailConfig::https`)
+//! its cookies are `Secure`; a plain listener beside an HTTPS one that is
+//! required only redirects to it (`redirect_to_https`).
 //!
 //! Routes: `GET /login`, `POST /login`, `POST /logout`, `GET /folder?name=`,
 //! `GET /message?folder=&uid=`, `GET /attachment?folder=&uid=&part=`,
@@ -23,10 +25,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Result;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::time::Instant;
-use tokio_rustls::TlsConnector;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use self::mail_access::MailServer;
 use self::session::{Login, Session, Sessions};
@@ -53,6 +55,12 @@ pub struct WebmailConfig {
     pub request_timeout: Duration,
     /// Cookies marked Secure: set when served over HTTPS.
     pub secure_cookies: bool,
+    /// HTTPS on this listener (the port is the caller's: 443): the TLS
+    /// handshake first, counted in `request_timeout`; cookies are Secure.
+    pub https: Option<TlsAcceptor>,
+    /// Every request answered with a redirect to the same page over
+    /// HTTPS (port 80 beside a required HTTPS), never served in plain text.
+    pub redirect_to_https: bool,
 }
 
 /// The mail server's name and how to find it.
@@ -88,6 +96,8 @@ impl WebmailConfig {
             },
             request_timeout: Duration::from_secs(60),
             secure_cookies: false,
+            https: None,
+            redirect_to_https: false,
         }
     }
 }
@@ -107,6 +117,7 @@ struct Webmail {
     domain: String,
     sessions: Sessions,
     secure_cookies: bool,
+    redirect_to_https: bool,
     request_timeout: Duration,
     log: NodeLog,
     connections: AtomicU64,
@@ -130,16 +141,39 @@ pub async fn serve(
         },
         domain: config.domain,
         sessions: Sessions::new(session::MAX_SESSIONS, session::IDLE),
-        secure_cookies: config.secure_cookies,
+        secure_cookies: config.secure_cookies || config.https.is_some(),
+        redirect_to_https: config.redirect_to_https,
         request_timeout: config.request_timeout,
         log,
         connections: AtomicU64::new(0),
     });
     let gate = Gate::new(config.connections);
+    let https = config.https;
     listener::serve(listener, gate, BUSY, stop, |stream, peer| {
         let webmail = webmail.clone();
+        let https = https.clone();
         async move {
-            let _ = webmail.connection(stream, peer).await;
+            let Some(acceptor) = https else {
+                let _ = webmail.connection(stream, peer).await;
+                return;
+            };
+            let handshake =
+                tokio::time::timeout(webmail.request_timeout, acceptor.accept(stream)).await;
+            match handshake {
+                Ok(Ok(stream)) => {
+                    let _ = webmail.connection(stream, peer).await;
+                }
+                Ok(Err(e)) => webmail.log.line(
+                    "webmail",
+                    NOTE,
+                    &format!("TLS handshake with {peer} failed: {e}"),
+                ),
+                Err(_) => webmail.log.line(
+                    "webmail",
+                    NOTE,
+                    &format!("TLS handshake with {peer} did not finish in time"),
+                ),
+            }
         }
     })
     .await
@@ -234,6 +268,7 @@ fn percent_encoding_rfc8187(name: &str) -> String {
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        301 => "Moved Permanently",
         303 => "See Other",
         400 => "Bad Request",
         403 => "Forbidden",
@@ -268,7 +303,11 @@ impl Request<'_> {
 }
 
 impl Webmail {
-    async fn connection(&self, mut stream: TcpStream, peer: SocketAddr) -> std::io::Result<()> {
+    async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        mut stream: S,
+        peer: SocketAddr,
+    ) -> std::io::Result<()> {
         let number = self.connections.fetch_add(1, Ordering::Relaxed) + 1;
         let tag = format!("webmail #{number}");
         self.log
@@ -355,9 +394,9 @@ impl Webmail {
         Ok(())
     }
 
-    async fn write(
+    async fn write<S: AsyncWrite + Unpin>(
         &self,
-        stream: &mut TcpStream,
+        stream: &mut S,
         tag: &str,
         reply: Reply,
         head_only: bool,
@@ -395,6 +434,9 @@ impl Webmail {
             "HEAD" => "GET",
             other => other,
         };
+        if self.redirect_to_https {
+            return https_redirect(request.head);
+        }
         let logged_in = request
             .session
             .as_ref()
@@ -721,6 +763,47 @@ impl Webmail {
             Err(why) => Reply::problem(502, "The message cannot be moved", &why),
         }
     }
+}
+
+/// The same page over HTTPS, for the name the browser asked for (its
+/// `Host:` without a port); 400 without a usable one.
+fn https_redirect(head: &RequestHead) -> Reply {
+    let host = head.header("host").unwrap_or_default().trim();
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    let usable = !name.is_empty()
+        && name.len() <= 253
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    if !usable {
+        return Reply::problem(
+            400,
+            "Use HTTPS",
+            "this webmail is served over HTTPS only: open https://NAME/",
+        );
+    }
+    // The path arrives percent-decoded: one of plain characters goes as
+    // it is, any other becomes the start page (no header can be smuggled).
+    let path = if head
+        .path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b))
+    {
+        head.path.as_str()
+    } else {
+        "/"
+    };
+    let mut location = format!("https://{name}{path}");
+    if !head.query.is_empty() && head.query.bytes().all(|b| b.is_ascii_graphic()) {
+        location.push('?');
+        location.push_str(&head.query);
+    }
+    let mut reply = Reply::problem(301, "Moved to HTTPS", "this webmail is served over HTTPS");
+    reply.headers.push(("Location", location));
+    reply
 }
 
 /// A folder name a user may create: letters, digits, spaces, `.`, `-`, `_`.

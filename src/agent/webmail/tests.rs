@@ -326,3 +326,31 @@ async fn says_starttls_to_a_server_that_requires_tls() {
     let log = running.mail.log();
     assert!(!log.contains("connection closed (not encrypted)"), "{log}");
 }
+
+/// A redirect to HTTPS keeps the page and the query, drops the port, and
+/// never carries a decoded path or a bad Host into the Location header.
+#[test]
+fn the_https_redirect_keeps_the_page_and_smuggles_nothing() {
+    let location = |head: &str| {
+        let head = http::parse_request_head(head.as_bytes()).unwrap();
+        let reply = https_redirect(&head);
+        let location = reply
+            .headers
+            .iter()
+            .find(|(n, _)| *n == "Location")
+            .map(|(_, v)| v.clone());
+        (reply.status, location)
+    };
+    assert_eq!(
+        location("GET /folder?name=INBOX HTTP/1.1\r\nHost: webmail.mt.com:80\r\n\r\n"),
+        (301, Some("https://webmail.mt.com/folder?name=INBOX".into()))
+    );
+    assert_eq!(
+        location("GET /%0d%0aSet-Cookie:%20x=1 HTTP/1.1\r\nHost: webmail.mt.com\r\n\r\n"),
+        (301, Some("https://webmail.mt.com/".into()))
+    );
+    assert_eq!(
+        location("GET / HTTP/1.1\r\nHost: evil.com/x\r\n\r\n"),
+        (400, None)
+    );
+}
