@@ -215,3 +215,43 @@ fn a_server_without_sender_checks_fails_the_spoof_check_saying_so() {
         "{check}"
     );
 }
+
+/// mx-mail with `tls: required` (`edits` on top): its `530 … STARTTLS`
+/// to plain text must not pass for a refusal of the forged mail.
+const TLS_REQUIRED: (&str, &str) = (
+    "        users: {client1: admin}\n",
+    "        users: {client1: admin}\n        tls: required\n",
+);
+const NO_SENDER_CHECKS: (&str, &str) = (
+    "        dkim: {selector: s1, publish: true}\n        sender_checks: reject\n  dns:",
+    "        dkim: {selector: s1, publish: true}\n  dns:",
+);
+const RELAY_CHECK: (&str, &str) = (
+    "checks:\n",
+    "checks:\n  - name: mail.com is no open relay\n    mail-refused: {from: spoofer, server: mail.com, to: someone@elsewhere.org}\n",
+);
+
+#[test]
+fn the_spoof_and_relay_checks_say_starttls_to_a_server_that_requires_it() {
+    // No sender checks: the forged mail is delivered over TLS, so the
+    // check fails, saying why (the plain-text 530 once passed it).
+    let open = lab("t-spooftls", &[TLS_REQUIRED, NO_SENDER_CHECKS, RELAY_CHECK]);
+    let check = check_report(&open, "mail.com refuses mail forged as the dean");
+    assert_eq!(check["passed"], false, "{check}");
+    assert_eq!(check["diagnosis"]["step"], "sender-checks", "{check}");
+    let hint = check["diagnosis"]["hint"].as_str().unwrap_or("");
+    assert!(hint.contains("mx-mail does not check senders"), "{check}");
+    // The relay is refused at RCPT over TLS, not at MAIL for lack of TLS.
+    let check = check_report(&open, "mail.com is no open relay");
+    assert_eq!(check["passed"], true, "{check}");
+    let detail = check.to_string();
+    assert!(!detail.contains("STARTTLS"), "{check}");
+    assert!(detail.contains("refused: "), "{check}");
+
+    // With sender checks the refusal over TLS passes, for the forgery.
+    let checking = lab("t-spooftls2", &[TLS_REQUIRED]);
+    let check = check_report(&checking, "mail.com refuses mail forged as the dean");
+    assert_eq!(check["passed"], true, "{check}");
+    let detail = check.to_string();
+    assert!(!detail.contains("530"), "{check}");
+}

@@ -1,15 +1,17 @@
 //! `mail-refused` checks: a mail server refuses to relay for a sender who
-//! did not log in (an open relay fails the check).
+//! did not log in (an open relay fails the check). The session says
+//! STARTTLS when the server offers it (`probes::port25`): a `530` asking
+//! for TLS first is not the refusal the check looks for.
 
 use std::net::SocketAddrV4;
 
-use crate::agent::mail::security::Security;
 use crate::agent::mail::smtp;
 use crate::agent::tcp::connect;
 use crate::checks::context::LabContext;
 use crate::checks::outcome::{Diagnosis, Outcome, Step};
 use crate::checks::probes::mail::SMTP_PORT;
 use crate::checks::probes::path::SILENCE;
+use crate::checks::probes::port25;
 use crate::checks::resolver::Resolver;
 use crate::checks::target::Target;
 use crate::lab::model_checks::MailRefusedCheck;
@@ -68,13 +70,12 @@ fn probe(ctx: &LabContext, from: &str, server: &Target, to: &str, sender: &str) 
     ctx.address_of(from)?;
     let ip = ctx.resolve(from, server)?;
     let (to_owned, sender_owned, helo) = (to.to_string(), sender.to_string(), from.to_string());
+    let security = port25::security(ctx, ip);
     let tried = ctx.in_node(from, move || async move {
         let stream = connect(SocketAddrV4::new(ip, SMTP_PORT), SILENCE)
             .await
             .map_err(Err)?;
-        let (mut session, _) = smtp::open(stream, &helo, &Security::Plain)
-            .await
-            .map_err(Ok)?;
+        let (mut session, _) = smtp::open(stream, &helo, &security).await.map_err(Ok)?;
         let result = session
             .try_recipient(&sender_owned, &to_owned)
             .await
@@ -82,6 +83,11 @@ fn probe(ctx: &LabContext, from: &str, server: &Target, to: &str, sender: &str) 
         session.quit().await;
         result.map_err(Ok)
     })?;
+    if let Err(Ok(e)) = &tried
+        && let Some(problem) = port25::tls_problem(ctx, from, server, ip, e)
+    {
+        return Err(problem);
+    }
     match tried {
         Ok(reply) => Err(Diagnosis::new(
             "relay",

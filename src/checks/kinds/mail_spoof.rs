@@ -3,12 +3,14 @@
 //! must refuse it or put it into the recipient's Junk folder. When it
 //! delivers it instead, the diagnosis says which link of the chain is
 //! missing: the server's sender checks, or the domain's DMARC policy.
+//! The session says STARTTLS when the server offers it (`probes::port25`),
+//! so a server with `tls: required` is judged on the mail, not on its
+//! `530` for plain text.
 
 use std::net::SocketAddrV4;
 use std::time::SystemTime;
 
 use crate::agent::mail::mime::{Draft, compose};
-use crate::agent::mail::security::Security;
 use crate::agent::mail::smtp;
 use crate::agent::tcp::connect;
 use crate::checks::context::LabContext;
@@ -16,6 +18,7 @@ use crate::checks::outcome::{Diagnosis, Outcome, Step};
 use crate::checks::probes::mail::{SMTP_PORT, new_token};
 use crate::checks::probes::mail_server::{fate, queue_id};
 use crate::checks::probes::path::SILENCE;
+use crate::checks::probes::port25;
 use crate::checks::resolver::Resolver;
 use crate::checks::target::Target;
 use crate::lab::model_checks::{MailSpoofCheck, SpoofExpect};
@@ -80,23 +83,21 @@ impl MailSpoof {
             SystemTime::now(),
         );
         let (forged, to, helo) = (self.forged.clone(), self.to.clone(), self.from.clone());
+        let security = port25::security(ctx, ip);
         let sent = ctx.in_node(&self.from, move || async move {
             let stream = connect(SocketAddrV4::new(ip, SMTP_PORT), SILENCE)
                 .await
                 .map_err(Err)?;
-            smtp::submit(
-                stream,
-                &Security::Plain,
-                &helo,
-                None,
-                &forged,
-                &to,
-                &message,
-            )
-            .await
-            .map_err(Ok)
+            smtp::submit(stream, &security, &helo, None, &forged, &to, &message)
+                .await
+                .map_err(Ok)
         })?;
         let server = &self.server;
+        if let Err(Ok(e)) = &sent
+            && let Some(problem) = port25::tls_problem(ctx, &self.from, server, ip, e)
+        {
+            return Err(problem);
+        }
         let accepted = match sent {
             Err(Err(e)) => {
                 return Err(Diagnosis::new(

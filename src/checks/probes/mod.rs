@@ -4,7 +4,8 @@
 //! lab's zones say about a name (`zones`), a PC's mail client (`mail`, also
 //! behind `labctl mail send`), its mailbox opened one session at a time
 //! (`mailbox`), and what the plan and the mail servers' own record say
-//! about a mail server (`mail_server`).
+//! about a mail server (`mail_server`), and port 25 as a stranger speaks it
+//! (`port25`: STARTTLS when offered).
 
 pub mod auth_results;
 pub mod lease_path;
@@ -13,5 +14,6 @@ pub mod mail_server;
 pub mod mailbox;
 pub mod network;
 pub mod path;
+pub mod port25;
 pub mod trace;
 pub mod zones;
