@@ -3,7 +3,9 @@
 //! and sees every node drawn, a DHCP host's leased address, the checks
 //! all passing on the topology, a mail from Bob's PC produce SMTP events
 //! along the real path (PDUs drawn moving), and stepping changing the
-//! selected event with its layers and bytes. The page is served on
+//! selected event with its layers and bytes, and the ping and fetch
+//! buttons answer with a check's result (a failed ping with its
+//! diagnosis). The page is served on
 //! 127.0.0.1 and the browser reaches nothing else.
 //!
 //! Set `LABCTL_WEB_SCREENSHOT=docs/web-view.png` to save the view.
@@ -59,6 +61,23 @@ def scenario(b):
     out["events_after_mail"] = b.run("return labview.events.length") - before
     out["protos"] = b.run("const c = {}; labview.events.forEach(e => c[e.proto] = (c[e.proto] || 0) + 1); return c")
     out["stream"] = b.run("return labview.counts")
+    # Ping and fetch from a node: each answer is a one-off check's report.
+    def probe(button, source, target):
+        b.run("document.getElementById('probe-target').closest('details').open = true")
+        b.run("document.getElementById('probe-from').value = arguments[0]", source)
+        b.run("document.getElementById('probe-target').value = ''")
+        b.type("#probe-target", target)
+        b.run("document.getElementById('action-result').textContent = ''")
+        b.click(button)
+        done = "const r = document.getElementById('action-result'); " \
+               "return r.classList.contains('passed') || r.classList.contains('failed')"
+        b.wait(done, 60)
+        return b.run("const r = document.getElementById('action-result'); return [r.className, r.textContent]")
+    out["ping_mail"] = probe("#probe-ping", "frontend-pc1", "192.168.10.4")
+    out["fetch_web"] = probe("#probe-fetch", "backend-pc2", "http://www.mastertech.com/")
+    out["ping_nobody"] = probe("#probe-ping", "frontend-pc1", "192.168.10.250")
+    out["ping_icmp"] = b.run("return labview.events.filter(e => e.proto === 'icmp' && e.to === 'mail').length")
+
     if shot:
         time.sleep(0.3)
         b.screenshot(shot)
@@ -210,6 +229,28 @@ fn the_web_view_draws_checks_mails_and_steps_through_a_running_lab() {
     let lines = result["smtp_lines"].to_string();
     assert!(lines.contains("MAIL FROM:<bob@mt.com>"), "{lines}");
     assert!(lines.contains("RCPT TO:<ada@mt.com>"), "{lines}");
+
+    // A ping to the mail server and a fetch of the web site pass; a ping
+    // to an address no node has fails with the checks' diagnosis.
+    let probe = |key: &str| -> (String, String) {
+        let pair = result[key].as_array().cloned().unwrap_or_default();
+        let field = |i: usize| pair.get(i).and_then(|v| v.as_str()).unwrap_or_default();
+        (field(0).to_string(), field(1).to_string())
+    };
+    let (class, said) = probe("ping_mail");
+    assert_eq!(class, "result passed", "{said}");
+    assert!(said.starts_with("frontend-pc1 pings 192.168.10.4"), "{said}");
+    let (class, said) = probe("fetch_web");
+    assert_eq!(class, "result passed", "{said}");
+    assert!(said.starts_with("backend-pc2 fetches http://www.mastertech.com/"), "{said}");
+    let (class, said) = probe("ping_nobody");
+    assert_eq!(class, "result failed", "{said}");
+    assert!(said.starts_with("frontend-pc1 pings 192.168.10.250: "), "{said}");
+    assert!(said.contains("no node on sw-backend"), "{said}");
+    assert!(
+        result["ping_icmp"].as_u64().unwrap_or_default() >= 1,
+        "the ping's ICMP reached no event: {result}"
+    );
 
     // Stepping moves the selection and back; the event panel follows.
     assert_eq!(result["mode"], "PAUSED");
