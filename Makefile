@@ -27,7 +27,7 @@ DEMO_LAB := labs/mastertech.yaml
 # Debian packages the tests and the demo use (inside labs; graphviz draws `labctl graph`;
 # tcpdump, tshark, traceroute, netcat and telnet are what a student reaches for in a lab,
 # and tshark reads back the captures the tests write).
-TEST_PACKAGES := iproute2 passwd iputils-ping python3 procps util-linux time busybox isc-dhcp-client dnsmasq-base bind9-dnsutils knot-dnsutils ldnsutils curl swaks fetchmail s-nail mutt libxml2-utils graphviz chromium chromium-driver \
+TEST_PACKAGES := iproute2 passwd iputils-ping python3 procps util-linux time busybox isc-dhcp-client dnsmasq-base bind9-dnsutils knot-dnsutils ldnsutils curl swaks fetchmail s-nail mutt libxml2-utils graphviz chromium chromium-driver firefox-esr \
   tcpdump tshark traceroute netcat-openbsd telnet uidmap
 
 # Debian packages the benchmarks need besides those (each bench script installs

@@ -8,6 +8,9 @@
 //! diagnosis). The page is served on
 //! 127.0.0.1 and the browser reaches nothing else.
 //!
+//! The same page in headless Firefox (Marionette) draws the topology, runs
+//! the checks and gets the events.
+//!
 //! Set `LABCTL_WEB_SCREENSHOT=docs/web-view.png` to save the view.
 
 mod common;
@@ -104,11 +107,8 @@ finally:
     print("RESULT " + json.dumps(out))
 "##;
 
-#[test]
-fn the_web_view_draws_checks_mails_and_steps_through_a_running_lab() {
-    require_root();
-    let lab = Lab::new("web", &mastertech());
-    lab.up_ok();
+/// `labctl web LAB` on a free port of 127.0.0.1: the server, and its URL.
+fn serve(lab: &Lab) -> (Spawned, String) {
     let mut child = Command::new(LABCTL)
         .args(["web", &lab.name, "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
@@ -116,7 +116,7 @@ fn the_web_view_draws_checks_mails_and_steps_through_a_running_lab() {
         .spawn()
         .expect("labctl web starts");
     let stdout = child.stdout.take().expect("piped");
-    let _server = Spawned(child);
+    let server = Spawned(child);
     let mut first = String::new();
     BufReader::new(stdout)
         .read_line(&mut first)
@@ -126,6 +126,34 @@ fn the_web_view_draws_checks_mails_and_steps_through_a_running_lab() {
         .find(|w| w.starts_with("http://127.0.0.1:"))
         .unwrap_or_else(|| panic!("no URL in {first:?}"))
         .to_string();
+    (server, url)
+}
+
+/// Runs a browser script (with `URL` and `DIR` set) and returns its
+/// `RESULT` line.
+fn browse(script: &str, url: &str, lab: &Lab, shot: &str) -> serde_json::Value {
+    let out = Command::new("python3")
+        .args(["-c", &browser_script(script)])
+        .env("URL", url)
+        .env("DIR", lab.temp_dir())
+        .env("SHOT", shot)
+        .output()
+        .expect("python3 runs");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out));
+    shown
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_else(|| panic!("no result: {}", text(&out)))
+}
+
+#[test]
+fn the_web_view_draws_checks_mails_and_steps_through_a_running_lab() {
+    require_root();
+    let lab = Lab::new("web", &mastertech());
+    lab.up_ok();
+    let (_server, url) = serve(&lab);
 
     let shot = std::env::var("LABCTL_WEB_SCREENSHOT").unwrap_or_default();
     let shot = if shot.is_empty() {
@@ -136,20 +164,7 @@ fn the_web_view_draws_checks_mails_and_steps_through_a_running_lab() {
             .display()
             .to_string()
     };
-    let out = Command::new("python3")
-        .args(["-c", &browser_script(BROWSER)])
-        .env("URL", &url)
-        .env("DIR", lab.temp_dir())
-        .env("SHOT", &shot)
-        .output()
-        .expect("python3 runs");
-    let shown = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", text(&out));
-    let result: serde_json::Value = shown
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .and_then(|j| serde_json::from_str(j).ok())
-        .unwrap_or_else(|| panic!("no result: {}", text(&out)));
+    let result = browse(BROWSER, &url, &lab, &shot);
 
     // Every node of the lab, and every cable, drawn.
     let mut nodes: Vec<&str> = result["nodes"]
@@ -279,6 +294,48 @@ fn the_web_view_draws_checks_mails_and_steps_through_a_running_lab() {
             .as_str()
             .unwrap()
             .contains("dropped for display"),
+        "{result}"
+    );
+}
+
+const FIREFOX: &str = r##"
+import json, os
+url = os.environ["URL"]
+out = {}
+try:
+    with Firefox(os.path.join(os.environ["DIR"], "firefox")) as b:
+        b.go(url)
+        b.wait("return window.labview && labview.cy && labview.cy.nodes('.device').length > 0", 30)
+        out["nodes"] = b.run("return labview.cy.nodes('.device').length")
+        out["edges"] = b.run("return labview.cy.edges().length")
+        out["drawn"] = b.run("const e = labview.cy.extent(); return e.w > 0 && e.h > 0 && labview.cy.nodes('.device').every(n => n.renderedPosition().x >= 0)")
+        out["pc_label"] = b.wait("const l = labview.cy.getElementById('mgmt-pc1').data('label'); return l.includes('192.168.30.') && l", 10)
+        b.run("document.getElementById('run-checks').click()")
+        b.wait("return document.querySelectorAll('#check-results li').length > 0", 60)
+        out["checks"] = b.run("return [...document.querySelectorAll('#check-results li')].map(li => li.className)")
+        out["http_events"] = b.wait("return labview.events.filter(e => e.proto === 'http').length", 10)
+finally:
+    print("RESULT " + json.dumps(out))
+"##;
+
+#[test]
+fn firefox_draws_the_topology_runs_the_checks_and_gets_the_events() {
+    require_root();
+    let lab = Lab::new("webff", &mastertech());
+    lab.up_ok();
+    let (_server, url) = serve(&lab);
+    let result = browse(FIREFOX, &url, &lab, "");
+    assert_eq!(result["nodes"], 14, "{result}");
+    assert_eq!(result["edges"], 13, "{result}");
+    assert_eq!(result["drawn"], true, "{result}");
+    let label = result["pc_label"].as_str().unwrap_or_default();
+    assert!(label.contains("192.168.30."), "{result}");
+    let checks = result["checks"].as_array().cloned().unwrap_or_default();
+    assert_eq!(checks.len(), 15, "{result}");
+    assert!(checks.iter().all(|c| c == "check passed"), "{result}");
+    // The checks' page fetches came back over the event stream.
+    assert!(
+        result["http_events"].as_u64().unwrap_or_default() >= 1,
         "{result}"
     );
 }
