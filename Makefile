@@ -9,7 +9,8 @@
 #   make labs-test  every course lab and example graded end to end (root)
 #   make bench   benchmarks: lab build against the kernel floor, DHCP against dnsmasq,
 #                DNS against knot, SMTP against Postfix, POP3 and IMAP retrieval against Dovecot,
-#                `labctl test` of MasterTech, `labctl grade` of a class of 200 (root)
+#                `labctl test` of MasterTech, `labctl grade` of a class of 200, capture,
+#                re-convergence, `labctl web` start-up and event stream (root)
 
 # rustup installs into ~/.cargo/bin (Debian's rustup package into
 # /usr/lib/rustup/bin): look there first, before an older system cargo.
@@ -103,6 +104,7 @@ bench: build deps bench-deps
 	LABCTL=$(LABCTL) bash bench/grade.sh
 	LABCTL=$(LABCTL) bash bench/capture.sh
 	LABCTL=$(LABCTL) bash bench/live.sh
+	LABCTL=$(LABCTL) bash bench/web.sh
 
 clean:
 	$(CARGO) clean

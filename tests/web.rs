@@ -254,13 +254,22 @@ fn the_web_view_draws_checks_mails_and_steps_through_a_running_lab() {
     };
     let (class, said) = probe("ping_mail");
     assert_eq!(class, "result passed", "{said}");
-    assert!(said.starts_with("frontend-pc1 pings 192.168.10.4"), "{said}");
+    assert!(
+        said.starts_with("frontend-pc1 pings 192.168.10.4"),
+        "{said}"
+    );
     let (class, said) = probe("fetch_web");
     assert_eq!(class, "result passed", "{said}");
-    assert!(said.starts_with("backend-pc2 fetches http://www.mastertech.com/"), "{said}");
+    assert!(
+        said.starts_with("backend-pc2 fetches http://www.mastertech.com/"),
+        "{said}"
+    );
     let (class, said) = probe("ping_nobody");
     assert_eq!(class, "result failed", "{said}");
-    assert!(said.starts_with("frontend-pc1 pings 192.168.10.250: "), "{said}");
+    assert!(
+        said.starts_with("frontend-pc1 pings 192.168.10.250: "),
+        "{said}"
+    );
     assert!(said.contains("no node on sw-backend"), "{said}");
     assert!(
         result["ping_icmp"].as_u64().unwrap_or_default() >= 1,
