@@ -9,7 +9,8 @@
 #   make labs-test  every course lab and example graded end to end (root)
 #   make bench   benchmarks: lab build against the kernel floor, DHCP against dnsmasq,
 #                DNS against knot, SMTP against Postfix, POP3 and IMAP retrieval against Dovecot,
-#                `labctl test` of MasterTech, `labctl grade` of a class of 200 (root)
+#                `labctl test` of MasterTech, `labctl grade` of a class of 200, capture,
+#                re-convergence, `labctl web` start-up and event stream (root)
 
 # rustup installs into ~/.cargo/bin (Debian's rustup package into
 # /usr/lib/rustup/bin): look there first, before an older system cargo.
@@ -27,7 +28,7 @@ DEMO_LAB := labs/mastertech.yaml
 # Debian packages the tests and the demo use (inside labs; graphviz draws `labctl graph`;
 # tcpdump, tshark, traceroute, netcat and telnet are what a student reaches for in a lab,
 # and tshark reads back the captures the tests write).
-TEST_PACKAGES := iproute2 passwd iputils-ping python3 procps util-linux time busybox isc-dhcp-client dnsmasq-base bind9-dnsutils knot-dnsutils ldnsutils curl swaks fetchmail s-nail mutt libxml2-utils graphviz chromium chromium-driver \
+TEST_PACKAGES := iproute2 passwd iputils-ping python3 procps util-linux time busybox isc-dhcp-client dnsmasq-base bind9-dnsutils knot-dnsutils ldnsutils curl swaks fetchmail s-nail mutt libxml2-utils graphviz chromium chromium-driver firefox-esr \
   tcpdump tshark traceroute netcat-openbsd telnet uidmap
 
 # Debian packages the benchmarks need besides those (each bench script installs
@@ -103,6 +104,7 @@ bench: build deps bench-deps
 	LABCTL=$(LABCTL) bash bench/grade.sh
 	LABCTL=$(LABCTL) bash bench/capture.sh
 	LABCTL=$(LABCTL) bash bench/live.sh
+	LABCTL=$(LABCTL) bash bench/web.sh
 
 clean:
 	$(CARGO) clean

@@ -633,3 +633,72 @@ fn without_subordinate_ids_only_the_users_own_id_is_mapped_and_up_says_so() {
     assert_eq!(session.user.processes_after_down(), Vec::<String>::new());
     assert_eq!(session.state_entries(), Vec::<String>::new());
 }
+
+/// `curl -s URL` from the host (this test's own network namespace).
+fn curl_from_the_host(args: &[&str]) -> String {
+    let out = Command::new("curl")
+        .args(["-s", "--max-time", "5"])
+        .args(args)
+        .output()
+        .expect("curl runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_web_view_of_a_rootless_lab_is_served_on_the_hosts_loopback() {
+    require_root();
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let session = Session::new(WITHOUT_SUBIDS);
+    let name = unique_name("rl-web");
+    session.labctl_ok(&["up", &lab_file("mastertech.yaml"), "--name", &name]);
+    let mut child = session
+        .command(&["web", &name, "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("labctl web starts");
+    let stdout = child.stdout.take().expect("piped");
+    let server = common::Spawned(child);
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut first)
+        .expect("labctl web prints its URL");
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_string();
+
+    // The host's curl gets the page and the lab's state, read inside it.
+    let page = curl_from_the_host(&[&url]);
+    assert!(page.contains("<title>"), "{page}");
+    let status = curl_from_the_host(&[&format!("{url}api/status")]);
+    let status: serde_json::Value =
+        serde_json::from_str(&status).unwrap_or_else(|e| panic!("{e}: {status}"));
+    assert_eq!(status["lab"]["name"], name.as_str(), "{status}");
+    let leases = status["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["interfaces"][0]["lease"]["address"].is_string())
+        .count();
+    assert!(leases >= 1, "no DHCP lease seen: {status}");
+    // Its events are captured inside the lab: a fetch the host asks for
+    // shows up as HTTP events in the stream.
+    let probe = curl_from_the_host(&[
+        "-H",
+        "Content-Type: application/json",
+        "-H",
+        "X-Labctl-Web: 1",
+        "-d",
+        r#"{"from": "frontend-pc1", "url": "http://www.mastertech.com/"}"#,
+        &format!("{url}api/probe"),
+    ]);
+    assert!(probe.contains(r#""passed":true"#), "{probe}");
+    let events = curl_from_the_host(&["--max-time", "2", &format!("{url}api/events")]);
+    assert!(events.contains("event: pdu"), "{events}");
+    assert!(events.contains(r#""proto":"http""#), "{events}");
+
+    drop(server);
+    session.labctl_ok(&["down", &name]);
+    assert_eq!(session.user.processes_after_down(), Vec::<String>::new());
+}

@@ -3,8 +3,13 @@
 //! and sees every node drawn, a DHCP host's leased address, the checks
 //! all passing on the topology, a mail from Bob's PC produce SMTP events
 //! along the real path (PDUs drawn moving), and stepping changing the
-//! selected event with its layers and bytes. The page is served on
+//! selected event with its layers and bytes, and the ping and fetch
+//! buttons answer with a check's result (a failed ping with its
+//! diagnosis). The page is served on
 //! 127.0.0.1 and the browser reaches nothing else.
+//!
+//! The same page in headless Firefox (Marionette) draws the topology, runs
+//! the checks and gets the events.
 //!
 //! Set `LABCTL_WEB_SCREENSHOT=docs/web-view.png` to save the view.
 
@@ -59,6 +64,23 @@ def scenario(b):
     out["events_after_mail"] = b.run("return labview.events.length") - before
     out["protos"] = b.run("const c = {}; labview.events.forEach(e => c[e.proto] = (c[e.proto] || 0) + 1); return c")
     out["stream"] = b.run("return labview.counts")
+    # Ping and fetch from a node: each answer is a one-off check's report.
+    def probe(button, source, target):
+        b.run("document.getElementById('probe-target').closest('details').open = true")
+        b.run("document.getElementById('probe-from').value = arguments[0]", source)
+        b.run("document.getElementById('probe-target').value = ''")
+        b.type("#probe-target", target)
+        b.run("document.getElementById('action-result').textContent = ''")
+        b.click(button)
+        done = "const r = document.getElementById('action-result'); " \
+               "return r.classList.contains('passed') || r.classList.contains('failed')"
+        b.wait(done, 60)
+        return b.run("const r = document.getElementById('action-result'); return [r.className, r.textContent]")
+    out["ping_mail"] = probe("#probe-ping", "frontend-pc1", "192.168.10.4")
+    out["fetch_web"] = probe("#probe-fetch", "backend-pc2", "http://www.mastertech.com/")
+    out["ping_nobody"] = probe("#probe-ping", "frontend-pc1", "192.168.10.250")
+    out["ping_icmp"] = b.run("return labview.events.filter(e => e.proto === 'icmp' && e.to === 'mail').length")
+
     if shot:
         time.sleep(0.3)
         b.screenshot(shot)
@@ -85,11 +107,8 @@ finally:
     print("RESULT " + json.dumps(out))
 "##;
 
-#[test]
-fn the_web_view_draws_checks_mails_and_steps_through_a_running_lab() {
-    require_root();
-    let lab = Lab::new("web", &mastertech());
-    lab.up_ok();
+/// `labctl web LAB` on a free port of 127.0.0.1: the server, and its URL.
+fn serve(lab: &Lab) -> (Spawned, String) {
     let mut child = Command::new(LABCTL)
         .args(["web", &lab.name, "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
@@ -97,7 +116,7 @@ fn the_web_view_draws_checks_mails_and_steps_through_a_running_lab() {
         .spawn()
         .expect("labctl web starts");
     let stdout = child.stdout.take().expect("piped");
-    let _server = Spawned(child);
+    let server = Spawned(child);
     let mut first = String::new();
     BufReader::new(stdout)
         .read_line(&mut first)
@@ -107,6 +126,34 @@ fn the_web_view_draws_checks_mails_and_steps_through_a_running_lab() {
         .find(|w| w.starts_with("http://127.0.0.1:"))
         .unwrap_or_else(|| panic!("no URL in {first:?}"))
         .to_string();
+    (server, url)
+}
+
+/// Runs a browser script (with `URL` and `DIR` set) and returns its
+/// `RESULT` line.
+fn browse(script: &str, url: &str, lab: &Lab, shot: &str) -> serde_json::Value {
+    let out = Command::new("python3")
+        .args(["-c", &browser_script(script)])
+        .env("URL", url)
+        .env("DIR", lab.temp_dir())
+        .env("SHOT", shot)
+        .output()
+        .expect("python3 runs");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out));
+    shown
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_else(|| panic!("no result: {}", text(&out)))
+}
+
+#[test]
+fn the_web_view_draws_checks_mails_and_steps_through_a_running_lab() {
+    require_root();
+    let lab = Lab::new("web", &mastertech());
+    lab.up_ok();
+    let (_server, url) = serve(&lab);
 
     let shot = std::env::var("LABCTL_WEB_SCREENSHOT").unwrap_or_default();
     let shot = if shot.is_empty() {
@@ -117,20 +164,7 @@ fn the_web_view_draws_checks_mails_and_steps_through_a_running_lab() {
             .display()
             .to_string()
     };
-    let out = Command::new("python3")
-        .args(["-c", &browser_script(BROWSER)])
-        .env("URL", &url)
-        .env("DIR", lab.temp_dir())
-        .env("SHOT", &shot)
-        .output()
-        .expect("python3 runs");
-    let shown = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", text(&out));
-    let result: serde_json::Value = shown
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .and_then(|j| serde_json::from_str(j).ok())
-        .unwrap_or_else(|| panic!("no result: {}", text(&out)));
+    let result = browse(BROWSER, &url, &lab, &shot);
 
     // Every node of the lab, and every cable, drawn.
     let mut nodes: Vec<&str> = result["nodes"]
@@ -211,6 +245,37 @@ fn the_web_view_draws_checks_mails_and_steps_through_a_running_lab() {
     assert!(lines.contains("MAIL FROM:<bob@mt.com>"), "{lines}");
     assert!(lines.contains("RCPT TO:<ada@mt.com>"), "{lines}");
 
+    // A ping to the mail server and a fetch of the web site pass; a ping
+    // to an address no node has fails with the checks' diagnosis.
+    let probe = |key: &str| -> (String, String) {
+        let pair = result[key].as_array().cloned().unwrap_or_default();
+        let field = |i: usize| pair.get(i).and_then(|v| v.as_str()).unwrap_or_default();
+        (field(0).to_string(), field(1).to_string())
+    };
+    let (class, said) = probe("ping_mail");
+    assert_eq!(class, "result passed", "{said}");
+    assert!(
+        said.starts_with("frontend-pc1 pings 192.168.10.4"),
+        "{said}"
+    );
+    let (class, said) = probe("fetch_web");
+    assert_eq!(class, "result passed", "{said}");
+    assert!(
+        said.starts_with("backend-pc2 fetches http://www.mastertech.com/"),
+        "{said}"
+    );
+    let (class, said) = probe("ping_nobody");
+    assert_eq!(class, "result failed", "{said}");
+    assert!(
+        said.starts_with("frontend-pc1 pings 192.168.10.250: "),
+        "{said}"
+    );
+    assert!(said.contains("no node on sw-backend"), "{said}");
+    assert!(
+        result["ping_icmp"].as_u64().unwrap_or_default() >= 1,
+        "the ping's ICMP reached no event: {result}"
+    );
+
     // Stepping moves the selection and back; the event panel follows.
     assert_eq!(result["mode"], "PAUSED");
     let steps: Vec<u64> = result["steps"]
@@ -238,6 +303,48 @@ fn the_web_view_draws_checks_mails_and_steps_through_a_running_lab() {
             .as_str()
             .unwrap()
             .contains("dropped for display"),
+        "{result}"
+    );
+}
+
+const FIREFOX: &str = r##"
+import json, os
+url = os.environ["URL"]
+out = {}
+try:
+    with Firefox(os.path.join(os.environ["DIR"], "firefox")) as b:
+        b.go(url)
+        b.wait("return window.labview && labview.cy && labview.cy.nodes('.device').length > 0", 30)
+        out["nodes"] = b.run("return labview.cy.nodes('.device').length")
+        out["edges"] = b.run("return labview.cy.edges().length")
+        out["drawn"] = b.run("const e = labview.cy.extent(); return e.w > 0 && e.h > 0 && labview.cy.nodes('.device').every(n => n.renderedPosition().x >= 0)")
+        out["pc_label"] = b.wait("const l = labview.cy.getElementById('mgmt-pc1').data('label'); return l.includes('192.168.30.') && l", 10)
+        b.run("document.getElementById('run-checks').click()")
+        b.wait("return document.querySelectorAll('#check-results li').length > 0", 60)
+        out["checks"] = b.run("return [...document.querySelectorAll('#check-results li')].map(li => li.className)")
+        out["http_events"] = b.wait("return labview.events.filter(e => e.proto === 'http').length", 10)
+finally:
+    print("RESULT " + json.dumps(out))
+"##;
+
+#[test]
+fn firefox_draws_the_topology_runs_the_checks_and_gets_the_events() {
+    require_root();
+    let lab = Lab::new("webff", &mastertech());
+    lab.up_ok();
+    let (_server, url) = serve(&lab);
+    let result = browse(FIREFOX, &url, &lab, "");
+    assert_eq!(result["nodes"], 14, "{result}");
+    assert_eq!(result["edges"], 13, "{result}");
+    assert_eq!(result["drawn"], true, "{result}");
+    let label = result["pc_label"].as_str().unwrap_or_default();
+    assert!(label.contains("192.168.30."), "{result}");
+    let checks = result["checks"].as_array().cloned().unwrap_or_default();
+    assert_eq!(checks.len(), 15, "{result}");
+    assert!(checks.iter().all(|c| c == "check passed"), "{result}");
+    // The checks' page fetches came back over the event stream.
+    assert!(
+        result["http_events"].as_u64().unwrap_or_default() >= 1,
         "{result}"
     );
 }

@@ -488,6 +488,19 @@ pub fn main() -> ExitCode {
     }
     // Rootless, a verb on a lab moves into its namespaces first, while
     // labctl is still single-threaded.
+    // `web` opens its listening socket before that: a socket keeps the
+    // network namespace it was made in, so the page stays on the host's
+    // loopback (where the browser is), not the lab holder's.
+    let web_listener = match &cli.command {
+        Command::Web { listen, .. } => match web::bind(*listen) {
+            Ok(listener) => Some(listener),
+            Err(e) => {
+                eprintln!("error: {}", crate::printable::lines(&format!("{e:#}")));
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => None,
+    };
     let entered = if crate::rootless::active() && !crate::rootless::inside() {
         rootless::lab_of(&cli.command)
     } else {
@@ -503,14 +516,14 @@ pub fn main() -> ExitCode {
             _ => 1,
         });
     }
-    let code = run(cli.command);
+    let code = run(cli.command, web_listener);
     if let Some((lab, _)) = entered {
         crate::ops::rootless::leave(&lab);
     }
     code
 }
 
-fn run(command: Command) -> ExitCode {
+fn run(command: Command, web_listener: Option<web::Listener>) -> ExitCode {
     let result = match command {
         Command::Validate { file } => validate::run(&file),
         Command::Up {
@@ -557,11 +570,10 @@ fn run(command: Command) -> ExitCode {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Web {
-            lab,
-            listen,
-            replay,
-        } => web::run(&lab, listen, replay),
+        Command::Web { lab, replay, .. } => match web_listener {
+            Some(listener) => web::run(&lab, listener, replay),
+            None => Err(anyhow::anyhow!("labctl web: no listening socket")),
+        },
         Command::Capture {
             lab,
             taps,

@@ -31,7 +31,8 @@ pub(super) fn lab_of(command: &Command) -> Option<(String, Holding)> {
         | Command::Ca { lab, .. }
         | Command::Link { lab, .. }
         | Command::Service { lab, .. }
-        | Command::Apply { lab, .. } => running(lab),
+        | Command::Apply { lab, .. }
+        | Command::Web { lab, .. } => running(lab),
         Command::Status { lab: Some(lab), .. } => running(lab),
         Command::Graph { lab, .. } if !looks_like_file(lab) => running(lab),
         Command::Mail(
@@ -47,7 +48,6 @@ pub(super) fn lab_of(command: &Command) -> Option<(String, Holding)> {
         | Command::DhcpClient { .. }
         | Command::Completions { .. }
         | Command::Man { .. }
-        | Command::Web { .. }
         | Command::Daemon { .. }
         | Command::UsernsHolder { .. } => None,
     }

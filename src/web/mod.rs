@@ -41,7 +41,10 @@ use source::Stream;
 pub struct WebRequest {
     /// A lab name or its lab file.
     pub lab: String,
-    pub listen: SocketAddr,
+    /// Where the page is served, already listening: opened before a
+    /// rootless labctl enters the lab's namespaces, it stays on the
+    /// host's network (docs/web.md).
+    pub listener: std::net::TcpListener,
     /// Whether `--listen` was given (a non-loopback address needs it).
     pub listen_explicit: bool,
     /// Replay this pcapng file instead of capturing live.
@@ -59,11 +62,10 @@ struct App {
 /// with the page's URL when it can be opened.
 pub fn serve(request: WebRequest, ready: impl FnOnce(&str)) -> Result<()> {
     require_admin("web")?;
-    if let Some(warning) = listen::check(request.listen, request.listen_explicit)
-        .map_err(|refused| anyhow::anyhow!("{refused}"))?
-    {
-        eprintln!("{warning}");
-    }
+    let listening = request.listener.local_addr()?;
+    // Checked again here for callers other than the CLI (which warned).
+    listen::check(listening, request.listen_explicit)
+        .map_err(|refused| anyhow::anyhow!("{refused}"))?;
     let lab = lab_name(&request.lab)?;
     let plan = LabDir::of(&lab)?.read_record()?.plan;
     let stream = match &request.replay {
@@ -75,10 +77,9 @@ pub fn serve(request: WebRequest, ready: impl FnOnce(&str)) -> Result<()> {
         .build()
         .context("cannot start the web server's runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(request.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", request.listen))?;
-        let listening = listener.local_addr()?;
+        request.listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(request.listener)
+            .with_context(|| format!("cannot serve on {listening}"))?;
         let app = Arc::new(App {
             lab,
             stream,
