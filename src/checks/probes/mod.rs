@@ -4,7 +4,8 @@
 //! lab's zones say about a name (`zones`), a PC's mail client (`mail`, also
 //! behind `labctl mail send`), its mailbox opened one session at a time
 //! (`mailbox`), and what the plan and the mail servers' own record say
-//! about a mail server (`mail_server`).
+//! about a mail server (`mail_server`), and the whole lab's traffic while
+//! checks run, decoded for the `wire` checks (`wire`).
 
 pub mod auth_results;
 pub mod lease_path;
@@ -14,4 +15,5 @@ pub mod mailbox;
 pub mod network;
 pub mod path;
 pub mod trace;
+pub mod wire;
 pub mod zones;
