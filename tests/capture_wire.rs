@@ -95,7 +95,14 @@ fn live_capture_shows_the_smtp_dialogue_of_mail_send_with_names_and_path() {
     let capture = Spawned(child);
 
     let out = labctl(&[
-        "mail", "send", &lab.name, "pc-ada", "--to", "ada@cbrc.com", "--subject", "Hello",
+        "mail",
+        "send",
+        &lab.name,
+        "pc-ada",
+        "--to",
+        "ada@cbrc.com",
+        "--subject",
+        "Hello",
     ]);
     assert!(out.status.success(), "mail send:\n{}", text(&out));
     // Shown while the capture still runs: the hop window is let go by time.
@@ -108,7 +115,8 @@ fn live_capture_shows_the_smtp_dialogue_of_mail_send_with_names_and_path() {
     }
     drop(capture);
     let all = seen.join("\n");
-    let path = "pc-ada:eth0 → sw1:eth1,eth0 → r1:eth1,eth0 → r2:eth0,eth1 → sw2:eth0,eth1 → mail:eth0";
+    let path =
+        "pc-ada:eth0 → sw1:eth1,eth0 → r1:eth1,eth0 → r2:eth0,eth1 → sw2:eth0,eth1 → mail:eth0";
     for (needle, what) in [
         ("pc-ada → mail", "the client by name (its DHCP lease)"),
         ("C: EHLO pc-ada", "the greeting"),
@@ -121,7 +129,10 @@ fn live_capture_shows_the_smtp_dialogue_of_mail_send_with_names_and_path() {
         ("S: 221", "the goodbye"),
         (path, "the path hop by hop"),
     ] {
-        assert!(all.contains(needle), "{what} ({needle}) not shown live:\n{all}");
+        assert!(
+            all.contains(needle),
+            "{what} ({needle}) not shown live:\n{all}"
+        );
     }
     let mail_from = seen
         .iter()
@@ -133,7 +144,8 @@ fn live_capture_shows_the_smtp_dialogue_of_mail_send_with_names_and_path() {
     );
     // --proto smtp: no ARP, no DNS.
     assert!(
-        seen.iter().all(|l| !l.contains(" arp ") && !l.contains(" dns ")),
+        seen.iter()
+            .all(|l| !l.contains(" arp ") && !l.contains(" dns ")),
         "{all}"
     );
 }
@@ -160,7 +172,13 @@ fn a_check_capture_file_becomes_a_sequence_diagram_and_events() {
     assert!(out.status.success(), "{}", text(&out));
 
     let out = labctl(&[
-        "capture", &lab.name, "--sequence", "--proto", "smtp", "-r", file.to_str().unwrap(),
+        "capture",
+        &lab.name,
+        "--sequence",
+        "--proto",
+        "smtp",
+        "-r",
+        file.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", text(&out));
     let diagram = String::from_utf8_lossy(&out.stdout);
@@ -173,16 +191,30 @@ fn a_check_capture_file_becomes_a_sequence_diagram_and_events() {
         "    p2->>p1: C: MAIL FROM:#lt;ada@cbrc.com#gt;",
         "    p1-->>p2: S: 221 2.0.0 Bye",
     ] {
-        assert!(diagram.lines().any(|l| l == line), "no `{line}` in:\n{diagram}");
+        assert!(
+            diagram.lines().any(|l| l == line),
+            "no `{line}` in:\n{diagram}"
+        );
     }
-    assert!(!diagram.contains("SYN"), "the handshake is not dialogue:\n{diagram}");
+    assert!(
+        !diagram.contains("SYN"),
+        "the handshake is not dialogue:\n{diagram}"
+    );
 
     // -r alone: the events, POP3 included.
-    let out = labctl(&["capture", &lab.name, "-r", file.to_str().unwrap(), "--proto", "pop3"]);
+    let out = labctl(&[
+        "capture",
+        &lab.name,
+        "-r",
+        file.to_str().unwrap(),
+        "--proto",
+        "pop3",
+    ]);
     assert!(out.status.success(), "{}", text(&out));
     let events = String::from_utf8_lossy(&out.stdout);
     assert!(
-        events.contains("pop3  pc-ada → mail") && events.contains("C: PASS hunter2pw  [password in clear]"),
+        events.contains("pop3  pc-ada → mail")
+            && events.contains("C: PASS hunter2pw  [password in clear]"),
         "{events}"
     );
 }
@@ -219,7 +251,11 @@ fn wire_checks_grade_what_crossed_the_links() {
     .unwrap();
     let out = labctl(&["check", &lab.name, "--checks", checks.to_str().unwrap()]);
     let report = text(&out);
-    assert_eq!(out.status.code(), Some(1), "only the password check fails:\n{report}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "only the password check fails:\n{report}"
+    );
     let result = |n: usize| {
         report
             .lines()
@@ -246,5 +282,8 @@ fn wire_checks_grade_what_crossed_the_links() {
     );
     assert!(result(4).contains("PASS"), "{report}");
     assert!(result(5).contains("PASS"), "{report}");
-    assert!(result(6).contains("PASS") && result(6).contains("icmp crossed"), "{report}");
+    assert!(
+        result(6).contains("PASS") && result(6).contains("icmp crossed"),
+        "{report}"
+    );
 }

@@ -82,7 +82,9 @@ fn check_wire_during(resolver: &mut Resolver, checks: &[Check]) {
                     Step::from("wire"),
                     Step::from("during"),
                 ],
-                format!("`during` names `{name}`, but no other check (not a wire check) has that name"),
+                format!(
+                    "`during` names `{name}`, but no other check (not a wire check) has that name"
+                ),
                 hint,
             );
         }

@@ -71,7 +71,9 @@ pub fn run_all(ctx: &LabContext, checks: Vec<CheckSpec>, options: &RunOptions) -
                 "is the lab up? (`labctl status`)",
             )),
             (Probe::Wire(wire), Ok(own), Ok(observed)) => grade(wire, observed, own, &windows),
-            (probe, Ok(_), Ok(_)) => unreachable!("only wire checks were set aside, not {}", probe.kind()),
+            (probe, Ok(_), Ok(_)) => {
+                unreachable!("only wire checks were set aside, not {}", probe.kind())
+            }
         };
         let mut outcome = outcome;
         outcome.duration = started.elapsed();

@@ -48,7 +48,7 @@ pub enum CheckKind {
     MailRefused(MailRefusedCheck),
     MailSpoof(MailSpoofCheck),
     Exec(ExecCheck),
-    Wire(WireCheck),
+    Wire(Box<WireCheck>),
 }
 
 /// An entry with no kind key, or with several.
@@ -103,7 +103,7 @@ impl From<CheckKeys> for Check {
             mail_refused.map(CheckKind::MailRefused),
             mail_spoof.map(CheckKind::MailSpoof),
             exec.map(CheckKind::Exec),
-            wire.map(CheckKind::Wire),
+            wire.map(|w| CheckKind::Wire(Box::new(w))),
         ]
         .into_iter()
         .flatten()
@@ -140,7 +140,7 @@ impl From<Check> for CheckKeys {
                 CheckKind::MailRefused(c) => keys.mail_refused = Some(c),
                 CheckKind::MailSpoof(c) => keys.mail_spoof = Some(c),
                 CheckKind::Exec(c) => keys.exec = Some(c),
-                CheckKind::Wire(c) => keys.wire = Some(c),
+                CheckKind::Wire(c) => keys.wire = Some(*c),
             }
         }
         keys
@@ -456,11 +456,7 @@ pub struct WireCheck {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seen: Option<WireSeen>,
     /// A protocol that must not have crossed these nodes: `{proto: http, at: r1}`.
-    #[serde(
-        default,
-        rename = "not-seen",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "not-seen", skip_serializing_if = "Option::is_none")]
     pub not_seen: Option<WireSeen>,
     /// Text that must not be readable on the wire — in a frame's bytes or
     /// in a decoded dialogue, AUTH PLAIN/LOGIN credentials included:

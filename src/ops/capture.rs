@@ -236,7 +236,12 @@ fn record<W: std::io::Write + Send + 'static>(
 /// A pcapng file (`-`: standard input) shown as a live capture would be:
 /// its events, or its diagram. Nodes are named from running lab `lab`'s
 /// plan and leases when it runs, else only from what the file shows.
-pub fn replay(lab: &str, file: &Path, view: View, print: Box<dyn FnMut(&str) + Send>) -> Result<()> {
+pub fn replay(
+    lab: &str,
+    file: &Path,
+    view: View,
+    print: Box<dyn FnMut(&str) + Send>,
+) -> Result<()> {
     let lab = lab_name(lab)?;
     let book = match running_plan(&lab) {
         Ok(plan) => address_book(&lab, &plan),

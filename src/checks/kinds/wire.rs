@@ -139,7 +139,11 @@ pub fn resolve(r: &mut Resolver, c: &WireCheck) -> Option<Wire> {
         seen_assertion(r, "not-seen", seen, false)?
     } else if let Some(absent) = &c.absent {
         if absent.text.is_empty() {
-            r.error("absent", "the text to look for is empty", "e.g. {text: secret}");
+            r.error(
+                "absent",
+                "the text to look for is empty",
+                "e.g. {text: secret}",
+            );
             return None;
         }
         Assertion::Absent {
@@ -176,7 +180,12 @@ pub fn resolve(r: &mut Resolver, c: &WireCheck) -> Option<Wire> {
     Some(Wire { during, assertion })
 }
 
-fn seen_assertion(r: &mut Resolver, field: &str, seen: &WireSeen, wanted: bool) -> Option<Assertion> {
+fn seen_assertion(
+    r: &mut Resolver,
+    field: &str,
+    seen: &WireSeen,
+    wanted: bool,
+) -> Option<Assertion> {
     let proto = match decode::Filter::parse_protos(&seen.proto) {
         Ok(protos) if protos.len() == 1 => protos[0],
         _ => {
@@ -381,8 +390,11 @@ fn seen(
         .filter(|e| to.is_none_or(|t| e.to.as_deref() == Some(t)))
         .collect();
     let crosses = |e: &&&Event| {
-        on.iter()
-            .all(|place| e.path.iter().any(|h| taps.get(h.tap).is_some_and(|t| place.matches(t))))
+        on.iter().all(|place| {
+            e.path
+                .iter()
+                .any(|h| taps.get(h.tap).is_some_and(|t| place.matches(t)))
+        })
     };
     // The dialogue itself is better evidence than its TCP handshake.
     let crossing = of_proto
@@ -417,7 +429,10 @@ fn seen(
                 event.to.as_deref().unwrap_or("?"),
                 event.text
             ),
-            format!("nothing of {} should pass {place}: check the routes and filters", proto.name()),
+            format!(
+                "nothing of {} should pass {place}: check the routes and filters",
+                proto.name()
+            ),
         )),
         (None, true) => Err(match of_proto.first() {
             None => Diagnosis::new(
@@ -461,9 +476,19 @@ fn absent(
     let escaped = crate::printable::line(text);
     let in_dialogue = events.iter().find_map(|event| {
         let found = event.text.find(escaped.as_ref())?;
-        let hops: Vec<Hop> = event.path.iter().filter(|h| at_place(h.tap)).cloned().collect();
+        let hops: Vec<Hop> = event
+            .path
+            .iter()
+            .filter(|h| at_place(h.tap))
+            .cloned()
+            .collect();
         let at_ns = hops.first()?.at_ns;
-        Some((event, hops, at_ns, how_readable(&event.text, found, event.proto)))
+        Some((
+            event,
+            hops,
+            at_ns,
+            how_readable(&event.text, found, event.proto),
+        ))
     });
     let in_frame = || {
         let needle = text.as_bytes();
@@ -473,7 +498,8 @@ fn absent(
                 && frame.data.windows(needle.len()).any(|w| w == needle)
         })
     };
-    let hint = "send it only inside TLS (STARTTLS, or SMTPS/IMAPS/POP3S/HTTPS): then no link can read it";
+    let hint =
+        "send it only inside TLS (STARTTLS, or SMTPS/IMAPS/POP3S/HTTPS): then no link can read it";
     if let Some((event, hops, at_ns, how)) = in_dialogue {
         return Err(Diagnosis::new(
             "wire",
@@ -534,7 +560,9 @@ fn relayed(
         .filter(|e| e.proto == Proto::Dhcp && e.reply)
         .filter_map(|e| Some((*e, dhcp_fields(e)?)))
         .filter(|(_, fields)| {
-            client.is_none_or(|(_, macs)| field(fields, "chaddr").is_some_and(|m| macs.iter().any(|x| x == m)))
+            client.is_none_or(|(_, macs)| {
+                field(fields, "chaddr").is_some_and(|m| macs.iter().any(|x| x == m))
+            })
         })
         .collect();
     let whose = client
@@ -542,7 +570,9 @@ fn relayed(
         .unwrap_or_default();
     let relayed: Vec<&(&Event, &[(String, String)])> = answers
         .iter()
-        .filter(|(_, fields)| field(fields, "giaddr").is_some_and(|g| giaddrs.iter().any(|a| a == g)))
+        .filter(|(_, fields)| {
+            field(fields, "giaddr").is_some_and(|g| giaddrs.iter().any(|a| a == g))
+        })
         .collect();
     // The ACK closes the exchange: the best evidence.
     let through = relayed
@@ -575,7 +605,9 @@ fn relayed(
                     None => "straight from the server (no giaddr: no relay)".to_string(),
                 }
             ),
-            format!("set `dhcp_relay:` on {relay}'s interface toward the clients, and keep the server off their network"),
+            format!(
+                "set `dhcp_relay:` on {relay}'s interface toward the clients, and keep the server off their network"
+            ),
         ),
     })
 }

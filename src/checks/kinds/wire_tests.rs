@@ -8,16 +8,23 @@ use crate::capture::frame::{Direction, Frame};
 const START: u64 = 1_000_000_000_000;
 
 fn taps() -> Vec<Tap> {
-    ["pc-ada:eth0", "r1:eth1", "r1:eth0", "r2:eth0", "r2:eth1", "mail:eth0"]
-        .iter()
-        .map(|t| {
-            let (node, iface) = t.split_once(':').unwrap();
-            Tap {
-                node: node.into(),
-                iface: iface.into(),
-            }
-        })
-        .collect()
+    [
+        "pc-ada:eth0",
+        "r1:eth1",
+        "r1:eth0",
+        "r2:eth0",
+        "r2:eth1",
+        "mail:eth0",
+    ]
+    .iter()
+    .map(|t| {
+        let (node, iface) = t.split_once(':').unwrap();
+        Tap {
+            node: node.into(),
+            iface: iface.into(),
+        }
+    })
+    .collect()
 }
 
 fn hops(taps: &[usize], at_ns: u64) -> Vec<Hop> {
@@ -114,7 +121,11 @@ fn a_password_in_auth_plain_is_found_decoded_with_where_and_when() {
         failed.message
     );
     // Not looked for where the check does not look, nor outside its window.
-    assert!(absent("hunter2", &[("mail", None)]).evaluate(&seen, &all_time()).is_err());
+    assert!(
+        absent("hunter2", &[("mail", None)])
+            .evaluate(&seen, &all_time())
+            .is_err()
+    );
     let before = vec![Window {
         start_ns: START,
         end_ns: START + 100_000_000,
@@ -124,7 +135,13 @@ fn a_password_in_auth_plain_is_found_decoded_with_where_and_when() {
 
 #[test]
 fn encrypted_traffic_passes_and_raw_bytes_are_searched_too() {
-    let tls = event(Proto::Smtp, 10, &[0, 1, 2], "C: [encrypted, 517 bytes]", vec![]);
+    let tls = event(
+        Proto::Smtp,
+        10,
+        &[0, 1, 2],
+        "C: [encrypted, 517 bytes]",
+        vec![],
+    );
     let frame = |data: &[u8]| Frame {
         tap: 3,
         at_ns: START + 50_000_000,
@@ -134,14 +151,20 @@ fn encrypted_traffic_passes_and_raw_bytes_are_searched_too() {
     };
     let seen = observed(vec![tls.clone()], vec![frame(b"\x16\x03\x01 random bytes")]);
     let passed = absent("hunter2", &[]).evaluate(&seen, &all_time()).unwrap();
-    assert!(passed.detail.contains("none of 1 frames"), "{}", passed.detail);
+    assert!(
+        passed.detail.contains("none of 1 frames"),
+        "{}",
+        passed.detail
+    );
 
     let seen = observed(vec![tls], vec![frame(b"GET /?pw=hunter2 HTTP/1.0")]);
-    let failed = absent("hunter2", &[]).evaluate(&seen, &all_time()).unwrap_err();
+    let failed = absent("hunter2", &[])
+        .evaluate(&seen, &all_time())
+        .unwrap_err();
     assert!(
-        failed
-            .message
-            .starts_with("\"hunter2\" crossed r2:eth0 at 0.05 s in clear text (in a frame's bytes)"),
+        failed.message.starts_with(
+            "\"hunter2\" crossed r2:eth0 at 0.05 s in clear text (in a frame's bytes)"
+        ),
         "{}",
         failed.message
     );
@@ -166,23 +189,41 @@ fn seen_needs_one_packet_across_every_node() {
     };
     // Only as far as r1: never across r2.
     let short = observed(
-        vec![event(Proto::Smtp, 300, &[0, 1, 2], "C: EHLO pc-ada", vec![])],
+        vec![event(
+            Proto::Smtp,
+            300,
+            &[0, 1, 2],
+            "C: EHLO pc-ada",
+            vec![],
+        )],
         Vec::new(),
     );
     let failed = seen_on(&["r1", "r2"])
         .evaluate(&short, &all_time())
         .unwrap_err();
     assert!(
-        failed.message.contains("never crossing r1 and r2: at 0.30 s it went pc-ada:eth0 → r1:eth1,eth0"),
+        failed
+            .message
+            .contains("never crossing r1 and r2: at 0.30 s it went pc-ada:eth0 → r1:eth1,eth0"),
         "{}",
         failed.message
     );
     let long = observed(
-        vec![event(Proto::Smtp, 300, &[0, 1, 2, 3, 4, 5], "C: EHLO pc-ada", vec![])],
+        vec![event(
+            Proto::Smtp,
+            300,
+            &[0, 1, 2, 3, 4, 5],
+            "C: EHLO pc-ada",
+            vec![],
+        )],
         Vec::new(),
     );
     let passed = seen_on(&["r1", "r2"]).evaluate(&long, &all_time()).unwrap();
-    assert!(passed.detail.contains("C: EHLO pc-ada"), "{}", passed.detail);
+    assert!(
+        passed.detail.contains("C: EHLO pc-ada"),
+        "{}",
+        passed.detail
+    );
     let nothing = observed(Vec::new(), Vec::new());
     assert!(
         seen_on(&["r1"])
@@ -210,14 +251,18 @@ fn a_dhcp_answer_counts_only_through_the_relay() {
     let direct = observed(vec![answer(None)], Vec::new());
     let failed = relay.evaluate(&direct, &all_time()).unwrap_err();
     assert!(
-        failed.message.contains("straight from the server (no giaddr: no relay), not through r1"),
+        failed
+            .message
+            .contains("straight from the server (no giaddr: no relay), not through r1"),
         "{}",
         failed.message
     );
     let relayed = observed(vec![answer(Some("192.168.1.1"))], Vec::new());
     let passed = relay.evaluate(&relayed, &all_time()).unwrap();
     assert!(
-        passed.detail.starts_with("DHCP ACK for pc-ada answered through r1 (giaddr 192.168.1.1) at 0.20 s"),
+        passed
+            .detail
+            .starts_with("DHCP ACK for pc-ada answered through r1 (giaddr 192.168.1.1) at 0.20 s"),
         "{}",
         passed.detail
     );

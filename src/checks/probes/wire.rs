@@ -58,7 +58,10 @@ pub struct Observed {
 impl Observed {
     /// `0.42 s`: a time since the capture began.
     pub fn offset(&self, at_ns: u64) -> String {
-        format!("{:.2} s", at_ns.saturating_sub(self.started_ns) as f64 / 1e9)
+        format!(
+            "{:.2} s",
+            at_ns.saturating_sub(self.started_ns) as f64 / 1e9
+        )
     }
 }
 
@@ -81,7 +84,10 @@ struct KeepSink(Arc<Mutex<Kept>>);
 
 impl Sink for KeepSink {
     fn frames(&mut self, frames: &mut Vec<Frame>) -> Result<Flow> {
-        let mut kept = self.0.lock().map_err(|_| anyhow::anyhow!("a capture lock was poisoned"))?;
+        let mut kept = self
+            .0
+            .lock()
+            .map_err(|_| anyhow::anyhow!("a capture lock was poisoned"))?;
         for frame in frames.drain(..) {
             if kept.bytes + frame.data.len() > MEMORY_BUDGET {
                 kept.missed += 1;
@@ -104,7 +110,12 @@ impl Recorder {
             &Options::default(),
             Box::new(KeepSink(kept.clone())),
         )
-        .with_context(|| format!("cannot capture lab {}'s traffic for the wire checks", ctx.lab))?;
+        .with_context(|| {
+            format!(
+                "cannot capture lab {}'s traffic for the wire checks",
+                ctx.lab
+            )
+        })?;
         Ok(Recorder {
             capture,
             kept,
