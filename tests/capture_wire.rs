@@ -228,6 +228,24 @@ fn a_check_capture_file_becomes_a_sequence_diagram_and_events() {
             && events.contains("C: PASS hunter2pw  [password in clear]"),
         "{events}"
     );
+
+    // The lab is gone: its lab file still names the nodes (no root needed).
+    assert!(lab.down().status.success());
+    let out = labctl(&[
+        "capture",
+        lab.file.to_str().unwrap(),
+        "--sequence",
+        "--proto",
+        "smtp",
+        "-r",
+        file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let diagram = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        diagram.contains("participant p1 as mail") && diagram.contains("C: EHLO pc-ada"),
+        "{diagram}"
+    );
 }
 
 #[test]

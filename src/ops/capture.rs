@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 
 use super::admin::require_admin;
 use super::cancel::Cancel;
-use super::target::lab_name;
+use super::target::{lab_name, looks_like_file};
 use crate::capture::bpf::Filter;
 use crate::capture::decode::{self, AddressBook, Decoder, Event};
 use crate::capture::frame::Frame;
@@ -234,17 +234,23 @@ fn record<W: std::io::Write + Send + 'static>(
 }
 
 /// A pcapng file (`-`: standard input) shown as a live capture would be:
-/// its events, or its diagram. Nodes are named from running lab `lab`'s
-/// plan and leases when it runs, else only from what the file shows.
+/// its events, or its diagram. Nodes are named from the running lab's plan
+/// and leases, else from `target`'s lab file when it is one (its static
+/// addresses and MACs), else only from what the file shows (DHCP ACKs).
 pub fn replay(
-    lab: &str,
+    target: &str,
     file: &Path,
     view: View,
     print: Box<dyn FnMut(&str) + Send>,
 ) -> Result<()> {
-    let lab = lab_name(lab)?;
+    let lab = lab_name(target)?;
     let book = match running_plan(&lab) {
         Ok(plan) => address_book(&lab, &plan),
+        Err(_) if looks_like_file(target) => crate::lab::load::read_file(Path::new(target))
+            .ok()
+            .and_then(|stages| stages.finish().plan)
+            .map(|plan| AddressBook::from_plan(&plan))
+            .unwrap_or_default(),
         Err(_) => AddressBook::default(),
     };
     let mut recording = pcapng::read_file(file)?;
