@@ -482,7 +482,13 @@ fn absent(
             .filter(|h| at_place(h.tap))
             .cloned()
             .collect();
-        let at_ns = hops.first()?.at_ns;
+        // What a connection still held when the capture ended has no
+        // path of its own: it counts where any place counts.
+        let at_ns = match hops.first() {
+            Some(hop) => hop.at_ns,
+            None if anywhere && event.path.is_empty() => event.at_ns,
+            None => return None,
+        };
         Some((
             event,
             hops,
@@ -505,7 +511,11 @@ fn absent(
             "wire",
             format!(
                 "{text:?} crossed {} at {} {how}: {} {} → {}: {}",
-                path_text(&hops, taps),
+                if hops.is_empty() {
+                    "the wire".to_string()
+                } else {
+                    path_text(&hops, taps)
+                },
                 observed.offset(at_ns),
                 event.proto.name(),
                 event.from.as_deref().unwrap_or("?"),

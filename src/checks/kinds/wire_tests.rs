@@ -267,3 +267,32 @@ fn a_dhcp_answer_counts_only_through_the_relay() {
         passed.detail
     );
 }
+
+#[test]
+fn a_line_left_over_at_the_end_of_the_capture_is_searched_too() {
+    // `Decoder::finish` flushes what an unfinished connection held: no path.
+    let left = event(
+        Proto::Pop3,
+        700,
+        &[],
+        "C: PASS hunter2  [password in clear]",
+        vec![],
+    );
+    let seen = observed(vec![left], Vec::new());
+    let failed = absent("hunter2", &[])
+        .evaluate(&seen, &all_time())
+        .unwrap_err();
+    assert!(
+        failed
+            .message
+            .starts_with("\"hunter2\" crossed the wire at 0.70 s in clear text (pop3)"),
+        "{}",
+        failed.message
+    );
+    // A place was asked for: a line with no path cannot be placed there.
+    assert!(
+        absent("hunter2", &[("r1", None)])
+            .evaluate(&seen, &all_time())
+            .is_ok()
+    );
+}
