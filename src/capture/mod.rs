@@ -1,8 +1,8 @@
 //! Packets seen on a running lab's interfaces: what was captured (`frame`),
 //! how it is captured (`session`: a packet socket per tap in its node's
 //! namespace, `bpf` filters in the kernel), written and read back
-//! (`pcapng`), printed (`summary`), and which interfaces a capture means
-//! (`taps`). Sits beside `services` and `agent`: it enters the lab's
+//! (`pcapng`), what it means (`decode`, `sequence`), and which interfaces
+//! a capture means (`taps`). Sits beside `services` and `agent`: it enters the lab's
 //! namespaces through `net` and reads the lab's `plan`; `checks`, `ops` and
 //! the web view stand on it.
 
@@ -13,7 +13,6 @@ pub mod pcapng;
 pub mod sequence;
 pub mod session;
 mod socket;
-pub mod summary;
 pub mod taps;
 
 pub use socket::now_ns;

@@ -11,11 +11,10 @@
 
 use std::borrow::Cow;
 use std::io::{BufWriter, Read, Write};
-use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use pcap_file::DataLink;
-use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
+use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption;
 use pcap_file::pcapng::blocks::interface_description::{
     InterfaceDescriptionBlock, InterfaceDescriptionOption,
 };
@@ -113,18 +112,9 @@ impl<W: Write + Send> Sink for PcapngSink<W> {
     }
 
     fn frames(&mut self, frames: &mut Vec<Frame>) -> Result<Flow> {
+        let out = self.writer()?.get_mut();
         for frame in frames.iter() {
-            let flags = match frame.direction {
-                Direction::In => FLAG_INBOUND,
-                Direction::Out => FLAG_OUTBOUND,
-            };
-            self.write(Block::EnhancedPacket(EnhancedPacketBlock {
-                interface_id: frame.tap as u32,
-                timestamp: Duration::from_nanos(frame.at_ns),
-                original_len: frame.wire_len,
-                data: Cow::Borrowed(&frame.data),
-                options: vec![EnhancedPacketOption::Flags(flags)],
-            }))?;
+            write_packet(out, frame).context("cannot write the capture")?;
         }
         self.flush()?;
         Ok(Flow::Continue)
@@ -146,6 +136,50 @@ impl<W: Write + Send> Sink for PcapngSink<W> {
         }
         self.flush()
     }
+}
+
+/// An enhanced packet block, encoded once, straight into `out` (the
+/// section is little-endian; times are in ns, as `if_tsresol` 9 says):
+/// pcap-file's writer encodes every block twice, once to measure it, which
+/// a busy capture cannot afford. The reader below reads it back.
+fn write_packet(out: &mut impl Write, frame: &Frame) -> std::io::Result<()> {
+    const EPB: u32 = 6;
+    const OPT_FLAGS: u16 = 2;
+    let captured = frame.data.len();
+    let padding = (4 - captured % 4) % 4;
+    // Type, length, interface, time high and low, lengths; the data and
+    // its padding; the flags option, the end of options, the length again.
+    let total = (28 + captured + padding + 8 + 4 + 4) as u32;
+    let flags = match frame.direction {
+        Direction::In => FLAG_INBOUND,
+        Direction::Out => FLAG_OUTBOUND,
+    };
+    let mut head = [0u8; 28];
+    for (i, word) in [
+        EPB,
+        total,
+        frame.tap as u32,
+        (frame.at_ns >> 32) as u32,
+        frame.at_ns as u32,
+        captured as u32,
+        frame.wire_len,
+    ]
+    .iter()
+    .enumerate()
+    {
+        head[i * 4..i * 4 + 4].copy_from_slice(&word.to_le_bytes());
+    }
+    let mut tail = [0u8; 3 + 16];
+    let tail_len = padding + 16;
+    let options = &mut tail[padding..tail_len];
+    options[0..2].copy_from_slice(&OPT_FLAGS.to_le_bytes());
+    options[2..4].copy_from_slice(&4u16.to_le_bytes());
+    options[4..8].copy_from_slice(&flags.to_le_bytes());
+    // options[8..12] stays zero: opt_endofopt.
+    options[12..16].copy_from_slice(&total.to_le_bytes());
+    out.write_all(&head)?;
+    out.write_all(&frame.data)?;
+    out.write_all(&tail[..tail_len])
 }
 
 /// The counts a statistics block recorded for one interface.

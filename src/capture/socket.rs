@@ -137,6 +137,19 @@ impl PacketSocket {
         })
     }
 
+    /// Lets the kernel queue up to `size` bytes for this socket (as root,
+    /// beyond net.core.rmem_max): a busy tap gets more room than an idle one.
+    pub(super) fn set_buffer(&self, size: usize) -> Result<()> {
+        let size = size.min(i32::MAX as usize) as libc::c_int;
+        set_option(
+            self.fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            &size,
+            "cannot grow the receive buffer",
+        )
+    }
+
     pub(super) fn raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }

@@ -16,6 +16,7 @@ use super::probes::trace::round_trip;
 use super::probes::zones::{bad_glue, zone_for, zones_of};
 use super::target::Target;
 use crate::agent::resolver;
+use crate::capture::decode::AddressBook;
 use crate::daemon::control::{self, Request};
 use crate::daemon::state::{ClientReport, ClientStatus};
 use crate::lab::network::Network;
@@ -133,6 +134,18 @@ impl LabContext {
             format!("{name} has no address"),
             format!("give {name} an address (`eth0: 192.168.1.10/24`) or `eth0: dhcp`"),
         ))
+    }
+
+    /// Who is who on the wire: the plan's addresses and MACs, and the
+    /// leases the daemon reports (for decoding a capture).
+    pub fn address_book(&self) -> AddressBook {
+        let mut book = AddressBook::from_plan(&self.plan);
+        for (key, lease) in &self.leases {
+            if let (Some((node, _)), Some(ip)) = (key.split_once('/'), lease.leased_address()) {
+                book.add(ip, node);
+            }
+        }
+        book
     }
 
     /// The node that has `ip` (static or leased), if any.

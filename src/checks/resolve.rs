@@ -17,8 +17,8 @@ use super::kinds::Probe;
 use super::kinds::unrunnable::Unrunnable;
 use super::resolver::{At, LabGaps, Resolver};
 use super::spec::CheckSpec;
-use crate::lab::diagnostic::Diagnostic;
-use crate::lab::model_checks::{CHECK_KINDS, Check, NotOneKind};
+use crate::lab::diagnostic::{Diagnostic, did_you_mean};
+use crate::lab::model_checks::{CHECK_KINDS, Check, CheckKind, NotOneKind};
 use crate::lab::plan::Plan;
 use crate::lab::raw::{RawNode, Step};
 
@@ -50,7 +50,48 @@ pub fn resolve_checks(
         .enumerate()
         .filter_map(|(i, check)| resolve_one(&mut resolver, i, check))
         .collect();
+    check_wire_during(&mut resolver, checks);
     (specs, resolver.found)
+}
+
+/// A wire check's `during` names other checks of the same file.
+fn check_wire_during(resolver: &mut Resolver, checks: &[Check]) {
+    for (index, check) in checks.iter().enumerate() {
+        let Ok(CheckKind::Wire(wire)) = &check.kind else {
+            continue;
+        };
+        let others: Vec<&str> = checks
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| *i != index && !matches!(c.kind, Ok(CheckKind::Wire(_))))
+            .filter_map(|(_, c)| c.name.as_deref())
+            .collect();
+        for name in wire.during.as_ref().map(|d| d.to_vec()).unwrap_or_default() {
+            if name.eq_ignore_ascii_case("all") || others.contains(&name.as_str()) {
+                continue;
+            }
+            let hint = match did_you_mean(&name, others.iter().copied()) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None if others.is_empty() => {
+                    "give the checks it watches a `name`, or leave `during` out (all of them)"
+                        .to_string()
+                }
+                None => format!("the other checks' names: {}", others.join(", ")),
+            };
+            resolver.error_at(
+                &[
+                    Step::from("checks"),
+                    Step::from(index),
+                    Step::from("wire"),
+                    Step::from("during"),
+                ],
+                format!(
+                    "`during` names `{name}`, but no other check (not a wire check) has that name"
+                ),
+                hint,
+            );
+        }
+    }
 }
 
 /// One check: exactly one kind, sensible points, then its kind's settings.

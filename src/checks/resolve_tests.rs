@@ -445,3 +445,62 @@ fn dns_checks_take_underscored_names() {
         "the hint shows one"
     );
 }
+
+#[test]
+fn wire_checks_resolve_and_their_mistakes_are_placed() {
+    let checked = check_text(
+        "lab.yaml",
+        format!(
+            "{LAB}checks:
+  - {{name: Ada pings, ping: {{from: pc0, to: server0}}}}
+  - wire: {{during: Ada pings, seen: {{proto: icmp, at: [pc0, server0:eth0], from: pc0}}}}
+  - wire: {{absent: {{text: secret, at: any}}}}
+  - wire: {{run: {{node: pc0, command: busybox udhcpc -n -q}}, relay: {{relay: server0, client: pc0}}}}
+"
+        ),
+    );
+    assert!(
+        checked.checked.valid.is_some(),
+        "{:?}",
+        checked.checked.diagnostics
+    );
+    let kinds: Vec<&str> = checked.checks.iter().map(|c| c.probe.kind()).collect();
+    assert_eq!(kinds, ["ping", "wire", "wire", "wire"]);
+    assert_eq!(
+        checked.checks[1].title,
+        "wire: icmp from pc0 crosses pc0 and server0:eth0 during `Ada pings`"
+    );
+    assert_eq!(
+        checked.checks[2].title,
+        "wire: \"secret\" is not readable on any link during the other checks"
+    );
+
+    let errors = lab_errors(
+        "checks:
+  - {name: Ada pings, ping: {from: pc0, to: server0}}
+  - wire: {during: Ada pingz, seen: {proto: smtp}}
+  - wire: {seen: {proto: smtp}, absent: {text: x}}
+  - wire: {seen: {proto: ftp, at: server0:eth9}}
+",
+    );
+    let messages: Vec<&str> = errors.iter().map(|(_, _, m)| m.as_str()).collect();
+    assert!(
+        messages.iter().any(|m| m.starts_with(
+            "`during` names `Ada pingz`, but no other check (not a wire check) has that name | did you mean `Ada pings`?"
+        )),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("a wire check has both `seen` and `absent`")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("`ftp` is not one protocol the capture decodes")),
+        "{messages:?}"
+    );
+    assert!(errors.iter().all(|(line, _, _)| *line > 20), "{errors:?}");
+}

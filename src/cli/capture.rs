@@ -1,8 +1,10 @@
-//! `labctl capture LAB [NODE[:IFACE]…] [-w FILE|-] [-f BPF] [--for D|--count N]`:
-//! records a running lab's interfaces (`ops::capture`) into pcapng, or
-//! prints a line per frame, then a summary per interface on stderr.
-//! Exit codes: 0 done, 1 the capture failed while running, 2 nothing
-//! could be started (lab not up, unknown interface, invalid filter).
+//! `labctl capture LAB [NODE[:IFACE]…] [-w FILE|-] [-f BPF] [--for D|--count N]
+//! [--proto LIST] [--node NODE] [--sequence] [-r FILE]`: records a running
+//! lab's interfaces (`ops::capture`) into pcapng, or prints what happens
+//! (a line per event, or a sequence diagram at the end), then a summary
+//! per interface on stderr; `-r` shows a pcapng file instead. Exit codes:
+//! 0 done, 1 the capture failed while running, 2 nothing could be started
+//! (lab not up, unknown interface or node, invalid filter, unreadable file).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -13,13 +15,31 @@ use anyhow::Result;
 
 use super::EXIT_INVALID;
 use super::signals::cancel_on_stop_signals;
+use crate::capture::decode::{Filter, Proto};
 use crate::capture::session::Stats;
-use crate::ops::capture::{Output, Request, prepare, run as capture};
+use crate::ops::capture::{Output, Request, View, prepare, replay, run as capture};
 use crate::plural::count;
 
 pub struct Args {
     pub request: Request,
     pub write: Option<PathBuf>,
+    pub read: Option<PathBuf>,
+    pub view: View,
+}
+
+/// One protocol of a `--proto` list (clap's parser).
+pub fn parse_proto(text: &str) -> Result<Proto, String> {
+    Filter::parse_protos(text)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| "an empty protocol name in --proto".to_string())
+}
+
+/// Each line on standard output; a closed pipe (`| head`) is not worth a panic.
+fn stdout_lines() -> Box<dyn FnMut(&str) + Send> {
+    Box::new(|line| {
+        let _ = writeln!(std::io::stdout().lock(), "{line}");
+    })
 }
 
 /// `10s`, `500ms`, `2m` (clap's parser for `--for`).
@@ -34,7 +54,15 @@ fn error(e: &anyhow::Error, code: u8) -> ExitCode {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let prepared = match prepare(&args.request) {
+    if let Some(file) = &args.read {
+        return Ok(
+            match replay(&args.request.lab, file, args.view, stdout_lines()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => error(&e, EXIT_INVALID),
+            },
+        );
+    }
+    let prepared = match prepare(&args.request).and_then(|p| p.check_view(&args.view).map(|()| p)) {
         Ok(prepared) => prepared,
         Err(e) => return Ok(error(&e, EXIT_INVALID)),
     };
@@ -45,10 +73,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let output = match &args.write {
         Some(path) if path.as_os_str() == "-" => Output::Stdout,
         Some(path) => Output::File(path.clone()),
-        None => Output::Lines(Box::new(|line| {
-            // A closed pipe (`| head`) is not worth a panic.
-            let _ = writeln!(std::io::stdout().lock(), "{line}");
-        })),
+        None => Output::Decoded(args.view, stdout_lines()),
     };
     let target = match &args.write {
         Some(path) if path.as_os_str() == "-" => " to standard output".to_string(),

@@ -364,19 +364,26 @@ enum Command {
         keep_mail: bool,
     },
     /// Capture the packets on a running lab's interfaces (every interface
-    /// of every node by default) into pcapng, or print one line per frame.
+    /// of every node by default) into pcapng, or show what they mean live.
     ///
     /// Each node's interfaces are captured inside its namespace, with one
-    /// clock for all; a frame between two nodes shows on both ends, with
-    /// its direction. The pcapng file has one interface per `node:iface`
-    /// and the kernel's drop counts; `-w -` streams it for a live Wireshark.
-    /// Ends after --for, after --count frames, or on Ctrl-C, with a summary
-    /// per interface on stderr. Exit code: 0 done, 1 the capture failed,
-    /// 2 it could not start (lab not up, unknown interface, bad filter).
+    /// clock for all. Without -w, one line per event as a networking course
+    /// names it (ARP, ICMP, DHCP, DNS, TCP, and the SMTP, POP3, IMAP and
+    /// HTTP dialogue), labelled by node, with the hop-by-hop path of its
+    /// packet; --sequence draws the dialogue as a Mermaid sequence diagram
+    /// instead; -r shows a pcapng file the same way. The pcapng file has
+    /// one interface per `node:iface` and the kernel's drop counts; `-w -`
+    /// streams it for a live Wireshark. Ends after --for, after --count
+    /// frames, or on Ctrl-C, with a summary per interface on stderr. Exit
+    /// code: 0 done, 1 the capture failed, 2 it could not start (lab not
+    /// up, unknown interface, bad filter or option).
     #[command(after_help = "Examples:\n  \
                             labctl capture mastertech\n  \
+                            labctl capture mastertech --proto smtp,dns --node mgmt-pc1\n  \
                             labctl capture mastertech r1 mail:eth0 -w mail.pcapng --for 30s\n  \
                             labctl capture mastertech -f 'udp port 67 or udp port 68' --count 20\n  \
+                            labctl capture mastertech --sequence --proto smtp --for 20s > smtp.mmd\n  \
+                            labctl capture mastertech --sequence -r run.pcapng\n  \
                             labctl capture mastertech -w - | wireshark -k -i -")]
     Capture {
         /// A lab name or its lab file.
@@ -386,9 +393,25 @@ enum Command {
         #[arg(value_name = "NODE[:IFACE]")]
         taps: Vec<String>,
         /// Write pcapng to this file (`-`: standard output) instead of
-        /// printing a line per frame.
-        #[arg(short = 'w', long = "write", value_name = "FILE")]
+        /// printing what happens.
+        #[arg(short = 'w', long = "write", value_name = "FILE", conflicts_with_all = ["read", "sequence", "proto", "node"])]
         write: Option<PathBuf>,
+        /// Show this pcapng file (written by -w or --capture; `-`: standard
+        /// input) instead of capturing.
+        #[arg(short = 'r', long = "read", value_name = "FILE", conflicts_with_all = ["filter", "duration", "count", "taps"])]
+        read: Option<PathBuf>,
+        /// A Mermaid sequence diagram of the application dialogue (DHCP,
+        /// DNS, SMTP, POP3, IMAP, HTTP), printed when the capture ends.
+        #[arg(long)]
+        sequence: bool,
+        /// Show only these protocols: arp, icmp, dhcp, dns, tcp, udp, smtp,
+        /// pop3, imap, http, other (`tcp` includes the handshake of an
+        /// SMTP connection).
+        #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = capture::parse_proto)]
+        proto: Vec<crate::capture::decode::Proto>,
+        /// Show only events sent by, sent to or seen at these nodes.
+        #[arg(long, value_name = "NODE", value_delimiter = ',')]
+        node: Vec<String>,
         /// Keep only frames matching this filter (tcpdump's syntax, man 7
         /// pcap-filter), applied in the kernel.
         #[arg(short = 'f', long = "filter", value_name = "BPF")]
@@ -578,6 +601,10 @@ fn run(command: Command, web_listener: Option<web::Listener>) -> ExitCode {
             lab,
             taps,
             write,
+            read,
+            sequence,
+            proto,
+            node,
             filter,
             duration,
             count,
@@ -590,6 +617,14 @@ fn run(command: Command, web_listener: Option<web::Listener>) -> ExitCode {
                 count,
             },
             write,
+            read,
+            view: crate::ops::capture::View {
+                filter: crate::capture::decode::Filter {
+                    protos: proto,
+                    nodes: node,
+                },
+                sequence,
+            },
         }),
         Command::Check { lab, run } => check::run(&lab, &run),
         Command::Test { file, name, run } => test::run(&file, name.as_deref(), &run),

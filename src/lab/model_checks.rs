@@ -23,7 +23,7 @@ pub struct ChecksFile {
 }
 
 /// One check of the lab's behaviour: exactly one kind key (`ping`, `tcp`,
-/// `dhcp`, `dns`, `http`, `mail`, `mail-refused`, `mail-spoof`, `exec`), and optionally a
+/// `dhcp`, `dns`, `http`, `mail`, `mail-refused`, `mail-spoof`, `exec`, `wire`), and optionally a
 /// `name` and `points`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(from = "CheckKeys", into = "CheckKeys")]
@@ -69,6 +69,7 @@ pub enum CheckKind {
     MailRefused(MailRefusedCheck),
     MailSpoof(MailSpoofCheck),
     Exec(ExecCheck),
+    Wire(Box<WireCheck>),
 }
 
 /// An entry with no kind key, or with several.
@@ -92,6 +93,7 @@ impl CheckKind {
             CheckKind::MailRefused(_) => "mail-refused",
             CheckKind::MailSpoof(_) => "mail-spoof",
             CheckKind::Exec(_) => "exec",
+            CheckKind::Wire(_) => "wire",
         }
     }
 }
@@ -110,6 +112,7 @@ impl From<CheckKeys> for Check {
             mail_refused,
             mail_spoof,
             exec,
+            wire,
             after,
         } = keys;
         let mut kinds: Vec<CheckKind> = [
@@ -122,6 +125,7 @@ impl From<CheckKeys> for Check {
             mail_refused.map(CheckKind::MailRefused),
             mail_spoof.map(CheckKind::MailSpoof),
             exec.map(CheckKind::Exec),
+            wire.map(|w| CheckKind::Wire(Box::new(w))),
         ]
         .into_iter()
         .flatten()
@@ -164,6 +168,7 @@ impl From<Check> for CheckKeys {
                 CheckKind::MailRefused(c) => keys.mail_refused = Some(c),
                 CheckKind::MailSpoof(c) => keys.mail_spoof = Some(c),
                 CheckKind::Exec(c) => keys.exec = Some(c),
+                CheckKind::Wire(c) => keys.wire = Some(*c),
             }
         }
         keys
@@ -171,7 +176,7 @@ impl From<Check> for CheckKeys {
 }
 
 /// One check of the lab's behaviour: exactly one kind key (`ping`, `tcp`,
-/// `dhcp`, `dns`, `http`, `mail`, `mail-refused`, `mail-spoof`, `exec`), and optionally a
+/// `dhcp`, `dns`, `http`, `mail`, `mail-refused`, `mail-spoof`, `exec`, `wire`), and optionally a
 /// `name` and `points`.
 // A check as written (every kind key optional): what the schema shows and
 // what `Check` is read from.
@@ -226,6 +231,11 @@ pub struct CheckKeys {
     /// A command run inside a node: `{node: pc0, command: [ip, route], exit: 0, output: "default via"}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exec: Option<ExecCheck>,
+    /// What crossed the lab's links while the other checks ran (or while a
+    /// command ran): `{seen: {proto: smtp, at: [r1, r2]}}`,
+    /// `{absent: {text: secret}}`, `{relay: {relay: r1, client: pc-bob}, run: …}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wire: Option<WireCheck>,
     /// Run this check with a cable cut (or plugged in), after the others,
     /// and put it back afterwards: `{link: [r1, r2], state: down}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -460,8 +470,88 @@ pub struct ExecCheck {
     pub timeout: Option<String>,
 }
 
+/// What a `wire` check looks at and what must (not) be there: exactly one
+/// of `seen`, `not-seen`, `absent`, `relay`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WireCheck {
+    /// The checks whose traffic is looked at, by `name`, or `all` (the
+    /// default: every other check of the file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub during: Option<OneOrMany>,
+    /// A command run inside a node; its traffic is looked at instead of
+    /// the other checks': `{node: pc-bob, command: "udhcpc -i eth0 -n -q"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<WireRun>,
+    /// A protocol that must have crossed these nodes (all of them, one
+    /// packet): `{proto: smtp, at: [r1, r2]}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<WireSeen>,
+    /// A protocol that must not have crossed these nodes: `{proto: http, at: r1}`.
+    #[serde(default, rename = "not-seen", skip_serializing_if = "Option::is_none")]
+    pub not_seen: Option<WireSeen>,
+    /// Text that must not be readable on the wire — in a frame's bytes or
+    /// in a decoded dialogue, AUTH PLAIN/LOGIN credentials included:
+    /// `{text: secret, at: any}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub absent: Option<WireAbsent>,
+    /// A DHCP exchange answered through a relay (an OFFER or ACK with the
+    /// relay's address as giaddr): `{relay: r1, client: pc-bob}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay: Option<WireRelay>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WireRun {
+    /// The node the command runs in.
+    pub node: String,
+    /// `[udhcpc, -i, eth0, -n, -q]`, or one line of shell (`sh -c`).
+    pub command: OneOrMany,
+    /// How long it may run: `10s` (default), `1m`, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WireSeen {
+    /// arp, icmp, dhcp, dns, tcp, udp, smtp, pop3, imap or http.
+    pub proto: String,
+    /// Nodes (`r1`) or interfaces (`r1:eth0`) one packet must have crossed,
+    /// or `any` (the default). (Not `on`: YAML reads that key as `true`.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<OneOrMany>,
+    /// The node that sent it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// The node it was sent to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WireAbsent {
+    /// The text (a password, a secret word); matched exactly.
+    pub text: String,
+    /// Nodes or interfaces where it must not be seen, or `any` (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<OneOrMany>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WireRelay {
+    /// The router that relays (its `dhcp_relay` interface's address is the giaddr).
+    pub relay: String,
+    /// The client whose exchange it must be (by its MAC), default any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+}
+
 /// A check's kind keys, for messages.
-pub const CHECK_KINDS: [&str; 9] = [
+pub const CHECK_KINDS: [&str; 10] = [
     "ping",
     "tcp",
     "dhcp",
@@ -471,6 +561,7 @@ pub const CHECK_KINDS: [&str; 9] = [
     "mail-refused",
     "mail-spoof",
     "exec",
+    "wire",
 ];
 
 /// `name:` and `points:` written inside a check's kind mapping are reported

@@ -1,24 +1,28 @@
 //! `capture`: record a running lab's interfaces — into a pcapng file, onto
-//! standard output as pcapng (for a live Wireshark), or as one line per
-//! frame — until a duration, a frame count or a cancel ends it; and
-//! `Recording`, the whole-lab capture `check` and `test` keep beside their
-//! report. The capturing itself is `capture::session`.
+//! standard output as pcapng (for a live Wireshark), or decoded as it
+//! happens (one line per event, or a sequence diagram at the end) — until a
+//! duration, a frame count or a cancel ends it; `replay`, the same view of
+//! a pcapng file; and `Recording`, the whole-lab capture `check` and `test`
+//! keep beside their report. The capturing itself is `capture::session`,
+//! the decoding `capture::decode`.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
 use super::admin::require_admin;
 use super::cancel::Cancel;
-use super::target::lab_name;
+use super::target::{lab_name, looks_like_file};
 use crate::capture::bpf::Filter;
-use crate::capture::frame::{Frame, Tap};
-use crate::capture::pcapng::PcapngSink;
-use crate::capture::session::{Capture, Flow, Options, Sink, Stats};
-use crate::capture::summary::summary;
-use crate::capture::taps;
+use crate::capture::decode::{self, AddressBook, Decoder, Event};
+use crate::capture::frame::Frame;
+use crate::capture::pcapng::{self, PcapngSink};
+use crate::capture::session::{Capture, Options, Stats};
+use crate::capture::{now_ns, sequence, taps};
+use crate::checks::context::LabContext;
 use crate::checks::report::CaptureNote;
 use crate::lab::plan::Plan;
 use crate::state::LabDir;
@@ -29,8 +33,75 @@ pub enum Output {
     File(PathBuf),
     /// pcapng on standard output, flushed as frames come.
     Stdout,
-    /// One line per frame, handed to this function (already escaped).
-    Lines(Box<dyn FnMut(&str) + Send>),
+    /// Decoded, as `View` says, each line handed to the printer (already
+    /// escaped).
+    Decoded(View, Box<dyn FnMut(&str) + Send>),
+}
+
+/// How decoded events are shown: which, and as lines or as a diagram.
+#[derive(Clone, Debug, Default)]
+pub struct View {
+    /// `--proto`, `--node`.
+    pub filter: decode::Filter,
+    /// A Mermaid sequence diagram of the dialogue, once the capture ends,
+    /// instead of a line per event as it happens.
+    pub sequence: bool,
+}
+
+/// A decoder and what it has shown: events in, lines out.
+struct Viewer {
+    decoder: Decoder,
+    view: View,
+    /// Kept for the diagram.
+    kept: Vec<Event>,
+    print: Box<dyn FnMut(&str) + Send>,
+}
+
+impl Viewer {
+    fn new(decoder: Decoder, view: View, print: Box<dyn FnMut(&str) + Send>) -> Viewer {
+        Viewer {
+            decoder,
+            view,
+            kept: Vec::new(),
+            print,
+        }
+    }
+
+    fn feed(&mut self, frame: &Frame) {
+        let events = self.decoder.feed(frame);
+        self.show(events);
+    }
+
+    /// Time has passed with no frames: shows what the hop window let go.
+    fn tick(&mut self, now_ns: u64) {
+        let events = self.decoder.tick(now_ns);
+        self.show(events);
+    }
+
+    fn show(&mut self, events: Vec<Event>) {
+        for event in events {
+            if !self.view.filter.matches(&event, self.decoder.taps()) {
+                continue;
+            }
+            if self.view.sequence {
+                self.kept.push(event);
+            } else {
+                // `render` escapes everything that came from a packet.
+                let line = event.render(self.decoder.taps());
+                (self.print)(&line);
+            }
+        }
+    }
+
+    /// The capture ended: what the decoder still held, then the diagram.
+    fn finish(mut self) {
+        let events = self.decoder.finish();
+        self.show(events);
+        if self.view.sequence {
+            let diagram = sequence::mermaid(&self.kept);
+            (self.print)(diagram.trim_end());
+        }
+    }
 }
 
 /// What `labctl capture` was asked for.
@@ -48,8 +119,26 @@ pub struct Request {
 /// A capture about to start: everything checked, nothing opened yet.
 pub struct Prepared {
     pub lab: String,
-    pub taps: Vec<Tap>,
+    pub taps: Vec<crate::capture::frame::Tap>,
     pub options: Options,
+    /// Who is who on the wire now (the plan's addresses, the current leases).
+    pub book: AddressBook,
+    /// Every node of the lab (what `--node` may name).
+    pub nodes: Vec<String>,
+}
+
+impl Prepared {
+    /// An error naming the lab's nodes when `view` filters on one it lacks.
+    pub fn check_view(&self, view: &View) -> Result<()> {
+        if let Some(unknown) = view.filter.nodes.iter().find(|n| !self.nodes.contains(n)) {
+            anyhow::bail!(
+                "lab {} has no node `{unknown}` (in --node)\n  its nodes: {}",
+                self.lab,
+                self.nodes.join(", ")
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Checks the request against the running lab — the lab, every tap, the
@@ -61,6 +150,8 @@ pub fn prepare(request: &Request) -> Result<Prepared> {
     let taps = taps::select(&plan, &request.taps)?;
     let filter = request.filter.as_deref().map(Filter::compile).transpose()?;
     Ok(Prepared {
+        book: address_book(&lab, &plan),
+        nodes: plan.nodes.iter().map(|n| n.name.clone()).collect(),
         lab,
         taps,
         options: Options {
@@ -74,6 +165,15 @@ fn running_plan(lab: &str) -> Result<Plan> {
     Ok(LabDir::of(lab)?.read_record()?.plan)
 }
 
+/// The lab's nodes by address: its plan's, and the leases its daemon
+/// reports (a PC that got its address before the capture began is named
+/// too); the plan's alone when the daemon does not answer.
+fn address_book(lab: &str, plan: &Plan) -> AddressBook {
+    LabContext::load(lab)
+        .map(|ctx| ctx.address_book())
+        .unwrap_or_else(|_| AddressBook::from_plan(plan))
+}
+
 /// Captures until `duration` has passed, `count` frames were taken, or
 /// `cancel` fires (Ctrl-C); the file is complete either way.
 pub fn run(
@@ -82,20 +182,50 @@ pub fn run(
     output: Output,
     cancel: &Cancel,
 ) -> Result<Stats> {
-    let sink: Box<dyn Sink> = match output {
-        Output::File(path) => Box::new(PcapngSink::new(create(&path)?)),
-        Output::Stdout => Box::new(PcapngSink::new(std::io::stdout())),
-        Output::Lines(print) => Box::new(LineSink {
-            taps: prepared.taps.clone(),
-            print,
-        }),
-    };
-    let capture = Capture::start(&prepared.lab, prepared.taps, &prepared.options, sink)?;
     let deadline = duration.map(|d| Instant::now() + d);
-    loop {
-        if cancel.reason().is_some() || deadline.is_some_and(|d| Instant::now() >= d) {
-            break;
+    let ended = || cancel.reason().is_some() || deadline.is_some_and(|d| Instant::now() >= d);
+    let (view, print) = match output {
+        Output::File(path) => return record(prepared, PcapngSink::new(create(&path)?), ended),
+        Output::Stdout => return record(prepared, PcapngSink::new(std::io::stdout()), ended),
+        Output::Decoded(view, print) => (view, print),
+    };
+    let decoder = Decoder::new(&prepared.taps, prepared.book);
+    let mut viewer = Viewer::new(decoder, view, print);
+    let (capture, frames) = Capture::channel(&prepared.lab, prepared.taps, &prepared.options)?;
+    // Decoded here, not on the reader thread: time moves the decoder on
+    // (an event waits out its hop window) even when no frame comes.
+    while !ended() {
+        match frames.recv_timeout(Duration::from_millis(50)) {
+            Ok(frame) => viewer.feed(&frame),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            // The capture ended by itself (--count).
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
+        // A frame still on its way from the reader thread may belong to
+        // an event of the last hop window: wait one more window for it.
+        viewer.tick(now_ns().saturating_sub(decode::HOP_WINDOW_NS));
+    }
+    let stats = capture.stop();
+    for frame in frames.try_iter() {
+        viewer.feed(&frame);
+    }
+    viewer.finish();
+    stats
+}
+
+/// Captures into a pcapng writer until `ended` or the capture stops itself.
+fn record<W: std::io::Write + Send + 'static>(
+    prepared: Prepared,
+    sink: PcapngSink<W>,
+    ended: impl Fn() -> bool,
+) -> Result<Stats> {
+    let capture = Capture::start(
+        &prepared.lab,
+        prepared.taps,
+        &prepared.options,
+        Box::new(sink),
+    )?;
+    while !ended() {
         if capture.wait(Duration::from_millis(50)) {
             break;
         }
@@ -103,24 +233,39 @@ pub fn run(
     capture.stop()
 }
 
+/// A pcapng file (`-`: standard input) shown as a live capture would be:
+/// its events, or its diagram. Nodes are named from the running lab's plan
+/// and leases, else from `target`'s lab file when it is one (its static
+/// addresses and MACs), else only from what the file shows (DHCP ACKs).
+pub fn replay(
+    target: &str,
+    file: &Path,
+    view: View,
+    print: Box<dyn FnMut(&str) + Send>,
+) -> Result<()> {
+    let lab = lab_name(target)?;
+    let book = match running_plan(&lab) {
+        Ok(plan) => address_book(&lab, &plan),
+        Err(_) if looks_like_file(target) => crate::lab::load::read_file(Path::new(target))
+            .ok()
+            .and_then(|stages| stages.finish().plan)
+            .map(|plan| AddressBook::from_plan(&plan))
+            .unwrap_or_default(),
+        Err(_) => AddressBook::default(),
+    };
+    let mut recording = pcapng::read_file(file)?;
+    // One clock for every tap, but blocks may come in any order.
+    recording.frames.sort_by_key(|f| f.at_ns);
+    let mut viewer = Viewer::new(Decoder::new(&recording.taps, book), view, print);
+    for frame in &recording.frames {
+        viewer.feed(frame);
+    }
+    viewer.finish();
+    Ok(())
+}
+
 fn create(path: &Path) -> Result<File> {
     File::create(path).with_context(|| format!("cannot create the capture file {}", path.display()))
-}
-
-/// Each frame as one summary line.
-struct LineSink {
-    taps: Vec<Tap>,
-    print: Box<dyn FnMut(&str) + Send>,
-}
-
-impl Sink for LineSink {
-    fn frames(&mut self, frames: &mut Vec<Frame>) -> Result<Flow> {
-        for frame in frames.iter() {
-            let line = summary(&self.taps[frame.tap], frame);
-            (self.print)(&crate::printable::line(&line));
-        }
-        Ok(Flow::Continue)
-    }
 }
 
 /// A whole-lab capture into a pcapng file while checks run.

@@ -14,6 +14,7 @@ pub mod mail_spoof;
 pub mod ping;
 pub mod tcp;
 pub mod unrunnable;
+pub mod wire;
 
 use super::context::LabContext;
 use super::outcome::Outcome;
@@ -33,6 +34,8 @@ pub enum Probe {
     MailRefused(mail_refused::MailRefused),
     MailSpoof(mail_spoof::MailSpoof),
     Exec(exec::Exec),
+    /// Graded by the runner on the run's capture, after the others.
+    Wire(Box<wire::Wire>),
     /// A check the lab lacks something for: it fails with the reason.
     Unrunnable(unrunnable::Unrunnable),
 }
@@ -49,6 +52,7 @@ pub fn resolve(r: &mut Resolver, kind: &CheckKind) -> Option<Probe> {
         CheckKind::MailRefused(c) => Probe::MailRefused(mail_refused::resolve(r, c)?),
         CheckKind::MailSpoof(c) => Probe::MailSpoof(mail_spoof::resolve(r, c)?),
         CheckKind::Exec(c) => Probe::Exec(exec::resolve(r, c)?),
+        CheckKind::Wire(c) => Probe::Wire(Box::new(wire::resolve(r, c)?)),
     })
 }
 
@@ -65,6 +69,7 @@ impl Probe {
             Probe::MailRefused(_) => "mail-refused",
             Probe::MailSpoof(_) => "mail-spoof",
             Probe::Exec(_) => "exec",
+            Probe::Wire(_) => "wire",
             Probe::Unrunnable(u) => u.kind,
         }
     }
@@ -81,6 +86,7 @@ impl Probe {
             Probe::MailRefused(p) => p.describe(),
             Probe::MailSpoof(p) => p.describe(),
             Probe::Exec(p) => p.describe(),
+            Probe::Wire(p) => p.describe(),
             Probe::Unrunnable(u) => u.describe(),
         }
     }
@@ -97,6 +103,7 @@ impl Probe {
             Probe::MailRefused(p) => &p.from,
             Probe::MailSpoof(p) => &p.from,
             Probe::Exec(p) => &p.node,
+            Probe::Wire(p) => p.source(),
             Probe::Unrunnable(u) => &u.source,
         }
     }
@@ -113,6 +120,13 @@ impl Probe {
             Probe::MailRefused(p) => p.run(ctx),
             Probe::MailSpoof(p) => p.run(ctx),
             Probe::Exec(p) => p.run(ctx),
+            // What crossed the wire is known only once the other checks
+            // are done: `runner` grades it from the run's capture.
+            Probe::Wire(_) => Err(super::outcome::Diagnosis::new(
+                "wire",
+                "a wire check is graded on the capture of a whole run",
+                "run it with `labctl check` or `labctl test`",
+            )),
             Probe::Unrunnable(u) => u.run(),
         };
         match result {

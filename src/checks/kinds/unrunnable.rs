@@ -27,10 +27,23 @@ impl Unrunnable {
             CheckKind::MailRefused(c) => &c.from,
             CheckKind::MailSpoof(c) => &c.from,
             CheckKind::Exec(c) => &c.node,
+            CheckKind::Wire(c) => return Unrunnable::of_wire(c, diagnosis),
         };
         Unrunnable {
             kind: kind.key(),
             source: source.clone(),
+            diagnosis,
+        }
+    }
+
+    /// A wire check starts where its command runs, else on every link.
+    fn of_wire(c: &crate::lab::model_checks::WireCheck, diagnosis: Diagnosis) -> Unrunnable {
+        Unrunnable {
+            kind: "wire",
+            source: c
+                .run
+                .as_ref()
+                .map_or_else(|| "the wire".to_string(), |r| r.node.clone()),
             diagnosis,
         }
     }

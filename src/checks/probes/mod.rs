@@ -4,8 +4,9 @@
 //! lab's zones say about a name (`zones`), a PC's mail client (`mail`, also
 //! behind `labctl mail send`), its mailbox opened one session at a time
 //! (`mailbox`), and what the plan and the mail servers' own record say
-//! about a mail server (`mail_server`), and port 25 as a stranger speaks it
-//! (`port25`: STARTTLS when offered).
+//! about a mail server (`mail_server`), port 25 as a stranger speaks it
+//! (`port25`: STARTTLS when offered), and the whole lab's traffic while
+//! checks run, decoded for the `wire` checks (`wire`).
 
 pub mod auth_results;
 pub mod lease_path;
@@ -16,4 +17,5 @@ pub mod network;
 pub mod path;
 pub mod port25;
 pub mod trace;
+pub mod wire;
 pub mod zones;
