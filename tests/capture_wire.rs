@@ -316,3 +316,59 @@ fn wire_checks_grade_what_crossed_the_links() {
         "{report}"
     );
 }
+
+/// The course's point, end to end on labs/mail-tls.yaml: with TLS no link
+/// can read Ada's password; with the same lab in plain text the wire check
+/// finds it in AUTH PLAIN and says where.
+#[test]
+fn a_password_is_unreadable_on_the_wire_with_tls_and_found_without() {
+    require_root();
+    let course =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/labs/mail-tls.yaml"))
+            .unwrap();
+    let named = |yaml: &str| {
+        let mut lines: Vec<String> = yaml.lines().map(String::from).collect();
+        let at = lines.iter().position(|l| l.starts_with("name:")).unwrap();
+        lines[at] = "name: LAB".into();
+        lines.join("\n") + "\n"
+    };
+    let rubric = "checks:
+  - {name: Ada emails Bob, mail: {from: pc-ada, to: bob@mt.com, reader: pc-bob}}
+  - {name: Ada's password stays secret, wire: {during: Ada emails Bob, absent: {text: adapass, at: any}}}
+";
+    let grade = |lab: &Lab| {
+        let checks = lab.scratch("rubric.yaml");
+        std::fs::write(&checks, rubric).unwrap();
+        labctl(&[
+            "check",
+            &lab.name,
+            "--checks",
+            checks.to_str().unwrap(),
+            "--json",
+        ])
+    };
+
+    let tls = Lab::new("cw-tls", &named(&course));
+    tls.up_ok();
+    let out = grade(&tls);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let plain = Lab::new(
+        "cw-plain",
+        &named(&course)
+            .replace("security: starttls", "security: none")
+            .replace("tls: required", "tls: optional"),
+    );
+    plain.up_ok();
+    let out = grade(&plain);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let wire = &report["checks"][1];
+    assert_eq!(report["checks"][0]["passed"], true, "{report}");
+    let said = wire["diagnosis"]["message"].as_str().unwrap_or_default();
+    assert!(
+        said.contains("\"adapass\" crossed pc-ada:eth0")
+            && said.contains("AUTH PLAIN (base64 is not encryption)"),
+        "{said}"
+    );
+}
