@@ -73,8 +73,10 @@ demo: install deps
 	$(BINDIR)/labctl down $(DEMO_LAB) >/dev/null
 	$(BINDIR)/labctl up $(DEMO_LAB)
 	$(BINDIR)/labctl check mastertech
-	@echo "the lab stays up: try 'labctl shell mastertech backend-pc1' or"
-	@echo "'labctl mail inbox mastertech mgmt-pc1', then 'labctl down mastertech'"
+	@echo "the lab stays up: try 'labctl web mastertech' (the class sees it in a browser),"
+	@echo "'labctl shell mastertech backend-pc1', 'labctl capture mastertech --proto smtp' while"
+	@echo "'labctl mail send mastertech backend-pc1 --to bob@mt.com --subject Hi --body Hello' runs,"
+	@echo "then 'labctl mail inbox mastertech mgmt-pc1'; 'labctl down mastertech' removes it"
 
 lint: toolchain-lint
 	$(CARGO) fmt --check
