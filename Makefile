@@ -27,9 +27,10 @@ DEMO_LAB := labs/mastertech.yaml
 
 # Debian packages the tests and the demo use (inside labs; graphviz draws `labctl graph`;
 # tcpdump, tshark, traceroute, netcat and telnet are what a student reaches for in a lab,
-# and tshark reads back the captures the tests write).
+# and tshark reads back the captures the tests write; swaks needs the two Perl TLS
+# modules for --tls, which apt only recommends).
 TEST_PACKAGES := iproute2 passwd iputils-ping python3 procps util-linux time busybox isc-dhcp-client dnsmasq-base bind9-dnsutils knot-dnsutils ldnsutils curl swaks fetchmail s-nail mutt libxml2-utils graphviz chromium chromium-driver firefox-esr \
-  tcpdump tshark traceroute netcat-openbsd telnet uidmap
+  tcpdump tshark traceroute netcat-openbsd telnet uidmap libnet-ssleay-perl libio-socket-ssl-perl
 
 # Debian packages the benchmarks need besides those (each bench script installs
 # its reference servers itself).
