@@ -87,15 +87,18 @@ pub fn run(
     let lab = lab_name(target)?;
     if impair.given() {
         let netem = impair.netem()?;
-        let cable = ops_impair(&lab, a, b, &netem)?;
+        let done = ops_impair(&lab, a, b, &netem)?;
         if netem.is_clear() {
-            println!("lab {lab}: cable {} has no impairments", line(&cable));
+            println!("lab {lab}: cable {} has no impairments", line(&done.cable));
         } else {
             println!(
                 "lab {lab}: cable {} impaired: {} (each direction)",
-                line(&cable),
+                line(&done.cable),
                 netem.describe()
             );
+        }
+        for note in &done.changes {
+            println!("  {}", line(note));
         }
     }
     let Some(state) = state else {

@@ -27,6 +27,12 @@ pub enum Request {
         ends: [crate::lab::plan::PlanEnd; 2],
         up: bool,
     },
+    /// Put impairments on both ends of a cable, replacing what it had
+    /// (`labctl link … --delay …`); `changes` says how, when worth saying.
+    Impair {
+        ends: [crate::lab::plan::PlanEnd; 2],
+        netem: crate::lab::netem::Netem,
+    },
     /// Stop or start one server of a node (`labctl service`); `changes`
     /// says whether anything changed.
     Service {

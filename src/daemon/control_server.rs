@@ -67,6 +67,19 @@ async fn answer(stream: UnixStream, dir: &LabDir, started: Instant, shared: &Sha
             },
             None => (Vec::new(), Some("the daemon is still starting".to_string())),
         },
+        Ok(Request::Impair { ends, netem }) => match shared.impairments.get() {
+            Some(impairments) => {
+                let link = crate::lab::plan::PlanLink {
+                    a: ends[0],
+                    b: ends[1],
+                };
+                match impairments.set(link, netem).await {
+                    Ok(notes) => (notes, None),
+                    Err(e) => (Vec::new(), Some(format!("{e:#}"))),
+                }
+            }
+            None => (Vec::new(), Some("the daemon is still starting".to_string())),
+        },
         Ok(Request::Service {
             node,
             service,

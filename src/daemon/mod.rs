@@ -13,6 +13,7 @@ pub mod control_server;
 pub mod convergence;
 pub mod dhcp;
 pub mod dns;
+pub mod impairments;
 pub mod lock;
 pub mod log;
 pub mod mail;
@@ -25,6 +26,7 @@ pub mod switchable;
 pub mod tls;
 pub mod web;
 pub mod webmail;
+pub mod wire;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -76,6 +78,14 @@ pub fn run(lab: &str) -> Result<ExitCode> {
     let _ = shared
         .convergence
         .set(convergence::start(&record.plan, runtime.handle())?);
+    let impairments = Arc::new(impairments::Impairments::new(
+        &record.plan,
+        runtime.handle(),
+    ));
+    runtime
+        .block_on(impairments.apply_planned())
+        .context("cannot impair the lab's cables")?;
+    let _ = shared.impairments.set(impairments.clone());
     let served = runtime.block_on(control_server::serve(&dir, &shared));
     // Every service stops accepting and drains its open sessions (bounded
     // by `listener::DRAIN_LIMIT`); the threads end when all have.

@@ -27,6 +27,8 @@ pub struct Shared {
     pub mail_accounts: Mutex<BTreeMap<String, Arc<crate::services::mail::accounts::Accounts>>>,
     /// The servers `labctl service` stops and starts.
     pub switchable: std::sync::OnceLock<Arc<super::switchable::Switchable>>,
+    /// The cables' impairments (and the wires the daemon carries).
+    pub impairments: std::sync::OnceLock<Arc<super::impairments::Impairments>>,
 }
 
 #[derive(Clone, Debug)]

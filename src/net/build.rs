@@ -121,19 +121,7 @@ pub async fn build(plan: &Plan, progress: &Progress) -> Result<()> {
         .try_collect::<()>()
         .await?;
     configured.finish();
-    for impaired in &plan.impairments {
-        let link = plan.links[impaired.link];
-        for end in [link.a, link.b] {
-            let node = &plan.nodes[end.node];
-            super::netem::set(
-                &made[end.node].netlink,
-                plan.iface(end).index,
-                &impaired.netem,
-            )
-            .await
-            .with_context(|| format!("impairing {}:{}", node.name, plan.iface(end).name))?;
-        }
-    }
+    // The cables' impairments are the lab daemon's (`daemon::impairments`).
     Ok(())
 }
 

@@ -13,3 +13,4 @@ pub mod subid;
 pub mod tcp;
 pub mod udp;
 pub mod userns;
+pub mod wire;

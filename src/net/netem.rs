@@ -146,20 +146,36 @@ pub async fn set(netlink: &Handle, index: u32, netem: &Netem) -> Result<()> {
             minor: 0,
         };
         let netem = qdisc(index, parent, handle, "netem", options(&rest));
-        send(netlink, RouteNetlinkMessage::NewQueueDiscipline(netem), create, false)
-            .await
-            .map_err(|e| {
-                if e.to_string().contains("No such file") {
-                    anyhow!(
-                        "this kernel has no netem (sch_netem), which delay, jitter, loss, duplicate and corrupt need: load it with `modprobe sch_netem` (on Debian and Ubuntu it is in the kernel's modules package); rate alone works without it"
-                    )
-                } else {
-                    e
-                }
-            })?;
+        send(
+            netlink,
+            RouteNetlinkMessage::NewQueueDiscipline(netem),
+            create,
+            false,
+        )
+        .await
+        .map_err(|e| {
+            if e.to_string().contains("No such file") {
+                anyhow::Error::new(NoNetem)
+            } else {
+                e
+            }
+        })?;
     }
     Ok(())
 }
+
+/// The kernel has no netem (sch_netem): `set` left the interface with
+/// its rate alone, and the daemon carries the rest (`net::wire`).
+#[derive(Debug)]
+pub struct NoNetem;
+
+impl std::fmt::Display for NoNetem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("this kernel has no netem (sch_netem)")
+    }
+}
+
+impl std::error::Error for NoNetem {}
 
 fn qdisc(
     index: u32,
@@ -180,7 +196,7 @@ fn qdisc(
 
 /// Sends one request and waits for its answer; with `absent_ok`, "there is
 /// none" is no error.
-async fn send(
+pub(super) async fn send(
     netlink: &Handle,
     payload: RouteNetlinkMessage,
     flags: u16,

@@ -9,7 +9,6 @@ use crate::daemon::control::{self, Request};
 pub use crate::lab::cables::{EndSpec, cable_name, find_cable};
 use crate::lab::netem::Netem;
 use crate::lab::plan::Plan;
-use crate::net::{links, netem};
 use crate::state::LabDir;
 
 /// What `link … down|up` did.
@@ -54,34 +53,27 @@ pub fn set_cable(lab: &str, a: &str, b: &str, up: bool) -> Result<CableChange> {
 }
 
 /// Puts `netem` on both ends of the cable between `a` and `b` (each
-/// direction gets it), replacing what the cable had; a clear `netem`
-/// takes every impairment off.
-pub fn impair(lab: &str, a: &str, b: &str, netem: &Netem) -> Result<String> {
+/// direction gets it) through the lab daemon, replacing what the cable
+/// had; a clear `netem` takes every impairment off.
+pub fn impair(lab: &str, a: &str, b: &str, netem: &Netem) -> Result<CableChange> {
     crate::ops::admin::require_admin("link")?;
-    let (_, plan) = running(lab)?;
+    let (dir, plan) = running(lab)?;
     let link = find_cable(&plan, &EndSpec::parse(a), &EndSpec::parse(b))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let mut handles = Vec::new();
-    for end in [link.a, link.b] {
-        let namespace = &plan.nodes[end.node].namespace;
-        handles.push(links::netlink_in(namespace, runtime.handle(), false)?.0);
+    let reply = control::call(
+        &dir.socket_path(),
+        &Request::Impair {
+            ends: [link.a, link.b],
+            netem: netem.clone(),
+        },
+    )
+    .with_context(|| {
+        format!("the daemon of lab {lab} does not answer (`labctl restart {lab}` starts it again)")
+    })?;
+    if let Some(error) = reply.error {
+        bail!("{error}");
     }
-    let set = |netem: &Netem| -> Result<()> {
-        for (end, handle) in [link.a, link.b].into_iter().zip(&handles) {
-            let name = format!("{}:{}", plan.nodes[end.node].name, plan.iface(end).name);
-            runtime
-                .block_on(netem::set(handle, plan.iface(end).index, netem))
-                .with_context(|| format!("on {name}"))?;
-        }
-        Ok(())
-    };
-    if let Err(e) = set(netem) {
-        // Half a change is worse than none: the cable is left clear.
-        let _ = set(&Netem::default());
-        return Err(e);
-    }
-    Ok(cable_name(&plan, &link))
+    Ok(CableChange {
+        cable: cable_name(&plan, &link),
+        changes: reply.changes,
+    })
 }
