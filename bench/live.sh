@@ -6,12 +6,16 @@
 # again (round through r3), then restore it and time until the direct path
 # is back (TTL 62 again). Target: at most 1 s each. Then on labs/mail-com.yaml:
 # `labctl apply` of a mail password change, the command's whole time
-# (target: at most 100 ms). BENCH_RUNS cycles each (default 5); medians and
-# the worst are printed. A miss is a result, not a failure: the script
+# (target: at most 100 ms). Then a two-host lab for impairments: a 100 MB
+# TCP transfer over a clear cable (the kernel's veth: the floor) and over a
+# cable with `--loss 0.001%` (netem, or the lab daemon's userspace wire on a
+# kernel without netem), throughput as a fraction of the floor; and with
+# `--delay 10ms` the round trip's excess over the 20 ms asked (median of 50
+# pings). BENCH_RUNS cycles each (default 5); medians and the worst are printed. A miss is a result, not a failure: the script
 # exits non-zero only when something broke.
 #
 # Everything happens inside the labs' own namespaces (labs bench-live-PID
-# and bench-apply-PID); on exit — normal, error, Ctrl-C — they are taken down.
+# bench-apply-PID and bench-wire-PID); on exit — normal, error, Ctrl-C — they are taken down.
 #
 # Environment:
 #   LABCTL=PATH     benchmark this binary (default target/release/labctl, built)
@@ -22,6 +26,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RUNS=${BENCH_RUNS:-5}
 LAB="bench-live-$$"
 MAIL_LAB="bench-apply-$$"
+WIRE_LAB="bench-wire-$$"
 TMP=""
 
 say() { printf '%s\n' "$*" >&2; }
@@ -30,7 +35,7 @@ die() { say "bench-live: error: $*"; exit 1; }
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
-    for lab in "$LAB" "$MAIL_LAB"; do
+    for lab in "$LAB" "$MAIL_LAB" "$WIRE_LAB"; do
         if [[ -n ${LABCTL:-} && -e ${LABCTL_RUN_DIR:-/run/labctl}/$lab ]]; then
             "$LABCTL" down "$lab" >/dev/null 2>&1 || say "bench-live: warning: could not take down lab $lab"
         fi
@@ -102,3 +107,46 @@ for run in $(seq "$RUNS"); do
 done
 printf '  %-44s median %.3f s, worst %.3f s (target <= 0.1 s)\n' "apply of a mail password (whole command)" \
     "$(median < "$TMP/apply")" "$(sort -g "$TMP/apply" | tail -1)"
+"$LABCTL" down "$MAIL_LAB" >/dev/null
+
+cat > "$TMP/wire.yaml" <<EOF
+name: $WIRE_LAB
+nodes:
+  a: {kind: host, interfaces: {eth0: 10.9.0.1/24}}
+  b: {kind: host, interfaces: {eth0: 10.9.0.2/24}}
+links:
+  - [a, b]
+EOF
+"$LABCTL" up "$TMP/wire.yaml" >/dev/null 2>"$TMP/up.log" || { cat "$TMP/up.log" >&2; die "up of the two-host lab failed"; }
+# Seconds to send 100 MB from a to b over TCP.
+transfer() {
+    "$LABCTL" exec "$WIRE_LAB" b -- sh -c 'timeout 30 nc -l -p 5001 > /dev/null' &
+    local sink=$! deadline=$(( $(date +%s) + 5 ))
+    until "$LABCTL" exec "$WIRE_LAB" b -- ss -ltn | grep -q ':5001 '; do
+        (( $(date +%s) < deadline )) || die "the sink did not listen"
+    done
+    local start end
+    start=$(now)
+    "$LABCTL" exec "$WIRE_LAB" a -- sh -c 'head -c 100000000 /dev/zero | timeout 30 nc -N 10.9.0.2 5001' || die "the transfer failed"
+    end=$(now)
+    wait "$sink" || die "the sink failed"
+    echo "$end - $start" | bc -l
+}
+: > "$TMP/clear"; : > "$TMP/carried"
+for run in $(seq "$RUNS"); do
+    "$LABCTL" link "$WIRE_LAB" a b --clear >/dev/null || die "link --clear failed"
+    transfer >> "$TMP/clear"
+    "$LABCTL" link "$WIRE_LAB" a b --loss 0.001% > "$TMP/link.out" || die "link --loss failed"
+    transfer >> "$TMP/carried"
+done
+how="the kernel's netem"
+grep -q "lab daemon carries" "$TMP/link.out" && how="the daemon's wire (no netem)"
+clear=$(median < "$TMP/clear"); carried=$(median < "$TMP/carried")
+printf '  %-44s clear %.0f Mbit/s, impaired %.0f Mbit/s (%.0f %% of the clear cable)\n' \
+    "100 MB over TCP, $how" "$(echo "800 / $clear" | bc -l)" "$(echo "800 / $carried" | bc -l)" \
+    "$(echo "100 * $clear / $carried" | bc -l)"
+"$LABCTL" link "$WIRE_LAB" a b --delay 10ms >/dev/null || die "link --delay failed"
+"$LABCTL" exec "$WIRE_LAB" a -- ping -c50 -i0.02 10.9.0.2 | sed -n 's/.*time=\([0-9.]*\) ms/\1/p' | tail -n +2 > "$TMP/rtt"
+printf '  %-44s median %.3f ms over the 20 ms asked, worst %.3f ms\n' "round trip with --delay 10ms" \
+    "$(echo "$(median < "$TMP/rtt") - 20" | bc -l)" "$(echo "$(sort -g "$TMP/rtt" | tail -1) - 20" | bc -l)"
+"$LABCTL" down "$WIRE_LAB" >/dev/null
