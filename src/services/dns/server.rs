@@ -63,8 +63,10 @@ pub async fn serve(
     let mut tasks = tokio::task::JoinSet::new();
     let stopping = Arc::new(AtomicBool::new(false));
     let mut threads = Vec::new();
+    let mut batch_sockets = Vec::new();
     for socket in udp {
         let socket = Arc::new(socket.into_std()?);
+        batch_sockets.push(socket.clone());
         let (to_resolve, questions) = mpsc::channel(MAX_PENDING_RESOLUTIONS);
         let (batch_handler, batch_stopping) = (handler.clone(), stopping.clone());
         let batch_socket = socket.clone();
@@ -86,6 +88,9 @@ pub async fn serve(
     }
     stop.fired().await;
     stopping.store(true, Ordering::Relaxed);
+    for socket in &batch_sockets {
+        udp_batch::wake(socket);
+    }
     // The TCP loops end by themselves once their open connections drained.
     while tcp_tasks.join_next().await.is_some() {}
     tasks.shutdown().await;

@@ -32,7 +32,8 @@ use super::handler::{Handler, Pending, Prepared};
 const BATCH: usize = 64;
 /// Room per query: more than any EDNS size a client may use.
 const QUERY_ROOM: usize = 4096;
-/// How often a thread waiting for queries looks at the stop flag.
+/// How often a thread waiting for queries looks at the stop flag (`wake`
+/// ends the wait at once when the server stops).
 const STOP_CHECK: Duration = Duration::from_millis(200);
 
 /// A question for the resolver and who asked it.
@@ -117,6 +118,15 @@ pub fn run(
     Ok(())
 }
 
+/// Ends a batching thread's wait for queries at once (once its stop flag is
+/// set): no more datagrams are read from `socket` (`shutdown(SHUT_RD)`,
+/// which wakes a blocked `recvmmsg` with nothing; Linux says ENOTCONN for
+/// an unconnected socket but shuts it all the same).
+pub fn wake(socket: &UdpSocket) {
+    // SAFETY: plain shutdown(2) on a descriptor the socket owns.
+    unsafe { libc::shutdown(socket.as_raw_fd(), libc::SHUT_RD) };
+}
+
 /// One `sendmmsg` for the batch's replies, each to the peer it came from.
 fn send_all(
     fd: i32,
@@ -186,5 +196,25 @@ fn socket_addr(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {
             )))
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod wake_tests {
+    use super::*;
+
+    #[test]
+    fn wake_ends_a_blocked_read_with_nothing_rather_than_its_timeout() {
+        let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+        socket
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let reader = socket.clone();
+        let blocked = std::thread::spawn(move || reader.recv(&mut [0u8; 64]));
+        std::thread::sleep(Duration::from_millis(50));
+        wake(&socket);
+        // Woken: the read gives 0 bytes. Not woken, it would end after
+        // 30 s with a timeout error instead.
+        assert_eq!(blocked.join().unwrap().unwrap(), 0);
     }
 }
