@@ -10,7 +10,8 @@
 #   make bench   benchmarks: lab build against the kernel floor, DHCP against dnsmasq,
 #                DNS against knot, SMTP against Postfix, POP3 and IMAP retrieval against Dovecot,
 #                `labctl test` of MasterTech, `labctl grade` of a class of 200, capture,
-#                re-convergence, `labctl web` start-up and event stream (root)
+#                re-convergence, `labctl web` start-up and event stream, rootless;
+#                one failing does not stop the others, a summary table at the end (root)
 
 # rustup installs into ~/.cargo/bin (Debian's rustup package into
 # /usr/lib/rustup/bin): look there first, before an older system cargo.
@@ -98,16 +99,7 @@ labs-test: build deps
 	LABCTL=$(LABCTL) bash tests/labs-test.sh
 
 bench: build deps bench-deps
-	LABCTL=$(LABCTL) bash bench/run.sh
-	LABCTL=$(LABCTL) bash bench/dhcp.sh
-	LABCTL=$(LABCTL) bash bench/dns.sh
-	LABCTL=$(LABCTL) bash bench/mail.sh
-	LABCTL=$(LABCTL) bash bench/imap.sh
-	LABCTL=$(LABCTL) bash bench/checks.sh
-	LABCTL=$(LABCTL) bash bench/grade.sh
-	LABCTL=$(LABCTL) bash bench/capture.sh
-	LABCTL=$(LABCTL) bash bench/live.sh
-	LABCTL=$(LABCTL) bash bench/web.sh
+	LABCTL=$(LABCTL) bash bench/all.sh
 
 clean:
 	$(CARGO) clean
