@@ -8,6 +8,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -31,8 +32,10 @@ struct Made {
     netlink: Handle,
 }
 
-pub async fn build(plan: &Plan, progress: &Progress) -> Result<()> {
-    let made = create_namespaces(plan, progress)?;
+/// Builds `plan`'s network; the nodes' files go into the node-file store
+/// `store` (`etc::mount_store`).
+pub async fn build(plan: &Plan, store: &Path, progress: &Progress) -> Result<()> {
+    let made = create_namespaces(plan, store, progress)?;
 
     let bridges = progress.phase(
         "bridges",
@@ -125,10 +128,11 @@ pub async fn build(plan: &Plan, progress: &Progress) -> Result<()> {
     Ok(())
 }
 
-fn create_namespaces(plan: &Plan, progress: &Progress) -> Result<Vec<Made>> {
+fn create_namespaces(plan: &Plan, store: &Path, progress: &Progress) -> Result<Vec<Made>> {
     netns::ensure_netns_dir()?;
+    etc::mount_store(store)?;
     for node in &plan.nodes {
-        etc::write_node_files(node)?;
+        etc::write_node_files(node, store)?;
     }
     let phase = progress.phase("namespaces", plan.nodes.len());
     let wanted = plan

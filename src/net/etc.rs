@@ -1,7 +1,11 @@
 //! Per-node files under /etc/netns/NAMESPACE/, which `labctl exec` (and
 //! `ip netns exec`) bind-mount over /etc inside the node: its own
-//! resolv.conf, hosts and hostname. Rootless, they live on the lab's
-//! private tmpfs (`rootless::ns_dir`) instead of /etc/netns.
+//! resolv.conf, hosts and hostname. As root, /etc/netns/NAMESPACE is a
+//! symbolic link into the lab's node-file store, a tmpfs of the lab's own
+//! in its state dir (`STORE`): `down` unmounts it in one step, where
+//! removing a directory from /etc one by one cost about 3 ms each on an
+//! ext4 root (0.2 s of a 1000-host `down`). Rootless, they live on the
+//! lab's private tmpfs (`rootless::ns_dir`) instead of /etc/netns.
 
 use std::fs;
 use std::io::ErrorKind;
@@ -9,6 +13,8 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use nix::errno::Errno;
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
 
 use crate::lab::plan::PlanNode;
 
@@ -21,9 +27,54 @@ pub fn node_etc_dir(namespace: &str) -> PathBuf {
     }
 }
 
-pub fn write_node_files(node: &PlanNode) -> Result<()> {
+/// The node-file store's name in a lab's state dir.
+pub const STORE: &str = "etc";
+
+/// Mounts the lab's node-file store at `store` (as root; rootless labs
+/// have their tmpfs already). Readable by root only, like the state dir:
+/// what a node reads through /etc is bind-mounted there, with its own modes.
+pub fn mount_store(store: &Path) -> Result<()> {
+    if crate::rootless::ns_dir().is_some() {
+        return Ok(());
+    }
+    fs::create_dir_all(store).with_context(|| format!("cannot create {}", store.display()))?;
+    mount(
+        Some("tmpfs"),
+        store,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some("mode=0700"),
+    )
+    .with_context(|| format!("cannot mount a tmpfs on {}", store.display()))
+}
+
+/// Unmounts the lab's node-file store (absent or not mounted is fine).
+pub fn unmount_store(store: &Path) -> Result<()> {
+    match umount2(store, MntFlags::MNT_DETACH) {
+        Ok(()) | Err(Errno::EINVAL) | Err(Errno::ENOENT) => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot unmount {}", store.display())),
+    }
+}
+
+/// Writes node `node`'s files: into `store` behind a link from
+/// /etc/netns/NAMESPACE as root, straight into the node's directory
+/// rootless.
+pub fn write_node_files(node: &PlanNode, store: &Path) -> Result<()> {
     let dir = node_etc_dir(&node.namespace);
-    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    if crate::rootless::ns_dir().is_none() {
+        let real = store.join(&node.namespace);
+        fs::create_dir_all(&real).with_context(|| format!("cannot create {}", real.display()))?;
+        fs::create_dir_all(ETC_NETNS).with_context(|| format!("cannot create {ETC_NETNS}"))?;
+        // A link left by a lab that was never taken down (its store went
+        // with a reboot) is replaced; anything else there `up` has refused.
+        if fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
+            let _ = fs::remove_file(&dir);
+        }
+        std::os::unix::fs::symlink(&real, &dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+    } else {
+        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
     let write = |name: &str, text: String| {
         let path = dir.join(name);
         fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
@@ -63,6 +114,7 @@ pub fn write_resolv_conf(
     fs::rename(&tmp, &path).with_context(|| format!("cannot replace {}", path.display()))
 }
 
+/// Removes the node's files (its link, as root: the store goes whole).
 pub fn remove_node_files(namespace: &str) -> Result<()> {
     let dir = node_etc_dir(namespace);
     match fs::remove_dir_all(&dir) {

@@ -107,6 +107,10 @@ pub fn teardown(dir: &LabDir, plan: Option<&Plan>) -> Result<()> {
         }
         None => Vec::new(),
     };
+    let failures = match etc::unmount_store(&dir.dir.join(etc::STORE)) {
+        Ok(()) => failures,
+        Err(e) => [failures, vec![format!("{e:#}")]].concat(),
+    };
     if failures.is_empty() {
         dir.remove()
     } else {

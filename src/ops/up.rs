@@ -183,7 +183,7 @@ async fn steps(
     on_built: OnBuilt<'_>,
 ) -> Result<(BTreeMap<String, ClientReport>, Duration)> {
     let building = Instant::now();
-    build(plan, progress).await?;
+    build(plan, &dir.dir.join(etc::STORE), progress).await?;
     super::tls::prepare(plan, dir)?;
     let built = building.elapsed();
     on_built(plan)?;
