@@ -134,7 +134,7 @@ EOF
 "$LABCTL" up "$TMP/lab.yaml" >/dev/null
 LAB_UP=1
 in_node() { local node=$1; shift; "$LABCTL" exec "$LAB" "$node" -- "$@"; }
-"$LABCTL" ca "$LAB" -o "$TMP/ca.pem" 2>/dev/null
+"$LABCTL" ca "$LAB" -o "$TMP/ca.pem" 2>/dev/null || { echo "cannot export the lab's CA" >&2; exit 1; }
 
 # --- Postfix, a private instance in ref -------------------------------------
 P=$TMP/postfix
