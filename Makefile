@@ -8,7 +8,8 @@
 # see tools/bootstrap.sh.
 #   make labs-test  every course lab and example graded end to end (root)
 #   make bench   benchmarks: lab build against the kernel floor, DHCP against dnsmasq,
-#                DNS against knot, SMTP against Postfix, POP3 and IMAP retrieval against Dovecot,
+#                DNS against knot, SMTP (plain and STARTTLS) against Postfix, POP3 and
+#                IMAP retrieval (plain and TLS) against Dovecot,
 #                `labctl test` of MasterTech, `labctl grade` of a class of 200, capture,
 #                re-convergence, `labctl web` start-up and event stream, rootless;
 #                one failing does not stop the others, a summary table at the end (root)

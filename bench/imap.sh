@@ -2,27 +2,40 @@
 # bench/imap.sh — IMAP retrieval benchmark (`make bench`, as root).
 #
 # What it is for: how fast labctl's IMAP server hands out 1,000 messages,
-# against Dovecot (dovecot-imapd) measured the same way in the same run.
+# against Dovecot (dovecot-imapd) measured the same way in the same run, in
+# plain text (143) and over TLS from the first byte (993).
 #
 # How:
 #   1. One lab (bench-imap) with three nodes on one switch: `imap` runs
-#      labctl's mail service (IMAP on 143), `ref` runs Dovecot (started by
-#      this script inside the node with `labctl exec`, listening only on the
-#      node's address, its maildirs and config in a temp dir), and `client`
-#      runs the load.
+#      labctl's mail service (IMAP on 143, IMAPS on 993: `tls: optional`),
+#      `ref` runs Dovecot (started by this script inside the node with
+#      `labctl exec`, listening only on the node's address, its maildirs and
+#      config in a temp dir; `ssl = yes`, so 143 plain and 993 TLS, with a
+#      certificate the lab's CA issued to ref, which serves an idle web site
+#      with TLS only for that), and `client` runs the load. Dovecot's
+#      `ssl = required` would refuse the plain-text runs' LOGIN on 143; on
+#      993 it changes nothing.
 #   2. The same IMAP_MESSAGES messages (default 1,000, about 5 KiB each:
 #      text and a base64 attachment) are put into ada's INBOX on both
 #      servers as maildir files in new/ (both servers pick such files up).
-#   3. bench/imap_client.py (a raw-socket client, so client parsing stays
-#      small) logs in, selects INBOX and times (a) one
+#   3. imap-load (bench/imap_load.rs, built here as a cargo example; it
+#      reads each reply whole and looks only at its last line, so the
+#      client's work stays small) logs in, selects INBOX and times (a) one
 #      `UID FETCH 1:* (UID FLAGS RFC822.SIZE BODY.PEEK[])` — bulk retrieval,
 #      as a client syncing a mailbox does — and (b) one
 #      `UID FETCH n (BODY.PEEK[])` per message, one after the other — the
-#      round-trip-bound way of reading one at a time.
+#      round-trip-bound way of reading one at a time. Each session once in
+#      plain text and once over TLS (993, the certificate checked against
+#      the lab's CA; the handshake is before the timed part).
 #   4. One warm-up session per server (Dovecot builds its index, labctl
-#      its UID list), then IMAP_RUNS (default 5) sessions per server,
-#      interleaved; the table shows the medians and the ratio
-#      Dovecot time / labctl time (above 1: labctl is faster).
+#      its UID list), then IMAP_RUNS (default 5) sessions per server and
+#      mode, interleaved; the table shows the medians, the ratio
+#      Dovecot time / labctl time (above 1: labctl is faster) and the
+#      client's own CPU time as a share of the time measured (near 100 %
+#      would mean the client, not the server, sets the pace). The client
+#      was a Python script until TLS came: Python's ssl module spent 3-4
+#      times longer than this client on the same bulk reply over TLS, and
+#      set the pace there.
 #   5. With 2 cores or more, the servers are pinned to CPU 0 and the client
 #      to CPU 1 (taskset).
 # It prints the ratio (a result, not a pass/fail); it exits non-zero only
@@ -36,6 +49,7 @@
 #
 # Environment:
 #   LABCTL=PATH        benchmark this binary instead of building target/release/labctl
+#   IMAP_LOAD=PATH     the client (default: built as target/release/examples/imap-load)
 #   IMAP_MESSAGES=N    messages in the mailbox (default 1000)
 #   IMAP_RUNS=N        measured sessions per server (default 5)
 #   BENCH_KEEP=1       keep the temp dir (lab file, Dovecot config and log)
@@ -88,6 +102,12 @@ if [[ -z ${LABCTL:-} ]]; then
     LABCTL=$ROOT/target/release/labctl
 fi
 [[ -x $LABCTL ]] || die "$LABCTL is not an executable"
+if [[ -z ${IMAP_LOAD:-} ]]; then
+    (cd "$ROOT" && cargo build --release --locked --quiet --example imap-load) \
+        || die "cannot build the client (cargo build --release --example imap-load)"
+    IMAP_LOAD=$ROOT/target/release/examples/imap-load
+fi
+[[ -x $IMAP_LOAD ]] || die "$IMAP_LOAD is not an executable"
 [[ ! -e $RUN_DIR/$LAB ]] || die "lab $LAB is already up (not by this run): take it down with 'labctl down $LAB' first"
 
 TMP=$(mktemp -d /tmp/labctl-bench-imap.XXXXXX)
@@ -109,9 +129,13 @@ nodes:
       mail:
         domains: [mt.com]
         users: {ada: secret}
+        tls: optional
   ref:
     kind: server
     interfaces: {eth0: $DOVECOT_ADDR/24}
+    services:
+      # Idle: only so that the lab's CA issues ref a certificate (Dovecot's).
+      web: {pages: {/: reference}, tls: optional}
   client:
     kind: host
     interfaces: {eth0: 10.78.0.20/24}
@@ -154,12 +178,17 @@ DOVECOT=$TMP/dovecot
 mkdir -p "$DOVECOT/run" "$DOVECOT/maildir/ada/new" "$DOVECOT/maildir/ada/cur" "$DOVECOT/maildir/ada/tmp" "$DOVECOT/home/ada"
 cp "$TMP"/messages/* "$DOVECOT/maildir/ada/new/"
 chown -R nobody:nogroup "$DOVECOT/maildir" "$DOVECOT/home"
+# ref's certificate (and the CA's after it) and key, from the lab's CA;
+# Dovecot's master reads them as root.
+install -m 600 "$RUN_DIR/$LAB/tls/ref.pem" "$RUN_DIR/$LAB/tls/ref.key" "$DOVECOT/"
 cat >"$DOVECOT/dovecot.conf" <<CONF
 base_dir = $DOVECOT/run
 state_dir = $DOVECOT/state
 listen = $DOVECOT_ADDR
 protocols = imap
-ssl = no
+ssl = yes
+ssl_cert = <$DOVECOT/ref.pem
+ssl_key = <$DOVECOT/ref.key
 disable_plaintext_auth = no
 auth_mechanisms = plain
 log_path = $DOVECOT/dovecot.log
@@ -177,50 +206,62 @@ CONF
 "$LABCTL" exec "$LAB" ref -- "${SERVER_CPU[@]}" /usr/sbin/dovecot -F -c "$DOVECOT/dovecot.conf" >"$DOVECOT/stdout.log" 2>&1 &
 DOVECOT_PID=$!
 
-wait_listening() { # NODE ADDRESS
+wait_listening() { # NODE ADDRESS PORT
     local i
     for (( i = 0; i < 100; i++ )); do
-        ip netns exec "$LAB.$1" ss -Hltn "sport = :143" | grep -q "$2:143" && return 0
+        ip netns exec "$LAB.$1" ss -Hltn "sport = :$3" | grep -q "$2:$3" && return 0
         sleep 0.05
     done
     return 1
 }
-wait_listening imap "0.0.0.0" || die "labctl's IMAP server is not listening on 143"
-wait_listening ref "$DOVECOT_ADDR" || { cat "$DOVECOT/stdout.log" "$DOVECOT/dovecot.log" >&2 2>/dev/null; die "Dovecot is not listening on 143"; }
+for port in 143 993; do
+    wait_listening imap "0.0.0.0" $port || die "labctl's IMAP server is not listening on $port"
+    wait_listening ref "$DOVECOT_ADDR" $port || { cat "$DOVECOT/stdout.log" "$DOVECOT/dovecot.log" >&2 2>/dev/null; die "Dovecot is not listening on $port"; }
+done
 
 # ---------------------------------------------------------------- measuring
-CLIENT=$ROOT/bench/imap_client.py
-session() { # ADDRESS → "bulk single messages octets"
-    timeout 300 "$LABCTL" exec "$LAB" client -- "${CLIENT_CPU[@]}" python3 "$CLIENT" "$1" "$MESSAGES" \
-        || die "the IMAP session with $1 failed"
+"$LABCTL" ca "$LAB" -o "$TMP/ca.pem" 2>/dev/null || die "cannot export the lab's CA"
+session() { # ADDRESS MODE → "bulk single messages octets bulk_cpu single_cpu"
+    local tls=(); [[ $2 == tls ]] && tls=(--tls --ca "$TMP/ca.pem")
+    timeout 300 "$LABCTL" exec "$LAB" client -- "${CLIENT_CPU[@]}" "$IMAP_LOAD" "$1" "$MESSAGES" "${tls[@]}" \
+        || die "the IMAP session ($2) with $1 failed"
 }
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 say "bench-imap: warm-up sessions"
-session "$LABCTL_ADDR" >/dev/null
-session "$DOVECOT_ADDR" >/dev/null
-declare -A BULK SINGLE
+for mode in plain tls; do
+    session "$LABCTL_ADDR" $mode >/dev/null
+    session "$DOVECOT_ADDR" $mode >/dev/null
+done
+# Times and the client's CPU share (percent), by "kind server mode".
+declare -A TIMES SHARE
 for (( run = 1; run <= RUNS; run++ )); do
-    for server in labctl dovecot; do
-        address=$LABCTL_ADDR; [[ $server == dovecot ]] && address=$DOVECOT_ADDR
-        read -r bulk single fetched octets < <(session "$address")
-        say "  run $run/$RUNS $server: bulk ${bulk}s, one by one ${single}s ($fetched messages, $octets octets)"
-        BULK[$server]+=" $bulk"
-        SINGLE[$server]+=" $single"
+    for mode in plain tls; do
+        for server in labctl dovecot; do
+            address=$LABCTL_ADDR; [[ $server == dovecot ]] && address=$DOVECOT_ADDR
+            read -r bulk single fetched octets bulk_cpu single_cpu < <(session "$address" $mode)
+            say "  run $run/$RUNS $server $mode: bulk ${bulk}s, one by one ${single}s ($fetched messages, $octets octets; client CPU ${bulk_cpu}s, ${single_cpu}s)"
+            TIMES[bulk $server $mode]+=" $bulk"
+            TIMES[single $server $mode]+=" $single"
+            SHARE[bulk $server $mode]+=" $(awk -v c="$bulk_cpu" -v t="$bulk" 'BEGIN { printf "%.0f", 100 * c / t }')"
+            SHARE[single $server $mode]+=" $(awk -v c="$single_cpu" -v t="$single" 'BEGIN { printf "%.0f", 100 * c / t }')"
+        done
     done
 done
 
-row() { printf '%-26s %12s %12s %8s\n' "$@"; }
+row() { printf '%-36s %10s %10s %8s %18s\n' "$@"; }
 echo
-echo "IMAP retrieval of $MESSAGES messages — $(date +%Y-%m-%d), $(nproc) cores, $PINNING, median of $RUNS sessions"
-row "" "labctl" "Dovecot" "ratio"
-for kind in bulk single; do
-    if [[ $kind == bulk ]]; then
-        l=$(median "${BULK[labctl]}"); d=$(median "${BULK[dovecot]}"); name="UID FETCH 1:* BODY.PEEK[]"
-    else
-        l=$(median "${SINGLE[labctl]}"); d=$(median "${SINGLE[dovecot]}"); name="one UID FETCH per message"
-    fi
-    ratio=$(awk -v l="$l" -v d="$d" 'BEGIN { printf "%.2fx", d / l }')
-    row "$name" "${l}s" "${d}s" "$ratio"
+echo "IMAP retrieval of $MESSAGES messages — $(date +%Y-%m-%d), $(nproc) cores, $PINNING, median of $RUNS sessions, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+row "" "labctl" "Dovecot" "ratio" "client CPU share"
+for mode in plain tls; do
+    for kind in bulk single; do
+        name="UID FETCH 1:* BODY.PEEK[]"; [[ $kind == single ]] && name="one UID FETCH per message"
+        [[ $mode == tls ]] && name="$name, TLS"
+        l=$(median "${TIMES[$kind labctl $mode]}"); d=$(median "${TIMES[$kind dovecot $mode]}")
+        ratio=$(awk -v l="$l" -v d="$d" 'BEGIN { printf "%.2fx", d / l }')
+        share="$(median "${SHARE[$kind labctl $mode]}")% / $(median "${SHARE[$kind dovecot $mode]}")%"
+        row "$name" "${l}s" "${d}s" "$ratio" "$share"
+    done
 done
-echo "(ratio = Dovecot time / labctl time: above 1 means labctl is faster)"
+echo "(ratio = Dovecot time / labctl time: above 1 means labctl is faster; TLS on 993, handshake not timed;"
+echo " client CPU share = the client's CPU time / the time measured, labctl / Dovecot)"

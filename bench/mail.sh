@@ -4,8 +4,9 @@
 # What it is for: how many messages per second labctl's SMTP server accepts
 # with durable storage (each 250 only after tmp/ + fsync + rename into new/ +
 # fsync of the directory), against Postfix with its queue on disk measured
-# the same way in the same run; and how fast labctl's POP3 server hands out
-# 1,000 messages, against Dovecot's POP3 server on the same messages.
+# the same way in the same run, in plain text and over STARTTLS; and how
+# fast labctl's POP3 server hands out 1,000 messages, against Dovecot's
+# POP3 server on the same messages.
 #
 # How:
 #   1. One lab (bench-mail): node `mx` runs labctl's mail service (domain
@@ -18,12 +19,27 @@
 #      dir, `local_transport = discard` so the figure is its smtpd + cleanup +
 #      queue manager with the queue fsynced, the same promise as our 250),
 #      MAIL_RUNS times (default 3) interleaved; the median rate is shown.
-#   3. POP3: 1,000 messages of 5 KiB are put into both maildirs (labctl's
+#   3. STARTTLS: smtp-source has no TLS, so smtp-load (bench/smtp_load.rs,
+#      labctl's own SMTP client, built here as a cargo example) sends the
+#      same load: 20 sessions, a connection per message as smtp-source
+#      without -d, greeting, EHLO, STARTTLS, EHLO, MAIL, RCPT, DATA, QUIT,
+#      each certificate checked against the lab's CA. Both servers offer
+#      STARTTLS and accept plain text too: labctl's mail service has
+#      `tls: optional`, Postfix `smtpd_tls_security_level = may` with a
+#      certificate the lab's CA issued to ref (ref serves an idle web site
+#      with TLS only for that: the CA vouches only for the lab's TLS
+#      servers). Twice: with TLS session resumption (rustls' default; both
+#      servers issue tickets) and with a full handshake on every connection
+#      (`--no-resume`). smtp-load also runs in plain text against both, so
+#      its figures can be set beside smtp-source's: near 1x means the
+#      client is not what limits the rate.
+#   4. POP3: 1,000 messages of 5 KiB are put into both maildirs (labctl's
 #      store and Dovecot's), then one Python poplib client logs in, LISTs and
 #      RETRs all of them and quits (no DELE), against labctl (mx:110) and
 #      Dovecot (ref:110), after one warm-up pass each; median of MAIL_RUNS.
-# Target of the mail issue: SMTP >= 2x Postfix. It prints PASS/MISS (a miss
-# is a result, not a failure) and exits non-zero only when something broke.
+# Targets: SMTP >= 2x Postfix (mail issue), and the same over STARTTLS
+# (email-security issue). It prints PASS/MISS (a miss is a result, not a
+# failure) and exits non-zero only when something broke.
 # The machine's load average is printed: other work on the machine changes
 # both figures, the ratio less.
 #
@@ -33,6 +49,7 @@
 #
 # Environment:
 #   LABCTL=PATH       benchmark this binary (default target/release/labctl)
+#   SMTP_LOAD=PATH    the load client (default: built as target/release/examples/smtp-load)
 #   MAIL_MESSAGES=N   messages per SMTP run (default 5000)
 #   MAIL_RUNS=N       runs per server (default 3)
 #   BENCH_KEEP=1      keep the temp dir
@@ -40,6 +57,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LABCTL=${LABCTL:-$ROOT/target/release/labctl}
+SMTP_LOAD=${SMTP_LOAD:-}
 MESSAGES=${MAIL_MESSAGES:-5000}
 RUNS=${MAIL_RUNS:-3}
 POP3_MESSAGES=1000
@@ -59,9 +77,16 @@ if ! command -v smtp-source >/dev/null || ! command -v postfix >/dev/null || ! c
   echo "bench-mail: installing postfix and dovecot-pop3d"
   bash "$ROOT/tools/bootstrap.sh" servers postfix dovecot-pop3d || { echo "cannot install postfix and dovecot-pop3d" >&2; exit 1; }
 fi
-for tool in smtp-source postfix dovecot python3; do
+command -v /usr/bin/time >/dev/null || bash "$ROOT/tools/bootstrap.sh" packages time >/dev/null || { echo "cannot install time" >&2; exit 1; }
+for tool in smtp-source postfix dovecot python3 /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "missing $tool after installing its package" >&2; exit 1; }
 done
+if [ -z "$SMTP_LOAD" ]; then
+  (cd "$ROOT" && cargo build --release --locked --quiet --example smtp-load) \
+    || { echo "cannot build the load client (cargo build --release --example smtp-load)" >&2; exit 1; }
+  SMTP_LOAD=$ROOT/target/release/examples/smtp-load
+fi
+[ -x "$SMTP_LOAD" ] || { echo "$SMTP_LOAD is not an executable" >&2; exit 1; }
 if [ -e "$RUN_DIR/$LAB" ]; then
   echo "lab $LAB is already up: take it down first ($LABCTL down $LAB)" >&2
   exit 1
@@ -94,9 +119,13 @@ nodes:
       mail:
         domains: [bench.test]
         users: {to: secret, pop: secret}
+        tls: optional
   ref:
     kind: server
     interfaces: {eth0: $REF/24}
+    services:
+      # Idle: only so that the lab's CA issues ref a certificate (Postfix's).
+      web: {pages: {/: reference}, tls: optional}
   load:
     kind: host
     interfaces: {eth0: 10.78.0.4/24}
@@ -105,12 +134,16 @@ EOF
 "$LABCTL" up "$TMP/lab.yaml" >/dev/null
 LAB_UP=1
 in_node() { local node=$1; shift; "$LABCTL" exec "$LAB" "$node" -- "$@"; }
+"$LABCTL" ca "$LAB" -o "$TMP/ca.pem" 2>/dev/null || { echo "cannot export the lab's CA" >&2; exit 1; }
 
 # --- Postfix, a private instance in ref -------------------------------------
 P=$TMP/postfix
 mkdir -p "$P/etc" "$P/spool" "$P/data"
 chown postfix "$P/data"
 cp /etc/postfix/master.cf "$P/etc/"
+# ref's certificate (and the CA's after it) and key, from the lab's CA;
+# smtpd reads them as root before it drops privileges.
+install -m 600 "$RUN_DIR/$LAB/tls/ref.pem" "$RUN_DIR/$LAB/tls/ref.key" "$P/etc/"
 cat >"$P/etc/main.cf" <<EOF
 compatibility_level = 3.6
 queue_directory = $P/spool
@@ -131,6 +164,10 @@ smtpd_client_connection_count_limit = 0
 smtpd_client_connection_rate_limit = 0
 default_process_limit = 100
 biff = no
+smtpd_tls_security_level = may
+smtpd_tls_cert_file = $P/etc/ref.pem
+smtpd_tls_key_file = $P/etc/ref.key
+smtpd_tls_loglevel = 0
 EOF
 in_node ref postfix -c "$P/etc" start >/dev/null 2>&1 || { echo "postfix did not start (see $P/maillog)" >&2; exit 1; }
 
@@ -187,18 +224,31 @@ wait_port "$OURS" 25; wait_port "$REF" 25; wait_port "$OURS" 110; wait_port "$RE
 now() { date +%s.%N; }
 inbox_count() { find "$RUN_DIR/$LAB/mail/mx/maildirs/to/new" -type f | wc -l; }
 
-smtp_rate() { # server -> messages per second
-  local before start end
-  [ "$1" = "$OURS" ] && before=$(inbox_count)
+# The same load from either client; smtp-load prints its own line
+# (`messages seconds rate handshakes resumed`) to $TMP/client.out.
+LOAD_ARGS=(-s "$SESSIONS" -m "$MESSAGES" -l "$SIZE" -f from@load.test -t to@bench.test)
+SOURCE=(smtp-source "${LOAD_ARGS[@]}")
+LOAD_PLAIN=("$SMTP_LOAD" "${LOAD_ARGS[@]}")
+LOAD_TLS=("$SMTP_LOAD" "${LOAD_ARGS[@]}" --starttls --ca "$TMP/ca.pem")
+LOAD_TLS_FULL=("${LOAD_TLS[@]}" --no-resume)
+
+# smtp_rate SERVER CLIENT... -> RATE (messages per second, timed from
+# outside the same way for both clients) and CLIENT_CPU (the client's CPU
+# time as a share of that time, percent: near 100 it would set the pace).
+smtp_rate() {
+  local server=$1 before start end; shift
+  [ "$server" = "$OURS" ] && before=$(inbox_count)
   start=$(now)
-  in_node load smtp-source -s "$SESSIONS" -m "$MESSAGES" -l "$SIZE" \
-    -f from@load.test -t to@bench.test "$1:25" >/dev/null
+  in_node load /usr/bin/time -f '%U %S' -o "$TMP/client.time" "$@" "$server:25" >"$TMP/client.out" \
+    || { echo "the SMTP load on $server failed" >&2; exit 1; }
   end=$(now)
-  if [ "$1" = "$OURS" ] && [ $(( $(inbox_count) - before )) -ne "$MESSAGES" ]; then
+  if [ "$server" = "$OURS" ] && [ $(( $(inbox_count) - before )) -ne "$MESSAGES" ]; then
     echo "labctl stored $(( $(inbox_count) - before )) of $MESSAGES messages" >&2; exit 1
   fi
-  python3 -c "print(f'{$MESSAGES / ($end - $start):.0f}')"
+  RATE=$(python3 -c "print(f'{$MESSAGES / ($end - $start):.0f}')")
+  CLIENT_CPU=$(awk -v t="$(python3 -c "print($end - $start)")" '{ printf "%.0f", 100 * ($1 + $2) / t }' "$TMP/client.time")
 }
+resumed() { awk '{ printf "%d of %d handshakes resumed", $5, $4 }' "$TMP/client.out"; }
 
 pop3_rate() { # server -> messages per second retrieved
   in_node load python3 - "$1" "$POP3_MESSAGES" <<'EOF'
@@ -218,23 +268,59 @@ EOF
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-echo "mail benchmark: $SESSIONS smtp-source sessions x $MESSAGES messages of $SIZE bytes; POP3 retrieval of $POP3_MESSAGES messages; $RUNS runs each"
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+verdict() { python3 -c "print('PASS' if $1 / $2 >= $TARGET_RATIO else 'MISS')"; }
+
+echo "mail benchmark: $SESSIONS SMTP sessions x $MESSAGES messages of $SIZE bytes, a connection per message (smtp-source; smtp-load in plain text and over STARTTLS); POP3 retrieval of $POP3_MESSAGES messages; $RUNS runs each, interleaved"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 pop3_rate "$OURS" >/dev/null; pop3_rate "$REF" >/dev/null   # warm-up: indexes
-ours_smtp=(); ref_smtp=(); ours_pop3=(); ref_pop3=()
+# Rates by measure and server: smtp (smtp-source), plain (smtp-load),
+# tls (STARTTLS, resumed sessions), full (STARTTLS, full handshakes), pop3.
+declare -A RATES
+declare -A SHARES
+measure() { # name server client... -> "RATE/s (client CPU N%)", also kept in RATES and SHARES
+  local name=$1 server=$2; shift 2
+  smtp_rate "$server" "$@"
+  RATES[$name]+=" $RATE"; SHARES[$name]+=" $CLIENT_CPU"
+  SAID="$RATE/s (client CPU $CLIENT_CPU%)"
+}
 for run in $(seq "$RUNS"); do
-  ours_smtp+=("$(smtp_rate "$OURS")"); ref_smtp+=("$(smtp_rate "$REF")")
-  ours_pop3+=("$(pop3_rate "$OURS")"); ref_pop3+=("$(pop3_rate "$REF")")
-  echo "run $run: SMTP labctl ${ours_smtp[-1]}/s postfix ${ref_smtp[-1]}/s; POP3 labctl ${ours_pop3[-1]}/s dovecot ${ref_pop3[-1]}/s"
+  measure smtp-ours "$OURS" "${SOURCE[@]}"; a=$SAID
+  measure smtp-ref "$REF" "${SOURCE[@]}"; b=$SAID
+  echo "run $run: SMTP (smtp-source) labctl $a, postfix $b"
+  measure plain-ours "$OURS" "${LOAD_PLAIN[@]}"; a=$SAID
+  measure plain-ref "$REF" "${LOAD_PLAIN[@]}"; b=$SAID
+  echo "run $run: SMTP (smtp-load) labctl $a, postfix $b"
+  measure tls-ours "$OURS" "${LOAD_TLS[@]}"; a="$SAID, $(resumed)"
+  measure tls-ref "$REF" "${LOAD_TLS[@]}"; b="$SAID, $(resumed)"
+  echo "run $run: STARTTLS labctl $a; postfix $b"
+  measure full-ours "$OURS" "${LOAD_TLS_FULL[@]}"; a="$SAID, $(resumed)"
+  measure full-ref "$REF" "${LOAD_TLS_FULL[@]}"; b="$SAID, $(resumed)"
+  echo "run $run: STARTTLS, full handshakes: labctl $a; postfix $b"
+  a=$(pop3_rate "$OURS"); b=$(pop3_rate "$REF")
+  RATES[pop3-ours]+=" $a"; RATES[pop3-ref]+=" $b"
+  echo "run $run: POP3 labctl $a/s dovecot $b/s"
 done
-os=$(printf '%s\n' "${ours_smtp[@]}" | median); rs=$(printf '%s\n' "${ref_smtp[@]}" | median)
-op=$(printf '%s\n' "${ours_pop3[@]}" | median); rp=$(printf '%s\n' "${ref_pop3[@]}" | median)
-smtp_ratio=$(python3 -c "print(f'{$os / $rs:.2f}')")
-pop3_ratio=$(python3 -c "print(f'{$op / $rp:.2f}')")
-verdict=$(python3 -c "print('PASS' if $os / $rs >= $TARGET_RATIO else 'MISS')")
+med() { tr ' ' '\n' <<<"${RATES[$1]}" | grep . | median; }
+share() { [ -n "${SHARES[$1]:-}" ] && echo "$(tr ' ' '\n' <<<"${SHARES[$1]}" | grep . | median)%" || echo "-"; }
+
 echo
-printf '%-28s %10s %10s %8s\n' "median of $RUNS" labctl reference ratio
-printf '%-28s %10s %10s %8s\n' "SMTP accepted msg/s" "$os" "$rs" "$smtp_ratio"
-printf '%-28s %10s %10s %8s\n' "POP3 retrieved msg/s" "$op" "$rp" "$pop3_ratio"
-echo "SMTP target >= ${TARGET_RATIO}x Postfix: $verdict ($smtp_ratio x)"
+printf '%-44s %10s %10s %8s %18s\n' "median of $RUNS" labctl reference ratio "client CPU share"
+row() { # label measure
+  local ours ref
+  ours=$(med "$2-ours"); ref=$(med "$2-ref")
+  printf '%-44s %10s %10s %8s %18s\n' "$1" "$ours" "$ref" "$(ratio "$ours" "$ref")" "$(share "$2-ours") / $(share "$2-ref")"
+}
+row "SMTP accepted msg/s (smtp-source)" smtp
+row "SMTP accepted msg/s (smtp-load)" plain
+row "STARTTLS accepted msg/s (resumed sessions)" tls
+row "STARTTLS accepted msg/s (full handshakes)" full
+row "POP3 retrieved msg/s (reference: Dovecot)" pop3
+target() { # measure -> "PASS (2.50x)"
+  echo "$(verdict "$(med "$1-ours")" "$(med "$1-ref")") ($(ratio "$(med "$1-ours")" "$(med "$1-ref")")x)"
+}
+echo "SMTP target >= ${TARGET_RATIO}x Postfix: $(target smtp)"
+echo "STARTTLS target >= ${TARGET_RATIO}x Postfix: resumed sessions $(target tls), full handshakes $(target full)"
+echo "smtp-load / smtp-source in plain text: labctl $(ratio "$(med plain-ours)" "$(med smtp-ours)")x, Postfix $(ratio "$(med plain-ref)" "$(med smtp-ref)")x (near 1: the client does not limit the rate)"
+echo "(client CPU share: the load client's CPU time / the time measured, labctl / reference)"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

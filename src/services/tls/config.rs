@@ -31,6 +31,12 @@ pub fn acceptor(chain_pem: &str, key_pem: &str) -> Result<TlsAcceptor> {
 
 /// A client's TLS settings that trust the CAs in `ca_pem` only.
 pub fn connector(ca_pem: &str) -> Result<TlsConnector> {
+    Ok(TlsConnector::from(Arc::new(client_config(ca_pem)?)))
+}
+
+/// The settings `connector` uses, for a caller that changes one before
+/// wrapping them (the benchmark's load client turns resumption off).
+pub fn client_config(ca_pem: &str) -> Result<ClientConfig> {
     let mut roots = RootCertStore::empty();
     for cert in certificates(ca_pem)? {
         roots
@@ -42,7 +48,7 @@ pub fn connector(ca_pem: &str) -> Result<TlsConnector> {
         .context("no TLS version in common with the crypto provider")?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    Ok(TlsConnector::from(Arc::new(config)))
+    Ok(config)
 }
 
 fn certificates(pem: &str) -> Result<Vec<CertificateDer<'static>>> {

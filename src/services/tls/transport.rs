@@ -255,6 +255,17 @@ pub fn describe(half: &ReadHalf) -> Option<String> {
     Some(format!("{version} {suite}"))
 }
 
+/// Whether the connection's TLS handshake resumed an earlier session
+/// (a ticket or session id) instead of a full one.
+pub fn is_resumed(half: &ReadHalf) -> bool {
+    let kind = match &*lock(&half.0) {
+        Stream::Server(s) => s.get_ref().1.handshake_kind(),
+        Stream::Client(s) => s.get_ref().1.handshake_kind(),
+        _ => None,
+    };
+    kind == Some(rustls::HandshakeKind::Resumed)
+}
+
 /// A server's halves of a new connection: plain, or after the handshake
 /// on an implicit-TLS port (`implicit`), which must finish within
 /// `handshake_time` so a silent client cannot hold a slot.

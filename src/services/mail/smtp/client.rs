@@ -223,6 +223,11 @@ impl Client {
         transport::is_encrypted(self.reader.get_ref())
     }
 
+    /// Whether the TLS handshake resumed an earlier session.
+    pub fn is_resumed(&self) -> bool {
+        transport::is_resumed(self.reader.get_ref())
+    }
+
     /// Logs in with the first mechanism of PLAIN (RFC 4616) and LOGIN that
     /// the EHLO reply offers; false when it offers neither.
     pub async fn log_in(
