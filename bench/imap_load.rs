@@ -21,8 +21,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "client_cpu.rs"]
+mod client_cpu;
+
 use anyhow::{Context, Result, bail};
 use clap::Parser;
+use client_cpu::cpu_time;
 use labctl::services::tls::config;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -224,13 +228,4 @@ fn search_uids(reply: &[u8]) -> Result<Vec<u32>> {
         .split_whitespace()
         .map(|n| n.parse().with_context(|| format!("`{n}` is not a UID")))
         .collect()
-}
-
-/// CPU time of this thread (all the client's work runs on it), from the
-/// scheduler's statistics; zero where they are missing.
-fn cpu_time() -> Duration {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|text| text.split_whitespace().next()?.parse().ok())
-        .map_or(Duration::ZERO, Duration::from_nanos)
 }

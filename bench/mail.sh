@@ -34,9 +34,11 @@
 #      its figures can be set beside smtp-source's: near 1x means the
 #      client is not what limits the rate.
 #   4. POP3: 1,000 messages of 5 KiB are put into both maildirs (labctl's
-#      store and Dovecot's), then one Python poplib client logs in, LISTs and
-#      RETRs all of them and quits (no DELE), against labctl (mx:110) and
-#      Dovecot (ref:110), after one warm-up pass each; median of MAIL_RUNS.
+#      store and Dovecot's), then pop3-load (bench/pop3_load.rs, a cargo
+#      example) logs in, LISTs and RETRs all of them and quits (no DELE),
+#      against labctl (mx:110) and Dovecot (ref:110), after one warm-up
+#      pass each; median of MAIL_RUNS. (A Python poplib client measured
+#      before 2026-12-02 set the pace itself.)
 # Targets: SMTP >= 2x Postfix (mail issue), and the same over STARTTLS
 # (email-security issue). It prints PASS/MISS (a miss is a result, not a
 # failure) and exits non-zero only when something broke.
@@ -50,6 +52,7 @@
 # Environment:
 #   LABCTL=PATH       benchmark this binary (default target/release/labctl)
 #   SMTP_LOAD=PATH    the load client (default: built as target/release/examples/smtp-load)
+#   POP3_LOAD=PATH    the POP3 client (default: built as target/release/examples/pop3-load)
 #   MAIL_MESSAGES=N   messages per SMTP run (default 5000)
 #   MAIL_RUNS=N       runs per server (default 3)
 #   BENCH_KEEP=1      keep the temp dir
@@ -58,6 +61,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LABCTL=${LABCTL:-$ROOT/target/release/labctl}
 SMTP_LOAD=${SMTP_LOAD:-}
+POP3_LOAD=${POP3_LOAD:-}
 MESSAGES=${MAIL_MESSAGES:-5000}
 RUNS=${MAIL_RUNS:-3}
 POP3_MESSAGES=1000
@@ -85,6 +89,11 @@ if [ -z "$SMTP_LOAD" ]; then
   (cd "$ROOT" && cargo build --release --locked --quiet --example smtp-load) \
     || { echo "cannot build the load client (cargo build --release --example smtp-load)" >&2; exit 1; }
   SMTP_LOAD=$ROOT/target/release/examples/smtp-load
+fi
+if [ -z "$POP3_LOAD" ]; then
+  (cd "$ROOT" && cargo build --release --locked --quiet --example pop3-load) \
+    || { echo "cannot build the POP3 client (cargo build --release --example pop3-load)" >&2; exit 1; }
+  POP3_LOAD=$ROOT/target/release/examples/pop3-load
 fi
 [ -x "$SMTP_LOAD" ] || { echo "$SMTP_LOAD is not an executable" >&2; exit 1; }
 if [ -e "$RUN_DIR/$LAB" ]; then
@@ -250,20 +259,8 @@ smtp_rate() {
 }
 resumed() { awk '{ printf "%d of %d handshakes resumed", $5, $4 }' "$TMP/client.out"; }
 
-pop3_rate() { # server -> messages per second retrieved
-  in_node load python3 - "$1" "$POP3_MESSAGES" <<'EOF'
-import poplib, sys, time
-host, count = sys.argv[1], int(sys.argv[2])
-start = time.monotonic()
-p = poplib.POP3(host, 110, timeout=30)
-p.user("pop"); p.pass_("secret")
-listed = p.list()[1]
-assert len(listed) == count, f"{len(listed)} messages listed"
-for n in range(1, count + 1):
-    p.retr(n)
-p.quit()
-print(f"{count / (time.monotonic() - start):.0f}")
-EOF
+pop3_rate() { # server -> messages per second retrieved (pop3-load's first field)
+  in_node load "$POP3_LOAD" "$1" "$POP3_MESSAGES" | awk '{ print $1 }'
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
