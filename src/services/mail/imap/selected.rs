@@ -14,6 +14,11 @@ use crate::services::mail::store::Flag;
 
 /// Responses are written out whenever this much is buffered.
 const WRITE_CHUNK: usize = 64 * 1024;
+/// A FETCH of one message up to this size is quick: its file is read from
+/// the page cache in microseconds, and its reply stays under one piece
+/// (`WRITE_CHUNK`) even if every line end doubles (bare LF to CRLF), so
+/// it never waits on the connection (which it must not: it runs there).
+const QUICK_FETCH: u64 = 24 * 1024;
 
 impl Session {
     /// Removes the selected mailbox's \Deleted messages (only those in
@@ -83,6 +88,22 @@ impl Session {
         self.line(&line);
         self.sync(false);
         self.tagged(tag, "OK SEARCH completed");
+    }
+
+    /// Whether `command` is a FETCH of one message small enough to run on
+    /// the connection's own thread (`server::run_quick`): handing it to
+    /// the blocking pool and back would cost more than the work.
+    pub fn is_quick(&self, command: &super::command::Command) -> bool {
+        let super::command::CommandBody::Fetch { set, uid, .. } = &command.body else {
+            return false;
+        };
+        let Some(mailbox) = self.mailbox.as_ref() else {
+            return false;
+        };
+        match mailbox.resolve(set, *uid) {
+            Ok(targets) => targets.len() == 1 && mailbox.messages[targets[0]].size <= QUICK_FETCH,
+            Err(_) => false,
+        }
     }
 
     pub(super) fn fetch(

@@ -237,11 +237,20 @@ async fn dialogue(
         };
         // The raw command (an APPEND's message, say) is not kept twice.
         drop(bytes);
-        let (returned, flow) = off_runtime(session, writer, move |session, pieces| {
-            session.handle(command, pieces)
-        })
-        .await?;
-        session = returned;
+        let flow = if session.is_quick(&command) {
+            // One small message: less work than the trip to the pool.
+            let (unused, _) = mpsc::channel(1);
+            let flow = session.handle(command, &unused);
+            session.drain(writer).await?;
+            flow
+        } else {
+            let (returned, flow) = off_runtime(session, writer, move |session, pieces| {
+                session.handle(command, pieces)
+            })
+            .await?;
+            session = returned;
+            flow
+        };
         let flow = flow?;
         if !session.last_status().is_empty() {
             log.server(session.last_status());
