@@ -88,11 +88,29 @@ TMP=""
 say() { printf '%s\n' "$*" >&2; }
 die() { say "bench-dns: error: $*"; exit 1; }
 
+# A process and its living descendants, one pid a line.
+tree_pids() {
+    cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
+        { pid = $1; sub(/^.*\) /, ""); parent[pid] = $2 }
+        END {
+            for (p in parent) {
+                for (q = p; q != "" && q > 1 && q != root; q = parent[q]) {}
+                if (q == root) print p
+            }
+        }'
+}
+
+# Stops each server this run started and waits for its child processes too
+# (NSD's server process outlives its parent by a moment), at most 5 s each.
 stop_peers() {
-    local pid
+    local pid tree p i
     for pid in "${PEER_PIDS[@]}"; do
+        tree=$(tree_pids "$pid")
         kill -TERM "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
+        for p in $tree; do
+            for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+        done
     done
     PEER_PIDS=()
 }
@@ -307,15 +325,9 @@ check_answers() {   # LAB ADDRESS NAME
 # CPU time of a process, its threads and its living descendants (NSD
 # serves from a child process): "user system", in clock ticks.
 cpu_ticks() {
-    cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
-        { pid = $1; sub(/^.*\) /, ""); parent[pid] = $2; user[pid] = $12; sys[pid] = $13 }
-        END {
-            for (p in user) {
-                for (q = p; q != "" && q > 1 && q != root; q = parent[q]) {}
-                if (q == root) { u += user[p]; s += sys[p] }
-            }
-            print u + 0, s + 0
-        }'
+    local p
+    for p in $(tree_pids "$1"); do cat "/proc/$p/stat" 2>/dev/null; done \
+        | awk '{ sub(/^.*\) /, ""); u += $12; s += $13 } END { print u + 0, s + 0 }'
 }
 
 # Datagrams that the UDP sockets of network namespace NETNS dropped so far
