@@ -7,8 +7,8 @@
 # (a C linker, pkg-config, Rust of Cargo.toml's rust-version through rustup):
 # see tools/bootstrap.sh.
 #   make labs-test  every course lab and example graded end to end (root)
-#   make bench   benchmarks: lab build against the kernel floor, DHCP against dnsmasq,
-#                DNS against knot, SMTP (plain and STARTTLS) against Postfix, POP3 and
+#   make bench   benchmarks: lab build against the kernel floor, DHCP against Kea and
+#                dnsmasq, DNS against a fixed-reply floor, Knot and NSD, SMTP (plain and STARTTLS) against Postfix, POP3 and
 #                IMAP retrieval (plain and TLS) against Dovecot,
 #                `labctl test` of MasterTech, `labctl grade` of a class of 200, capture,
 #                re-convergence, `labctl web` start-up and event stream, rootless;

@@ -6,8 +6,9 @@
 #                                           (--lint: with clippy and rustfmt)
 #   tools/bootstrap.sh packages PKG...      the Debian packages named that are missing
 #   tools/bootstrap.sh servers PKG...       the same for server packages a benchmark
-#                                           runs privately (postfix, dovecot…): their
-#                                           host daemons are not started by the install
+#                                           runs privately (postfix, dovecot, kea,
+#                                           nsd…): their host daemons are not started
+#                                           by the install, nor at boot
 #
 # A toolchain that is already there and new enough is used as it is: nothing
 # is reinstalled. Otherwise Rust comes through rustup: Debian's `rustup`
@@ -51,16 +52,46 @@ apt_install() {
     rm -f "$log"
 }
 
-# Server packages (postfix, dovecot, …) that the benchmarks start privately
-# inside a lab: installed without starting their host daemons (a temporary
-# policy-rc.d says "no" to every service start, the way Debian's installers
-# are told; one that is already there is left as it is), and postfix without
-# a mail configuration of its own.
+# Packages installed now, one a line, sorted.
+installed_packages() {
+    dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' 2>/dev/null | awk '$1 == "ii" { print $2 }' | sort
+}
+
+# The host services that PKG... brought: disabled, so that a reboot does not
+# start them either (systemctl where there is one, which also updates the
+# System V links; update-rc.d otherwise).
+disable_services() {
+    local pkg file
+    for pkg in "$@"; do
+        while read -r file; do
+            case $file in
+            /lib/systemd/system/*.service | /usr/lib/systemd/system/*.service)
+                if command -v systemctl >/dev/null; then
+                    systemctl disable --quiet "${file##*/}" >/dev/null 2>&1 || true
+                fi
+                ;;
+            /etc/init.d/*)
+                if ! command -v systemctl >/dev/null && command -v update-rc.d >/dev/null; then
+                    update-rc.d "${file##*/}" disable >/dev/null 2>&1 || true
+                fi
+                ;;
+            esac
+        done < <(dpkg -L "$pkg" 2>/dev/null)
+    done
+}
+
+# Server packages (postfix, dovecot, kea, nsd, …) that the benchmarks start
+# privately inside a lab: installed without starting their host daemons (a
+# temporary policy-rc.d says "no" to every service start, the way Debian's
+# installers are told; one that is already there is left as it is), with
+# the services of every package the install added (dependencies too)
+# disabled afterwards, and postfix without a mail configuration of its own.
 ensure_servers() {
-    local policy=/usr/sbin/policy-rc.d made_policy=no
+    local policy=/usr/sbin/policy-rc.d made_policy=no before
     if [[ -z $(missing_packages "$@" | tr -d '[:space:]') ]]; then
         return
     fi
+    before=$(installed_packages)
     if [[ ! -e $policy ]]; then
         printf '#!/bin/sh\n# labctl bootstrap: no service starts while benchmark peers install\nexit 101\n' >"$policy"
         chmod 755 "$policy"
@@ -69,6 +100,8 @@ ensure_servers() {
     echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
     local status=0
     ensure_packages "$@" || status=$?
+    # shellcheck disable=SC2046 # one word per package
+    disable_services $(comm -13 <(echo "$before") <(installed_packages))
     [[ $made_policy == yes ]] && rm -f "$policy"
     return "$status"
 }
