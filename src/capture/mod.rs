@@ -9,7 +9,9 @@
 pub mod bpf;
 pub mod decode;
 pub mod frame;
+mod order;
 pub mod pcapng;
+mod ring;
 pub mod sequence;
 pub mod session;
 mod socket;

@@ -201,9 +201,10 @@ pub fn run(
             // The capture ended by itself (--count).
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
-        // A frame still on its way from the reader thread may belong to
-        // an event of the last hop window: wait one more window for it.
-        viewer.tick(now_ns().saturating_sub(decode::HOP_WINDOW_NS));
+        // A frame still on its way (the capture hands frames on in time
+        // order, a little behind the clock) may belong to an event of the
+        // last hop window: wait that long and one more window for it.
+        viewer.tick(now_ns().saturating_sub(capture.delay_ns() + decode::HOP_WINDOW_NS));
     }
     let stats = capture.stop();
     for frame in frames.try_iter() {
