@@ -9,6 +9,7 @@
 pub mod bpf;
 pub mod decode;
 pub mod frame;
+mod grow;
 mod order;
 pub mod pcapng;
 mod ring;

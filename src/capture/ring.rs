@@ -67,7 +67,13 @@ pub(super) struct Ring {
     next: usize,
     /// Blocks read so far.
     read: u64,
+    /// Whether a block filled up within `BUSY_FILL_NS` (read since the
+    /// last `take_busy`).
+    busy: bool,
 }
+
+/// A block that fills up faster than this marks its ring as busy.
+const BUSY_FILL_NS: u64 = 50_000_000;
 
 // SAFETY: the mapping is owned by this value alone; the kernel side only
 // touches blocks whose status says they are its own.
@@ -99,6 +105,7 @@ impl Ring {
             blocks,
             next: 0,
             read: 0,
+            busy: false,
         })
     }
 
@@ -113,6 +120,13 @@ impl Ring {
         // is 4-byte aligned (blocks are page-aligned) and lives as long
         // as the mapping. Both sides access it atomically.
         unsafe { AtomicU32::from_ptr(std::ptr::addr_of_mut!((*desc).hdr.bh1.block_status)) }
+    }
+
+    /// Whether a block filled up within 50 ms since the last call: the
+    /// ring's tap is busy (a 64 KiB block in 50 ms: some 7,000 small
+    /// frames a second).
+    pub(super) fn take_busy(&mut self) -> bool {
+        std::mem::take(&mut self.busy)
     }
 
     /// Blocks read since the ring was mapped.
@@ -146,18 +160,35 @@ impl Ring {
         let mut frames = 0;
         for _ in 0..max_blocks {
             let status = self.status(self.next);
-            if status.load(Ordering::Acquire) & libc::TP_STATUS_USER == 0 {
+            let handed = status.load(Ordering::Acquire);
+            if handed & libc::TP_STATUS_USER == 0 {
                 break;
             }
             let walked = self.walk(self.next, &mut each);
+            let filled_fast =
+                handed & libc::TP_STATUS_BLK_TMO == 0 && self.fill_ns(self.next) < BUSY_FILL_NS;
             // The block goes back even if it was malformed: keeping it
             // would stop the ring for good.
             status.store(libc::TP_STATUS_KERNEL, Ordering::Release);
+            self.busy |= filled_fast;
             self.next = (self.next + 1) % self.blocks;
             self.read += 1;
             frames += walked?;
         }
         Ok(frames)
+    }
+
+    /// How long block `index`, which is ours, took from opening to its
+    /// last frame.
+    fn fill_ns(&self, index: usize) -> u64 {
+        // SAFETY: the descriptor is at the start of the block, aligned.
+        let desc = unsafe { std::ptr::read(self.block(index).cast::<libc::tpacket_block_desc>()) };
+        // SAFETY: TPACKET_V3 rings use the v1 block header; its stamps
+        // are seconds and nanoseconds (the field is named for V2's µs).
+        let header = unsafe { desc.hdr.bh1 };
+        let ns =
+            |t: libc::tpacket_bd_ts| u64::from(t.ts_sec) * 1_000_000_000 + u64::from(t.ts_usec);
+        ns(header.ts_last_pkt).saturating_sub(ns(header.ts_first_pkt))
     }
 
     /// The frames of block `index`, which is ours.

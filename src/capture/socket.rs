@@ -42,11 +42,51 @@ impl RingShape {
     }
 }
 
+/// The fanout group a socket joins. Every tap's first socket starts a
+/// group of its own in rollover mode: the kernel hands each frame to one
+/// socket of the group, the one it used last while that one has room, else
+/// the next with room. A busy tap's second socket, with a bigger ring,
+/// joins the group: frames go on to it once the first ring is full, and
+/// none is seen twice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Group {
+    New,
+    Join(u16),
+}
+
 pub(super) struct PacketSocket {
     // Unmapped before the socket closes (field order).
     ring: Ring,
     fd: OwnedFd,
+    /// The index of the tap this socket reads.
+    tap: usize,
+    /// The fanout group's id (None: the kernel refused one; the socket
+    /// then works alone).
+    group: Option<u16>,
     counts: KernelCounts,
+}
+
+/// Classic BPF that keeps no frame (`ret #0`): in place while the socket
+/// is bound and joins its group.
+const DROP_ALL: [libc::sock_filter; 1] = [libc::sock_filter {
+    code: 0x06,
+    jt: 0,
+    jf: 0,
+    k: 0,
+}];
+
+fn attach_filter(fd: RawFd, program: &[libc::sock_filter]) -> Result<()> {
+    let fprog = libc::sock_fprog {
+        len: program.len() as u16,
+        filter: program.as_ptr().cast_mut(),
+    };
+    set_option(
+        fd,
+        libc::SOL_SOCKET,
+        libc::SO_ATTACH_FILTER,
+        &fprog,
+        "cannot attach the capture filter",
+    )
 }
 
 fn check(ret: libc::c_int, what: &str) -> Result<()> {
@@ -75,11 +115,18 @@ fn set_option<T>(fd: RawFd, level: i32, name: i32, value: &T, what: &str) -> Res
 const FRAME_SIZE: usize = 2048;
 
 impl PacketSocket {
-    /// Opens a socket on interface `iface` of the calling thread's
-    /// namespace. The filter and the ring are set up before the socket is
-    /// bound, so no unfiltered frame is ever queued and none is lost to
-    /// setting up the ring.
-    pub(super) fn open(iface: &str, filter: Option<&Filter>, shape: RingShape) -> Result<Self> {
+    /// Opens a socket for tap `tap` on interface `iface` of the calling
+    /// thread's namespace. It keeps nothing until it is bound and in its
+    /// fanout group; then the capture filter takes over from one that
+    /// drops everything, so no unfiltered frame is ever kept and, joining
+    /// a group, none is seen twice.
+    pub(super) fn open(
+        tap: usize,
+        iface: &str,
+        filter: Option<&Filter>,
+        shape: RingShape,
+        group: Group,
+    ) -> Result<Self> {
         let name = std::ffi::CString::new(iface)
             .with_context(|| format!("`{iface}` is not an interface name"))?;
         // SAFETY: `name` is a NUL-terminated string that outlives the call.
@@ -100,20 +147,7 @@ impl PacketSocket {
         check(raw, "cannot open a packet socket (capturing needs root)")?;
         // SAFETY: `raw` is a fresh fd nobody else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        if let Some(filter) = filter {
-            let program = filter.instructions();
-            let fprog = libc::sock_fprog {
-                len: program.len() as u16,
-                filter: program.as_ptr().cast_mut(),
-            };
-            set_option(
-                raw,
-                libc::SOL_SOCKET,
-                libc::SO_ATTACH_FILTER,
-                &fprog,
-                "cannot attach the capture filter",
-            )?;
-        }
+        attach_filter(raw, &DROP_ALL)?;
         let version = libc::tpacket_versions::TPACKET_V3 as libc::c_int;
         set_option(
             raw,
@@ -153,11 +187,43 @@ impl PacketSocket {
             )
         };
         check(ret, &format!("cannot bind a packet socket to {iface}"))?;
+        let group = join_group(raw, group)?;
+        match filter {
+            Some(filter) => attach_filter(raw, filter.instructions())?,
+            None => {
+                let none: libc::c_int = 0;
+                set_option(
+                    raw,
+                    libc::SOL_SOCKET,
+                    libc::SO_DETACH_FILTER,
+                    &none,
+                    "cannot remove the socket's start-up filter",
+                )?
+            }
+        }
         Ok(PacketSocket {
             ring,
             fd,
+            tap,
+            group,
             counts: KernelCounts::default(),
         })
+    }
+
+    /// The tap this socket reads.
+    pub(super) fn tap(&self) -> usize {
+        self.tap
+    }
+
+    /// The socket's fanout group, for a second socket to join.
+    pub(super) fn group(&self) -> Option<u16> {
+        self.group
+    }
+
+    /// Whether a block filled up fast since the last call (see
+    /// `Ring::take_busy`).
+    pub(super) fn take_busy(&mut self) -> bool {
+        self.ring.take_busy()
     }
 
     pub(super) fn raw_fd(&self) -> RawFd {
@@ -165,14 +231,10 @@ impl PacketSocket {
     }
 
     /// Reads at most `max_blocks` of the blocks the kernel has handed
-    /// over; each frame goes to `batch` tagged with `tap`. Returns how many
+    /// over; each frame goes to `batch` tagged with the tap. Returns how many
     /// frames were read (0: none is ready).
-    pub(super) fn read(
-        &mut self,
-        tap: usize,
-        max_blocks: usize,
-        batch: &mut Batch,
-    ) -> Result<usize> {
+    pub(super) fn read(&mut self, max_blocks: usize, batch: &mut Batch) -> Result<usize> {
+        let tap = self.tap;
         self.ring
             .read(max_blocks, |frame| batch.copy(tap, &frame))
             .context("cannot read a packet ring")
@@ -210,6 +272,43 @@ impl PacketSocket {
         self.counts.dropped += u64::from(stats.tp_drops);
         Ok(self.counts)
     }
+}
+
+/// Joins the fanout group (a new one, or `Join`'s), rollover mode; returns
+/// its id. A kernel without unique group ids (before 4.9) leaves a new
+/// socket alone: it works, it only cannot grow.
+fn join_group(fd: RawFd, group: Group) -> Result<Option<u16>> {
+    let mode = libc::PACKET_FANOUT_ROLLOVER as libc::c_int;
+    let request = match group {
+        Group::New => (mode | libc::PACKET_FANOUT_FLAG_UNIQUEID as libc::c_int) << 16,
+        Group::Join(id) => mode << 16 | libc::c_int::from(id),
+    };
+    let joined = set_option(
+        fd,
+        libc::SOL_PACKET,
+        libc::PACKET_FANOUT,
+        &request,
+        "cannot join the tap's fanout group",
+    );
+    match (joined, group) {
+        (Ok(()), _) => {}
+        (Err(_), Group::New) => return Ok(None),
+        (Err(error), Group::Join(_)) => return Err(error),
+    }
+    let mut value: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: reads one int into `value`, whose size is passed.
+    let ret = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_PACKET,
+            libc::PACKET_FANOUT,
+            (&mut value as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    check(ret, "cannot read the fanout group's id")?;
+    Ok(Some((value & 0xffff) as u16))
 }
 
 /// Frames copied out of the rings, and buffers to copy the next ones

@@ -20,7 +20,7 @@ use crate::capture::bpf::Filter;
 use crate::capture::decode::{self, AddressBook, Decoder, Event};
 use crate::capture::frame::Frame;
 use crate::capture::pcapng::{self, PcapngSink};
-use crate::capture::session::{Capture, Options, Stats};
+use crate::capture::session::{Capture, Closing, Options, Stats};
 use crate::capture::{now_ns, sequence, taps};
 use crate::checks::context::LabContext;
 use crate::checks::report::CaptureNote;
@@ -302,9 +302,17 @@ impl Recording {
 
     /// Ends the capture; the file is complete once this returns.
     pub fn finish(self) -> Result<Stats> {
+        let (stats, closing) = self.finish_closing_later();
+        drop(closing);
+        stats
+    }
+
+    /// As `finish`, the file complete, but the sockets close while the
+    /// caller goes on (until it drops the `Closing`).
+    pub fn finish_closing_later(self) -> (Result<Stats>, Closing) {
         let file = self.file;
-        self.capture
-            .stop()
-            .with_context(|| format!("the capture into {} failed", file.display()))
+        let (stats, closing) = self.capture.stop_closing_later();
+        let stats = stats.with_context(|| format!("the capture into {} failed", file.display()));
+        (stats, closing)
     }
 }
