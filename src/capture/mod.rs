@@ -9,7 +9,10 @@
 pub mod bpf;
 pub mod decode;
 pub mod frame;
+mod grow;
+mod order;
 pub mod pcapng;
+mod ring;
 pub mod sequence;
 pub mod session;
 mod socket;

@@ -20,7 +20,7 @@ use crate::capture::bpf::Filter;
 use crate::capture::decode::{self, AddressBook, Decoder, Event};
 use crate::capture::frame::Frame;
 use crate::capture::pcapng::{self, PcapngSink};
-use crate::capture::session::{Capture, Options, Stats};
+use crate::capture::session::{Capture, Closing, Options, Stats};
 use crate::capture::{now_ns, sequence, taps};
 use crate::checks::context::LabContext;
 use crate::checks::report::CaptureNote;
@@ -201,9 +201,10 @@ pub fn run(
             // The capture ended by itself (--count).
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
-        // A frame still on its way from the reader thread may belong to
-        // an event of the last hop window: wait one more window for it.
-        viewer.tick(now_ns().saturating_sub(decode::HOP_WINDOW_NS));
+        // A frame still on its way (the capture hands frames on in time
+        // order, a little behind the clock) may belong to an event of the
+        // last hop window: wait that long and one more window for it.
+        viewer.tick(now_ns().saturating_sub(capture.delay_ns() + decode::HOP_WINDOW_NS));
     }
     let stats = capture.stop();
     for frame in frames.try_iter() {
@@ -301,9 +302,17 @@ impl Recording {
 
     /// Ends the capture; the file is complete once this returns.
     pub fn finish(self) -> Result<Stats> {
+        let (stats, closing) = self.finish_closing_later();
+        drop(closing);
+        stats
+    }
+
+    /// As `finish`, the file complete, but the sockets close while the
+    /// caller goes on (until it drops the `Closing`).
+    pub fn finish_closing_later(self) -> (Result<Stats>, Closing) {
         let file = self.file;
-        self.capture
-            .stop()
-            .with_context(|| format!("the capture into {} failed", file.display()))
+        let (stats, closing) = self.capture.stop_closing_later();
+        let stats = stats.with_context(|| format!("the capture into {} failed", file.display()));
+        (stats, closing)
     }
 }

@@ -87,17 +87,23 @@ pub fn test_recorded(
         ..Timings::default()
     };
     let mut graded = run_checks_until_cancelled(&lab, checks, options, timings, cancel);
+    // The file is complete when `capture` is; the sockets close while the
+    // lab is torn down.
+    let mut closing = None;
     let capture = recording.map(|recording| {
         if let Graded::Done(report) = &mut graded {
             report.capture = Some(recording.note());
         }
-        recording.finish()
+        let (stats, sockets) = recording.finish_closing_later();
+        closing = Some(sockets);
+        stats
     });
     let tearing = Instant::now();
     let removed = LabDir::of(&lab).and_then(|dir| {
         let record = dir.read_record().ok();
         teardown(&dir, record.as_ref().map(|r| &r.plan).or(Some(&built.plan)))
     });
+    drop(closing);
     if let Graded::Done(report) = &mut graded
         && let Some(t) = report.timings.as_mut()
     {

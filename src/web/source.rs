@@ -69,6 +69,7 @@ pub fn live(lab: &str, plan: &Plan, leased: &[(Ipv4Addr, String)]) -> Result<Arc
     let capture = Capture::start(lab, all, &Options::default(), Box::new(sink))
         .with_context(|| format!("cannot capture lab {lab}'s interfaces for the web view"))?;
     let decoding = stream.clone();
+    let delay_ns = capture.delay_ns();
     std::thread::Builder::new()
         .name("web-feed".into())
         .spawn(move || {
@@ -81,12 +82,16 @@ pub fn live(lab: &str, plan: &Plan, leased: &[(Ipv4Addr, String)]) -> Result<Arc
                     Err(RecvTimeoutError::Disconnected) => break,
                 };
                 let lost = std::mem::take(&mut *dropped.lock().unwrap_or_else(|e| e.into_inner()));
+                // Frames arrive in time order, the capture's delay behind
+                // the clock: the feed's clock runs as far behind, so an
+                // event's hop window closes only once its frames are in.
+                let clock = now_ns().saturating_sub(delay_ns);
                 let events = {
                     let mut feed = decoding.feed.lock().unwrap_or_else(|e| e.into_inner());
                     feed.frames_dropped(lost);
                     match batch {
-                        Some(frames) => feed.frames(&frames, now_ns()),
-                        None => feed.tick(now_ns()),
+                        Some(frames) => feed.frames(&frames, clock),
+                        None => feed.tick(clock),
                     }
                 };
                 decoding.send_all(events);
