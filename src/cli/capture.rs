@@ -80,7 +80,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Some(path) => format!(" into {}", path.display()),
         None => String::new(),
     };
-    eprintln!(
+    // Said once every socket is open: from then on nothing is missed.
+    let announce = format!(
         "capturing on {} of lab {}{target}{} (Ctrl-C to stop)",
         count(prepared.taps.len(), "interface"),
         prepared.lab,
@@ -91,7 +92,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .map(|f| format!(", filter `{}`", f.expression))
             .unwrap_or_default(),
     );
-    match capture(prepared, args.request.duration, output, &cancel) {
+    match capture(prepared, args.request.duration, output, &cancel, || {
+        eprintln!("{announce}")
+    }) {
         Ok(stats) => {
             eprint!("{}", report(&stats));
             Ok(ExitCode::SUCCESS)

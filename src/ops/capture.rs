@@ -176,22 +176,29 @@ fn address_book(lab: &str, plan: &Plan) -> AddressBook {
 
 /// Captures until `duration` has passed, `count` frames were taken, or
 /// `cancel` fires (Ctrl-C); the file is complete either way.
+/// `started` is called once every socket is open.
 pub fn run(
     prepared: Prepared,
     duration: Option<Duration>,
     output: Output,
     cancel: &Cancel,
+    started: impl FnOnce(),
 ) -> Result<Stats> {
     let deadline = duration.map(|d| Instant::now() + d);
     let ended = || cancel.reason().is_some() || deadline.is_some_and(|d| Instant::now() >= d);
     let (view, print) = match output {
-        Output::File(path) => return record(prepared, PcapngSink::new(create(&path)?), ended),
-        Output::Stdout => return record(prepared, PcapngSink::new(std::io::stdout()), ended),
+        Output::File(path) => {
+            return record(prepared, PcapngSink::new(create(&path)?), ended, started);
+        }
+        Output::Stdout => {
+            return record(prepared, PcapngSink::new(std::io::stdout()), ended, started);
+        }
         Output::Decoded(view, print) => (view, print),
     };
     let decoder = Decoder::new(&prepared.taps, prepared.book);
     let mut viewer = Viewer::new(decoder, view, print);
     let (capture, frames) = Capture::channel(&prepared.lab, prepared.taps, &prepared.options)?;
+    started();
     // Decoded here, not on the reader thread: time moves the decoder on
     // (an event waits out its hop window) even when no frame comes.
     while !ended() {
@@ -219,6 +226,7 @@ fn record<W: std::io::Write + Send + 'static>(
     prepared: Prepared,
     sink: PcapngSink<W>,
     ended: impl Fn() -> bool,
+    started: impl FnOnce(),
 ) -> Result<Stats> {
     let capture = Capture::start(
         &prepared.lab,
@@ -226,6 +234,7 @@ fn record<W: std::io::Write + Send + 'static>(
         &prepared.options,
         Box::new(sink),
     )?;
+    started();
     while !ended() {
         if capture.wait(Duration::from_millis(50)) {
             break;
