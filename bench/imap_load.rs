@@ -21,13 +21,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-#[path = "client_cpu.rs"]
-mod client_cpu;
+#[path = "load_client.rs"]
+mod load_client;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use client_cpu::cpu_time;
 use labctl::services::tls::config;
+use load_client::cpu_time;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -60,26 +60,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("imap-load: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(&args)) {
-        Ok(line) => {
-            println!("{line}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("imap-load: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    load_client::run_and_print("imap-load", run(&args))
 }
 
 async fn run(args: &Args) -> Result<String> {

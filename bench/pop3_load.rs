@@ -16,12 +16,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-#[path = "client_cpu.rs"]
-mod client_cpu;
+#[path = "load_client.rs"]
+mod load_client;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use client_cpu::cpu_time;
+use load_client::cpu_time;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -46,26 +46,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("pop3-load: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(&args)) {
-        Ok(line) => {
-            println!("{line}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("pop3-load: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    load_client::run_and_print("pop3-load", run(&args))
 }
 
 async fn run(args: &Args) -> Result<String> {
