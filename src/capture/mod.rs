@@ -1,6 +1,7 @@
 //! Packets seen on a running lab's interfaces: what was captured (`frame`),
 //! how it is captured (`session`: a packet socket per tap in its node's
-//! namespace, `bpf` filters in the kernel), written and read back
+//! namespace with a mapped ring, `socket`, `ring`, `grow`, `order`; `bpf`
+//! filters in the kernel), written and read back
 //! (`pcapng`), what it means (`decode`, `sequence`), and which interfaces
 //! a capture means (`taps`). Sits beside `services` and `agent`: it enters the lab's
 //! namespaces through `net` and reads the lab's `plan`; `checks`, `ops` and

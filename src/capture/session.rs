@@ -1,10 +1,12 @@
-//! A running capture: a packet socket per tap, opened inside each node's
-//! namespace, and one reader thread that waits on all of them with epoll
-//! (a 1000-host lab has over 2000 taps: a thread each would not do). Frames
-//! go to a `Sink` in batches sorted by time — the pcapng writer, a
-//! terminal printer, a channel for other code — until `stop`, or until the
-//! sink says it has had enough. `stop` reads the kernel's drop counters and
-//! hands them to the sink (the pcapng writer's statistics blocks) and back.
+//! A running capture: a packet socket per tap with a `TPACKET_V3` ring,
+//! opened inside each node's namespace (on many threads), and one reader
+//! thread that waits on all of them with epoll (a 1000-host lab has over
+//! 2000 taps: a thread each would not do); a busy tap gets a second ring
+//! (`grow`). Frames go to a `Sink` in time order (`order`), a little
+//! behind the clock — the pcapng writer, a terminal printer, a channel for
+//! other code — until `stop`, or until the sink says it has had enough.
+//! `stop` reads the kernel's drop counters and hands them to the sink (the
+//! pcapng writer's statistics blocks) and back.
 
 use std::collections::BTreeMap;
 use std::io;
