@@ -127,33 +127,12 @@ fn packet_socket(index: u32, protocol: u16) -> Result<OwnedFd> {
     Ok(fd)
 }
 
-/// The hardware address of interface `name` (SIOCGIFHWADDR).
-fn hardware_address(socket: RawFd, name: &str) -> Result<[u8; 6]> {
-    // SAFETY: an all-zero ifreq is valid; the name is set below.
-    let mut request: libc::ifreq = unsafe { zeroed() };
-    for (slot, byte) in request.ifr_name.iter_mut().zip(name.bytes().take(15)) {
-        *slot = byte as libc::c_char;
-    }
-    // SAFETY: `request` is a valid ifreq for the call.
-    check(
-        unsafe { libc::ioctl(socket, libc::SIOCGIFHWADDR, &mut request) },
-        "cannot read the tap's address",
-    )?;
-    // SAFETY: SIOCGIFHWADDR filled `ifru_hwaddr`.
-    let data = unsafe { request.ifr_ifru.ifru_hwaddr.sa_data };
-    let mut mac = [0u8; 6];
-    for (m, d) in mac.iter_mut().zip(data.iter()) {
-        *m = *d as u8;
-    }
-    Ok(mac)
-}
-
 /// The tap's reading socket, the interface's sending socket, and the
 /// tap's own address (frames from it are the tap's own, not the node's).
 fn open(tap: &str, iface: &str) -> Result<(OwnedFd, OwnedFd, [u8; 6])> {
     wire::whole_frames(tap)?;
     let from = packet_socket(interface_index(tap)?, libc::ETH_P_ALL as u16)?;
-    let own = hardware_address(from.as_raw_fd(), tap)?;
+    let own = wire::hardware_address(tap)?;
     let to = packet_socket(interface_index(iface)?, 0)?;
     let mark = wire::MARK;
     // SAFETY: `mark` is a u32 of the size given.

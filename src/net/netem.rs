@@ -35,7 +35,8 @@ fn probability(percent: f64) -> u32 {
     (percent / 100.0 * f64::from(u32::MAX)).round() as u32
 }
 
-fn attribute(out: &mut Vec<u8>, kind: u16, value: &[u8]) {
+/// Appends one netlink attribute (length, kind, value, padding to 4).
+pub(super) fn attribute(out: &mut Vec<u8>, kind: u16, value: &[u8]) {
     out.extend_from_slice(&((4 + value.len()) as u16).to_ne_bytes());
     out.extend_from_slice(&kind.to_ne_bytes());
     out.extend_from_slice(value);

@@ -62,20 +62,12 @@ fn pass_marked() -> Vec<u8> {
         ops.extend_from_slice(&k.to_ne_bytes());
     }
     let mut out = Vec::new();
-    for (kind, value) in [
-        (
-            TCA_BPF_OPS_LEN,
-            (program.len() as u16).to_ne_bytes().to_vec(),
-        ),
-        (TCA_BPF_OPS, ops),
-    ] {
-        out.extend_from_slice(&((4 + value.len()) as u16).to_ne_bytes());
-        out.extend_from_slice(&kind.to_ne_bytes());
-        out.extend_from_slice(&value);
-        while !out.len().is_multiple_of(4) {
-            out.push(0);
-        }
-    }
+    super::netem::attribute(
+        &mut out,
+        TCA_BPF_OPS_LEN,
+        &(program.len() as u16).to_ne_bytes(),
+    );
+    super::netem::attribute(&mut out, TCA_BPF_OPS, &ops);
     out
 }
 
@@ -242,31 +234,64 @@ struct EthtoolValue {
 /// scatter-gather and segmentation offload off).
 const ETHTOOL_STXCSUM: u32 = 0x0000_0017;
 
-/// Turns transmit checksum offload off on interface `name` of the calling
-/// thread's namespace, so frames sent there are complete on the wire.
-pub fn whole_frames(name: &str) -> Result<()> {
-    // SAFETY: plain socket(2); owned at once.
-    let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if raw < 0 {
-        return Err(std::io::Error::last_os_error()).context("cannot open a socket for ethtool");
-    }
-    // SAFETY: `raw` is a fresh fd nobody else owns.
-    let socket = unsafe { OwnedFd::from_raw_fd(raw) };
-    let mut value = EthtoolValue {
-        cmd: ETHTOOL_STXCSUM,
-        data: 0,
-    };
-    // SAFETY: an all-zero ifreq is valid; name and data are set below.
+/// An interface request for interface `name` (the rest all zero).
+fn interface_request(name: &str) -> libc::ifreq {
+    // SAFETY: an all-zero ifreq is valid; the name is set below.
     let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
     for (slot, byte) in request.ifr_name.iter_mut().zip(name.bytes().take(15)) {
         *slot = byte as libc::c_char;
     }
-    request.ifr_ifru.ifru_data = (&mut value as *mut EthtoolValue).cast();
-    // SAFETY: `request` points at `value`, which outlives the call.
-    let ret = unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCETHTOOL, &mut request) };
+    request
+}
+
+/// Sends interface ioctl `command` with `request` on a socket of the
+/// calling thread's namespace.
+fn interface_ioctl(command: libc::Ioctl, request: &mut libc::ifreq, what: &str) -> Result<()> {
+    // SAFETY: plain socket(2); owned at once.
+    let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if raw < 0 {
+        return Err(std::io::Error::last_os_error()).context("cannot open a socket for an ioctl");
+    }
+    // SAFETY: `raw` is a fresh fd nobody else owns.
+    let socket = unsafe { OwnedFd::from_raw_fd(raw) };
+    // SAFETY: `request` is a valid ifreq; what it points at outlives the call.
+    let ret = unsafe { libc::ioctl(socket.as_raw_fd(), command, request as *mut libc::ifreq) };
     if ret < 0 {
-        return Err(std::io::Error::last_os_error())
-            .with_context(|| format!("cannot turn checksum offload off on {name}"));
+        return Err(std::io::Error::last_os_error()).context(what.to_string());
     }
     Ok(())
+}
+
+/// Turns transmit checksum offload off on interface `name` of the calling
+/// thread's namespace, so frames sent there are complete on the wire.
+pub fn whole_frames(name: &str) -> Result<()> {
+    let mut value = EthtoolValue {
+        cmd: ETHTOOL_STXCSUM,
+        data: 0,
+    };
+    let mut request = interface_request(name);
+    request.ifr_ifru.ifru_data = (&mut value as *mut EthtoolValue).cast();
+    interface_ioctl(
+        libc::SIOCETHTOOL,
+        &mut request,
+        &format!("cannot turn checksum offload off on {name}"),
+    )
+}
+
+/// The hardware address of interface `name` of the calling thread's
+/// namespace (SIOCGIFHWADDR).
+pub fn hardware_address(name: &str) -> Result<[u8; 6]> {
+    let mut request = interface_request(name);
+    interface_ioctl(
+        libc::SIOCGIFHWADDR,
+        &mut request,
+        &format!("cannot read the address of {name}"),
+    )?;
+    // SAFETY: SIOCGIFHWADDR filled `ifru_hwaddr`.
+    let data = unsafe { request.ifr_ifru.ifru_hwaddr.sa_data };
+    let mut mac = [0u8; 6];
+    for (m, d) in mac.iter_mut().zip(data.iter()) {
+        *m = *d as u8;
+    }
+    Ok(mac)
 }
