@@ -4,8 +4,9 @@
 //! `kill -9` included, so a crashed daemon never leaves a stale lock. A
 //! second daemon finds the lock taken and exits without touching anything
 //! (the pid file, the control socket, the ports stay the first one's).
-//! `down` finds every process that has the lock file open, so a pid file
-//! that lies cannot hide a daemon from it.
+//! `down` takes the lock itself once the daemon has stopped; when it cannot,
+//! it finds every process that has the lock file open, so a pid file that
+//! lies cannot hide a daemon from it.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::ErrorKind;
@@ -51,6 +52,14 @@ pub fn daemon_running(dir: &LabDir) -> Result<bool> {
             Err(e).with_context(|| format!("cannot lock {}", dir.lock_path().display()))
         }
     }
+}
+
+/// Takes the lab's lock when no daemon holds it; None when one does (or
+/// the lock file cannot be opened). `down` holds it to the end, so a
+/// daemon that is only starting finds it taken and exits.
+pub fn take_if_free(dir: &LabDir) -> Option<DaemonLock> {
+    let file = open(dir).ok()?;
+    file.try_lock().ok().map(|()| DaemonLock { _file: file })
 }
 
 /// " (pid N)" of the daemon that holds the lock, when it can be found.

@@ -5,19 +5,20 @@
 
 use std::collections::HashSet;
 use std::fs;
+use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use rustix::process::{PidfdFlags, Signal as RustixSignal, pidfd_open, pidfd_send_signal};
 
 use crate::daemon::control::{self, Request};
 use crate::daemon::lock;
 use crate::daemon::pidfile::{ProcessId, start_time};
-use crate::lab::plan::Plan;
+use crate::lab::plan::{Plan, PlanNode};
 use crate::net::{etc, netns};
 use crate::state::{LabDir, private_file};
 
@@ -96,15 +97,11 @@ fn log_tail(path: &Path) -> String {
 /// namespaces, the namespaces (and with them every link and bridge), the
 /// files under /etc/netns, and the state dir. Missing pieces are skipped.
 pub fn teardown(dir: &LabDir, plan: Option<&Plan>) -> Result<()> {
-    stop_daemon(dir);
+    let _lock = stop_daemon(dir);
     // Keep going past a failure: remove all that can be removed, then say
     // what could not.
     let failures = match plan {
-        Some(plan) => {
-            let namespaces: Vec<&str> = plan.nodes.iter().map(|n| n.namespace.as_str()).collect();
-            kill_processes_inside(&namespaces);
-            remove_namespaces(&namespaces)
-        }
+        Some(plan) => remove_nodes(plan),
         None => Vec::new(),
     };
     let failures = match etc::unmount_store(&dir.dir.join(etc::STORE)) {
@@ -122,84 +119,115 @@ pub fn teardown(dir: &LabDir, plan: Option<&Plan>) -> Result<()> {
     }
 }
 
-/// How many threads remove namespaces and their files at once: each removal
-/// mostly waits on the file system (a directory under /etc/netns), so a few
-/// in parallel cut teardown time even on two cores.
-const REMOVERS: usize = 8;
-
-/// Unmounts and removes every namespace with its /etc/netns files; returns
-/// what could not be removed.
-fn remove_namespaces(namespaces: &[&str]) -> Vec<String> {
-    let chunk = namespaces.len().div_ceil(REMOVERS).max(1);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = namespaces
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .flat_map(|ns| [netns::delete(ns), etc::remove_node_files(ns)])
-                        .filter_map(|removed| removed.err().map(|e| format!("{e:#}")))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| {
-                w.join()
-                    .unwrap_or_else(|_| vec!["a removal thread panicked".into()])
-            })
-            .collect()
-    })
+/// Stops the processes inside the lab's namespaces, then removes every
+/// namespace and every node's /etc/netns entry; returns what could not be
+/// removed.
+///
+/// Each lazy unmount of a namespace's pin waits for an RCU grace period,
+/// and a grace period is slow while the kernel's cleanup worker frees other
+/// namespaces on the other core. So the namespaces are held open until
+/// every pin is gone (the kernel frees them all afterwards, in the
+/// background), fewest cables first, and the pins go in one tight loop
+/// before the file-system unlinks (interleaved they made each other several
+/// times slower). 1000 hosts on 2 cores: the unmounts took 55–170 ms
+/// (median 65) this way, 60–340 ms (median 260) without holding, and
+/// 160–250 ms on 8 threads.
+fn remove_nodes(plan: &Plan) -> Vec<String> {
+    let mut nodes: Vec<&PlanNode> = plan.nodes.iter().collect();
+    nodes.sort_by_key(|node| node.interfaces.len());
+    let namespaces: Vec<&str> = nodes.iter().map(|node| node.namespace.as_str()).collect();
+    let held: Vec<OwnedFd> = namespaces
+        .iter()
+        .filter_map(|ns| netns::open(ns).ok())
+        .collect();
+    kill_processes_inside(&held);
+    let pins = namespaces.iter().map(|ns| netns::delete(ns));
+    let files = namespaces.iter().map(|ns| etc::remove_node_files(ns));
+    pins.chain(files)
+        .filter_map(|removed| removed.err().map(|e| format!("{e:#}")))
+        .collect()
 }
 
-/// Asks the daemon to stop, then makes sure it has (SIGTERM, SIGKILL);
-/// then stops any process that still has the lab's daemon lock open, so a
-/// daemon the pid file does not name (it was overwritten, or lies) is not
-/// left serving in namespaces that are about to go.
-pub(super) fn stop_daemon(dir: &LabDir) {
+/// Asks the daemon to stop, then makes sure it has (SIGTERM, SIGKILL).
+/// Then takes the lab's daemon lock; if something still holds it (a daemon
+/// the pid file does not name: it was overwritten, or lies), every process
+/// that has the lock file open is stopped first, so none is left serving in
+/// namespaces that are about to go. The lock, held until it is dropped,
+/// keeps a daemon that is only starting from serving either.
+pub(super) fn stop_daemon(dir: &LabDir) -> Option<lock::DaemonLock> {
     if let Some(daemon) = ProcessId::read(&dir.pid_path()).filter(|d| d.is_alive()) {
         let _ = control::call(&dir.socket_path(), &Request::Stop);
         terminate(&[daemon]);
     }
-    terminate(&lock::holders(dir));
+    lock::take_if_free(dir).or_else(|| {
+        terminate(&lock::holders(dir));
+        lock::take_if_free(dir)
+    })
 }
 
 /// SIGTERM, wait up to GRACE, then SIGKILL what is left; returns when all
-/// are gone.
+/// are gone. Each process is held by a pidfd from the start, so a pid the
+/// kernel gives to another program meanwhile is never signalled, and the
+/// wait wakes the moment the last one exits (a zombie counts as gone).
 pub(super) fn terminate(processes: &[ProcessId]) {
-    let alive = |p: &&ProcessId| p.is_alive();
-    for p in processes.iter().filter(alive) {
-        let _ = kill(Pid::from_raw(p.pid), Signal::SIGTERM);
+    let held: Vec<OwnedFd> = processes.iter().filter_map(hold).collect();
+    for process in &held {
+        let _ = pidfd_send_signal(process, RustixSignal::TERM);
     }
-    let deadline = Instant::now() + GRACE;
-    while processes.iter().any(|p| p.is_alive()) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    for p in processes.iter().filter(alive) {
-        let _ = kill(Pid::from_raw(p.pid), Signal::SIGKILL);
-    }
-    while processes.iter().any(|p| p.is_alive() && !is_zombie(p.pid)) {
-        std::thread::sleep(Duration::from_millis(5));
+    if !wait_exited(&held, Some(GRACE)) {
+        for process in &held {
+            let _ = pidfd_send_signal(process, RustixSignal::KILL);
+        }
+        wait_exited(&held, None);
     }
 }
 
-fn is_zombie(pid: i32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rfind(')')
-                .map(|i| s[i + 1..].trim_start().starts_with('Z'))
-        })
-        .unwrap_or(true)
+/// A pidfd of `process` while it still runs (the pid is checked against
+/// its start time after opening, so the fd is of this very process).
+fn hold(process: &ProcessId) -> Option<OwnedFd> {
+    let pid = rustix::process::Pid::from_raw(process.pid)?;
+    let fd = pidfd_open(pid, PidfdFlags::empty()).ok()?;
+    process.is_alive().then_some(fd)
+}
+
+/// Waits until every process in `held` has exited, or `limit` has passed;
+/// whether all have.
+fn wait_exited(held: &[OwnedFd], limit: Option<Duration>) -> bool {
+    let deadline = limit.map(|limit| Instant::now() + limit);
+    let mut running: Vec<&OwnedFd> = held.iter().collect();
+    while !running.is_empty() {
+        let left = match deadline {
+            Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => Some(Timespec::try_from(left).unwrap_or_default()),
+                _ => return false,
+            },
+            None => None,
+        };
+        let mut fds: Vec<PollFd> = running
+            .iter()
+            .map(|fd| PollFd::new(*fd, PollFlags::IN))
+            .collect();
+        match poll(&mut fds, left.as_ref()) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return false,
+        }
+        let exited: Vec<bool> = fds.iter().map(|fd| !fd.revents().is_empty()).collect();
+        running = running
+            .into_iter()
+            .zip(exited)
+            .filter_map(|(fd, exited)| (!exited).then_some(fd))
+            .collect();
+    }
+    true
 }
 
 /// Stops every process whose network namespace is one of `namespaces`
 /// (commands started with `labctl exec` or `ip netns exec` in the lab).
-fn kill_processes_inside(namespaces: &[&str]) {
+fn kill_processes_inside(namespaces: &[OwnedFd]) {
     let inodes: HashSet<u64> = namespaces
         .iter()
-        .filter_map(|ns| netns::inode(ns))
+        .filter_map(|ns| nix::sys::stat::fstat(ns).ok())
+        .map(|stat| stat.st_ino)
         .collect();
     terminate(&processes_in("net", &inodes));
 }

@@ -289,7 +289,7 @@ pub fn down(name: &str) -> Result<Down> {
     if !dir.exists() && !holder.dir.exists() {
         return Ok(Down::NotUp);
     }
-    stop_daemon(&dir);
+    let _lock = stop_daemon(&dir);
     holder.dispose()?;
     dir.remove()?;
     Ok(Down::Removed)
