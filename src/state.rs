@@ -128,7 +128,7 @@ impl LabDir {
 
     pub fn write_record(&self, record: &LabRecord) -> Result<()> {
         let tmp = self.dir.join("lab.json.tmp");
-        let json = serde_json::to_vec_pretty(record)?;
+        let json = serde_json::to_vec(record)?;
         private_file(&tmp, false)
             .and_then(|mut file| file.write_all(&json))
             .with_context(|| format!("cannot write {}", tmp.display()))?;

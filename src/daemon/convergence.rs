@@ -35,7 +35,7 @@ const RETRY: Duration = Duration::from_millis(200);
 const RETRIES: u32 = 5;
 
 pub struct Convergence {
-    plan: Plan,
+    plan: Arc<Plan>,
     /// Netlink handles of routers and switches (whose interfaces decide the
     /// paths), by node; others are opened when a cable to them is cut.
     handles: std::sync::Mutex<HashMap<usize, Handle>>,
@@ -50,7 +50,7 @@ pub struct Convergence {
 
 /// Starts watching the lab's routers and switches (a lab without routers
 /// has nothing to route: `labctl link` only sets its cables).
-pub fn start(plan: &Plan, runtime: &tokio::runtime::Handle) -> Result<Arc<Convergence>> {
+pub fn start(plan: Arc<Plan>, runtime: &tokio::runtime::Handle) -> Result<Arc<Convergence>> {
     let routed = plan.nodes.iter().any(|n| n.kind == NodeKind::Router);
     let mut handles = HashMap::new();
     let mut events = Vec::new();
@@ -61,14 +61,14 @@ pub fn start(plan: &Plan, runtime: &tokio::runtime::Handle) -> Result<Arc<Conver
             events.push(watch);
         }
     }
-    let up = plan_routing::all_up(plan);
-    let graph = plan_routing::graph(plan, &up);
+    let up = plan_routing::all_up(&plan);
+    let graph = plan_routing::graph(&plan, &up);
     let lab_subnets = graph.segments.iter().filter_map(|s| s.subnet).collect();
     let convergence = Arc::new(Convergence {
-        plan: plan.clone(),
+        last: tokio::sync::Mutex::new(plan.nodes.iter().map(|n| n.routes.clone()).collect()),
+        plan,
         handles: std::sync::Mutex::new(handles),
         lab_subnets,
-        last: tokio::sync::Mutex::new(plan.nodes.iter().map(|n| n.routes.clone()).collect()),
         runtime: runtime.clone(),
     });
     if !routed {

@@ -6,6 +6,7 @@
 //! rate stays a tbf queue in the kernel, after the wire.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
@@ -18,7 +19,7 @@ use crate::net::netem::{self, NoNetem};
 use crate::net::wire as kernel_wire;
 
 pub struct Impairments {
-    plan: Plan,
+    plan: Arc<Plan>,
     runtime: tokio::runtime::Handle,
     /// The ends whose cable the daemon carries, by (node, iface).
     relays: Mutex<HashMap<(usize, usize), Relay>>,
@@ -28,9 +29,9 @@ pub struct Impairments {
 pub const CARRIED: &str = "this kernel has no netem (sch_netem): the lab daemon carries the delay, loss, duplication and corruption";
 
 impl Impairments {
-    pub fn new(plan: &Plan, runtime: &tokio::runtime::Handle) -> Impairments {
+    pub fn new(plan: Arc<Plan>, runtime: &tokio::runtime::Handle) -> Impairments {
         Impairments {
-            plan: plan.clone(),
+            plan,
             runtime: runtime.clone(),
             relays: Mutex::new(HashMap::new()),
         }

@@ -34,10 +34,11 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
+use crate::lab::plan::Plan;
 use crate::net::netns;
 use crate::services::node_log::NodeLog;
 use crate::services::shutdown::ShutdownTrigger;
-use crate::state::{LabDir, LabRecord};
+use crate::state::LabDir;
 use context::NodeContext;
 use node::NodeThread;
 use pidfile::ProcessId;
@@ -53,8 +54,10 @@ pub fn run(lab: &str) -> Result<ExitCode> {
     // Before anything else: a second daemon must not touch the first one's
     // pid file, socket or ports.
     let _lock = lock::acquire(&dir)?;
-    let record = dir.read_record()?;
-    for node in &record.plan.nodes {
+    // One copy of the plan, shared (a lab of 10,000 nodes has a plan of
+    // several megabytes).
+    let plan = Arc::new(dir.read_record()?.plan);
+    for node in &plan.nodes {
         if !netns::exists(&node.namespace) {
             anyhow::bail!(
                 "namespace {} of node {} is missing",
@@ -70,16 +73,16 @@ pub fn run(lab: &str) -> Result<ExitCode> {
         .context("cannot start the async runtime")?;
     let shared = Arc::new(Shared::default());
     let shutdown = ShutdownTrigger::new();
-    let logs = node_logs::open_all(&dir.dir, &record.plan)?;
+    let logs = node_logs::open_all(&dir.dir, &plan)?;
     let mut switchable = switchable::Switchable::new(dir.dir.clone(), &shared, logs.clone());
-    let threads = start_services(&dir, &record, &shared, &shutdown, &logs, &mut switchable)?;
+    let threads = start_services(&dir, &plan, &shared, &shutdown, &logs, &mut switchable)?;
     let switchable = Arc::new(switchable);
     let _ = shared.switchable.set(switchable.clone());
     let _ = shared
         .convergence
-        .set(convergence::start(&record.plan, runtime.handle())?);
+        .set(convergence::start(plan.clone(), runtime.handle())?);
     let impairments = Arc::new(impairments::Impairments::new(
-        &record.plan,
+        plan.clone(),
         runtime.handle(),
     ));
     runtime
@@ -106,7 +109,7 @@ pub fn run(lab: &str) -> Result<ExitCode> {
 /// relays of all nodes before any client), one thread per node and phase.
 fn start_services(
     dir: &LabDir,
-    record: &LabRecord,
+    plan: &Plan,
     shared: &Arc<Shared>,
     shutdown: &ShutdownTrigger,
     logs: &BTreeMap<String, NodeLog>,
@@ -114,7 +117,7 @@ fn start_services(
 ) -> Result<Vec<NodeThread>> {
     let mut threads = Vec::new();
     for phase in Phase::ALL {
-        for node in &record.plan.nodes {
+        for node in &plan.nodes {
             // Servers that `labctl service` stops and starts run alone.
             let (alone, kinds): (Vec<_>, Vec<_>) = services::to_start(node, phase)
                 .into_iter()

@@ -5,6 +5,7 @@
 //! for a node that cannot be read) or the kernels now (`checks`). Pure:
 //! `path_walk` walks it, and the diagnoses ask it who has what where.
 
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
@@ -74,22 +75,50 @@ pub fn port_towards(addresses: &[Vec<Ipv4Net>], next: Ipv4Addr) -> Option<usize>
         .position(|list| list.iter().any(|a| a.trunc().contains(&next)))
 }
 
-/// The plan's cabling joined with every node's state.
+/// The plan's cabling joined with every node's state, indexed once so a
+/// walk costs what its hops do, not what the lab's size does (validation
+/// walks from every host to every other LAN: about a million walks in a lab
+/// of 10,000 hosts).
 pub struct Network<'a> {
     pub plan: &'a Plan,
     state: Vec<NodeState>,
     /// The segment of every interface, by node then interface.
     segment: Vec<Vec<usize>>,
+    /// The interfaces of hosts, servers and routers on each segment.
+    members: Vec<Vec<Port>>,
+    /// The networks on each segment (sorted, once each).
+    subnets: Vec<Vec<Ipv4Net>>,
+    /// The interfaces that have each address.
+    owners: HashMap<Ipv4Addr, Vec<Port>>,
 }
 
 impl<'a> Network<'a> {
     /// `state` is by node, in plan order.
     pub fn new(plan: &'a Plan, state: Vec<NodeState>) -> Network<'a> {
-        Network {
+        let segment = segments(plan);
+        let count = segment.iter().flatten().max().map_or(0, |m| m + 1);
+        let mut net = Network {
             plan,
             state,
-            segment: segments(plan),
+            segment,
+            members: vec![Vec::new(); count],
+            subnets: Vec::new(),
+            owners: HashMap::new(),
+        };
+        let ports: Vec<Port> = net.ports().collect();
+        for port in ports {
+            for a in net.addresses(port).to_vec() {
+                net.owners.entry(a.addr()).or_default().push(port);
+            }
+            if net.node(port.0).kind != NodeKind::Switch {
+                let seg = net.segment(port);
+                net.members[seg].push(port);
+            }
         }
+        net.subnets = (0..count)
+            .map(|seg| net.subnets_of_members(seg, None))
+            .collect();
+        net
     }
 
     /// The network the plan will build.
@@ -120,9 +149,7 @@ impl<'a> Network<'a> {
 
     /// The interfaces of hosts, servers and routers on segment `seg`.
     pub fn members(&self, seg: usize) -> Vec<Port> {
-        self.ports()
-            .filter(|&p| self.segment(p) == seg && self.node(p.0).kind != NodeKind::Switch)
-            .collect()
+        self.members.get(seg).cloned().unwrap_or_default()
     }
 
     fn ports(&self) -> impl Iterator<Item = Port> + '_ {
@@ -154,12 +181,16 @@ impl<'a> Network<'a> {
 
     /// Which interface has `ip`, anywhere in the lab.
     pub fn owner(&self, ip: Ipv4Addr) -> Option<Port> {
-        self.ports().find(|&p| self.has(p, ip))
+        self.owners.get(&ip)?.first().copied()
     }
 
-    /// Which interface on segment `seg` has `ip`.
+    /// Which interface on segment `seg` has `ip` (the first in plan order).
     pub fn owner_on(&self, seg: usize, ip: Ipv4Addr) -> Option<Port> {
-        self.members(seg).into_iter().find(|&p| self.has(p, ip))
+        self.owners
+            .get(&ip)?
+            .iter()
+            .copied()
+            .find(|&p| self.segment(p) == seg && self.node(p.0).kind != NodeKind::Switch)
     }
 
     pub fn owns(&self, n: usize, ip: Ipv4Addr) -> bool {
@@ -172,17 +203,27 @@ impl<'a> Network<'a> {
         (0..self.node(n).interfaces.len())
             .filter(|&i| !self.addresses((n, i)).is_empty() || self.node(n).interfaces[i].dhcp)
             .any(|i| {
-                self.subnets_on(self.segment((n, i)), None)
-                    .iter()
-                    .any(|net| net.contains(&ip))
+                self.subnets
+                    .get(self.segment((n, i)))
+                    .is_some_and(|nets| nets.iter().any(|net| net.contains(&ip)))
             })
     }
 
     /// The networks on segment `seg`, without those of node `except`.
     pub fn subnets_on(&self, seg: usize, except: Option<usize>) -> Vec<Ipv4Net> {
+        match except {
+            None => self.subnets.get(seg).cloned().unwrap_or_default(),
+            Some(_) => self.subnets_of_members(seg, except),
+        }
+    }
+
+    fn subnets_of_members(&self, seg: usize, except: Option<usize>) -> Vec<Ipv4Net> {
         let mut nets: Vec<Ipv4Net> = self
-            .members(seg)
+            .members
+            .get(seg)
             .into_iter()
+            .flatten()
+            .copied()
             .filter(|p| Some(p.0) != except)
             .flat_map(|p| self.addresses(p))
             .map(|a| a.trunc())

@@ -26,11 +26,17 @@ use crate::progress::Progress;
 /// How many netlink requests are in flight at once.
 const PIPELINE: usize = 64;
 
-/// A namespace made by `build`, with a netlink handle that lives in it.
+/// A namespace made by `build`: a switch's keeps a netlink handle that
+/// lives in it for the bridge and its ports; every other node's gets one
+/// only while it is configured (`CONFIGURE_BATCH` at a time), so a lab of
+/// 10,000 nodes does not hold 10,000 netlink connections (~9 KB each).
 struct Made {
-    fd: OwnedFd,
-    netlink: Handle,
+    netlink: Option<Handle>,
 }
+
+/// How many nodes' netlink connections are open at once while addresses
+/// and routes are added.
+const CONFIGURE_BATCH: usize = 256;
 
 /// Builds `plan`'s network; the nodes' files go into the node-file store
 /// `store` (`etc::mount_store`).
@@ -57,7 +63,7 @@ pub async fn build(plan: &Plan, store: &Path, progress: &Progress) -> Result<()>
                 .index(BRIDGE_INDEX)
                 .up()
                 .build();
-            m.netlink
+            netlink_of(m, node)?
                 .link()
                 .add(bridge)
                 .execute()
@@ -79,11 +85,14 @@ pub async fn build(plan: &Plan, store: &Path, progress: &Progress) -> Result<()>
     stream::iter(&plan.links)
         .map(|link| {
             let (a, b) = (plan.iface(link.a), plan.iface(link.b));
-            let message = veth_message(a, &made[link.a.node].fd, b, &made[link.b.node].fd);
             let (host, links, made) = (&host, &links, &made);
             async move {
+                // The two namespaces are opened for this request only (the
+                // kernel reads the descriptors when it takes the request).
+                let a_ns = netns::open(&plan.nodes[link.a.node].namespace)?;
+                let b_ns = netns::open(&plan.nodes[link.b.node].namespace)?;
                 host.link()
-                    .add(message)
+                    .add(veth_message(a, &a_ns, b, &b_ns))
                     .execute()
                     .await
                     .with_context(|| format!("cannot create the cable {} – {}", b.peer, a.peer))?;
@@ -92,7 +101,12 @@ pub async fn build(plan: &Plan, store: &Path, progress: &Progress) -> Result<()>
                     let port = LinkUnspec::new_with_index(b.index)
                         .controller(BRIDGE_INDEX)
                         .build();
-                    made[link.b.node].netlink.link().set(port).execute().await?;
+                    let b_node = &plan.nodes[link.b.node];
+                    netlink_of(&made[link.b.node], b_node)?
+                        .link()
+                        .set(port)
+                        .execute()
+                        .await?;
                 }
                 links.inc();
                 Ok::<_, anyhow::Error>(())
@@ -109,23 +123,59 @@ pub async fn build(plan: &Plan, store: &Path, progress: &Progress) -> Result<()>
         down[link.b.node].push(plan.iface(link.b).index);
     }
     let configured = progress.phase("addresses and routes", plan.nodes.len());
-    stream::iter(plan.nodes.iter().zip(&made).zip(&down))
-        .map(|((node, m), down)| {
-            let configured = &configured;
-            async move {
-                configure(node, down, &m.netlink)
-                    .await
-                    .with_context(|| format!("configuring {}", node.name))?;
-                configured.inc();
-                Ok::<_, anyhow::Error>(())
-            }
-        })
-        .buffer_unordered(PIPELINE)
-        .try_collect::<()>()
-        .await?;
+    let runtime = tokio::runtime::Handle::current();
+    for (batch, nodes) in plan.nodes.chunks(CONFIGURE_BATCH).enumerate() {
+        let first = batch * CONFIGURE_BATCH;
+        let namespaces = nodes.iter().map(|n| n.namespace.clone()).collect();
+        let runtime = runtime.clone();
+        let handles = netns::run_in_each(namespaces, move |_, _| open_netlink(&runtime))?;
+        stream::iter(nodes.iter().zip(&handles).zip(&down[first..]))
+            .map(|((node, netlink), down)| {
+                let configured = &configured;
+                async move {
+                    configure(node, down, netlink)
+                        .await
+                        .with_context(|| format!("configuring {}", node.name))?;
+                    configured.inc();
+                    Ok::<_, anyhow::Error>(())
+                }
+            })
+            .buffer_unordered(PIPELINE)
+            .try_collect::<()>()
+            .await?;
+    }
     configured.finish();
     // The cables' impairments are the lab daemon's (`daemon::impairments`).
     Ok(())
+}
+
+/// How many file descriptors building `plan` holds at most: a netlink
+/// connection per switch, one per node of a configure batch, and the two
+/// namespaces of every cable request in flight.
+pub fn descriptors_needed(plan: &Plan) -> usize {
+    let switches = plan
+        .nodes
+        .iter()
+        .filter(|n| n.kind == NodeKind::Switch)
+        .count();
+    switches + CONFIGURE_BATCH.min(plan.nodes.len()) + 2 * PIPELINE
+}
+
+/// A netlink connection in the calling thread's namespace, served by the
+/// runtime `runtime` (it ends when the handle is dropped).
+fn open_netlink(runtime: &tokio::runtime::Handle) -> Result<Handle> {
+    let _entered = runtime.enter();
+    let (connection, handle, _) =
+        rtnetlink::new_connection().context("cannot open a netlink socket")?;
+    runtime.spawn(connection);
+    Ok(handle)
+}
+
+/// The netlink handle a switch keeps.
+fn netlink_of<'a>(made: &'a Made, node: &PlanNode) -> Result<&'a Handle> {
+    made.netlink
+        .as_ref()
+        .with_context(|| format!("{}: no netlink connection in its namespace", node.name))
 }
 
 fn create_namespaces(plan: &Plan, store: &Path, progress: &Progress) -> Result<Vec<Made>> {
@@ -149,19 +199,18 @@ fn create_namespaces(plan: &Plan, store: &Path, progress: &Progress) -> Result<V
         .collect();
     let runtime = tokio::runtime::Handle::current();
     let counter = phase.clone();
-    let made = netns::create_all(wanted, move |_, _| {
-        let _entered = runtime.enter();
-        let (connection, handle, _) =
-            rtnetlink::new_connection().context("cannot open a netlink socket")?;
-        runtime.spawn(connection);
+    let switches: Vec<bool> = plan
+        .nodes
+        .iter()
+        .map(|n| n.kind == NodeKind::Switch)
+        .collect();
+    let made = netns::create_all(wanted, move |i, _| {
+        let netlink = switches[i].then(|| open_netlink(&runtime)).transpose()?;
         counter.inc();
-        Ok(handle)
+        Ok(netlink)
     })?;
     phase.finish();
-    Ok(made
-        .into_iter()
-        .map(|(fd, netlink)| Made { fd, netlink })
-        .collect())
+    Ok(made.into_iter().map(|netlink| Made { netlink }).collect())
 }
 
 /// One request that creates both ends of a cable, each already in its own

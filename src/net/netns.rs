@@ -89,19 +89,21 @@ pub struct NewNamespace {
 /// Creates namespaces one after another on a dedicated thread. For each one,
 /// `inside` runs on that thread while it is in the new namespace (sockets it
 /// opens belong to that namespace for life); the results come back in order.
+/// No descriptor of the namespaces is kept (their pins keep them): a lab of
+/// 10,000 nodes must fit the usual limit of open files.
 /// On error, the namespaces created so far are left for the caller's
 /// rollback, which deletes them by name.
 pub fn create_all<T: Send + 'static>(
     namespaces: Vec<NewNamespace>,
     inside: impl Fn(usize, &NewNamespace) -> Result<T> + Send + 'static,
-) -> Result<Vec<(OwnedFd, T)>> {
+) -> Result<Vec<T>> {
     std::thread::Builder::new()
         .name("netns-create".into())
         .spawn(move || {
             let home = current_netns()?;
             let mut out = Vec::with_capacity(namespaces.len());
             for (i, ns) in namespaces.iter().enumerate() {
-                let made = create_here(ns).and_then(|fd| Ok((fd, inside(i, ns)?)));
+                let made = create_here(ns).and_then(|()| inside(i, ns));
                 setns(home.as_fd(), CloneFlags::CLONE_NEWNET)
                     .context("cannot return to the host network namespace")?;
                 out.push(made.with_context(|| format!("creating namespace {}", ns.name))?);
@@ -114,7 +116,7 @@ pub fn create_all<T: Send + 'static>(
 }
 
 /// Moves the calling thread into a new namespace and pins it at /run/netns.
-fn create_here(ns: &NewNamespace) -> Result<OwnedFd> {
+fn create_here(ns: &NewNamespace) -> Result<()> {
     let path = netns_path(&ns.name);
     match OpenOptions::new().write(true).create_new(true).open(&path) {
         Ok(_) => {}
@@ -143,7 +145,7 @@ fn create_here(ns: &NewNamespace) -> Result<OwnedFd> {
             .and_then(|mut f| f.write_all(value.as_bytes()))
             .with_context(|| format!("cannot set {key}={value}"))?;
     }
-    current_netns()
+    Ok(())
 }
 
 /// Runs `f` on a fresh thread that has entered namespace `name`.

@@ -18,6 +18,7 @@ pub mod lifecycle;
 pub mod link;
 pub mod logs;
 pub mod mail;
+pub mod open_files;
 pub mod restart;
 pub mod rootless;
 pub mod service;

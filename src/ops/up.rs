@@ -72,6 +72,7 @@ pub fn up_observed(
     on_built: OnBuilt<'_>,
 ) -> Result<Up> {
     require_admin("up")?;
+    super::open_files::allow_for(crate::net::build::descriptors_needed(&plan))?;
     let started = Instant::now();
     // Keys are made per `up`, before the plan is recorded: the daemon signs
     // and the lab's DNS publishes from the same record.
