@@ -183,7 +183,8 @@ if [[ ${1:-} == --print-lab ]]; then size_switches "$2"; plan_hosts "$2"; gen_la
 
 # ---------------------------------------------------------------- kernel floor
 # The same topology with iproute2 only, as fast as iproute2 can make it:
-#   create: ONE `ip -batch` run in the host namespace with every `netns add`,
+#   create: `ip -batch` runs in the host namespace (one up to 4000 lines;
+#     the batch split beyond that, as ip holds descriptors per namespace) with every `netns add`,
 #     every bridge (`link add br0 netns SW up type bridge`) and every veth pair
 #     created straight into its two namespaces, the switch end up and already
 #     in its bridge (`link add ethJ netns SW up master if2 type veth peer name
@@ -250,18 +251,23 @@ floor_write() {     # SIZE DIR: writes DIR/create.batch, DIR/ns/NS.batch, DIR/na
 }
 
 floor_up() {        # DIR: builds the floor; its phase times go to stderr
-    local dir=$1 t0 t1 t2 t3 r
+    local dir=$1 t0 t1 t2 t3 r part
     t0=$(now)
     # (Called after ||, where set -e does not apply: every step checks itself.)
-    ip -batch "$dir/create.batch" >/dev/null || return 1
+    # In runs of at most 4000 lines: ip keeps a descriptor and a netlink
+    # socket open per namespace it has named, and 10,000 hosts' worth would
+    # pass the usual limit of open files.
+    split -l 4000 -d -a 3 "$dir/create.batch" "$dir/create.part." || return 1
+    for part in "$dir"/create.part.*; do ip -batch "$part" >/dev/null || return 1; done
     t1=$(now)
+    rm -f "$dir"/create.part.*
     for r in r1 r2; do
         nsenter --net="/run/netns/$(grep -m1 "\.$r\$" "$dir/namespaces")" sysctl -qw net.ipv4.ip_forward=1 || return 1
     done
     t2=$(now)
     xargs -P "$(nproc)" -I NS nsenter --net=/run/netns/NS ip -batch "$dir/ns/NS.batch" <"$dir/namespaces" || return 1
     t3=$(now)
-    say "    create (one ip -batch) $(elapsed "$t0" "$t1") s, forwarding $(elapsed "$t1" "$t2") s, configure (ip -batch per namespace) $(elapsed "$t2" "$t3") s"
+    say "    create (ip -batch) $(elapsed "$t0" "$t1") s, forwarding $(elapsed "$t1" "$t2") s, configure (ip -batch per namespace) $(elapsed "$t2" "$t3") s"
 }
 
 floor_down() {      # DIR
