@@ -136,11 +136,14 @@ fn remove_nodes(plan: &Plan) -> Vec<String> {
     let mut nodes: Vec<&PlanNode> = plan.nodes.iter().collect();
     nodes.sort_by_key(|node| node.interfaces.len());
     let namespaces: Vec<&str> = nodes.iter().map(|node| node.namespace.as_str()).collect();
-    let held: Vec<OwnedFd> = namespaces
+    kill_processes_inside(&namespaces);
+    // Holding is for speed only: past the open-file limit, the rest go
+    // unheld.
+    let _ = super::open_files::allow_for(namespaces.len());
+    let _held: Vec<OwnedFd> = namespaces
         .iter()
         .filter_map(|ns| netns::open(ns).ok())
         .collect();
-    kill_processes_inside(&held);
     let pins = namespaces.iter().map(|ns| netns::delete(ns));
     let files = namespaces.iter().map(|ns| etc::remove_node_files(ns));
     pins.chain(files)
@@ -223,11 +226,10 @@ fn wait_exited(held: &[OwnedFd], limit: Option<Duration>) -> bool {
 
 /// Stops every process whose network namespace is one of `namespaces`
 /// (commands started with `labctl exec` or `ip netns exec` in the lab).
-fn kill_processes_inside(namespaces: &[OwnedFd]) {
+fn kill_processes_inside(namespaces: &[&str]) {
     let inodes: HashSet<u64> = namespaces
         .iter()
-        .filter_map(|ns| nix::sys::stat::fstat(ns).ok())
-        .map(|stat| stat.st_ino)
+        .filter_map(|ns| netns::inode(ns))
         .collect();
     terminate(&processes_in("net", &inodes));
 }
