@@ -311,11 +311,7 @@ measure() {         # SIZE RUN: one labctl up/down and one floor up/down
     STARTED_LABS+=("$lab")
     t0=$(now)
     /usr/bin/time -f %M -o "$log.up.rss" "$LABCTL" up "$dir/$lab.yaml" >"$log.up.out" 2>"$log.up.err" \
-        || { cat "$log.up.err" >&2
-             if grep -q 'Too many open files' "$log.up.err"; then
-                 say "bench: labctl keeps about two file descriptors per namespace open; this shell allows $(ulimit -Sn) (ulimit -n)"
-             fi
-             die "labctl up $lab failed"; }
+        || { cat "$log.up.err" >&2; die "labctl up $lab failed"; }
     t1=$(now)
     UP[$size]+=" $(elapsed "$t0" "$t1")"
     grep -v '^building' "$log.up.err" | sed 's/^ */    /' >&2 || true       # per-phase timings
