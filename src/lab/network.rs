@@ -148,8 +148,8 @@ impl<'a> Network<'a> {
     }
 
     /// The interfaces of hosts, servers and routers on segment `seg`.
-    pub fn members(&self, seg: usize) -> Vec<Port> {
-        self.members.get(seg).cloned().unwrap_or_default()
+    pub fn members(&self, seg: usize) -> &[Port] {
+        self.members.get(seg).map_or(&[], Vec::as_slice)
     }
 
     fn ports(&self) -> impl Iterator<Item = Port> + '_ {
@@ -219,13 +219,10 @@ impl<'a> Network<'a> {
 
     fn subnets_of_members(&self, seg: usize, except: Option<usize>) -> Vec<Ipv4Net> {
         let mut nets: Vec<Ipv4Net> = self
-            .members
-            .get(seg)
-            .into_iter()
-            .flatten()
-            .copied()
+            .members(seg)
+            .iter()
             .filter(|p| Some(p.0) != except)
-            .flat_map(|p| self.addresses(p))
+            .flat_map(|&p| self.addresses(p))
             .map(|a| a.trunc())
             .collect();
         nets.sort();
@@ -264,8 +261,8 @@ impl<'a> Network<'a> {
         let name = if switches.is_empty() {
             let ends: Vec<String> = self
                 .members(seg)
-                .into_iter()
-                .map(|p| self.port_name(p))
+                .iter()
+                .map(|&p| self.port_name(p))
                 .collect();
             format!("the cable {}", ends.join("–"))
         } else {

@@ -29,7 +29,7 @@ pub fn lease_blocker(net: &Network, client: Port) -> Option<Blocker> {
     let mut reasons = Vec::new();
     let mut hint = None;
     let mut cause = None;
-    for port in net.members(seg) {
+    for &port in net.members(seg) {
         let (n, i) = port;
         if n == client.0 {
             continue;

@@ -184,7 +184,7 @@ fn route_hint(net: &Network, r: usize, prefix: Ipv4Net) -> String {
     let name = &net.node(r).name;
     let neighbour = (0..net.node(r).interfaces.len()).find_map(|i| {
         let seg = net.segment((r, i));
-        net.members(seg).into_iter().find_map(|(n, _)| {
+        net.members(seg).iter().find_map(|&(n, _)| {
             let direct = n != r
                 && net.forwards(n)
                 && (0..net.node(n).interfaces.len())
