@@ -6,7 +6,7 @@
 # (daemon, DHCP leases through two relays), every check (DHCP, ping, DNS, web,
 # TCP, mail across domains and routers with an attachment, POP3 and IMAP,
 # relay refusal, exec), teardown. Target: the whole `labctl test` in at most
-# 3 s on this machine, with the split reported from the JSON `timings`.
+# 0.15 s (median) on this machine (issue 17; the first round asked 3 s), with the split reported from the JSON `timings`.
 #
 # Reference measured in the same run: `labctl up` + `labctl down` of the same
 # lab (what any run costs before a single check); the ratio test/(up+down)
@@ -24,7 +24,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RUNS=${BENCH_RUNS:-5}
-TARGET_S=3
+TARGET_S=0.15
 LAB="bench-checks-$$"
 TMP=""
 

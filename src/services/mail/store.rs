@@ -44,6 +44,37 @@ pub struct FolderSnapshot {
     pub uid_next: u32,
     /// Sorted by UID.
     pub messages: Vec<MessageMeta>,
+    /// The folder's version at that moment (see `snapshot_if_changed`).
+    pub version: u64,
+}
+
+/// Reads a whole file of about `size` bytes (the index's figure, so no
+/// stat for a size hint). A name can claim any size (`S=` of a file put
+/// there by hand), so the hint is trusted only up to `SIZE_HINT_CAP`.
+fn read_sized(path: &Path, size: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    const SIZE_HINT_CAP: u64 = 1 << 20;
+    let mut content = Vec::with_capacity(size.min(SIZE_HINT_CAP) as usize + 1);
+    File::open(path)?.read_to_end(&mut content)?;
+    Ok(content)
+}
+
+fn snapshot_of(index: &Folder) -> FolderSnapshot {
+    FolderSnapshot {
+        uid_validity: index.uid_validity,
+        uid_next: index.uid_next,
+        messages: index
+            .entries
+            .iter()
+            .map(|(&uid, entry)| MessageMeta {
+                uid,
+                size: entry.size,
+                flags: entry.name.flags(),
+                internal_date: entry.internal_date,
+            })
+            .collect(),
+        version: index.version,
+    }
 }
 
 /// The store of one mail node.
@@ -183,26 +214,37 @@ impl Store {
         let handle = self.folder(user, folder)?;
         let mut index = handle.lock();
         index.refresh()?;
-        Ok(FolderSnapshot {
-            uid_validity: index.uid_validity,
-            uid_next: index.uid_next,
-            messages: index
-                .entries
-                .iter()
-                .map(|(&uid, entry)| MessageMeta {
-                    uid,
-                    size: entry.size,
-                    flags: entry.name.flags(),
-                    internal_date: entry.internal_date,
-                })
-                .collect(),
-        })
+        Ok(snapshot_of(&index))
+    }
+
+    /// The folder as it is now, or None when it has not changed since the
+    /// snapshot whose `version` is `seen`: what an IMAP session asks after
+    /// every command, without copying every message's entry each time.
+    pub fn snapshot_if_changed(
+        &self,
+        user: &str,
+        folder: &str,
+        seen: u64,
+    ) -> io::Result<Option<FolderSnapshot>> {
+        let handle = self.folder(user, folder)?;
+        let mut index = handle.lock();
+        index.refresh()?;
+        Ok((index.version != seen).then(|| snapshot_of(&index)))
     }
 
     pub fn read(&self, user: &str, folder: &str, uid: u32) -> io::Result<Vec<u8>> {
         let handle = self.folder(user, folder)?;
-        let path = handle.lock().path_of(uid)?;
-        match fs::read(&path) {
+        // A message file never changes, it is only renamed or removed, so
+        // where the index saw it is worth a try before looking again.
+        let (path, size) = {
+            let mut index = handle.lock();
+            let path = match index.indexed_path_of(uid) {
+                Some(path) => path,
+                None => index.path_of(uid)?,
+            };
+            (path, index.entries.get(&uid).map_or(0, |entry| entry.size))
+        };
+        match read_sized(&path, size) {
             // Renamed or removed behind our back: look again once.
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 let mut index = handle.lock();

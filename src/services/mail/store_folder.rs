@@ -9,7 +9,7 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::group_sync::GroupSync;
@@ -77,6 +77,10 @@ pub(super) struct Folder {
     pub(super) entries: BTreeMap<u32, Entry>,
     /// The mtimes of `new/` and `cur/` when the index was last in step.
     stamp: (SystemTime, SystemTime),
+    /// A new number whenever the index changes, unique in the process (a
+    /// folder loaded again never repeats one), so a reader can tell that
+    /// nothing changed without comparing every entry.
+    pub(super) version: u64,
 }
 
 pub(super) struct Entry {
@@ -103,6 +107,7 @@ impl Folder {
             reserved,
             entries: BTreeMap::new(),
             stamp: (UNIX_EPOCH, UNIX_EPOCH),
+            version: next_version(),
         };
         if fresh {
             folder.save_uids()?;
@@ -123,6 +128,7 @@ impl Folder {
     /// there by hand) get one.
     pub(super) fn rescan(&mut self) -> io::Result<()> {
         self.stamp = self.mtimes()?;
+        self.version = next_version();
         let mut entries = BTreeMap::new();
         let mut unnumbered = Vec::new();
         for in_new in [true, false] {
@@ -206,16 +212,21 @@ impl Folder {
     /// Marks the index as in step with the directories after our own change.
     pub(super) fn touch(&mut self) -> io::Result<()> {
         self.stamp = self.mtimes()?;
+        self.version = next_version();
         Ok(())
     }
 
     pub(super) fn path_of(&mut self, uid: u32) -> io::Result<PathBuf> {
         self.refresh()?;
-        let entry = self
-            .entries
-            .get(&uid)
-            .ok_or_else(|| not_found(&format!("no message with UID {uid}")))?;
-        Ok(if entry.in_new {
+        self.indexed_path_of(uid)
+            .ok_or_else(|| not_found(&format!("no message with UID {uid}")))
+    }
+
+    /// Where the index last saw the message, without looking again (the
+    /// file may have been renamed or removed since).
+    pub(super) fn indexed_path_of(&self, uid: u32) -> Option<PathBuf> {
+        let entry = self.entries.get(&uid)?;
+        Some(if entry.in_new {
             self.dir.join("new").join(entry.name.in_new())
         } else {
             self.dir.join("cur").join(entry.name.in_cur())
@@ -238,6 +249,12 @@ impl Folder {
         fs::rename(&temporary, self.dir.join(UID_FILE))?;
         sync_dir(&self.dir)
     }
+}
+
+/// A folder index version never handed out before (never 0).
+fn next_version() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// A UIDVALIDITY for a new folder: the time in seconds, and always larger

@@ -268,6 +268,40 @@ fn files_dropped_in_by_hand_get_uids_and_removed_files_vanish() {
 }
 
 #[test]
+fn snapshot_if_changed_answers_none_until_the_folder_changes() {
+    let t = TestStore::new();
+    t.store.deliver("ada", b"one").unwrap();
+    let first = t.store.snapshot("ada", "INBOX").unwrap();
+    let unchanged = t.store.snapshot_if_changed("ada", "INBOX", first.version);
+    assert_eq!(unchanged.unwrap(), None, "nothing changed, nothing copied");
+    // Each kind of change gives a new version: a delivery, new flags, a
+    // removal, a file dropped in by hand, and the folder loaded again.
+    let mut seen = first.version;
+    let mut changed = |store: &Store, what: &str| {
+        let now = store
+            .snapshot_if_changed("ada", "INBOX", seen)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{what} went unnoticed"));
+        assert_ne!(now.version, seen, "{what}");
+        seen = now.version;
+        now
+    };
+    let uid = t.store.deliver("ada", b"two").unwrap();
+    assert_eq!(changed(&t.store, "a delivery").messages.len(), 2);
+    t.store
+        .set_flags("ada", "INBOX", uid, &[Flag::Seen])
+        .unwrap();
+    changed(&t.store, "new flags");
+    t.store.remove("ada", "INBOX", uid).unwrap();
+    assert_eq!(changed(&t.store, "a removal").messages.len(), 1);
+    // The directory's mtime must move for the drop to be seen.
+    std::thread::sleep(Duration::from_millis(20));
+    fs::write(t.root.join("ada/new/1234.hand.host"), b"by hand").unwrap();
+    assert_eq!(changed(&t.store, "a file by hand").messages.len(), 2);
+    changed(&t.reopen(), "a reload");
+}
+
+#[test]
 fn concurrent_deliveries_get_distinct_uids() {
     let t = TestStore::new();
     let threads: Vec<_> = (0..4)

@@ -18,6 +18,9 @@ pub struct Mailbox {
     /// Index + 1 is the sequence number.
     pub messages: Vec<MessageMeta>,
     pub recent: HashSet<u32>,
+    /// The store's version of the folder this view is wholly in step
+    /// with; 0 when it is not (an EXPUNGE still to tell).
+    pub version: u64,
 }
 
 impl Mailbox {
@@ -29,6 +32,7 @@ impl Mailbox {
             uid_next: snapshot.uid_next,
             messages: snapshot.messages,
             recent: HashSet::new(),
+            version: snapshot.version,
         }
     }
 
@@ -50,6 +54,12 @@ impl Mailbox {
     pub fn resolve(&self, set: &SequenceSet, uid: bool) -> Result<Vec<usize>, String> {
         if uid {
             let largest = self.largest_uid();
+            if let Some((low, high)) = set.single_range(largest) {
+                // Messages are sorted by UID: the range is one slice.
+                let start = self.messages.partition_point(|m| m.uid < low);
+                let end = self.messages.partition_point(|m| m.uid <= high);
+                return Ok((start..end.max(start)).collect());
+            }
             return Ok((0..self.messages.len())
                 .filter(|&i| set.contains(self.messages[i].uid, largest))
                 .collect());
@@ -64,6 +74,9 @@ impl Mailbox {
                 }
             }
         }
+        if let Some((low, high)) = set.single_range(count) {
+            return Ok((low.max(1) as usize - 1..high as usize).collect());
+        }
         Ok((0..self.messages.len())
             .filter(|&i| set.contains(i as u32 + 1, count))
             .collect())
@@ -76,6 +89,9 @@ impl Mailbox {
     pub fn sync(&mut self, snapshot: FolderSnapshot, expunge_allowed: bool, out: &mut Vec<u8>) {
         let current: HashMap<u32, &MessageMeta> =
             snapshot.messages.iter().map(|m| (m.uid, m)).collect();
+        let withheld =
+            !expunge_allowed && self.messages.iter().any(|m| !current.contains_key(&m.uid));
+        self.version = if withheld { 0 } else { snapshot.version };
         if expunge_allowed {
             for index in (0..self.messages.len()).rev() {
                 if !current.contains_key(&self.messages[index].uid) {
@@ -144,6 +160,7 @@ mod tests {
             uid_validity: 1,
             uid_next: 20,
             messages,
+            version: 7,
         }
     }
 
@@ -165,6 +182,10 @@ mod tests {
             "* 3 FETCH (FLAGS (\\Seen))\r\n* 4 EXISTS\r\n* 1 RECENT\r\n"
         );
         assert_eq!(mailbox.count(), 4, "no EXPUNGE while not allowed");
+        assert_eq!(
+            mailbox.version, 0,
+            "a withheld EXPUNGE keeps the view out of step with version 7"
+        );
         out.clear();
         mailbox.sync(
             snapshot(vec![meta(3, &[]), meta(7, &[Flag::Seen]), meta(9, &[])]),
@@ -172,6 +193,7 @@ mod tests {
             &mut out,
         );
         assert_eq!(String::from_utf8_lossy(&out), "* 2 EXPUNGE\r\n");
+        assert_eq!(mailbox.version, 7, "in step once everything was told");
         assert_eq!(
             mailbox.messages.iter().map(|m| m.uid).collect::<Vec<_>>(),
             vec![3, 7, 9]
@@ -209,5 +231,36 @@ mod tests {
                 .unwrap(),
             vec![2]
         );
+    }
+
+    #[test]
+    fn one_range_resolves_like_checking_every_message() {
+        let uids = [3, 5, 7, 20, 21];
+        let mailbox = Mailbox::new(
+            "INBOX".into(),
+            false,
+            snapshot(uids.iter().map(|&uid| meta(uid, &[])).collect()),
+        );
+        let bounds = ["1", "3", "4", "7", "20", "21", "22", "100", "*"];
+        for a in bounds {
+            for b in bounds {
+                let set = SequenceSet::parse(&format!("{a}:{b}")).unwrap();
+                let every_uid: Vec<usize> = (0..uids.len())
+                    .filter(|&i| set.contains(uids[i], 21))
+                    .collect();
+                assert_eq!(
+                    mailbox.resolve(&set, true).unwrap(),
+                    every_uid,
+                    "UID {a}:{b}"
+                );
+                let every_number: Vec<usize> = (0..uids.len())
+                    .filter(|&i| set.contains(i as u32 + 1, 5))
+                    .collect();
+                match mailbox.resolve(&set, false) {
+                    Ok(found) => assert_eq!(found, every_number, "{a}:{b}"),
+                    Err(_) => assert!([a, b].iter().any(|n| n.parse().is_ok_and(|n: u32| n > 5))),
+                }
+            }
+        }
     }
 }

@@ -40,12 +40,28 @@ impl SequenceSet {
 
     /// Whether `number` is in the set, with `*` standing for `largest`.
     pub fn contains(&self, number: u32, largest: u32) -> bool {
-        self.ranges.iter().any(|&(a, b)| {
-            let (a, b) = (resolve(a, largest), resolve(b, largest));
-            let (low, high) = if a <= b { (a, b) } else { (b, a) };
-            (low..=high).contains(&number)
-        })
+        self.ranges
+            .iter()
+            .any(|&range| ordered(range, largest).contains(&number))
     }
+
+    /// The set's one range as `low..=high` (`*` standing for `largest`),
+    /// when it has exactly one: most commands name one message or `1:*`.
+    pub fn single_range(&self, largest: u32) -> Option<(u32, u32)> {
+        match self.ranges.as_slice() {
+            [range] => {
+                let numbers = ordered(*range, largest);
+                Some((*numbers.start(), *numbers.end()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A range's numbers, low to high, with `*` standing for `largest`.
+fn ordered((a, b): (Bound, Bound), largest: u32) -> std::ops::RangeInclusive<u32> {
+    let (a, b) = (resolve(a, largest), resolve(b, largest));
+    if a <= b { a..=b } else { b..=a }
 }
 
 fn resolve(bound: Bound, largest: u32) -> u32 {

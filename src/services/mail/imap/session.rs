@@ -373,8 +373,12 @@ impl Session {
             return;
         };
         let user = self.user.as_deref().unwrap_or_default();
-        match self.store.snapshot(user, &mailbox.folder) {
-            Ok(snapshot) => mailbox.sync(snapshot, expunge_allowed, &mut self.out),
+        match self
+            .store
+            .snapshot_if_changed(user, &mailbox.folder, mailbox.version)
+        {
+            Ok(Some(snapshot)) => mailbox.sync(snapshot, expunge_allowed, &mut self.out),
+            Ok(None) => {}
             Err(e) => self.out.extend_from_slice(
                 format!("* NO [UNAVAILABLE] cannot read the mailbox: {e}\r\n").as_bytes(),
             ),
