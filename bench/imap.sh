@@ -3,7 +3,10 @@
 #
 # What it is for: how fast labctl's IMAP server hands out 1,000 messages,
 # against Dovecot (dovecot-imapd) measured the same way in the same run, in
-# plain text (143) and over TLS from the first byte (993).
+# plain text (143) and over TLS from the first byte (993); and, in plain
+# text, against the machine's floor: imap-floor (bench/imap_floor.rs), which
+# answers the same dialogue from memory with one read and one write per
+# command, so what it takes is the kernel's TCP path and nothing else.
 #
 # How:
 #   1. One lab (bench-imap) with three nodes on one switch: `imap` runs
@@ -12,7 +15,8 @@
 #      `labctl exec`, listening only on the node's address, its maildirs and
 #      config in a temp dir; `ssl = yes`, so 143 plain and 993 TLS, with a
 #      certificate the lab's CA issued to ref, which serves an idle web site
-#      with TLS only for that), and `client` runs the load. Dovecot's
+#      with TLS only for that), `floor` runs imap-floor on 143 (started the
+#      same way), and `client` runs the load. Dovecot's
 #      `ssl = required` would refuse the plain-text runs' LOGIN on 143; on
 #      993 it changes nothing.
 #   2. The same IMAP_MESSAGES messages (default 1,000, about 5 KiB each:
@@ -30,7 +34,9 @@
 #   4. One warm-up session per server (Dovecot builds its index, labctl
 #      its UID list), then IMAP_RUNS (default 5) sessions per server and
 #      mode, interleaved; the table shows the medians, the ratio
-#      Dovecot time / labctl time (above 1: labctl is faster) and the
+#      Dovecot time / labctl time (above 1: labctl is faster; target for
+#      one FETCH per message: at least 2x), the floor's time and labctl's
+#      rate as a share of the floor's (100 % is all the machine does), and the
 #      client's own CPU time as a share of the time measured (near 100 %
 #      would mean the client, not the server, sets the pace). The client
 #      was a Python script until TLS came: Python's ssl module spent 3-4
@@ -50,6 +56,7 @@
 # Environment:
 #   LABCTL=PATH        benchmark this binary instead of building target/release/labctl
 #   IMAP_LOAD=PATH     the client (default: built as target/release/examples/imap-load)
+#   IMAP_FLOOR=PATH    the floor (default: built as target/release/examples/imap-floor)
 #   IMAP_MESSAGES=N    messages in the mailbox (default 1000)
 #   IMAP_RUNS=N        measured sessions per server (default 5)
 #   BENCH_KEEP=1       keep the temp dir (lab file, Dovecot config and log)
@@ -62,8 +69,11 @@ RUN_DIR=${LABCTL_RUN_DIR:-/run/labctl}
 LAB=bench-imap
 LABCTL_ADDR=10.78.0.10
 DOVECOT_ADDR=10.78.0.11
+FLOOR_ADDR=10.78.0.12
+TARGET_SINGLE=2
 TMP=""
 DOVECOT_PID=""
+FLOOR_PID=""
 LAB_STARTED=0
 
 say() { printf '%s\n' "$*" >&2; }
@@ -72,10 +82,11 @@ die() { say "bench-imap: error: $*"; exit 1; }
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
-    if [[ -n $DOVECOT_PID ]]; then
-        kill -TERM "$DOVECOT_PID" 2>/dev/null || true
-        wait "$DOVECOT_PID" 2>/dev/null || true
-    fi
+    local pid
+    for pid in $DOVECOT_PID $FLOOR_PID; do
+        kill -TERM "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     if (( LAB_STARTED )) && [[ -e $RUN_DIR/$LAB ]]; then
         "$LABCTL" down "$LAB" >/dev/null 2>&1 || say "bench-imap: warning: could not take down lab $LAB"
     fi
@@ -108,6 +119,12 @@ if [[ -z ${IMAP_LOAD:-} ]]; then
     IMAP_LOAD=$ROOT/target/release/examples/imap-load
 fi
 [[ -x $IMAP_LOAD ]] || die "$IMAP_LOAD is not an executable"
+if [[ -z ${IMAP_FLOOR:-} ]]; then
+    (cd "$ROOT" && cargo build --release --locked --quiet --example imap-floor) \
+        || die "cannot build the floor (cargo build --release --example imap-floor)"
+    IMAP_FLOOR=$ROOT/target/release/examples/imap-floor
+fi
+[[ -x $IMAP_FLOOR ]] || die "$IMAP_FLOOR is not an executable"
 [[ ! -e $RUN_DIR/$LAB ]] || die "lab $LAB is already up (not by this run): take it down with 'labctl down $LAB' first"
 
 TMP=$(mktemp -d /tmp/labctl-bench-imap.XXXXXX)
@@ -136,12 +153,16 @@ nodes:
     services:
       # Idle: only so that the lab's CA issues ref a certificate (Dovecot's).
       web: {pages: {/: reference}, tls: optional}
+  floor:
+    kind: server
+    interfaces: {eth0: $FLOOR_ADDR/24}
   client:
     kind: host
     interfaces: {eth0: 10.78.0.20/24}
 links:
   - [imap, sw0]
   - [ref, sw0]
+  - [floor, sw0]
   - [client, sw0]
 YAML
 
@@ -205,6 +226,9 @@ CONF
 # exec replaces labctl, then taskset, by dovecot: \$! is Dovecot's master.
 "$LABCTL" exec "$LAB" ref -- "${SERVER_CPU[@]}" /usr/sbin/dovecot -F -c "$DOVECOT/dovecot.conf" >"$DOVECOT/stdout.log" 2>&1 &
 DOVECOT_PID=$!
+# ---------------------------------------------------------------- the floor
+"$LABCTL" exec "$LAB" floor -- "${SERVER_CPU[@]}" "$IMAP_FLOOR" --listen "$FLOOR_ADDR:143" --messages "$TMP/messages" >"$TMP/floor.log" 2>&1 &
+FLOOR_PID=$!
 
 wait_listening() { # NODE ADDRESS PORT
     local i
@@ -218,6 +242,7 @@ for port in 143 993; do
     wait_listening imap "0.0.0.0" $port || die "labctl's IMAP server is not listening on $port"
     wait_listening ref "$DOVECOT_ADDR" $port || { cat "$DOVECOT/stdout.log" "$DOVECOT/dovecot.log" >&2 2>/dev/null; die "Dovecot is not listening on $port"; }
 done
+wait_listening floor "$FLOOR_ADDR" 143 || { cat "$TMP/floor.log" >&2; die "imap-floor is not listening on 143"; }
 
 # ---------------------------------------------------------------- measuring
 "$LABCTL" ca "$LAB" -o "$TMP/ca.pem" 2>/dev/null || die "cannot export the lab's CA"
@@ -233,12 +258,18 @@ for mode in plain tls; do
     session "$LABCTL_ADDR" $mode >/dev/null
     session "$DOVECOT_ADDR" $mode >/dev/null
 done
+session "$FLOOR_ADDR" plain >/dev/null
 # Times and the client's CPU share (percent), by "kind server mode".
 declare -A TIMES SHARE
 for (( run = 1; run <= RUNS; run++ )); do
     for mode in plain tls; do
-        for server in labctl dovecot; do
-            address=$LABCTL_ADDR; [[ $server == dovecot ]] && address=$DOVECOT_ADDR
+        for server in labctl dovecot floor; do
+            [[ $server == floor && $mode == tls ]] && continue
+            case $server in
+                labctl) address=$LABCTL_ADDR ;;
+                dovecot) address=$DOVECOT_ADDR ;;
+                floor) address=$FLOOR_ADDR ;;
+            esac
             read -r bulk single fetched octets bulk_cpu single_cpu < <(session "$address" $mode)
             say "  run $run/$RUNS $server $mode: bulk ${bulk}s, one by one ${single}s ($fetched messages, $octets octets; client CPU ${bulk_cpu}s, ${single_cpu}s)"
             TIMES[bulk $server $mode]+=" $bulk"
@@ -249,19 +280,28 @@ for (( run = 1; run <= RUNS; run++ )); do
     done
 done
 
-row() { printf '%-36s %10s %10s %8s %18s\n' "$@"; }
+row() { printf '%-36s %10s %10s %8s %10s %9s %18s\n' "$@"; }
 echo
 echo "IMAP retrieval of $MESSAGES messages — $(date +%Y-%m-%d), $(nproc) cores, $PINNING, median of $RUNS sessions, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-row "" "labctl" "Dovecot" "ratio" "client CPU share"
+row "" "labctl" "Dovecot" "ratio" "floor" "of floor" "client CPU share"
 for mode in plain tls; do
     for kind in bulk single; do
         name="UID FETCH 1:* BODY.PEEK[]"; [[ $kind == single ]] && name="one UID FETCH per message"
         [[ $mode == tls ]] && name="$name, TLS"
         l=$(median "${TIMES[$kind labctl $mode]}"); d=$(median "${TIMES[$kind dovecot $mode]}")
         ratio=$(awk -v l="$l" -v d="$d" 'BEGIN { printf "%.2fx", d / l }')
+        if [[ $kind == single ]]; then
+            ratio+=" $(awk -v l="$l" -v d="$d" -v t=$TARGET_SINGLE 'BEGIN { print (d / l >= t) ? "PASS" : "MISS" }')"
+        fi
+        floor="—"; share_of_floor="—"
+        if [[ $mode == plain ]]; then
+            f=$(median "${TIMES[$kind floor plain]}")
+            floor="${f}s"; share_of_floor=$(awk -v l="$l" -v f="$f" 'BEGIN { printf "%.0f%%", 100 * f / l }')
+        fi
         share="$(median "${SHARE[$kind labctl $mode]}")% / $(median "${SHARE[$kind dovecot $mode]}")%"
-        row "$name" "${l}s" "${d}s" "$ratio" "$share"
+        row "$name" "${l}s" "${d}s" "$ratio" "$floor" "$share_of_floor" "$share"
     done
 done
-echo "(ratio = Dovecot time / labctl time: above 1 means labctl is faster; TLS on 993, handshake not timed;"
-echo " client CPU share = the client's CPU time / the time measured, labctl / Dovecot)"
+echo "(ratio = Dovecot time / labctl time: above 1 means labctl is faster, target for one FETCH per message >= ${TARGET_SINGLE}x;"
+echo " floor = imap-floor answering from memory, plain text only; of floor = floor time / labctl time;"
+echo " TLS on 993, handshake not timed; client CPU share = the client's CPU time / the time measured, labctl / Dovecot)"
