@@ -9,7 +9,8 @@
 //! writer thread, which appends whatever has queued up with one write, then
 //! rests a moment (`REST`) so that a busy dialogue wakes it once per rest,
 //! not once per line (each wake-up is a context switch on the services'
-//! core: with two lines per IMAP command it was a tenth of the command). When
+//! core: with two lines per IMAP command it was a tenth of the command); a
+//! `sync` cuts the rest short. When
 //! the channel is full a line is dropped and counted, and the count is
 //! written as soon as there is room, so a flood (a DNS benchmark) costs the
 //! service nothing and the log says what it left out. Text from inside the
@@ -44,6 +45,8 @@ pub const NOTE: &str = "--";
 #[derive(Clone)]
 pub struct NodeLog {
     sender: Option<SyncSender<Entry>>,
+    /// The writer thread, woken from its rest by `sync`.
+    writer: Option<std::thread::Thread>,
     dropped: Arc<AtomicU64>,
 }
 
@@ -60,11 +63,12 @@ impl NodeLog {
         let (sender, entries) = mpsc::sync_channel(CAPACITY);
         let dropped = Arc::new(AtomicU64::new(0));
         let counter = dropped.clone();
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("node-log".into())
             .spawn(move || write_loop(file, entries, &counter))?;
         Ok(NodeLog {
             sender: Some(sender),
+            writer: Some(writer.thread().clone()),
             dropped,
         })
     }
@@ -73,6 +77,7 @@ impl NodeLog {
     pub fn discard() -> NodeLog {
         NodeLog {
             sender: None,
+            writer: None,
             dropped: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -112,6 +117,9 @@ impl NodeLog {
         if let Some(sender) = &self.sender {
             let (done, wait) = mpsc::channel();
             if sender.send(Entry::Sync(done)).is_ok() {
+                if let Some(writer) = &self.writer {
+                    writer.unpark();
+                }
                 let _ = wait.recv();
             }
         }
@@ -174,7 +182,8 @@ fn write_loop(mut file: File, entries: Receiver<Entry>, dropped: &AtomicU64) {
         for done in waiting.drain(..) {
             let _ = done.send(());
         }
-        std::thread::sleep(REST);
+        // Woken early by `sync` (or spuriously: either way it goes on).
+        std::thread::park_timeout(REST);
     }
 }
 
@@ -219,6 +228,7 @@ mod tests {
         let (sender, entries) = mpsc::sync_channel(2);
         let log = NodeLog {
             sender: Some(sender),
+            writer: None,
             dropped: Arc::new(AtomicU64::new(0)),
         };
         for _ in 0..5 {
