@@ -6,7 +6,8 @@
 # (daemon, DHCP leases through two relays), every check (DHCP, ping, DNS, web,
 # TCP, mail across domains and routers with an attachment, POP3 and IMAP,
 # relay refusal, exec), teardown. Target: the whole `labctl test` in at most
-# 0.15 s (median) on this machine (issue 17; the first round asked 3 s), with the split reported from the JSON `timings`.
+# 0.15 s (median) on this machine (issue 17; the first round asked 3 s),
+# with the split reported from the JSON `timings`.
 #
 # Reference measured in the same run: `labctl up` + `labctl down` of the same
 # lab (what any run costs before a single check); the ratio test/(up+down)

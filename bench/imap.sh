@@ -280,7 +280,7 @@ for (( run = 1; run <= RUNS; run++ )); do
     done
 done
 
-row() { printf '%-36s %10s %10s %8s %10s %9s %18s\n' "$@"; }
+row() { printf '%-36s %10s %10s %12s %10s %9s %18s\n' "$@"; }
 echo
 echo "IMAP retrieval of $MESSAGES messages — $(date +%Y-%m-%d), $(nproc) cores, $PINNING, median of $RUNS sessions, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 row "" "labctl" "Dovecot" "ratio" "floor" "of floor" "client CPU share"

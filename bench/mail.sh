@@ -40,8 +40,9 @@
 #      pass each; median of MAIL_RUNS. (A Python poplib client measured
 #      before 2026-12-02 set the pace itself.)
 # Targets: SMTP >= 2x Postfix (mail issue), and the same over STARTTLS
-# (email-security issue); POP3 >= 1.5x Dovecot (performance issue). It prints PASS/MISS (a miss is a result, not a
-# failure) and exits non-zero only when something broke.
+# (email-security issue); POP3 >= 1.5x Dovecot (performance issue). It
+# prints PASS/MISS (a miss is a result, not a failure) and exits non-zero
+# only when something broke.
 # The machine's load average is printed: other work on the machine changes
 # both figures, the ratio less.
 #

@@ -10,12 +10,11 @@
 //! rests a moment (`REST`) so that a busy dialogue wakes it once per rest,
 //! not once per line (each wake-up is a context switch on the services'
 //! core: with two lines per IMAP command it was a tenth of the command); a
-//! `sync` cuts the rest short. When
-//! the channel is full a line is dropped and counted, and the count is
-//! written as soon as there is room, so a flood (a DNS benchmark) costs the
-//! service nothing and the log says what it left out. Text from inside the
-//! lab is made printable before it is queued, so the file holds nothing a
-//! terminal would act on.
+//! `sync` cuts the rest short. When the channel is full a line is dropped
+//! and counted, and the count is written as soon as there is room, so a
+//! flood (a DNS benchmark) costs the service nothing and the log says what
+//! it left out. Text from inside the lab is made printable before it is
+//! queued, so the file holds nothing a terminal would act on.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -152,19 +151,20 @@ fn write_loop(mut file: File, entries: Receiver<Entry>, dropped: &AtomicU64) {
     let mut batch = String::new();
     let mut waiting = Vec::new();
     while let Ok(mut entry) = entries.recv() {
-        loop {
+        // Whether the batch is full, with more lines likely waiting.
+        let full = loop {
             match entry {
                 Entry::Text(text) => batch.push_str(&text),
                 Entry::Sync(done) => waiting.push(done),
             }
             if batch.len() >= BATCH_BYTES {
-                break;
+                break true;
             }
             match entries.try_recv() {
                 Ok(next) => entry = next,
-                Err(_) => break,
+                Err(_) => break false,
             }
-        }
+        };
         let lost = dropped.swap(0, Ordering::Relaxed);
         if lost > 0 {
             let note = format!("{lost} log lines dropped: the log could not keep up");
@@ -182,8 +182,11 @@ fn write_loop(mut file: File, entries: Receiver<Entry>, dropped: &AtomicU64) {
         for done in waiting.drain(..) {
             let _ = done.send(());
         }
-        // Woken early by `sync` (or spuriously: either way it goes on).
-        std::thread::park_timeout(REST);
+        // A backlog is written without rests; otherwise rest, woken early
+        // by `sync` (or spuriously: either way it goes on).
+        if !full {
+            std::thread::park_timeout(REST);
+        }
     }
 }
 

@@ -234,6 +234,26 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_mailbox_resolves_star_to_nothing() {
+        let mailbox = Mailbox::new("INBOX".into(), false, snapshot(Vec::new()));
+        for text in ["*", "*:*", "1:*", "5"] {
+            let set = SequenceSet::parse(text).unwrap();
+            assert_eq!(
+                mailbox.resolve(&set, true).unwrap(),
+                Vec::<usize>::new(),
+                "UID {text}"
+            );
+        }
+        let star = SequenceSet::parse("*").unwrap();
+        assert_eq!(mailbox.resolve(&star, false).unwrap(), Vec::<usize>::new());
+        assert!(
+            mailbox
+                .resolve(&SequenceSet::parse("1:*").unwrap(), false)
+                .is_err()
+        );
+    }
+
+    #[test]
     fn one_range_resolves_like_checking_every_message() {
         let uids = [3, 5, 7, 20, 21];
         let mailbox = Mailbox::new(
