@@ -14,6 +14,7 @@ use anyhow::{Context, Result};
 use super::bpf::Filter;
 use super::frame::{Direction, Frame};
 use super::ring::{Ring, RingFrame};
+use crate::net::packet;
 
 /// The kernel's counters for one socket since it was opened.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -127,14 +128,7 @@ impl PacketSocket {
         shape: RingShape,
         group: Group,
     ) -> Result<Self> {
-        let name = std::ffi::CString::new(iface)
-            .with_context(|| format!("`{iface}` is not an interface name"))?;
-        // SAFETY: `name` is a NUL-terminated string that outlives the call.
-        let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
-        if index == 0 {
-            return Err(io::Error::last_os_error())
-                .with_context(|| format!("there is no interface {iface}"));
-        }
+        let index = packet::interface_index(iface)?;
         // SAFETY: plain socket(2); the fd is owned right after. Protocol 0:
         // nothing is received until bind names one.
         let raw = unsafe {
@@ -173,20 +167,8 @@ impl PacketSocket {
             &format!("cannot set up a {} KiB packet ring", shape.bytes() / 1024),
         )?;
         let ring = Ring::map(raw, shape.block_size, shape.blocks)?;
-        // SAFETY: an all-zero sockaddr_ll is valid; the fields are set below.
-        let mut address: libc::sockaddr_ll = unsafe { zeroed() };
-        address.sll_family = libc::AF_PACKET as u16;
-        address.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
-        address.sll_ifindex = index as i32;
-        // SAFETY: `address` is a valid sockaddr_ll of the size given.
-        let ret = unsafe {
-            libc::bind(
-                raw,
-                (&address as *const libc::sockaddr_ll).cast(),
-                size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        check(ret, &format!("cannot bind a packet socket to {iface}"))?;
+        packet::bind(raw, index, libc::ETH_P_ALL as u16)
+            .with_context(|| format!("cannot bind a packet socket to {iface}"))?;
         let group = join_group(raw, group)?;
         match filter {
             Some(filter) => attach_filter(raw, filter.instructions())?,

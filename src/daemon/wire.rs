@@ -22,6 +22,7 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::oneshot;
 
 use crate::lab::netem::Netem;
+use crate::net::packet::{self, interface_index};
 use crate::net::{netns, wire};
 
 /// Frames held at once (netem's default limit).
@@ -86,16 +87,6 @@ fn check(ret: libc::c_int, what: &str) -> Result<()> {
     Ok(())
 }
 
-fn interface_index(name: &str) -> Result<u32> {
-    let c = std::ffi::CString::new(name).context("bad interface name")?;
-    // SAFETY: NUL-terminated string that outlives the call.
-    let index = unsafe { libc::if_nametoindex(c.as_ptr()) };
-    if index == 0 {
-        return Err(io::Error::last_os_error()).with_context(|| format!("no interface {name}"));
-    }
-    Ok(index)
-}
-
 /// A packet socket bound to interface `index`, receiving `protocol`
 /// (ETH_P_ALL, or 0 for none).
 fn packet_socket(index: u32, protocol: u16) -> Result<OwnedFd> {
@@ -110,20 +101,7 @@ fn packet_socket(index: u32, protocol: u16) -> Result<OwnedFd> {
     check(raw, "cannot open a packet socket")?;
     // SAFETY: `raw` is a fresh fd nobody else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    // SAFETY: an all-zero sockaddr_ll is valid; the fields are set below.
-    let mut address: libc::sockaddr_ll = unsafe { zeroed() };
-    address.sll_family = libc::AF_PACKET as u16;
-    address.sll_protocol = protocol.to_be();
-    address.sll_ifindex = index as i32;
-    // SAFETY: `address` is a valid sockaddr_ll of the size given.
-    let ret = unsafe {
-        libc::bind(
-            raw,
-            (&address as *const libc::sockaddr_ll).cast(),
-            size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-        )
-    };
-    check(ret, "cannot bind a packet socket")?;
+    packet::bind(raw, index, protocol).context("cannot bind a packet socket")?;
     Ok(fd)
 }
 

@@ -9,6 +9,7 @@ pub mod lease;
 pub mod links;
 pub mod netem;
 pub mod netns;
+pub mod packet;
 pub mod subid;
 pub mod tcp;
 pub mod udp;
